@@ -1,0 +1,1 @@
+# bench/bench.mk - build fragment (included by Makefile.am).

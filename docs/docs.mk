@@ -1,0 +1,1 @@
+# docs/docs.mk - build fragment (included by Makefile.am).

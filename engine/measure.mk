@@ -1,0 +1,1 @@
+# engine/measure.mk - build fragment (included by Makefile.am).

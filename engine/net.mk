@@ -1,0 +1,1 @@
+# engine/net.mk - build fragment (included by Makefile.am).

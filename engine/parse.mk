@@ -1,0 +1,1 @@
+# engine/parse.mk - build fragment (included by Makefile.am).

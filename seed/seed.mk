@@ -1,0 +1,1 @@
+# seed/seed.mk - build fragment (included by Makefile.am).

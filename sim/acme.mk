@@ -1,0 +1,1 @@
+# sim/acme.mk - build fragment (included by Makefile.am).

@@ -1,0 +1,181 @@
+/* sim/identity.c - fleet names and deterministic per-agent metadata (see identity.h).
+ * Pure: every value is a function of (run seed, prefix, index). */
+#include "sim/identity.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Share of linux agents that report arm64 rather than amd64, in percent. */
+#define LINUX_ARM64_PCT 20
+/* Constant mixed into per-agent seeds so agent RNG streams differ from the run seed itself. */
+#define AGENT_SEED_SALT 0x6a09e667f3bcc909ULL
+
+static const char *const os_names[IDENTITY_OS_COUNT] = {"linux", "windows", "darwin"};
+
+struct identity_os_mix identity_default_os_mix(void)
+{
+    struct identity_os_mix mix = {{80, 10, 10}};
+    return mix;
+}
+
+int identity_prefix_check(const char *prefix)
+{
+    size_t len = prefix ? strlen(prefix) : 0;
+    if (len == 0 || len > IDENTITY_PREFIX_MAX || prefix[0] < 'a' || prefix[0] > 'z')
+        return -EINVAL;
+    for (size_t i = 1; i < len; i++) {
+        char c = prefix[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+            return -EINVAL;
+    }
+    return 0;
+}
+
+/* snprintf that reports truncation as -ENOSPC. */
+static int format_checked(char *buf, size_t n, int len)
+{
+    if (len < 0 || (size_t)len >= n) {
+        if (n > 0)
+            buf[0] = '\0';
+        return -ENOSPC;
+    }
+    return len;
+}
+
+int identity_agent_id(char *buf, size_t n, const char *prefix, uint32_t index)
+{
+    return format_checked(buf, n, snprintf(buf, n, "ag-%s-%05u", prefix, index));
+}
+
+int identity_agent_name(char *buf, size_t n, const char *prefix, uint32_t index)
+{
+    return format_checked(buf, n, snprintf(buf, n, "%s-agent-%05u", prefix, index));
+}
+
+int identity_agent_hostname(char *buf, size_t n, const char *prefix, uint32_t index)
+{
+    return format_checked(buf, n, snprintf(buf, n, "%s-%05u.fleet.example.test", prefix, index));
+}
+
+int identity_target_id(char *buf, size_t n, const char *prefix, uint32_t index)
+{
+    return format_checked(buf, n, snprintf(buf, n, "tgt-%s-%05u", prefix, index));
+}
+
+int identity_target_name(char *buf, size_t n, const char *prefix)
+{
+    return format_checked(buf, n, snprintf(buf, n, "%s-target", prefix));
+}
+
+int identity_cert_id(char *buf, size_t n, const char *prefix, uint32_t index)
+{
+    return format_checked(buf, n, snprintf(buf, n, "mc-%s-%05u", prefix, index));
+}
+
+int identity_cert_name(char *buf, size_t n, const char *prefix, uint32_t index)
+{
+    return format_checked(buf, n, snprintf(buf, n, "%s-bulk-%05u", prefix, index));
+}
+
+int identity_cert_cn(char *buf, size_t n, const char *prefix, uint32_t index)
+{
+    return format_checked(buf, n, snprintf(buf, n, "%s-%05u.certs.example.test", prefix, index));
+}
+
+int identity_team_id(char *buf, size_t n, const char *prefix)
+{
+    return format_checked(buf, n, snprintf(buf, n, "t-%s", prefix));
+}
+
+int identity_owner_id(char *buf, size_t n, const char *prefix)
+{
+    return format_checked(buf, n, snprintf(buf, n, "o-%s", prefix));
+}
+
+int identity_policy_id(char *buf, size_t n, const char *prefix)
+{
+    return format_checked(buf, n, snprintf(buf, n, "rp-%s", prefix));
+}
+
+uint32_t identity_cert_agent(uint32_t cert_index, uint32_t n_agents)
+{
+    return ((cert_index - 1) % n_agents) + 1;
+}
+
+int identity_parse_index(const char *id, const char *kind, const char *prefix, uint32_t *index)
+{
+    size_t kind_len = strlen(kind), prefix_len = strlen(prefix);
+    if (strncmp(id, kind, kind_len) != 0 || id[kind_len] != '-')
+        return -EINVAL;
+    const char *p = id + kind_len + 1;
+    if (strncmp(p, prefix, prefix_len) != 0 || p[prefix_len] != '-')
+        return -EINVAL;
+    p += prefix_len + 1;
+    uint64_t value = 0;
+    size_t digits = 0;
+    for (; *p; p++, digits++) {
+        if (*p < '0' || *p > '9')
+            return -EINVAL;
+        value = value * 10 + (uint64_t)(*p - '0');
+        if (value > UINT32_MAX)
+            return -EINVAL;
+    }
+    if (digits == 0)
+        return -EINVAL;
+    *index = (uint32_t)value;
+    return 0;
+}
+
+uint64_t identity_rng_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+double identity_rng_unit(uint64_t *state)
+{
+    return (double)(identity_rng_next(state) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+uint64_t identity_agent_rng_seed(uint64_t run_seed, uint32_t index)
+{
+    uint64_t state = run_seed ^ AGENT_SEED_SALT;
+    uint64_t mixed = identity_rng_next(&state) ^ ((uint64_t)index * 0xd1b54a32d192ed03ULL);
+    return identity_rng_next(&mixed);
+}
+
+/* Picks an OS from a uniform draw in [0, 100). */
+static enum identity_os pick_os(const struct identity_os_mix *mix, double draw_pct)
+{
+    double edge = 0;
+    for (int os = 0; os < IDENTITY_OS_COUNT - 1; os++) {
+        edge += mix->pct[os];
+        if (draw_pct < edge)
+            return (enum identity_os)os;
+    }
+    return (enum identity_os)(IDENTITY_OS_COUNT - 1);
+}
+
+void identity_agent_meta(uint64_t run_seed, uint32_t index, const struct identity_os_mix *mix,
+                         struct identity_agent_meta *out)
+{
+    /* A stream of its own, so metadata never shifts when timers draw more numbers. */
+    uint64_t state = identity_agent_rng_seed(run_seed, index) ^ 0x5bd1e995ULL;
+    enum identity_os os = pick_os(mix, identity_rng_unit(&state) * 100.0);
+    out->os_kind = os;
+    out->os = os_names[os];
+    if (os == IDENTITY_OS_DARWIN)
+        out->architecture = "arm64";
+    else if (os == IDENTITY_OS_LINUX && identity_rng_unit(&state) * 100.0 < LINUX_ARM64_PCT)
+        out->architecture = "arm64";
+    else
+        out->architecture = "amd64";
+}
+
+const char *identity_os_name(enum identity_os os)
+{
+    return (unsigned)os < IDENTITY_OS_COUNT ? os_names[os] : "linux";
+}

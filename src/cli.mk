@@ -1,0 +1,1 @@
+# src/cli.mk - build fragment (included by Makefile.am).

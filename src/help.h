@@ -1,0 +1,20 @@
+/* src/help.h - fleetsim's --help text and --version report (program version plus the runtime
+ * versions of libevent, OpenSSL, libpq and json-c). */
+#ifndef FLEETSIM_SRC_HELP_H
+#define FLEETSIM_SRC_HELP_H
+
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+/* Writes the `fleetsim [run]` help text (every option with its default) to out. */
+void help_print(FILE *out);
+
+/* Writes "fleetsim VERSION" and one line per library with its runtime version to out. */
+void help_print_version(FILE *out);
+
+/* The same versions as a new json_object {"fleetsim": "...", "libevent": "...", "openssl": "...",
+ * "libpq": "...", "json-c": "..."} (caller owns one reference); for the summary JSON. */
+json_object *help_versions_json(void);
+
+#endif

@@ -1,0 +1,180 @@
+/* src/options.h - fleetsim's command line for `fleetsim [run] ...` (DESIGN §7): parses argv and
+ * the CERTCTL_* environment into a struct run_config holding every value in its unit, records
+ * which options were given explicitly (so scenario presets fill only the others, DESIGN §5),
+ * scrubs the API key from argv, and renders the config as JSON without secrets. */
+#ifndef FLEETSIM_SRC_OPTIONS_H
+#define FLEETSIM_SRC_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "engine/parse.h"
+#include "sim/identity.h"
+
+struct threshold; /* engine/threshold.h (owner "measure") */
+
+/* Exit code for a wrong command line (DESIGN §4 Thresholds). */
+#define OPTIONS_EXIT_USAGE 2
+/* Longest API key accepted, bytes without the NUL. */
+#define OPTIONS_API_KEY_MAX 511
+/* Most --scenario options in one run. */
+#define OPTIONS_SCENARIOS_MAX 8
+/* Defaults (DESIGN §7). */
+#define OPTIONS_DEFAULT_AGENTS 5000u
+#define OPTIONS_MAX_AGENTS 1000000u
+#define OPTIONS_DEFAULT_HEARTBEAT_NS (30ULL * 1000000000ULL)
+#define OPTIONS_DEFAULT_JITTER_PCT 10.0
+#define OPTIONS_DEFAULT_POLL_NS (30ULL * 1000000000ULL)
+#define OPTIONS_DEFAULT_DURATION_NS (300ULL * 1000000000ULL)
+#define OPTIONS_DEFAULT_REPORT_INTERVAL_NS (10ULL * 1000000000ULL)
+#define OPTIONS_DEFAULT_TIMEOUT_NS (30ULL * 1000000000ULL)
+#define OPTIONS_DEFAULT_GRACE_NS (10ULL * 1000000000ULL)
+#define OPTIONS_DEFAULT_THREADS 1u
+#define OPTIONS_MAX_THREADS 256u
+
+/* What main should do after a successful parse. */
+enum options_action {
+    OPTIONS_ACTION_RUN = 0, /* run (or dry-run) the simulation */
+    OPTIONS_ACTION_HELP,    /* --help: print help_print() to stdout, exit 0 */
+    OPTIONS_ACTION_VERSION, /* --version: print help_print_version() to stdout, exit 0 */
+};
+
+/* Options whose "given explicitly" state is recorded (bit i of run_config.explicit_mask). */
+enum run_opt {
+    RUN_OPT_URL = 0,
+    RUN_OPT_API_KEY,
+    RUN_OPT_API_KEY_FILE,
+    RUN_OPT_CACERT,
+    RUN_OPT_INSECURE,
+    RUN_OPT_SCENARIO,
+    RUN_OPT_AGENTS,
+    RUN_OPT_FLEET_PREFIX,
+    RUN_OPT_HEARTBEAT,
+    RUN_OPT_JITTER,
+    RUN_OPT_POLL,
+    RUN_OPT_AGENT_PROFILE,
+    RUN_OPT_OS_MIX,
+    RUN_OPT_RAMP,
+    RUN_OPT_REGISTER,
+    RUN_OPT_AGENTS_FILE,
+    RUN_OPT_DURATION,
+    RUN_OPT_SEED,
+    RUN_OPT_THRESHOLD,
+    RUN_OPT_NO_THRESHOLDS,
+    RUN_OPT_SUMMARY_JSON,
+    RUN_OPT_INTERVAL_LOG,
+    RUN_OPT_REPORT_INTERVAL,
+    RUN_OPT_CONN,
+    RUN_OPT_SOURCE_IPS,
+    RUN_OPT_THREADS,
+    RUN_OPT_SHARD,
+    RUN_OPT_TIMEOUT,
+    RUN_OPT_GRACE,
+    RUN_OPT_QUIET,
+    RUN_OPT_VERBOSE,
+    RUN_OPT_DRY_RUN,
+    RUN_OPT__COUNT
+};
+
+/* Where a value came from. */
+enum options_source { OPTIONS_SOURCE_NONE = 0, OPTIONS_SOURCE_ENV, OPTIONS_SOURCE_ARG, OPTIONS_SOURCE_FILE };
+
+enum options_agent_profile { OPTIONS_PROFILE_DEFAULT = 0, OPTIONS_PROFILE_CERTCTL_1_0 };
+
+enum options_conn_mode { OPTIONS_CONN_PER_AGENT = 0, OPTIONS_CONN_POOL };
+
+/* The parsed `fleetsim run` configuration. Strings are owned (malloc'd) by the config and
+ * released by options_free; durations are nanoseconds, shares percent. */
+struct run_config {
+    enum options_action action;
+
+    /* target */
+    bool url_set;                       /* false: start the built-in target (DESIGN §5) */
+    enum options_source url_source;     /* ARG (--url) or ENV (CERTCTL_SERVER_URL) */
+    struct parsed_url url;
+    char api_key[OPTIONS_API_KEY_MAX + 1]; /* secret: never print; "" when none */
+    enum options_source api_key_source; /* ARG, FILE (--api-key-file) or ENV (CERTCTL_API_KEY) */
+    char *api_key_file;                 /* path, or NULL */
+    char *cacert_path;                  /* NULL: system trust store */
+    bool insecure;                      /* skip certificate verification */
+
+    /* scenarios: names as given, validated (options_scenario_known) */
+    char *scenarios[OPTIONS_SCENARIOS_MAX];
+    size_t n_scenarios;                 /* 0: the "default" scenario */
+
+    /* fleet */
+    uint32_t agents;                    /* default 5000 */
+    char fleet_prefix[IDENTITY_PREFIX_MAX + 1]; /* default "loadtest" */
+    uint64_t heartbeat_ns;              /* default 30 s */
+    double jitter_pct;                  /* default 10 (%), interval varies by +/- this share */
+    uint64_t poll_ns;                   /* default 30 s; 0 = no work polling */
+    enum options_agent_profile agent_profile;
+    struct identity_os_mix os_mix;      /* default 80/10/10 */
+    uint64_t ramp_ns;                   /* default heartbeat_ns (when RUN_OPT_RAMP not explicit,
+                                           a preset changing heartbeat_ns should update it too) */
+    bool register_agents;               /* --register */
+    char *agents_file;                  /* --agents-file: written with --register, else read */
+
+    /* run */
+    uint64_t duration_ns;               /* default 5 min */
+    uint64_t seed;                      /* --seed, else random from getrandom() */
+
+    /* thresholds: the specs as given, and (once engine/threshold.h exists) parsed copies */
+    char **threshold_specs;
+    struct threshold *thresholds;       /* NULL until measure's threshold_parse is wired in */
+    size_t n_thresholds;
+    bool no_thresholds;
+
+    /* outputs */
+    char *summary_json_path;
+    char *interval_log_path;
+    uint64_t report_interval_ns;        /* default 10 s; 0 = off */
+
+    /* connections and scale-out */
+    enum options_conn_mode conn_mode;
+    uint32_t pool_size;                 /* pool:N, 1 <= N <= agents */
+    bool source_ips_set;
+    struct ipv4_range source_ips;
+    uint32_t threads;                   /* default 1 */
+    uint32_t shard_k, shard_n;          /* default 0/1 */
+    uint64_t timeout_ns;                /* per request, default 30 s */
+    uint64_t grace_ns;                  /* drain at the end, default 10 s */
+
+    int verbosity;                      /* -1 quiet, 0 normal, 1+ verbose (-v repeatable) */
+    bool dry_run;
+
+    uint64_t explicit_mask;             /* bit RUN_OPT_x set when that option was given */
+};
+
+/* Fills cfg with the defaults above (seed 0, nothing explicit, no strings). Used by
+ * options_parse; callers that build a config by hand (tests) use it too. */
+void options_defaults(struct run_config *cfg);
+
+/* Parses `fleetsim [run] [OPTIONS]` (argv[0] is the program; an optional "run" word follows)
+ * plus CERTCTL_SERVER_URL / CERTCTL_API_KEY (the command line wins). On success returns 0 with
+ * cfg filled (cfg->action says run, help or version) and the API key's bytes in argv
+ * overwritten. On a usage error returns OPTIONS_EXIT_USAGE (2) and writes exactly one line
+ * (no newline) into err, e.g. `fleetsim: --agents: "abc" is not a number (expected an integer
+ * from 1 to 1000000)`; cfg then holds nothing to free beyond what options_free handles.
+ * Always call options_free(cfg) afterwards. Not thread-safe (getopt). */
+int options_parse(int argc, char **argv, struct run_config *cfg, char *err, size_t errlen);
+
+/* Releases what cfg owns and wipes the API key. cfg may be reused after options_defaults. */
+void options_free(struct run_config *cfg);
+
+/* True when option o was given on the command line. */
+bool options_explicit(const struct run_config *cfg, enum run_opt o);
+
+/* True when name is a scenario preset this build knows. The table lives in options.c for now
+ * (only "agent-storm"); sim/scenario will own it. */
+bool options_scenario_known(const char *name);
+
+/* The config as a new json_object (caller owns one reference): every option's value in
+ * user units (durations in ms, shares in percent), no secrets — the API key appears only as
+ * "api_key_set": true/false. */
+json_object *options_config_json(const struct run_config *cfg);
+
+#endif

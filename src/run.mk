@@ -1,0 +1,1 @@
+# src/run.mk - build fragment (included by Makefile.am).

@@ -1,0 +1,1 @@
+# target/store.mk - build fragment (included by Makefile.am).

@@ -1,0 +1,1 @@
+# target/target.mk - build fragment (included by Makefile.am).

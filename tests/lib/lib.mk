@@ -1,0 +1,1 @@
+# tests/lib/lib.mk - build fragment (included by Makefile.am).
