@@ -1,1 +1,2 @@
-# bench/bench.mk - build fragment (included by Makefile.am).
+# bench/bench.mk - shared benchmark files (each area adds its own benchmarks in its fragment).
+EXTRA_DIST += bench/README.md

@@ -79,6 +79,10 @@ int parse_url(const char *s, struct parsed_url *out, char *err, size_t errlen);
  * -ENOSPC. */
 int parse_url_format(const struct parsed_url *url, char *buf, size_t n);
 
+/* Copies the URL text s into buf (size n) with any user:password@ part replaced by "***@",
+ * so a mistyped URL can be quoted in an error without its secret. Always NUL-terminates. */
+void parse_url_redact(const char *s, char *buf, size_t n);
+
 /* Shard "K/N" with 0 <= K < N and 1 <= N <= PARSE_SHARD_MAX. */
 int parse_shard(const char *s, uint32_t *out_k, uint32_t *out_n, char *err, size_t errlen);
 

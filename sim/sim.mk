@@ -1,3 +1,18 @@
 # sim/sim.mk - the certctl world on the engine: identity, agents, fleet (library sim/libsim.a).
 noinst_LIBRARIES += sim/libsim.a
 sim_libsim_a_SOURCES = sim/identity.c sim/identity.h
+sim_libsim_a_SOURCES += sim/schedule.c sim/schedule.h sim/csr.c sim/csr.h \
+	sim/agent.c sim/agent.h sim/agent_int.h sim/agent_work.c sim/agent_work.h \
+	sim/fleet.c sim/fleet.h sim/register.c sim/register.h sim/preset.c sim/preset.h
+
+check_PROGRAMS += tests/unit/check_identity tests/unit/check_schedule tests/unit/check_csr
+TESTS += tests/unit/check_identity tests/unit/check_schedule tests/unit/check_csr
+tests_unit_check_identity_SOURCES = tests/unit/check_identity.c
+tests_unit_check_identity_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_identity_LDADD = sim/libsim.a $(DEPLIBS) $(TEST_LIBS)
+tests_unit_check_schedule_SOURCES = tests/unit/check_schedule.c
+tests_unit_check_schedule_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_schedule_LDADD = sim/libsim.a $(DEPLIBS) $(TEST_LIBS)
+tests_unit_check_csr_SOURCES = tests/unit/check_csr.c
+tests_unit_check_csr_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_csr_LDADD = sim/libsim.a $(DEPLIBS) $(TEST_LIBS)

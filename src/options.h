@@ -113,8 +113,7 @@ struct run_config {
     uint64_t poll_ns;                   /* default 30 s; 0 = no work polling */
     enum options_agent_profile agent_profile;
     struct identity_os_mix os_mix;      /* default 80/10/10 */
-    uint64_t ramp_ns;                   /* default heartbeat_ns (when RUN_OPT_RAMP not explicit,
-                                           a preset changing heartbeat_ns should update it too) */
+    uint64_t ramp_ns;                   /* default: the final heartbeat_ns */
     bool register_agents;               /* --register */
     char *agents_file;                  /* --agents-file: written with --register, else read */
 
@@ -122,9 +121,9 @@ struct run_config {
     uint64_t duration_ns;               /* default 5 min */
     uint64_t seed;                      /* --seed, else random from getrandom() */
 
-    /* thresholds: the specs as given, and (once engine/threshold.h exists) parsed copies */
+    /* thresholds: --threshold specs then the presets', and their parsed forms (same order) */
     char **threshold_specs;
-    struct threshold *thresholds;       /* NULL until measure's threshold_parse is wired in */
+    struct threshold *thresholds;       /* n_thresholds entries (engine/threshold.h) */
     size_t n_thresholds;
     bool no_thresholds;
 
@@ -156,7 +155,10 @@ void options_defaults(struct run_config *cfg);
 /* Parses `fleetsim [run] [OPTIONS]` (argv[0] is the program; an optional "run" word follows)
  * plus CERTCTL_SERVER_URL / CERTCTL_API_KEY (the command line wins). On success returns 0 with
  * cfg filled (cfg->action says run, help or version) and the API key's bytes in argv
- * overwritten. On a usage error returns OPTIONS_EXIT_USAGE (2) and writes exactly one line
+ * overwritten. The --scenario presets (sim/preset.h) are already applied: they set agents,
+ * heartbeat, poll and duration where those were not given explicitly (the first preset named
+ * wins), and their thresholds follow the --threshold ones in threshold_specs/thresholds
+ * (none with --no-thresholds); ramp_ns follows the final heartbeat unless --ramp was given. On a usage error returns OPTIONS_EXIT_USAGE (2) and writes exactly one line
  * (no newline) into err, e.g. `fleetsim: --agents: "abc" is not a number (expected an integer
  * from 1 to 1000000)`; cfg then holds nothing to free beyond what options_free handles.
  * Always call options_free(cfg) afterwards. Not thread-safe (getopt). */
@@ -168,8 +170,7 @@ void options_free(struct run_config *cfg);
 /* True when option o was given on the command line. */
 bool options_explicit(const struct run_config *cfg, enum run_opt o);
 
-/* True when name is a scenario preset this build knows. The table lives in options.c for now
- * (only "agent-storm"); sim/scenario will own it. */
+/* True when name is a scenario preset this build knows (sim/preset.h's table). */
 bool options_scenario_known(const char *name);
 
 /* The config as a new json_object (caller owns one reference): every option's value in

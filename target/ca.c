@@ -331,15 +331,28 @@ static char *pem_of(X509 *const *certs, size_t n)
 	return s;
 }
 
+int ca_serial_hex_from_bn(const BIGNUM *bn, char out[CA_SERIAL_HEX_LEN])
+{
+	char *h = bn ? BN_bn2hex(bn) : NULL;
+	if (!h)
+		return -EINVAL;
+	const char *p = h;
+	while (p[0] == '0' && p[1]) /* BN_bn2hex pads to whole bytes */
+		p++;
+	int rc = strlen(p) < CA_SERIAL_HEX_LEN && p[0] != '-' ? 0 : -ERANGE;
+	size_t i = 0;
+	for (; rc == 0 && p[i]; i++)
+		out[i] = (char)((p[i] >= 'A' && p[i] <= 'F') ? p[i] - 'A' + 'a' : p[i]);
+	out[i] = '\0';
+	OPENSSL_free(h);
+	return rc;
+}
+
 static void serial_hex(X509 *x, char *out)
 {
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	char *h = bn ? BN_bn2hex(bn) : NULL;
-	size_t i = 0;
-	for (; h && h[i] && i < CA_SERIAL_HEX_LEN - 1; i++)
-		out[i] = (char)((h[i] >= 'A' && h[i] <= 'F') ? h[i] - 'A' + 'a' : h[i]);
-	out[i] = '\0';
-	OPENSSL_free(h);
+	if (ca_serial_hex_from_bn(bn, out) != 0)
+		out[0] = '\0';
 	BN_free(bn);
 }
 

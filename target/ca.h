@@ -1,12 +1,15 @@
 /* target/ca.h - a small in-memory certificate authority for fleetsim-target: a self-signed
  * P-256 CA that issues the target's own TLS certificate and signs CSRs (agent renewals, ACME
- * finalize). Not thread-safe: use one CA from one thread, or lock around it. */
+ * finalize). After ca_new/ca_load_pem returns, ca_issue_server_cert, ca_sign_csr and the
+ * readers may be called from several threads at once (they only read the CA key and cert);
+ * ca_free must not race with them. */
 #ifndef FLEETSIM_TARGET_CA_H
 #define FLEETSIM_TARGET_CA_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -43,10 +46,14 @@ int ca_issue_server_cert(struct target_ca *ca, const char *const *names, size_t 
  * otherwise SANs = dns_names[0..n) and CN = dns_names[0].
  * On success returns 0, *pem_chain_out is a malloc'd NUL-terminated PEM of leaf then CA
  * certificate (caller frees), and serial_hex_out (>= CA_SERIAL_HEX_LEN bytes) gets the
- * serial as lowercase hex. Returns -EINVAL (bad arguments or no name), -EBADMSG (CSR
+ * serial as lowercase hex without leading zeros (certctl's serial_number form). Returns -EINVAL (bad arguments or no name), -EBADMSG (CSR
  * signature does not verify), -EIO (OpenSSL failure). */
 int ca_sign_csr(struct target_ca *ca, X509_REQ *req, const char *const *dns_names, size_t n,
 		uint32_t validity_days, char **pem_chain_out, char *serial_hex_out);
+
+/* Formats a non-negative serial number as lowercase hex without leading zeros ("0" for zero)
+ * into out. Returns 0, -EINVAL (NULL), -ERANGE (negative or longer than 40 digits; out = ""). */
+int ca_serial_hex_from_bn(const BIGNUM *bn, char out[CA_SERIAL_HEX_LEN]);
 
 /* Writes the CA certificate (only, no key) as PEM to path. Returns 0 or -errno / -EIO. */
 int ca_write_pem(const struct target_ca *ca, const char *path);

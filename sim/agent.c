@@ -1,0 +1,601 @@
+/* sim/agent.c - one agent's timers, request queue, connection and measurement (see agent.h).
+ * Timers are anchored on intended times (never on when a callback ran), a timer that fires
+ * early is re-armed for the remainder, and each kind of request has at most one waiting or in
+ * flight: a later one is dropped and counted. Job work lives in sim/agent_work.c. */
+#include "sim/agent.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "engine/clock.h"
+#include "sim/agent_int.h"
+#include "sim/agent_work.h"
+
+#define NS_PER_S 1000000000ULL
+#define NS_PER_US 1000ULL
+
+static const char *const endpoint_names[AGENT_EP_COUNT] = {
+    "heartbeat", "work", "csr", "job_status", "cert_fetch"};
+
+const char *agent_endpoint_name(enum agent_endpoint ep)
+{
+    return (unsigned)ep < AGENT_EP_COUNT ? endpoint_names[ep] : "other";
+}
+
+bool agent_status_expected(enum agent_endpoint ep, int status)
+{
+    return ep == AGENT_EP_CSR ? status == 202 : status == 200;
+}
+
+void agent_settings_profile(struct agent_settings *set, enum agent_profile profile,
+                            const char *fleetsim_version)
+{
+    memset(set, 0, sizeof *set);
+    set->scenario = "default";
+    set->prefix = IDENTITY_DEFAULT_PREFIX;
+    set->os_mix = identity_default_os_mix();
+    set->base_path = "";
+    set->api_key = "";
+    set->profile = profile;
+    if (profile == AGENT_PROFILE_CERTCTL_1_0) {
+        /* certctl-facts §2: 60 s heartbeat, 30 s poll, both at start, no jitter. */
+        set->heartbeat = (struct schedule_params){60 * NS_PER_S, 0, 60 * NS_PER_S, true};
+        set->poll = (struct schedule_params){30 * NS_PER_S, 0, 60 * NS_PER_S, true};
+        set->poll_backoff = true;
+        set->version = AGENT_VERSION_CERTCTL_1_0;
+        set->user_agent = AGENT_USER_AGENT_GO;
+        set->content_type_on_get = true;
+        return;
+    }
+    set->heartbeat = (struct schedule_params){30 * NS_PER_S, 10.0, 30 * NS_PER_S, false};
+    set->poll = (struct schedule_params){30 * NS_PER_S, 10.0, 30 * NS_PER_S, false};
+    set->version = AGENT_VERSION_DEFAULT;
+    snprintf(set->user_agent_buf, sizeof set->user_agent_buf, "fleetsim/%s",
+             fleetsim_version ? fleetsim_version : "0");
+    set->user_agent = set->user_agent_buf;
+}
+
+char *agent_headers(const struct agent_settings *set, bool content_type)
+{
+    const char *key = set->api_key ? set->api_key : "";
+    size_t n = strlen(set->user_agent) + strlen(key) + 128;
+    char *h = malloc(n);
+    if (!h)
+        return NULL;
+    int len = snprintf(h, n, "User-Agent: %s\r\n", set->user_agent);
+    if (*key)
+        len += snprintf(h + len, n - (size_t)len, "Authorization: Bearer %s\r\n", key);
+    if (content_type)
+        snprintf(h + len, n - (size_t)len, "Content-Type: application/json\r\n");
+    return h;
+}
+
+static void loop_pool_init(struct agent_loop *l)
+{
+    for (uint32_t j = 0; j < l->pool_size; j++) {
+        l->pool[j] = http_conn_new(l->base, l->conn_cfg);
+        if (l->set->source_count > 0 && l->pool[j]) {
+            struct in_addr src = {
+                htonl(l->set->source_first + j % l->set->source_count)};
+            http_conn_set_source_ipv4(l->pool[j], &src);
+        }
+        l->pool_free[l->n_pool_free++] = l->pool_size - 1 - j;
+    }
+}
+
+int agent_loop_init(struct agent_loop *l, struct event_base *base,
+                    const struct agent_settings *set, const struct http_conn_config *conn_cfg,
+                    struct metrics *metrics, uint32_t pool_size, _Atomic uint64_t *keys_held,
+                    uint64_t keys_max)
+{
+    memset(l, 0, sizeof *l);
+    l->base = base;
+    l->set = set;
+    l->conn_cfg = conn_cfg;
+    l->metrics = metrics;
+    l->keys_held = keys_held;
+    l->keys_max = keys_max;
+    for (int ep = 0; ep < AGENT_EP_COUNT; ep++) {
+        l->series[ep] = metrics_series(metrics, set->scenario, "agent", endpoint_names[ep]);
+        if (!l->series[ep])
+            return -ENOMEM;
+    }
+    l->hdr_get = agent_headers(set, set->content_type_on_get);
+    l->hdr_post = agent_headers(set, true);
+    l->csr = csr_gen_new();
+    l->csr_ev = evtimer_new(base, agent_work_csr_cb, l);
+    if (!l->hdr_get || !l->hdr_post || !l->csr_ev) {
+        agent_loop_destroy(l);
+        return -ENOMEM;
+    }
+    if (!l->csr) {
+        agent_loop_destroy(l);
+        return -EIO;
+    }
+    if (pool_size > 0) {
+        l->pool_size = pool_size;
+        l->pool = calloc(pool_size, sizeof *l->pool);
+        l->pool_free = calloc(pool_size, sizeof *l->pool_free);
+        if (!l->pool || !l->pool_free) {
+            agent_loop_destroy(l);
+            return -ENOMEM;
+        }
+        loop_pool_init(l);
+        for (uint32_t j = 0; j < pool_size; j++)
+            if (!l->pool[j]) {
+                agent_loop_destroy(l);
+                return -ENOMEM;
+            }
+    }
+    return 0;
+}
+
+/* Overwrites and frees a header string (it holds the API key). */
+static void free_secret(char *s)
+{
+    if (s) {
+        memset(s, 0, strlen(s));
+        free(s);
+    }
+}
+
+void agent_loop_destroy(struct agent_loop *l)
+{
+    for (uint32_t j = 0; l->pool && j < l->pool_size; j++)
+        http_conn_free(l->pool[j]);
+    free(l->pool);
+    free(l->pool_free);
+    if (l->csr_ev)
+        event_free(l->csr_ev);
+    csr_gen_free(l->csr);
+    free_secret(l->hdr_get);
+    free_secret(l->hdr_post);
+    l->pool = NULL;
+    l->pool_free = NULL;
+    l->csr_ev = NULL;
+    l->csr = NULL;
+    l->hdr_get = l->hdr_post = NULL;
+}
+
+int agent_id(const struct agent_settings *set, uint32_t index, char *buf, size_t n)
+{
+    if (set->agent_ids && index > 0 && set->agent_ids[index - 1]) {
+        int len = snprintf(buf, n, "%s", set->agent_ids[index - 1]);
+        return (len < 0 || (size_t)len >= n) ? -ENOSPC : len;
+    }
+    return identity_agent_id(buf, n, set->prefix, index);
+}
+
+uint32_t agent_source_ipv4(const struct agent_settings *set, uint32_t index)
+{
+    if (set->source_count == 0 || index == 0)
+        return 0;
+    return set->source_first + (index - 1) % set->source_count;
+}
+
+int agent_heartbeat_body(const struct agent_settings *set, uint32_t index, char *buf, size_t n)
+{
+    struct identity_agent_meta meta;
+    identity_agent_meta(set->seed, index, &set->os_mix, &meta);
+    char host[IDENTITY_NAME_MAX];
+    if (identity_agent_hostname(host, sizeof host, set->prefix, index) < 0)
+        return -ENOSPC;
+    char ip[INET_ADDRSTRLEN] = "";
+    uint32_t src = agent_source_ipv4(set, index);
+    if (src) {
+        struct in_addr a = {htonl(src)};
+        inet_ntop(AF_INET, &a, ip, sizeof ip);
+    }
+    int len = snprintf(buf, n,
+                       "{\"architecture\":\"%s\",\"hostname\":\"%s\",\"ip_address\":\"%s\","
+                       "\"os\":\"%s\",\"version\":\"%s\"}",
+                       meta.architecture, host, ip, meta.os, set->version);
+    return (len < 0 || (size_t)len >= n) ? -ENOSPC : len;
+}
+
+static void agent_on_timer(evutil_socket_t fd, short what, void *arg);
+
+void agent_init(struct agent *a, struct agent_loop *l, uint32_t index)
+{
+    memset(a, 0, sizeof *a);
+    a->loop = l;
+    a->index = index;
+    a->rng = schedule_rng_seed(l->set->seed, index, SCHEDULE_RECONNECT);
+    a->hb.next_ns = a->poll.next_ns = UINT64_MAX;
+    evtimer_assign(&a->ev, l->base, agent_on_timer, a);
+}
+
+/* Arms the agent's timer for the earliest thing it waits for (none: disarmed). */
+static void agent_arm(struct agent *a)
+{
+    uint64_t next = UINT64_MAX, start = a->loop->run_start_ns;
+    if (!a->stopped && !a->retired) {
+        if (a->hb.next_ns != UINT64_MAX)
+            next = start + a->hb.next_ns;
+        if (a->poll.next_ns != UINT64_MAX && start + a->poll.next_ns < next)
+            next = start + a->poll.next_ns;
+        if (a->poll_due_ns && a->poll_due_ns < next)
+            next = a->poll_due_ns;
+    }
+    if (!a->retired && !a->inflight && a->hold_until_ns && a->hold_until_ns < next &&
+        agent_pending(a) > 0)
+        next = a->hold_until_ns;
+    if (next == UINT64_MAX) {
+        if (a->armed_ns)
+            event_del(&a->ev);
+        a->armed_ns = 0;
+        return;
+    }
+    if (a->armed_ns == next && evtimer_pending(&a->ev, NULL))
+        return;
+    uint64_t now = clock_now_ns();
+    uint64_t delta_us = next > now ? (next - now + NS_PER_US - 1) / NS_PER_US : 0;
+    struct timeval tv = {(time_t)(delta_us / 1000000), (suseconds_t)(delta_us % 1000000)};
+    a->armed_ns = next;
+    event_add(&a->ev, &tv);
+}
+
+int agent_start(struct agent *a)
+{
+    const struct agent_settings *set = a->loop->set;
+    schedule_timer_init(&a->hb, set->seed, a->index, SCHEDULE_HEARTBEAT, &set->heartbeat);
+    schedule_timer_init(&a->poll, set->seed, a->index, SCHEDULE_POLL, &set->poll);
+    a->started = true;
+    agent_arm(a);
+    return 0;
+}
+
+bool agent_schedule(struct agent *a, enum agent_kind kind, enum agent_endpoint ep,
+                    uint64_t intended_ns)
+{
+    struct agent_loop *l = a->loop;
+    metrics_scheduled(l->series[ep]);
+    if (a->slot[kind] != AGENT_SLOT_IDLE) {
+        metrics_dropped(l->series[ep]);
+        return false;
+    }
+    a->slot[kind] = AGENT_SLOT_WAITING;
+    a->wait_intended_ns[kind] = intended_ns;
+    if (kind == AGENT_KIND_JOB)
+        a->job_ep = (uint8_t)ep;
+    l->busy++;
+    return true;
+}
+
+/* Turns every timer that is due at now into a scheduled request. */
+static void agent_take_due(struct agent *a, uint64_t now)
+{
+    const struct agent_settings *set = a->loop->set;
+    uint64_t start = a->loop->run_start_ns;
+    while (a->hb.next_ns != UINT64_MAX && start + a->hb.next_ns <= now) {
+        agent_schedule(a, AGENT_KIND_HEARTBEAT, AGENT_EP_HEARTBEAT, start + a->hb.next_ns);
+        schedule_timer_advance(&a->hb, &set->heartbeat, 0);
+    }
+    while (a->poll.next_ns != UINT64_MAX && start + a->poll.next_ns <= now) {
+        uint64_t tick = start + a->poll.next_ns;
+        uint64_t backoff = set->poll_backoff
+                               ? schedule_poll_backoff_ns(a->failures, AGENT_POLL_BACKOFF_STEP_NS,
+                                                          AGENT_POLL_BACKOFF_MAX_NS)
+                               : 0;
+        if (backoff == 0 && !a->poll_due_ns)
+            agent_schedule(a, AGENT_KIND_POLL, AGENT_EP_WORK, tick);
+        else if (!a->poll_due_ns)
+            a->poll_due_ns = tick + backoff; /* the real agent sleeps, then polls */
+        /* ticks while the agent sleeps before a delayed poll are swallowed, as in Go */
+        schedule_timer_advance(&a->poll, &set->poll, 0);
+    }
+    if (a->poll_due_ns && a->poll_due_ns <= now) {
+        agent_schedule(a, AGENT_KIND_POLL, AGENT_EP_WORK, a->poll_due_ns);
+        a->poll_due_ns = 0;
+    }
+}
+
+static void agent_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct agent *a = arg;
+    a->armed_ns = 0;
+    if (!a->stopped && !a->retired)
+        agent_take_due(a, clock_now_ns());
+    agent_kick(a);
+}
+
+/* The waiting kind with the earliest intended time, or -1. */
+static int next_waiting(const struct agent *a)
+{
+    int best = -1;
+    for (int k = 0; k < AGENT_KIND_COUNT; k++)
+        if (a->slot[k] == AGENT_SLOT_WAITING &&
+            (best < 0 || a->wait_intended_ns[k] < a->wait_intended_ns[best]))
+            best = k;
+    return best;
+}
+
+/* A connection for the agent's next request: its own (made on first use), or an idle pool
+ * connection. NULL with *queued set when it must wait for the pool, NULL alone on failure. */
+static struct http_conn *agent_acquire(struct agent *a, bool *queued)
+{
+    struct agent_loop *l = a->loop;
+    *queued = false;
+    if (!l->pool) {
+        if (!a->conn) {
+            a->conn = http_conn_new(l->base, l->conn_cfg);
+            uint32_t src = agent_source_ipv4(l->set, a->index);
+            if (a->conn && src) {
+                struct in_addr in = {htonl(src)};
+                http_conn_set_source_ipv4(a->conn, &in);
+            }
+        }
+        return a->conn;
+    }
+    if (l->n_pool_free == 0) {
+        if (!a->in_pool_wait) {
+            a->in_pool_wait = true;
+            a->next_wait = NULL;
+            if (l->pool_tail)
+                l->pool_tail->next_wait = a;
+            else
+                l->pool_head = a;
+            l->pool_tail = a;
+        }
+        *queued = true;
+        return NULL;
+    }
+    a->pool_slot = l->pool_free[--l->n_pool_free];
+    a->conn = l->pool[a->pool_slot];
+    return a->conn;
+}
+
+/* Gives a borrowed pool connection back. */
+static void agent_release(struct agent *a)
+{
+    struct agent_loop *l = a->loop;
+    if (!l->pool || !a->conn)
+        return;
+    l->pool_free[l->n_pool_free++] = a->pool_slot;
+    a->conn = NULL;
+}
+
+/* Fills req for the waiting request of kind (path and small bodies in the loop's scratch). */
+static int agent_build(struct agent *a, enum agent_kind kind, struct http_request *req)
+{
+    struct agent_loop *l = a->loop;
+    char id[AGENT_ID_MAX];
+    if (kind == AGENT_KIND_JOB)
+        return agent_work_request(a, req);
+    if (agent_id(l->set, a->index, id, sizeof id) < 0)
+        return -ENOSPC;
+    const char *what = kind == AGENT_KIND_HEARTBEAT ? "heartbeat" : "work";
+    int n = snprintf(l->scratch, AGENT_PATH_BYTES, "%s/api/v1/agents/%s/%s", l->set->base_path,
+                     id, what);
+    if (n < 0 || (size_t)n >= AGENT_PATH_BYTES)
+        return -ENOSPC;
+    req->path = l->scratch;
+    if (kind == AGENT_KIND_POLL) {
+        req->method = "GET";
+        req->headers = l->hdr_get;
+        return 0;
+    }
+    char *body = l->scratch + AGENT_PATH_BYTES;
+    int len = agent_heartbeat_body(l->set, a->index, body, AGENT_SCRATCH_BYTES - AGENT_PATH_BYTES);
+    if (len < 0)
+        return len;
+    req->method = "POST";
+    req->headers = l->hdr_post;
+    req->body = body;
+    req->body_len = (size_t)len;
+    return 0;
+}
+
+static void agent_on_done(const struct http_result *res, void *arg);
+static void agent_finish(struct agent *a, enum agent_kind kind, const struct http_result *res);
+
+/* Ends the waiting request of kind without sending it (local failure). */
+static void agent_fail_local(struct agent *a, enum agent_kind kind)
+{
+    uint64_t now = clock_now_ns();
+    struct http_result res = {.error = HTTP_ERR_OTHER, .detail = "local failure",
+                              .body = "", .intended_ns = a->wait_intended_ns[kind],
+                              .done_ns = now};
+    if (res.intended_ns > now)
+        res.intended_ns = now;
+    agent_finish(a, kind, &res);
+}
+
+/* Sends the earliest waiting request when the agent's connection (or a pool one) is free. */
+static void agent_pump(struct agent *a)
+{
+    if (a->retired || a->inflight)
+        return;
+    int kind = next_waiting(a);
+    if (kind < 0 || a->hold_until_ns > clock_now_ns())
+        return;
+    bool queued;
+    struct http_conn *conn = agent_acquire(a, &queued);
+    if (!conn) {
+        if (!queued)
+            agent_fail_local(a, (enum agent_kind)kind);
+        return;
+    }
+    struct http_request req = {0};
+    int rc = agent_build(a, (enum agent_kind)kind, &req);
+    if (rc == 0) {
+        req.intended_ns = a->wait_intended_ns[kind];
+        rc = http_conn_send(conn, &req, agent_on_done, a);
+    }
+    if (rc != 0) {
+        agent_release(a);
+        agent_fail_local(a, (enum agent_kind)kind);
+        return;
+    }
+    a->slot[kind] = AGENT_SLOT_IN_FLIGHT;
+    a->inflight = true;
+    a->inflight_kind = (uint8_t)kind;
+}
+
+/* Hands free pool connections to agents waiting for one, in arrival order. */
+static void pool_dispatch(struct agent_loop *l)
+{
+    while (l->n_pool_free > 0 && l->pool_head) {
+        struct agent *a = l->pool_head;
+        l->pool_head = a->next_wait;
+        if (!l->pool_head)
+            l->pool_tail = NULL;
+        a->in_pool_wait = false;
+        a->next_wait = NULL;
+        if (!a->retired) {
+            agent_pump(a);
+            agent_arm(a);
+        }
+    }
+}
+
+void agent_kick(struct agent *a)
+{
+    agent_pump(a);
+    agent_arm(a);
+}
+
+static enum metrics_error_kind error_kind(enum http_error e)
+{
+    switch (e) {
+    case HTTP_ERR_CONNECT: return METRICS_ERR_CONNECT;
+    case HTTP_ERR_TLS: return METRICS_ERR_TLS;
+    case HTTP_ERR_CLOSED: return METRICS_ERR_CLOSED;
+    case HTTP_ERR_PROTOCOL: return METRICS_ERR_PROTOCOL;
+    case HTTP_ERR_TOO_LARGE: return METRICS_ERR_TOO_LARGE;
+    default: return METRICS_ERR_OTHER;
+    }
+}
+
+void agent_record_result(struct metrics_series *s, const struct http_result *res, bool expected)
+{
+    struct request_timing t = {res->intended_ns, res->sent_ns, res->first_byte_ns, res->done_ns};
+    if (res->error == HTTP_ERR_NONE)
+        metrics_answered(s, &t, res->status, !expected);
+    else if (res->error == HTTP_ERR_TIMEOUT)
+        metrics_timed_out(s, &t);
+    else
+        metrics_transport_error(s, &t, error_kind(res->error));
+}
+
+/* A 410 on heartbeat: the agent sends nothing more and frees its connection. */
+static void agent_retire(struct agent *a)
+{
+    struct agent_loop *l = a->loop;
+    a->retired = true;
+    l->counters.retired++;
+    event_del(&a->ev);
+    a->armed_ns = 0;
+    for (int k = 0; k < AGENT_KIND_COUNT; k++) {
+        if (a->slot[k] != AGENT_SLOT_WAITING)
+            continue;
+        enum agent_endpoint ep = k == AGENT_KIND_HEARTBEAT ? AGENT_EP_HEARTBEAT
+                                 : k == AGENT_KIND_POLL    ? AGENT_EP_WORK
+                                                           : (enum agent_endpoint)a->job_ep;
+        metrics_dropped(l->series[ep]);
+        a->slot[k] = AGENT_SLOT_IDLE;
+        l->busy--;
+    }
+    agent_work_free(a);
+    if (!l->pool && a->conn) {
+        http_conn_free(a->conn);
+        a->conn = NULL;
+    }
+}
+
+static void on_heartbeat(struct agent *a, const struct http_result *res, bool ok)
+{
+    struct agent_loop *l = a->loop;
+    if (res->error == HTTP_ERR_NONE && res->status == 410) {
+        agent_retire(a);
+        return;
+    }
+    if (res->error == HTTP_ERR_NONE && res->status == 404 && !a->seen_404) {
+        a->seen_404 = true;
+        l->counters.unknown_agents++;
+        if (!l->counters.first_unknown || a->index < l->counters.first_unknown)
+            l->counters.first_unknown = a->index;
+    }
+    a->failures = ok ? 0 : a->failures + 1;
+}
+
+static void agent_finish(struct agent *a, enum agent_kind kind, const struct http_result *res)
+{
+    struct agent_loop *l = a->loop;
+    enum agent_endpoint ep = kind == AGENT_KIND_HEARTBEAT ? AGENT_EP_HEARTBEAT
+                             : kind == AGENT_KIND_POLL    ? AGENT_EP_WORK
+                                                          : (enum agent_endpoint)a->job_ep;
+    struct metrics_series *s = l->series[ep];
+    a->slot[kind] = AGENT_SLOT_IDLE;
+    l->busy--;
+    bool ok = res->error == HTTP_ERR_NONE && agent_status_expected(ep, res->status);
+    agent_record_result(s, res, ok);
+    if (res->error == HTTP_ERR_NONE) {
+        a->reconnects = 0;
+        a->hold_until_ns = 0;
+    } else if (res->error == HTTP_ERR_CONNECT || res->error == HTTP_ERR_TLS) {
+        a->reconnects++;
+        a->hold_until_ns = res->done_ns + schedule_reconnect_backoff_ns(&a->rng, a->reconnects);
+    }
+    if (kind == AGENT_KIND_HEARTBEAT) {
+        on_heartbeat(a, res, ok);
+    } else if (kind == AGENT_KIND_POLL) {
+        a->failures = ok ? 0 : a->failures + 1;
+        if (ok)
+            agent_work_on_poll(a, res);
+    } else {
+        agent_work_on_result(a, ep, res, ok);
+    }
+}
+
+static void agent_on_done(const struct http_result *res, void *arg)
+{
+    struct agent *a = arg;
+    struct agent_loop *l = a->loop;
+    enum agent_kind kind = (enum agent_kind)a->inflight_kind;
+    a->inflight = false;
+    agent_release(a);
+    agent_finish(a, kind, res);
+    if (l->pool)
+        pool_dispatch(l);
+    if (!a->retired)
+        agent_kick(a);
+}
+
+void agent_stop(struct agent *a)
+{
+    a->stopped = true;
+    a->poll_due_ns = 0;
+    if (!a->retired)
+        agent_arm(a);
+}
+
+void agent_destroy(struct agent *a)
+{
+    if (a->loop && a->loop->base)
+        event_del(&a->ev);
+    agent_work_free(a);
+    if (!a->loop->pool && a->conn)
+        http_conn_free(a->conn);
+    a->conn = NULL;
+}
+
+unsigned agent_pending(const struct agent *a)
+{
+    unsigned n = 0;
+    for (int k = 0; k < AGENT_KIND_COUNT; k++)
+        n += a->slot[k] != AGENT_SLOT_IDLE;
+    return n;
+}
+
+bool agent_idle(const struct agent *a)
+{
+    return agent_pending(a) == 0;
+}

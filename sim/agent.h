@@ -1,0 +1,218 @@
+/* sim/agent.h - one simulated certctl agent (DESIGN §4 Agents, Concurrency within an agent):
+ * its timers (heartbeat, work poll), its connection (own keep-alive or borrowed from a pool),
+ * a queue of at most one waiting request per kind, the job work (CSR, deployment) and the keys
+ * it keeps, and the measurement of every request it sends. Agents of one event loop share a
+ * struct agent_loop; nothing here is thread-safe (one loop = one thread). */
+#ifndef FLEETSIM_SIM_AGENT_H
+#define FLEETSIM_SIM_AGENT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "engine/http_client.h"
+#include "engine/metrics.h"
+#include "sim/csr.h"
+#include "sim/identity.h"
+#include "sim/schedule.h"
+
+/* Versions the agent reports (contracts: default profile = certctl's k6 fixture, certctl-1.0 =
+ * the real agent). */
+#define AGENT_VERSION_DEFAULT "2.1.0"
+#define AGENT_VERSION_CERTCTL_1_0 "1.0.0"
+/* User-Agent of the certctl-1.0 profile (Go's default over HTTP/1.1). */
+#define AGENT_USER_AGENT_GO "Go-http-client/1.1"
+/* The real agent's poll back-off: consecutive failures x 30 s, at most 5 min. */
+#define AGENT_POLL_BACKOFF_STEP_NS (30ULL * 1000000000ULL)
+#define AGENT_POLL_BACKOFF_MAX_NS (300ULL * 1000000000ULL)
+/* Keys one agent keeps at most (one per certificate until its deployment ends). */
+#define AGENT_KEYS_PER_AGENT 8u
+/* Jobs one agent queues at most; more in one poll are counted (jobs_overflow) and skipped. */
+#define AGENT_JOBS_MAX 32u
+/* CSRs generated per loop iteration at most (each ~70 us), so other agents are not stalled. */
+#define AGENT_CSR_PER_ITERATION 4u
+/* Per-loop scratch: request paths take the first AGENT_PATH_BYTES, small bodies the rest. */
+#define AGENT_PATH_BYTES 1536u
+#define AGENT_SCRATCH_BYTES 4096u
+/* Longest agent, job or certificate id accepted, bytes. */
+#define AGENT_ID_MAX 128u
+
+/* The endpoints an agent uses (metric tag names of DESIGN §4 Metrics). */
+enum agent_endpoint {
+    AGENT_EP_HEARTBEAT = 0,
+    AGENT_EP_WORK,
+    AGENT_EP_CSR,
+    AGENT_EP_JOB_STATUS,
+    AGENT_EP_CERT_FETCH,
+    AGENT_EP_COUNT
+};
+
+/* Request kinds: an agent has at most one request per kind waiting or in flight. */
+enum agent_kind { AGENT_KIND_HEARTBEAT = 0, AGENT_KIND_POLL, AGENT_KIND_JOB, AGENT_KIND_COUNT };
+
+enum agent_profile { AGENT_PROFILE_DEFAULT = 0, AGENT_PROFILE_CERTCTL_1_0 };
+
+/* Settings all agents of a fleet share; read-only while agents run. Strings are borrowed. */
+struct agent_settings {
+    const char *scenario;   /* metrics tag, e.g. "default" or "agent-storm" */
+    const char *prefix;     /* fleet prefix (identity) */
+    uint64_t seed;          /* run seed */
+    struct identity_os_mix os_mix;
+    enum agent_profile profile;
+    const char *version;    /* reported in heartbeats */
+    const char *user_agent; /* User-Agent header value */
+    bool content_type_on_get; /* send Content-Type: application/json on GETs too (certctl-1.0) */
+    struct schedule_params heartbeat; /* interval 0 = no heartbeats */
+    struct schedule_params poll;      /* interval 0 = no work polling */
+    bool poll_backoff;      /* consecutive failures delay polls (certctl-1.0) */
+    const char *base_path;  /* URL base path, "" or "/prefix" */
+    const char *api_key;    /* Bearer key or "" (no Authorization header); a secret */
+    const char *const *agent_ids; /* NULL: identity ids; else agent_ids[index - 1] (from
+                                     --register / --agents-file; NULL entries fall back) */
+    uint32_t source_first;  /* first source IPv4 (host order) when source_count > 0 */
+    uint32_t source_count;  /* 0: no source addresses (ip_address "") */
+    uint32_t keys_per_agent; /* 0 = AGENT_KEYS_PER_AGENT */
+    char user_agent_buf[64]; /* storage agent_settings_profile may point user_agent at */
+};
+
+/* Events an agent's loop counts besides the request metrics. */
+struct agent_counters {
+    uint64_t retired;         /* agents retired by a 410 on heartbeat */
+    uint64_t unknown_agents;  /* distinct agents whose heartbeat got 404 */
+    uint32_t first_unknown;   /* index of the first such agent (0 = none) */
+    uint64_t jobs_received;   /* distinct jobs taken from polls */
+    uint64_t jobs_overflow;   /* jobs skipped because the agent's queue was full */
+    uint64_t work_unparsed;   /* 200 work answers that were not the expected JSON */
+    uint64_t csr_generated;
+    uint64_t csr_accepted;    /* 202 */
+    uint64_t csr_failed;      /* CSR not accepted: job reported Failed */
+    uint64_t deploy_completed;
+    uint64_t deploy_failed;
+    uint64_t key_match;       /* fetched certificate carries the kept key */
+    uint64_t key_mismatch;
+    uint64_t key_missing;     /* no key kept for the certificate (evicted or never made) */
+    uint64_t key_evictions;   /* keys dropped because a cap was reached */
+    uint64_t keys_deferred;   /* CSR jobs put off because the fleet-wide key cap was reached */
+};
+
+struct agent;
+struct agent_work;
+
+/* What the agents of one event loop share. Fill with agent_loop_init. */
+struct agent_loop {
+    struct event_base *base;
+    const struct agent_settings *set;
+    const struct http_conn_config *conn_cfg;
+    struct metrics *metrics;
+    struct metrics_series *series[AGENT_EP_COUNT];
+    uint64_t run_start_ns;      /* offsets of the schedule count from here */
+    bool stopping;              /* no new requests (drain) */
+    uint64_t busy;              /* requests waiting or in flight */
+    char *hdr_get, *hdr_post;   /* extra header lines (secret: contain the key) */
+    struct http_conn **pool;    /* pool:N connections, NULL in per-agent mode */
+    uint32_t pool_size;
+    struct agent *pool_head, *pool_tail; /* agents waiting for a pool connection */
+    struct csr_gen *csr;
+    struct event *csr_ev;       /* zero-timeout event pacing CSR generation */
+    struct agent *csr_head, *csr_tail;
+    _Atomic uint64_t *keys_held; /* fleet-wide count of kept keys (shared by loops) */
+    uint64_t keys_max;          /* fleet-wide cap */
+    struct agent_counters counters;
+    uint32_t *pool_free;        /* indexes of idle pool connections (a stack) */
+    uint32_t n_pool_free;
+    char scratch[AGENT_SCRATCH_BYTES]; /* request path, then small bodies */
+};
+
+/* One agent. Allocated by the fleet in arrays; fields are private to sim/agent*.c. */
+struct agent {
+    struct agent_loop *loop;
+    struct http_conn *conn;     /* own connection, or the pool one while a request is in flight */
+    struct agent_work *work;    /* jobs and keys; NULL when it has none */
+    struct agent *next_wait;    /* pool wait list */
+    struct event ev;            /* the agent's timer (earliest of its due times) */
+    struct schedule_timer hb, poll;
+    uint64_t wait_intended_ns[AGENT_KIND_COUNT]; /* intended time of the waiting request */
+    uint64_t poll_due_ns;       /* certctl-1.0: delayed poll's intended time (0 = none) */
+    uint64_t hold_until_ns;     /* reconnect back-off: nothing is sent before this */
+    uint64_t armed_ns;          /* when ev is set to fire (0 = not armed by us) */
+    uint64_t rng;               /* reconnect jitter */
+    uint32_t index;             /* 1-based fleet index */
+    uint32_t failures;          /* consecutive heartbeat/poll failures */
+    uint32_t reconnects;        /* consecutive connection-level failures */
+    uint32_t pool_slot;         /* pool connection in use while in flight (pool mode) */
+    uint8_t slot[AGENT_KIND_COUNT]; /* agent_slot */
+    uint8_t inflight_kind;
+    uint8_t job_ep;             /* endpoint of the waiting or in-flight job request */
+    bool inflight, retired, stopped, seen_404, in_pool_wait, started;
+};
+
+/* Name of an endpoint ("heartbeat", "work", "csr", "job_status", "cert_fetch"). */
+const char *agent_endpoint_name(enum agent_endpoint ep);
+
+/* True when status is the success answer of ep (heartbeat/work/job_status/cert_fetch 200,
+ * csr 202). */
+bool agent_status_expected(enum agent_endpoint ep, int status);
+
+/* Records the outcome of one request in series s: answered (failed unless expected),
+ * timed out, or a transport error of the matching kind. */
+void agent_record_result(struct metrics_series *s, const struct http_result *res, bool expected);
+
+/* Fills set with the profile's timers, version and headers (DESIGN §4, certctl-facts §2):
+ * default = heartbeat 30 s, jitter 10 %, poll 30 s, ramp 30 s, version 2.1.0, User-Agent
+ * fleetsim/VERSION; certctl-1.0 = heartbeat 60 s, poll 30 s, no jitter, both timers at the
+ * agent's start, poll back-off, version 1.0.0, Go's User-Agent, Content-Type on every request.
+ * Other fields are zeroed; the caller sets prefix, seed, mix, base path, key, ids. */
+void agent_settings_profile(struct agent_settings *set, enum agent_profile profile,
+                            const char *fleetsim_version);
+
+/* The extra header lines every agent request carries: User-Agent, Authorization: Bearer (when
+ * an API key is set) and, when content_type, Content-Type: application/json. Returns a
+ * malloc'd string (it holds the key: overwrite before freeing), or NULL. */
+char *agent_headers(const struct agent_settings *set, bool content_type);
+
+/* Prepares a loop context. pool_size 0 = per-agent connections. keys_held/keys_max: the
+ * fleet-wide key budget (keys_held shared between loops). Returns 0, -ENOMEM or -EIO
+ * (OpenSSL). */
+int agent_loop_init(struct agent_loop *l, struct event_base *base,
+                    const struct agent_settings *set, const struct http_conn_config *conn_cfg,
+                    struct metrics *metrics, uint32_t pool_size, _Atomic uint64_t *keys_held,
+                    uint64_t keys_max);
+
+/* Releases what agent_loop_init made (after every agent of the loop was destroyed). */
+void agent_loop_destroy(struct agent_loop *l);
+
+/* Writes agent index's id (from set->agent_ids, else sim/identity) into buf (n bytes).
+ * Returns the length or -ENOSPC. */
+int agent_id(const struct agent_settings *set, uint32_t index, char *buf, size_t n);
+
+/* The source IPv4 (host order) of agent index, or 0 when no source addresses are set. */
+uint32_t agent_source_ipv4(const struct agent_settings *set, uint32_t index);
+
+/* Writes the heartbeat body of agent index (sorted keys: architecture, hostname, ip_address,
+ * os, version) into buf. Returns the length, or -ENOSPC. */
+int agent_heartbeat_body(const struct agent_settings *set, uint32_t index, char *buf, size_t n);
+
+/* Initialises an agent (no timer armed yet, nothing allocated but its event). */
+void agent_init(struct agent *a, struct agent_loop *l, uint32_t index);
+
+/* Starts the agent's timers relative to l->run_start_ns. Returns 0 or -EIO. */
+int agent_start(struct agent *a);
+
+/* Stops scheduling new requests (drain): timers stop; waiting and in-flight requests go on. */
+void agent_stop(struct agent *a);
+
+/* Frees the agent's connection, work and keys; a request in flight is abandoned (it stays in
+ * flight in the accounting). */
+void agent_destroy(struct agent *a);
+
+/* True when the agent has no request waiting or in flight. */
+bool agent_idle(const struct agent *a);
+
+/* Requests of this agent waiting or in flight. */
+unsigned agent_pending(const struct agent *a);
+
+#endif

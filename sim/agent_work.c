@@ -1,0 +1,698 @@
+/* sim/agent_work.c - an agent's jobs and keys (see agent_work.h). One job at a time, as the
+ * real agent: CSR jobs go through the loop's paced key generation, then POST csr; deployment
+ * jobs report Running, fetch the certificate, check its key and report Completed or Failed.
+ * Keys live in memory, one per certificate until its deployment ends, capped per agent and
+ * fleet-wide (evictions counted). */
+#include "sim/agent_work.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "engine/clock.h"
+#include "sim/agent_int.h"
+
+/* Where the agent's current job stands. */
+enum work_step {
+    STEP_IDLE = 0, /* no job in progress */
+    STEP_KEYGEN,   /* waiting for the loop's paced key + CSR generation */
+    STEP_CSR,      /* POST csr waiting or in flight */
+    STEP_RUNNING,  /* status Running waiting or in flight */
+    STEP_FETCH,    /* GET certificate waiting or in flight */
+    STEP_FINAL,    /* final status (Completed/Failed) waiting or in flight */
+};
+
+struct agent_keyslot {
+    char *cert_id;
+    struct csr_key key;
+};
+
+struct agent_work {
+    struct agent_job *jobs; /* queue; jobs[0] is the current one */
+    size_t n_jobs, cap_jobs;
+    enum work_step step;
+    char *body;             /* body of the job request waiting or in flight */
+    size_t body_len;
+    struct agent_keyslot *keys; /* oldest first */
+    size_t n_keys;
+    struct agent *csr_next;
+    bool in_csr_queue;
+};
+
+/* ---- parsing ---------------------------------------------------------------------------- */
+
+static bool id_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n >= AGENT_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == '_' || c == '~'))
+            return false;
+    }
+    return true;
+}
+
+static const char *json_str(json_object *obj, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+void agent_job_clear(struct agent_job *job)
+{
+    free(job->id);
+    free(job->cert_id);
+    free(job->cn);
+    for (size_t i = 0; i < job->n_sans; i++)
+        free(job->sans[i]);
+    free(job->sans);
+    memset(job, 0, sizeof *job);
+}
+
+/* Copies the SANs array of a CSR item (missing or null: none). */
+static int copy_sans(json_object *item, struct agent_job *job)
+{
+    json_object *arr;
+    if (!json_object_object_get_ex(item, "sans", &arr) || !json_object_is_type(arr, json_type_array))
+        return 0;
+    size_t n = json_object_array_length(arr);
+    if (n == 0)
+        return 0;
+    job->sans = calloc(n, sizeof *job->sans);
+    if (!job->sans)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        json_object *v = json_object_array_get_idx(arr, i);
+        if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
+            continue;
+        if (!(job->sans[job->n_sans] = strdup(json_object_get_string(v))))
+            return -ENOMEM;
+        job->n_sans++;
+    }
+    return 0;
+}
+
+/* Fills job from one work item. Returns 1 when the agent acts on it, 0 to skip, -ENOMEM. */
+static int parse_item(json_object *item, struct agent_job *job)
+{
+    const char *type = json_str(item, "type"), *status = json_str(item, "status");
+    const char *id = json_str(item, "id"), *cert = json_str(item, "certificate_id");
+    if (!type || !id_ok(id) || !id_ok(cert))
+        return 0;
+    bool csr = (strcmp(type, "Renewal") == 0 || strcmp(type, "Issuance") == 0) && status &&
+               strcmp(status, "AwaitingCSR") == 0;
+    if (!csr && strcmp(type, "Deployment") != 0)
+        return 0;
+    const char *cn = json_str(item, "common_name");
+    job->type = csr ? AGENT_JOB_CSR : AGENT_JOB_DEPLOY;
+    job->id = strdup(id);
+    job->cert_id = strdup(cert);
+    job->cn = strdup(cn ? cn : "");
+    if (!job->id || !job->cert_id || !job->cn || (csr && copy_sans(item, job) != 0))
+        return -ENOMEM;
+    return 1;
+}
+
+int agent_work_parse(const char *body, size_t len, struct agent_job **jobs_out, size_t *n_out)
+{
+    *jobs_out = NULL;
+    *n_out = 0;
+    if (!body || len == 0 || len > INT32_MAX)
+        return -EBADMSG;
+    json_tokener *tok = json_tokener_new();
+    json_object *root = tok ? json_tokener_parse_ex(tok, body, (int)len) : NULL;
+    json_tokener_free(tok);
+    json_object *arr;
+    if (!root || !json_object_object_get_ex(root, "jobs", &arr) ||
+        !(json_object_is_type(arr, json_type_array) || json_object_is_type(arr, json_type_null))) {
+        json_object_put(root);
+        return -EBADMSG;
+    }
+    size_t n = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+    struct agent_job *jobs = n ? calloc(n, sizeof *jobs) : NULL;
+    if (n && !jobs) {
+        json_object_put(root);
+        return -ENOMEM;
+    }
+    size_t kept = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        int r = parse_item(json_object_array_get_idx(arr, i), &jobs[kept]);
+        if (r == 1)
+            kept++;
+        else
+            agent_job_clear(&jobs[kept]);
+        if (r < 0)
+            rc = r;
+    }
+    json_object_put(root);
+    if (rc != 0 || kept == 0) {
+        for (size_t i = 0; i < kept; i++)
+            agent_job_clear(&jobs[i]);
+        free(jobs);
+        return rc;
+    }
+    *jobs_out = jobs;
+    *n_out = kept;
+    return 0;
+}
+
+/* ---- small JSON bodies --------------------------------------------------------------------- */
+
+/* Appends s as a JSON string (quoted, escaped) at out; returns the bytes written. out must
+ * have room for 6 * strlen(s) + 2. */
+static size_t json_quote(char *out, const char *s)
+{
+    size_t o = 0;
+    out[o++] = '"';
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c == '\n') {
+            out[o++] = '\\';
+            out[o++] = 'n';
+        } else if (c < 0x20) {
+            o += (size_t)sprintf(out + o, "\\u%04x", c);
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return o;
+}
+
+/* {"k1":v1,"k2":v2} for two string pairs (k1 NULL: only the second pair). */
+static char *json_pairs(const char *k1, const char *v1, const char *k2, const char *v2,
+                        size_t *len_out)
+{
+    size_t cap = 16 + (k1 ? strlen(k1) + 6 * strlen(v1) : 0) + strlen(k2) + 6 * strlen(v2) + 16;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    out[o++] = '{';
+    if (k1) {
+        o += json_quote(out + o, k1);
+        out[o++] = ':';
+        o += json_quote(out + o, v1);
+        out[o++] = ',';
+    }
+    o += json_quote(out + o, k2);
+    out[o++] = ':';
+    o += json_quote(out + o, v2);
+    out[o++] = '}';
+    out[o] = '\0';
+    if (len_out)
+        *len_out = o;
+    return out;
+}
+
+char *agent_work_status_body(const char *status, const char *error, size_t *len_out)
+{
+    return error ? json_pairs("error", error, "status", status, len_out)
+                 : json_pairs(NULL, NULL, "status", status, len_out);
+}
+
+const char *agent_work_cert_pem(const char *body, size_t len, void **holder, size_t *pem_len)
+{
+    *holder = NULL;
+    if (!body || len == 0 || len > INT32_MAX)
+        return NULL;
+    json_tokener *tok = json_tokener_new();
+    json_object *root = tok ? json_tokener_parse_ex(tok, body, (int)len) : NULL;
+    json_tokener_free(tok);
+    json_object *v;
+    if (!root || !json_object_object_get_ex(root, "certificate_pem", &v) ||
+        !json_object_is_type(v, json_type_string)) {
+        json_object_put(root);
+        return NULL;
+    }
+    *holder = root;
+    *pem_len = (size_t)json_object_get_string_len(v);
+    return json_object_get_string(v);
+}
+
+/* ---- keys ------------------------------------------------------------------------------ */
+
+static size_t keys_cap(const struct agent *a)
+{
+    uint32_t cap = a->loop->set->keys_per_agent;
+    return cap ? cap : AGENT_KEYS_PER_AGENT;
+}
+
+static void key_remove_at(struct agent *a, size_t i)
+{
+    struct agent_work *w = a->work;
+    free(w->keys[i].cert_id);
+    csr_key_wipe(&w->keys[i].key);
+    memmove(&w->keys[i], &w->keys[i + 1], (w->n_keys - i - 1) * sizeof *w->keys);
+    w->n_keys--;
+    atomic_fetch_sub(a->loop->keys_held, 1);
+}
+
+static struct agent_keyslot *key_find(struct agent *a, const char *cert_id)
+{
+    struct agent_work *w = a->work;
+    for (size_t i = 0; w && i < w->n_keys; i++)
+        if (strcmp(w->keys[i].cert_id, cert_id) == 0)
+            return &w->keys[i];
+    return NULL;
+}
+
+static void key_drop(struct agent *a, const char *cert_id)
+{
+    struct agent_keyslot *slot = key_find(a, cert_id);
+    if (slot)
+        key_remove_at(a, (size_t)(slot - a->work->keys));
+}
+
+/* Keeps key for cert_id. Returns 0, -ENOSPC when the fleet-wide cap leaves no room, -ENOMEM. */
+static int key_put(struct agent *a, const char *cert_id, const struct csr_key *key)
+{
+    struct agent_work *w = a->work;
+    struct agent_loop *l = a->loop;
+    key_drop(a, cert_id);
+    if (!w->keys && !(w->keys = calloc(keys_cap(a), sizeof *w->keys)))
+        return -ENOMEM;
+    if (w->n_keys == keys_cap(a)) {
+        key_remove_at(a, 0);
+        l->counters.key_evictions++;
+    }
+    if (atomic_load(l->keys_held) >= l->keys_max) {
+        if (w->n_keys == 0)
+            return -ENOSPC;
+        key_remove_at(a, 0);
+        l->counters.key_evictions++;
+    }
+    char *id = strdup(cert_id);
+    if (!id)
+        return -ENOMEM;
+    w->keys[w->n_keys].cert_id = id;
+    w->keys[w->n_keys].key = *key;
+    w->n_keys++;
+    atomic_fetch_add(l->keys_held, 1);
+    return 0;
+}
+
+size_t agent_work_keys(const struct agent *a)
+{
+    return a->work ? a->work->n_keys : 0;
+}
+
+/* ---- job flow --------------------------------------------------------------------------- */
+
+static struct agent_work *work_get(struct agent *a)
+{
+    if (!a->work)
+        a->work = calloc(1, sizeof *a->work);
+    return a->work;
+}
+
+/* Frees the work record once it holds nothing. */
+static void work_maybe_free(struct agent *a)
+{
+    struct agent_work *w = a->work;
+    if (w && w->n_jobs == 0 && w->n_keys == 0 && !w->in_csr_queue && w->step == STEP_IDLE) {
+        free(w->jobs);
+        free(w->keys);
+        free(w->body);
+        free(w);
+        a->work = NULL;
+    }
+}
+
+static void set_body(struct agent_work *w, char *body, size_t len)
+{
+    free(w->body);
+    w->body = body;
+    w->body_len = len;
+}
+
+/* Queues a job request of endpoint ep intended now; body ownership passes to the work. */
+static void step_request(struct agent *a, enum work_step step, enum agent_endpoint ep, char *body,
+                         size_t len)
+{
+    struct agent_work *w = a->work;
+    set_body(w, body, len);
+    w->step = step;
+    if (!agent_schedule(a, AGENT_KIND_JOB, ep, clock_now_ns()))
+        w->step = STEP_IDLE; /* cannot happen: one job request at a time */
+}
+
+static void csr_enqueue(struct agent *a)
+{
+    struct agent_loop *l = a->loop;
+    struct agent_work *w = a->work;
+    w->in_csr_queue = true;
+    w->csr_next = NULL;
+    if (l->csr_tail)
+        l->csr_tail->work->csr_next = a;
+    else
+        l->csr_head = a;
+    l->csr_tail = a;
+    if (!evtimer_pending(l->csr_ev, NULL)) {
+        struct timeval zero = {0, 0};
+        evtimer_add(l->csr_ev, &zero);
+    }
+}
+
+static void csr_unlink(struct agent *a)
+{
+    struct agent_loop *l = a->loop;
+    struct agent *prev = NULL;
+    for (struct agent *p = l->csr_head; p; prev = p, p = p->work->csr_next) {
+        if (p != a)
+            continue;
+        if (prev)
+            prev->work->csr_next = a->work->csr_next;
+        else
+            l->csr_head = a->work->csr_next;
+        if (l->csr_tail == a)
+            l->csr_tail = prev;
+        break;
+    }
+    a->work->in_csr_queue = false;
+    a->work->csr_next = NULL;
+}
+
+static void job_done(struct agent *a);
+
+/* Starts the first queued job if nothing is in progress. */
+static void start_next(struct agent *a)
+{
+    struct agent_work *w = a->work;
+    if (!w || w->step != STEP_IDLE || a->loop->stopping || a->stopped || a->retired)
+        return;
+    if (w->n_jobs == 0) {
+        work_maybe_free(a);
+        return;
+    }
+    if (w->jobs[0].type == AGENT_JOB_CSR) {
+        w->step = STEP_KEYGEN;
+        csr_enqueue(a);
+        return;
+    }
+    size_t len;
+    char *body = agent_work_status_body("Running", NULL, &len);
+    if (!body) {
+        job_done(a);
+        return;
+    }
+    step_request(a, STEP_RUNNING, AGENT_EP_JOB_STATUS, body, len);
+}
+
+static void job_done(struct agent *a)
+{
+    struct agent_work *w = a->work;
+    if (w->n_jobs > 0) {
+        agent_job_clear(&w->jobs[0]);
+        memmove(&w->jobs[0], &w->jobs[1], (w->n_jobs - 1) * sizeof *w->jobs);
+        w->n_jobs--;
+    }
+    w->step = STEP_IDLE;
+    set_body(w, NULL, 0);
+    start_next(a);
+}
+
+/* Reports the current job's final status (error NULL: Completed). */
+static void final_status(struct agent *a, const char *error)
+{
+    size_t len;
+    char *body = agent_work_status_body(error ? "Failed" : "Completed", error, &len);
+    if (!body) {
+        key_drop(a, a->work->jobs[0].cert_id);
+        job_done(a);
+        return;
+    }
+    step_request(a, STEP_FINAL, AGENT_EP_JOB_STATUS, body, len);
+}
+
+/* Whether job id is already queued (AwaitingCSR items come back on every poll). */
+static bool job_known(const struct agent_work *w, const char *id)
+{
+    for (size_t i = 0; i < w->n_jobs; i++)
+        if (strcmp(w->jobs[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+static int jobs_append(struct agent_work *w, struct agent_job *job)
+{
+    if (w->n_jobs == w->cap_jobs) {
+        size_t cap = w->cap_jobs ? w->cap_jobs * 2 : 2;
+        struct agent_job *jobs = realloc(w->jobs, cap * sizeof *jobs);
+        if (!jobs)
+            return -ENOMEM;
+        w->jobs = jobs;
+        w->cap_jobs = cap;
+    }
+    w->jobs[w->n_jobs++] = *job;
+    memset(job, 0, sizeof *job);
+    return 0;
+}
+
+void agent_work_on_poll(struct agent *a, const struct http_result *res)
+{
+    struct agent_loop *l = a->loop;
+    struct agent_job *jobs;
+    size_t n;
+    if (agent_work_parse(res->body, res->body_len, &jobs, &n) != 0) {
+        l->counters.work_unparsed++;
+        return;
+    }
+    if (n == 0 || l->stopping || a->stopped || !work_get(a)) {
+        for (size_t i = 0; i < n; i++)
+            agent_job_clear(&jobs[i]);
+        free(jobs);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (job_known(a->work, jobs[i].id)) {
+            agent_job_clear(&jobs[i]);
+        } else if (a->work->n_jobs >= AGENT_JOBS_MAX || jobs_append(a->work, &jobs[i]) != 0) {
+            l->counters.jobs_overflow++;
+            agent_job_clear(&jobs[i]);
+        } else {
+            l->counters.jobs_received++;
+        }
+    }
+    free(jobs);
+    start_next(a);
+    work_maybe_free(a);
+}
+
+/* Generates the key and CSR of the agent's current CSR job and queues POST csr. */
+static void csr_make(struct agent *a)
+{
+    struct agent_loop *l = a->loop;
+    struct agent_work *w = a->work;
+    struct agent_job *job = &w->jobs[0];
+    struct csr_key key;
+    char *pem = NULL;
+    if (csr_generate(l->csr, job->cn, (const char *const *)job->sans, job->n_sans, &key, &pem,
+                     NULL) != 0) {
+        l->counters.csr_failed++;
+        final_status(a, "key or CSR generation failed");
+        return;
+    }
+    l->counters.csr_generated++;
+    int rc = key_put(a, job->cert_id, &key);
+    csr_key_wipe(&key);
+    if (rc != 0) {
+        free(pem);
+        if (rc == -ENOSPC)
+            l->counters.keys_deferred++; /* still AwaitingCSR: it comes back on a later poll */
+        job_done(a);
+        return;
+    }
+    size_t len;
+    char *body = json_pairs("certificate_id", job->cert_id, "csr_pem", pem, &len);
+    free(pem);
+    if (!body) {
+        key_drop(a, job->cert_id);
+        job_done(a);
+        return;
+    }
+    step_request(a, STEP_CSR, AGENT_EP_CSR, body, len);
+}
+
+void agent_work_csr_cb(int fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct agent_loop *l = arg;
+    for (unsigned done = 0; done < AGENT_CSR_PER_ITERATION && l->csr_head; done++) {
+        struct agent *a = l->csr_head;
+        l->csr_head = a->work->csr_next;
+        if (!l->csr_head)
+            l->csr_tail = NULL;
+        a->work->in_csr_queue = false;
+        a->work->csr_next = NULL;
+        if (l->stopping || a->stopped || a->retired) {
+            a->work->step = STEP_IDLE;
+            work_maybe_free(a);
+            continue;
+        }
+        csr_make(a);
+        agent_kick(a);
+    }
+    if (l->csr_head) {
+        struct timeval zero = {0, 0};
+        evtimer_add(l->csr_ev, &zero); /* the rest after the loop has run I/O again */
+    }
+}
+
+int agent_work_request(struct agent *a, struct http_request *req)
+{
+    struct agent_loop *l = a->loop;
+    struct agent_work *w = a->work;
+    if (!w || w->n_jobs == 0 || w->step == STEP_IDLE || w->step == STEP_KEYGEN)
+        return -ENOENT;
+    char id[AGENT_ID_MAX];
+    if (agent_id(l->set, a->index, id, sizeof id) < 0)
+        return -ENOSPC;
+    const struct agent_job *job = &w->jobs[0];
+    const char *base = l->set->base_path;
+    int n;
+    if (w->step == STEP_CSR)
+        n = snprintf(l->scratch, AGENT_PATH_BYTES, "%s/api/v1/agents/%s/csr", base, id);
+    else if (w->step == STEP_FETCH)
+        n = snprintf(l->scratch, AGENT_PATH_BYTES, "%s/api/v1/agents/%s/certificates/%s", base,
+                     id, job->cert_id);
+    else
+        n = snprintf(l->scratch, AGENT_PATH_BYTES, "%s/api/v1/agents/%s/jobs/%s/status", base, id,
+                     job->id);
+    if (n < 0 || (size_t)n >= AGENT_PATH_BYTES)
+        return -ENOSPC;
+    req->path = l->scratch;
+    if (w->step == STEP_FETCH) {
+        req->method = "GET";
+        req->headers = l->hdr_get;
+        return 0;
+    }
+    req->method = "POST";
+    req->headers = l->hdr_post;
+    req->body = w->body;
+    req->body_len = w->body_len;
+    return 0;
+}
+
+/* Why a request did not give the expected answer, for a Failed status. */
+static void describe_failure(const struct http_result *res, const char *what, char *buf, size_t n)
+{
+    if (res->error == HTTP_ERR_NONE)
+        snprintf(buf, n, "%s: HTTP %d", what, res->status);
+    else
+        snprintf(buf, n, "%s: %s", what, http_error_name(res->error));
+}
+
+/* The certificate answer arrived: check it against the kept key and report. */
+static void on_fetched(struct agent *a, const struct http_result *res, bool ok)
+{
+    struct agent_loop *l = a->loop;
+    const char *cert_id = a->work->jobs[0].cert_id;
+    char why[160];
+    if (!ok) {
+        describe_failure(res, "fetch certificate", why, sizeof why);
+        l->counters.deploy_failed++;
+        final_status(a, why);
+        return;
+    }
+    struct agent_keyslot *slot = key_find(a, cert_id);
+    void *holder;
+    size_t pem_len = 0;
+    const char *pem = agent_work_cert_pem(res->body, res->body_len, &holder, &pem_len);
+    int match = pem && slot ? csr_cert_matches_key(pem, pem_len, &slot->key) : 0;
+    json_object_put(holder);
+    const char *error = NULL;
+    if (!slot) {
+        l->counters.key_missing++;
+        error = "no private key kept for this certificate";
+    } else if (match != 1) {
+        l->counters.key_mismatch++;
+        error = match < 0 || !pem ? "certificate answer holds no parsable certificate"
+                                  : "certificate public key does not match the kept key";
+    } else {
+        l->counters.key_match++;
+    }
+    if (error)
+        l->counters.deploy_failed++;
+    else
+        l->counters.deploy_completed++;
+    final_status(a, error);
+}
+
+void agent_work_on_result(struct agent *a, enum agent_endpoint ep, const struct http_result *res,
+                          bool ok)
+{
+    (void)ep;
+    struct agent_work *w = a->work;
+    struct agent_loop *l = a->loop;
+    if (!w || w->n_jobs == 0)
+        return;
+    char why[160];
+    switch (w->step) {
+    case STEP_CSR:
+        if (ok) {
+            l->counters.csr_accepted++;
+            job_done(a); /* the key stays until the deployment of this certificate ends */
+            return;
+        }
+        l->counters.csr_failed++;
+        key_drop(a, w->jobs[0].cert_id);
+        describe_failure(res, "csr", why, sizeof why);
+        if (!l->stopping && !a->stopped)
+            final_status(a, why);
+        else
+            job_done(a);
+        return;
+    case STEP_RUNNING:
+        if (l->stopping || a->stopped) {
+            job_done(a);
+            return;
+        }
+        step_request(a, STEP_FETCH, AGENT_EP_CERT_FETCH, NULL, 0);
+        return;
+    case STEP_FETCH:
+        if (l->stopping || a->stopped) {
+            job_done(a);
+            return;
+        }
+        on_fetched(a, res, ok);
+        return;
+    case STEP_FINAL:
+        key_drop(a, w->jobs[0].cert_id); /* the deployment ended */
+        job_done(a);
+        return;
+    default:
+        return;
+    }
+}
+
+void agent_work_free(struct agent *a)
+{
+    struct agent_work *w = a->work;
+    if (!w)
+        return;
+    if (w->in_csr_queue)
+        csr_unlink(a);
+    while (w->n_keys > 0)
+        key_remove_at(a, w->n_keys - 1);
+    for (size_t i = 0; i < w->n_jobs; i++)
+        agent_job_clear(&w->jobs[i]);
+    w->n_jobs = 0;
+    w->step = STEP_IDLE;
+    work_maybe_free(a);
+}

@@ -1,0 +1,448 @@
+/* sim/fleet.c - this shard's agents over --threads event loops (see fleet.h). Each loop owns
+ * its event_base, metrics registry and agents, and is touched only by its thread once started;
+ * the control thread talks to it through an atomic stop flag and a mutex-protected interval
+ * snapshot that the loop refreshes from its own periodic tick. */
+#include "sim/fleet.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "engine/clock.h"
+#include "sim/schedule.h"
+
+struct fleet_loop {
+    struct fleet *fleet;
+    struct event_base *base;
+    struct metrics *metrics;
+    struct agent_loop al;
+    bool al_ready;
+    struct agent *agents;
+    uint32_t n_agents;
+    struct event *tick;
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t mu;       /* guards snapshot */
+    struct metrics *snapshot; /* interval data taken by the loop, read by the control thread */
+    uint64_t next_interval_ns;
+    bool draining;
+    uint64_t drain_deadline_ns;
+    atomic_bool finished;
+    uint64_t cpu_ns, wall_ns;
+    int64_t in_flight_end;
+};
+
+struct fleet {
+    struct fleet_config cfg;
+    struct fleet_loop *loops;
+    uint32_t n_loops;
+    uint32_t n_agents; /* in this shard */
+    _Atomic uint64_t keys_held;
+    atomic_bool stop;
+    uint64_t start_ns;
+};
+
+uint32_t fleet_shard_size(uint32_t n_agents, uint32_t shard_k, uint32_t shard_n)
+{
+    if (shard_n == 0 || shard_k >= shard_n || n_agents <= shard_k)
+        return 0;
+    return (n_agents - shard_k - 1) / shard_n + 1;
+}
+
+uint32_t fleet_shard_index(uint32_t position, uint32_t shard_k, uint32_t shard_n)
+{
+    return position * shard_n + shard_k + 1;
+}
+
+uint32_t fleet_size(const struct fleet *f)
+{
+    return f->n_agents;
+}
+
+static void loop_destroy(struct fleet_loop *fl)
+{
+    for (uint32_t i = 0; fl->agents && i < fl->n_agents; i++)
+        if (fl->agents[i].loop)
+            agent_destroy(&fl->agents[i]);
+    free(fl->agents);
+    if (fl->al_ready)
+        agent_loop_destroy(&fl->al);
+    if (fl->tick)
+        event_free(fl->tick);
+    metrics_free(fl->metrics);
+    metrics_free(fl->snapshot);
+    if (fl->base)
+        event_base_free(fl->base);
+    pthread_mutex_destroy(&fl->mu);
+}
+
+/* An event_base with precise timers: lag is measured in microseconds, and libevent's coarse
+ * clock would otherwise add a few ms of lateness to every timer. */
+static struct event_base *new_base(void)
+{
+    struct event_config *ec = event_config_new();
+    if (!ec)
+        return NULL;
+    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+    struct event_base *base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    return base;
+}
+
+static void loop_tick(evutil_socket_t fd, short what, void *arg);
+
+static int loop_init(struct fleet *f, struct fleet_loop *fl, uint32_t n_agents, uint32_t pool,
+                     char *err, size_t errlen)
+{
+    fl->fleet = f;
+    fl->n_agents = n_agents;
+    pthread_mutex_init(&fl->mu, NULL);
+    atomic_init(&fl->finished, false);
+    bool intervals = f->cfg.report_interval_ns > 0;
+    fl->base = new_base();
+    fl->metrics = metrics_new(intervals);
+    fl->snapshot = intervals ? metrics_new(false) : NULL;
+    fl->agents = calloc(n_agents ? n_agents : 1, sizeof *fl->agents);
+    if (!fl->base || !fl->metrics || (intervals && !fl->snapshot) || !fl->agents) {
+        snprintf(err, errlen, "out of memory setting up %u agents", n_agents);
+        return -ENOMEM;
+    }
+    fl->tick = event_new(fl->base, -1, EV_PERSIST, loop_tick, fl);
+    int rc = fl->tick ? agent_loop_init(&fl->al, fl->base, &f->cfg.agent, f->cfg.conn,
+                                        fl->metrics, pool, &f->keys_held, f->cfg.keys_max)
+                      : -ENOMEM;
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot set up an agent loop: %s", strerror(-rc));
+        return rc;
+    }
+    fl->al_ready = true;
+    return 0;
+}
+
+struct fleet *fleet_new(const struct fleet_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->threads == 0 || cfg->shard_n == 0 || cfg->shard_k >= cfg->shard_n || !cfg->conn) {
+        snprintf(err, errlen, "invalid fleet configuration (threads, shard or destination)");
+        return NULL;
+    }
+    struct fleet *f = calloc(1, sizeof *f);
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    f->cfg = *cfg;
+    if (cfg->agent.user_agent == cfg->agent.user_agent_buf)
+        f->cfg.agent.user_agent = f->cfg.agent.user_agent_buf;
+    if (f->cfg.keys_max == 0)
+        f->cfg.keys_max = FLEET_DEFAULT_KEYS_MAX;
+    atomic_init(&f->keys_held, 0);
+    atomic_init(&f->stop, false);
+    f->n_agents = fleet_shard_size(cfg->n_agents, cfg->shard_k, cfg->shard_n);
+    f->n_loops = cfg->threads < f->n_agents ? cfg->threads : (f->n_agents ? f->n_agents : 1);
+    f->loops = calloc(f->n_loops, sizeof *f->loops);
+    if (!f->loops) {
+        snprintf(err, errlen, "out of memory");
+        free(f);
+        return NULL;
+    }
+    for (uint32_t t = 0; t < f->n_loops; t++) {
+        uint32_t n = f->n_agents / f->n_loops + (t < f->n_agents % f->n_loops);
+        uint32_t pool = 0;
+        if (cfg->pool_size > 0) {
+            pool = cfg->pool_size / f->n_loops + (t < cfg->pool_size % f->n_loops);
+            pool = pool ? pool : 1;
+        }
+        if (loop_init(f, &f->loops[t], n, pool, err, errlen) != 0) {
+            fleet_free(f);
+            return NULL;
+        }
+    }
+    uint32_t *fill = calloc(f->n_loops, sizeof *fill);
+    if (!fill) {
+        snprintf(err, errlen, "out of memory");
+        fleet_free(f);
+        return NULL;
+    }
+    for (uint32_t p = 0; p < f->n_agents; p++) {
+        struct fleet_loop *fl = &f->loops[p % f->n_loops];
+        agent_init(&fl->agents[fill[p % f->n_loops]++], &fl->al,
+                   fleet_shard_index(p, cfg->shard_k, cfg->shard_n));
+    }
+    free(fill);
+    return f;
+}
+
+/* Takes the loop's interval data into its snapshot (loop thread only). */
+static void loop_snapshot(struct fleet_loop *fl)
+{
+    if (!fl->snapshot)
+        return;
+    pthread_mutex_lock(&fl->mu);
+    metrics_interval_take(fl->metrics, fl->snapshot);
+    pthread_mutex_unlock(&fl->mu);
+}
+
+static void loop_begin_drain(struct fleet_loop *fl, uint64_t now)
+{
+    fl->draining = true;
+    fl->drain_deadline_ns = now + fl->fleet->cfg.grace_ns;
+    fl->al.stopping = true;
+    for (uint32_t i = 0; i < fl->n_agents; i++)
+        agent_stop(&fl->agents[i]);
+}
+
+static void loop_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct fleet_loop *fl = arg;
+    struct fleet *f = fl->fleet;
+    uint64_t now = clock_now_ns();
+    if (f->cfg.report_interval_ns && now >= fl->next_interval_ns) {
+        loop_snapshot(fl);
+        while (fl->next_interval_ns <= now)
+            fl->next_interval_ns += f->cfg.report_interval_ns;
+    }
+    if (!fl->draining && atomic_load(&f->stop))
+        loop_begin_drain(fl, now);
+    if (fl->draining && (fl->al.busy == 0 || now >= fl->drain_deadline_ns))
+        event_base_loopbreak(fl->base);
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * CLOCK_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static void *loop_main(void *arg)
+{
+    struct fleet_loop *fl = arg;
+    struct fleet *f = fl->fleet;
+    uint64_t cpu0 = thread_cpu_ns(), wall0 = clock_now_ns();
+    fl->al.run_start_ns = f->start_ns;
+    fl->next_interval_ns = f->start_ns + f->cfg.report_interval_ns;
+    for (uint32_t i = 0; i < fl->n_agents; i++)
+        agent_start(&fl->agents[i]);
+    struct timeval tick = {0, (suseconds_t)(FLEET_TICK_NS / 1000)};
+    event_add(fl->tick, &tick);
+    event_base_dispatch(fl->base);
+    fl->cpu_ns = thread_cpu_ns() - cpu0;
+    fl->wall_ns = clock_now_ns() - wall0;
+    fl->in_flight_end = (int64_t)fl->al.busy;
+    metrics_set_elapsed_ns(fl->metrics, clock_now_ns() - f->start_ns);
+    loop_snapshot(fl);
+    atomic_store(&fl->finished, true);
+    return NULL;
+}
+
+int fleet_start(struct fleet *f, uint64_t start_ns)
+{
+    f->start_ns = start_ns;
+    for (uint32_t t = 0; t < f->n_loops; t++) {
+        int rc = pthread_create(&f->loops[t].thread, NULL, loop_main, &f->loops[t]);
+        if (rc != 0) {
+            fleet_stop(f);
+            fleet_join(f);
+            return -rc;
+        }
+        f->loops[t].thread_started = true;
+    }
+    return 0;
+}
+
+void fleet_stop(struct fleet *f)
+{
+    atomic_store(&f->stop, true);
+}
+
+bool fleet_finished(const struct fleet *f)
+{
+    for (uint32_t t = 0; t < f->n_loops; t++)
+        if (f->loops[t].thread_started && !atomic_load(&f->loops[t].finished))
+            return false;
+    return true;
+}
+
+int fleet_join(struct fleet *f)
+{
+    for (uint32_t t = 0; t < f->n_loops; t++) {
+        if (f->loops[t].thread_started) {
+            pthread_join(f->loops[t].thread, NULL);
+            f->loops[t].thread_started = false;
+        }
+    }
+    return 0;
+}
+
+int fleet_interval_take(struct fleet *f, struct metrics *out)
+{
+    int rc = 0;
+    for (uint32_t t = 0; t < f->n_loops && rc == 0; t++) {
+        struct fleet_loop *fl = &f->loops[t];
+        if (!fl->snapshot)
+            continue;
+        pthread_mutex_lock(&fl->mu);
+        rc = metrics_merge(out, fl->snapshot);
+        metrics_reset(fl->snapshot);
+        pthread_mutex_unlock(&fl->mu);
+    }
+    return rc;
+}
+
+int fleet_metrics_merge(const struct fleet *f, struct metrics *out)
+{
+    for (uint32_t t = 0; t < f->n_loops; t++) {
+        int rc = metrics_merge(out, f->loops[t].metrics);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+void fleet_counters(const struct fleet *f, struct agent_counters *out)
+{
+    memset(out, 0, sizeof *out);
+    for (uint32_t t = 0; t < f->n_loops; t++) {
+        const struct agent_counters *c = &f->loops[t].al.counters;
+        out->retired += c->retired;
+        out->unknown_agents += c->unknown_agents;
+        if (c->first_unknown && (!out->first_unknown || c->first_unknown < out->first_unknown))
+            out->first_unknown = c->first_unknown;
+        out->jobs_received += c->jobs_received;
+        out->jobs_overflow += c->jobs_overflow;
+        out->work_unparsed += c->work_unparsed;
+        out->csr_generated += c->csr_generated;
+        out->csr_accepted += c->csr_accepted;
+        out->csr_failed += c->csr_failed;
+        out->deploy_completed += c->deploy_completed;
+        out->deploy_failed += c->deploy_failed;
+        out->key_match += c->key_match;
+        out->key_mismatch += c->key_mismatch;
+        out->key_missing += c->key_missing;
+        out->key_evictions += c->key_evictions;
+        out->keys_deferred += c->keys_deferred;
+    }
+}
+
+int64_t fleet_in_flight(const struct fleet *f)
+{
+    int64_t n = 0;
+    for (uint32_t t = 0; t < f->n_loops; t++)
+        n += f->loops[t].in_flight_end;
+    return n;
+}
+
+double fleet_max_core_share(const struct fleet *f)
+{
+    double best = 0;
+    for (uint32_t t = 0; t < f->n_loops; t++) {
+        const struct fleet_loop *fl = &f->loops[t];
+        if (fl->wall_ns > 0) {
+            double share = (double)fl->cpu_ns / (double)fl->wall_ns;
+            best = share > best ? share : best;
+        }
+    }
+    return best;
+}
+
+void fleet_free(struct fleet *f)
+{
+    if (!f)
+        return;
+    fleet_stop(f);
+    fleet_join(f);
+    for (uint32_t t = 0; t < f->n_loops; t++)
+        loop_destroy(&f->loops[t]);
+    free(f->loops);
+    free(f);
+}
+
+/* ---- dry-run plan: a min-heap over each agent's next heartbeat and poll ----------------- */
+
+struct plan_item {
+    uint64_t at_ns;
+    uint32_t slot; /* 2 * position + (0 heartbeat | 1 poll) */
+};
+
+static bool plan_before(const struct plan_item *a, const struct plan_item *b)
+{
+    return a->at_ns != b->at_ns ? a->at_ns < b->at_ns : a->slot < b->slot;
+}
+
+static void heap_push(struct plan_item *heap, size_t *n, struct plan_item it)
+{
+    size_t i = (*n)++;
+    while (i > 0 && plan_before(&it, &heap[(i - 1) / 2])) {
+        heap[i] = heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    heap[i] = it;
+}
+
+static struct plan_item heap_pop(struct plan_item *heap, size_t *n)
+{
+    struct plan_item top = heap[0], last = heap[--(*n)];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n)
+            break;
+        if (c + 1 < *n && plan_before(&heap[c + 1], &heap[c]))
+            c++;
+        if (!plan_before(&heap[c], &last))
+            break;
+        heap[i] = heap[c];
+        i = c;
+    }
+    if (*n > 0)
+        heap[i] = last;
+    return top;
+}
+
+long fleet_plan(const struct fleet_config *cfg, size_t max_events, struct fleet_plan_event **out)
+{
+    *out = NULL;
+    uint32_t n = fleet_shard_size(cfg->n_agents, cfg->shard_k, cfg->shard_n);
+    struct schedule_timer *timers = calloc(2 * (size_t)n + 1, sizeof *timers);
+    struct plan_item *heap = calloc(2 * (size_t)n + 1, sizeof *heap);
+    struct fleet_plan_event *ev = calloc(max_events ? max_events : 1, sizeof *ev);
+    if (!timers || !heap || !ev) {
+        free(timers);
+        free(heap);
+        free(ev);
+        return -ENOMEM;
+    }
+    const struct agent_settings *set = &cfg->agent;
+    size_t hn = 0;
+    for (uint32_t p = 0; p < n; p++) {
+        uint32_t index = fleet_shard_index(p, cfg->shard_k, cfg->shard_n);
+        schedule_timer_init(&timers[2 * p], set->seed, index, SCHEDULE_HEARTBEAT, &set->heartbeat);
+        schedule_timer_init(&timers[2 * p + 1], set->seed, index, SCHEDULE_POLL, &set->poll);
+        for (uint32_t k = 0; k < 2; k++)
+            if (timers[2 * p + k].next_ns != UINT64_MAX)
+                heap_push(heap, &hn, (struct plan_item){timers[2 * p + k].next_ns, 2 * p + k});
+    }
+    size_t count = 0;
+    while (count < max_events && hn > 0) {
+        struct plan_item it = heap_pop(heap, &hn);
+        uint32_t p = it.slot / 2, k = it.slot % 2;
+        ev[count++] = (struct fleet_plan_event){fleet_shard_index(p, cfg->shard_k, cfg->shard_n),
+                                                k ? AGENT_EP_WORK : AGENT_EP_HEARTBEAT, it.at_ns};
+        struct schedule_timer *t = &timers[it.slot];
+        if (schedule_timer_advance(t, k ? &set->poll : &set->heartbeat, 0) != UINT64_MAX)
+            heap_push(heap, &hn, (struct plan_item){t->next_ns, it.slot});
+    }
+    free(timers);
+    free(heap);
+    *out = ev;
+    return (long)count;
+}

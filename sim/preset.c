@@ -1,0 +1,52 @@
+/* sim/preset.c - the table of scenario presets (see preset.h). agent-storm reproduces
+ * certctl's k6 agent scenario: 5,000 agents heartbeating every 30 s without polling. */
+#include "sim/preset.h"
+
+#include <string.h>
+
+#define NS_PER_S 1000000000ULL
+
+static const struct preset presets[] = {
+    {
+        .name = "agent-storm",
+        .description = "5,000 agents heartbeating every 30 s (about 167 req/s), no work polling, 5 min",
+        .has_agents = true, .agents = 5000,
+        .has_heartbeat = true, .heartbeat_ns = 30 * NS_PER_S,
+        .has_poll = true, .poll_ns = 0,
+        .has_duration = true, .duration_ns = 300 * NS_PER_S,
+        .thresholds = {
+            "http_req_duration{scenario:agent-storm,endpoint:heartbeat}:p(99)<1000",
+            "http_req_duration{scenario:agent-storm,endpoint:heartbeat}:p(95)<500",
+            "http_req_failed{scenario:agent-storm}:rate<0.001",
+            NULL,
+        },
+    },
+};
+
+#define N_PRESETS (sizeof presets / sizeof presets[0])
+
+const struct preset *preset_find(const char *name)
+{
+    for (size_t i = 0; name && i < N_PRESETS; i++)
+        if (strcmp(presets[i].name, name) == 0)
+            return &presets[i];
+    return NULL;
+}
+
+size_t preset_count(void)
+{
+    return N_PRESETS;
+}
+
+const struct preset *preset_at(size_t i)
+{
+    return i < N_PRESETS ? &presets[i] : NULL;
+}
+
+size_t preset_threshold_count(const struct preset *p)
+{
+    size_t n = 0;
+    while (n < PRESET_MAX_THRESHOLDS && p->thresholds[n])
+        n++;
+    return n;
+}

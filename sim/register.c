@@ -1,0 +1,316 @@
+/* sim/register.c - registering agents through the API and the agents file (see register.h).
+ * Registration runs on its own short-lived event loop with `concurrency` connections, each
+ * taking the next agent when its previous request ends. */
+#include "sim/register.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "engine/clock.h"
+#include "sim/fleet.h"
+
+#define PROGRESS_EVERY_NS (1000ULL * 1000000ULL)
+
+struct reg_run;
+
+struct reg_slot {
+    struct reg_run *run;
+    struct http_conn *conn;
+    uint32_t position; /* agent being registered */
+};
+
+struct reg_run {
+    const struct register_config *cfg;
+    struct event_base *base;
+    struct metrics_series *series;
+    char *headers;
+    char **ids;
+    uint32_t n, next, done, failed, active;
+    char first_error[256];
+    uint64_t last_progress_ns;
+};
+
+static bool reg_id_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n >= AGENT_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == '_' || c == '~'))
+            return false;
+    }
+    return true;
+}
+
+/* The registration body of agent index (sorted keys, as Go marshals a struct's tags). */
+static int reg_body(const struct agent_settings *set, uint32_t index, char *buf, size_t n)
+{
+    struct identity_agent_meta meta;
+    identity_agent_meta(set->seed, index, &set->os_mix, &meta);
+    char name[IDENTITY_NAME_MAX], host[IDENTITY_NAME_MAX], ip[INET_ADDRSTRLEN] = "";
+    identity_agent_name(name, sizeof name, set->prefix, index);
+    identity_agent_hostname(host, sizeof host, set->prefix, index);
+    uint32_t src = agent_source_ipv4(set, index);
+    if (src) {
+        struct in_addr a = {htonl(src)};
+        inet_ntop(AF_INET, &a, ip, sizeof ip);
+    }
+    int len = snprintf(buf, n,
+                       "{\"architecture\":\"%s\",\"hostname\":\"%s\",\"ip_address\":\"%s\","
+                       "\"name\":\"%s\",\"os\":\"%s\",\"version\":\"%s\"}",
+                       meta.architecture, host, ip, name, meta.os, set->version);
+    return (len < 0 || (size_t)len >= n) ? -ENOSPC : len;
+}
+
+static void reg_progress(struct reg_run *r, bool final)
+{
+    FILE *out = r->cfg->progress;
+    if (!out)
+        return;
+    uint64_t now = clock_now_ns();
+    if (!final && now - r->last_progress_ns < PROGRESS_EVERY_NS)
+        return;
+    r->last_progress_ns = now;
+    fprintf(out, "fleetsim: registering agents: %u/%u done, %u failed%s", r->done, r->n,
+            r->failed, final ? "\n" : "\r");
+    fflush(out);
+}
+
+static void reg_send_next(struct reg_slot *s);
+
+/* Stores the id of a 201 answer; returns false when the answer holds no usable id. */
+static bool reg_take_id(struct reg_run *r, uint32_t index, const struct http_result *res)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *root = tok && res->body_len < INT32_MAX
+                            ? json_tokener_parse_ex(tok, res->body, (int)res->body_len)
+                            : NULL;
+    json_tokener_free(tok);
+    json_object *v;
+    bool ok = root && json_object_object_get_ex(root, "id", &v) &&
+              json_object_is_type(v, json_type_string) && reg_id_ok(json_object_get_string(v));
+    if (ok) {
+        free(r->ids[index - 1]);
+        r->ids[index - 1] = strdup(json_object_get_string(v));
+        ok = r->ids[index - 1] != NULL;
+    }
+    json_object_put(root);
+    return ok;
+}
+
+static void reg_fail(struct reg_run *r, uint32_t index, const struct http_result *res,
+                     const char *what)
+{
+    r->failed++;
+    if (r->first_error[0])
+        return;
+    char name[IDENTITY_NAME_MAX];
+    identity_agent_name(name, sizeof name, r->cfg->set->prefix, index);
+    if (res->error != HTTP_ERR_NONE)
+        snprintf(r->first_error, sizeof r->first_error, "agent %s: %s (%s)", name,
+                 http_error_name(res->error), res->detail ? res->detail : "");
+    else if (res->status == 409)
+        snprintf(r->first_error, sizeof r->first_error,
+                 "agent %s: HTTP 409, the name exists: this fleet is registered already (reuse "
+                 "the --agents-file of that run, or choose another --fleet-prefix)", name);
+    else
+        snprintf(r->first_error, sizeof r->first_error, "agent %s: %s (HTTP %d)", name, what,
+                 res->status);
+}
+
+static void reg_done(const struct http_result *res, void *arg)
+{
+    struct reg_slot *s = arg;
+    struct reg_run *r = s->run;
+    uint32_t index = fleet_shard_index(s->position, r->cfg->shard_k, r->cfg->shard_n);
+    bool ok = res->error == HTTP_ERR_NONE && res->status == 201;
+    if (r->series)
+        agent_record_result(r->series, res, ok);
+    if (ok && !reg_take_id(r, index, res))
+        reg_fail(r, index, res, "answer without a usable \"id\"");
+    else if (!ok)
+        reg_fail(r, index, res, "unexpected answer");
+    r->done++;
+    r->active--;
+    reg_progress(r, false);
+    reg_send_next(s);
+}
+
+static void reg_send_next(struct reg_slot *s)
+{
+    struct reg_run *r = s->run;
+    if (r->next >= r->n || r->failed >= REGISTER_MAX_FAILURES) {
+        if (r->active == 0)
+            event_base_loopbreak(r->base);
+        return;
+    }
+    s->position = r->next++;
+    uint32_t index = fleet_shard_index(s->position, r->cfg->shard_k, r->cfg->shard_n);
+    char path[AGENT_PATH_BYTES], body[1024];
+    snprintf(path, sizeof path, "%s/api/v1/agents", r->cfg->set->base_path);
+    int len = reg_body(r->cfg->set, index, body, sizeof body);
+    struct http_request req = {"POST", path, r->headers, body, len > 0 ? (size_t)len : 0,
+                               clock_now_ns()};
+    if (r->series)
+        metrics_scheduled(r->series);
+    if (len < 0 || http_conn_send(s->conn, &req, reg_done, s) != 0) {
+        struct http_result res = {.error = HTTP_ERR_OTHER, .detail = "cannot send",
+                                  .body = "", .intended_ns = req.intended_ns,
+                                  .done_ns = clock_now_ns()};
+        r->active++;
+        reg_done(&res, s); /* bounded: every failure consumes one agent */
+        return;
+    }
+    r->active++;
+}
+
+int register_agents(const struct register_config *cfg, char **ids, char *err, size_t errlen)
+{
+    struct reg_run r = {.cfg = cfg, .ids = ids};
+    r.n = fleet_shard_size(cfg->n_agents, cfg->shard_k, cfg->shard_n);
+    uint32_t conc = cfg->concurrency ? cfg->concurrency : REGISTER_DEFAULT_CONCURRENCY;
+    if (conc > r.n)
+        conc = r.n ? r.n : 1;
+    r.base = event_base_new();
+    r.headers = agent_headers(cfg->set, true);
+    struct reg_slot *slots = calloc(conc, sizeof *slots);
+    if (cfg->metrics)
+        r.series = metrics_series(cfg->metrics, cfg->set->scenario, "agent", "register");
+    int rc = (!r.base || !r.headers || !slots) ? -ENOMEM : 0;
+    for (uint32_t i = 0; rc == 0 && i < conc; i++) {
+        slots[i].run = &r;
+        slots[i].conn = http_conn_new(r.base, cfg->conn);
+        if (!slots[i].conn)
+            rc = -ENOMEM;
+    }
+    if (rc == 0 && r.n > 0) {
+        for (uint32_t i = 0; i < conc; i++)
+            reg_send_next(&slots[i]);
+        if (r.active > 0)
+            event_base_dispatch(r.base);
+        reg_progress(&r, true);
+    }
+    for (uint32_t i = 0; slots && i < conc; i++)
+        http_conn_free(slots[i].conn);
+    free(slots);
+    if (r.headers) {
+        memset(r.headers, 0, strlen(r.headers));
+        free(r.headers);
+    }
+    if (r.base)
+        event_base_free(r.base);
+    if (rc != 0) {
+        snprintf(err, errlen, "register: out of memory");
+        return rc;
+    }
+    if (r.failed > 0 || r.done < r.n) {
+        snprintf(err, errlen, "register: %u of %u agents failed%s; first: %s", r.failed + (r.n - r.done),
+                 r.n, r.failed >= REGISTER_MAX_FAILURES ? " (stopped early)" : "", r.first_error);
+        return -EIO;
+    }
+    return 0;
+}
+
+int register_write_file(const char *path, char *const *ids, uint32_t n_agents, uint32_t shard_k,
+                        uint32_t shard_n, char *err, size_t errlen)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        int e = errno;
+        snprintf(err, errlen, "--agents-file %s: cannot write: %s", path, strerror(e));
+        return -e;
+    }
+    fprintf(f, "# fleetsim agents file: INDEX ID per line (shard %u/%u of %u agents)\n", shard_k,
+            shard_n, n_agents);
+    uint32_t n = fleet_shard_size(n_agents, shard_k, shard_n);
+    for (uint32_t p = 0; p < n; p++) {
+        uint32_t index = fleet_shard_index(p, shard_k, shard_n);
+        if (ids[index - 1])
+            fprintf(f, "%u %s\n", index, ids[index - 1]);
+    }
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0) {
+        int e = errno;
+        unlink(tmp);
+        snprintf(err, errlen, "--agents-file %s: cannot write: %s", path, strerror(e));
+        return -e;
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        snprintf(err, errlen, "--agents-file %s: cannot write: %s", path, strerror(e));
+        return -e;
+    }
+    return 0;
+}
+
+/* Parses one "INDEX ID" line into ids. Returns 0, 1 for a comment/blank line, -EINVAL. */
+static int read_line(char *line, char **ids, uint32_t n_agents)
+{
+    line[strcspn(line, "\r\n")] = '\0';
+    char *p = line;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '\0' || *p == '#')
+        return 1;
+    char *end;
+    errno = 0;
+    unsigned long index = strtoul(p, &end, 10);
+    if (end == p || errno || index == 0 || index > n_agents || (*end != ' ' && *end != '\t'))
+        return -EINVAL;
+    while (*end == ' ' || *end == '\t')
+        end++;
+    char *id = end;
+    id[strcspn(id, " \t")] = '\0';
+    if (!reg_id_ok(id))
+        return -EINVAL;
+    free(ids[index - 1]);
+    ids[index - 1] = strdup(id);
+    return ids[index - 1] ? 0 : -ENOMEM;
+}
+
+int register_read_file(const char *path, char **ids, uint32_t n_agents, uint32_t shard_k,
+                       uint32_t shard_n, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        int e = errno;
+        snprintf(err, errlen, "--agents-file %s: cannot read: %s", path, strerror(e));
+        return -e;
+    }
+    char line[512];
+    unsigned lineno = 0;
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        int r = read_line(line, ids, n_agents);
+        if (r < 0) {
+            snprintf(err, errlen,
+                     "--agents-file %s:%u: expected \"INDEX ID\" with INDEX 1..%u and an id of "
+                     "[A-Za-z0-9._~-]", path, lineno, n_agents);
+            rc = -EINVAL;
+        }
+    }
+    fclose(f);
+    if (rc != 0)
+        return rc;
+    uint32_t n = fleet_shard_size(n_agents, shard_k, shard_n);
+    for (uint32_t p = 0; p < n; p++) {
+        uint32_t index = fleet_shard_index(p, shard_k, shard_n);
+        if (!ids[index - 1]) {
+            snprintf(err, errlen, "--agents-file %s: no id for agent %u (the file holds fewer "
+                     "agents than --agents %u)", path, index, n_agents);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,94 @@
+/* sim/schedule.c - per-agent timer arithmetic (see schedule.h). Pure: every time is a function
+ * of (run seed, agent index, timer kind) and the number of intervals already taken. */
+#include "sim/schedule.h"
+
+#include "sim/identity.h"
+
+/* Salts that split one agent's RNG seed into independent per-timer streams. */
+static const uint64_t kind_salt[SCHEDULE_KIND_COUNT] = {
+    0x243f6a8885a308d3ULL, /* heartbeat */
+    0x13198a2e03707344ULL, /* poll */
+    0xa4093822299f31d0ULL, /* start */
+    0x082efa98ec4e6c89ULL, /* reconnect */
+};
+
+uint64_t schedule_rng_seed(uint64_t run_seed, uint32_t index, enum schedule_kind kind)
+{
+    uint64_t state = identity_agent_rng_seed(run_seed, index) ^ kind_salt[kind];
+    return identity_rng_next(&state);
+}
+
+/* A uniform offset in [0, span_ns) from *rng; 0 when span_ns is 0. */
+static uint64_t uniform_below(uint64_t *rng, uint64_t span_ns)
+{
+    if (span_ns == 0)
+        return 0;
+    uint64_t v = (uint64_t)(identity_rng_unit(rng) * (double)span_ns);
+    return v < span_ns ? v : span_ns - 1;
+}
+
+uint64_t schedule_agent_start_ns(uint64_t run_seed, uint32_t index, uint64_t ramp_ns)
+{
+    uint64_t rng = schedule_rng_seed(run_seed, index, SCHEDULE_START);
+    return uniform_below(&rng, ramp_ns);
+}
+
+void schedule_timer_init(struct schedule_timer *t, uint64_t run_seed, uint32_t index,
+                         enum schedule_kind kind, const struct schedule_params *p)
+{
+    t->rng = schedule_rng_seed(run_seed, index, kind);
+    if (p->interval_ns == 0) {
+        t->next_ns = UINT64_MAX;
+        return;
+    }
+    /* The first draw is always taken so later intervals do not depend on the profile. */
+    uint64_t own = uniform_below(&t->rng, p->ramp_ns);
+    t->next_ns = p->start_at_agent_start ? schedule_agent_start_ns(run_seed, index, p->ramp_ns)
+                                         : own;
+}
+
+uint64_t schedule_jittered_ns(uint64_t *rng, uint64_t interval_ns, double jitter_pct)
+{
+    if (jitter_pct < 0)
+        jitter_pct = 0;
+    if (jitter_pct > SCHEDULE_JITTER_MAX_PCT)
+        jitter_pct = SCHEDULE_JITTER_MAX_PCT;
+    if (jitter_pct == 0)
+        return interval_ns ? interval_ns : 1;
+    double j = jitter_pct / 100.0;
+    double factor = 1.0 + j * (2.0 * identity_rng_unit(rng) - 1.0);
+    double v = (double)interval_ns * factor;
+    return v < 1.0 ? 1 : (uint64_t)v;
+}
+
+uint64_t schedule_timer_advance(struct schedule_timer *t, const struct schedule_params *p,
+                                uint64_t extra_delay_ns)
+{
+    if (t->next_ns == UINT64_MAX || p->interval_ns == 0)
+        return t->next_ns = UINT64_MAX;
+    uint64_t step = schedule_jittered_ns(&t->rng, p->interval_ns, p->jitter_pct) + extra_delay_ns;
+    t->next_ns = (UINT64_MAX - t->next_ns <= step) ? UINT64_MAX - 1 : t->next_ns + step;
+    return t->next_ns;
+}
+
+uint64_t schedule_poll_backoff_ns(uint32_t failures, uint64_t step_ns, uint64_t max_ns)
+{
+    if (failures == 0 || step_ns == 0)
+        return 0;
+    if (max_ns / step_ns < failures)
+        return max_ns;
+    uint64_t v = (uint64_t)failures * step_ns;
+    return v < max_ns ? v : max_ns;
+}
+
+uint64_t schedule_reconnect_backoff_ns(uint64_t *rng, uint32_t attempt)
+{
+    if (attempt == 0)
+        return 0;
+    uint64_t delay = SCHEDULE_RECONNECT_BASE_NS;
+    for (uint32_t i = 1; i < attempt && delay < SCHEDULE_RECONNECT_MAX_NS; i++)
+        delay *= 2;
+    if (delay > SCHEDULE_RECONNECT_MAX_NS)
+        delay = SCHEDULE_RECONNECT_MAX_NS;
+    return schedule_jittered_ns(rng, delay, SCHEDULE_RECONNECT_JITTER_PCT);
+}

@@ -1,0 +1,72 @@
+/* sim/schedule.h - when an agent's requests are due: first events spread over the ramp,
+ * jittered intervals, the certctl-1.0 poll back-off and jittered reconnect back-off. Pure
+ * arithmetic on a per-timer RNG derived from (run seed, agent index), so the same seed gives the
+ * same schedule in every shard and rerun (DESIGN §4 Agents). Times are ns since the run start. */
+#ifndef FLEETSIM_SIM_SCHEDULE_H
+#define FLEETSIM_SIM_SCHEDULE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The timers an agent owns; each draws from its own RNG stream, so turning one off never moves
+ * the other's times. */
+enum schedule_kind {
+    SCHEDULE_HEARTBEAT = 0,
+    SCHEDULE_POLL = 1,
+    SCHEDULE_START = 2,     /* the agent's start offset (profiles that start both timers at once) */
+    SCHEDULE_RECONNECT = 3, /* reconnect back-off draws */
+};
+#define SCHEDULE_KIND_COUNT 4
+
+/* Largest jitter accepted, percent (an interval never shrinks to zero). */
+#define SCHEDULE_JITTER_MAX_PCT 90.0
+/* Reconnect back-off: first delay, cap, and the +/- share of jitter applied to each delay. */
+#define SCHEDULE_RECONNECT_BASE_NS (250ULL * 1000000ULL)
+#define SCHEDULE_RECONNECT_MAX_NS (10ULL * 1000000000ULL)
+#define SCHEDULE_RECONNECT_JITTER_PCT 50.0
+
+/* How one periodic timer behaves. */
+struct schedule_params {
+    uint64_t interval_ns; /* period; 0 = the timer is off */
+    double jitter_pct;    /* each interval varies uniformly by +/- this share (0..90) */
+    uint64_t ramp_ns;     /* the first event falls uniformly in [0, ramp_ns); 0 = at 0 */
+    bool start_at_agent_start; /* first event at the agent's SCHEDULE_START offset instead of
+                                  an independent draw (certctl-1.0: heartbeat and poll at once) */
+};
+
+/* One periodic timer of one agent: its RNG state and the next intended time. */
+struct schedule_timer {
+    uint64_t rng;     /* private splitmix64 state */
+    uint64_t next_ns; /* next intended time, ns since the run start; UINT64_MAX when off */
+};
+
+/* The RNG state of an agent's timer `kind`: a pure function of (run_seed, index, kind). */
+uint64_t schedule_rng_seed(uint64_t run_seed, uint32_t index, enum schedule_kind kind);
+
+/* The agent's start offset in [0, ramp_ns) (0 when ramp_ns is 0). Pure. */
+uint64_t schedule_agent_start_ns(uint64_t run_seed, uint32_t index, uint64_t ramp_ns);
+
+/* Initialises timer `kind` (SCHEDULE_HEARTBEAT or SCHEDULE_POLL) of agent `index`: draws the
+ * first intended time per p (UINT64_MAX when p->interval_ns is 0). */
+void schedule_timer_init(struct schedule_timer *t, uint64_t run_seed, uint32_t index,
+                         enum schedule_kind kind, const struct schedule_params *p);
+
+/* Moves the timer to its next intended time: previous intended + one jittered interval +
+ * extra_delay_ns (a back-off), so the schedule never drifts with the loop's lateness. Returns
+ * the new next_ns (UINT64_MAX stays UINT64_MAX). */
+uint64_t schedule_timer_advance(struct schedule_timer *t, const struct schedule_params *p,
+                                uint64_t extra_delay_ns);
+
+/* One jittered interval: interval_ns * (1 + j * (2u - 1)) for u uniform in [0, 1) drawn from
+ * *rng and j = jitter_pct / 100 (clamped to SCHEDULE_JITTER_MAX_PCT). At least 1 ns. */
+uint64_t schedule_jittered_ns(uint64_t *rng, uint64_t interval_ns, double jitter_pct);
+
+/* The real agent's poll back-off: failures * step_ns, at most max_ns (0 for no failures). */
+uint64_t schedule_poll_backoff_ns(uint32_t failures, uint64_t step_ns, uint64_t max_ns);
+
+/* Reconnect back-off after `attempt` consecutive failures (1 = first): base * 2^(attempt-1)
+ * capped at SCHEDULE_RECONNECT_MAX_NS, then jittered by +/- SCHEDULE_RECONNECT_JITTER_PCT from
+ * *rng. 0 for attempt 0. */
+uint64_t schedule_reconnect_backoff_ns(uint64_t *rng, uint32_t attempt);
+
+#endif

@@ -1,0 +1,127 @@
+/* src/help.c - fleetsim's --help text (every `fleetsim run` option with its default, grouped
+ * as in the man page) and the --version report with the runtime library versions. */
+#include "src/help.h"
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+#include <openssl/crypto.h>
+#include <string.h>
+
+#include "config.h"
+#include "sim/preset.h"
+
+/* libpq encodes its version as major * 10000 + minor (PQlibVersion). */
+#define PQ_VERSION_MAJOR_DIV 10000
+
+static const char help_text[] =
+    "Usage: fleetsim [run] [OPTIONS]\n"
+    "       fleetsim seed [--db URL] [OPTIONS]   (see fleetsim seed --help)\n"
+    "Simulate a certctl agent fleet against a certctl server and report latency,\n"
+    "errors and thresholds. Exit status: 0 pass, 99 thresholds failed, 2 usage\n"
+    "error, 1 the run could not be carried out.\n"
+    "\n"
+    "Target:\n"
+    "  --url URL              certctl base URL, http:// or https://\n"
+    "                         (env CERTCTL_SERVER_URL; without either, a built-in\n"
+    "                         target is started on loopback)\n"
+    "  --api-key KEY          API key (env CERTCTL_API_KEY, the safer way)\n"
+    "  --api-key-file FILE    read the API key from the first line of FILE\n"
+    "  --cacert FILE          trust the CAs in FILE (default: system store)\n"
+    "  --insecure             do not verify the server's certificate\n"
+    "\n"
+    "Scenario and fleet:\n"
+    "  --scenario NAME        run a preset; repeatable; known: %SCENARIOS%\n"
+    "                         (default: the realistic fleet, scenario \"default\")\n"
+    "  --agents N             number of simulated agents (default 5000)\n"
+    "  --fleet-prefix NAME    [a-z][a-z0-9]{0,23} (default loadtest)\n"
+    "  --heartbeat DUR        heartbeat interval (default 30s)\n"
+    "  --jitter PCT           random spread of each interval, 0% to 50%\n"
+    "                         (default 10%)\n"
+    "  --poll DUR             work poll interval, 0 = off (default 30s)\n"
+    "  --agent-profile NAME   default, or certctl-1.0 for the real agent's timers\n"
+    "                         (default default)\n"
+    "  --os-mix L/W/D         linux/windows/darwin percentages (default 80/10/10)\n"
+    "  --ramp DUR             spread of the agents' first events\n"
+    "                         (default: one heartbeat interval)\n"
+    "  --register             create the agents through the API before the run\n"
+    "  --agents-file FILE     with --register, write the ids the server assigned;\n"
+    "                         without it, read the agent ids (default: none)\n"
+    "\n"
+    "Run:\n"
+    "  --duration DUR         how long to schedule requests (default 5m)\n"
+    "  --seed N               seed of every random choice (default: random)\n"
+    "  --dry-run              print the first scheduled events and the pre-flight\n"
+    "                         plan, send nothing\n"
+    "\n"
+    "Thresholds and output:\n"
+    "  --threshold SPEC       pass/fail rule METRIC[{tag:value,...}]:EXPR in k6\n"
+    "                         syntax; repeatable (default: the presets' own)\n"
+    "  --no-thresholds        evaluate no thresholds, not even the presets'\n"
+    "  --summary-json FILE    write the summary as JSON (default: none)\n"
+    "  --interval-log FILE    write a JSON line per report interval (default: none)\n"
+    "  --report-interval DUR  progress report period, 0 = off (default 10s)\n"
+    "  -q, --quiet            print only the final summary and errors\n"
+    "  -v, --verbose          print more detail; repeatable\n"
+    "\n"
+    "Connections and scale-out:\n"
+    "  --conn MODE            per-agent (own connection each) or pool:N (N shared\n"
+    "                         connections) (default per-agent)\n"
+    "  --source-ips RANGE     spread source addresses over a.b.c.d-a.b.c.e\n"
+    "                         (default: any)\n"
+    "  --threads N            event-loop threads, 1 to 256 (default 1)\n"
+    "  --shard K/N            run slice K (from 0) of N of the fleet (default 0/1)\n"
+    "  --timeout DUR          per request (default 30s)\n"
+    "  --grace DUR            drain time for requests in flight (default 10s)\n"
+    "\n"
+    "  --help                 print this help and exit\n"
+    "  --version              print fleetsim's and its libraries' versions, exit\n"
+    "\n"
+    "Durations take units: 250ms, 30s, 5m, 8h, 1h30m.\n"
+    "\n"
+    "Examples:\n"
+    "  fleetsim --duration 1m\n"
+    "      a short run against the built-in target\n"
+    "  CERTCTL_API_KEY=... fleetsim run --url https://certctl.example.test:8443 \\\n"
+    "      --cacert ca.pem --scenario agent-storm --summary-json storm.json\n"
+    "  fleetsim --url https://certctl.example.test:8443 --api-key-file key.txt \\\n"
+    "      --agents 20000 --conn pool:2000 --duration 8h \\\n"
+    "      --threshold 'http_req_duration{endpoint:heartbeat}:p(99)<1s'\n"
+    "  fleetsim --url https://certctl.example.test:8443 --api-key-file key.txt \\\n"
+    "      --agents 50000 --shard 0/4 --seed 42 --summary-json shard0.json\n"
+    "\n"
+    "See the fleetsim(1) manual page for details.\n";
+
+/* Writes the help text with %SCENARIOS% replaced by the preset names (sim/preset.h). */
+void help_print(FILE *out)
+{
+    static const char marker[] = "%SCENARIOS%";
+    const char *at = strstr(help_text, marker);
+    fwrite(help_text, 1, (size_t)(at - help_text), out);
+    for (size_t i = 0; i < preset_count(); i++)
+        fprintf(out, "%s%s", i ? ", " : "", preset_at(i)->name);
+    fputs(at + sizeof(marker) - 1, out);
+}
+
+void help_print_version(FILE *out)
+{
+    int pq = PQlibVersion();
+    fprintf(out, "fleetsim %s\n", PACKAGE_VERSION);
+    fprintf(out, "libevent %s\n", event_get_version());
+    fprintf(out, "%s\n", OpenSSL_version(OPENSSL_VERSION));
+    fprintf(out, "libpq %d.%d\n", pq / PQ_VERSION_MAJOR_DIV, pq % PQ_VERSION_MAJOR_DIV);
+    fprintf(out, "json-c %s\n", json_c_version());
+}
+
+json_object *help_versions_json(void)
+{
+    char pq[32];
+    int v = PQlibVersion();
+    snprintf(pq, sizeof(pq), "%d.%d", v / PQ_VERSION_MAJOR_DIV, v % PQ_VERSION_MAJOR_DIV);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "fleetsim", json_object_new_string(PACKAGE_VERSION));
+    json_object_object_add(o, "libevent", json_object_new_string(event_get_version()));
+    json_object_object_add(o, "openssl", json_object_new_string(OpenSSL_version(OPENSSL_VERSION)));
+    json_object_object_add(o, "libpq", json_object_new_string(pq));
+    json_object_object_add(o, "json-c", json_object_new_string(json_c_version()));
+    return o;
+}

@@ -1,0 +1,46 @@
+/* src/preflight.h - the checks before any load (DESIGN §4 Before the run), one clear line each:
+ * the target answers /health, the API key is accepted, the first agent exists, and the
+ * file-descriptor and local-port budgets fit the fleet (else how many are needed and which
+ * option helps). Also prints the same plan without a network for --dry-run. */
+#ifndef FLEETSIM_SRC_PREFLIGHT_H
+#define FLEETSIM_SRC_PREFLIGHT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "engine/http_client.h"
+#include "sim/agent.h"
+
+/* File descriptors kept aside for everything that is not an agent connection. */
+#define PREFLIGHT_FD_OVERHEAD 64u
+
+struct preflight_input {
+    const struct http_conn_config *conn; /* destination (NULL in a dry run without a target) */
+    const struct agent_settings *set;    /* headers, base path, ids, heartbeat body */
+    const char *target_text;             /* "https://host:port" or "the built-in target" */
+    uint32_t first_index;                /* the shard's first agent */
+    bool check_agent;                    /* false with --register */
+    uint64_t connections;                /* client connections the fleet will hold */
+    bool builtin_target;                 /* the target's sockets live in this process too */
+    uint32_t source_count;               /* --source-ips addresses, 0 = none */
+};
+
+/* The file-descriptor budget: fills *needed and *limit (RLIMIT_NOFILE soft limit, raised to
+ * the hard limit when that helps). Returns true when it fits. */
+bool preflight_fd_budget(const struct preflight_input *in, uint64_t *needed, uint64_t *limit);
+
+/* The local-port budget: ports the connections need per destination against the ephemeral
+ * range times the source addresses. Returns true when it fits. */
+bool preflight_port_budget(const struct preflight_input *in, uint64_t *needed,
+                           uint64_t *available);
+
+/* Runs every check, writing one line per check to out (NULL = silent). Returns 0 when all
+ * pass, 1 (the exit code for "could not run") on the first failure, whose line is always
+ * written to stderr too. */
+int preflight_run(const struct preflight_input *in, FILE *out);
+
+/* Writes the checks a real run would make, and the budgets, without contacting anything. */
+void preflight_plan(const struct preflight_input *in, FILE *out);
+
+#endif

@@ -1,0 +1,90 @@
+/* src/run_internal.h - the pieces of `fleetsim run` (src/cmd_run.c) shared between its files:
+ * the run context, setup (presets, profile, target, TLS), the control loop and the report.
+ * Private to src/cmd_run.c, src/run_setup.c, src/run_control.c and src/run_report.c. */
+#ifndef FLEETSIM_SRC_RUN_INTERNAL_H
+#define FLEETSIM_SRC_RUN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+
+#include "engine/http_client.h"
+#include "engine/metrics.h"
+#include "engine/parse.h"
+#include "engine/threshold.h"
+#include "sim/agent.h"
+#include "sim/fleet.h"
+#include "sim/preset.h"
+#include "src/options.h"
+
+/* Exit codes (DESIGN §4 Thresholds). */
+#define RUN_EXIT_OK 0
+#define RUN_EXIT_FAILED 1
+#define RUN_EXIT_USAGE 2
+#define RUN_EXIT_THRESHOLDS 99
+/* Share of 429 answers in an interval that prints the per-IP limiter hint. */
+#define RUN_429_HINT_SHARE 0.01
+/* A loop thread using this share of a core was saturated (fleetsim was the bottleneck). */
+#define RUN_SATURATED_CORE_SHARE 0.95
+/* Events --dry-run prints at least (more when the shard has more agents). */
+#define RUN_DRY_RUN_MIN_EVENTS 1000u
+
+struct target;
+
+/* Everything one `fleetsim run` holds. */
+struct run_ctx {
+    struct run_config cfg;       /* the caller's, with presets applied (strings borrowed) */
+    const char *scenario;        /* scenario tag of the agents */
+    bool quiet;
+    struct agent_settings set;
+    char **ids;                  /* server-assigned ids by index - 1, or NULL */
+    struct target *target;       /* the built-in target, or NULL */
+    SSL_CTX *ssl;
+    struct http_conn_config cc;
+    bool have_conn;              /* cc is set up (not in a dry run without a target) */
+    char host[PARSE_HOST_MAX];
+    char target_text[PARSE_HOST_MAX + PARSE_PATH_MAX + 32];
+    char api_key[OPTIONS_API_KEY_MAX + 1]; /* secret */
+    struct threshold *thresholds; /* the command line's and the presets' */
+    size_t n_thresholds;
+    struct metrics *pre;         /* requests made before the fleet runs (--register) */
+    FILE *interval_log;
+    bool interrupted;
+    time_t started_at, ended_at;
+    uint64_t start_ns, end_ns;
+};
+
+/* Applies presets and the agent profile to c->cfg / c->set, collects thresholds. Returns 0,
+ * or RUN_EXIT_USAGE with a line printed. */
+int run_setup_config(struct run_ctx *c, const struct run_config *given);
+
+/* Starts the built-in target when there is no URL (not in a dry run), builds the TLS context
+ * and the connection settings. Returns 0 or RUN_EXIT_FAILED with a line printed. */
+int run_setup_target(struct run_ctx *c);
+
+/* Reads --agents-file (without --register). Returns 0, or RUN_EXIT_USAGE with a line printed. */
+int run_setup_ids(struct run_ctx *c);
+
+/* The fleet settings for this run. */
+void run_fleet_config(const struct run_ctx *c, struct fleet_config *fc);
+
+/* Releases what setup made (stops the built-in target). */
+void run_teardown(struct run_ctx *c);
+
+/* Runs the fleet for --duration with live progress, signals and the drain. Returns 0 or
+ * RUN_EXIT_FAILED. */
+int run_control(struct run_ctx *c, struct fleet *f);
+
+/* Prints the summary, writes --summary-json, evaluates thresholds. Returns the exit code. */
+int run_report(struct run_ctx *c, struct fleet *f);
+
+/* Sum of 429 answers and of all answers over the series of m. */
+void run_count_429(const struct metrics *m, uint64_t *n429, uint64_t *answered);
+
+/* The per-IP limiter hint (stderr), printed at most once per run by the callers. */
+void run_print_429_hint(uint64_t n429, uint64_t answered);
+
+#endif

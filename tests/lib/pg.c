@@ -1,0 +1,328 @@
+/* tests/lib/pg.c - throwaway PostgreSQL clusters for tests: runs tests/lib/pgtmp.sh to start and
+ * stop them, and small libpq helpers to run SQL and read one value back. */
+#include "tests/lib/pg.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef PGTMP_SRCDIR
+#define PGTMP_SRCDIR "."
+#endif
+
+#define PGTMP_SCRIPT "tests/lib/pgtmp.sh"
+#define PGTMP_OUT_MAX 4096
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err == NULL || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    /* keep it one line */
+    for (char *p = err; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = (p[1] == '\0') ? '\0' : ' ';
+}
+
+int pgtmp_srcpath(const char *rel, char *buf, size_t n)
+{
+    const char *top = getenv("top_srcdir");
+    if (top == NULL || top[0] == '\0')
+        top = PGTMP_SRCDIR;
+    int len = snprintf(buf, n, "%s/%s", top, rel);
+    return (len < 0 || (size_t)len >= n) ? -1 : len;
+}
+
+/* Reads fd to EOF into buf (size n, NUL-terminated; the excess is discarded). */
+static void read_all(int fd, char *buf, size_t n)
+{
+    size_t used = 0;
+    char scratch[512];
+    for (;;) {
+        ssize_t r = read(fd, scratch, sizeof scratch);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        size_t take = (size_t)r;
+        if (used + take > n - 1)
+            take = n - 1 - used;
+        memcpy(buf + used, scratch, take);
+        used += take;
+    }
+    buf[used] = '\0';
+}
+
+/* Runs `sh pgtmp.sh ARGS...` with PGTMP_PASSWORD set to password (or unset); captures stdout and
+ * stderr. Returns the exit status (0 success), or -1 when the script could not be run. */
+static int run_script(const char *const *args, size_t nargs, const char *password, char *out,
+                      size_t outlen, char *errout, size_t errlen)
+{
+    char script[PGTMP_PATH_MAX];
+    if (pgtmp_srcpath(PGTMP_SCRIPT, script, sizeof script) < 0)
+        return -1;
+    int po[2], pe[2];
+    if (pipe(po) != 0)
+        return -1;
+    if (pipe(pe) != 0) {
+        close(po[0]);
+        close(po[1]);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(po[0]); close(po[1]); close(pe[0]); close(pe[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(po[1], STDOUT_FILENO);
+        dup2(pe[1], STDERR_FILENO);
+        close(po[0]); close(po[1]); close(pe[0]); close(pe[1]);
+        if (password != NULL && password[0] != '\0')
+            setenv("PGTMP_PASSWORD", password, 1);
+        else
+            unsetenv("PGTMP_PASSWORD");
+        const char *argv[8];
+        size_t k = 0;
+        argv[k++] = "sh";
+        argv[k++] = script;
+        for (size_t i = 0; i < nargs && k < 7; i++)
+            argv[k++] = args[i];
+        argv[k] = NULL;
+        execv("/bin/sh", (char *const *)argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    read_all(po[0], out, outlen);
+    read_all(pe[0], errout, errlen);
+    close(po[0]);
+    close(pe[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int fill_urls(struct pgtmp *pg)
+{
+    if (pgtmp_conninfo_db(pg, "postgres", pg->conninfo, sizeof pg->conninfo) < 0)
+        return -1;
+    return pgtmp_url_db(pg, "postgres", pg->url, sizeof pg->url) < 0 ? -1 : 0;
+}
+
+int pgtmp_start_opts(struct pgtmp *pg, const struct pgtmp_options *opts, char *err, size_t errlen)
+{
+    memset(pg, 0, sizeof *pg);
+    const char *password = (opts != NULL && opts->password != NULL) ? opts->password : "";
+    if (strlen(password) >= sizeof pg->password) {
+        set_err(err, errlen, "pgtmp: password too long");
+        return -1;
+    }
+    char owner[24];
+    snprintf(owner, sizeof owner, "%ld", (long)getpid());
+    const char *args[] = {"start", "--owner-pid", owner};
+    char out[PGTMP_OUT_MAX], errout[PGTMP_OUT_MAX];
+    int rc = run_script(args, 3, password, out, sizeof out, errout, sizeof errout);
+    if (rc != 0) {
+        set_err(err, errlen, "%s", errout[0] ? errout : "pgtmp: could not run " PGTMP_SCRIPT);
+        return -1;
+    }
+    const char *d = strstr(out, "PGTMP_DIR=");
+    const char *p = strstr(out, "PGTMP_PORT=");
+    unsigned port = 0;
+    if (d == NULL || p == NULL || sscanf(p, "PGTMP_PORT=%u", &port) != 1 || port == 0 ||
+        port > 65535) {
+        set_err(err, errlen, "pgtmp: unexpected output from " PGTMP_SCRIPT ": %s", out);
+        return -1;
+    }
+    d += strlen("PGTMP_DIR=");
+    size_t dl = strcspn(d, "\n");
+    if (dl == 0 || dl >= sizeof pg->dir) {
+        set_err(err, errlen, "pgtmp: bad directory in script output");
+        return -1;
+    }
+    memcpy(pg->dir, d, dl);
+    pg->dir[dl] = '\0';
+    pg->port = (uint16_t)port;
+    snprintf(pg->password, sizeof pg->password, "%s", password);
+    pg->running = true;
+    if (fill_urls(pg) != 0) {
+        pgtmp_stop(pg);
+        set_err(err, errlen, "pgtmp: connection string too long");
+        return -1;
+    }
+    return 0;
+}
+
+int pgtmp_start(struct pgtmp *pg, char *err, size_t errlen)
+{
+    return pgtmp_start_opts(pg, NULL, err, errlen);
+}
+
+int pgtmp_stop(struct pgtmp *pg)
+{
+    if (pg == NULL || !pg->running)
+        return 0;
+    const char *args[] = {"stop", pg->dir};
+    char out[PGTMP_OUT_MAX], errout[PGTMP_OUT_MAX];
+    int rc = run_script(args, 2, NULL, out, sizeof out, errout, sizeof errout);
+    pg->running = false;
+    return rc == 0 ? 0 : -1;
+}
+
+int pgtmp_conninfo_db(const struct pgtmp *pg, const char *dbname, char *buf, size_t n)
+{
+    int len;
+    if (pg->password[0] != '\0')
+        len = snprintf(buf, n, "host=127.0.0.1 port=%u user=postgres dbname=%s password=%s "
+                               "connect_timeout=10",
+                       (unsigned)pg->port, dbname, pg->password);
+    else
+        len = snprintf(buf, n, "host=127.0.0.1 port=%u user=postgres dbname=%s connect_timeout=10",
+                       (unsigned)pg->port, dbname);
+    return (len < 0 || (size_t)len >= n) ? -1 : len;
+}
+
+int pgtmp_url_db(const struct pgtmp *pg, const char *dbname, char *buf, size_t n)
+{
+    int len = snprintf(buf, n, "postgresql://postgres@127.0.0.1:%u/%s", (unsigned)pg->port,
+                       dbname);
+    return (len < 0 || (size_t)len >= n) ? -1 : len;
+}
+
+static void quiet_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static PGconn *connect_db(const struct pgtmp *pg, const char *dbname, char *err, size_t errlen)
+{
+    char ci[PGTMP_CONNINFO_MAX];
+    if (pgtmp_conninfo_db(pg, dbname ? dbname : "postgres", ci, sizeof ci) < 0) {
+        set_err(err, errlen, "pgtmp: conninfo too long");
+        return NULL;
+    }
+    PGconn *c = PQconnectdb(ci);
+    if (PQstatus(c) != CONNECTION_OK) {
+        set_err(err, errlen, "pgtmp: connect: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    PQsetNoticeProcessor(c, quiet_notice, NULL);
+    return c;
+}
+
+int pgtmp_exec(const struct pgtmp *pg, const char *dbname, const char *sql, char *err,
+               size_t errlen)
+{
+    PGconn *c = connect_db(pg, dbname, err, errlen);
+    if (c == NULL)
+        return -1;
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int rc = 0;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        set_err(err, errlen, "pgtmp: %s", PQresultErrorMessage(r));
+        rc = -1;
+    }
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
+int pgtmp_exec_file(const struct pgtmp *pg, const char *dbname, const char *path, char *err,
+                    size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        set_err(err, errlen, "pgtmp: %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *sql = malloc(cap);
+    while (sql != NULL) {
+        if (len + 4096 + 1 > cap) {
+            char *more = realloc(sql, cap * 2);
+            if (more == NULL) {
+                free(sql);
+                sql = NULL;
+                break;
+            }
+            sql = more;
+            cap *= 2;
+        }
+        size_t r = fread(sql + len, 1, 4096, f);
+        len += r;
+        if (r == 0)
+            break;
+    }
+    fclose(f);
+    if (sql == NULL) {
+        set_err(err, errlen, "pgtmp: out of memory reading %s", path);
+        return -1;
+    }
+    sql[len] = '\0';
+    int rc = pgtmp_exec(pg, dbname, sql, err, errlen);
+    free(sql);
+    return rc;
+}
+
+int pgtmp_query_i64(const struct pgtmp *pg, const char *dbname, const char *sql, int64_t *out,
+                    char *err, size_t errlen)
+{
+    PGconn *c = connect_db(pg, dbname, err, errlen);
+    if (c == NULL)
+        return -1;
+    PGresult *r = PQexec(c, sql);
+    int rc = 0;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != 1) {
+        set_err(err, errlen, "pgtmp: query did not return one value: %s",
+                PQresultErrorMessage(r));
+        rc = -1;
+    } else if (PQgetisnull(r, 0, 0)) {
+        *out = 0;
+        rc = 1;
+    } else {
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(PQgetvalue(r, 0, 0), &end, 10);
+        if (errno != 0 || end == PQgetvalue(r, 0, 0) || *end != '\0') {
+            set_err(err, errlen, "pgtmp: not an integer: %s", PQgetvalue(r, 0, 0));
+            rc = -1;
+        } else {
+            *out = (int64_t)v;
+        }
+    }
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
+int pgtmp_create_db(const struct pgtmp *pg, const char *dbname, bool with_schema, char *err,
+                    size_t errlen)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", dbname);
+    if (pgtmp_exec(pg, "postgres", sql, err, errlen) != 0)
+        return -1;
+    if (!with_schema)
+        return 0;
+    char path[PGTMP_PATH_MAX];
+    if (pgtmp_srcpath("seed/schema.sql", path, sizeof path) < 0) {
+        set_err(err, errlen, "pgtmp: source path too long");
+        return -1;
+    }
+    return pgtmp_exec_file(pg, dbname, path, err, errlen);
+}
