@@ -84,9 +84,11 @@ struct http_request {
  * during the callback. Times are CLOCK_MONOTONIC nanoseconds (clock_now_ns). */
 struct http_result {
     enum http_error error;
-    int status;             /* HTTP status, 0 when no status line was received */
+    int status;             /* HTTP status, 0 when no status line was received; on an error
+                               it may hold the broken response's status: check error first */
     const char *detail;     /* short reason for an error ("" when none); never holds headers */
-    const char *body;       /* response body, NUL-terminated after body_len bytes; "" if none */
+    const char *body;       /* response body, NUL-terminated after body_len bytes; "" when
+                               none and on every error */
     size_t body_len;
     uint64_t intended_ns;   /* as given in the request */
     uint64_t sent_ns;       /* request bytes handed to the socket (after connect and TLS on a

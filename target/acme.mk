@@ -2,7 +2,7 @@
 noinst_LIBRARIES += target/libacme.a
 target_libacme_a_SOURCES = target/ca.c target/ca.h \
 	target/acme_server.c target/acme_server.h target/acme_internal.h \
-	target/acme_handlers.c target/acme_orders.c target/acme_state.c \
+	target/acme_ari.c target/acme_handlers.c target/acme_orders.c target/acme_state.c \
 	target/acme_map.c target/acme_map.h
 
 check_PROGRAMS += tests/unit/check_ca

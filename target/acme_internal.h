@@ -169,6 +169,8 @@ void acme_send_problem_sub(struct acme_req *r, int status, const char *type, con
 			   json_object *subproblems);
 /* Sends JSON with a fresh Replay-Nonce and optional Location; consumes body. */
 void acme_send_json(struct acme_req *r, int status, json_object *body, const char *location);
+/* Sends JSON without Replay-Nonce (renewal-info); consumes body. */
+void acme_send_json_plain(struct acme_req *r, int status, json_object *body);
 /* Sends len bytes of content_type (NULL: no body) with a fresh Replay-Nonce. */
 void acme_send_bytes(struct acme_req *r, int status, const char *content_type, const char *body,
 		     size_t len);
@@ -181,6 +183,10 @@ void acme_rfc3339(int64_t ms, char out[ACME_RFC3339_LEN]);
 /* Parses r->jws's payload as a JSON object; empty payload gives NULL with *empty = true.
  * On a parse error sends malformed(detail) and returns NULL with *empty = false. */
 json_object *acme_payload_json(struct acme_req *r, bool *empty, const char *detail);
+
+/* ---- acme_ari.c ---- */
+/* GET renewal-info/<id>: 200 window, 400 malformed id, 404 unknown certificate. */
+void acme_handle_renewal_info(struct acme_req *r, const char *id);
 
 /* ---- acme_handlers.c (accounts, key change, revocation) ---- */
 void acme_handle_new_account(struct acme_req *r);

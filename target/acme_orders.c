@@ -68,59 +68,78 @@ static bool contains(char *const *v, size_t n, const char *s)
 	return false;
 }
 
+static const char *member_str(json_object *e, const char *name)
+{
+	json_object *v;
+	const char *s = json_object_object_get_ex(e, name, &v) ? json_object_get_string(v) : NULL;
+	return s ? s : "";
+}
+
+/* Checks one identifier; on success writes its lowercase value into low and returns true,
+ * otherwise appends a rejectedIdentifier subproblem to sub. */
+static bool check_identifier(json_object *e, json_object *sub, char low[ACME_DNS_NAME_MAX + 1])
+{
+	const char *type = member_str(e, "type"), *value = member_str(e, "value"), *why = NULL;
+	if (strcasecmp(type, "dns") != 0)
+		why = "identifier type is not supported (dns only)";
+	else if (!*value)
+		why = "identifier value is empty";
+	else if (!dns_name_ok(value))
+		why = "identifier value is not a DNS name";
+	if (why) {
+		json_object_array_add(sub, subproblem("rejectedIdentifier", why, type, value));
+		return false;
+	}
+	size_t k = 0;
+	for (; value[k]; k++)
+		low[k] = (char)tolower((unsigned char)value[k]);
+	low[k] = '\0';
+	return true;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+}
+
 /* Collects the lowercase, de-duplicated DNS names of the "identifiers" member into names
  * (capacity ACME_MAX_IDENTIFIERS). Returns the count, or -1 after sending a problem. */
 static int order_identifiers(struct acme_req *r, json_object *p, char **names)
 {
-	json_object *ids = NULL, *sub = json_object_new_array();
+	json_object *ids = NULL, *sub;
 	size_t n = 0;
-	if (json_object_object_get_ex(p, "identifiers", &ids) && !json_object_is_type(ids, json_type_array)) {
-		json_object_put(sub);
+	bool oom = false;
+	if (json_object_object_get_ex(p, "identifiers", &ids) &&
+	    !json_object_is_type(ids, json_type_array)) {
 		acme_send_problem(r, 400, "malformed", "could not parse new-order payload");
 		return -1;
 	}
 	size_t len = ids ? json_object_array_length(ids) : 0;
-	if (len == 0)
-		json_object_array_add(sub, subproblem("malformed", "new-order requires at least one identifier", NULL, NULL));
-	if (len > ACME_MAX_IDENTIFIERS)
-		json_object_array_add(sub, subproblem("malformed", "too many identifiers", NULL, NULL));
+	sub = json_object_new_array();
+	if (len == 0 || len > ACME_MAX_IDENTIFIERS)
+		json_object_array_add(sub, subproblem("malformed",
+						      len ? "too many identifiers"
+							  : "new-order requires at least one identifier",
+						      NULL, NULL));
 	for (size_t i = 0; i < len && len <= ACME_MAX_IDENTIFIERS; i++) {
-		json_object *e = json_object_array_get_idx(ids, i), *t, *v;
-		const char *type = json_object_object_get_ex(e, "type", &t) ? json_object_get_string(t) : "";
-		const char *value = json_object_object_get_ex(e, "value", &v) ? json_object_get_string(v) : "";
-		type = type ? type : "";
-		value = value ? value : "";
-		if (strcasecmp(type, "dns") != 0) {
-			json_object_array_add(sub, subproblem("rejectedIdentifier", "identifier type is not supported (dns only)", type, value));
-			continue;
-		}
-		if (!dns_name_ok(value)) {
-			json_object_array_add(sub, subproblem("rejectedIdentifier", *value ? "identifier value is not a DNS name" : "identifier value is empty", type, value));
-			continue;
-		}
 		char low[ACME_DNS_NAME_MAX + 1];
-		size_t k = 0;
-		for (; value[k]; k++)
-			low[k] = (char)tolower((unsigned char)value[k]);
-		low[k] = '\0';
-		if (!contains(names, n, low))
-			names[n++] = strdup(low);
+		if (check_identifier(json_object_array_get_idx(ids, i), sub, low) &&
+		    !contains(names, n, low) && !(names[n++] = strdup(low)))
+			oom = true;
 	}
-	if (json_object_array_length(sub) > 0) {
-		for (size_t i = 0; i < n; i++)
-			free(names[i]);
-		acme_send_problem_sub(r, 400, "rejectedIdentifier", "one or more identifiers were rejected", sub);
+	if (json_object_array_length(sub) > 0 || oom) {
+		free_names(names, n);
+		if (oom) {
+			json_object_put(sub);
+			acme_send_problem(r, 500, "serverInternal", "ACME server error");
+		} else {
+			acme_send_problem_sub(r, 400, "rejectedIdentifier",
+					      "one or more identifiers were rejected", sub);
+		}
 		return -1;
 	}
 	json_object_put(sub);
-	for (size_t i = 0; i < n; i++) {
-		if (!names[i]) {
-			for (size_t j = 0; j < n; j++)
-				free(names[j]);
-			acme_send_problem(r, 500, "serverInternal", "ACME server error");
-			return -1;
-		}
-	}
 	return (int)n;
 }
 
@@ -214,7 +233,8 @@ static json_object *authz_json(const struct acme_req *r, const struct acme_order
 
 /* The order of an id "<prefix><hex>" or "<prefix><hex>-<index>" (index stored in *idx when
  * idx != NULL); NULL after sending 404 or 401. */
-static struct acme_order *lookup(struct acme_req *r, const char *id, const char *prefix, size_t *idx)
+static struct acme_order *lookup(struct acme_req *r, const char *id, const char *prefix,
+				  size_t *idx)
 {
 	char oid[ACME_ID_MAX];
 	size_t pl = strlen(prefix);
@@ -281,8 +301,7 @@ void acme_handle_new_order(struct acme_req *r)
 		snprintf(loc, sizeof loc, "%s/order/%s", r->base, o->id);
 		acme_send_json(r, 201, order_json(r, o), loc);
 	}
-	for (int i = 0; i < n; i++)
-		free(names[i]);
+	free_names(names, n > 0 ? (size_t)n : 0);
 }
 
 void acme_handle_order(struct acme_req *r, const char *order_id)

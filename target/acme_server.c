@@ -1,7 +1,7 @@
 /* target/acme_server.c - the ACME server's front: configuration, routing of
  * /acme/profile/{id}/<rest>, response writers (problem documents without Replay-Nonce, JSON with
- * a fresh one), the JWS checks every POST goes through, and the directory, new-nonce and
- * renewal-info endpoints. The account and order endpoints live in acme_handlers.c. */
+ * a fresh one), the JWS checks every POST goes through, and the directory and new-nonce
+ * endpoints. Accounts: acme_handlers.c; orders: acme_orders.c; ARI: acme_ari.c. */
 #include "target/acme_internal.h"
 
 #include <ctype.h>
@@ -13,13 +13,9 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <openssl/bn.h>
 #include <openssl/rand.h>
-#include <openssl/x509v3.h>
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-#define ARI_MAX_PART_BYTES 64
 
 static int64_t now_ms(const struct acme_server *srv)
 {
@@ -199,6 +195,11 @@ void acme_send_json(struct acme_req *r, int status, json_object *body, const cha
 	send_json_obj(r, status, "application/json", body);
 }
 
+void acme_send_json_plain(struct acme_req *r, int status, json_object *body)
+{
+	send_json_obj(r, status, "application/json", body);
+}
+
 void acme_send_bytes(struct acme_req *r, int status, const char *content_type, const char *body,
 		     size_t len)
 {
@@ -370,92 +371,6 @@ static void handle_new_nonce(struct acme_req *r, bool head)
 	send_body(r, head ? 200 : 204, NULL, NULL, 0);
 }
 
-void acme_rfc3339(int64_t ms, char out[ACME_RFC3339_LEN])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, ACME_RFC3339_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* Decodes "<b64url AKI>.<b64url serial>" into the CA-relative serial hex; 0, -EINVAL (malformed)
- * or -ENOENT (AKI is not this CA's). */
-static int ari_serial(struct acme_req *r, const char *id, char hex[CA_SERIAL_HEX_LEN])
-{
-	const char *dot = strchr(id, '.');
-	if (!dot || dot == id || !dot[1] || strchr(dot + 1, '.'))
-		return -EINVAL;
-	unsigned char *aki = NULL, *serial = NULL;
-	size_t aki_len = 0, serial_len = 0;
-	int rc = -EINVAL;
-	if (jose_b64url_decode(id, (size_t)(dot - id), &aki, &aki_len) ||
-	    jose_b64url_decode(dot + 1, strlen(dot + 1), &serial, &serial_len) || aki_len == 0 ||
-	    serial_len == 0)
-		goto out;
-	rc = -ENOENT;
-	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(ca_cert(r->srv->cfg.ca));
-	if (!ski || (size_t)ASN1_STRING_length(ski) != aki_len ||
-	    memcmp(ASN1_STRING_get0_data(ski), aki, aki_len) != 0 || serial_len > ARI_MAX_PART_BYTES)
-		goto out;
-	BIGNUM *bn = BN_bin2bn(serial, (int)serial_len, NULL);
-	rc = ca_serial_hex_from_bn(bn, hex) == 0 ? 0 : -ENOENT;
-	BN_free(bn);
-out:
-	free(aki);
-	free(serial);
-	return rc;
-}
-
-static void handle_renewal_info(struct acme_req *r, const char *id)
-{
-	char hex[CA_SERIAL_HEX_LEN];
-	int rc = ari_serial(r, id, hex);
-	if (rc == -EINVAL) {
-		acme_send_problem(r, 400, "malformed", "ARI cert-id is malformed");
-		return;
-	}
-	int64_t nb = 0, na = 0;
-	struct acme_order *o = rc == 0 ? acme_order_by_serial(&r->srv->st, hex) : NULL;
-	bool found = o != NULL;
-	if (o) {
-		nb = o->not_before_ms;
-		na = o->not_after_ms;
-	} else if (rc == 0 && r->srv->cfg.cert_lookup) {
-		found = r->srv->cfg.cert_lookup(r->srv->cfg.cert_lookup_arg, hex, &nb, &na);
-	}
-	if (!found) {
-		acme_send_problem(r, 404, "malformed", "resource not found");
-		return;
-	}
-	/* certctl without a renewal policy: the last third of the validity, ending a ninth before
-	 * expiry; never starting in the past; a one-day "renew now" window once expired. */
-	int64_t start, end;
-	if (r->now_ms > na) {
-		start = r->now_ms;
-		end = start + 24 * ACME_HOUR_MS;
-	} else {
-		int64_t third = (na - nb) / 3;
-		start = na - third;
-		end = na - third / 3;
-		if (start < r->now_ms)
-			start = r->now_ms;
-		if (end < start)
-			end = start;
-	}
-	char s[ACME_RFC3339_LEN], e[ACME_RFC3339_LEN], ra[16];
-	acme_rfc3339(start, s);
-	acme_rfc3339(end, e);
-	json_object *w = json_object_new_object();
-	json_object_object_add(w, "start", json_object_new_string(s));
-	json_object_object_add(w, "end", json_object_new_string(e));
-	json_object *doc = json_object_new_object();
-	json_object_object_add(doc, "suggestedWindow", w);
-	snprintf(ra, sizeof ra, "%d", ACME_RENEWAL_RETRY_AFTER_S);
-	add_header(r, "Retry-After", ra);
-	add_header(r, "Cache-Control", "no-store");
-	send_json_obj(r, 200, "application/json", doc);
-}
-
 /* ---- routing ---- */
 
 enum route_method { M_GET = 1, M_HEAD = 2, M_POST = 4 };
@@ -551,7 +466,7 @@ static void route(struct acme_req *r, const char *endpoint)
 			handle_new_nonce(r, evhttp_request_get_command(r->req) == EVHTTP_REQ_HEAD);
 	} else if (strcmp(endpoint, "acme_renewal_info") == 0) {
 		if (method_ok(r, M_GET | M_HEAD))
-			handle_renewal_info(r, r->rest + strlen("renewal-info/"));
+			acme_handle_renewal_info(r, r->rest + strlen("renewal-info/"));
 	} else {
 		route_post(r);
 	}

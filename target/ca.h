@@ -46,8 +46,9 @@ int ca_issue_server_cert(struct target_ca *ca, const char *const *names, size_t 
  * otherwise SANs = dns_names[0..n) and CN = dns_names[0].
  * On success returns 0, *pem_chain_out is a malloc'd NUL-terminated PEM of leaf then CA
  * certificate (caller frees), and serial_hex_out (>= CA_SERIAL_HEX_LEN bytes) gets the
- * serial as lowercase hex without leading zeros (certctl's serial_number form). Returns -EINVAL (bad arguments or no name), -EBADMSG (CSR
- * signature does not verify), -EIO (OpenSSL failure). */
+ * serial as lowercase hex without leading zeros (certctl's serial_number form).
+ * Returns -EINVAL (bad arguments or no name), -EBADMSG (CSR signature does not verify),
+ * -EIO (OpenSSL failure). */
 int ca_sign_csr(struct target_ca *ca, X509_REQ *req, const char *const *dns_names, size_t n,
 		uint32_t validity_days, char **pem_chain_out, char *serial_hex_out);
 

@@ -30,6 +30,7 @@
 #include <openssl/x509v3.h>
 
 #include "engine/jose.h"
+#include "target/acme_map.h"
 #include "target/ca.h"
 
 #define PROFILE "prof-test"
@@ -1005,6 +1006,40 @@ START_TEST(test_nonce_cap)
 }
 END_TEST
 
+struct map_item {
+	struct acme_map_node node;
+	char key[16];
+};
+
+START_TEST(test_map_grows_and_removes)
+{
+	enum { N = 5000 };
+	struct acme_map m;
+	struct map_item *items = calloc(N, sizeof *items);
+	ck_assert_int_eq(acme_map_init(&m), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(items[i].key, sizeof items[i].key, "k%d", i);
+		items[i].node.key = items[i].key;
+		ck_assert_int_eq(acme_map_put(&m, &items[i].node), 0);
+	}
+	ck_assert_uint_eq(m.count, N);
+	ck_assert_uint_ge(m.nbuckets, N);
+	for (int i = 0; i < N; i += 2)
+		acme_map_remove(&m, &items[i].node);
+	ck_assert_uint_eq(m.count, N / 2);
+	for (int i = 0; i < N; i++) {
+		struct acme_map_node *n = acme_map_get(&m, items[i].key);
+		if (i % 2)
+			ck_assert_ptr_eq(ACME_CONTAINER_OF(n, struct map_item, node), &items[i]);
+		else
+			ck_assert_ptr_null(n);
+	}
+	ck_assert_ptr_null(acme_map_get(&m, "absent"));
+	acme_map_destroy(&m);
+	free(items);
+}
+END_TEST
+
 START_TEST(test_endpoint_names)
 {
 	ck_assert_str_eq(acme_endpoint_name("directory"), "acme_directory");
@@ -1051,6 +1086,7 @@ int main(void)
 	suite_add_tcase(s, tn);
 	TCase *tp = tcase_create("pure");
 	tcase_add_test(tp, test_endpoint_names);
+	tcase_add_test(tp, test_map_grows_and_removes);
 	suite_add_tcase(s, tp);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -227,6 +227,25 @@ START_TEST(test_sign_csr_bad_signature)
 }
 END_TEST
 
+START_TEST(test_serial_hex_form)
+{
+	char out[CA_SERIAL_HEX_LEN];
+	BIGNUM *bn = NULL;
+	BN_hex2bn(&bn, "000AB0");
+	ck_assert_int_eq(ca_serial_hex_from_bn(bn, out), 0);
+	ck_assert_str_eq(out, "ab0");
+	BN_zero(bn);
+	ck_assert_int_eq(ca_serial_hex_from_bn(bn, out), 0);
+	ck_assert_str_eq(out, "0");
+	BN_hex2bn(&bn, "1234567890123456789012345678901234567890FF"); /* 42 digits */
+	ck_assert_int_eq(ca_serial_hex_from_bn(bn, out), -ERANGE);
+	BN_hex2bn(&bn, "-5");
+	ck_assert_int_eq(ca_serial_hex_from_bn(bn, out), -ERANGE);
+	ck_assert_int_eq(ca_serial_hex_from_bn(NULL, out), -EINVAL);
+	BN_free(bn);
+}
+END_TEST
+
 START_TEST(test_pem_files_round_trip)
 {
 	char dir[] = "/tmp/check_ca.XXXXXX";
@@ -277,6 +296,7 @@ int main(void)
 	tcase_add_test(tc, test_sign_csr_names_from_csr);
 	tcase_add_test(tc, test_sign_csr_cn_only_and_override);
 	tcase_add_test(tc, test_sign_csr_bad_signature);
+	tcase_add_test(tc, test_serial_hex_form);
 	tcase_add_test(tc, test_pem_files_round_trip);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -1,0 +1,155 @@
+/* src/run_report.c - the end of a run: merges the loops' metrics exactly, adds the fleet's
+ * counters (retired, unknown agents, jobs, keys) as actor metrics, evaluates thresholds,
+ * prints the text summary with the hints a user needs (unknown agents, 429 waves), writes
+ * --summary-json and picks the exit code. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "engine/report.h"
+#include "src/run_internal.h"
+
+#define ERR_MAX 512
+
+void run_count_429(const struct metrics *m, uint64_t *n429, uint64_t *answered)
+{
+    *n429 = *answered = 0;
+    for (size_t i = 0; i < metrics_series_count(m); i++) {
+        const struct metrics_series *s = metrics_series_at(m, i);
+        *n429 += s->total.status[429 - METRICS_STATUS_LOWEST];
+        *answered += s->total.answered;
+    }
+}
+
+void run_print_429_hint(uint64_t n429, uint64_t answered)
+{
+    fprintf(stderr,
+            "fleetsim: hint: %.1f %% of answers were 429 Too Many Requests (%" PRIu64 " of %" PRIu64
+            "). certctl's rate limiter counts per client IP (50 req/s, burst 100 by default), "
+            "so one fleetsim address shares one bucket: disable it "
+            "(CERTCTL_RATE_LIMIT_ENABLED=false), raise it, or spread the fleet over addresses "
+            "with --source-ips (e.g. 127.0.0.2-127.0.0.254 on loopback)\n",
+            100.0 * (double)n429 / (double)answered, n429, answered);
+}
+
+/* Adds one fleet counter as an actor metric when it is not zero. */
+static void add_counter(struct metrics *m, const char *scenario, const char *name, uint64_t v)
+{
+    if (v > 0)
+        metrics_counter_add(m, name, scenario, "agent", NULL, NULL, NULL, v);
+}
+
+static void add_counters(struct metrics *m, const char *scenario, const struct agent_counters *k)
+{
+    add_counter(m, scenario, "agent_retired", k->retired);
+    add_counter(m, scenario, "agent_unknown", k->unknown_agents);
+    add_counter(m, scenario, "agent_jobs_received", k->jobs_received);
+    add_counter(m, scenario, "agent_jobs_overflow", k->jobs_overflow);
+    add_counter(m, scenario, "agent_work_unparsed", k->work_unparsed);
+    add_counter(m, scenario, "agent_csr_generated", k->csr_generated);
+    add_counter(m, scenario, "agent_csr_accepted", k->csr_accepted);
+    add_counter(m, scenario, "agent_csr_failed", k->csr_failed);
+    add_counter(m, scenario, "agent_deploy_completed", k->deploy_completed);
+    add_counter(m, scenario, "agent_deploy_failed", k->deploy_failed);
+    add_counter(m, scenario, "agent_key_match", k->key_match);
+    add_counter(m, scenario, "agent_key_mismatch", k->key_mismatch);
+    add_counter(m, scenario, "agent_key_missing", k->key_missing);
+    add_counter(m, scenario, "agent_key_evictions", k->key_evictions);
+    add_counter(m, scenario, "agent_keys_deferred", k->keys_deferred);
+}
+
+/* The lines about the fleet itself after the engine's summary. */
+static void print_fleet_lines(FILE *out, const struct run_ctx *c, const struct agent_counters *k,
+                              uint32_t n_shard)
+{
+    fprintf(out, "\nfleet: %u agents (shard %u/%u of %u), scenario %s, profile %s, seed %" PRIu64
+                 "%s\n",
+            n_shard, c->cfg.shard_k, c->cfg.shard_n, c->cfg.agents, c->scenario,
+            c->set.profile == AGENT_PROFILE_CERTCTL_1_0 ? "certctl-1.0" : "default", c->cfg.seed,
+            c->interrupted ? " (interrupted)" : "");
+    if (k->retired)
+        fprintf(out, "fleet: %" PRIu64 " agents were retired by the server (410) and stopped\n",
+                k->retired);
+    if (k->unknown_agents) {
+        char id[AGENT_ID_MAX];
+        agent_id(&c->set, k->first_unknown, id, sizeof id);
+        fprintf(out,
+                "fleet: %" PRIu64 " agents got 404 on heartbeat: agent %s does not exist in the "
+                "server: run `fleetsim seed` or use --register\n",
+                k->unknown_agents, id);
+    }
+    if (k->jobs_received || k->csr_generated)
+        fprintf(out,
+                "fleet: jobs %" PRIu64 " received; CSRs %" PRIu64 " accepted, %" PRIu64
+                " failed; deployments %" PRIu64 " completed, %" PRIu64 " failed; keys %" PRIu64
+                " matched, %" PRIu64 " mismatched, %" PRIu64 " missing, %" PRIu64 " evicted\n",
+                k->jobs_received, k->csr_accepted, k->csr_failed, k->deploy_completed,
+                k->deploy_failed, k->key_match, k->key_mismatch, k->key_missing, k->key_evictions);
+}
+
+/* Evaluates every threshold; returns how many failed. */
+static size_t evaluate(const struct run_ctx *c, const struct metrics *m,
+                       struct threshold_result *res)
+{
+    size_t failed = 0;
+    for (size_t i = 0; i < c->n_thresholds; i++) {
+        threshold_evaluate(&c->thresholds[i], m, &res[i]);
+        failed += res[i].ok ? 0 : 1;
+    }
+    return failed;
+}
+
+static int write_json(const struct run_ctx *c, const struct metrics *m,
+                      const struct threshold_result *res)
+{
+    json_object *config = options_config_json(&c->cfg);
+    struct report_meta meta = {
+        .version = PACKAGE_VERSION, .seed = c->cfg.seed, .shard_k = c->cfg.shard_k,
+        .shard_n = c->cfg.shard_n ? c->cfg.shard_n : 1, .started_at = c->started_at,
+        .ended_at = c->ended_at, .config = config};
+    char err[ERR_MAX];
+    int rc = report_json_write(c->cfg.summary_json_path, &meta, m, res, c->n_thresholds, err,
+                               sizeof err);
+    json_object_put(config);
+    if (rc != 0) {
+        fprintf(stderr, "fleetsim: --summary-json: %s\n", err);
+        return RUN_EXIT_FAILED;
+    }
+    return 0;
+}
+
+int run_report(struct run_ctx *c, struct fleet *f)
+{
+    struct metrics *m = metrics_new(false);
+    struct threshold_result *res = calloc(c->n_thresholds ? c->n_thresholds : 1, sizeof *res);
+    if (!m || !res || fleet_metrics_merge(f, m) != 0 || (c->pre && metrics_merge(m, c->pre) != 0)) {
+        fprintf(stderr, "fleetsim: out of memory merging the results\n");
+        metrics_free(m);
+        free(res);
+        return RUN_EXIT_FAILED;
+    }
+    uint64_t end = c->end_ns ? c->end_ns : c->start_ns;
+    metrics_set_elapsed_ns(m, end > c->start_ns ? end - c->start_ns : 0);
+    struct agent_counters k;
+    fleet_counters(f, &k);
+    add_counters(m, c->scenario, &k);
+    size_t failed = evaluate(c, m, res);
+    struct report_text_opts opts = {
+        .thresholds = res, .n_thresholds = c->n_thresholds,
+        .saturated_core = fleet_max_core_share(f) >= RUN_SATURATED_CORE_SHARE,
+        .known_in_flight = fleet_in_flight(f)};
+    report_text_write(stdout, m, &opts);
+    print_fleet_lines(stdout, c, &k, fleet_size(f));
+    uint64_t n429, answered;
+    run_count_429(m, &n429, &answered);
+    if (c->cfg.report_interval_ns == 0 && answered > 0 &&
+        (double)n429 > RUN_429_HINT_SHARE * (double)answered)
+        run_print_429_hint(n429, answered);
+    int rc = c->cfg.summary_json_path ? write_json(c, m, res) : 0;
+    metrics_free(m);
+    free(res);
+    if (rc != 0)
+        return rc;
+    return failed ? RUN_EXIT_THRESHOLDS : RUN_EXIT_OK;
+}
