@@ -156,7 +156,7 @@ static int check_budgets(const struct preflight_input *in, FILE *out)
 
 static int check_health(const struct preflight_input *in, FILE *out, const char *hdr)
 {
-    char path[AGENT_PATH_BYTES], why[200], msg[512];
+    char path[AGENT_PATH_BYTES], why[200], msg[AGENT_PATH_BYTES + 1024];
     struct once o;
     snprintf(path, sizeof path, "%s/health", in->set->base_path);
     http_once(in->conn, "GET", path, hdr, NULL, &o);
@@ -171,7 +171,7 @@ static int check_health(const struct preflight_input *in, FILE *out, const char 
 
 static int check_key(const struct preflight_input *in, FILE *out, const char *hdr)
 {
-    char path[AGENT_PATH_BYTES], why[200], msg[512];
+    char path[AGENT_PATH_BYTES], why[200], msg[AGENT_PATH_BYTES + 1024];
     struct once o;
     snprintf(path, sizeof path, "%s/api/v1/auth/check", in->set->base_path);
     http_once(in->conn, "GET", path, hdr, NULL, &o);
@@ -193,7 +193,7 @@ static int check_key(const struct preflight_input *in, FILE *out, const char *hd
 
 static int check_agent(const struct preflight_input *in, FILE *out, const char *hdr)
 {
-    char id[AGENT_ID_MAX], path[AGENT_PATH_BYTES], body[1024], why[200], msg[640];
+    char id[AGENT_ID_MAX], path[AGENT_PATH_BYTES], body[1024], why[200], msg[AGENT_PATH_BYTES + 1024];
     struct once o;
     agent_id(in->set, in->first_index, id, sizeof id);
     snprintf(path, sizeof path, "%s/api/v1/agents/%s/heartbeat", in->set->base_path, id);

@@ -129,8 +129,6 @@ int run_report(struct run_ctx *c, struct fleet *f)
         free(res);
         return RUN_EXIT_FAILED;
     }
-    uint64_t end = c->end_ns ? c->end_ns : c->start_ns;
-    metrics_set_elapsed_ns(m, end > c->start_ns ? end - c->start_ns : 0);
     struct agent_counters k;
     fleet_counters(f, &k);
     add_counters(m, c->scenario, &k);

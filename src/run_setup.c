@@ -13,7 +13,7 @@
 
 #define ERR_MAX 512
 
-/* Applies each --scenario preset to fields that were not given explicitly. Sets *hb/*poll when
+/* Applies each --scenario preset to fields that were not given explicitly. Sets *hb and *poll when
  * a preset chose the heartbeat or poll interval. */
 static int apply_presets(struct run_ctx *c, bool *hb, bool *poll)
 {

@@ -1,0 +1,1 @@
+# engine/outputs.mk - build fragment (included by Makefile.am).

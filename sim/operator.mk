@@ -1,0 +1,1 @@
+# sim/operator.mk - build fragment (included by Makefile.am).

@@ -1,0 +1,152 @@
+/* src/cmd_run.c - `fleetsim run` (see cmd_run.h): setup (presets, profile, target), --dry-run
+ * (the plan and the first scheduled events, nothing sent), pre-flight, --register, the fleet
+ * under the control loop, and the report with thresholds and the exit code. */
+#include "src/cmd_run.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/clock.h"
+#include "sim/fleet.h"
+#include "sim/register.h"
+#include "src/preflight.h"
+#include "src/run_internal.h"
+
+#define ERR_MAX 512
+
+static void preflight_input(const struct run_ctx *c, struct preflight_input *in)
+{
+    const struct run_config *cfg = &c->cfg;
+    memset(in, 0, sizeof *in);
+    in->conn = c->have_conn ? &c->cc : NULL;
+    in->set = &c->set;
+    in->target_text = c->target_text;
+    in->first_index = fleet_shard_index(0, cfg->shard_k, cfg->shard_n ? cfg->shard_n : 1);
+    in->check_agent = !cfg->register_agents;
+    uint32_t shard = fleet_shard_size(cfg->agents, cfg->shard_k, cfg->shard_n ? cfg->shard_n : 1);
+    in->connections = cfg->conn_mode == OPTIONS_CONN_POOL ? cfg->pool_size : shard;
+    in->builtin_target = !cfg->url_set;
+    in->source_count = cfg->source_ips_set ? parse_ipv4_range_count(&cfg->source_ips) : 0;
+}
+
+/* --dry-run: the plan, then the first scheduled events, one per line. */
+static int dry_run(struct run_ctx *c)
+{
+    const struct run_config *cfg = &c->cfg;
+    struct fleet_config fc;
+    run_fleet_config(c, &fc);
+    uint32_t shard = fleet_shard_size(cfg->agents, fc.shard_k, fc.shard_n);
+    char hb[24], poll[24], ramp[24], dur[24];
+    clock_format_duration(hb, sizeof hb, c->set.heartbeat.interval_ns);
+    clock_format_duration(poll, sizeof poll, c->set.poll.interval_ns);
+    clock_format_duration(ramp, sizeof ramp, c->set.heartbeat.ramp_ns);
+    clock_format_duration(dur, sizeof dur, cfg->duration_ns);
+    printf("fleetsim run --dry-run: nothing is sent\n");
+    printf("plan: target %s\n", c->target_text);
+    printf("plan: seed %" PRIu64 ", %u agents in shard %u/%u of %u, scenario %s, profile %s\n",
+           cfg->seed, shard, fc.shard_k, fc.shard_n, cfg->agents, c->scenario,
+           c->set.profile == AGENT_PROFILE_CERTCTL_1_0 ? "certctl-1.0" : "default");
+    printf("plan: heartbeat %s (jitter %.0f%%), poll %s, ramp %s, duration %s, %u thread(s), "
+           "%s connections\n",
+           hb, c->set.heartbeat.jitter_pct, c->set.poll.interval_ns ? poll : "off", ramp, dur,
+           fc.threads, fc.pool_size ? "pooled" : "per-agent");
+    for (size_t i = 0; i < c->n_thresholds; i++)
+        printf("plan: threshold %s\n", c->thresholds[i].spec);
+    struct preflight_input in;
+    preflight_input(c, &in);
+    preflight_plan(&in, stdout);
+    size_t want = shard > RUN_DRY_RUN_MIN_EVENTS ? shard : RUN_DRY_RUN_MIN_EVENTS;
+    struct fleet_plan_event *ev;
+    long n = fleet_plan(&fc, want, &ev);
+    if (n < 0) {
+        fprintf(stderr, "fleetsim: out of memory planning the schedule\n");
+        return RUN_EXIT_FAILED;
+    }
+    printf("events: the first %ld scheduled (agent, endpoint, intended offset in ms)\n", n);
+    char id[AGENT_ID_MAX];
+    for (long i = 0; i < n; i++) {
+        agent_id(&c->set, ev[i].index, id, sizeof id);
+        printf("event %s %s %.3f\n", id, agent_endpoint_name(ev[i].ep),
+               (double)ev[i].offset_ns / (double)CLOCK_NS_PER_MS);
+    }
+    free(ev);
+    return RUN_EXIT_OK;
+}
+
+/* --register, then --agents-file written. Returns 0 or RUN_EXIT_FAILED. */
+static int do_register(struct run_ctx *c)
+{
+    const struct run_config *cfg = &c->cfg;
+    c->pre = metrics_new(false);
+    struct register_config rc = {
+        .set = &c->set, .conn = &c->cc, .n_agents = cfg->agents, .shard_k = cfg->shard_k,
+        .shard_n = cfg->shard_n ? cfg->shard_n : 1, .progress = c->quiet ? NULL : stderr,
+        .metrics = c->pre};
+    char err[ERR_MAX];
+    if (register_agents(&rc, c->ids, err, sizeof err) != 0) {
+        fprintf(stderr, "fleetsim: %s\n", err);
+        return RUN_EXIT_FAILED;
+    }
+    if (cfg->agents_file &&
+        register_write_file(cfg->agents_file, c->ids, cfg->agents, rc.shard_k, rc.shard_n, err,
+                            sizeof err) != 0) {
+        fprintf(stderr, "fleetsim: %s\n", err);
+        return RUN_EXIT_FAILED;
+    }
+    return 0;
+}
+
+/* Pre-flight, registration, the fleet and the report. */
+static int real_run(struct run_ctx *c)
+{
+    struct preflight_input in;
+    preflight_input(c, &in);
+    if (preflight_run(&in, c->quiet ? NULL : stderr) != 0)
+        return RUN_EXIT_FAILED;
+    if (c->cfg.register_agents && do_register(c) != 0)
+        return RUN_EXIT_FAILED;
+    if (c->cfg.interval_log_path && !(c->interval_log = fopen(c->cfg.interval_log_path, "w"))) {
+        perror("fleetsim: --interval-log");
+        return RUN_EXIT_FAILED;
+    }
+    struct fleet_config fc;
+    run_fleet_config(c, &fc);
+    char err[ERR_MAX];
+    struct fleet *f = fleet_new(&fc, err, sizeof err);
+    if (!f) {
+        fprintf(stderr, "fleetsim: %s\n", err);
+        return RUN_EXIT_FAILED;
+    }
+    if (!c->quiet)
+        fprintf(stderr, "fleetsim: seed %" PRIu64 ": %u agents against %s\n", c->cfg.seed,
+                fleet_size(f), c->target_text);
+    int rc = run_control(c, f);
+    if (rc == 0)
+        rc = run_report(c, f);
+    fleet_free(f);
+    return rc;
+}
+
+int cmd_run(const struct run_config *cfg)
+{
+    struct run_ctx *c = calloc(1, sizeof *c);
+    if (!c) {
+        fprintf(stderr, "fleetsim: out of memory\n");
+        return RUN_EXIT_FAILED;
+    }
+    /* a peer closing a socket must not kill the process mid-write */
+    signal(SIGPIPE, SIG_IGN);
+    int rc = run_setup_config(c, cfg);
+    if (rc == 0)
+        rc = run_setup_ids(c);
+    if (rc == 0)
+        rc = run_setup_target(c);
+    if (rc == 0)
+        rc = cfg->dry_run ? dry_run(c) : real_run(c);
+    run_teardown(c);
+    free(c);
+    fflush(stdout);
+    return rc;
+}
