@@ -16,3 +16,5 @@ TESTS += tests/unit/check_acme_server
 tests_unit_check_acme_server_SOURCES = tests/unit/check_acme_server.c
 tests_unit_check_acme_server_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_acme_server_LDADD = target/libacme.a engine/libjose.a $(DEPLIBS) $(TEST_LIBS)
+
+EXTRA_DIST += docs/acme.md

@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sim/identity.h"
 #include "tests/unit/store_cases.h"
 
-#define T0_NS (1767225600LL * 1000000000LL) /* 2026-01-01T00:00:00Z */
+/* 2030-01-01T00:00:00Z: later than any real "now", so rows the store dates itself sort after
+ * rows PostgreSQL seeding dates with now(), as in the memory store. */
+#define T0_NS (1893456000LL * 1000000000LL)
 #define DAY_S 86400LL
 #define P "loadtest"
 
@@ -61,6 +64,15 @@ static int64_t jint(json_object *o, const char *key)
     json_object *v;
     ck_assert_msg(json_object_object_get_ex(o, key, &v), "missing %s", key);
     return json_object_get_int64(v);
+}
+
+/* Seconds since the epoch of an RFC 3339 UTC time (fraction ignored). */
+static int64_t rfc3339_s(const char *t)
+{
+    struct tm tm = {0};
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_nonnull(strptime(t, "%Y-%m-%dT%H:%M:%S", &tm));
+    return (int64_t)timegm(&tm);
 }
 
 static bool jhas(json_object *o, const char *key) { return json_object_object_get_ex(o, key, NULL); }
@@ -128,7 +140,7 @@ START_TEST(register_rules)
     ck_assert_str_eq(jstr(a, "os"), "linux");
     ck_assert_int_eq(strncmp(jstr(a, "id"), "agent-", 6), 0);
     ck_assert(!jhas(a, "last_heartbeat_at"));
-    ck_assert_str_eq(jstr(a, "registered_at"), "2026-01-01T00:00:00Z");
+    ck_assert_str_eq(jstr(a, "registered_at"), "2030-01-01T00:00:00Z");
     char id[128];
     snprintf(id, sizeof(id), "%s", jstr(a, "id"));
     json_object_put(a);
@@ -169,7 +181,7 @@ START_TEST(heartbeat_rules)
     ck_assert_int_eq(store_agent_heartbeat(s, agent_id(2), &m), STORE_OK);
     json_object *a = NULL;
     ck_assert_int_eq(store_agent_get(s, agent_id(2), &a), STORE_OK);
-    ck_assert_str_eq(jstr(a, "last_heartbeat_at"), "2026-01-01T00:00:05.25Z");
+    ck_assert_str_eq(jstr(a, "last_heartbeat_at"), "2030-01-01T00:00:05.25Z");
     ck_assert_str_eq(jstr(a, "version"), "1.0.0");
     ck_assert_str_eq(jstr(a, "os"), "windows");
     ck_assert_str_eq(jstr(a, "hostname"), "loadtest-00002.fleet.example.test"); /* "" kept */
@@ -203,11 +215,11 @@ START_TEST(retire_rules)
     ck_assert_int_eq(store_agent_retire(s, "agent-missing", false, NULL, NULL), STORE_NOT_FOUND);
     fake_now_ns += 1000000000LL;
     ck_assert_int_eq(store_agent_retire(s, bare, false, NULL, &r), STORE_OK);
-    ck_assert_str_eq(jstr(r, "retired_at"), "2026-01-01T00:00:01Z");
+    ck_assert_str_eq(jstr(r, "retired_at"), "2030-01-01T00:00:01Z");
     json_object_put(r);
     fake_now_ns += 1000000000LL;
     ck_assert_int_eq(store_agent_retire(s, bare, false, NULL, &r), STORE_GONE); /* 204 */
-    ck_assert_str_eq(jstr(r, "retired_at"), "2026-01-01T00:00:01Z");
+    ck_assert_str_eq(jstr(r, "retired_at"), "2030-01-01T00:00:01Z");
     json_object_put(r);
 
     /* Agent 1 owns a target and a certificate: blocked without force. */
@@ -282,8 +294,8 @@ START_TEST(csr_complete_then_deploy_claimed_once)
     json_object *c = NULL;
     ck_assert_int_eq(store_cert_get(s, cert_id(3), &c), STORE_OK);
     ck_assert_str_eq(jstr(c, "status"), "Active");
-    ck_assert_str_eq(jstr(c, "expires_at"), "2026-04-01T00:00:00Z");
-    ck_assert_str_eq(jstr(c, "last_renewal_at"), "2026-01-01T00:01:00Z");
+    ck_assert_str_eq(jstr(c, "expires_at"), "2030-04-01T00:00:00Z");
+    ck_assert_str_eq(jstr(c, "last_renewal_at"), "2030-01-01T00:01:00Z");
     json_object_put(c);
 
     ck_assert_int_eq(poll_n(s, agent_id(2), NULL), 0);
@@ -472,7 +484,7 @@ START_TEST(cert_create_rules)
     x.expires_at_unix_s = T0_NS / 1000000000LL + DAY_S;
     ck_assert_int_eq(store_cert_create(s, &x, &c), STORE_OK);
     ck_assert_str_eq(jstr(c, "id"), "mc-explicit");
-    ck_assert_str_eq(jstr(c, "expires_at"), "2026-01-02T00:00:00Z");
+    ck_assert_str_eq(jstr(c, "expires_at"), "2030-01-02T00:00:00Z");
     json_object_put(c);
     x.name = "third";
     ck_assert_int_eq(store_cert_create(s, &x, NULL), STORE_ERROR); /* id taken */
@@ -671,6 +683,7 @@ START_TEST(seed_rules)
     ck_assert_str_eq(jstr(a, "version"), "2.1.0");
     ck_assert_str_eq(jstr(a, "status"), "Online");
     ck_assert(jhas(a, "last_heartbeat_at"));
+    int64_t seeded_at = rfc3339_s(jstr(a, "registered_at"));
     struct identity_os_mix mix = identity_default_os_mix();
     struct identity_agent_meta meta;
     identity_agent_meta(7, 4, &mix, &meta);
@@ -686,8 +699,9 @@ START_TEST(seed_rules)
     ck_assert_int_eq(store_cert_get(s, cert_id(10), &cert), STORE_OK);
     ck_assert_str_eq(jstr(cert, "status"), "Active");
     ck_assert_str_eq(jstr(cert, "owner_id"), "o-loadtest");
-    const char *exp = jstr(cert, "expires_at");
-    ck_assert_msg(strcmp(exp, "2026-02-02") > 0 && strcmp(exp, "2026-04-02") < 0, "%s", exp);
+    int64_t left = rfc3339_s(jstr(cert, "expires_at")) - seeded_at;
+    ck_assert_msg(left >= 32 * DAY_S && left <= 90 * DAY_S, "expires %" PRId64 " s after seeding",
+                  left);
     ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(
                          json_object_object_get(cert, "target_ids"), 0)), "tgt-loadtest-00002");
     json_object_put(cert);
