@@ -25,6 +25,8 @@
 /* Seeded agents' last_heartbeat_at is spread evenly over this many ms before the seed time. */
 #define SEED_HEARTBEAT_SPREAD_MS 60000u
 #define SEED_AGENT_VERSION "2.1.0"
+/* agents.api_key_hash of seeded agents (certctl never checks it; it must not be empty). */
+#define SEED_API_KEY_HASH "fleetsim-seed-no-key"
 #define SEED_ENVIRONMENT "loadtest"
 #define SEED_ISSUER_ID_MAX 255
 

@@ -10,7 +10,6 @@
 
 /* Marker stored in agents.api_key_hash: certctl requires a non-empty value; agents
  * authenticate with the server's shared key, not with this column. */
-#define SEED_API_KEY_HASH "fleetsim-seed-no-key"
 #define SEED_POLICY_WINDOW_DAYS "30"
 
 static int create_temp_tables(struct seed_ctx *ctx)

@@ -100,11 +100,11 @@ int agent_loop_init(struct agent_loop *l, struct event_base *base,
     l->metrics = metrics;
     l->keys_held = keys_held;
     l->keys_max = keys_max;
-    for (int ep = 0; ep < AGENT_EP_COUNT; ep++) {
-        l->series[ep] = metrics_series(metrics, set->scenario, "agent", endpoint_names[ep]);
-        if (!l->series[ep])
-            return -ENOMEM;
-    }
+    /* the heartbeat series always exists (the others appear when first used) */
+    l->series[AGENT_EP_HEARTBEAT] =
+        metrics_series(metrics, set->scenario, "agent", endpoint_names[AGENT_EP_HEARTBEAT]);
+    if (!l->series[AGENT_EP_HEARTBEAT])
+        return -ENOMEM;
     l->hdr_get = agent_headers(set, set->content_type_on_get);
     l->hdr_post = agent_headers(set, true);
     l->csr = csr_gen_new();
@@ -250,13 +250,23 @@ int agent_start(struct agent *a)
     return 0;
 }
 
+/* The series of endpoint ep, created on first use (the heartbeat one if that fails, so a
+ * request is never left unaccounted). */
+static struct metrics_series *series_of(struct agent_loop *l, enum agent_endpoint ep)
+{
+    if (!l->series[ep])
+        l->series[ep] = metrics_series(l->metrics, l->set->scenario, "agent", endpoint_names[ep]);
+    return l->series[ep] ? l->series[ep] : l->series[AGENT_EP_HEARTBEAT];
+}
+
 bool agent_schedule(struct agent *a, enum agent_kind kind, enum agent_endpoint ep,
                     uint64_t intended_ns)
 {
     struct agent_loop *l = a->loop;
-    metrics_scheduled(l->series[ep]);
+    struct metrics_series *s = series_of(l, ep);
+    metrics_scheduled(s);
     if (a->slot[kind] != AGENT_SLOT_IDLE) {
-        metrics_dropped(l->series[ep]);
+        metrics_dropped(s);
         return false;
     }
     a->slot[kind] = AGENT_SLOT_WAITING;
@@ -499,7 +509,7 @@ static void agent_retire(struct agent *a)
         enum agent_endpoint ep = k == AGENT_KIND_HEARTBEAT ? AGENT_EP_HEARTBEAT
                                  : k == AGENT_KIND_POLL    ? AGENT_EP_WORK
                                                            : (enum agent_endpoint)a->job_ep;
-        metrics_dropped(l->series[ep]);
+        metrics_dropped(series_of(l, ep));
         a->slot[k] = AGENT_SLOT_IDLE;
         l->busy--;
     }
@@ -532,7 +542,7 @@ static void agent_finish(struct agent *a, enum agent_kind kind, const struct htt
     enum agent_endpoint ep = kind == AGENT_KIND_HEARTBEAT ? AGENT_EP_HEARTBEAT
                              : kind == AGENT_KIND_POLL    ? AGENT_EP_WORK
                                                           : (enum agent_endpoint)a->job_ep;
-    struct metrics_series *s = l->series[ep];
+    struct metrics_series *s = series_of(l, ep);
     a->slot[kind] = AGENT_SLOT_IDLE;
     l->busy--;
     bool ok = res->error == HTTP_ERR_NONE && agent_status_expected(ep, res->status);

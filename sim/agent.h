@@ -108,7 +108,7 @@ struct agent_loop {
     const struct agent_settings *set;
     const struct http_conn_config *conn_cfg;
     struct metrics *metrics;
-    struct metrics_series *series[AGENT_EP_COUNT];
+    struct metrics_series *series[AGENT_EP_COUNT]; /* created on first use */
     uint64_t run_start_ns;      /* offsets of the schedule count from here */
     bool stopping;              /* no new requests (drain) */
     uint64_t busy;              /* requests waiting or in flight */

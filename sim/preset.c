@@ -1,5 +1,6 @@
 /* sim/preset.c - the table of scenario presets (see preset.h). agent-storm reproduces
- * certctl's k6 agent scenario: 5,000 agents heartbeating every 30 s without polling. */
+ * certctl's k6 agent scenario: 5,000 agents heartbeating every 30 s without polling;
+ * bulk-renewal adds an operator renewing 10,000 certificates that the polling fleet carries out. */
 #include "sim/preset.h"
 
 #include <string.h>
@@ -18,6 +19,23 @@ static const struct preset presets[] = {
             "http_req_duration{scenario:agent-storm,endpoint:heartbeat}:p(99)<1000",
             "http_req_duration{scenario:agent-storm,endpoint:heartbeat}:p(95)<500",
             "http_req_failed{scenario:agent-storm}:rate<0.001",
+            NULL,
+        },
+    },
+    {
+        .name = "bulk-renewal",
+        .description = "an operator bulk-renews 10,000 seeded certificates at 5 calls/s in batches "
+                       "of 50 for 5 min while 5,000 agents poll every 30 s and carry out the renewals",
+        .has_agents = true, .agents = 5000,
+        .has_poll = true, .poll_ns = 30 * NS_PER_S,
+        .has_duration = true, .duration_ns = 300 * NS_PER_S,
+        .has_certs = true, .certs = 10000,
+        .has_bulk_rate = true, .bulk_rate_per_s = 5.0,
+        .has_bulk_batch = true, .bulk_batch = 50,
+        .thresholds = {
+            "http_req_duration{scenario:bulk-renewal,endpoint:bulk_renew}:p(99)<5000",
+            "http_req_duration{scenario:bulk-renewal,endpoint:bulk_renew}:p(95)<2000",
+            "http_req_failed{scenario:bulk-renewal,endpoint:bulk_renew}:rate<0.01",
             NULL,
         },
     },

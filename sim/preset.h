@@ -19,6 +19,9 @@ struct preset {
     bool has_heartbeat;   uint64_t heartbeat_ns;
     bool has_poll;        uint64_t poll_ns;       /* 0 = no polling */
     bool has_duration;    uint64_t duration_ns;
+    bool has_certs;       uint32_t certs;         /* certificates the operator renews */
+    bool has_bulk_rate;   double bulk_rate_per_s; /* operator bulk-renew calls per second */
+    bool has_bulk_batch;  uint32_t bulk_batch;    /* certificate ids per call */
     const char *thresholds[PRESET_MAX_THRESHOLDS]; /* k6 threshold specs, NULL-terminated */
 };
 

@@ -72,6 +72,9 @@ static const struct option_spec {
     {"quiet", RUN_OPT_QUIET, false, optval_flag},
     {"verbose", RUN_OPT_VERBOSE, false, optval_flag},
     {"dry-run", RUN_OPT_DRY_RUN, false, optval_flag},
+    {"certs", RUN_OPT_CERTS, true, optval_certs},
+    {"bulk-rate", RUN_OPT_BULK_RATE, true, optval_bulk_rate},
+    {"bulk-batch", RUN_OPT_BULK_BATCH, true, optval_bulk_batch},
 };
 #define N_SPECS (sizeof(specs) / sizeof(specs[0]))
 
@@ -112,6 +115,7 @@ void options_defaults(struct run_config *cfg)
     cfg->shard_n = 1;
     cfg->timeout_ns = OPTIONS_DEFAULT_TIMEOUT_NS;
     cfg->grace_ns = OPTIONS_DEFAULT_GRACE_NS;
+    cfg->bulk_batch = OPTIONS_DEFAULT_BULK_BATCH;
 }
 
 void options_free(struct run_config *cfg)
@@ -381,6 +385,10 @@ static int check_conflicts(const struct run_config *cfg, char *err, size_t errle
             return usage_error(err, errlen, "--%s and --%s cannot be used together (expected one of them)",
                                options_name(conflicts[i].a), options_name(conflicts[i].b));
     }
+    if (cfg->bulk_rate_per_s > 0 && cfg->certs == 0)
+        return usage_error(err, errlen,
+                           "--bulk-rate: the operator has no certificates to renew (expected --certs N too, the seeded certificates mc-%s-00001..N)",
+                           cfg->fleet_prefix);
     if (cfg->conn_mode == OPTIONS_CONN_POOL && cfg->pool_size > cfg->agents)
         return usage_error(err, errlen,
                            "--conn: \"pool:%u\" has more connections than agents (expected pool:N with N from 1 to %u, the --agents count)",
@@ -470,6 +478,9 @@ static int apply_presets(struct run_config *cfg, char *err, size_t errlen)
         FILL(has_heartbeat, RUN_OPT_HEARTBEAT, heartbeat_ns, heartbeat_ns)
         FILL(has_poll, RUN_OPT_POLL, poll_ns, poll_ns)
         FILL(has_duration, RUN_OPT_DURATION, duration_ns, duration_ns)
+        FILL(has_certs, RUN_OPT_CERTS, certs, certs)
+        FILL(has_bulk_rate, RUN_OPT_BULK_RATE, bulk_rate_per_s, bulk_rate_per_s)
+        FILL(has_bulk_batch, RUN_OPT_BULK_BATCH, bulk_batch, bulk_batch)
 #undef FILL
         for (size_t t = 0; !cfg->no_thresholds && t < preset_threshold_count(p); t++) {
             char reason[160];

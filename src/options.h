@@ -34,6 +34,10 @@ struct threshold; /* engine/threshold.h (owner "measure") */
 #define OPTIONS_DEFAULT_GRACE_NS (10ULL * 1000000000ULL)
 #define OPTIONS_DEFAULT_THREADS 1u
 #define OPTIONS_MAX_THREADS 256u
+#define OPTIONS_DEFAULT_BULK_BATCH 50u      /* certctl clamps filtered matches at 50 */
+#define OPTIONS_MAX_CERTS 10000000u
+#define OPTIONS_MAX_BULK_BATCH 10000u       /* certctl's body limit holds about 25k ids */
+#define OPTIONS_MAX_BULK_RATE_PER_S 10000.0
 
 /* What main should do after a successful parse. */
 enum options_action {
@@ -76,6 +80,9 @@ enum run_opt {
     RUN_OPT_QUIET,
     RUN_OPT_VERBOSE,
     RUN_OPT_DRY_RUN,
+    RUN_OPT_CERTS,
+    RUN_OPT_BULK_RATE,
+    RUN_OPT_BULK_BATCH,
     RUN_OPT__COUNT
 };
 
@@ -141,6 +148,11 @@ struct run_config {
     uint32_t shard_k, shard_n;          /* default 0/1 */
     uint64_t timeout_ns;                /* per request, default 30 s */
     uint64_t grace_ns;                  /* drain at the end, default 10 s */
+
+    /* operator (bulk renewal, DESIGN §5): off unless bulk_rate_per_s > 0 */
+    uint32_t certs;                     /* --certs: mc-<prefix>-00001..N; default 0 (none) */
+    double bulk_rate_per_s;             /* --bulk-rate: bulk-renew calls per second; 0 = off */
+    uint32_t bulk_batch;                /* --bulk-batch: ids per call, default 50 */
 
     int verbosity;                      /* -1 quiet, 0 normal, 1+ verbose (-v repeatable) */
     bool dry_run;

@@ -59,6 +59,9 @@ static json_object *fleet_json(const struct run_config *cfg, json_object *o)
     add(o, "ramp_ms", ms_json(cfg->ramp_ns));
     add(o, "register", json_object_new_boolean(cfg->register_agents));
     add(o, "agents_file", str_or_null(cfg->agents_file));
+    add(o, "certs", json_object_new_int64(cfg->certs));
+    add(o, "bulk_rate_per_s", json_object_new_double(cfg->bulk_rate_per_s));
+    add(o, "bulk_batch", json_object_new_int64(cfg->bulk_batch));
     return o;
 }
 

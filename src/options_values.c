@@ -334,3 +334,30 @@ int optval_grace(struct run_config *cfg, enum run_opt id, const char *arg, char 
     (void)id;
     return duration_in(arg, 0, OPTVAL_MAX_GRACE_NS, &cfg->grace_ns, reason, n);
 }
+
+int optval_certs(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+{
+    (void)id;
+    return parse_count_u32(arg, 1, OPTIONS_MAX_CERTS, &cfg->certs, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
+}
+
+int optval_bulk_rate(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+{
+    (void)id;
+    double rate = 0;
+    if (parse_rate_per_s(arg, 0, OPTIONS_MAX_BULK_RATE_PER_S, &rate, reason, n) != 0)
+        return OPTVAL_BAD;
+    if (!(rate > 0)) {
+        snprintf(reason, n, "is not a positive rate (expected calls per second or minute above 0, e.g. 5/s)");
+        return OPTVAL_BAD;
+    }
+    cfg->bulk_rate_per_s = rate;
+    return OPTVAL_OK;
+}
+
+int optval_bulk_batch(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+{
+    (void)id;
+    return parse_count_u32(arg, 1, OPTIONS_MAX_BULK_BATCH, &cfg->bulk_batch, reason, n) ? OPTVAL_BAD
+                                                                                       : OPTVAL_OK;
+}

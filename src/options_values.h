@@ -47,6 +47,9 @@ int optval_threads(struct run_config *cfg, enum run_opt id, const char *arg, cha
 int optval_shard(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_timeout(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_grace(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_certs(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_bulk_rate(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_bulk_batch(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 
 /* Checks an API key's text (non-empty, at most OPTIONS_API_KEY_MAX bytes, printable without
  * spaces). Returns 0 or -EINVAL with a reason that never contains the key. */

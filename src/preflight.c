@@ -19,6 +19,7 @@
 
 /* The outcome of one blocking request. */
 struct once {
+    struct event_base *base;
     bool done;
     enum http_error error;
     int status;
@@ -32,6 +33,7 @@ static void once_done(const struct http_result *res, void *arg)
     o->error = res->error;
     o->status = res->status;
     snprintf(o->detail, sizeof o->detail, "%s", res->detail ? res->detail : "");
+    event_base_loopbreak(o->base); /* the idle keep-alive socket would keep the loop running */
 }
 
 /* Sends one request and waits for its end (bounded by the connection's timeout). */
@@ -41,6 +43,7 @@ static void http_once(const struct http_conn_config *cc, const char *method, con
     memset(o, 0, sizeof *o);
     o->error = HTTP_ERR_OTHER;
     struct event_base *base = event_base_new();
+    o->base = base;
     struct http_conn *conn = base ? http_conn_new(base, cc) : NULL;
     struct http_request req = {method, path, headers, body, body ? strlen(body) : 0,
                                clock_now_ns()};

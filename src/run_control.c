@@ -108,8 +108,12 @@ static void on_report(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct control *k = arg;
-    report_interval(k);
     uint64_t now = clock_now_ns();
+    if (now < k->next_report_ns) { /* libevent's clock fired a little early */
+        arm_report(k);
+        return;
+    }
+    report_interval(k);
     while (k->next_report_ns <= now)
         k->next_report_ns += k->c->cfg.report_interval_ns;
     arm_report(k);

@@ -1,9 +1,15 @@
-/* target/auth.c - Bearer API-key check in constant time over SHA-256 digests (see auth.h). */
+/* target/auth.c - Bearer API-key check in constant time over SHA-256 digests (see auth.h).
+ * The digest uses OpenSSL's low-level SHA256_Init/Update/Final on a stack context: in OpenSSL
+ * 3.0 every EVP_DigestInit (and the one-shot SHA256()) allocates provider contexts, one to
+ * three mallocs per request on the hottest path. It is deprecated API, hence
+ * OPENSSL_SUPPRESS_DEPRECATED. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <errno.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "target/auth.h"
 
@@ -11,13 +17,10 @@
 #define BEARER_PREFIX_LEN 7
 #define AUTH_KEY_MAX_BYTES 256
 
-static int auth_digest(struct auth *a, const char *data, size_t len,
-		       unsigned char out[AUTH_DIGEST_BYTES])
+static int auth_digest(const char *data, size_t len, unsigned char out[AUTH_DIGEST_BYTES])
 {
-	unsigned int n = 0;
-	if (EVP_DigestInit_ex2(a->md_ctx, a->sha256, NULL) != 1 ||
-	    EVP_DigestUpdate(a->md_ctx, data, len) != 1 ||
-	    EVP_DigestFinal_ex(a->md_ctx, out, &n) != 1 || n != AUTH_DIGEST_BYTES)
+	SHA256_CTX c;
+	if (SHA256_Init(&c) != 1 || SHA256_Update(&c, data, len) != 1 || SHA256_Final(out, &c) != 1)
 		return -EIO;
 	return 0;
 }
@@ -27,12 +30,6 @@ int auth_init(struct auth *a, const char *const *keys, size_t n)
 	memset(a, 0, sizeof *a);
 	if (n > AUTH_MAX_KEYS)
 		return -EINVAL;
-	a->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	a->md_ctx = EVP_MD_CTX_new();
-	if (!a->sha256 || !a->md_ctx) {
-		auth_clear(a);
-		return -EIO;
-	}
 	if (n == 0) {
 		unsigned char raw[AUTH_GENERATED_KEY_LEN / 2];
 		if (RAND_bytes(raw, sizeof raw) != 1) {
@@ -45,7 +42,7 @@ int auth_init(struct auth *a, const char *const *keys, size_t n)
 			a->first_key[2 * i + 1] = hex[raw[i] & 15];
 		}
 		OPENSSL_cleanse(raw, sizeof raw);
-		if (auth_digest(a, a->first_key, AUTH_GENERATED_KEY_LEN, a->digests[0]) < 0) {
+		if (auth_digest(a->first_key, AUTH_GENERATED_KEY_LEN, a->digests[0]) < 0) {
 			auth_clear(a);
 			return -EIO;
 		}
@@ -58,7 +55,7 @@ int auth_init(struct auth *a, const char *const *keys, size_t n)
 			auth_clear(a);
 			return -EINVAL;
 		}
-		if (auth_digest(a, keys[i], len, a->digests[i]) < 0) {
+		if (auth_digest(keys[i], len, a->digests[i]) < 0) {
 			auth_clear(a);
 			return -EIO;
 		}
@@ -70,8 +67,6 @@ int auth_init(struct auth *a, const char *const *keys, size_t n)
 
 void auth_clear(struct auth *a)
 {
-	EVP_MD_CTX_free(a->md_ctx);
-	EVP_MD_free(a->sha256);
 	OPENSSL_cleanse(a, sizeof *a);
 }
 
@@ -83,7 +78,7 @@ enum auth_result auth_check(struct auth *a, const char *header, int *key_index)
 	if (len < BEARER_PREFIX_LEN + 1 || memcmp(header, BEARER_PREFIX, BEARER_PREFIX_LEN) != 0)
 		return AUTH_BAD_FORMAT;
 	unsigned char d[AUTH_DIGEST_BYTES];
-	if (auth_digest(a, header + BEARER_PREFIX_LEN, len - BEARER_PREFIX_LEN, d) < 0)
+	if (auth_digest(header + BEARER_PREFIX_LEN, len - BEARER_PREFIX_LEN, d) < 0)
 		return AUTH_FAILED;
 	/* Compare with every key, no early exit, so timing says nothing about which one. */
 	int match = -1;

@@ -6,8 +6,6 @@
 
 #include <stddef.h>
 
-#include <openssl/evp.h>
-
 #define AUTH_MAX_KEYS 16
 #define AUTH_DIGEST_BYTES 32
 /* Length of a generated key: 32 random bytes as 64 hex characters. */
@@ -25,15 +23,13 @@ struct auth {
 	unsigned char digests[AUTH_MAX_KEYS][AUTH_DIGEST_BYTES];
 	size_t n;
 	char first_key[257]; /* clear text of key 0 (the generated one when none was given) */
-	EVP_MD *sha256;
-	EVP_MD_CTX *md_ctx; /* reused for every request: no allocation per check */
 };
 
 /* Loads keys[0..n) (n <= AUTH_MAX_KEYS, each 1..256 bytes). With n == 0 one random key is
  * generated. Returns 0, -EINVAL (bad key) or -EIO (OpenSSL). */
 int auth_init(struct auth *a, const char *const *keys, size_t n);
 
-/* Releases what auth_init took and wipes the digests and the clear key. */
+/* Wipes the digests and the clear key. */
 void auth_clear(struct auth *a);
 
 /* Checks an Authorization header value (NULL = absent). On AUTH_OK *key_index gets the index

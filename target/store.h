@@ -1,9 +1,17 @@
 /* target/store.h - certctl's data model without HTTP, for fleetsim-target: agents, deployment
  * targets, managed certificates, certificate_target_mappings, certificate versions, jobs and
- * profiles, with certctl's rules (certctl-facts §2, §3, §5). Two backends behind one interface:
- * memory (default; hash tables, O(1) heartbeat, per-agent indexes) and PostgreSQL through libpq
- * (certctl's tables from seed/schema.sql, prepared statements, synchronous: one store serialises
- * its DB calls; each operation is one round trip or one transaction).
+ * profiles, with certctl's rules (certctl-facts §2, §3, §5). Two backends behind one interface
+ * (a table of operations chosen at store_new; validation, ids and the multi-step operations are
+ * shared code, so both answer alike):
+ * - memory (default): hash tables sized by store_config; O(1) heartbeat that allocates nothing
+ *   unless metadata changes; a work poll costs O(this agent's jobs and mapped certificates);
+ *   only each certificate's latest version is kept (its PEM is all the agents fetch); jobs are
+ *   kept. No rollback: multi-step operations do their failing checks before any change.
+ * - PostgreSQL through libpq (--db): certctl's tables (seed/schema.sql column names), prepared
+ *   statements, one synchronous connection, so the store serialises its DB calls on the
+ *   target's thread; each operation is one round trip, or one transaction (CSR completion, bulk
+ *   renewal). Like certctl at start-up, the issuer iss-local is created when issuers is empty
+ *   (the memory store knows iss-local from the start too).
  *
  * Threading: a store is used from one thread (the target's event-loop thread). No locking.
  * Results: entities come back as json-c objects already in certctl's JSON shape (the handler
@@ -29,7 +37,7 @@ enum store_rc {
     STORE_GONE = -2,      /* agent retired: heartbeat → 410; retire of a retired agent → 204 */
     STORE_CONFLICT = -3,  /* unique name taken (agents.name, certificate_profiles.name) → 409 */
     STORE_INVALID = -4,   /* request fails certctl's validation → 400 */
-    STORE_ERROR = -5,     /* anything else: DB error, FK failure, cert name taken → 500 */
+    STORE_ERROR = -5,     /* anything else: DB error, FK failure, cert id/name taken → 500 */
 };
 
 /* certctl's paging rules for GET /api/v1/certificates. */
@@ -79,7 +87,8 @@ struct store_agent_meta {
 };
 
 /* POST /api/v1/agents: name (required, ≤128 chars, unique) and meta->hostname (required).
- * Assigns id agent-<unixnano>-<n>, status Online, registered_at = now.
+ * Assigns id agent-<unixnano>-<n>, status Online, registered_at = now, api_key_hash = SHA-256
+ * of a random key that is never kept or returned (as certctl).
  * Returns OK with *agent_out = certctl's Agent JSON; INVALID (missing/too long);
  * CONFLICT (name taken); ERROR. */
 int store_agent_register(struct store *s, const char *name, const struct store_agent_meta *meta,
@@ -89,8 +98,8 @@ int store_agent_register(struct store *s, const char *name, const struct store_a
  * (existence check only). */
 int store_agent_get(struct store *s, const char *agent_id, json_object **agent_out);
 
-/* POST /api/v1/agents/{id}/heartbeat: sets last_heartbeat_at = now, each non-empty meta field,
- * and status Online. OK / NOT_FOUND (404) / GONE (retired: 410) / ERROR. meta may be NULL.
+/* POST /api/v1/agents/{id}/heartbeat: sets last_heartbeat_at = now (the store's clock), each
+ * non-empty meta field, and status Online. OK / NOT_FOUND (404) / GONE (retired: 410) / ERROR. meta may be NULL.
  * Memory backend: O(1), allocates nothing unless a metadata string changes. */
 int store_agent_heartbeat(struct store *s, const char *agent_id, const struct store_agent_meta *meta);
 
@@ -124,6 +133,7 @@ int store_agent_counts(struct store *s, struct store_agent_counts *out);
  * whose certificate is mapped to one of this agent's targets are returned unchanged, with
  * common_name and sans. *jobs_out = JSON array of WorkItems
  * {id,type,certificate_id,common_name?,sans?,target_id?,target_type?,target_config?,status}
+ * in certctl's order: direct claims, target-routed claims, AwaitingCSR; each by created_at
  * (the handler wraps it as {"jobs":[…],"count":n}). A retired agent still gets its jobs (OK).
  * NOT_FOUND for an unknown agent (certctl answers 500); ERROR.
  * Memory backend: O(this agent's jobs + its targets' AwaitingCSR jobs), never a full scan. */
@@ -165,7 +175,8 @@ int store_job_update_status(struct store *s, const char *job_id, const char *sta
 int store_job_get(struct store *s, const char *job_id, json_object **job_out);
 
 /* Job counts by status, for /_target/stats: *counts_out = {"Pending":n,"Running":n,…} with
- * only the statuses that have jobs. OK / ERROR. */
+ * only the statuses that have jobs (statuses are free-form: the memory store counts at most 64
+ * distinct ones by name and the rest under "other"). OK / ERROR. */
 int store_job_counts(struct store *s, json_object **counts_out);
 
 /* Test helper: creates an AwaitingCSR Renewal job for an existing certificate (as the
@@ -209,9 +220,10 @@ struct store_cert_input {
     int64_t expires_at_unix_s;          /* 0 = not given (stored as the zero time) */
 };
 
-/* POST /api/v1/certificates. INVALID when a required field is missing; ERROR (certctl: 500)
- * when the name or id is taken or an owner/team/issuer/policy/profile id does not exist.
- * OK with *cert_out = the Certificate JSON (may be NULL). No job, no mapping. */
+/* POST /api/v1/certificates. INVALID when a required field is missing or status is not one of
+ * certctl's 8 certificate statuses; ERROR (certctl: 500) when the name or id is taken or an
+ * owner/team/issuer/policy/profile id does not exist. OK with *cert_out = the Certificate JSON
+ * (may be NULL). No job, no mapping (certctl ignores target_ids). */
 int store_cert_create(struct store *s, const struct store_cert_input *in, json_object **cert_out);
 
 /* Maps a certificate to a deployment target (certificate_target_mappings; no certctl API does
@@ -285,17 +297,20 @@ struct store_seed_config {
     uint32_t expiry_max_days;
 };
 
-/* Creates the simulated fleet (DESIGN §4 Fleet identity) with the team/owner/policy/issuer rows
- * it needs. Memory backend: inserted directly. PostgreSQL: through seed/ (seed_run), the same
- * code as `fleetsim seed`. Idempotent for the memory store only on an empty store. certs > 0
- * needs agents > 0. OK / INVALID (bad prefix, certs without agents) / CONFLICT (memory store
- * already holds these ids) / ERROR. err (may be NULL) gets a one-line reason. */
+/* Creates the simulated fleet (DESIGN §4 Fleet identity) with the team/owner/policy rows it
+ * needs (the issuer must exist: iss-local always does). PostgreSQL: through seed_run, the same
+ * code as `fleetsim seed` (idempotent; agent_version is seed's 2.1.0). Memory: inserted here
+ * with seed/'s expiry spread and heartbeat ages, so both stores hold the same fleet; a second
+ * seeding of the same ids is CONFLICT. certs > 0 needs agents > 0; a zero os_mix means the
+ * default. OK / INVALID (bad prefix, certs without agents, ...) / CONFLICT / ERROR. err (may be
+ * NULL) gets a one-line reason. */
 int store_seed_fleet(struct store *s, const struct store_seed_config *cfg, char *err,
                      size_t errlen);
 
 /* Makes reference ids known to the memory store's foreign-key checks (teams, owners,
  * issuers, renewal policies) so tests and the API can create certificates; the PostgreSQL
- * backend inserts the rows (ON CONFLICT DO NOTHING). kind is "team", "owner", "issuer" or
+ * backend inserts the rows (ON CONFLICT DO NOTHING; a new owner joins the oldest team, so add
+ * a team first; an issuer is of type GenericCA). kind is "team", "owner", "issuer" or
  * "renewal_policy". OK / INVALID (unknown kind) / ERROR. */
 int store_reference_add(struct store *s, const char *kind, const char *id);
 

@@ -42,7 +42,9 @@ PGresult *pg_run(struct store *s, enum pg_stmt st, const struct pg_params *p, in
     static const struct pg_params none = {0};
     if (p == NULL)
         p = &none;
-    PGresult *r = PQexecPrepared(pg_conn(s), pg_stmts[st].name, p->n, p->v, NULL, NULL, 0);
+    const struct pg_stmt_def *d = &pg_stmts[st];
+    PGresult *r = d->per_call ? PQexecParams(pg_conn(s), d->sql, p->n, NULL, p->v, NULL, NULL, 0)
+                              : PQexecPrepared(pg_conn(s), d->name, p->n, p->v, NULL, NULL, 0);
     ExecStatusType es = PQresultStatus(r);
     if (es == PGRES_TUPLES_OK || es == PGRES_COMMAND_OK) {
         *rc = STORE_OK;
@@ -344,8 +346,7 @@ static void first_line(const char *msg, char *err, size_t errlen)
 
 static int prepare_all(PGconn *conn, char *err, size_t errlen)
 {
-    PGresult *r = PQexec(conn, "SET plan_cache_mode = force_custom_plan");
-    PQclear(r);
+    PGresult *r;
     for (int i = 0; i < PG_STMT_COUNT; i++) {
         r = PQprepare(conn, pg_stmts[i].name, pg_stmts[i].sql, pg_stmts[i].nparams, NULL);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {

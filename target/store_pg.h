@@ -2,8 +2,10 @@
  * statements, agents, targets, reference rows, seeding), store_pg_cert.c (certificates,
  * versions, profiles) and store_pg_job.c (jobs, work polls). One synchronous libpq connection:
  * the store serialises its DB calls on the target's event-loop thread. Every statement is
- * prepared once at open (plan_cache_mode = force_custom_plan, so optional filters still use
- * the right index); times travel as Unix microseconds (bigint) both ways. */
+ * prepared once at open (which also checks certctl's tables and columns); the two with optional
+ * filters (certificate list and bulk-renewal matching) run as unnamed statements instead, so
+ * each call is planned for its own values, as certctl's dynamically built SQL is. Times travel
+ * as Unix microseconds (bigint) both ways. */
 #ifndef FLEETSIM_TARGET_STORE_PG_H
 #define FLEETSIM_TARGET_STORE_PG_H
 
@@ -51,6 +53,7 @@ struct pg_stmt_def {
     const char *name;
     const char *sql;
     int nparams;
+    bool per_call; /* optional filters: planned for each call's values (unnamed statement) */
 };
 
 /* The statement table (store_pg_sql.c), indexed by enum pg_stmt. */

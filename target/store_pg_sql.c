@@ -136,11 +136,11 @@ const struct pg_stmt_def pg_stmts[PG_STMT_COUNT] = {
         "), p AS (SELECT id FROM f ORDER BY created_at, id LIMIT $7::bigint OFFSET $8::bigint) "
         "SELECT (SELECT count(*) FROM f), " CERT_COLS " FROM (SELECT 1) one LEFT JOIN "
         "(p JOIN managed_certificates mc ON mc.id = p.id) ON true ORDER BY mc.created_at, mc.id",
-        8},
+        8, true},
     [PG_CERT_MATCH] = {"fs_cert_match",
         "SELECT mc.id, mc.status, " US("mc.expires_at") " FROM managed_certificates mc WHERE "
         CERT_FILTER " ORDER BY mc.created_at, mc.id LIMIT $7::bigint",
-        7},
+        7, true},
     [PG_CERT_SET_STATUS] = {"fs_cert_set_status",
         "UPDATE managed_certificates SET status = $2, updated_at = " TS(3) " WHERE id = $1", 3},
     [PG_CERT_RENEWED] = {"fs_cert_renewed",

@@ -9,7 +9,6 @@
 #include "target/store_int.h"
 
 /* What seed/ stores in agents.api_key_hash (agents use the shared server key). */
-#define STORE_SEED_API_KEY_HASH "fleetsim-seed-no-key"
 
 void store_seed_options(const struct store_seed_config *cfg, struct seed_options *o)
 {
@@ -59,7 +58,7 @@ static int seed_agent(struct store *s, const struct seed_options *o, const char 
     identity_agent_meta(o->run_seed, i, &o->os_mix, &meta);
     struct store_agent_view a = {
         .id = id, .name = name, .hostname = host, .status = AGENT_ONLINE,
-        .api_key_hash = STORE_SEED_API_KEY_HASH, .os = meta.os,
+        .api_key_hash = SEED_API_KEY_HASH, .os = meta.os,
         .architecture = meta.architecture, .ip_address = "", .version = version,
         .last_heartbeat_us = now - (int64_t)seed_agent_heartbeat_age_ms(o, i) * 1000,
         .registered_us = now, .retired_us = STORE_TIME_NULL,

@@ -1,0 +1,36 @@
+/* engine/report_html.h - the HTML report: one self-contained page (inline CSS and SVG, no
+ * scripts, no external fonts or images) rendered from a summary JSON (engine/report_json.h
+ * shape): run metadata, verdicts, thresholds with pass/fail, the accounting identity, per-series
+ * latency tables and outcomes, actor metrics, the config, latency percentile curves per series
+ * from the histogram buckets and, given the --interval-log, request rate and p99 over time. */
+#ifndef FLEETSIM_ENGINE_REPORT_HTML_H
+#define FLEETSIM_ENGINE_REPORT_HTML_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+/* Write the report of summary (a parsed summary object) to f. intervals: an array of interval
+ * records (report_html_read_intervals) or NULL for no time charts. Returns 0, -EINVAL with a
+ * one-line reason in err when summary is not a valid summary, -ENOMEM, or -EIO. */
+int report_html_write(FILE *f, const json_object *summary, const json_object *intervals,
+                      char *err, size_t errlen);
+
+/* Read an --interval-log file (one JSON object per line, blank lines ignored) into a new array
+ * (caller owns it: json_object_put). Returns NULL with a one-line reason in err (unreadable
+ * file, or the line number of a line that is not a JSON object). */
+json_object *report_html_read_intervals(const char *path, char *err, size_t errlen);
+
+/* Write the report of summary to out_path atomically (out_path.tmp.PID, then rename), reading
+ * interval_log_path (NULL: none) for the time charts. This is the call for `fleetsim run
+ * --html` (summary from report_json_build) and `fleetsim merge --html`. Returns 0 or a negative
+ * errno with a one-line reason in err (out_path is then untouched). */
+int report_html_write_summary(const json_object *summary, const char *interval_log_path,
+                              const char *out_path, char *err, size_t errlen);
+
+/* report_html_write_summary with the summary read from the file summary_path. */
+int report_html_write_file(const char *summary_path, const char *interval_log_path,
+                           const char *out_path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,687 @@
+/* tests/unit/check_agent.c - sim/agent and sim/agent_work: the pure parts (bodies, headers,
+ * profiles, work parsing) and the state machine against a small evhttp server on loopback in
+ * the same event loop: heartbeat counts per agent, the certctl-1.0 headers, drops when a
+ * request of the same kind is still in flight (with a balanced accounting), retirement on 410,
+ * the poll back-off, pooled connections, and the CSR + deployment flow with a real CA
+ * signature and the key check (match and mismatch). */
+#include <check.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "engine/clock.h"
+#include "sim/agent.h"
+#include "sim/agent_work.h"
+
+#define MS 1000000ULL
+#define MAX_AGENTS 32
+#define MAX_STATUS 8
+
+/* ---- pure parts ------------------------------------------------------------------------ */
+
+START_TEST(test_expected_and_names)
+{
+    ck_assert(agent_status_expected(AGENT_EP_HEARTBEAT, 200));
+    ck_assert(!agent_status_expected(AGENT_EP_HEARTBEAT, 201));
+    ck_assert(!agent_status_expected(AGENT_EP_HEARTBEAT, 404));
+    ck_assert(agent_status_expected(AGENT_EP_CSR, 202));
+    ck_assert(!agent_status_expected(AGENT_EP_CSR, 200));
+    ck_assert_str_eq(agent_endpoint_name(AGENT_EP_WORK), "work");
+    ck_assert_str_eq(agent_endpoint_name(AGENT_EP_JOB_STATUS), "job_status");
+    ck_assert_str_eq(agent_endpoint_name(AGENT_EP_CERT_FETCH), "cert_fetch");
+}
+END_TEST
+
+START_TEST(test_profiles)
+{
+    struct agent_settings d, r;
+    agent_settings_profile(&d, AGENT_PROFILE_DEFAULT, "9.9");
+    ck_assert_uint_eq(d.heartbeat.interval_ns, 30000 * MS);
+    ck_assert(d.heartbeat.jitter_pct == 10.0);
+    ck_assert_uint_eq(d.poll.interval_ns, 30000 * MS);
+    ck_assert_str_eq(d.version, "2.1.0");
+    ck_assert_str_eq(d.user_agent, "fleetsim/9.9");
+    ck_assert(!d.poll_backoff && !d.content_type_on_get);
+    agent_settings_profile(&r, AGENT_PROFILE_CERTCTL_1_0, "9.9");
+    ck_assert_uint_eq(r.heartbeat.interval_ns, 60000 * MS);
+    ck_assert_uint_eq(r.poll.interval_ns, 30000 * MS);
+    ck_assert(r.heartbeat.jitter_pct == 0 && r.poll.jitter_pct == 0);
+    ck_assert(r.heartbeat.start_at_agent_start && r.poll.start_at_agent_start);
+    ck_assert_str_eq(r.version, "1.0.0");
+    ck_assert_str_eq(r.user_agent, "Go-http-client/1.1");
+    ck_assert(r.poll_backoff && r.content_type_on_get);
+}
+END_TEST
+
+START_TEST(test_bodies_and_headers)
+{
+    struct agent_settings s;
+    agent_settings_profile(&s, AGENT_PROFILE_DEFAULT, "1");
+    s.seed = 5;
+    char buf[512], want[512];
+    struct identity_agent_meta m;
+    identity_agent_meta(5, 3, &s.os_mix, &m);
+    snprintf(want, sizeof want,
+             "{\"architecture\":\"%s\",\"hostname\":\"loadtest-00003.fleet.example.test\","
+             "\"ip_address\":\"\",\"os\":\"%s\",\"version\":\"2.1.0\"}",
+             m.architecture, m.os);
+    ck_assert_int_eq(agent_heartbeat_body(&s, 3, buf, sizeof buf), (int)strlen(want));
+    ck_assert_str_eq(buf, want);
+    s.source_first = (127u << 24) | 2; /* 127.0.0.2 */
+    s.source_count = 3;
+    agent_heartbeat_body(&s, 5, buf, sizeof buf); /* (5 - 1) mod 3 = 1 -> 127.0.0.3 */
+    ck_assert_ptr_nonnull(strstr(buf, "\"ip_address\":\"127.0.0.3\""));
+    ck_assert_int_eq(agent_heartbeat_body(&s, 5, buf, 20), -ENOSPC);
+
+    char id[AGENT_ID_MAX];
+    agent_id(&s, 7, id, sizeof id);
+    ck_assert_str_eq(id, "ag-loadtest-00007");
+    const char *ids[3] = {"agent-1-1", NULL, "agent-1-3"};
+    s.agent_ids = ids;
+    agent_id(&s, 3, id, sizeof id);
+    ck_assert_str_eq(id, "agent-1-3");
+    agent_id(&s, 2, id, sizeof id); /* no server id: identity's */
+    ck_assert_str_eq(id, "ag-loadtest-00002");
+
+    char *h = agent_headers(&s, false);
+    ck_assert_str_eq(h, "User-Agent: fleetsim/1\r\n");
+    free(h);
+    s.api_key = "sekrit";
+    h = agent_headers(&s, true);
+    ck_assert_str_eq(h, "User-Agent: fleetsim/1\r\nAuthorization: Bearer sekrit\r\n"
+                        "Content-Type: application/json\r\n");
+    free(h);
+}
+END_TEST
+
+START_TEST(test_work_parse)
+{
+    const char *body =
+        "{\"count\":6,\"jobs\":["
+        "{\"id\":\"job-1\",\"type\":\"Renewal\",\"certificate_id\":\"mc-1\",\"common_name\":"
+        "\"a.test\",\"sans\":[\"a.test\",\"ops@a.test\"],\"status\":\"AwaitingCSR\"},"
+        "{\"id\":\"job-2\",\"type\":\"Renewal\",\"certificate_id\":\"mc-2\",\"status\":\"Pending\"},"
+        "{\"id\":\"job-3\",\"type\":\"Deployment\",\"certificate_id\":\"mc-3\",\"target_id\":"
+        "\"tgt-1\",\"status\":\"Running\"},"
+        "{\"id\":\"job 4\",\"type\":\"Deployment\",\"certificate_id\":\"mc-4\",\"status\":\"Running\"},"
+        "{\"id\":\"job-5\",\"type\":\"Issuance\",\"certificate_id\":\"mc-5\",\"sans\":null,"
+        "\"status\":\"AwaitingCSR\"},"
+        "{\"id\":\"job-6\",\"type\":\"Validation\",\"certificate_id\":\"mc-6\",\"status\":\"Pending\"}]}";
+    struct agent_job *jobs;
+    size_t n;
+    ck_assert_int_eq(agent_work_parse(body, strlen(body), &jobs, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(jobs[0].type, AGENT_JOB_CSR);
+    ck_assert_str_eq(jobs[0].id, "job-1");
+    ck_assert_str_eq(jobs[0].cn, "a.test");
+    ck_assert_uint_eq(jobs[0].n_sans, 2);
+    ck_assert_str_eq(jobs[0].sans[1], "ops@a.test");
+    ck_assert_int_eq(jobs[1].type, AGENT_JOB_DEPLOY);
+    ck_assert_str_eq(jobs[1].cert_id, "mc-3");
+    ck_assert_int_eq(jobs[2].type, AGENT_JOB_CSR);
+    ck_assert_str_eq(jobs[2].cn, "");
+    ck_assert_uint_eq(jobs[2].n_sans, 0);
+    for (size_t i = 0; i < n; i++)
+        agent_job_clear(&jobs[i]);
+    free(jobs);
+
+    ck_assert_int_eq(agent_work_parse("{\"jobs\":[],\"count\":0}", 22, &jobs, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_ptr_null(jobs);
+    ck_assert_int_eq(agent_work_parse("{\"jobs\":null}", 13, &jobs, &n), 0);
+    ck_assert_int_eq(agent_work_parse("not json", 8, &jobs, &n), -EBADMSG);
+    ck_assert_int_eq(agent_work_parse("{\"count\":0}", 11, &jobs, &n), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_status_bodies)
+{
+    size_t len;
+    char *b = agent_work_status_body("Running", NULL, &len);
+    ck_assert_str_eq(b, "{\"status\":\"Running\"}");
+    ck_assert_uint_eq(len, strlen(b));
+    free(b);
+    b = agent_work_status_body("Failed", "bad \"key\"\n", &len);
+    ck_assert_str_eq(b, "{\"error\":\"bad \\\"key\\\"\\n\",\"status\":\"Failed\"}");
+    free(b);
+    void *holder;
+    size_t pem_len;
+    const char *pem = agent_work_cert_pem("{\"certificate_pem\":\"A\\nB\"}", 26, &holder, &pem_len);
+    ck_assert_ptr_nonnull(pem);
+    ck_assert_uint_eq(pem_len, 3);
+    ck_assert(memcmp(pem, "A\nB", 3) == 0);
+    json_object_put(holder);
+    ck_assert_ptr_null(agent_work_cert_pem("{}", 2, &holder, &pem_len));
+}
+END_TEST
+
+/* ---- a tiny certctl-like server in the test's event loop -------------------------------- */
+
+struct srv {
+    struct event_base *base;
+    struct evhttp *http;
+    uint16_t port;
+    unsigned hb[MAX_AGENTS + 1];   /* heartbeats per agent index */
+    unsigned work[MAX_AGENTS + 1]; /* polls per agent index */
+    uint64_t last_hb_ns[MAX_AGENTS + 1];
+    int retire_index;              /* answer 410 to this agent's heartbeats */
+    int work_status;               /* status of work answers (200 default) */
+    uint64_t hb_delay_ms;          /* answer heartbeats this late */
+    char ua[64], ctype[64], auth[64]; /* headers of the last work GET */
+    /* job flow */
+    EVP_PKEY *ca_key;
+    bool mismatch;                 /* serve a certificate for another key */
+    bool csr_done, deploy_given;
+    bool csr_verified, csr_has_email;
+    char *cert_pem;
+    char status[MAX_STATUS][160];
+    int n_status;
+};
+
+static void reply(struct evhttp_request *req, int code, const char *body)
+{
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, body, strlen(body));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evhttp_send_reply(req, code, "X", b);
+    evbuffer_free(b);
+}
+
+/* Agent index from ".../agents/ag-loadtest-000NN/..." (0 when none). */
+static int path_index(const char *uri)
+{
+    const char *p = strstr(uri, "ag-loadtest-");
+    return p ? atoi(p + 12) : 0;
+}
+
+static char *body_of(struct evhttp_request *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    char *s = malloc(n + 1);
+    evbuffer_remove(in, s, n);
+    s[n] = '\0';
+    return s;
+}
+
+struct delayed {
+    struct evhttp_request *req;
+    struct event *ev;
+};
+
+static void delayed_reply(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct delayed *d = arg;
+    reply(d->req, 200, "{\"status\":\"heartbeat_recorded\"}");
+    event_free(d->ev);
+    free(d);
+}
+
+static void handle_heartbeat(struct srv *s, struct evhttp_request *req, int idx)
+{
+    if (idx > 0 && idx <= MAX_AGENTS) {
+        s->hb[idx]++;
+        s->last_hb_ns[idx] = clock_now_ns();
+    }
+    if (idx == s->retire_index) {
+        reply(req, 410, "{\"error\":\"Gone\",\"message\":\"Agent has been retired\"}");
+    } else if (s->hb_delay_ms) {
+        struct delayed *d = calloc(1, sizeof *d);
+        d->req = req;
+        d->ev = evtimer_new(s->base, delayed_reply, d);
+        struct timeval tv = {0, (suseconds_t)(s->hb_delay_ms * 1000)};
+        evtimer_add(d->ev, &tv);
+    } else {
+        reply(req, 200, "{\"status\":\"heartbeat_recorded\"}");
+    }
+}
+
+static void copy_header(struct evhttp_request *req, const char *name, char *out, size_t n)
+{
+    const char *v = evhttp_find_header(evhttp_request_get_input_headers(req), name);
+    snprintf(out, n, "%s", v ? v : "");
+}
+
+static void handle_work(struct srv *s, struct evhttp_request *req, int idx)
+{
+    if (idx > 0 && idx <= MAX_AGENTS)
+        s->work[idx]++;
+    copy_header(req, "User-Agent", s->ua, sizeof s->ua);
+    copy_header(req, "Content-Type", s->ctype, sizeof s->ctype);
+    copy_header(req, "Authorization", s->auth, sizeof s->auth);
+    if (s->work_status != 200) {
+        reply(req, s->work_status, "{\"error\":\"boom\"}");
+        return;
+    }
+    if (idx == 1 && s->ca_key && !s->csr_done) {
+        reply(req, 200, "{\"count\":1,\"jobs\":[{\"id\":\"job-r1\",\"type\":\"Renewal\","
+                        "\"certificate_id\":\"mc-x-1\",\"common_name\":\"a.example.test\","
+                        "\"sans\":[\"a.example.test\",\"ops@example.test\"],"
+                        "\"status\":\"AwaitingCSR\"}]}");
+    } else if (idx == 1 && s->csr_done && !s->deploy_given) {
+        s->deploy_given = true;
+        reply(req, 200, "{\"count\":1,\"jobs\":[{\"id\":\"job-d1\",\"type\":\"Deployment\","
+                        "\"certificate_id\":\"mc-x-1\",\"target_id\":\"tgt-1\","
+                        "\"target_type\":\"NGINX\",\"status\":\"Running\"}]}");
+    } else {
+        reply(req, 200, "{\"count\":0,\"jobs\":[]}");
+    }
+}
+
+/* Signs a certificate for pub with the CA key and returns its PEM (malloc'd). */
+static char *sign_cert(EVP_PKEY *ca, EVP_PKEY *pub)
+{
+    X509 *c = X509_new();
+    X509_set_version(c, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(c), 7);
+    X509_NAME *n = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"a.example.test", -1,
+                               -1, 0);
+    X509_set_subject_name(c, n);
+    X509_set_issuer_name(c, n);
+    X509_gmtime_adj(X509_getm_notBefore(c), 0);
+    X509_gmtime_adj(X509_getm_notAfter(c), 3600);
+    X509_set_pubkey(c, pub);
+    X509_sign(c, ca, EVP_sha256());
+    BIO *bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(bio, c);
+    char *data;
+    long len = BIO_get_mem_data(bio, &data);
+    char *out = strndup(data, (size_t)len);
+    BIO_free(bio);
+    X509_NAME_free(n);
+    X509_free(c);
+    return out;
+}
+
+static void handle_csr(struct srv *s, struct evhttp_request *req)
+{
+    char *body = body_of(req);
+    json_object *root = json_tokener_parse(body), *v;
+    free(body);
+    if (!root || !json_object_object_get_ex(root, "csr_pem", &v)) {
+        json_object_put(root);
+        reply(req, 400, "{}");
+        return;
+    }
+    const char *pem = json_object_get_string(v);
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    X509_REQ *csr = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    EVP_PKEY *pub = csr ? X509_REQ_get0_pubkey(csr) : NULL;
+    s->csr_verified = pub && X509_REQ_verify(csr, pub) == 1;
+    STACK_OF(X509_EXTENSION) *exts = csr ? X509_REQ_get_extensions(csr) : NULL;
+    GENERAL_NAMES *names = exts ? X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL) : NULL;
+    for (int i = 0; names && i < sk_GENERAL_NAME_num(names); i++)
+        s->csr_has_email |= sk_GENERAL_NAME_value(names, i)->type == GEN_EMAIL;
+    GENERAL_NAMES_free(names);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    if (s->csr_verified) {
+        EVP_PKEY *other = s->mismatch ? EVP_EC_gen("P-256") : NULL;
+        s->cert_pem = sign_cert(s->ca_key, other ? other : pub);
+        EVP_PKEY_free(other);
+        s->csr_done = true;
+    }
+    X509_REQ_free(csr);
+    json_object_put(root);
+    reply(req, s->csr_verified ? 202 : 500, "{\"status\":\"csr_signed\"}");
+}
+
+static void handle_cert(struct srv *s, struct evhttp_request *req)
+{
+    if (!s->cert_pem) {
+        reply(req, 404, "{}");
+        return;
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "certificate_pem", json_object_new_string(s->cert_pem));
+    reply(req, 200, json_object_to_json_string(o));
+    json_object_put(o);
+}
+
+static void srv_cb(struct evhttp_request *req, void *arg)
+{
+    struct srv *s = arg;
+    const char *uri = evhttp_request_get_uri(req);
+    int idx = path_index(uri);
+    if (strstr(uri, "/heartbeat")) {
+        handle_heartbeat(s, req, idx);
+    } else if (strstr(uri, "/work")) {
+        handle_work(s, req, idx);
+    } else if (strstr(uri, "/csr")) {
+        handle_csr(s, req);
+    } else if (strstr(uri, "/certificates/")) {
+        handle_cert(s, req);
+    } else if (strstr(uri, "/status")) {
+        char *body = body_of(req);
+        if (s->n_status < MAX_STATUS)
+            snprintf(s->status[s->n_status++], sizeof s->status[0], "%s", body);
+        free(body);
+        reply(req, 200, "{\"status\":\"updated\"}");
+    } else {
+        reply(req, 404, "{}");
+    }
+}
+
+static void srv_start(struct srv *s, struct event_base *base)
+{
+    memset(s, 0, sizeof *s);
+    s->base = base;
+    s->work_status = 200;
+    s->http = evhttp_new(base);
+    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(s->http, "127.0.0.1", 0);
+    ck_assert_ptr_nonnull(bs);
+    struct sockaddr_in sin;
+    socklen_t len = sizeof sin;
+    getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sin, &len);
+    s->port = ntohs(sin.sin_port);
+    evhttp_set_gencb(s->http, srv_cb, s);
+}
+
+static void srv_stop(struct srv *s)
+{
+    evhttp_free(s->http);
+    EVP_PKEY_free(s->ca_key);
+    free(s->cert_pem);
+}
+
+/* ---- running agents against it ---------------------------------------------------------- */
+
+struct rig {
+    struct event_base *base;
+    struct srv srv;
+    struct agent_settings set;
+    struct http_conn_config cc;
+    struct metrics *m;
+    struct agent_loop loop;
+    struct agent agents[MAX_AGENTS];
+    uint32_t n;
+    _Atomic uint64_t keys;
+};
+
+/* Default profile with short timers: heartbeat hb_ms, poll poll_ms (0 = off), no jitter. */
+static void rig_init(struct rig *r, uint32_t n, uint64_t hb_ms, uint64_t poll_ms, uint32_t pool)
+{
+    memset(r, 0, sizeof *r);
+    r->base = event_base_new();
+    srv_start(&r->srv, r->base);
+    agent_settings_profile(&r->set, AGENT_PROFILE_DEFAULT, "t");
+    r->set.seed = 11;
+    r->set.api_key = "k1";
+    r->set.heartbeat = (struct schedule_params){hb_ms * MS, 0, hb_ms * MS, false};
+    r->set.poll = (struct schedule_params){poll_ms * MS, 0, poll_ms * MS, false};
+    char err[256];
+    ck_assert_int_eq(http_conn_config_init(&r->cc, "127.0.0.1", r->srv.port, NULL, err, sizeof err), 0);
+    r->cc.timeout_ns = 2000 * MS;
+    r->m = metrics_new(false);
+    atomic_init(&r->keys, 0);
+    r->n = n;
+    (void)pool;
+}
+
+static void rig_loop_init(struct rig *r, uint32_t pool)
+{
+    ck_assert_int_eq(agent_loop_init(&r->loop, r->base, &r->set, &r->cc, r->m, pool, &r->keys, 100), 0);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct rig *r = arg;
+    r->loop.stopping = true;
+    for (uint32_t i = 0; i < r->n; i++)
+        agent_stop(&r->agents[i]);
+}
+
+static void on_exit_loop(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    event_base_loopbreak(arg);
+}
+
+/* Runs the agents for run_ms, then stops scheduling and drains for drain_ms. */
+static void rig_run(struct rig *r, uint64_t run_ms, uint64_t drain_ms)
+{
+    r->loop.run_start_ns = clock_now_ns();
+    for (uint32_t i = 0; i < r->n; i++) {
+        agent_init(&r->agents[i], &r->loop, i + 1);
+        agent_start(&r->agents[i]);
+    }
+    struct event *stop = evtimer_new(r->base, on_stop, r);
+    struct event *quit = evtimer_new(r->base, on_exit_loop, r->base);
+    struct timeval a = {(time_t)(run_ms / 1000), (suseconds_t)(run_ms % 1000 * 1000)};
+    uint64_t end = run_ms + drain_ms;
+    struct timeval b = {(time_t)(end / 1000), (suseconds_t)(end % 1000 * 1000)};
+    evtimer_add(stop, &a);
+    evtimer_add(quit, &b);
+    event_base_dispatch(r->base);
+    event_free(stop);
+    event_free(quit);
+}
+
+static uint64_t rig_pending(struct rig *r)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < r->n; i++)
+        n += agent_pending(&r->agents[i]);
+    return n;
+}
+
+static void rig_free(struct rig *r)
+{
+    for (uint32_t i = 0; i < r->n; i++)
+        agent_destroy(&r->agents[i]);
+    agent_loop_destroy(&r->loop);
+    srv_stop(&r->srv);
+    metrics_free(r->m);
+    event_base_free(r->base);
+}
+
+static const struct metrics_series *series(struct rig *r, const char *ep)
+{
+    return metrics_series_find(r->m, "default", "agent", ep);
+}
+
+START_TEST(test_heartbeat_counts)
+{
+    struct rig r;
+    rig_init(&r, 20, 100, 0, 0);
+    rig_loop_init(&r, 0);
+    rig_run(&r, 1000, 300);
+    /* first beat in [0, 100 ms), then every 100 ms: 10 beats in the first second */
+    unsigned total = 0;
+    for (uint32_t i = 1; i <= 20; i++) {
+        ck_assert_msg(r.srv.hb[i] >= 9 && r.srv.hb[i] <= 11, "agent %u: %u", i, r.srv.hb[i]);
+        total += r.srv.hb[i];
+    }
+    const struct metrics_series *s = series(&r, "heartbeat");
+    ck_assert_uint_eq(s->total.answered, total);
+    ck_assert_uint_eq(s->total.scheduled, total);
+    ck_assert_uint_eq(s->total.dropped, 0);
+    ck_assert_uint_eq(s->total.lag_negative, 0);
+    ck_assert_uint_eq(s->total.failed, 0);
+    ck_assert_ptr_null(series(&r, "work")); /* poll off: no work series at all */
+    ck_assert_uint_eq(r.srv.work[1], 0);
+    rig_free(&r);
+}
+END_TEST
+
+START_TEST(test_certctl_headers_and_backoff)
+{
+    struct rig r;
+    rig_init(&r, 2, 100, 100, 0);
+    agent_settings_profile(&r.set, AGENT_PROFILE_CERTCTL_1_0, "t");
+    r.set.api_key = "k1";
+    r.set.heartbeat = (struct schedule_params){100 * MS, 0, 50 * MS, true};
+    r.set.poll = (struct schedule_params){100 * MS, 0, 50 * MS, true};
+    r.srv.work_status = 500; /* every poll fails: the next one waits failures x 30 s */
+    rig_loop_init(&r, 0);
+    rig_run(&r, 1000, 300);
+    ck_assert_str_eq(r.srv.ua, "Go-http-client/1.1");
+    ck_assert_str_eq(r.srv.ctype, "application/json");
+    ck_assert_str_eq(r.srv.auth, "Bearer k1");
+    for (uint32_t i = 1; i <= 2; i++) {
+        ck_assert_uint_eq(r.srv.work[i], 1); /* one poll, then the back-off */
+        ck_assert_uint_ge(r.srv.hb[i], 9);   /* heartbeats are never delayed */
+    }
+    ck_assert_uint_eq(series(&r, "work")->total.failed, 2);
+    rig_free(&r);
+
+    /* the default profile has no back-off: the polls go on */
+    rig_init(&r, 2, 100, 100, 0);
+    r.srv.work_status = 500;
+    rig_loop_init(&r, 0);
+    rig_run(&r, 1000, 300);
+    ck_assert_uint_ge(r.srv.work[1], 9);
+    ck_assert_str_eq(r.srv.ctype, ""); /* default profile: no Content-Type on GET */
+    rig_free(&r);
+}
+END_TEST
+
+START_TEST(test_drops_when_in_flight)
+{
+    struct rig r;
+    rig_init(&r, 4, 100, 0, 0);
+    r.srv.hb_delay_ms = 250; /* each heartbeat takes 2.5 intervals */
+    rig_loop_init(&r, 0);
+    rig_run(&r, 1000, 600);
+    const struct metrics_series *s = series(&r, "heartbeat");
+    ck_assert_uint_gt(s->total.dropped, 8);
+    ck_assert_uint_ge(s->total.answered, 12);
+    /* the identity: scheduled = answered + errors + timeouts + dropped + still pending */
+    ck_assert_uint_eq(s->total.scheduled, s->total.answered + metrics_outcomes_errors(&s->total) +
+                                              s->total.timed_out + s->total.dropped +
+                                              rig_pending(&r));
+    /* at most one heartbeat per agent is ever outstanding: never more than one per 250 ms */
+    for (uint32_t i = 1; i <= 4; i++)
+        ck_assert_uint_le(r.srv.hb[i], 5);
+    rig_free(&r);
+}
+END_TEST
+
+START_TEST(test_retire_on_410)
+{
+    struct rig r;
+    rig_init(&r, 3, 100, 100, 0);
+    r.srv.retire_index = 2;
+    rig_loop_init(&r, 0);
+    rig_run(&r, 1000, 300);
+    ck_assert_uint_eq(r.srv.hb[2], 1);  /* one heartbeat, answered 410, then nothing */
+    ck_assert_uint_le(r.srv.work[2], 1); /* a poll already due may have gone first */
+    ck_assert_uint_ge(r.srv.hb[1], 9);
+    ck_assert_uint_ge(r.srv.hb[3], 9);
+    ck_assert_uint_eq(r.loop.counters.retired, 1);
+    ck_assert(r.agents[1].retired);
+    ck_assert_ptr_null(r.agents[1].conn); /* its connection is freed */
+    rig_free(&r);
+}
+END_TEST
+
+START_TEST(test_pool)
+{
+    struct rig r;
+    rig_init(&r, 10, 100, 0, 2);
+    rig_loop_init(&r, 2);
+    rig_run(&r, 1000, 300);
+    const struct metrics_series *s = series(&r, "heartbeat");
+    unsigned total = 0;
+    for (uint32_t i = 1; i <= 10; i++) {
+        ck_assert_uint_ge(r.srv.hb[i], 9);
+        total += r.srv.hb[i];
+    }
+    ck_assert_uint_eq(s->total.answered, total);
+    ck_assert_uint_eq(s->total.dropped, 0);
+    for (uint32_t i = 0; i < 10; i++)
+        ck_assert_ptr_null(r.agents[i].conn); /* pool connections are only borrowed */
+    rig_free(&r);
+}
+END_TEST
+
+static void run_job_flow(bool mismatch)
+{
+    struct rig r;
+    rig_init(&r, 1, 200, 100, 0);
+    r.srv.ca_key = EVP_EC_gen("P-256");
+    r.srv.mismatch = mismatch;
+    rig_loop_init(&r, 0);
+    rig_run(&r, 800, 300);
+    ck_assert(r.srv.csr_verified);
+    ck_assert(r.srv.csr_has_email);
+    ck_assert(r.srv.deploy_given);
+    ck_assert_int_eq(r.srv.n_status, 2);
+    ck_assert_str_eq(r.srv.status[0], "{\"status\":\"Running\"}");
+    const struct agent_counters *c = &r.loop.counters;
+    ck_assert_uint_eq(c->csr_generated, 1);
+    ck_assert_uint_eq(c->csr_accepted, 1);
+    ck_assert_uint_eq(c->jobs_received, 2); /* the renewal (once, not per poll) and the deployment */
+    if (mismatch) {
+        ck_assert_ptr_nonnull(strstr(r.srv.status[1], "\"status\":\"Failed\""));
+        ck_assert_ptr_nonnull(strstr(r.srv.status[1], "does not match"));
+        ck_assert_uint_eq(c->key_mismatch, 1);
+        ck_assert_uint_eq(c->deploy_failed, 1);
+    } else {
+        ck_assert_str_eq(r.srv.status[1], "{\"status\":\"Completed\"}");
+        ck_assert_uint_eq(c->key_match, 1);
+        ck_assert_uint_eq(c->deploy_completed, 1);
+    }
+    ck_assert_uint_eq(agent_work_keys(&r.agents[0]), 0); /* dropped when the deployment ended */
+    ck_assert_uint_eq(atomic_load(&r.keys), 0);
+    ck_assert_uint_eq(series(&r, "csr")->total.answered, 1);
+    ck_assert_uint_eq(series(&r, "cert_fetch")->total.answered, 1);
+    ck_assert_uint_eq(series(&r, "job_status")->total.answered, 2);
+    rig_free(&r);
+}
+
+START_TEST(test_job_flow_completed)
+{
+    run_job_flow(false);
+}
+END_TEST
+
+START_TEST(test_job_flow_key_mismatch)
+{
+    run_job_flow(true);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("agent");
+    TCase *pure = tcase_create("pure");
+    tcase_add_test(pure, test_expected_and_names);
+    tcase_add_test(pure, test_profiles);
+    tcase_add_test(pure, test_bodies_and_headers);
+    tcase_add_test(pure, test_work_parse);
+    tcase_add_test(pure, test_status_bodies);
+    suite_add_tcase(s, pure);
+    TCase *loop = tcase_create("loop");
+    tcase_set_timeout(loop, 30);
+    tcase_add_test(loop, test_heartbeat_counts);
+    tcase_add_test(loop, test_certctl_headers_and_backoff);
+    tcase_add_test(loop, test_drops_when_in_flight);
+    tcase_add_test(loop, test_retire_on_410);
+    tcase_add_test(loop, test_pool);
+    tcase_add_test(loop, test_job_flow_completed);
+    tcase_add_test(loop, test_job_flow_key_mismatch);
+    suite_add_tcase(s, loop);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
