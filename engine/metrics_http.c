@@ -19,6 +19,7 @@
 
 #define HTTP_OK 200
 #define HTTP_NOT_FOUND 404
+#define HTTP_METHOD_NOT_ALLOWED 405
 #define HTTP_INTERNAL 500
 /* Scrapers send small requests: refuse anything bigger. */
 #define MAX_HEADERS_BYTES 8192
@@ -81,10 +82,16 @@ static void on_request(struct evhttp_request *req, void *arg)
 {
     static const char index_text[] = "fleetsim metrics: GET " METRICS_HTTP_PATH "\n";
     static const char missing[] = "not found: fleetsim serves only " METRICS_HTTP_PATH "\n";
+    static const char not_allowed[] = "only GET and HEAD\n";
     struct metrics_http *srv = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    if (path != NULL && strcmp(path, METRICS_HTTP_PATH) == 0)
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+        reply_text(req, HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed", "text/plain; charset=utf-8",
+                   not_allowed, sizeof not_allowed - 1);
+    } else if (path != NULL && strcmp(path, METRICS_HTTP_PATH) == 0)
         serve_metrics(srv, req);
     else if (path != NULL && strcmp(path, "/") == 0)
         reply_text(req, HTTP_OK, "OK", "text/plain; charset=utf-8", index_text,
@@ -132,7 +139,10 @@ struct metrics_http *metrics_http_start(struct event_base *base, const struct pa
         metrics_http_free(srv);
         return NULL;
     }
-    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    /* other methods reach on_request and get 405 with an Allow header (evhttp would say 501) */
+    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                              EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_timeout(srv->http, METRICS_HTTP_TIMEOUT_S);
     evhttp_set_max_headers_size(srv->http, MAX_HEADERS_BYTES);
     evhttp_set_max_body_size(srv->http, MAX_BODY_BYTES);

@@ -54,6 +54,13 @@ uint64_t prometheus_bucket_le_us(size_t i)
     return i < N_LE ? le_bounds_us[i] : 0;
 }
 
+/* Values recorded above the histogram's top sit in its highest bucket, counted at the top:
+ * a finite bound that takes in every bucket must still leave them out (they are > le). */
+static uint64_t without_clamped(const struct hist *h, uint64_t cum)
+{
+    return cum == hist_count(h) ? cum - hist_clamped_count(h) : cum;
+}
+
 uint64_t prometheus_cumulative_le(const struct hist *h, uint64_t le_us)
 {
     struct hist_iter it = HIST_ITER_INIT;
@@ -61,7 +68,7 @@ uint64_t prometheus_cumulative_le(const struct hist *h, uint64_t le_us)
     uint64_t cum = 0;
     while (hist_iter_next(h, &it, &b) && b.highest_us <= le_us)
         cum += b.count;
-    return cum;
+    return without_clamped(h, cum);
 }
 
 /* Cumulative counts for every finite bound in one pass over the buckets. */
@@ -78,6 +85,8 @@ static void cumulative_all(const struct hist *h, uint64_t cum[N_LE])
     }
     while (j < N_LE)
         cum[j++] = running;
+    for (j = 0; j < N_LE; j++)
+        cum[j] = without_clamped(h, cum[j]);
 }
 
 char *prometheus_sanitize_name(char *buf, size_t n, const char *name)

@@ -25,7 +25,8 @@ uint64_t prometheus_bucket_le_us(size_t i);
 
 /* Cumulative count of values of h whose bucket lies wholly at or below le_us (an HDR bucket
  * is counted under the first bound >= its highest value, so a value is never counted below
- * its true bound; the error is the histogram's own precision, < 0.1 %). */
+ * its true bound; the error is the histogram's own precision, < 0.1 %). Values recorded above
+ * the histogram's top (hist_clamped_count) are never counted: they belong to +Inf only. */
 uint64_t prometheus_cumulative_le(const struct hist *h, uint64_t le_us);
 
 /* Write m to f in the text exposition format: per request series the histograms

@@ -163,7 +163,8 @@ static void thresholds_section(struct doc *d)
         fputs("<tr>", f);
         text_cell(f, " class=\"l\"", expr ? json_object_get_string(expr) : "?");
         if (obs && (json_object_is_type(obs, json_type_double) || json_object_is_type(obs, json_type_int)))
-            fprintf(f, "<td>%.6g%s%s</td>", json_object_get_double(obs), unit ? " " : "",
+            fprintf(f, "<td>%.6g%s%s</td>", json_object_get_double(obs),
+                    unit && *json_object_get_string(unit) ? " " : "",
                     unit ? json_object_get_string(unit) : "");
         else
             fputs("<td>no data</td>", f);

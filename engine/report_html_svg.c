@@ -9,7 +9,7 @@
 #define CHART_W 720
 #define CHART_H 300
 #define MARGIN_L 64
-#define MARGIN_R 16
+#define MARGIN_R 28
 #define MARGIN_T 30
 #define MARGIN_B 46
 #define PLOT_W (CHART_W - MARGIN_L - MARGIN_R)
@@ -113,25 +113,25 @@ static double py(const struct axis *y, double v)
 static void grid(FILE *f, const struct html_chart *c, const struct axis *x, const struct axis *y)
 {
     char label[32];
-    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"frame\"/>\n", MARGIN_L,
+    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"frame\" fill=\"none\" stroke=\"#999\"/>\n", MARGIN_L,
             MARGIN_T, PLOT_W, PLOT_H);
     for (double v = 0; v <= y->max + y->step / 2; v += y->step) {
-        fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"grid\"/>",
+        fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"grid\" stroke=\"#e5e5e5\"/>",
                 MARGIN_L, py(y, v), MARGIN_L + PLOT_W, py(y, v));
         snprintf(label, sizeof label, "%g", v);
-        fprintf(f, "<text x=\"%d\" y=\"%.1f\" class=\"ytick\">%s</text>\n", MARGIN_L - 6,
+        fprintf(f, "<text x=\"%d\" y=\"%.1f\" class=\"ytick\" text-anchor=\"end\">%s</text>\n", MARGIN_L - 6,
                 py(y, v) + 4, label);
     }
     for (double v = 0; v <= x->max + x->step / 2; v += x->step) {
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" class=\"grid\"/>", px(x, v),
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" class=\"grid\" stroke=\"#e5e5e5\"/>", px(x, v),
                 MARGIN_T, px(x, v), MARGIN_T + PLOT_H);
         x_tick_label(label, sizeof label, c->xkind, v);
-        fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"xtick\">%s</text>\n", px(x, v),
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"xtick\" text-anchor=\"middle\">%s</text>\n", px(x, v),
                 MARGIN_T + PLOT_H + 16, label);
     }
-    fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"xlabel\">", MARGIN_L + PLOT_W / 2, CHART_H - 8);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"xlabel\" text-anchor=\"middle\">", MARGIN_L + PLOT_W / 2, CHART_H - 8);
     html_escape(f, c->x_label);
-    fprintf(f, "</text>\n<text x=\"14\" y=\"%d\" class=\"ylabel\" transform=\"rotate(-90 14 %d)\">",
+    fprintf(f, "</text>\n<text x=\"14\" y=\"%d\" class=\"ylabel\" text-anchor=\"middle\" transform=\"rotate(-90 14 %d)\">",
             MARGIN_T + PLOT_H / 2, MARGIN_T + PLOT_H / 2);
     html_escape(f, c->y_label);
     fprintf(f, "</text>\n");
@@ -152,7 +152,7 @@ static void polylines(FILE *f, const struct html_line *ln, const char *color,
             continue;
         }
         if (!open)
-            fprintf(f, "<polyline class=\"line\" stroke=\"%s\" points=\"", color);
+            fprintf(f, "<polyline class=\"line\" fill=\"none\" stroke-width=\"1.6\" stroke=\"%s\" points=\"", color);
         double xv = ln->x[i] > x->max ? x->max : ln->x[i];
         double yv = ln->y[i] > y->max ? y->max : ln->y[i];
         fprintf(f, "%s%.1f,%.1f", open ? " " : "", px(x, xv), py(y, yv));
@@ -189,7 +189,7 @@ void html_svg_chart(FILE *f, const struct html_chart *c)
     fputs("</text>\n", f);
     grid(f, c, &x, &y);
     if (!any)
-        fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"nodata\">no data</text>\n",
+        fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"nodata\" text-anchor=\"middle\">no data</text>\n",
                 MARGIN_L + PLOT_W / 2, MARGIN_T + PLOT_H / 2);
     for (size_t l = 0; l < c->n_lines; l++)
         polylines(f, &c->lines[l], html_palette[l % HTML_PALETTE_SIZE], &x, &y);

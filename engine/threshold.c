@@ -33,6 +33,15 @@ static const struct metric_def metric_defs[] = {
     {METRIC_DROPPED_REQUESTS, THRESHOLD_COUNTER, 0},
     {METRIC_ACME_ORDERS_COMPLETED, THRESHOLD_COUNTER, 0},
     {METRIC_ACME_PROBLEMS, THRESHOLD_COUNTER, TAG_PROBLEM},
+    /* the operator's counters (sim/operator.h) */
+    {"bulk_renew_matched", THRESHOLD_COUNTER, 0},
+    {"bulk_renew_enqueued", THRESHOLD_COUNTER, 0},
+    {"bulk_renew_skipped", THRESHOLD_COUNTER, 0},
+    {"bulk_renew_failed", THRESHOLD_COUNTER, 0},
+    {"campaign_renewed", THRESHOLD_COUNTER, 0},
+    {"campaign_pending", THRESHOLD_COUNTER, 0},
+    {"campaign_skipped", THRESHOLD_COUNTER, 0},
+    {"campaign_failed", THRESHOLD_COUNTER, 0},
 };
 
 #define N_METRIC_DEFS (sizeof metric_defs / sizeof metric_defs[0])
@@ -53,7 +62,7 @@ struct cursor {
 
 __attribute__((format(printf, 2, 3))) static int fail(struct cursor *c, const char *fmt, ...)
 {
-    char what[192];
+    char what[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
@@ -112,7 +121,10 @@ static int parse_metric(struct cursor *c, struct threshold *t, const struct metr
         return fail(c, "unknown metric '%s' (known: http_req_duration, http_req_service, "
                        "http_req_lag, http_req_failed, http_req_5xx, http_reqs, http_429, "
                        "dropped_requests, campaign_duration, acme_orders_completed, "
-                       "acme_problems, acme_rate_limit_shape_ok)", t->metric);
+                       "acme_problems, acme_rate_limit_shape_ok, bulk_renew_matched, "
+                       "bulk_renew_enqueued, bulk_renew_skipped, bulk_renew_failed, "
+                       "campaign_renewed, campaign_pending, campaign_skipped, campaign_failed)",
+                    t->metric);
     t->type = (*def)->type;
     return 0;
 }

@@ -40,6 +40,16 @@ enum acme_key_alg { ACME_KEY_ES256 = 0, ACME_KEY_RS256, ACME_KEY_EDDSA };
 /* Longest URL kept from a directory or Location header, bytes. */
 #define ACME_URL_MAX 2048u
 
+/* Actor metrics besides acme_orders_completed, acme_problems{problem} and
+ * acme_rate_limit_shape_ok (engine/metrics.h): counters tagged scenario and actor "acme". */
+#define ACME_METRIC_ORDERS_FAILED "acme_orders_failed"         /* tag reason */
+#define ACME_METRIC_ORDERS_ABANDONED "acme_orders_abandoned"
+#define ACME_METRIC_ITERATIONS "acme_iterations"               /* burst, completed */
+#define ACME_METRIC_ITERATIONS_FAILED "acme_iterations_failed" /* burst, tag reason */
+#define ACME_METRIC_BAD_NONCE_RETRIES "acme_bad_nonce_retries"
+#define ACME_TAG_REASON "reason"
+#define ACME_ACTOR "acme"
+
 /* The endpoints an actor uses, in metric tag order (DESIGN §4 Metrics). */
 enum acme_endpoint {
     ACME_EP_DIRECTORY = 0,
@@ -92,17 +102,20 @@ struct acme_config {
     void *on_cert_arg;
 };
 
-/* Per-group outcome counters (summed over loops by acme_group_counters). */
+/* Per-group outcome counters (summed over loops by acme_group_counters). An "iteration" is one
+ * pass of burst mode or one order of order mode; started = completed + failed + abandoned once
+ * the loops have ended. */
 struct acme_counters {
-    uint64_t iterations;         /* burst iterations completed (all three steps answered) */
-    uint64_t iterations_failed;  /* burst iterations cut short by an error */
-    uint64_t orders_started;
-    uint64_t orders_completed;   /* certificate downloaded and matching the key */
-    uint64_t orders_failed;      /* ended early; by reason in acme_orders_failed{reason} */
-    uint64_t orders_abandoned;   /* cut by the end of the run */
+    uint64_t started;
+    uint64_t completed;          /* burst: all steps answered as expected; order: certificate
+                                    downloaded and carrying the CSR's key */
+    uint64_t failed;             /* by reason in acme_orders_failed / acme_iterations_failed */
+    uint64_t abandoned;          /* in progress when the run ended */
+    uint64_t dropped;            /* schedule slots dropped: the previous one still running */
     uint64_t bad_nonce_retries;  /* signed requests resent after badNonce */
-    uint64_t accounts_created;   /* new-account answered 200/201 */
-    uint64_t renewal_info_checked; /* renewal-info 200 on a freshly issued certificate */
+    uint64_t accounts_created;   /* new-account answered 200 or 201 */
+    uint64_t renewal_info_ok;    /* order mode: renewal-info 200 for the new certificate */
+    uint64_t renewal_info_failed;  /* order mode: any other outcome */
     uint64_t renewal_info_skipped; /* order mode: the directory offers no renewalInfo */
 };
 
@@ -164,5 +177,23 @@ double acme_group_max_core_share(const struct acme_group *g);
 
 /* Frees the group (stops and joins first if needed). NULL is fine. */
 void acme_group_free(struct acme_group *g);
+
+/* ---- pre-flight (sim/acme_check.c): blocking, one request at a time on a private event
+ * loop, each bounded by cc->timeout_ns; for `fleetsim run` before any load. ---- */
+
+/* Checks that url (on cc's origin) answers as an ACME directory: 200 with a JSON object holding
+ * newNonce, newAccount and newOrder. api_key NULL/"" = no Authorization header. Sets
+ * *has_renewal_info. Returns 0, or -EIO (no answer), -EPROTO (an answer that is not a
+ * directory; an HTML page gets a hint about certctl's web dashboard) with one line in err. */
+int acme_directory_check(const struct http_conn_config *cc, const char *url, const char *api_key,
+                         bool *has_renewal_info, char *err, size_t errlen);
+
+/* certctl: makes sure the certificate profile profile_id exists (certctl-facts §4): GET
+ * <base_path>/api/v1/profiles/<id>, and on 404 POST <base_path>/api/v1/profiles
+ * {"id","name"}. Sets *created when it made it. Returns 0, or -EIO (no answer), -EACCES (401
+ * or 403: the key), -EPROTO (another answer) with one line in err. */
+int acme_certctl_profile_ensure(const struct http_conn_config *cc, const char *base_path,
+                                const char *api_key, const char *profile_id, bool *created,
+                                char *err, size_t errlen);
 
 #endif

@@ -1,1 +1,11 @@
-# sim/acme.mk - build fragment (included by Makefile.am).
+# sim/acme.mk - ACME client actors (in sim/libsim.a), their glue in `fleetsim run`, their unit
+# and integration tests (fleetsim-target and Pebble), and the lego benchmark (owner: acme).
+sim_libsim_a_SOURCES += sim/acme.c sim/acme.h sim/acme_int.h sim/acme_proto.c sim/acme_proto.h \
+	sim/acme_send.c sim/acme_flow.c sim/acme_check.c
+
+check_PROGRAMS += tests/unit/check_acme_client
+TESTS += tests/unit/check_acme_client
+tests_unit_check_acme_client_SOURCES = tests/unit/check_acme_client.c
+tests_unit_check_acme_client_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_acme_client_LDADD = target/libacme.a sim/libsim.a engine/libnet.a \
+	engine/libjose.a engine/libmeasure.a engine/libparse.a $(DEPLIBS) $(TEST_LIBS)

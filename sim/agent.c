@@ -486,7 +486,15 @@ static enum metrics_error_kind error_kind(enum http_error e)
 
 void agent_record_result(struct metrics_series *s, const struct http_result *res, bool expected)
 {
-    struct request_timing t = {res->intended_ns, res->sent_ns, res->first_byte_ns, res->done_ns};
+    /* The request counts as sent when fleetsim began it: on a fresh connection that is the
+     * start of the connect, so lag stays fleetsim's own lateness and the connect and TLS
+     * handshake (the server's work too) fall into the service time. */
+    uint64_t started = res->sent_ns;
+    if (started && res->connect_ns + res->tls_ns < started)
+        started -= res->connect_ns + res->tls_ns;
+    if (started && started < res->intended_ns)
+        started = res->intended_ns;
+    struct request_timing t = {res->intended_ns, started, res->first_byte_ns, res->done_ns};
     if (res->error == HTTP_ERR_NONE)
         metrics_answered(s, &t, res->status, !expected);
     else if (res->error == HTTP_ERR_TIMEOUT)

@@ -158,7 +158,9 @@ const char *agent_endpoint_name(enum agent_endpoint ep);
 bool agent_status_expected(enum agent_endpoint ep, int status);
 
 /* Records the outcome of one request in series s: answered (failed unless expected),
- * timed out, or a transport error of the matching kind. */
+ * timed out, or a transport error of the matching kind. The sent time recorded is when the
+ * request was begun (before a fresh connection's connect and TLS handshake), so lag measures
+ * fleetsim's lateness only and service includes connection set-up. */
 void agent_record_result(struct metrics_series *s, const struct http_result *res, bool expected);
 
 /* Fills set with the profile's timers, version and headers (DESIGN §4, certctl-facts §2):

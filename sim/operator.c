@@ -47,9 +47,11 @@ struct operator {
     struct operator_summary sum;
 };
 
-static bool past_duration(const struct operator *op, uint64_t offset_ns)
+/* True when call k (due at offset_ns) is past the operator's calls. */
+static bool calls_over(const struct operator *op, uint64_t k, uint64_t offset_ns)
 {
-    return op->cfg.duration_ns && offset_ns >= op->cfg.duration_ns;
+    return (op->cfg.duration_ns && offset_ns >= op->cfg.duration_ns) ||
+           (op->cfg.max_calls && k >= op->cfg.max_calls);
 }
 
 static struct timeval tv_until(uint64_t at_ns, uint64_t now_ns)
@@ -173,7 +175,7 @@ static void on_call_timer(evutil_socket_t fd, short what, void *arg)
     uint64_t now = clock_now_ns();
     for (;;) {
         uint64_t off = operator_call_offset_ns(op->next_k, op->cfg.rate_per_s);
-        if (past_duration(op, off))
+        if (calls_over(op, op->next_k, off))
             return;
         uint64_t due = op->start_ns + off;
         if (due > now) {
@@ -209,7 +211,7 @@ static void on_poll_timer(evutil_socket_t fd, short what, void *arg)
     struct operator *op = arg;
     uint64_t now = clock_now_ns();
     uint64_t off = op->next_poll * op->cfg.progress_ns;
-    if (op->stopped || past_duration(op, off) || operator_campaign_complete(&op->camp))
+    if (op->stopped || operator_campaign_complete(&op->camp))
         return;
     uint64_t due = op->start_ns + off;
     if (due <= now) {
@@ -351,11 +353,7 @@ unsigned operator_in_flight(const struct operator *op)
 
 bool operator_idle(const struct operator *op)
 {
-    bool ended = op->stopped ||
-                 (op->started && past_duration(op, operator_call_offset_ns(op->next_k,
-                                                                           op->cfg.rate_per_s)) &&
-                  !evtimer_pending(op->poll_ev, NULL));
-    return ended && operator_in_flight(op) == 0;
+    return op->stopped && operator_in_flight(op) == 0;
 }
 
 const struct operator_campaign *operator_campaign_of(const struct operator *op)

@@ -91,7 +91,8 @@ int operator_parse_list_total(const char *body, size_t len, int64_t *total);
  * renewed when the operator sees it out of RenewalInProgress afterwards: a later bulk-renew
  * call lists it (the server enqueues or attempts only certificates not in progress), or the
  * progress poll reports no certificate RenewalInProgress at all. The campaign completes at the
- * first such observation after every first-pass call has ended with nothing left pending. */
+ * first such observation after every first-pass call has ended with nothing left pending (and
+ * something enqueued: a first pass that enqueued nothing never completes). */
 struct operator_campaign {
     uint32_t n_certs, batch, n_batches;
     const char *prefix;          /* borrowed */
@@ -157,8 +158,10 @@ struct operator_config {
     double rate_per_s;             /* bulk-renew calls per second, > 0 */
     uint32_t max_in_flight;        /* pooled connections = calls in flight; 0 = default 32 */
     uint64_t progress_ns;          /* progress poll period; 0 = default 2 s */
-    uint64_t duration_ns;          /* no call or poll is scheduled at or after this offset;
-                                      0 = until operator_stop */
+    uint64_t max_calls;            /* no call k >= max_calls is scheduled; 0 = no limit */
+    uint64_t duration_ns;          /* no call is scheduled at or after this offset (the
+                                      progress poll goes on until the campaign completes or
+                                      operator_stop); 0 = until operator_stop */
     const char *base_path;         /* URL base path, "" or "/prefix" */
     const char *headers_get;       /* extra header lines for GETs (User-Agent, Authorization):
                                       a secret, borrowed */
@@ -193,7 +196,7 @@ void operator_stop(struct operator *op);
 /* Requests in flight (bulk calls and the progress poll). */
 unsigned operator_in_flight(const struct operator *op);
 
-/* True after operator_stop (or the end of duration_ns) with nothing in flight. */
+/* True after operator_stop with nothing in flight. */
 bool operator_idle(const struct operator *op);
 
 /* The campaign's bookkeeping so far (read-only; valid until operator_free). */

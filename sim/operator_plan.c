@@ -80,6 +80,8 @@ static json_object *parse_object(const char *body, size_t len)
         return NULL;
     json_object *o = json_tokener_parse_ex(tok, body, (int)len);
     bool whole = o && json_tokener_get_error(tok) == json_tokener_success;
+    for (size_t i = whole ? json_tokener_get_parse_end(tok) : len; i < len; i++)
+        whole = whole && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t');
     json_tokener_free(tok);
     if (!whole || !json_object_is_type(o, json_type_object)) {
         json_object_put(o);
@@ -177,10 +179,12 @@ void operator_campaign_begin(struct operator_campaign *c, uint64_t start_ns)
         c->start_ns = start_ns ? start_ns : 1;
 }
 
-/* Completes the campaign at now_ns when the first pass has ended with nothing pending. */
+/* Completes the campaign at now_ns when the first pass has ended, enqueued something and has
+ * nothing pending. */
 static void check_done(struct operator_campaign *c, uint64_t now_ns)
 {
-    if (c->done_ns == 0 && c->start_ns != 0 && c->batches_done == c->n_batches && c->pending == 0)
+    if (c->done_ns == 0 && c->start_ns != 0 && c->batches_done == c->n_batches &&
+        c->enqueued > 0 && c->pending == 0)
         c->done_ns = now_ns > c->start_ns ? now_ns : c->start_ns;
 }
 

@@ -130,9 +130,40 @@ void outputs_args_free(struct outputs_args *a)
     memset(a, 0, sizeof *a);
 }
 
+/* The distinct scenario tags of m's series and tagged metrics (pointers into m), at most max. */
+static size_t scenarios_of(const struct metrics *m, const char **names, size_t max)
+{
+    size_t n = 0;
+    size_t total = metrics_series_count(m) + metrics_tagged_count(m);
+    for (size_t i = 0; i < total && n < max; i++) {
+        const char *s = i < metrics_series_count(m)
+                            ? metrics_series_at(m, i)->scenario
+                            : metrics_tagged_at(m, i - metrics_series_count(m))->scenario;
+        bool seen = s == NULL;
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = strcmp(names[k], s) == 0;
+        if (!seen)
+            names[n++] = s;
+    }
+    return n;
+}
+
+static int check_one(const char *spec, struct threshold *t, bool check_scenarios,
+                     const struct metrics *m, char *reason, size_t n)
+{
+    const char *names[METRICS_MAX_SERIES];
+    if (threshold_parse(spec, t, reason, n) != 0)
+        return -1;
+    if (!check_scenarios)
+        return 0;
+    return threshold_check_scenarios(t, names, scenarios_of(m, names, METRICS_MAX_SERIES),
+                                     reason, n) != 0 ? -1 : 0;
+}
+
 int outputs_thresholds_eval(const char *prog, const char *const *origins,
-                            const char *const *specs, size_t n, const struct metrics *m,
-                            struct threshold_result **results, char *err, size_t errlen)
+                            const char *const *specs, size_t n, size_t check_from,
+                            const struct metrics *m, struct threshold_result **results,
+                            char *err, size_t errlen)
 {
     struct threshold t;
     char reason[512];
@@ -145,7 +176,7 @@ int outputs_thresholds_eval(const char *prog, const char *const *origins,
         return OUTPUTS_EXIT_FAILED;
     }
     for (size_t i = 0; i < n; i++) {
-        if (threshold_parse(specs[i], &t, reason, sizeof reason) != 0) {
+        if (check_one(specs[i], &t, i >= check_from, m, reason, sizeof reason) != 0) {
             snprintf(err, errlen, "%s: %s: %s", prog, origins[i], reason);
             free(*results);
             *results = NULL;

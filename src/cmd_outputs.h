@@ -48,13 +48,16 @@ int outputs_args_parse(int argc, char **argv, const char *prog, unsigned allowed
 /* Free the arrays of a. */
 void outputs_args_free(struct outputs_args *a);
 
-/* Parse the n threshold specs (a file's or the command line's: origin names it in errors, e.g.
+/* Parse the n threshold specs (origins[i] names where spec i came from in errors, e.g.
  * "a.json" or "--threshold") and evaluate each on m into a new array *results (caller frees;
- * NULL when n is 0). Returns 0, or OUTPUTS_EXIT_USAGE with one line in err for a spec that does
- * not parse, or OUTPUTS_EXIT_FAILED when out of memory. */
+ * NULL when n is 0). Specs from index check_from on must also name only scenarios present in m
+ * (as the run checks its own). Returns 0, or OUTPUTS_EXIT_USAGE with one line in err for a
+ * spec that does not parse or names an absent scenario, or OUTPUTS_EXIT_FAILED when out of
+ * memory. */
 int outputs_thresholds_eval(const char *prog, const char *const *origins,
-                            const char *const *specs, size_t n, const struct metrics *m,
-                            struct threshold_result **results, char *err, size_t errlen);
+                            const char *const *specs, size_t n, size_t check_from,
+                            const struct metrics *m, struct threshold_result **results,
+                            char *err, size_t errlen);
 
 /* Number of results that did not pass. */
 size_t outputs_thresholds_failed(const struct threshold_result *results, size_t n);

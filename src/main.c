@@ -1,10 +1,12 @@
 /* src/main.c - fleetsim's entry point: dispatches `fleetsim [run] ...` (options_parse, then
- * cmd_run) and `fleetsim seed ...` (seed_cmd_main); a usage error prints one line on stderr
- * and exits 2. */
+ * cmd_run), `fleetsim seed ...` (seed_cmd_main), `fleetsim merge ...` (cmd_merge_main) and
+ * `fleetsim report ...` (cmd_report_main); a usage error prints one line on stderr and exits 2. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/cmd_merge.h"
+#include "src/cmd_report.h"
 #include "src/cmd_run.h"
 #include "src/help.h"
 #include "src/options.h"
@@ -46,5 +48,12 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "seed") == 0)
         return seed_cmd_main(argc - 1, argv + 1); /* its argv[0] is "seed" */
+    if (argc > 1 && (strcmp(argv[1], "merge") == 0 || strcmp(argv[1], "report") == 0)) {
+        int rc = argv[1][0] == 'm' ? cmd_merge_main(argc - 1, argv + 1)
+                                   : cmd_report_main(argc - 1, argv + 1);
+        if (fflush(stdout) != 0 && rc == 0)
+            rc = 1; /* the summary was not written */
+        return rc;
+    }
     return run_main(argc, argv);
 }

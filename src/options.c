@@ -20,7 +20,7 @@
 #define PROG "fleetsim"
 /* Commands named in the "unknown command" error. */
 #ifndef OPTIONS_COMMANDS
-#define OPTIONS_COMMANDS "run or seed"
+#define OPTIONS_COMMANDS "run, seed, merge or report"
 #endif
 #define ENV_URL "CERTCTL_SERVER_URL"
 #define ENV_API_KEY "CERTCTL_API_KEY"
@@ -63,6 +63,8 @@ static const struct option_spec {
     {"summary-json", RUN_OPT_SUMMARY_JSON, true, optval_output_path},
     {"interval-log", RUN_OPT_INTERVAL_LOG, true, optval_output_path},
     {"report-interval", RUN_OPT_REPORT_INTERVAL, true, optval_report_interval},
+    {"html", RUN_OPT_HTML, true, optval_output_path},
+    {"metrics-listen", RUN_OPT_METRICS_LISTEN, true, optval_metrics_listen},
     {"conn", RUN_OPT_CONN, true, optval_conn},
     {"source-ips", RUN_OPT_SOURCE_IPS, true, optval_source_ips},
     {"threads", RUN_OPT_THREADS, true, optval_threads},
@@ -75,6 +77,7 @@ static const struct option_spec {
     {"certs", RUN_OPT_CERTS, true, optval_certs},
     {"bulk-rate", RUN_OPT_BULK_RATE, true, optval_bulk_rate},
     {"bulk-batch", RUN_OPT_BULK_BATCH, true, optval_bulk_batch},
+    {"bulk-passes", RUN_OPT_BULK_PASSES, true, optval_bulk_passes},
 };
 #define N_SPECS (sizeof(specs) / sizeof(specs[0]))
 
@@ -132,6 +135,7 @@ void options_free(struct run_config *cfg)
     free(cfg->thresholds);
     free(cfg->summary_json_path);
     free(cfg->interval_log_path);
+    free(cfg->html_path);
     options_defaults(cfg);
 }
 

@@ -37,7 +37,9 @@ struct threshold; /* engine/threshold.h (owner "measure") */
 #define OPTIONS_DEFAULT_BULK_BATCH 50u      /* certctl clamps filtered matches at 50 */
 #define OPTIONS_MAX_CERTS 10000000u
 #define OPTIONS_MAX_BULK_BATCH 10000u       /* certctl's body limit holds about 25k ids */
+#define OPTIONS_MIN_BULK_RATE_PER_S 0.01 /* 0.6/m */
 #define OPTIONS_MAX_BULK_RATE_PER_S 10000.0
+#define OPTIONS_MAX_BULK_PASSES 1000000u
 
 /* What main should do after a successful parse. */
 enum options_action {
@@ -83,6 +85,9 @@ enum run_opt {
     RUN_OPT_CERTS,
     RUN_OPT_BULK_RATE,
     RUN_OPT_BULK_BATCH,
+    RUN_OPT_BULK_PASSES,
+    RUN_OPT_HTML,
+    RUN_OPT_METRICS_LISTEN,
     RUN_OPT__COUNT
 };
 
@@ -138,6 +143,10 @@ struct run_config {
     char *summary_json_path;
     char *interval_log_path;
     uint64_t report_interval_ns;        /* default 10 s; 0 = off */
+    char *html_path;                    /* --html FILE (engine/report_html.h), or NULL */
+    bool metrics_listen_set;            /* --metrics-listen given */
+    struct parsed_listen metrics_listen; /* where to serve GET /metrics (engine/metrics_http.h);
+                                            a bare PORT means 127.0.0.1:PORT; port 0 = ephemeral */
 
     /* connections and scale-out */
     enum options_conn_mode conn_mode;
@@ -153,6 +162,7 @@ struct run_config {
     uint32_t certs;                     /* --certs: mc-<prefix>-00001..N; default 0 (none) */
     double bulk_rate_per_s;             /* --bulk-rate: bulk-renew calls per second; 0 = off */
     uint32_t bulk_batch;                /* --bulk-batch: ids per call, default 50 */
+    uint32_t bulk_passes;               /* --bulk-passes: passes over the certificates; 0 = all run */
 
     int verbosity;                      /* -1 quiet, 0 normal, 1+ verbose (-v repeatable) */
     bool dry_run;

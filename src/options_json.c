@@ -62,6 +62,7 @@ static json_object *fleet_json(const struct run_config *cfg, json_object *o)
     add(o, "certs", json_object_new_int64(cfg->certs));
     add(o, "bulk_rate_per_s", json_object_new_double(cfg->bulk_rate_per_s));
     add(o, "bulk_batch", json_object_new_int64(cfg->bulk_batch));
+    add(o, "bulk_passes", json_object_new_int64(cfg->bulk_passes));
     return o;
 }
 
@@ -77,6 +78,11 @@ static json_object *run_json(const struct run_config *cfg, json_object *o)
     add(o, "summary_json", str_or_null(cfg->summary_json_path));
     add(o, "interval_log", str_or_null(cfg->interval_log_path));
     add(o, "report_interval_ms", ms_json(cfg->report_interval_ns));
+    add(o, "html", str_or_null(cfg->html_path));
+    char listen[sizeof(cfg->metrics_listen.host) + 16];
+    snprintf(listen, sizeof(listen), cfg->metrics_listen.addr.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+             cfg->metrics_listen.host, (unsigned)cfg->metrics_listen.port);
+    add(o, "metrics_listen", cfg->metrics_listen_set ? json_object_new_string(listen) : NULL);
     char conn[32];
     if (cfg->conn_mode == OPTIONS_CONN_POOL)
         snprintf(conn, sizeof(conn), "pool:%u", cfg->pool_size);

@@ -268,8 +268,28 @@ int optval_output_path(struct run_config *cfg, enum run_opt id, const char *arg,
 {
     if (parse_writable_path(arg, reason, n) != 0)
         return OPTVAL_BAD;
-    char **slot = id == RUN_OPT_SUMMARY_JSON ? &cfg->summary_json_path : &cfg->interval_log_path;
+    char **slot = id == RUN_OPT_SUMMARY_JSON ? &cfg->summary_json_path
+                  : id == RUN_OPT_HTML       ? &cfg->html_path
+                                             : &cfg->interval_log_path;
     return store_string(slot, arg, reason, n);
+}
+
+/* ADDR:PORT as parse_listen_addr takes it, or a bare PORT / :PORT on the loopback address. */
+int optval_metrics_listen(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+{
+    (void)id;
+    static const char loopback[] = "127.0.0.1:";
+    char full[sizeof(loopback) + 8];
+    const char *port = arg[0] == ':' ? arg + 1 : arg;
+    const char *text = arg;
+    if (*port && strlen(port) <= 5 && strspn(port, "0123456789") == strlen(port)) {
+        snprintf(full, sizeof(full), "%s%s", loopback, port);
+        text = full;
+    }
+    if (parse_listen_addr(text, &cfg->metrics_listen, reason, n) != 0)
+        return OPTVAL_BAD;
+    cfg->metrics_listen_set = true;
+    return OPTVAL_OK;
 }
 
 int optval_report_interval(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
@@ -344,15 +364,8 @@ int optval_certs(struct run_config *cfg, enum run_opt id, const char *arg, char 
 int optval_bulk_rate(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    double rate = 0;
-    if (parse_rate_per_s(arg, 0, OPTIONS_MAX_BULK_RATE_PER_S, &rate, reason, n) != 0)
-        return OPTVAL_BAD;
-    if (!(rate > 0)) {
-        snprintf(reason, n, "is not a positive rate (expected calls per second or minute above 0, e.g. 5/s)");
-        return OPTVAL_BAD;
-    }
-    cfg->bulk_rate_per_s = rate;
-    return OPTVAL_OK;
+    return parse_rate_per_s(arg, OPTIONS_MIN_BULK_RATE_PER_S, OPTIONS_MAX_BULK_RATE_PER_S,
+                            &cfg->bulk_rate_per_s, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
 }
 
 int optval_bulk_batch(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
@@ -360,4 +373,11 @@ int optval_bulk_batch(struct run_config *cfg, enum run_opt id, const char *arg, 
     (void)id;
     return parse_count_u32(arg, 1, OPTIONS_MAX_BULK_BATCH, &cfg->bulk_batch, reason, n) ? OPTVAL_BAD
                                                                                        : OPTVAL_OK;
+}
+
+int optval_bulk_passes(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+{
+    (void)id;
+    return parse_count_u32(arg, 1, OPTIONS_MAX_BULK_PASSES, &cfg->bulk_passes, reason, n) ? OPTVAL_BAD
+                                                                                         : OPTVAL_OK;
 }

@@ -40,6 +40,7 @@ int optval_duration(struct run_config *cfg, enum run_opt id, const char *arg, ch
 int optval_seed(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_threshold(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_output_path(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_metrics_listen(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_report_interval(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_conn(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_source_ips(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
@@ -50,6 +51,7 @@ int optval_grace(struct run_config *cfg, enum run_opt id, const char *arg, char 
 int optval_certs(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_bulk_rate(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_bulk_batch(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_bulk_passes(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 
 /* Checks an API key's text (non-empty, at most OPTIONS_API_KEY_MAX bytes, printable without
  * spaces). Returns 0 or -EINVAL with a reason that never contains the key. */

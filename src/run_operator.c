@@ -76,9 +76,12 @@ void run_operator_plan(const struct run_ctx *c, FILE *out)
             cfg->bulk_batch, cfg->bulk_rate_per_s, pass,
             (double)OPERATOR_DEFAULT_PROGRESS_NS / (double)CLOCK_NS_PER_S,
             OPERATOR_DEFAULT_MAX_IN_FLIGHT);
+    if (cfg->bulk_passes)
+        fprintf(out, "plan: operator stops calling after %u pass(es), %" PRIu64 " calls\n",
+                cfg->bulk_passes, (uint64_t)cfg->bulk_passes * nb);
     for (uint64_t k = 0; k < PLAN_CALLS; k++) {
         uint64_t off = operator_call_offset_ns(k, cfg->bulk_rate_per_s);
-        if (off >= cfg->duration_ns)
+        if (off >= cfg->duration_ns || (cfg->bulk_passes && k >= (uint64_t)cfg->bulk_passes * nb))
             break;
         uint32_t first, n;
         operator_batch_of_call(k, cfg->certs, cfg->bulk_batch, &first, &n);
@@ -188,6 +191,8 @@ static int build(struct run_operator *ro, const struct run_ctx *c, uint64_t star
     struct operator_config oc = {
         .scenario = ro->scenario, .prefix = cfg->fleet_prefix, .n_certs = cfg->certs,
         .batch = cfg->bulk_batch, .rate_per_s = cfg->bulk_rate_per_s,
+        .duration_ns = cfg->duration_ns,
+        .max_calls = (uint64_t)cfg->bulk_passes * operator_batch_count(cfg->certs, cfg->bulk_batch),
         .base_path = c->set.base_path ? c->set.base_path : "", .headers_get = ro->hdr_get,
         .headers_post = ro->hdr_post, .conn = &c->cc};
     ro->op = operator_new(ro->base, &oc, ro->metrics, err, errlen);
@@ -277,6 +282,11 @@ static void print_campaign(const struct run_operator *ro, FILE *out)
                 "campaign: complete in %s: %" PRIu64 " certificates renewed by the fleet, %" PRIu64
                 " skipped, %" PRIu64 " failed (first pass)\n",
                 dur, k->renewed, k->skipped, k->failed);
+    } else if (k->batches_done == k->n_batches && k->enqueued == 0) {
+        fprintf(out,
+                "campaign: the first pass enqueued nothing: %" PRIu64 " skipped (already in "
+                "progress, archived, revoked or expired), %" PRIu64 " failed or not found\n",
+                k->skipped, k->failed);
     } else if (k->batches_done < k->n_batches) {
         fprintf(out,
                 "campaign: incomplete: the first pass did not end (%u of %u calls answered "
@@ -299,7 +309,7 @@ void run_operator_print(const struct run_operator *ro, FILE *out)
     fprintf(out,
             "\noperator: scenario %s, %" PRIu64 " bulk-renew calls at %g/s over %u certificates "
             "in %u batches of %u (%" PRIu64 " full passes): %" PRIu64 " answered 200, %" PRIu64
-            " dropped (all %u connections busy)\n",
+            " dropped (at most %u in flight)\n",
             ro->scenario, s->calls_scheduled, ro->rate_per_s, ro->n_certs,
             s->campaign.n_batches, ro->batch, s->passes, s->calls_ok, s->calls_dropped,
             OPERATOR_DEFAULT_MAX_IN_FLIGHT);
@@ -314,7 +324,8 @@ void run_operator_print(const struct run_operator *ro, FILE *out)
     if (s->campaign.enqueued == 0 && s->campaign.skipped == 0 && s->campaign.failed > 0)
         fprintf(out,
                 "operator: hint: no certificate of the first pass was found or answered: are "
-                "mc-<prefix>-00001..N seeded? (fleetsim seed --certs N)\n");
+                "mc-%s-00001..%05u seeded? (fleetsim seed --certs %u)\n",
+                ro->hset.prefix, ro->n_certs, ro->n_certs);
 }
 
 void run_operator_free(struct run_operator *ro)

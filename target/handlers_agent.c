@@ -213,23 +213,33 @@ void h_agent_retire(struct req_ctx *rc)
 	}
 	json_object *result = NULL;
 	int src = store_agent_retire(rc->t->store, id, force, reason[0] ? reason : NULL, &result);
+	struct evbuffer *out = evhttp_request_get_output_buffer(rc->req);
 	if (src == STORE_OK) {
-		struct evbuffer *out = evhttp_request_get_output_buffer(rc->req);
 		jw_object(out, result);
 		evbuffer_add(out, "\n", 1);
-		json_object_put(result);
 		reply_json_buffered(rc, 200);
 	} else if (src == STORE_GONE) {
-		reply_empty(rc, 204);
+		reply_empty(rc, 204); /* no body at all, as certctl */
 	} else if (src == STORE_NOT_FOUND) {
 		reply_error(rc, 404, "Agent not found");
+	} else if (src == STORE_INVALID) {
+		reply_error(rc, 400, "force=true requires a non-empty reason");
 	} else if (src == STORE_CONFLICT) {
-		static const char body[] =
-			"{\"error\":\"blocked_by_dependencies\",\"message\":\"Agent has active "
-			"downstream dependencies. Retire or reassign them first, or re-run with "
-			"?force=true\\u0026reason=... to cascade.\"}\n";
-		STATIC_JSON(rc, 409, body);
+		json_object *counts = NULL;
+		if (result)
+			json_object_object_get_ex(result, "counts", &counts);
+		evbuffer_add_printf(out, "{\"error\":\"blocked_by_dependencies\",\"message\":");
+		jw_string(out, "Agent has active downstream dependencies. Retire or reassign them "
+			       "first, or re-run with ?force=true&reason=... to cascade.");
+		evbuffer_add(out, ",\"counts\":", 10);
+		if (counts)
+			jw_object(out, counts);
+		else
+			evbuffer_add(out, "{}", 2);
+		evbuffer_add(out, "}\n", 2);
+		reply_json_buffered(rc, 409);
 	} else {
 		reply_error(rc, 500, "Failed to retire agent");
 	}
+	json_object_put(result);
 }

@@ -155,7 +155,8 @@ static bool complete_csr(struct target *t, const char *agent_id, const char *cer
 	EVP_PKEY *key = NULL;
 	char *chain = NULL;
 	bool ok = false;
-	if (store_cert_get(t->store, cert_id, &cert) != STORE_OK || !cert_profile(t->store, cert, &profile))
+	if (store_cert_get(t->store, cert_id, &cert) != STORE_OK ||
+	    !cert_profile(t->store, cert, &profile))
 		goto out;
 	bio = BIO_new_mem_buf(csr_pem, -1);
 	req = bio ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) : NULL;

@@ -71,20 +71,13 @@ static void acme_complete(struct evhttp_request *req, void *arg)
 void h_acme(struct req_ctx *rc)
 {
 	struct target *t = rc->t;
-	int src = store_profile_get(t->store, rc->acme_profile, NULL);
-	if (src != STORE_OK) {
-		static const char nf[] = "{\"type\":\"urn:ietf:params:acme:error:malformed\","
-					 "\"detail\":\"unknown ACME profile\",\"status\":404}";
-		static const char er[] = "{\"type\":\"urn:ietf:params:acme:error:serverInternal\","
-					 "\"detail\":\"profile lookup failed\",\"status\":500}";
-		bool missing = src == STORE_NOT_FOUND;
-		evbuffer_add(evhttp_request_get_output_buffer(rc->req), missing ? nf : er,
-			     missing ? sizeof nf - 1 : sizeof er - 1);
-		reply_header(rc, "Content-Type", "application/problem+json");
-		reply_empty(rc, missing ? 404 : 500);
-		return;
-	}
 	evhttp_request_set_on_complete_cb(rc->req, acme_complete, &t->acme_done[rc->ep]);
 	acme_server_handle(t->acme, rc->req, rc->acme_profile, rc->acme_rest);
 	rc->req = NULL;
+}
+
+bool target_acme_profile_exists(void *arg, const char *profile_id)
+{
+	struct target *t = arg;
+	return store_profile_get(t->store, profile_id, NULL) == STORE_OK;
 }

@@ -28,6 +28,8 @@
 #include "target/tls_server.h"
 
 #define TARGET_CA_CN "fleetsim-target CA"
+/* After a failed accept() (out of descriptors), stop accepting this long. */
+#define TARGET_ACCEPT_PAUSE_S 1
 #define TARGET_ALLOWED_METHODS                                                                 \
 	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |                \
 	 EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS)
@@ -222,7 +224,9 @@ static int build_ca_tls_acme(struct target *t, const struct target_config *cfg, 
 	struct acme_server_config ac = {.ca = t->ca,
 					.tls = t->tls,
 					.orders_per_hour = cfg->acme_orders_per_hour,
-					.active_orders = cfg->acme_active_orders};
+					.active_orders = cfg->acme_active_orders,
+					.profile_exists = target_acme_profile_exists,
+					.profile_arg = t};
 	t->acme = acme_server_new(&ac, err, errlen);
 	return t->acme ? 0 : -EIO;
 }
@@ -251,6 +255,31 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &v, sizeof v) < 0 && errno != EAGAIN)
 		return;
 	event_base_loopbreak(((struct target *)arg)->base);
+}
+
+/* accept() failed with something other than a retriable error (EMFILE, ENFILE, ENOBUFS): stop
+ * accepting for a moment instead of spinning on a readable listener (pending connections wait
+ * in the backlog), then try again. The callback's argument is evhttp's, not the target, so the
+ * pause is a one-shot event on the listener's base and the warning is unconditional (at most
+ * one line per pause). */
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(arg);
+}
+
+static void accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	(void)arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	evconnlistener_disable(lev);
+	struct timeval pause = {TARGET_ACCEPT_PAUSE_S, 0};
+	if (event_base_once(evconnlistener_get_base(lev), -1, EV_TIMEOUT, accept_resume_cb, lev,
+			    &pause) < 0)
+		evconnlistener_enable(lev);
+	fprintf(stderr, "fleetsim-target: accept: %s (pausing %d s; raise ulimit -n?)\n",
+		evutil_socket_error_to_string(err), TARGET_ACCEPT_PAUSE_S);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -284,6 +313,7 @@ static int build_http(struct target *t, uint16_t port, char *err, size_t errlen)
 		snprintf(addr, sizeof addr, "%s:%u", t->host, (unsigned)port);
 		return fail(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
 	}
+	evconnlistener_set_error_cb(t->listener, accept_error_cb);
 	if (!evhttp_bind_listener(t->http, t->listener)) {
 		evconnlistener_free(t->listener);
 		t->listener = NULL;

@@ -79,7 +79,9 @@ void target_config_defaults(struct target_config *cfg);
 int target_config_check(const struct target_config *cfg, char *err, size_t errlen);
 
 /* Builds a target: store (and seeding), CA and TLS context, evhttp on a bound listener (backlog
- * 4096). Nothing runs until target_run. Returns NULL with a one-line reason in err. */
+ * 4096). Nothing runs until target_run. Sets SIGPIPE to SIG_IGN when it is at its default (a
+ * peer closing mid-write must not kill the process). Returns NULL with a one-line reason in
+ * err. */
 struct target *target_new(const struct target_config *cfg, char *err, size_t errlen);
 
 /* Makes target_run stop on SIGINT and SIGTERM (foreground use; do not call with target_start).

@@ -165,5 +165,7 @@ void h_profile_create(struct req_ctx *rc);
 void h_profile_get(struct req_ctx *rc);
 
 void h_acme(struct req_ctx *rc);
+/* The ACME server's profile check: the profile must exist in the store (arg: the target). */
+bool target_acme_profile_exists(void *arg, const char *profile_id);
 
 #endif

@@ -415,6 +415,9 @@ START_TEST(t_register_and_retire)
 	ck_status(r, 409);
 	o = body_json(&r);
 	ck_assert_str_eq(jstr(o, "error"), "blocked_by_dependencies");
+	json_object *counts = NULL;
+	ck_assert(json_object_object_get_ex(o, "counts", &counts));
+	ck_assert_int_eq(jint(counts, "active_targets"), 1);
 	json_object_put(o);
 	tc_resp_free(&r);
 	rq(&f, "DELETE", "/api/v1/agents/ag-loadtest-00001?force=true", NULL, &r);
@@ -891,11 +894,14 @@ START_TEST(t_faults)
 	base_config(&cfg);
 	cfg.seed_agents = 1;
 	cfg.seed_certs = 1;
-	const char *faults[] = {"heartbeat:error=1", "work:latency=200ms", "csr:drop=1",
-				"job_status:stall=300ms", "cert_fetch:latency=10ms-30ms"};
-	for (size_t i = 0; i < 5; i++)
+	const char *faults[] = {"heartbeat:error=1",	   "work:latency=200ms",
+				"csr:drop=1",		   "job_status:stall=300ms",
+				"cert_fetch:latency=10ms-30ms", "acme_directory:latency=50ms",
+				"acme_nonce:error=1"};
+	size_t nf = sizeof faults / sizeof faults[0];
+	for (size_t i = 0; i < nf; i++)
 		cfg.faults[i] = faults[i];
-	cfg.n_faults = 5;
+	cfg.n_faults = nf;
 	struct fx f;
 	fx_start(&f, &cfg);
 	struct tc_resp r;
@@ -920,6 +926,16 @@ START_TEST(t_faults)
 	rq(&f, "POST", "/api/v1/agents/ag-loadtest-00001/jobs/j/status", "{\"status\":\"x\"}", &r);
 	ck_assert_int_eq(r.error, HTTP_ERR_CLOSED);
 	ck_assert_uint_ge(r.duration_ns, 300 * MS);
+	tc_resp_free(&r);
+	/* a held ACME request keeps its profile and path */
+	tc_request(f.c, "GET", "/acme/profile/prof-loadtest/directory", NULL, NULL, NULL, &r);
+	ck_status(r, 200);
+	ck_assert_uint_ge(r.duration_ns, 50 * MS);
+	ck_assert_ptr_nonnull(strstr(r.body, "/acme/profile/prof-loadtest/new-nonce"));
+	tc_resp_free(&r);
+	tc_request(f.c, "HEAD", "/acme/profile/prof-loadtest/new-nonce", NULL, NULL, NULL, &r);
+	ck_status(r, 500);
+	ck_assert_str_eq(r.content_type, "application/problem+json");
 	tc_resp_free(&r);
 	tc_request(f.c, "GET", "/health", NULL, NULL, NULL, &r); /* untouched */
 	ck_status(r, 200);
@@ -1133,6 +1149,75 @@ START_TEST(t_process_bad_options)
 }
 END_TEST
 
+/* Adds every "--word" in line to set (a space-separated list) unless present. */
+static void collect_options(const char *line, char *set, size_t n)
+{
+	for (const char *p = strstr(line, "--"); p; p = strstr(p + 2, "--")) {
+		size_t len = 2;
+		while ((p[len] >= 'a' && p[len] <= 'z') || p[len] == '-')
+			len++;
+		if (len <= 2)
+			continue;
+		char word[64];
+		snprintf(word, sizeof word, " %.*s ", (int)len, p);
+		if (!strstr(set, word) && strlen(set) + len + 2 < n)
+			strcat(strcat(set, " "), word + 1); /* stored as " --x " pairs */
+	}
+}
+
+/* True when every option of set a is in set b (both as collect_options builds them). */
+static bool options_subset(const char *a, const char *b)
+{
+	char copy[4096];
+	snprintf(copy, sizeof copy, "%s", a);
+	for (char *w = strtok(copy, " "); w; w = strtok(NULL, " ")) {
+		char word[80];
+		snprintf(word, sizeof word, " %s ", w);
+		if (!strstr(b, word)) {
+			fprintf(stderr, "option %s missing\n", w);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Every option in --help is in the man page's OPTIONS list, and the reverse. */
+START_TEST(t_help_matches_man)
+{
+	char prog[512], cmd[600], man[512], line[512];
+	char help_set[4096] = " ", man_set[4096] = " ";
+	prog_path(prog, sizeof prog);
+	snprintf(cmd, sizeof cmd, "%s --help", prog);
+	FILE *h = popen(cmd, "r");
+	ck_assert_ptr_nonnull(h);
+	while (fgets(line, sizeof line, h))
+		if (strncmp(line, "  -", 3) == 0)
+			collect_options(line, help_set, sizeof help_set);
+	ck_assert_int_eq(pclose(h), 0);
+	const char *src = getenv("top_srcdir");
+	snprintf(man, sizeof man, "%s/man/fleetsim-target.1", src ? src : "..");
+	FILE *m = fopen(man, "r");
+	ck_assert_msg(m != NULL, "%s", man);
+	bool after_tp = false;
+	while (fgets(line, sizeof line, m)) {
+		if (after_tp) {
+			char plain[512];
+			size_t o = 0;
+			for (const char *p = line; *p && o + 1 < sizeof plain; p++)
+				if (!(p[0] == '\\' && p[1] == '-'))
+					plain[o++] = *p;
+			plain[o] = '\0';
+			collect_options(plain, man_set, sizeof man_set);
+		}
+		after_tp = strncmp(line, ".TP", 3) == 0;
+	}
+	fclose(m);
+	ck_assert_uint_gt(strlen(help_set), 200);
+	ck_assert_msg(options_subset(help_set, man_set), "--help has options the man page lacks");
+	ck_assert_msg(options_subset(man_set, help_set), "the man page has options --help lacks");
+}
+END_TEST
+
 /* ---- PostgreSQL store ------------------------------------------------------------------------ */
 
 START_TEST(t_postgresql_store)
@@ -1205,6 +1290,7 @@ int main(void)
 	tcase_add_test(tc, t_process_plain);
 	tcase_add_test(tc, t_process_tls_generated);
 	tcase_add_test(tc, t_process_bad_options);
+	tcase_add_test(tc, t_help_matches_man);
 	tc = tcase(s, "postgresql");
 	tcase_add_test(tc, t_postgresql_store);
 

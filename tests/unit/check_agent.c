@@ -413,7 +413,7 @@ struct rig {
 };
 
 /* Default profile with short timers: heartbeat hb_ms, poll poll_ms (0 = off), no jitter. */
-static void rig_init(struct rig *r, uint32_t n, uint64_t hb_ms, uint64_t poll_ms, uint32_t pool)
+static void rig_init(struct rig *r, uint32_t n, uint64_t hb_ms, uint64_t poll_ms)
 {
     memset(r, 0, sizeof *r);
     r->base = event_base_new();
@@ -429,7 +429,6 @@ static void rig_init(struct rig *r, uint32_t n, uint64_t hb_ms, uint64_t poll_ms
     r->m = metrics_new(false);
     atomic_init(&r->keys, 0);
     r->n = n;
-    (void)pool;
 }
 
 static void rig_loop_init(struct rig *r, uint32_t pool)
@@ -500,7 +499,7 @@ static const struct metrics_series *series(struct rig *r, const char *ep)
 START_TEST(test_heartbeat_counts)
 {
     struct rig r;
-    rig_init(&r, 20, 100, 0, 0);
+    rig_init(&r, 20, 100, 0);
     rig_loop_init(&r, 0);
     rig_run(&r, 1000, 300);
     /* first beat in [0, 100 ms), then every 100 ms: 10 beats in the first second */
@@ -524,7 +523,7 @@ END_TEST
 START_TEST(test_certctl_headers_and_backoff)
 {
     struct rig r;
-    rig_init(&r, 2, 100, 100, 0);
+    rig_init(&r, 2, 100, 100);
     agent_settings_profile(&r.set, AGENT_PROFILE_CERTCTL_1_0, "t");
     r.set.api_key = "k1";
     r.set.heartbeat = (struct schedule_params){100 * MS, 0, 50 * MS, true};
@@ -543,7 +542,7 @@ START_TEST(test_certctl_headers_and_backoff)
     rig_free(&r);
 
     /* the default profile has no back-off: the polls go on */
-    rig_init(&r, 2, 100, 100, 0);
+    rig_init(&r, 2, 100, 100);
     r.srv.work_status = 500;
     rig_loop_init(&r, 0);
     rig_run(&r, 1000, 300);
@@ -556,7 +555,7 @@ END_TEST
 START_TEST(test_drops_when_in_flight)
 {
     struct rig r;
-    rig_init(&r, 4, 100, 0, 0);
+    rig_init(&r, 4, 100, 0);
     r.srv.hb_delay_ms = 250; /* each heartbeat takes 2.5 intervals */
     rig_loop_init(&r, 0);
     rig_run(&r, 1000, 600);
@@ -577,7 +576,7 @@ END_TEST
 START_TEST(test_retire_on_410)
 {
     struct rig r;
-    rig_init(&r, 3, 100, 100, 0);
+    rig_init(&r, 3, 100, 100);
     r.srv.retire_index = 2;
     rig_loop_init(&r, 0);
     rig_run(&r, 1000, 300);
@@ -595,7 +594,7 @@ END_TEST
 START_TEST(test_pool)
 {
     struct rig r;
-    rig_init(&r, 10, 100, 0, 2);
+    rig_init(&r, 10, 100, 0);
     rig_loop_init(&r, 2);
     rig_run(&r, 1000, 300);
     const struct metrics_series *s = series(&r, "heartbeat");
@@ -615,7 +614,7 @@ END_TEST
 static void run_job_flow(bool mismatch)
 {
     struct rig r;
-    rig_init(&r, 1, 200, 100, 0);
+    rig_init(&r, 1, 200, 100);
     r.srv.ca_key = EVP_EC_gen("P-256");
     r.srv.mismatch = mismatch;
     rig_loop_init(&r, 0);

@@ -1,0 +1,578 @@
+/* tests/integration/check_fleet.c - the real fleetsim binary against fleetsim-target in its own
+ * process (loopback, ephemeral port, rate limiter off), judged by the target's /_target/stats
+ * and fleetsim's --summary-json: heartbeat totals and per-agent counts, the OS mix, zero errors,
+ * the accounting identity and lag (plain and TLS); renewal jobs carried out with verified CSRs
+ * and matching keys; retired agents stopping at their 410 and unknown agents' 404s with the
+ * hint; the same --seed giving the same schedule (also per shard); and exit codes 0 / 99.
+ * Skipped (77) when FLEETSIM_UNIT_ONLY=1; smaller fleets under FLEETSIM_SANITIZED=1. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "engine/clock.h"
+#include "engine/http_client.h"
+#include "engine/tls.h"
+#include "sim/identity.h"
+
+#define API_KEY "fleet-test-key"
+#define PATH_MAX_LEN 1024
+#define RUN_TIMEOUT_S 90
+
+static char builddir[PATH_MAX_LEN - 64];
+static bool sanitized;
+
+/* ---- processes --------------------------------------------------------------------------- */
+
+/* Starts argv with stdout and stderr into out_path; the child dies with the test process. */
+static pid_t spawn(char *const argv[], const char *out_path)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+        setenv("CERTCTL_API_KEY", API_KEY, 1);
+        unsetenv("CERTCTL_SERVER_URL");
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits up to timeout_s for pid; returns its exit code (or -1 after killing it). */
+static int wait_exit(pid_t pid, int timeout_s)
+{
+    uint64_t end = clock_now_ns() + (uint64_t)timeout_s * CLOCK_NS_PER_S;
+    int status;
+    while (clock_now_ns() < end) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        usleep(20000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = calloc(1, (size_t)n + 1);
+    if (fread(s, 1, (size_t)n, f) != (size_t)n)
+        s[0] = '\0';
+    fclose(f);
+    return s;
+}
+
+struct tgt {
+    pid_t pid;
+    uint16_t port;
+    bool tls;
+    char ca[PATH_MAX_LEN];
+    char url[64];
+    char log[64];
+};
+
+/* Starts fleetsim-target (plain or TLS) seeded with agents and certs; extra: one more option. */
+static void target_up(struct tgt *t, bool tls, unsigned agents, unsigned certs, const char *extra)
+{
+    memset(t, 0, sizeof *t);
+    t->tls = tls;
+    char prog[PATH_MAX_LEN], a[16], c[16];
+    snprintf(prog, sizeof prog, "%s/fleetsim-target", builddir);
+    snprintf(a, sizeof a, "%u", agents);
+    snprintf(c, sizeof c, "%u", certs);
+    snprintf(t->log, sizeof t->log, "/tmp/check_fleet_target.%d.log", (int)getpid());
+    char *argv[16] = {prog, "--listen", "127.0.0.1:0", "--rate-limit", "off", "--seed-agents", a,
+                      "--seed-certs", c, "--api-key", API_KEY, "--seed", "1234"};
+    int n = 13;
+    if (!tls)
+        argv[n++] = "--plain";
+    if (extra)
+        argv[n++] = (char *)extra;
+    argv[n] = NULL;
+    t->pid = spawn(argv, t->log);
+    for (int i = 0; i < 500 && !t->port; i++) {
+        usleep(20000);
+        char *out = slurp(t->log);
+        const char *l = strstr(out, "listening on ");
+        const char *ca = strstr(out, "CA certificate in ");
+        if (ca)
+            sscanf(ca + 18, "%1023s", t->ca);
+        if (l && strchr(l, '\n')) {
+            const char *colon = strrchr(strstr(l, "//"), ':');
+            t->port = (uint16_t)atoi(colon + 1);
+        }
+        free(out);
+    }
+    ck_assert_msg(t->port != 0, "fleetsim-target did not start");
+    snprintf(t->url, sizeof t->url, "%s://127.0.0.1:%u", tls ? "https" : "http", t->port);
+}
+
+static void target_down(struct tgt *t)
+{
+    if (t->pid > 0) {
+        kill(t->pid, SIGTERM);
+        wait_exit(t->pid, 10);
+    }
+    unlink(t->log);
+    t->pid = 0;
+}
+
+/* ---- HTTP to the target -------------------------------------------------------------------- */
+
+struct call {
+    struct event_base *base;
+    int status;
+    char *body;
+};
+
+static void call_done(const struct http_result *res, void *arg)
+{
+    struct call *c = arg;
+    c->status = res->error == HTTP_ERR_NONE ? res->status : -1;
+    c->body = strndup(res->body ? res->body : "", res->body_len);
+    event_base_loopbreak(c->base);
+}
+
+/* One request to the target; returns the status (-1 on a transport error), body in *out. */
+static int call(const struct tgt *t, const char *method, const char *path, const char *body,
+                char **out)
+{
+    char err[256];
+    SSL_CTX *ssl = t->tls ? tls_client_ctx_new(t->ca, false, err, sizeof err) : NULL;
+    struct http_conn_config cc;
+    ck_assert_int_eq(http_conn_config_init(&cc, "127.0.0.1", t->port, ssl, err, sizeof err), 0);
+    cc.max_body_bytes = 64u << 20;
+    struct call c = {.base = event_base_new(), .status = -1};
+    struct http_conn *conn = http_conn_new(c.base, &cc);
+    struct http_request req = {method, path,
+                               "Authorization: Bearer " API_KEY "\r\nContent-Type: application/json\r\n",
+                               body, body ? strlen(body) : 0, clock_now_ns()};
+    ck_assert_int_eq(http_conn_send(conn, &req, call_done, &c), 0);
+    event_base_dispatch(c.base);
+    http_conn_free(conn);
+    event_base_free(c.base);
+    if (ssl)
+        SSL_CTX_free(ssl);
+    if (out)
+        *out = c.body;
+    else
+        free(c.body);
+    return c.status;
+}
+
+static json_object *stats(const struct tgt *t)
+{
+    char *body;
+    ck_assert_int_eq(call(t, "GET", "/_target/stats", NULL, &body), 200);
+    json_object *o = json_tokener_parse(body);
+    free(body);
+    ck_assert_ptr_nonnull(o);
+    return o;
+}
+
+/* stats.a.b.c as an integer (0 when absent). */
+static int64_t jget(json_object *o, const char *a, const char *b, const char *c)
+{
+    const char *keys[] = {a, b, c};
+    for (int i = 0; i < 3 && keys[i] && o; i++)
+        if (!json_object_object_get_ex(o, keys[i], &o))
+            return 0;
+    return o ? json_object_get_int64(o) : 0;
+}
+
+/* ---- fleetsim -------------------------------------------------------------------------------- */
+
+struct run {
+    int rc;
+    char *out;  /* stdout + stderr */
+    json_object *summary;
+};
+
+/* Runs fleetsim with args (NULL-terminated) against url (NULL: none) and --summary-json. */
+static void fleetsim(struct run *r, const char *url, const char *const *args)
+{
+    char prog[PATH_MAX_LEN], out[64], sum[64];
+    snprintf(prog, sizeof prog, "%s/fleetsim", builddir);
+    snprintf(out, sizeof out, "/tmp/check_fleet_run.%d.out", (int)getpid());
+    snprintf(sum, sizeof sum, "/tmp/check_fleet_run.%d.json", (int)getpid());
+    unlink(sum);
+    char *argv[64] = {prog};
+    int n = 1;
+    if (url) {
+        argv[n++] = "--url";
+        argv[n++] = (char *)url;
+    }
+    argv[n++] = "--summary-json";
+    argv[n++] = sum;
+    for (int i = 0; args[i] && n < 62; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    pid_t pid = spawn(argv, out);
+    r->rc = wait_exit(pid, RUN_TIMEOUT_S);
+    r->out = slurp(out);
+    r->summary = json_object_from_file(sum);
+    unlink(out);
+    unlink(sum);
+}
+
+static void run_free(struct run *r)
+{
+    free(r->out);
+    json_object_put(r->summary);
+}
+
+/* A series statistic of the summary (metric, endpoint) or -1. */
+static double series_stat(json_object *sum, const char *metric, const char *endpoint,
+                          const char *stat)
+{
+    json_object *arr, *v;
+    if (!sum || !json_object_object_get_ex(sum, "series", &arr))
+        return -1;
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        json_object *s = json_object_array_get_idx(arr, i), *tags, *m, *ep;
+        json_object_object_get_ex(s, "metric", &m);
+        json_object_object_get_ex(s, "tags", &tags);
+        json_object_object_get_ex(tags, "endpoint", &ep);
+        if (strcmp(json_object_get_string(m), metric) == 0 && ep &&
+            strcmp(json_object_get_string(ep), endpoint) == 0 &&
+            json_object_object_get_ex(s, stat, &v))
+            return json_object_get_double(v);
+    }
+    return -1;
+}
+
+/* A counter's value from the summary (summed over tag sets without status), 0 when absent. */
+static int64_t counter(json_object *sum, const char *metric)
+{
+    json_object *arr;
+    int64_t total = 0;
+    if (!sum || !json_object_object_get_ex(sum, "counters", &arr))
+        return 0;
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        json_object *c = json_object_array_get_idx(arr, i), *m, *v, *tags, *st;
+        json_object_object_get_ex(c, "metric", &m);
+        json_object_object_get_ex(c, "tags", &tags);
+        if (strcmp(json_object_get_string(m), metric) != 0 ||
+            (tags && json_object_object_get_ex(tags, "status", &st)))
+            continue;
+        if (json_object_object_get_ex(c, "value", &v))
+            total += json_object_get_int64(v);
+    }
+    return total;
+}
+
+static int64_t acct_field(json_object *sum, const char *field)
+{
+    return jget(sum, "accounting", field, NULL);
+}
+
+/* The accounting identity of the summary. */
+static void assert_balanced(json_object *sum)
+{
+    ck_assert_ptr_nonnull(sum);
+    ck_assert_int_eq(acct_field(sum, "scheduled"),
+                     acct_field(sum, "answered") + acct_field(sum, "transport_errors") +
+                         acct_field(sum, "timed_out") + acct_field(sum, "dropped") + acct_field(sum, "in_flight"));
+    ck_assert_int_ge(acct_field(sum, "in_flight"), 0);
+}
+
+/* ---- tests ----------------------------------------------------------------------------------- */
+
+/* N agents heartbeating every second for `secs` seconds, judged by the target and the summary. */
+static void heartbeat_run(bool tls, unsigned n, unsigned secs)
+{
+    struct tgt t;
+    target_up(&t, tls, n, 0, NULL);
+    char agents[16], dur[16];
+    snprintf(agents, sizeof agents, "%u", n);
+    snprintf(dur, sizeof dur, "%us", secs);
+    const char *args[] = {"--agents", agents, "--heartbeat", "1s", "--poll", "0", "--duration",
+                          dur, "--seed", "7", "--report-interval", "2s",
+                          tls ? "--cacert" : NULL, t.ca, NULL};
+    struct run r;
+    fleetsim(&r, t.url, args);
+    json_object *st = stats(&t);
+    target_down(&t);
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
+    json_object *by;
+    ck_assert(json_object_object_get_ex(st, "heartbeats_by_agent", &by));
+    int64_t total = 0;
+    struct identity_os_mix mix = identity_default_os_mix();
+    int64_t want_os[IDENTITY_OS_COUNT] = {0};
+    for (unsigned i = 1; i <= n; i++) {
+        char id[IDENTITY_NAME_MAX];
+        identity_agent_id(id, sizeof id, "loadtest", i);
+        json_object *v;
+        ck_assert_msg(json_object_object_get_ex(by, id, &v), "%s never heartbeat", id);
+        int64_t got = json_object_get_int64(v) - (i == 1); /* minus the pre-flight heartbeat */
+        ck_assert_msg(got >= secs - 1 && got <= secs + 1, "%s: %lld heartbeats", id, (long long)got);
+        total += got;
+        struct identity_agent_meta m;
+        identity_agent_meta(7, i, &mix, &m);
+        want_os[m.os_kind]++;
+    }
+    int64_t want = (int64_t)n * secs;
+    ck_assert_msg(llabs(total - want) * 50 <= want, "%lld heartbeats, want %lld +/- 2 %%",
+                  (long long)total, (long long)want);
+    /* the OS the agents reported is fleetsim's (seed 7), not the target's seeding (seed 1234) */
+    const char *os[] = {"linux", "windows", "darwin"};
+    const int pct[] = {80, 10, 10};
+    for (int k = 0; k < IDENTITY_OS_COUNT; k++) {
+        int64_t got = jget(st, "agents", "os", os[k]);
+        ck_assert_int_eq(got, want_os[k]);
+        ck_assert_msg(llabs(got * 100 - (int64_t)pct[k] * n) <= 2 * (int64_t)n, "%s %lld of %u",
+                      os[k], (long long)got, n);
+    }
+    ck_assert_int_eq(jget(st, "requests", "heartbeat", "200"), total + 1);
+    assert_balanced(r.summary);
+    ck_assert_int_eq(acct_field(r.summary, "transport_errors"), 0);
+    ck_assert_int_eq(acct_field(r.summary, "timed_out"), 0);
+    ck_assert_int_eq(acct_field(r.summary, "dropped"), 0);
+    ck_assert_int_eq(acct_field(r.summary, "answered"), total);
+    double lag = series_stat(r.summary, "http_req_lag", "heartbeat", "p99");
+    ck_assert_msg(lag >= 0 && lag < 50.0, "lag p99 %.3f ms", lag);
+    ck_assert_ptr_nonnull(strstr(r.out, "lag p99"));
+    ck_assert_ptr_nonnull(strstr(r.out, "seed 7"));
+    json_object_put(st);
+    run_free(&r);
+}
+
+START_TEST(test_heartbeats_plain)
+{
+    heartbeat_run(false, sanitized ? 500 : 5000, 10);
+}
+END_TEST
+
+START_TEST(test_heartbeats_tls)
+{
+    heartbeat_run(true, sanitized ? 200 : 1000, 10);
+}
+END_TEST
+
+START_TEST(test_renewal_jobs)
+{
+    const unsigned agents = 20, certs = 40;
+    struct tgt t;
+    target_up(&t, false, agents, certs, NULL);
+    char body[4096] = "{\"certificate_ids\":[";
+    for (unsigned j = 1; j <= certs; j++) {
+        char id[IDENTITY_NAME_MAX];
+        identity_cert_id(id, sizeof id, "loadtest", j);
+        snprintf(body + strlen(body), sizeof body - strlen(body), "%s\"%s\"", j > 1 ? "," : "", id);
+    }
+    strcat(body, "]}");
+    ck_assert_int_eq(call(&t, "POST", "/api/v1/certificates/bulk-renew", body, NULL), 200);
+    const char *args[] = {"--agents", "20", "--heartbeat", "1s", "--poll", "500ms", "--ramp",
+                          "500ms", "--duration", "8s", "--seed", "3", "-q", NULL};
+    struct run r;
+    fleetsim(&r, t.url, args);
+    json_object *st = stats(&t);
+    target_down(&t);
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
+    /* every renewal job and every deployment job it created ended Completed */
+    ck_assert_int_eq(jget(st, "jobs", "Completed", NULL), 2 * certs);
+    json_object *jobs;
+    json_object_object_get_ex(st, "jobs", &jobs);
+    ck_assert_int_eq(json_object_object_length(jobs), 1);
+    ck_assert_int_eq(jget(st, "requests", "csr", "202"), certs);
+    ck_assert_int_eq(jget(st, "requests", "cert_fetch", "200"), certs);
+    ck_assert_int_eq(jget(st, "requests", "job_status", "200"), 2 * certs);
+    ck_assert_int_eq(counter(r.summary, "agent_csr_generated"), certs);
+    ck_assert_int_eq(counter(r.summary, "agent_csr_accepted"), certs);
+    ck_assert_int_eq(counter(r.summary, "agent_key_match"), certs);
+    ck_assert_int_eq(counter(r.summary, "agent_deploy_completed"), certs);
+    ck_assert_int_eq(counter(r.summary, "agent_key_mismatch"), 0);
+    ck_assert_int_eq(counter(r.summary, "agent_key_missing"), 0);
+    assert_balanced(r.summary);
+    json_object_put(st);
+    run_free(&r);
+}
+END_TEST
+
+START_TEST(test_retire_and_unknown)
+{
+    struct tgt t;
+    target_up(&t, false, 20, 0, NULL);
+    char prog[PATH_MAX_LEN], out[64];
+    snprintf(prog, sizeof prog, "%s/fleetsim", builddir);
+    snprintf(out, sizeof out, "/tmp/check_fleet_retire.%d.out", (int)getpid());
+    /* 25 agents, of which 21..25 do not exist in the target */
+    char *argv[] = {prog, "--url", t.url, "--agents", "25", "--heartbeat", "500ms", "--poll",
+                    "500ms", "--duration", "6s", "--seed", "5", "--report-interval", "0", NULL};
+    pid_t pid = spawn(argv, out);
+    usleep(2500000);
+    for (unsigned i = 1; i <= 10; i++) {
+        char path[256], id[IDENTITY_NAME_MAX];
+        identity_agent_id(id, sizeof id, "loadtest", i);
+        snprintf(path, sizeof path, "/api/v1/agents/%s?force=true&reason=test", id);
+        ck_assert_int_eq(call(&t, "DELETE", path, NULL, NULL), 200);
+    }
+    int rc = wait_exit(pid, RUN_TIMEOUT_S);
+    char *text = slurp(out);
+    unlink(out);
+    json_object *st = stats(&t);
+    target_down(&t);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, text);
+    /* each retired agent sent exactly one heartbeat after retirement: the one answered 410 */
+    ck_assert_int_eq(jget(st, "requests", "heartbeat", "410"), 10);
+    ck_assert_int_eq(jget(st, "agents", "retired", NULL), 10);
+    ck_assert_ptr_nonnull(strstr(text, "10 agents were retired by the server (410)"));
+    /* unknown agents: counted 404s (about 12 each) and the plain hint */
+    int64_t n404 = jget(st, "requests", "heartbeat", "404");
+    ck_assert_msg(n404 >= 5 * 10 && n404 <= 5 * 13, "%lld 404s", (long long)n404);
+    ck_assert_ptr_nonnull(strstr(text, "5 agents got 404 on heartbeat: agent ag-loadtest-00021 "
+                                       "does not exist in the server: run `fleetsim seed` or use "
+                                       "--register"));
+    json_object_put(st);
+    free(text);
+}
+END_TEST
+
+/* The "event ..." lines of a dry run. */
+static char *dry_events(const char *const *args)
+{
+    struct run r;
+    fleetsim(&r, "http://127.0.0.1:9", args); /* port 9: nothing listens, nothing is sent */
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
+    char *events = calloc(1, strlen(r.out) + 1);
+    for (char *l = strstr(r.out, "\nevent "); l; l = strstr(l + 1, "\nevent ")) {
+        char *end = strchr(l + 1, '\n');
+        strncat(events, l + 1, end ? (size_t)(end - l) : strlen(l + 1));
+    }
+    run_free(&r);
+    return events;
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+START_TEST(test_dry_run_seed)
+{
+    const char *a42[] = {"--dry-run", "--agents", "300", "--seed", "42", NULL};
+    const char *a43[] = {"--dry-run", "--agents", "300", "--seed", "43", NULL};
+    const char *shard[] = {"--dry-run", "--agents", "300", "--seed", "42", "--shard", "1/3", NULL};
+    char *x = dry_events(a42), *y = dry_events(a42), *z = dry_events(a43), *s = dry_events(shard);
+    ck_assert_uint_eq(count_lines(x), 1000);
+    ck_assert_str_eq(x, y);
+    ck_assert_str_ne(x, z);
+    /* a shard's events are exactly the whole fleet's events of its agents (same times) */
+    double last = 0;
+    for (char *l = x; *l; l = strchr(l, '\n') + 1) {
+        char id[64], ep[32];
+        double at;
+        if (sscanf(l, "event %63s %31s %lf", id, ep, &at) == 3)
+            last = at;
+    }
+    unsigned checked = 0;
+    for (char *l = s; *l; l = strchr(l, '\n') + 1) {
+        char id[64], ep[32], line[160];
+        double at;
+        ck_assert_int_eq(sscanf(l, "event %63s %31s %lf", id, ep, &at), 3);
+        uint32_t idx;
+        ck_assert_int_eq(identity_parse_index(id, "ag", "loadtest", &idx), 0);
+        ck_assert_uint_eq((idx - 1) % 3, 1);
+        if (at < last) {
+            snprintf(line, sizeof line, "event %s %s %.3f\n", id, ep, at);
+            ck_assert_msg(strstr(x, line), "%s not in the unsharded plan", line);
+            checked++;
+        }
+    }
+    ck_assert_uint_gt(checked, 300);
+    free(x);
+    free(y);
+    free(z);
+    free(s);
+}
+END_TEST
+
+START_TEST(test_exit_codes)
+{
+    struct tgt t;
+    target_up(&t, false, 50, 0, NULL);
+    const char *impossible[] = {"--agents", "50", "--heartbeat", "500ms", "--poll", "0",
+                                "--duration", "3s", "-q", "--threshold",
+                                "http_req_duration:p(99)<0.001", NULL};
+    const char *easy[] = {"--agents", "50", "--heartbeat", "500ms", "--poll", "0", "--duration",
+                          "3s", "-q", "--threshold", "http_req_duration:p(99)<5000", NULL};
+    struct run r;
+    fleetsim(&r, t.url, impossible);
+    ck_assert_msg(r.rc == 99, "exit %d: %s", r.rc, r.out);
+    ck_assert_ptr_nonnull(r.summary);
+    run_free(&r);
+    fleetsim(&r, t.url, easy);
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
+    run_free(&r);
+    target_down(&t);
+
+    /* the agent-storm preset's own thresholds (p(99)<1000), with heartbeats answered late */
+    target_up(&t, false, 50, 0, "--fault=heartbeat:latency=1200ms");
+    const char *storm[] = {"--scenario", "agent-storm", "--agents", "50", "--heartbeat", "500ms",
+                           "--duration", "3s", "-q", NULL};
+    fleetsim(&r, t.url, storm);
+    ck_assert_msg(r.rc == 99, "exit %d: %s", r.rc, r.out);
+    ck_assert_ptr_nonnull(
+        strstr(r.out, "http_req_duration{scenario:agent-storm,endpoint:heartbeat}:p(99)<1000"));
+    ck_assert_ptr_nonnull(strstr(r.out, "agent-storm/agent/heartbeat"));
+    run_free(&r);
+    /* no target at all: exit 1 before any load */
+    target_down(&t);
+    const char *none[] = {"--agents", "5", "--duration", "2s", "-q", NULL};
+    fleetsim(&r, "http://127.0.0.1:9", none);
+    ck_assert_msg(r.rc == 1, "exit %d: %s", r.rc, r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "does not answer GET /health"));
+    run_free(&r);
+}
+END_TEST
+
+int main(void)
+{
+    if (getenv("FLEETSIM_UNIT_ONLY") && strcmp(getenv("FLEETSIM_UNIT_ONLY"), "1") == 0)
+        return 77;
+    const char *b = getenv("top_builddir");
+    snprintf(builddir, sizeof builddir, "%s", b ? b : ".");
+    sanitized = getenv("FLEETSIM_SANITIZED") && strcmp(getenv("FLEETSIM_SANITIZED"), "1") == 0;
+    signal(SIGPIPE, SIG_IGN);
+    Suite *s = suite_create("fleet");
+    TCase *tc = tcase_create("fleet");
+    tcase_set_timeout(tc, 180);
+    tcase_add_test(tc, test_dry_run_seed);
+    tcase_add_test(tc, test_heartbeats_plain);
+    tcase_add_test(tc, test_heartbeats_tls);
+    tcase_add_test(tc, test_renewal_jobs);
+    tcase_add_test(tc, test_retire_and_unknown);
+    tcase_add_test(tc, test_exit_codes);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
