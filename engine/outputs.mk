@@ -19,8 +19,11 @@ OUTPUTS_TEST_LDADD = engine/liboutputs.a engine/libmeasure.a engine/libparse.a $
 	$(TEST_LIBS)
 OUTPUTS_FIXTURE = tests/unit/outputs_fixture.c tests/unit/outputs_fixture.h
 
-check_PROGRAMS += tests/unit/check_prometheus tests/unit/check_merge
-TESTS += tests/unit/check_prometheus tests/unit/check_merge
+check_PROGRAMS += tests/unit/check_prometheus tests/unit/check_report_html tests/unit/check_merge
+TESTS += tests/unit/check_prometheus tests/unit/check_report_html tests/unit/check_merge
+tests_unit_check_report_html_SOURCES = tests/unit/check_report_html.c $(OUTPUTS_FIXTURE)
+tests_unit_check_report_html_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_report_html_LDADD = $(OUTPUTS_TEST_LDADD)
 tests_unit_check_prometheus_SOURCES = tests/unit/check_prometheus.c $(OUTPUTS_FIXTURE)
 tests_unit_check_prometheus_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_prometheus_LDADD = $(OUTPUTS_TEST_LDADD)

@@ -9,3 +9,11 @@ tests_unit_check_acme_client_SOURCES = tests/unit/check_acme_client.c
 tests_unit_check_acme_client_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_acme_client_LDADD = target/libacme.a sim/libsim.a engine/libnet.a \
 	engine/libjose.a engine/libmeasure.a engine/libparse.a $(DEPLIBS) $(TEST_LIBS)
+
+check_PROGRAMS += tests/integration/check_acme_pebble
+TESTS += tests/integration/check_acme_pebble
+tests_integration_check_acme_pebble_SOURCES = tests/integration/check_acme_pebble.c
+tests_integration_check_acme_pebble_CFLAGS = $(TEST_CFLAGS)
+tests_integration_check_acme_pebble_LDADD = tests/lib/libtesthelp.a target/libacme.a \
+	sim/libsim.a engine/libnet.a engine/libjose.a engine/libmeasure.a engine/libparse.a \
+	$(DEPLIBS) $(TEST_LIBS)

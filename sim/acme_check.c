@@ -28,6 +28,7 @@
 
 /* The outcome of one blocking request. */
 struct once {
+    struct event_base *base;
     bool done;
     enum http_error error;
     int status;
@@ -42,6 +43,7 @@ static void once_done(const struct http_result *res, void *arg)
 {
     struct once *o = arg;
     o->done = true;
+    event_base_loopbreak(o->base); /* an idle keep-alive connection would keep the loop going */
     o->error = res->error;
     o->status = res->status;
     snprintf(o->detail, sizeof o->detail, "%s", res->detail ? res->detail : "");
@@ -72,6 +74,7 @@ static void http_once(const struct http_conn_config *cc, const char *method, con
     char headers[700];
     make_headers(headers, sizeof headers, api_key, body != NULL);
     struct event_base *base = event_base_new();
+    o->base = base;
     struct http_conn *conn = base ? http_conn_new(base, cc) : NULL;
     struct http_request req = {method, path, headers, body, body ? strlen(body) : 0,
                                clock_now_ns()};

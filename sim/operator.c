@@ -214,6 +214,10 @@ static void on_poll_timer(evutil_socket_t fd, short what, void *arg)
     if (op->stopped || operator_campaign_complete(&op->camp))
         return;
     uint64_t due = op->start_ns + off;
+    if (!op->s_list) /* created on the first poll: no empty row when the campaign ends first */
+        op->s_list = metrics_series(op->m, op->cfg.scenario, OPERATOR_ACTOR, OPERATOR_EP_CERT_LIST);
+    if (!op->s_list)
+        return; /* out of series: no progress polls */
     if (due <= now) {
         metrics_scheduled(op->s_list);
         op->sum.progress_polls++;
@@ -279,9 +283,8 @@ static int alloc_parts(struct operator *op)
     op->poll_ev = evtimer_new(op->base, on_poll_timer, op);
     op->poll_conn = http_conn_new(op->base, op->cfg.conn);
     op->s_bulk = metrics_series(op->m, op->cfg.scenario, OPERATOR_ACTOR, OPERATOR_EP_BULK_RENEW);
-    op->s_list = metrics_series(op->m, op->cfg.scenario, OPERATOR_ACTOR, OPERATOR_EP_CERT_LIST);
     if (!op->slots || !op->idle || !op->body || !op->call_ev || !op->poll_ev || !op->poll_conn ||
-        !op->s_bulk || !op->s_list)
+        !op->s_bulk)
         return -ENOMEM;
     for (uint32_t i = 0; i < op->n_slots; i++) {
         op->slots[i].op = op;

@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
+#include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -425,8 +427,7 @@ struct run {
 static void count_cert(void *arg, uint32_t actor, const char *pem, size_t len)
 {
     struct run *r = arg;
-    ck_assert_uint_ge(actor, 1);
-    if (len > 0 && strstr(pem, "BEGIN CERTIFICATE"))
+    if (actor >= 1 && len > 0 && strstr(pem, "BEGIN CERTIFICATE"))
         atomic_fetch_add(&r->certs, 1);
 }
 
@@ -516,9 +517,10 @@ START_TEST(t_orders_complete)
     ck_assert_int_eq(atomic_load(&r.certs), 12);
     ck_assert_uint_eq(counter(&r, METRIC_ACME_ORDERS_COMPLETED, NULL, NULL, NULL), 12);
     /* the directory and the account once per actor; trust_authenticated: no challenge, no
-     * poll; one nonce fetch per actor (then every answer chains the next one) */
+     * poll; no nonce fetch at all: the directory's Replay-Nonce starts the chain and every
+     * answer carries the next one */
     ck_assert_uint_eq(outcomes(&r, "acme_directory")->answered, 3);
-    ck_assert_uint_eq(outcomes(&r, "acme_nonce")->answered, 3);
+    ck_assert_uint_eq(outcomes(&r, "acme_nonce")->scheduled, 0);
     ck_assert_uint_eq(outcomes(&r, "acme_account")->status[201 - 100], 3);
     ck_assert_uint_eq(outcomes(&r, "acme_order")->status[201 - 100], 12);
     ck_assert_uint_eq(outcomes(&r, "acme_order")->answered, 12);
@@ -551,8 +553,8 @@ START_TEST(t_bad_nonce_retried)
     ck_assert_uint_eq(bad, (uint64_t)mk.injected);
     ck_assert_uint_eq(r.k.bad_nonce_retries, (uint64_t)mk.injected);
     ck_assert_uint_eq(counter(&r, ACME_METRIC_BAD_NONCE_RETRIES, NULL, NULL, NULL), bad);
-    /* the problems carried no nonce: one HEAD new-nonce per resend, plus one per actor */
-    ck_assert_uint_eq(outcomes(&r, "acme_nonce")->answered, 2 + bad);
+    /* the problems carried no nonce: one HEAD new-nonce per resend */
+    ck_assert_uint_eq(outcomes(&r, "acme_nonce")->answered, bad);
     /* the only failed requests are the badNonce answers */
     ck_assert_uint_eq(failed_requests(&r), bad);
     run_free(&r);
@@ -666,7 +668,7 @@ START_TEST(t_burst_paced_and_stopped)
     ck_assert_uint_le(r.k.started, 22);
     ck_assert_uint_eq(r.k.started, r.k.completed + r.k.failed + r.k.abandoned);
     ck_assert_uint_eq(r.k.failed, 0);
-    ck_assert_uint_eq(outcomes(&r, "acme_directory")->scheduled, r.k.started);
+    ck_assert_uint_eq(outcomes(&r, "acme_directory")->scheduled, r.k.started + r.k.dropped);
     run_free(&r);
     stop_mock();
 }

@@ -178,6 +178,12 @@ static const struct bad_line bad_lines[] = {
     {{"--cacert", "@DIR@"}, "~is a directory (expected a readable file)"},
     {{"--summary-json", "/nonexistent/dir/s.json"}, "fleetsim: --summary-json: \"/nonexistent/dir/s.json\" cannot be written: its directory does not exist (expected a file that can be written)"},
     {{"--summary-json", "@DIR@"}, "~is a directory (expected a file that can be written)"},
+    {{"--html", "/nonexistent/dir/r.html"}, "fleetsim: --html: \"/nonexistent/dir/r.html\" cannot be written: its directory does not exist (expected a file that can be written)"},
+    {{"--html", "@DIR@"}, "~is a directory (expected a file that can be written)"},
+    {{"--metrics-listen", "localhost:9090"}, "fleetsim: --metrics-listen: \"localhost:9090\" is not a listen address (expected ADDR:PORT with a numeric address and a port 0-65535, e.g. 127.0.0.1:9090 or [::1]:9090)"},
+    {{"--metrics-listen", "127.0.0.1:70000"}, "~--metrics-listen: \"127.0.0.1:70000\" has a port out of range ("},
+    {{"--metrics-listen", "99999"}, "~--metrics-listen: \"99999\" has a port out of range ("},
+    {{"--metrics-listen", ""}, "~--metrics-listen: \"\" is not a listen address ("},
     {{"--agents-file", "/nonexistent/agents.txt"}, "fleetsim: --agents-file: \"/nonexistent/agents.txt\" cannot be read: No such file or directory (expected a readable file written by an earlier run with --register)"},
     /* API keys: never echoed */
     {{"--api-key", ""}, "fleetsim: --api-key: the key is empty (expected 1 to 511 printable characters without spaces)"},
@@ -610,6 +616,50 @@ START_TEST(config_json)
 }
 END_TEST
 
+START_TEST(output_options)
+{
+    struct run_config cfg;
+    char html[128];
+    snprintf(html, sizeof(html), "%s/report.html", dir);
+    ck_assert_int_eq(parse(&cfg, ARGS("--html", html, "--metrics-listen", "9464")), 0);
+    ck_assert_str_eq(cfg.html_path, html);
+    ck_assert(cfg.metrics_listen_set);
+    ck_assert_str_eq(cfg.metrics_listen.host, "127.0.0.1"); /* a bare port is loopback */
+    ck_assert_uint_eq(cfg.metrics_listen.port, 9464);
+    ck_assert_int_eq(cfg.metrics_listen.addr.ss_family, AF_INET);
+    ck_assert(options_explicit(&cfg, RUN_OPT_HTML) && options_explicit(&cfg, RUN_OPT_METRICS_LISTEN));
+    json_object *j = options_config_json(&cfg), *v;
+    ck_assert(json_object_object_get_ex(j, "html", &v));
+    ck_assert_str_eq(json_object_get_string(v), html);
+    ck_assert(json_object_object_get_ex(j, "metrics_listen", &v));
+    ck_assert_str_eq(json_object_get_string(v), "127.0.0.1:9464");
+    json_object_put(j);
+    options_free(&cfg);
+    ck_assert_ptr_null(cfg.html_path);
+    ck_assert(!cfg.metrics_listen_set);
+
+    ck_assert_int_eq(parse(&cfg, ARGS("--metrics-listen", "[::1]:0")), 0);
+    ck_assert_int_eq(cfg.metrics_listen.addr.ss_family, AF_INET6);
+    ck_assert_uint_eq(cfg.metrics_listen.port, 0);
+    j = options_config_json(&cfg);
+    ck_assert(json_object_object_get_ex(j, "metrics_listen", &v));
+    ck_assert_str_eq(json_object_get_string(v), "[::1]:0");
+    ck_assert(json_object_object_get_ex(j, "html", &v) && v == NULL);
+    json_object_put(j);
+    options_free(&cfg);
+
+    ck_assert_int_eq(parse(&cfg, ARGS("--metrics-listen=:9100")), 0);
+    ck_assert_str_eq(cfg.metrics_listen.host, "127.0.0.1");
+    ck_assert_uint_eq(cfg.metrics_listen.port, 9100);
+    options_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGS("--metrics-listen", "0.0.0.0:9100")), 0);
+    ck_assert_str_eq(cfg.metrics_listen.host, "0.0.0.0");
+    options_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGS("--html", html, "--html", html)), 2);
+    options_free(&cfg);
+}
+END_TEST
+
 /* ---- the real binary ---- */
 
 struct exec_result {
@@ -766,6 +816,7 @@ static Suite *options_suite(void)
     tcase_add_test(good, environment);
     tcase_add_test(good, api_key_scrubbed);
     tcase_add_test(good, config_json);
+    tcase_add_test(good, output_options);
     suite_add_tcase(s, good);
     TCase *bin = tcase_create("binary");
     tcase_add_unchecked_fixture(bin, setup, teardown);
