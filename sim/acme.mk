@@ -17,3 +17,10 @@ tests_integration_check_acme_pebble_CFLAGS = $(TEST_CFLAGS)
 tests_integration_check_acme_pebble_LDADD = tests/lib/libtesthelp.a target/libacme.a \
 	sim/libsim.a engine/libnet.a engine/libjose.a engine/libmeasure.a engine/libparse.a \
 	$(DEPLIBS) $(TEST_LIBS)
+
+check_PROGRAMS += tests/integration/check_acme_target
+TESTS += tests/integration/check_acme_target
+tests_integration_check_acme_target_SOURCES = tests/integration/check_acme_target.c \
+	tests/integration/target_client.c tests/integration/target_client.h
+tests_integration_check_acme_target_CFLAGS = $(TEST_CFLAGS)
+tests_integration_check_acme_target_LDADD = $(TARGET_LIBS) $(DEPLIBS) $(TEST_LIBS)

@@ -1,6 +1,7 @@
 /* sim/preset.c - the table of scenario presets (see preset.h). agent-storm reproduces
  * certctl's k6 agent scenario: 5,000 agents heartbeating every 30 s without polling;
- * bulk-renewal adds an operator renewing 10,000 certificates that the polling fleet carries out. */
+ * bulk-renewal adds an operator renewing 10,000 certificates that the polling fleet carries out;
+ * acme-burst is certctl's k6 acme_flow with 200 clients; fleet runs all of it at once. */
 #include "sim/preset.h"
 
 #include <string.h>
@@ -36,6 +37,51 @@ static const struct preset presets[] = {
             "http_req_duration{scenario:bulk-renewal,endpoint:bulk_renew}:p(99)<5000",
             "http_req_duration{scenario:bulk-renewal,endpoint:bulk_renew}:p(95)<2000",
             "http_req_failed{scenario:bulk-renewal,endpoint:bulk_renew}:rate<0.01",
+            NULL,
+        },
+    },
+    {
+        .name = "acme-burst",
+        .description = "200 ACME clients each fetching the directory, a nonce and renewal-info "
+                       "once per second (certctl's k6 acme_flow), no agents, 5 min",
+        .has_agents = true, .agents = 0,
+        .has_duration = true, .duration_ns = 300 * NS_PER_S,
+        .has_acme_clients = true, .acme_clients = 200,
+        .has_acme_mode = true, .acme_order_mode = false,
+        .thresholds = {
+            "http_req_duration{scenario:acme-burst,endpoint:acme_directory}:p(95)<500",
+            "http_req_duration{scenario:acme-burst,endpoint:acme_nonce}:p(95)<300",
+            "http_req_duration{scenario:acme-burst,endpoint:acme_renewal_info}:p(95)<800",
+            "http_req_5xx{scenario:acme-burst}:rate<0.001",
+            NULL,
+        },
+    },
+    {
+        /* The union of the other presets' thresholds on one scenario tag. ACME clients run
+         * full orders here: nonces chain from answer to answer, so there is no new-nonce
+         * threshold (it would have no data). */
+        .name = "fleet",
+        .description = "all at once: 5,000 agents heartbeating and polling, an operator "
+                       "bulk-renewing 10,000 certificates at 5 calls/s, 20 ACME clients "
+                       "completing JWS-signed orders, 5 min",
+        .has_agents = true, .agents = 5000,
+        .has_poll = true, .poll_ns = 30 * NS_PER_S,
+        .has_duration = true, .duration_ns = 300 * NS_PER_S,
+        .has_certs = true, .certs = 10000,
+        .has_bulk_rate = true, .bulk_rate_per_s = 5.0,
+        .has_bulk_batch = true, .bulk_batch = 50,
+        .has_acme_clients = true, .acme_clients = 20,
+        .has_acme_mode = true, .acme_order_mode = true,
+        .thresholds = {
+            "http_req_duration{scenario:fleet,endpoint:heartbeat}:p(99)<1000",
+            "http_req_duration{scenario:fleet,endpoint:heartbeat}:p(95)<500",
+            "http_req_failed{scenario:fleet,actor:agent}:rate<0.001",
+            "http_req_duration{scenario:fleet,endpoint:bulk_renew}:p(99)<5000",
+            "http_req_duration{scenario:fleet,endpoint:bulk_renew}:p(95)<2000",
+            "http_req_failed{scenario:fleet,endpoint:bulk_renew}:rate<0.01",
+            "http_req_duration{scenario:fleet,endpoint:acme_directory}:p(95)<500",
+            "http_req_duration{scenario:fleet,endpoint:acme_renewal_info}:p(95)<800",
+            "http_req_5xx{scenario:fleet,actor:acme}:rate<0.001",
             NULL,
         },
     },

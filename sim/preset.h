@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 /* Most thresholds one preset brings. */
-#define PRESET_MAX_THRESHOLDS 8
+#define PRESET_MAX_THRESHOLDS 16
 
 /* A preset's settings; a field applies only when its has_ flag is set. */
 struct preset {
@@ -22,6 +22,8 @@ struct preset {
     bool has_certs;       uint32_t certs;         /* certificates the operator renews */
     bool has_bulk_rate;   double bulk_rate_per_s; /* operator bulk-renew calls per second */
     bool has_bulk_batch;  uint32_t bulk_batch;    /* certificate ids per call */
+    bool has_acme_clients; uint32_t acme_clients; /* ACME client actors (sim/acme.h) */
+    bool has_acme_mode;   bool acme_order_mode;   /* true: full orders; false: burst */
     const char *thresholds[PRESET_MAX_THRESHOLDS]; /* k6 threshold specs, NULL-terminated */
 };
 

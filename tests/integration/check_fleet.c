@@ -476,6 +476,52 @@ START_TEST(test_retire_and_unknown)
 }
 END_TEST
 
+START_TEST(test_register_and_agents_file)
+{
+    struct tgt t;
+    target_up(&t, false, 0, 0, NULL); /* an empty server: the agents must be registered */
+    char file[64];
+    snprintf(file, sizeof file, "/tmp/check_fleet_agents.%d.txt", (int)getpid());
+    const char *reg[] = {"--agents", "30", "--register", "--agents-file", file, "--heartbeat",
+                         "1s", "--poll", "0", "--duration", "3s", "--seed", "9", NULL};
+    struct run r;
+    fleetsim(&r, t.url, reg);
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "registering agents: 30/30 done, 0 failed"));
+    ck_assert_int_eq(counter(r.summary, "http_reqs") - acct_field(r.summary, "answered"), 0);
+    run_free(&r);
+    /* the file holds "INDEX ID" lines with the server's ids */
+    char *ids = slurp(file);
+    unsigned lines = 0;
+    for (char *l = strchr(ids, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+        unsigned idx;
+        char id[128];
+        ck_assert_int_eq(sscanf(l + 1, "%u %127s", &idx, id), 2);
+        ck_assert_uint_eq(idx, ++lines);
+        ck_assert_ptr_null(strstr(id, "ag-loadtest")); /* server-assigned, not ours */
+    }
+    ck_assert_uint_eq(lines, 30);
+    free(ids);
+    /* a later run reads the ids and heartbeats as those agents, without registering */
+    const char *again[] = {"--agents", "30", "--agents-file", file, "--heartbeat", "1s",
+                           "--poll", "0", "--duration", "3s", "--seed", "9", "-q", NULL};
+    fleetsim(&r, t.url, again);
+    json_object *st = stats(&t);
+    target_down(&t);
+    unlink(file);
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
+    ck_assert_int_eq(jget(st, "agents", "total", NULL), 30);
+    ck_assert_int_eq(jget(st, "requests", "register", "201"), 30);
+    ck_assert_int_eq(jget(st, "requests", "heartbeat", "404"), 0);
+    json_object *by;
+    json_object_object_get_ex(st, "heartbeats_by_agent", &by);
+    ck_assert_int_eq(json_object_object_length(by), 30);
+    ck_assert_int_ge(jget(st, "requests", "heartbeat", "200"), 2 * 30 * 2);
+    json_object_put(st);
+    run_free(&r);
+}
+END_TEST
+
 /* The "event ..." lines of a dry run. */
 static char *dry_events(const char *const *args)
 {
@@ -594,6 +640,7 @@ int main(void)
     tcase_add_test(tc, test_renewal_jobs);
     tcase_add_test(tc, test_retire_and_unknown);
     tcase_add_test(tc, test_exit_codes);
+    tcase_add_test(tc, test_register_and_agents_file);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

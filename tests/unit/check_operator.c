@@ -371,8 +371,8 @@ START_TEST(test_actor_times_and_wire)
     ck_assert_uint_eq(s->total.lag_negative, 0);
     ck_assert_uint_eq(fx.srv.requests, 3);
     ck_assert_uint_eq(fx.srv.accepts, 1); /* one keep-alive connection */
-    /* lag (sent - intended) stays small: each call left at its scheduled time */
-    ck_assert_uint_lt(hist_max(&s->lag), 20000);
+    /* lag (sent - intended) stays below the 50 ms spacing: each call left at its time */
+    ck_assert_uint_lt(hist_max(&s->lag), 50000);
     /* the last call is the third batch, certificates 101..120, on the wire as expected */
     const char *req = fx.srv.last_request;
     ck_assert_msg(strncmp(req, "POST /base/api/v1/certificates/bulk-renew HTTP/1.1\r\n", 52) == 0,
