@@ -140,6 +140,13 @@ static struct event_base *new_base(void)
 
 static void loop_tick(evutil_socket_t fd, short what, void *arg);
 
+/* The endpoints a mode can use (their series exist from the start, the others never). */
+static bool endpoint_used(enum acme_mode mode, enum acme_endpoint ep)
+{
+    return mode == ACME_MODE_ORDER || ep == ACME_EP_DIRECTORY || ep == ACME_EP_NONCE ||
+           ep == ACME_EP_RENEWAL_INFO;
+}
+
 static int loop_init(struct acme_group *g, struct acme_loop *l, uint32_t n_actors, char *err,
                      size_t errlen)
 {
@@ -162,9 +169,12 @@ static int loop_init(struct acme_group *g, struct acme_loop *l, uint32_t n_actor
     l->tick = l->base ? event_new(l->base, -1, EV_PERSIST, loop_tick, l) : NULL;
     bool ok = l->base && l->metrics && (!intervals || l->snapshot) && l->actors && l->hdr_get &&
               l->hdr_post && l->tick && (g->cfg.mode != ACME_MODE_ORDER || l->csr);
-    for (int e = 0; ok && e < ACME_EP_COUNT; e++)
+    for (int e = 0; ok && e < ACME_EP_COUNT; e++) {
+        if (!endpoint_used(g->cfg.mode, (enum acme_endpoint)e))
+            continue;
         ok = (l->series[e] = metrics_series(l->metrics, g->cfg.scenario, ACME_ACTOR,
                                             acme_ep_name((enum acme_endpoint)e))) != NULL;
+    }
     if (!ok) {
         snprintf(err, errlen, "out of memory setting up %u ACME clients", n_actors);
         return -ENOMEM;
@@ -218,6 +228,22 @@ static int group_setup(struct acme_group *g, const struct acme_config *cfg, char
     return 0;
 }
 
+/* Order mode: every actor's account key, made now so that key generation (RSA takes tens of
+ * milliseconds) never delays a request of the run. */
+static int make_keys(struct acme_group *g, char *err, size_t errlen)
+{
+    for (uint32_t t = 0; g->cfg.mode == ACME_MODE_ORDER && t < g->n_loops; t++) {
+        for (uint32_t i = 0; i < g->loops[t].n_actors; i++) {
+            if (acme_actor_keygen(&g->loops[t].actors[i]) != 0) {
+                snprintf(err, errlen, "cannot generate a %s account key",
+                         acme_key_alg_name(g->cfg.key_alg));
+                return -EIO;
+            }
+        }
+    }
+    return 0;
+}
+
 struct acme_group *acme_group_new(const struct acme_config *cfg, char *err, size_t errlen)
 {
     if (!cfg->conn || !cfg->directory_url || cfg->threads == 0 || cfg->shard_n == 0 ||
@@ -266,6 +292,10 @@ struct acme_group *acme_group_new(const struct acme_config *cfg, char *err, size
         return NULL;
     }
     free(fill);
+    if (make_keys(g, err, errlen) != 0) {
+        acme_group_free(g);
+        return NULL;
+    }
     return g;
 }
 

@@ -137,8 +137,9 @@ uint32_t acme_shard_size(uint32_t n_clients, uint32_t shard_k, uint32_t shard_n)
 
 struct acme_group;
 
-/* Builds the loops and actors (nothing runs yet; account keys are made when an actor first
- * needs one). Returns NULL with a one-line reason in err (bad directory URL, no conn). */
+/* Builds the loops and actors (nothing runs yet); in order mode it also makes every actor's
+ * account key (RS256: tens of ms each). Returns NULL with a one-line reason in err (bad
+ * directory URL, no connection, key generation failed). */
 struct acme_group *acme_group_new(const struct acme_config *cfg, char *err, size_t errlen);
 
 /* Actors in this shard. */

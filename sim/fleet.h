@@ -15,8 +15,9 @@
 
 /* Fleet-wide cap on kept keys when fleet_config.keys_max is 0 (about 200 bytes each). */
 #define FLEET_DEFAULT_KEYS_MAX 100000u
-/* How often each loop checks for stop requests and takes its interval snapshot. */
-#define FLEET_TICK_NS (20ULL * 1000000ULL)
+/* How often each loop checks for stop requests and takes its interval snapshot (a loop wakes
+ * up for this alone, so not too often). */
+#define FLEET_TICK_NS (100ULL * 1000000ULL)
 
 /* What a fleet is made of. Everything pointed to must outlive the fleet. */
 struct fleet_config {

@@ -31,3 +31,6 @@ tests_integration_check_fleet_LDADD = sim/libsim.a engine/libnet.a engine/libmea
 	$(DEPLIBS) $(TEST_LIBS)
 # It runs the fleetsim and fleetsim-target programs.
 EXTRA_tests_integration_check_fleet_DEPENDENCIES = fleetsim$(EXEEXT) fleetsim-target$(EXEEXT)
+
+# fleetsim's own cost per agent (RSS, CPU per heartbeat); run by hand: bench/fleet_bench.sh BUILD_DIR
+EXTRA_DIST += bench/fleet_bench.sh docs/fleet.md

@@ -78,6 +78,12 @@ static const struct option_spec {
     {"bulk-rate", RUN_OPT_BULK_RATE, true, optval_bulk_rate},
     {"bulk-batch", RUN_OPT_BULK_BATCH, true, optval_bulk_batch},
     {"bulk-passes", RUN_OPT_BULK_PASSES, true, optval_bulk_passes},
+    {"acme-clients", RUN_OPT_ACME_CLIENTS, true, optval_acme_clients},
+    {"acme-mode", RUN_OPT_ACME_MODE, true, optval_acme_mode},
+    {"acme-profile", RUN_OPT_ACME_PROFILE, true, optval_acme_profile},
+    {"acme-directory", RUN_OPT_ACME_DIRECTORY, true, optval_acme_directory},
+    {"acme-key-alg", RUN_OPT_ACME_KEY_ALG, true, optval_acme_key_alg},
+    {"acme-cacert", RUN_OPT_ACME_CACERT, true, optval_acme_cacert},
 };
 #define N_SPECS (sizeof(specs) / sizeof(specs[0]))
 
@@ -119,6 +125,7 @@ void options_defaults(struct run_config *cfg)
     cfg->timeout_ns = OPTIONS_DEFAULT_TIMEOUT_NS;
     cfg->grace_ns = OPTIONS_DEFAULT_GRACE_NS;
     cfg->bulk_batch = OPTIONS_DEFAULT_BULK_BATCH;
+    snprintf(cfg->acme_profile, sizeof(cfg->acme_profile), "%s", OPTIONS_DEFAULT_ACME_PROFILE);
 }
 
 void options_free(struct run_config *cfg)
@@ -136,6 +143,8 @@ void options_free(struct run_config *cfg)
     free(cfg->summary_json_path);
     free(cfg->interval_log_path);
     free(cfg->html_path);
+    free(cfg->acme_directory_url);
+    free(cfg->acme_cacert_path);
     options_defaults(cfg);
 }
 
@@ -380,6 +389,8 @@ static const struct {
     {RUN_OPT_INSECURE, RUN_OPT_CACERT},
     {RUN_OPT_QUIET, RUN_OPT_VERBOSE},
     {RUN_OPT_THRESHOLD, RUN_OPT_NO_THRESHOLDS},
+    {RUN_OPT_INSECURE, RUN_OPT_ACME_CACERT},
+    {RUN_OPT_ACME_DIRECTORY, RUN_OPT_ACME_PROFILE}, /* the profile is certctl's */
 };
 
 static int check_conflicts(const struct run_config *cfg, char *err, size_t errlen)
@@ -417,6 +428,27 @@ static int check_agents_file(const struct run_config *cfg, char *err, size_t err
         }
         return value_error(err, errlen, "agents-file", cfg->agents_file, reason);
     }
+    return 0;
+}
+
+/* The ACME options need ACME clients (--acme-clients or a preset), --acme-cacert the
+ * --acme-directory server it is for. */
+static int check_acme(const struct run_config *cfg, char *err, size_t errlen)
+{
+    static const enum run_opt acme_opts[] = {RUN_OPT_ACME_MODE, RUN_OPT_ACME_PROFILE,
+                                             RUN_OPT_ACME_DIRECTORY, RUN_OPT_ACME_KEY_ALG,
+                                             RUN_OPT_ACME_CACERT};
+    for (size_t i = 0; cfg->acme_clients == 0 && i < sizeof(acme_opts) / sizeof(acme_opts[0]); i++) {
+        if (options_explicit(cfg, acme_opts[i]))
+            return usage_error(err, errlen,
+                               "--%s: has no effect without ACME clients (expected --acme-clients N "
+                               "or a scenario with ACME clients, e.g. acme-burst)",
+                               options_name(acme_opts[i]));
+    }
+    if (options_explicit(cfg, RUN_OPT_ACME_CACERT) && !options_explicit(cfg, RUN_OPT_ACME_DIRECTORY))
+        return usage_error(err, errlen,
+                           "--acme-cacert: only applies to --acme-directory (expected it with "
+                           "--acme-directory URL; certctl's ACME server uses --cacert)");
     return 0;
 }
 
@@ -485,6 +517,9 @@ static int apply_presets(struct run_config *cfg, char *err, size_t errlen)
         FILL(has_certs, RUN_OPT_CERTS, certs, certs)
         FILL(has_bulk_rate, RUN_OPT_BULK_RATE, bulk_rate_per_s, bulk_rate_per_s)
         FILL(has_bulk_batch, RUN_OPT_BULK_BATCH, bulk_batch, bulk_batch)
+        FILL(has_acme_clients, RUN_OPT_ACME_CLIENTS, acme_clients, acme_clients)
+        FILL(has_acme_mode, RUN_OPT_ACME_MODE, acme_mode,
+             acme_order_mode ? OPTIONS_ACME_ORDER : OPTIONS_ACME_BURST)
 #undef FILL
         for (size_t t = 0; !cfg->no_thresholds && t < preset_threshold_count(p); t++) {
             char reason[160];
@@ -504,6 +539,8 @@ static int finish(struct run_config *cfg, char *err, size_t errlen)
         rc = check_conflicts(cfg, err, errlen);
     if (rc == 0)
         rc = check_agents_file(cfg, err, errlen);
+    if (rc == 0)
+        rc = check_acme(cfg, err, errlen);
     if (rc == 0)
         rc = check_thresholds(cfg, err, errlen);
     if (rc != 0)

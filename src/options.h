@@ -88,6 +88,12 @@ enum run_opt {
     RUN_OPT_BULK_PASSES,
     RUN_OPT_HTML,
     RUN_OPT_METRICS_LISTEN,
+    RUN_OPT_ACME_CLIENTS,
+    RUN_OPT_ACME_MODE,
+    RUN_OPT_ACME_PROFILE,
+    RUN_OPT_ACME_DIRECTORY,
+    RUN_OPT_ACME_KEY_ALG,
+    RUN_OPT_ACME_CACERT,
     RUN_OPT__COUNT
 };
 
@@ -97,6 +103,13 @@ enum options_source { OPTIONS_SOURCE_NONE = 0, OPTIONS_SOURCE_ENV, OPTIONS_SOURC
 enum options_agent_profile { OPTIONS_PROFILE_DEFAULT = 0, OPTIONS_PROFILE_CERTCTL_1_0 };
 
 enum options_conn_mode { OPTIONS_CONN_PER_AGENT = 0, OPTIONS_CONN_POOL };
+
+/* ACME clients (sim/acme.h): full orders (default) or certctl's k6 acme_flow burst. */
+enum options_acme_mode { OPTIONS_ACME_ORDER = 0, OPTIONS_ACME_BURST };
+enum options_acme_key_alg { OPTIONS_ACME_ES256 = 0, OPTIONS_ACME_RS256, OPTIONS_ACME_EDDSA };
+#define OPTIONS_MAX_ACME_CLIENTS 100000u
+#define OPTIONS_ACME_PROFILE_MAX 128
+#define OPTIONS_DEFAULT_ACME_PROFILE "prof-loadtest"
 
 /* The parsed `fleetsim run` configuration. Strings are owned (malloc'd) by the config and
  * released by options_free; durations are nanoseconds, shares percent. */
@@ -163,6 +176,17 @@ struct run_config {
     double bulk_rate_per_s;             /* --bulk-rate: bulk-renew calls per second; 0 = off */
     uint32_t bulk_batch;                /* --bulk-batch: ids per call, default 50 */
     uint32_t bulk_passes;               /* --bulk-passes: passes over the certificates; 0 = all run */
+
+    /* ACME clients (DESIGN §5): off unless acme_clients > 0 */
+    uint32_t acme_clients;              /* --acme-clients, default 0 */
+    enum options_acme_mode acme_mode;   /* --acme-mode, default order */
+    char acme_profile[OPTIONS_ACME_PROFILE_MAX + 1]; /* --acme-profile, default prof-loadtest */
+    char *acme_directory_url;           /* --acme-directory as given (another ACME server, e.g.
+                                           Pebble), or NULL: certctl's (or the built-in
+                                           target's) /acme/profile/<profile>/directory */
+    struct parsed_url acme_directory;   /* its scheme, host and port */
+    enum options_acme_key_alg acme_key_alg; /* --acme-key-alg, default es256 */
+    char *acme_cacert_path;             /* --acme-cacert: CAs of the --acme-directory server */
 
     int verbosity;                      /* -1 quiet, 0 normal, 1+ verbose (-v repeatable) */
     bool dry_run;

@@ -112,6 +112,22 @@ static json_object *run_json(const struct run_config *cfg, json_object *o)
     return o;
 }
 
+/* ACME clients (sim/acme.h); the directory URL is redacted like every URL in output. */
+static json_object *acme_json(const struct run_config *cfg, json_object *o)
+{
+    static const char *const algs[] = {"es256", "rs256", "eddsa"};
+    add(o, "acme_clients", json_object_new_int64(cfg->acme_clients));
+    add(o, "acme_mode", json_object_new_string(cfg->acme_mode == OPTIONS_ACME_BURST ? "burst" : "order"));
+    add(o, "acme_profile", json_object_new_string(cfg->acme_profile));
+    char url[PARSE_PATH_MAX];
+    if (cfg->acme_directory_url)
+        parse_url_redact(cfg->acme_directory_url, url, sizeof(url));
+    add(o, "acme_directory", cfg->acme_directory_url ? json_object_new_string(url) : NULL);
+    add(o, "acme_key_alg", json_object_new_string(algs[cfg->acme_key_alg]));
+    add(o, "acme_cacert", str_or_null(cfg->acme_cacert_path));
+    return o;
+}
+
 json_object *options_config_json(const struct run_config *cfg)
 {
     json_object *o = json_object_new_object();
@@ -120,5 +136,6 @@ json_object *options_config_json(const struct run_config *cfg)
     target_json(cfg, o);
     fleet_json(cfg, o);
     run_json(cfg, o);
+    acme_json(cfg, o);
     return o;
 }

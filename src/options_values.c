@@ -381,3 +381,82 @@ int optval_bulk_passes(struct run_config *cfg, enum run_opt id, const char *arg,
     return parse_count_u32(arg, 1, OPTIONS_MAX_BULK_PASSES, &cfg->bulk_passes, reason, n) ? OPTVAL_BAD
                                                                                          : OPTVAL_OK;
 }
+
+/* ---- ACME clients (sim/acme.h) ---- */
+
+int optval_acme_clients(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+{
+    (void)id;
+    return parse_count_u32(arg, 1, OPTIONS_MAX_ACME_CLIENTS, &cfg->acme_clients, reason, n)
+               ? OPTVAL_BAD
+               : OPTVAL_OK;
+}
+
+int optval_acme_mode(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+{
+    (void)id;
+    if (strcmp(arg, "order") == 0)
+        cfg->acme_mode = OPTIONS_ACME_ORDER;
+    else if (strcmp(arg, "burst") == 0)
+        cfg->acme_mode = OPTIONS_ACME_BURST;
+    else {
+        snprintf(reason, n, "is not an ACME mode (expected burst or order)");
+        return OPTVAL_BAD;
+    }
+    return OPTVAL_OK;
+}
+
+int optval_acme_profile(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+{
+    (void)id;
+    size_t len = strlen(arg);
+    bool ok = len > 0 && len <= OPTIONS_ACME_PROFILE_MAX;
+    for (size_t i = 0; ok && i < len; i++) {
+        char c = arg[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '-' || c == '_' || c == '.';
+    }
+    if (!ok) {
+        snprintf(reason, n, "is not a profile id (expected 1 to %d of A-Z a-z 0-9 . _ -, e.g. %s)",
+                 OPTIONS_ACME_PROFILE_MAX, OPTIONS_DEFAULT_ACME_PROFILE);
+        return OPTVAL_BAD;
+    }
+    snprintf(cfg->acme_profile, sizeof(cfg->acme_profile), "%s", arg);
+    return OPTVAL_OK;
+}
+
+int optval_acme_directory(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+{
+    (void)id;
+    if (parse_url(arg, &cfg->acme_directory, reason, n) != 0)
+        return OPTVAL_BAD_REDACTED;
+    if (cfg->acme_directory.base_path[0] == '\0') {
+        snprintf(reason, n, "has no path (expected the directory URL, e.g. https://127.0.0.1:14000/dir)");
+        return OPTVAL_BAD_REDACTED;
+    }
+    return store_string(&cfg->acme_directory_url, arg, reason, n);
+}
+
+int optval_acme_key_alg(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+{
+    (void)id;
+    if (strcmp(arg, "es256") == 0)
+        cfg->acme_key_alg = OPTIONS_ACME_ES256;
+    else if (strcmp(arg, "rs256") == 0)
+        cfg->acme_key_alg = OPTIONS_ACME_RS256;
+    else if (strcmp(arg, "eddsa") == 0)
+        cfg->acme_key_alg = OPTIONS_ACME_EDDSA;
+    else {
+        snprintf(reason, n, "is not an account key algorithm (expected es256, rs256 or eddsa)");
+        return OPTVAL_BAD;
+    }
+    return OPTVAL_OK;
+}
+
+int optval_acme_cacert(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+{
+    (void)id;
+    if (parse_readable_file(arg, reason, n) != 0)
+        return OPTVAL_BAD;
+    return store_string(&cfg->acme_cacert_path, arg, reason, n);
+}

@@ -52,6 +52,12 @@ int optval_certs(struct run_config *cfg, enum run_opt id, const char *arg, char 
 int optval_bulk_rate(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_bulk_batch(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_bulk_passes(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_acme_clients(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_acme_mode(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_acme_profile(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_acme_directory(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_acme_key_alg(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_acme_cacert(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 
 /* Checks an API key's text (non-empty, at most OPTIONS_API_KEY_MAX bytes, printable without
  * spaces). Returns 0 or -EINVAL with a reason that never contains the key. */

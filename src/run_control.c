@@ -26,6 +26,7 @@ struct control {
     uint64_t last_report_ns;
     uint64_t next_report_ns; /* when the report timer is due next */
     struct event *report_ev;
+    struct event *finish_ev;
     bool hint_shown;
     bool stopping;
 };
@@ -42,6 +43,8 @@ static void begin_stop(struct control *k, const char *why)
         fprintf(stderr, "fleetsim: %s: no new requests; draining for up to %s\n", why, grace);
     }
     fleet_stop(k->f);
+    struct timeval poll = {0, FINISH_POLL_US};
+    event_add(k->finish_ev, &poll); /* from now on, look for the end of the drain */
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -136,6 +139,7 @@ static bool add_events(struct control *k, struct event **evs)
     evs[1] = evsignal_new(k->base, SIGTERM, on_signal, k);
     evs[2] = evtimer_new(k->base, on_duration, k);
     evs[3] = event_new(k->base, -1, EV_PERSIST, on_finish_poll, k);
+    k->finish_ev = evs[3];
     evs[4] = cfg->report_interval_ns ? evtimer_new(k->base, on_report, k) : NULL;
     k->report_ev = evs[4];
     for (int i = 0; i < 4; i++)
@@ -145,9 +149,8 @@ static bool add_events(struct control *k, struct event **evs)
         return false;
     event_add(evs[0], NULL);
     event_add(evs[1], NULL);
-    struct timeval d = tv_of(cfg->duration_ns), poll = {0, FINISH_POLL_US};
+    struct timeval d = tv_of(cfg->duration_ns);
     event_add(evs[2], &d);
-    event_add(evs[3], &poll);
     return true;
 }
 

@@ -367,8 +367,9 @@ static void heartbeat_run(bool tls, unsigned n, unsigned secs, unsigned ramp_s)
     for (int k = 0; k < IDENTITY_OS_COUNT; k++) {
         int64_t got = jget(st, "agents", "os", os[k]);
         ck_assert_int_eq(got, want_os[k]);
-        ck_assert_msg(llabs(got * 100 - (int64_t)pct[k] * n) <= 2 * (int64_t)n, "%s %lld of %u",
-                      os[k], (long long)got, n);
+        if (n >= 1000) /* +/- 2 points is a statement about large fleets */
+            ck_assert_msg(llabs(got * 100 - (int64_t)pct[k] * n) <= 2 * (int64_t)n,
+                          "%s %lld of %u", os[k], (long long)got, n);
     }
     ck_assert_int_eq(jget(st, "requests", "heartbeat", "200"), total + 1);
     assert_balanced(r.summary);

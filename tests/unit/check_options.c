@@ -211,7 +211,7 @@ static const struct bad_line bad_lines[] = {
     {{"--source-ips", "127.0.0.9-127.0.0.2"}, "fleetsim: --source-ips: \"127.0.0.9-127.0.0.2\" is descending (expected a.b.c.d-a.b.c.e in ascending order with at most 65536 addresses, e.g. 127.0.0.2-127.0.0.254)"},
     {{"--source-ips", "10.0.0.0-10.1.0.0"}, "~\"10.0.0.0-10.1.0.0\" holds too many addresses ("},
     {{"--source-ips", "127.0.0.256"}, "~\"127.0.0.256\" is not an IPv4 range ("},
-    {{"--scenario", "bogus"}, "fleetsim: --scenario: \"bogus\" is not a known scenario (expected one of: agent-storm, bulk-renewal)"},
+    {{"--scenario", "bogus"}, "fleetsim: --scenario: \"bogus\" is not a known scenario (expected one of: agent-storm, bulk-renewal, acme-burst, fleet)"},
     {{"--scenario", "agent-storm", "--scenario", "agent-storm"}, "fleetsim: --scenario: \"agent-storm\" is given twice (expected each scenario once)"},
     {{"--agent-profile", "certctl-2.0"}, "fleetsim: --agent-profile: \"certctl-2.0\" is not an agent profile (expected default or certctl-1.0)"},
     /* operator: certificates, bulk rate and batch */
@@ -229,6 +229,26 @@ static const struct bad_line bad_lines[] = {
     {{"--certs", "5", "--certs", "6"}, "fleetsim: --certs: given more than once (expected it at most once)"},
     {{"--bulk-passes", "0"}, "fleetsim: --bulk-passes: \"0\" is zero (expected an integer from 1 to 1000000)"},
     {{"--bulk-passes", "1.5"}, "~fleetsim: --bulk-passes: \"1.5\" "},
+    /* ACME clients */
+    {{"--acme-clients", "0"}, "fleetsim: --acme-clients: \"0\" is zero (expected an integer from 1 to 100000)"},
+    {{"--acme-clients", "100001"}, "fleetsim: --acme-clients: \"100001\" is too large (expected an integer from 1 to 100000)"},
+    {{"--acme-clients", "many"}, "fleetsim: --acme-clients: \"many\" is not a number (expected an integer from 1 to 100000)"},
+    {{"--acme-clients"}, "fleetsim: --acme-clients: missing value (expected an integer from 1 to 100000)"},
+    {{"--acme-clients", "5", "--acme-mode", "storm"}, "fleetsim: --acme-mode: \"storm\" is not an ACME mode (expected burst or order)"},
+    {{"--acme-mode", "burst"}, "fleetsim: --acme-mode: has no effect without ACME clients (expected --acme-clients N or a scenario with ACME clients, e.g. acme-burst)"},
+    {{"--acme-key-alg", "rs256", "--scenario", "agent-storm"}, "~fleetsim: --acme-key-alg: has no effect without ACME clients"},
+    {{"--acme-clients", "5", "--acme-profile", "prof/x"}, "fleetsim: --acme-profile: \"prof/x\" is not a profile id (expected 1 to 128 of A-Z a-z 0-9 . _ -, e.g. prof-loadtest)"},
+    {{"--acme-clients", "5", "--acme-profile", ""}, "~fleetsim: --acme-profile: \"\" is not a profile id"},
+    {{"--acme-clients", "5", "--acme-directory", "ftp://127.0.0.1/dir"}, "~fleetsim: --acme-directory: \"ftp://127.0.0.1/dir\" has an unsupported scheme"},
+    {{"--acme-clients", "5", "--acme-directory", "https://127.0.0.1:14000"}, "fleetsim: --acme-directory: \"https://127.0.0.1:14000\" has no path (expected the directory URL, e.g. https://127.0.0.1:14000/dir)"},
+    {{"--acme-clients", "5", "--acme-directory", "https://admin:hunter2@127.0.0.1/dir"}, "~fleetsim: --acme-directory: \"https://***@127.0.0.1/dir\" contains user:password@"},
+    {{"--acme-clients", "5", "--acme-key-alg", "ps256"}, "fleetsim: --acme-key-alg: \"ps256\" is not an account key algorithm (expected es256, rs256 or eddsa)"},
+    {{"--acme-clients", "5", "--acme-directory", "https://127.0.0.1/dir", "--acme-profile", "p"}, "fleetsim: --acme-directory and --acme-profile cannot be used together (expected one of them)"},
+    {{"--acme-clients", "5", "--acme-cacert", "@CAFILE@"}, "fleetsim: --acme-cacert: only applies to --acme-directory (expected it with --acme-directory URL; certctl's ACME server uses --cacert)"},
+    {{"--acme-clients", "5", "--acme-directory", "https://127.0.0.1/dir", "--acme-cacert", "/nonexistent/ca.pem"}, "fleetsim: --acme-cacert: \"/nonexistent/ca.pem\" cannot be read: No such file or directory (expected a readable file)"},
+    {{"--acme-clients", "5", "--insecure", "--acme-directory", "https://127.0.0.1/dir", "--acme-cacert", "@CAFILE@"}, "fleetsim: --insecure and --acme-cacert cannot be used together (expected one of them)"},
+    {{"--acme-clients", "5", "--acme-clients", "6"}, "fleetsim: --acme-clients: given more than once (expected it at most once)"},
+    {{"--scenario", "acme-burst", "--threshold", "http_req_duration{scenario:fleet}:p(95)<1"}, "~scenario 'fleet' is not part of this run"},
     /* thresholds (reasons from engine/threshold) */
     {{"--threshold", "bogus_metric:p(99)<1"}, "~fleetsim: --threshold: \"bogus_metric:p(99)<1\" unknown metric 'bogus_metric'"},
     {{"--threshold", "http_req_duration{scenario:agent-storm}:p(99)<1000"}, "~--threshold: \"http_req_duration{scenario:agent-storm}:p(99)<1000\" scenario 'agent-storm' is not part of this run"},
@@ -526,6 +546,67 @@ START_TEST(presets_fill_unset_options)
 }
 END_TEST
 
+START_TEST(acme_options_and_presets)
+{
+    struct run_config cfg;
+    ck_assert_int_eq(parse(&cfg, ARGS("--scenario", "acme-burst")), 0);
+    ck_assert_uint_eq(cfg.agents, 0); /* no agents: the preset allows it */
+    ck_assert_uint_eq(cfg.acme_clients, 200);
+    ck_assert_int_eq(cfg.acme_mode, OPTIONS_ACME_BURST);
+    ck_assert_uint_eq(cfg.duration_ns, 300 * SEC);
+    ck_assert_str_eq(cfg.acme_profile, "prof-loadtest");
+    ck_assert_ptr_null(cfg.acme_directory_url);
+    ck_assert_uint_eq(cfg.n_thresholds, 4);
+    for (size_t i = 0; i < cfg.n_thresholds; i++)
+        ck_assert(strstr(cfg.threshold_specs[i], "scenario:acme-burst") != NULL);
+    ck_assert(!options_explicit(&cfg, RUN_OPT_ACME_CLIENTS));
+    options_free(&cfg);
+
+    ck_assert_int_eq(parse(&cfg, ARGS("--scenario", "acme-burst", "--acme-clients", "10",
+                                      "--acme-mode", "order", "--agents", "3")), 0);
+    ck_assert_uint_eq(cfg.acme_clients, 10);
+    ck_assert_int_eq(cfg.acme_mode, OPTIONS_ACME_ORDER);
+    ck_assert_uint_eq(cfg.agents, 3);
+    options_free(&cfg);
+
+    ck_assert_int_eq(parse(&cfg, ARGS("--scenario", "fleet")), 0);
+    ck_assert_uint_eq(cfg.agents, 5000);
+    ck_assert_uint_eq(cfg.acme_clients, 20);
+    ck_assert_int_eq(cfg.acme_mode, OPTIONS_ACME_ORDER);
+    ck_assert_uint_eq(cfg.certs, 10000);
+    ck_assert(cfg.bulk_rate_per_s > 4.99 && cfg.bulk_rate_per_s < 5.01);
+    ck_assert_uint_eq(cfg.n_thresholds, 9);
+    for (size_t i = 0; i < cfg.n_thresholds; i++)
+        ck_assert(strstr(cfg.threshold_specs[i], "scenario:fleet") != NULL);
+    options_free(&cfg);
+
+    ck_assert_int_eq(parse(&cfg, ARGS("--acme-clients", "3", "--acme-directory",
+                                      "https://127.0.0.1:14000/dir", "--acme-key-alg", "rs256",
+                                      "--acme-cacert", "@CAFILE@")), 0);
+    ck_assert_uint_eq(cfg.acme_clients, 3);
+    ck_assert_int_eq(cfg.acme_mode, OPTIONS_ACME_ORDER); /* the default */
+    ck_assert_int_eq(cfg.acme_key_alg, OPTIONS_ACME_RS256);
+    ck_assert_str_eq(cfg.acme_directory_url, "https://127.0.0.1:14000/dir");
+    ck_assert(cfg.acme_directory.tls);
+    ck_assert_uint_eq(cfg.acme_directory.port, 14000);
+    ck_assert_ptr_nonnull(cfg.acme_cacert_path);
+    ck_assert_uint_eq(cfg.agents, 5000); /* agents still run unless a preset says otherwise */
+    json_object *j = options_config_json(&cfg);
+    const char *text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+    ck_assert(strstr(text, "\"acme_clients\":3") != NULL);
+    ck_assert(strstr(text, "\"acme_mode\":\"order\"") != NULL);
+    ck_assert(strstr(text, "\"acme_key_alg\":\"rs256\"") != NULL);
+    ck_assert(strstr(text, "\"acme_directory\":\"https:\\/\\/127.0.0.1:14000\\/dir\"") != NULL ||
+              strstr(text, "\"acme_directory\":\"https://127.0.0.1:14000/dir\"") != NULL);
+    json_object_put(j);
+    options_free(&cfg);
+
+    ck_assert_int_eq(parse(&cfg, ARGS("--acme-clients", "2", "--acme-profile", "prof-x.1")), 0);
+    ck_assert_str_eq(cfg.acme_profile, "prof-x.1");
+    options_free(&cfg);
+}
+END_TEST
+
 /* True when any argv string still holds needle. */
 static bool argv_has(const struct argv_buf *b, const char *needle)
 {
@@ -817,6 +898,7 @@ static Suite *options_suite(void)
     tcase_add_test(good, api_key_scrubbed);
     tcase_add_test(good, config_json);
     tcase_add_test(good, output_options);
+    tcase_add_test(good, acme_options_and_presets);
     suite_add_tcase(s, good);
     TCase *bin = tcase_create("binary");
     tcase_add_unchecked_fixture(bin, setup, teardown);
