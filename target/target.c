@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,6 +315,12 @@ static int build_http(struct target *t, uint16_t port, char *err, size_t errlen)
 		return fail(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
 	}
 	evconnlistener_set_error_cb(t->listener, accept_error_cb);
+	/* evhttp writes a response's headers and body separately; with Nagle on, the body waits
+	 * for the client's delayed ACK (~40 ms). Accepted sockets inherit this from the listener. */
+	int one = 1;
+	if (setsockopt(evconnlistener_get_fd(t->listener), IPPROTO_TCP, TCP_NODELAY, &one,
+		       sizeof one) < 0)
+		return fail(err, errlen, "TCP_NODELAY: %s%s", strerror(errno), "");
 	if (!evhttp_bind_listener(t->http, t->listener)) {
 		evconnlistener_free(t->listener);
 		t->listener = NULL;
