@@ -61,8 +61,10 @@ bool fleet_finished(const struct fleet *f);
 int fleet_join(struct fleet *f);
 
 /* Adds the interval data the loops have snapshotted since the last call into out (a registry
- * without interval data). Thread-safe against running loops. Returns 0 or a negative errno. */
-int fleet_interval_take(struct fleet *f, struct metrics *out);
+ * without interval data) and stores in *taken_ns (may be NULL) when the latest of those
+ * snapshots was taken (clock_now_ns time; 0 when none). Thread-safe against running loops.
+ * Returns 0 or a negative errno. */
+int fleet_interval_take(struct fleet *f, struct metrics *out, uint64_t *taken_ns);
 
 /* After fleet_join: adds every loop's cumulative metrics into out (exact). */
 int fleet_metrics_merge(const struct fleet *f, struct metrics *out);

@@ -4,7 +4,12 @@
  * acme-burst is certctl's k6 acme_flow with 200 clients; fleet runs all of it at once. */
 #include "sim/preset.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "engine/parse.h"
 
 #define NS_PER_S 1000000000ULL
 
@@ -113,4 +118,250 @@ size_t preset_threshold_count(const struct preset *p)
     while (n < PRESET_MAX_THRESHOLDS && p->thresholds[n])
         n++;
     return n;
+}
+
+/* ---- the settings' rules (the command line's and the scenario files') ---- */
+
+#define PROFILE_DEFAULT_NAME "default"
+#define PROFILE_CERTCTL_1_0_NAME "certctl-1.0"
+
+static const struct {
+    const char *option; /* without "--" */
+    const char *key;    /* scenario file key */
+    bool count;         /* a count (JSON integer), else text */
+} settings[PRESET_SET__COUNT] = {
+    [PRESET_SET_AGENTS] = {"agents", "agents", true},
+    [PRESET_SET_HEARTBEAT] = {"heartbeat", "heartbeat", false},
+    [PRESET_SET_JITTER] = {"jitter", "jitter", false},
+    [PRESET_SET_POLL] = {"poll", "poll", false},
+    [PRESET_SET_AGENT_PROFILE] = {"agent-profile", "agent_profile", false},
+    [PRESET_SET_OS_MIX] = {"os-mix", "os_mix", false},
+    [PRESET_SET_RAMP] = {"ramp", "ramp", false},
+    [PRESET_SET_DURATION] = {"duration", "duration", false},
+    [PRESET_SET_CERTS] = {"certs", "certs", true},
+    [PRESET_SET_BULK_RATE] = {"bulk-rate", "bulk_rate", false},
+    [PRESET_SET_BULK_BATCH] = {"bulk-batch", "bulk_batch", true},
+    [PRESET_SET_BULK_PASSES] = {"bulk-passes", "bulk_passes", true},
+    [PRESET_SET_ACME_CLIENTS] = {"acme-clients", "acme_clients", true},
+    [PRESET_SET_ACME_MODE] = {"acme-mode", "acme_mode", false},
+};
+
+const char *preset_setting_option(enum preset_setting s)
+{
+    return (unsigned)s < PRESET_SET__COUNT ? settings[s].option : NULL;
+}
+
+const char *preset_setting_key(enum preset_setting s)
+{
+    return (unsigned)s < PRESET_SET__COUNT ? settings[s].key : NULL;
+}
+
+bool preset_setting_is_count(enum preset_setting s)
+{
+    return (unsigned)s < PRESET_SET__COUNT && settings[s].count;
+}
+
+int preset_parse_duration_or_off(const char *text, uint64_t min_ns, uint64_t max_ns,
+                                 uint64_t *out_ns, char *reason, size_t n)
+{
+    uint64_t v = 0;
+    int rc = parse_duration_ns(text, 0, max_ns, &v, reason, n);
+    if (rc == 0 && (v == 0 || v >= min_ns)) {
+        *out_ns = v;
+        return 0;
+    }
+    char what[96];
+    if (rc == 0) {
+        snprintf(what, sizeof(what), "is too short");
+        rc = -ERANGE;
+    } else {
+        const char *expect = strstr(reason, " (expected");
+        snprintf(what, sizeof(what), "%.*s", expect ? (int)(expect - reason) : (int)strlen(reason), reason);
+    }
+    char lo[32], hi[32];
+    parse_format_duration(lo, sizeof(lo), min_ns);
+    parse_format_duration(hi, sizeof(hi), max_ns);
+    snprintf(reason, n, "%s (expected 0 for off, or a duration from %s to %s, e.g. 30s)", what, lo, hi);
+    return rc;
+}
+
+/* A word out of two (the agent profile, the ACME mode). */
+static int parse_word(const char *text, const char *a, const char *b, const char *what, int *out,
+                      char *reason, size_t n)
+{
+    if (strcmp(text, a) == 0) {
+        *out = 0;
+        return 0;
+    }
+    if (strcmp(text, b) == 0) {
+        *out = 1;
+        return 0;
+    }
+    snprintf(reason, n, "is not %s (expected %s or %s)", what, a, b);
+    return -EINVAL;
+}
+
+/* The count settings: their range and their field. */
+static uint32_t *count_field(struct preset *p, enum preset_setting s, uint32_t *max)
+{
+    switch (s) {
+    case PRESET_SET_AGENTS: *max = PRESET_MAX_AGENTS; return &p->agents;
+    case PRESET_SET_CERTS: *max = PRESET_MAX_CERTS; return &p->certs;
+    case PRESET_SET_BULK_BATCH: *max = PRESET_MAX_BULK_BATCH; return &p->bulk_batch;
+    case PRESET_SET_BULK_PASSES: *max = PRESET_MAX_BULK_PASSES; return &p->bulk_passes;
+    case PRESET_SET_ACME_CLIENTS: *max = PRESET_MAX_ACME_CLIENTS; return &p->acme_clients;
+    default: return NULL;
+    }
+}
+
+/* The has_ flag of s in p. */
+static bool *has_flag(struct preset *p, enum preset_setting s)
+{
+    switch (s) {
+    case PRESET_SET_AGENTS: return &p->has_agents;
+    case PRESET_SET_HEARTBEAT: return &p->has_heartbeat;
+    case PRESET_SET_JITTER: return &p->has_jitter;
+    case PRESET_SET_POLL: return &p->has_poll;
+    case PRESET_SET_AGENT_PROFILE: return &p->has_agent_profile;
+    case PRESET_SET_OS_MIX: return &p->has_os_mix;
+    case PRESET_SET_RAMP: return &p->has_ramp;
+    case PRESET_SET_DURATION: return &p->has_duration;
+    case PRESET_SET_CERTS: return &p->has_certs;
+    case PRESET_SET_BULK_RATE: return &p->has_bulk_rate;
+    case PRESET_SET_BULK_BATCH: return &p->has_bulk_batch;
+    case PRESET_SET_BULK_PASSES: return &p->has_bulk_passes;
+    case PRESET_SET_ACME_CLIENTS: return &p->has_acme_clients;
+    case PRESET_SET_ACME_MODE: return &p->has_acme_mode;
+    default: return NULL;
+    }
+}
+
+bool preset_has(const struct preset *p, enum preset_setting s)
+{
+    bool *flag = has_flag((struct preset *)p, s); /* only read */
+    return flag && *flag;
+}
+
+/* Parses text into a scratch copy of p's field for s (the text settings). */
+static int parse_text_setting(struct preset *v, enum preset_setting s, const char *text,
+                              char *reason, size_t n)
+{
+    int word = 0, rc;
+    switch (s) {
+    case PRESET_SET_HEARTBEAT:
+        return parse_duration_ns(text, PRESET_MIN_INTERVAL_NS, PRESET_MAX_INTERVAL_NS,
+                                 &v->heartbeat_ns, reason, n);
+    case PRESET_SET_JITTER:
+        return parse_percent(text, 0, PRESET_MAX_JITTER_PCT, &v->jitter_pct, reason, n);
+    case PRESET_SET_POLL:
+        return preset_parse_duration_or_off(text, PRESET_MIN_INTERVAL_NS, PRESET_MAX_INTERVAL_NS,
+                                            &v->poll_ns, reason, n);
+    case PRESET_SET_AGENT_PROFILE:
+        rc = parse_word(text, PROFILE_DEFAULT_NAME, PROFILE_CERTCTL_1_0_NAME, "an agent profile",
+                        &word, reason, n);
+        v->agent_profile = word ? PRESET_PROFILE_CERTCTL_1_0 : PRESET_PROFILE_DEFAULT;
+        return rc;
+    case PRESET_SET_OS_MIX:
+        return parse_os_mix(text, v->os_mix.pct, reason, n);
+    case PRESET_SET_RAMP:
+        return parse_duration_ns(text, 0, PRESET_MAX_INTERVAL_NS, &v->ramp_ns, reason, n);
+    case PRESET_SET_DURATION:
+        return parse_duration_ns(text, PRESET_MIN_DURATION_NS, PRESET_MAX_DURATION_NS,
+                                 &v->duration_ns, reason, n);
+    case PRESET_SET_BULK_RATE:
+        return parse_rate_per_s(text, PRESET_MIN_BULK_RATE_PER_S, PRESET_MAX_BULK_RATE_PER_S,
+                                &v->bulk_rate_per_s, reason, n);
+    case PRESET_SET_ACME_MODE:
+        rc = parse_word(text, "burst", "order", "an ACME mode", &word, reason, n);
+        v->acme_order_mode = word == 1;
+        return rc;
+    default:
+        snprintf(reason, n, "is not a setting of a scenario (expected a known setting)");
+        return -EINVAL;
+    }
+}
+
+int preset_set(struct preset *p, enum preset_setting s, const char *text, char *reason, size_t n)
+{
+    struct preset v = *p; /* p stays untouched on failure */
+    uint32_t max = 0;
+    uint32_t *count = count_field(&v, s, &max);
+    int rc = count ? parse_count_u32(text, 1, max, count, reason, n)
+                   : parse_text_setting(&v, s, text, reason, n);
+    bool *flag = has_flag(&v, s);
+    if (rc != 0 || !flag)
+        return rc != 0 ? rc : -EINVAL;
+    *flag = true;
+    *p = v;
+    return 0;
+}
+
+/* Appends printf output to buf at *len (size n); remembers running out of room in *full. */
+static void append(char *buf, size_t n, size_t *len, bool *full, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void append(char *buf, size_t n, size_t *len, bool *full, const char *fmt, ...)
+{
+    if (*len >= n) {
+        *full = true;
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + *len, n - *len, fmt, ap);
+    va_end(ap);
+    if (w < 0 || (size_t)w >= n - *len) {
+        *full = true;
+        *len = n;
+    } else {
+        *len += (size_t)w;
+    }
+}
+
+/* Writes the value of setting s of p as the command line spells it into v (size n). */
+static void format_value(const struct preset *p, enum preset_setting s, char *v, size_t n)
+{
+    uint32_t max = 0;
+    const uint32_t *count = count_field((struct preset *)p, s, &max); /* only read */
+    if (count) {
+        snprintf(v, n, "%u", *count);
+        return;
+    }
+    switch (s) {
+    case PRESET_SET_HEARTBEAT: parse_format_duration(v, n, p->heartbeat_ns); break;
+    case PRESET_SET_JITTER: snprintf(v, n, "%g%%", p->jitter_pct); break;
+    case PRESET_SET_POLL:
+        if (p->poll_ns == 0)
+            snprintf(v, n, "0");
+        else
+            parse_format_duration(v, n, p->poll_ns);
+        break;
+    case PRESET_SET_AGENT_PROFILE:
+        snprintf(v, n, "%s", p->agent_profile == PRESET_PROFILE_CERTCTL_1_0 ? PROFILE_CERTCTL_1_0_NAME
+                                                                            : PROFILE_DEFAULT_NAME);
+        break;
+    case PRESET_SET_OS_MIX:
+        snprintf(v, n, "%u/%u/%u", p->os_mix.pct[0], p->os_mix.pct[1], p->os_mix.pct[2]);
+        break;
+    case PRESET_SET_RAMP: parse_format_duration(v, n, p->ramp_ns); break;
+    case PRESET_SET_DURATION: parse_format_duration(v, n, p->duration_ns); break;
+    case PRESET_SET_BULK_RATE: snprintf(v, n, "%g/s", p->bulk_rate_per_s); break;
+    case PRESET_SET_ACME_MODE: snprintf(v, n, "%s", p->acme_order_mode ? "order" : "burst"); break;
+    default: snprintf(v, n, "?"); break;
+    }
+}
+
+int preset_format_settings(const struct preset *p, char *buf, size_t n)
+{
+    size_t len = 0;
+    bool full = false;
+    if (n)
+        buf[0] = '\0';
+    for (int s = 0; s < PRESET_SET__COUNT; s++) {
+        if (!preset_has(p, (enum preset_setting)s))
+            continue;
+        char v[64];
+        format_value(p, (enum preset_setting)s, v, sizeof(v));
+        append(buf, n, &len, &full, "%s--%s %s", len ? " " : "", settings[s].option, v);
+    }
+    return full ? -ENOSPC : (int)len;
 }

@@ -269,8 +269,13 @@ static int read_line(char *line, char **ids, uint32_t n_agents)
         return -EINVAL;
     while (*end == ' ' || *end == '\t')
         end++;
-    char *id = end;
-    id[strcspn(id, " \t")] = '\0';
+    char *id = end, *rest = id + strcspn(id, " \t");
+    if (*rest) {
+        *rest++ = '\0';
+        rest += strspn(rest, " \t");
+        if (*rest)
+            return -EINVAL; /* more than "INDEX ID" on the line */
+    }
     if (!reg_id_ok(id))
         return -EINVAL;
     free(ids[index - 1]);

@@ -12,7 +12,9 @@
 #include "sim/fleet.h"
 #include "sim/register.h"
 #include "src/preflight.h"
+#include "src/run_acme.h"
 #include "src/run_internal.h"
+#include "src/run_operator.h"
 
 #define ERR_MAX 512
 
@@ -24,8 +26,8 @@ static void preflight_input(const struct run_ctx *c, struct preflight_input *in)
     in->set = &c->set;
     in->target_text = c->target_text;
     in->first_index = fleet_shard_index(0, cfg->shard_k, cfg->shard_n ? cfg->shard_n : 1);
-    in->check_agent = !cfg->register_agents;
-    uint32_t shard = fleet_shard_size(cfg->agents, cfg->shard_k, cfg->shard_n ? cfg->shard_n : 1);
+    uint32_t shard = run_shard_agents(c);
+    in->check_agent = !cfg->register_agents && shard > 0;
     in->connections = cfg->conn_mode == OPTIONS_CONN_POOL ? cfg->pool_size : shard;
     in->builtin_target = !cfg->url_set;
     in->source_count = cfg->source_ips_set ? parse_ipv4_range_count(&cfg->source_ips) : 0;
@@ -57,6 +59,8 @@ static int dry_run(struct run_ctx *c)
     struct preflight_input in;
     preflight_input(c, &in);
     preflight_plan(&in, stdout);
+    run_operator_plan(c, stdout);
+    run_acme_plan(c, stdout);
     size_t want = shard > RUN_DRY_RUN_MIN_EVENTS ? shard : RUN_DRY_RUN_MIN_EVENTS;
     struct fleet_plan_event *ev;
     long n = fleet_plan(&fc, want, &ev);
@@ -98,30 +102,35 @@ static int do_register(struct run_ctx *c)
     return 0;
 }
 
-/* Pre-flight, registration, the fleet and the report. */
+/* Pre-flight (the fleet's, then the ACME clients'), registration, the fleet and the actors
+ * under the control loop, and the report. */
 static int real_run(struct run_ctx *c)
 {
     struct preflight_input in;
     preflight_input(c, &in);
     if (preflight_run(&in, c->quiet ? NULL : stderr) != 0)
         return RUN_EXIT_FAILED;
-    if (c->cfg.register_agents && do_register(c) != 0)
+    if (run_acme_setup(c, &c->acme) != 0)
+        return RUN_EXIT_FAILED;
+    if (c->cfg.register_agents && run_shard_agents(c) > 0 && do_register(c) != 0)
         return RUN_EXIT_FAILED;
     if (c->cfg.interval_log_path && !(c->interval_log = fopen(c->cfg.interval_log_path, "w"))) {
         perror("fleetsim: --interval-log");
         return RUN_EXIT_FAILED;
     }
-    struct fleet_config fc;
-    run_fleet_config(c, &fc);
-    char err[ERR_MAX];
-    struct fleet *f = fleet_new(&fc, err, sizeof err);
-    if (!f) {
-        fprintf(stderr, "fleetsim: %s\n", err);
-        return RUN_EXIT_FAILED;
+    struct fleet *f = NULL;
+    if (run_shard_agents(c) > 0) {
+        struct fleet_config fc;
+        run_fleet_config(c, &fc);
+        char err[ERR_MAX];
+        if (!(f = fleet_new(&fc, err, sizeof err))) {
+            fprintf(stderr, "fleetsim: %s\n", err);
+            return RUN_EXIT_FAILED;
+        }
     }
     if (!c->quiet)
         fprintf(stderr, "fleetsim: seed %" PRIu64 ": %u agents against %s\n", c->cfg.seed,
-                fleet_size(f), c->target_text);
+                f ? fleet_size(f) : 0, c->target_text);
     int rc = run_control(c, f);
     if (rc == 0)
         rc = run_report(c, f);

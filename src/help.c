@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "sim/preset.h"
+#include "src/options.h"
 
 /* libpq encodes its version as major * 10000 + minor (PQlibVersion). */
 #define PQ_VERSION_MAJOR_DIV 10000
@@ -32,7 +33,9 @@ static const char help_text[] =
     "  --insecure             do not verify the server's certificate\n"
     "\n"
     "Scenario and fleet:\n"
-    "  --scenario NAME        run a preset; repeatable; known: %SCENARIOS%\n"
+    "  --scenario NAME|FILE   run a preset or a JSON scenario file (a path with a /\n"
+    "                         or ending in .json); repeatable; presets:\n"
+    "                         %SCENARIOS%\n"
     "                         (default: the realistic fleet, scenario \"default\")\n"
     "  --agents N             number of simulated agents (default 5000)\n"
     "  --fleet-prefix NAME    [a-z][a-z0-9]{0,23} (default loadtest)\n"
@@ -103,6 +106,8 @@ static const char help_text[] =
     "  --timeout DUR          per request (default 30s)\n"
     "  --grace DUR            drain time for requests in flight (default 10s)\n"
     "\n"
+    "  --list-scenarios       print each preset (and --scenario FILE) with its load\n"
+    "                         and thresholds, and exit\n"
     "  --help                 print this help and exit\n"
     "  --version              print fleetsim's and its libraries' versions, exit\n"
     "\n"
@@ -129,6 +134,8 @@ static const char help_text[] =
     "      --agents 50000 --shard 0/4 --seed 42 --summary-json shard0.json\n"
     "  fleetsim --scenario acme-burst --url https://certctl.example.test:8443 \\\n"
     "      --api-key-file key.txt\n"
+    "  fleetsim --scenario ./nightly-soak.json --url https://certctl.example.test:8443\n"
+    "      a scenario file (docs/scenarios.md); fleetsim --list-scenarios shows it\n"
     "\n"
     "See the fleetsim(1) manual page for details.\n";
 
@@ -141,6 +148,37 @@ void help_print(FILE *out)
     for (size_t i = 0; i < preset_count(); i++)
         fprintf(out, "%s%s", i ? ", " : "", preset_at(i)->name);
     fputs(at + sizeof(marker) - 1, out);
+}
+
+/* One scenario: name (and file), description, the options it sets, its thresholds. */
+static void print_scenario(FILE *out, const struct preset *p, const char *path)
+{
+    char sets[1024];
+    int len = preset_format_settings(p, sets, sizeof(sets));
+    if (path)
+        fprintf(out, "%s (file %s)\n", p->name, path);
+    else
+        fprintf(out, "%s\n", p->name);
+    fprintf(out, "  %s\n", p->description && *p->description ? p->description : "(no description)");
+    fprintf(out, "  sets: %s%s\n", len == 0 ? "nothing (the defaults)" : sets, len < 0 ? "..." : "");
+    size_t n = preset_threshold_count(p);
+    fprintf(out, "  thresholds:%s\n", n ? "" : " none");
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "    %s\n", p->thresholds[i]);
+}
+
+void help_print_scenarios(FILE *out, const struct run_config *cfg)
+{
+    for (size_t i = 0; i < preset_count(); i++) {
+        fputs(i ? "\n" : "", out);
+        print_scenario(out, preset_at(i), NULL);
+    }
+    for (size_t i = 0; cfg && i < cfg->n_scenarios; i++) {
+        if (cfg->scenario_files[i]) {
+            fputs("\n", out);
+            print_scenario(out, cfg->scenario_presets[i], cfg->scenario_files[i]);
+        }
+    }
 }
 
 void help_print_version(FILE *out)

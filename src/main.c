@@ -34,6 +34,10 @@ static int run_main(int argc, char **argv)
         help_print_version(stdout);
         rc = 0;
         break;
+    case OPTIONS_ACTION_LIST_SCENARIOS:
+        help_print_scenarios(stdout, &cfg);
+        rc = 0;
+        break;
     case OPTIONS_ACTION_RUN:
         rc = cmd_run(&cfg);
         break;

@@ -15,6 +15,7 @@
 
 #include "engine/threshold.h"
 #include "sim/preset.h"
+#include "sim/scenario_file.h"
 #include "src/options_values.h"
 
 #define PROG "fleetsim"
@@ -84,6 +85,7 @@ static const struct option_spec {
     {"acme-directory", RUN_OPT_ACME_DIRECTORY, true, optval_acme_directory},
     {"acme-key-alg", RUN_OPT_ACME_KEY_ALG, true, optval_acme_key_alg},
     {"acme-cacert", RUN_OPT_ACME_CACERT, true, optval_acme_cacert},
+    {"list-scenarios", RUN_OPT_LIST_SCENARIOS, false, optval_flag},
 };
 #define N_SPECS (sizeof(specs) / sizeof(specs[0]))
 
@@ -133,8 +135,12 @@ void options_free(struct run_config *cfg)
     explicit_bzero(cfg->api_key, sizeof(cfg->api_key));
     free(cfg->api_key_file);
     free(cfg->cacert_path);
-    for (size_t i = 0; i < cfg->n_scenarios; i++)
+    for (size_t i = 0; i < cfg->n_scenarios; i++) {
         free(cfg->scenarios[i]);
+        if (cfg->scenario_files[i]) /* loaded from that file: owned */
+            scenario_file_free((struct preset *)cfg->scenario_presets[i]);
+        free(cfg->scenario_files[i]);
+    }
     free(cfg->agents_file);
     for (size_t i = 0; i < cfg->n_thresholds; i++)
         free(cfg->threshold_specs[i]);
@@ -151,6 +157,39 @@ void options_free(struct run_config *cfg)
 bool options_explicit(const struct run_config *cfg, enum run_opt o)
 {
     return (unsigned)o < RUN_OPT__COUNT && (cfg->explicit_mask & (1ULL << o)) != 0;
+}
+
+bool options_given(const struct run_config *cfg, enum run_opt o)
+{
+    return options_explicit(cfg, o) || ((unsigned)o < RUN_OPT__COUNT && (cfg->scenario_mask & (1ULL << o)));
+}
+
+const struct preset *options_scenario_preset(const struct run_config *cfg, size_t i)
+{
+    return i < cfg->n_scenarios ? cfg->scenario_presets[i] : NULL;
+}
+
+/* Whether preset p starts actor group a (see options_actor_scenario). */
+static bool starts_actor(const struct preset *p, enum options_actor a)
+{
+    switch (a) {
+    case OPTIONS_ACTOR_AGENTS: return (p->has_agents && p->agents > 0) || p->has_heartbeat;
+    case OPTIONS_ACTOR_OPERATOR: return p->has_bulk_rate;
+    case OPTIONS_ACTOR_ACME: return p->has_acme_clients;
+    }
+    return false;
+}
+
+const char *options_actor_scenario(const struct run_config *cfg, enum options_actor a)
+{
+    for (size_t i = 0; i < cfg->n_scenarios; i++) {
+        const struct preset *p = cfg->scenario_presets[i];
+        if (p && starts_actor(p, a))
+            return cfg->scenarios[i];
+    }
+    if (a != OPTIONS_ACTOR_AGENTS)
+        return options_actor_scenario(cfg, OPTIONS_ACTOR_AGENTS);
+    return cfg->n_scenarios ? cfg->scenarios[0] : "default";
 }
 
 const char *options_name(enum run_opt o)
@@ -296,10 +335,12 @@ static int apply_option(struct run_config *cfg, const struct option_spec *s, con
     if ((cfg->explicit_mask & bit) && !(REPEATABLE_MASK & bit))
         return usage_error(err, errlen, "--%s: given more than once (expected it at most once)", s->name);
     cfg->explicit_mask |= bit;
-    char reason[256] = "";
+    char reason[1024] = ""; /* scenario files' lines are long */
     int rc = s->handler(cfg, s->id, arg, reason, sizeof(reason));
     if (rc == OPTVAL_OK)
         return 0;
+    if (rc == OPTVAL_BAD_LINE)
+        return usage_error(err, errlen, "%s", reason);
     if (rc == OPTVAL_BAD_HIDDEN)
         return value_error(err, errlen, s->name, NULL, reason);
     if (rc == OPTVAL_BAD_REDACTED) {
@@ -495,31 +536,34 @@ static uint64_t random_seed(void)
     return ((uint64_t)ts.tv_sec * 1000000007ULL) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
 }
 
-/* Fills what the --scenario presets set (sim/preset.h) into the options not given explicitly
- * (DESIGN §5); when several presets set one value the first one named wins. Appends every
- * preset's thresholds unless --no-thresholds. */
+/* Fills what the --scenario presets and scenario files set (sim/preset.h) into the options not
+ * given explicitly (DESIGN §5), recording them in scenario_mask; when several scenarios set one
+ * value the first one named wins. Appends every scenario's thresholds unless --no-thresholds. */
 static int apply_presets(struct run_config *cfg, char *err, size_t errlen)
 {
-    uint64_t filled = 0;
     for (size_t i = 0; i < cfg->n_scenarios; i++) {
-        const struct preset *p = preset_find(cfg->scenarios[i]);
+        const struct preset *p = cfg->scenario_presets[i];
         if (!p)
             continue; /* names were checked while parsing */
 #define FILL(has, opt, field, value)                                                       \
-    if (p->has && !options_explicit(cfg, opt) && !(filled & (1ULL << (opt)))) {            \
-        cfg->field = p->value;                                                             \
-        filled |= 1ULL << (opt);                                                           \
+    if (p->has && !options_given(cfg, opt)) {                                              \
+        cfg->field = (value);                                                              \
+        cfg->scenario_mask |= 1ULL << (opt);                                               \
     }
-        FILL(has_agents, RUN_OPT_AGENTS, agents, agents)
-        FILL(has_heartbeat, RUN_OPT_HEARTBEAT, heartbeat_ns, heartbeat_ns)
-        FILL(has_poll, RUN_OPT_POLL, poll_ns, poll_ns)
-        FILL(has_duration, RUN_OPT_DURATION, duration_ns, duration_ns)
-        FILL(has_certs, RUN_OPT_CERTS, certs, certs)
-        FILL(has_bulk_rate, RUN_OPT_BULK_RATE, bulk_rate_per_s, bulk_rate_per_s)
-        FILL(has_bulk_batch, RUN_OPT_BULK_BATCH, bulk_batch, bulk_batch)
-        FILL(has_acme_clients, RUN_OPT_ACME_CLIENTS, acme_clients, acme_clients)
-        FILL(has_acme_mode, RUN_OPT_ACME_MODE, acme_mode,
-             acme_order_mode ? OPTIONS_ACME_ORDER : OPTIONS_ACME_BURST)
+        FILL(has_agents, RUN_OPT_AGENTS, agents, p->agents)
+        FILL(has_heartbeat, RUN_OPT_HEARTBEAT, heartbeat_ns, p->heartbeat_ns)
+        FILL(has_jitter, RUN_OPT_JITTER, jitter_pct, p->jitter_pct)
+        FILL(has_poll, RUN_OPT_POLL, poll_ns, p->poll_ns)
+        FILL(has_agent_profile, RUN_OPT_AGENT_PROFILE, agent_profile, options_profile_of(p->agent_profile))
+        FILL(has_os_mix, RUN_OPT_OS_MIX, os_mix, p->os_mix)
+        FILL(has_ramp, RUN_OPT_RAMP, ramp_ns, p->ramp_ns)
+        FILL(has_duration, RUN_OPT_DURATION, duration_ns, p->duration_ns)
+        FILL(has_certs, RUN_OPT_CERTS, certs, p->certs)
+        FILL(has_bulk_rate, RUN_OPT_BULK_RATE, bulk_rate_per_s, p->bulk_rate_per_s)
+        FILL(has_bulk_batch, RUN_OPT_BULK_BATCH, bulk_batch, p->bulk_batch)
+        FILL(has_bulk_passes, RUN_OPT_BULK_PASSES, bulk_passes, p->bulk_passes)
+        FILL(has_acme_clients, RUN_OPT_ACME_CLIENTS, acme_clients, p->acme_clients)
+        FILL(has_acme_mode, RUN_OPT_ACME_MODE, acme_mode, options_acme_mode_of(p->acme_order_mode))
 #undef FILL
         for (size_t t = 0; !cfg->no_thresholds && t < preset_threshold_count(p); t++) {
             char reason[160];
@@ -545,7 +589,7 @@ static int finish(struct run_config *cfg, char *err, size_t errlen)
         rc = check_thresholds(cfg, err, errlen);
     if (rc != 0)
         return rc;
-    if (!options_explicit(cfg, RUN_OPT_RAMP))
+    if (!options_given(cfg, RUN_OPT_RAMP))
         cfg->ramp_ns = cfg->heartbeat_ns;
     if (!options_explicit(cfg, RUN_OPT_SEED))
         cfg->seed = random_seed();

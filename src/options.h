@@ -13,6 +13,7 @@
 
 #include "engine/parse.h"
 #include "sim/identity.h"
+#include "sim/preset.h"
 
 struct threshold; /* engine/threshold.h (owner "measure") */
 
@@ -24,7 +25,7 @@ struct threshold; /* engine/threshold.h (owner "measure") */
 #define OPTIONS_SCENARIOS_MAX 8
 /* Defaults (DESIGN §7). */
 #define OPTIONS_DEFAULT_AGENTS 5000u
-#define OPTIONS_MAX_AGENTS 1000000u
+#define OPTIONS_MAX_AGENTS PRESET_MAX_AGENTS
 #define OPTIONS_DEFAULT_HEARTBEAT_NS (30ULL * 1000000000ULL)
 #define OPTIONS_DEFAULT_JITTER_PCT 10.0
 #define OPTIONS_DEFAULT_POLL_NS (30ULL * 1000000000ULL)
@@ -35,17 +36,20 @@ struct threshold; /* engine/threshold.h (owner "measure") */
 #define OPTIONS_DEFAULT_THREADS 1u
 #define OPTIONS_MAX_THREADS 256u
 #define OPTIONS_DEFAULT_BULK_BATCH 50u      /* certctl clamps filtered matches at 50 */
-#define OPTIONS_MAX_CERTS 10000000u
-#define OPTIONS_MAX_BULK_BATCH 10000u       /* certctl's body limit holds about 25k ids */
-#define OPTIONS_MIN_BULK_RATE_PER_S 0.01 /* 0.6/m */
-#define OPTIONS_MAX_BULK_RATE_PER_S 10000.0
-#define OPTIONS_MAX_BULK_PASSES 1000000u
+#define OPTIONS_MAX_CERTS PRESET_MAX_CERTS
+#define OPTIONS_MAX_BULK_BATCH PRESET_MAX_BULK_BATCH /* certctl's body limit holds about 25k ids */
+#define OPTIONS_MIN_BULK_RATE_PER_S PRESET_MIN_BULK_RATE_PER_S /* 0.6/m */
+#define OPTIONS_MAX_BULK_RATE_PER_S PRESET_MAX_BULK_RATE_PER_S
+#define OPTIONS_MAX_BULK_PASSES PRESET_MAX_BULK_PASSES
 
 /* What main should do after a successful parse. */
 enum options_action {
     OPTIONS_ACTION_RUN = 0, /* run (or dry-run) the simulation */
     OPTIONS_ACTION_HELP,    /* --help: print help_print() to stdout, exit 0 */
     OPTIONS_ACTION_VERSION, /* --version: print help_print_version() to stdout, exit 0 */
+    OPTIONS_ACTION_LIST_SCENARIOS, /* --list-scenarios: print help_print_scenarios() to
+                                      stdout, exit 0 (the other options are parsed, not
+                                      checked together) */
 };
 
 /* Options whose "given explicitly" state is recorded (bit i of run_config.explicit_mask). */
@@ -94,6 +98,7 @@ enum run_opt {
     RUN_OPT_ACME_DIRECTORY,
     RUN_OPT_ACME_KEY_ALG,
     RUN_OPT_ACME_CACERT,
+    RUN_OPT_LIST_SCENARIOS,
     RUN_OPT__COUNT
 };
 
@@ -107,7 +112,7 @@ enum options_conn_mode { OPTIONS_CONN_PER_AGENT = 0, OPTIONS_CONN_POOL };
 /* ACME clients (sim/acme.h): full orders (default) or certctl's k6 acme_flow burst. */
 enum options_acme_mode { OPTIONS_ACME_ORDER = 0, OPTIONS_ACME_BURST };
 enum options_acme_key_alg { OPTIONS_ACME_ES256 = 0, OPTIONS_ACME_RS256, OPTIONS_ACME_EDDSA };
-#define OPTIONS_MAX_ACME_CLIENTS 100000u
+#define OPTIONS_MAX_ACME_CLIENTS PRESET_MAX_ACME_CLIENTS
 #define OPTIONS_ACME_PROFILE_MAX 128
 #define OPTIONS_DEFAULT_ACME_PROFILE "prof-loadtest"
 
@@ -129,6 +134,13 @@ struct run_config {
     /* scenarios: names as given, validated (options_scenario_known) */
     char *scenarios[OPTIONS_SCENARIOS_MAX];
     size_t n_scenarios;                 /* 0: the "default" scenario */
+    /* --scenario FILE (sim/scenario_file.h): scenarios[i] is then the file's "name" (the
+     * scenario tag), scenario_files[i] the path as given and scenario_presets[i] the loaded
+     * preset (owned, released by options_free); for a built-in preset scenario_files[i] is
+     * NULL and scenario_presets[i] points into sim/preset.c's table. Use
+     * options_scenario_preset() rather than preset_find(scenarios[i]). */
+    const struct preset *scenario_presets[OPTIONS_SCENARIOS_MAX];
+    char *scenario_files[OPTIONS_SCENARIOS_MAX];
 
     /* fleet */
     uint32_t agents;                    /* default 5000 */
@@ -192,7 +204,12 @@ struct run_config {
     bool dry_run;
 
     uint64_t explicit_mask;             /* bit RUN_OPT_x set when that option was given */
+    uint64_t scenario_mask;             /* bit RUN_OPT_x set when a --scenario set that option's
+                                           value (never together with its explicit bit) */
 };
+
+/* The actor groups, each tagged with one scenario (DESIGN §4 Metrics). */
+enum options_actor { OPTIONS_ACTOR_AGENTS = 0, OPTIONS_ACTOR_OPERATOR, OPTIONS_ACTOR_ACME };
 
 /* Fills cfg with the defaults above (seed 0, nothing explicit, no strings). Used by
  * options_parse; callers that build a config by hand (tests) use it too. */
@@ -201,10 +218,14 @@ void options_defaults(struct run_config *cfg);
 /* Parses `fleetsim [run] [OPTIONS]` (argv[0] is the program; an optional "run" word follows)
  * plus CERTCTL_SERVER_URL / CERTCTL_API_KEY (the command line wins). On success returns 0 with
  * cfg filled (cfg->action says run, help or version) and the API key's bytes in argv
- * overwritten. The --scenario presets (sim/preset.h) are already applied: they set agents,
- * heartbeat, poll and duration where those were not given explicitly (the first preset named
- * wins), and their thresholds follow the --threshold ones in threshold_specs/thresholds
- * (none with --no-thresholds); ramp_ns follows the final heartbeat unless --ramp was given. On a usage error returns OPTIONS_EXIT_USAGE (2) and writes exactly one line
+ * overwritten. The --scenario presets (sim/preset.h) and scenario files (sim/scenario_file.h)
+ * are already applied: they set each value they carry (agents, heartbeat, jitter, poll,
+ * profile, OS mix, ramp, duration, operator and ACME settings) where it was not given
+ * explicitly (the first scenario named that sets it wins; scenario_mask records them), and
+ * their thresholds follow the --threshold ones in threshold_specs/thresholds (none with
+ * --no-thresholds); ramp_ns follows the final heartbeat unless --ramp or a scenario set it.
+ * A scenario file that cannot be loaded is a usage error
+ * `fleetsim: --scenario FILE: "key": reason`. On a usage error returns OPTIONS_EXIT_USAGE (2) and writes exactly one line
  * (no newline) into err, e.g. `fleetsim: --agents: "abc" is not a number (expected an integer
  * from 1 to 1000000)`; cfg then holds nothing to free beyond what options_free handles.
  * Always call options_free(cfg) afterwards. Not thread-safe (getopt). */
@@ -215,6 +236,21 @@ void options_free(struct run_config *cfg);
 
 /* True when option o was given on the command line. */
 bool options_explicit(const struct run_config *cfg, enum run_opt o);
+
+/* True when option o's value was chosen: given on the command line, or set by a --scenario
+ * (preset or file). False when it holds the default (the run may then use the agent
+ * profile's own value, e.g. for --heartbeat, --jitter, --ramp). */
+bool options_given(const struct run_config *cfg, enum run_opt o);
+
+/* The preset of the i-th --scenario (built-in or loaded from a file), or NULL past the end.
+ * Borrowed from cfg: valid until options_free(cfg). */
+const struct preset *options_scenario_preset(const struct run_config *cfg, size_t i);
+
+/* The scenario name that tags actor group a's requests (docs/scenarios.md): the agents take
+ * the first --scenario that sets agents (more than 0) or the heartbeat, else the first
+ * --scenario, else "default"; the operator the first that sets a bulk rate, the ACME clients
+ * the first that sets ACME clients, each else the agents' name. Borrowed from cfg. */
+const char *options_actor_scenario(const struct run_config *cfg, enum options_actor a);
 
 /* True when name is a scenario preset this build knows (sim/preset.h's table). */
 bool options_scenario_known(const char *name);

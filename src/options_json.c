@@ -45,6 +45,10 @@ static json_object *fleet_json(const struct run_config *cfg, json_object *o)
     for (size_t i = 0; i < cfg->n_scenarios; i++)
         json_object_array_add(scen, json_object_new_string(cfg->scenarios[i]));
     add(o, "scenarios", scen);
+    json_object *files = json_object_new_array(); /* the path of each --scenario FILE, else null */
+    for (size_t i = 0; i < cfg->n_scenarios; i++)
+        json_object_array_add(files, str_or_null(cfg->scenario_files[i]));
+    add(o, "scenario_files", files);
     add(o, "agents", json_object_new_int64(cfg->agents));
     add(o, "fleet_prefix", json_object_new_string(cfg->fleet_prefix));
     add(o, "heartbeat_ms", ms_json(cfg->heartbeat_ns));
@@ -109,6 +113,12 @@ static json_object *run_json(const struct run_config *cfg, json_object *o)
             json_object_array_add(given, json_object_new_string(options_name((enum run_opt)i)));
     }
     add(o, "explicit", given);
+    json_object *from = json_object_new_array(); /* options whose value a --scenario set */
+    for (int i = 0; i < RUN_OPT__COUNT; i++) {
+        if (cfg->scenario_mask & (1ULL << i))
+            json_object_array_add(from, json_object_new_string(options_name((enum run_opt)i)));
+    }
+    add(o, "from_scenarios", from);
     return o;
 }
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/scenario_file.h"
+
 #define POOL_PREFIX "pool:"
 
 /* Stores a copy of arg in *slot (replacing nothing: options are given once). */
@@ -21,6 +23,14 @@ static int store_string(char **slot, const char *arg, char *reason, size_t n)
     return OPTVAL_OK;
 }
 
+/* Parses arg as a preset setting (sim/preset.h: the one copy of the rule a scenario file uses
+ * too) into the scratch preset *v. */
+static int via_preset(enum preset_setting s, const char *arg, struct preset *v, char *reason, size_t n)
+{
+    memset(v, 0, sizeof(*v));
+    return preset_set(v, s, arg, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
+}
+
 int optval_flag(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)arg;
@@ -33,6 +43,7 @@ int optval_flag(struct run_config *cfg, enum run_opt id, const char *arg, char *
     case RUN_OPT_QUIET: cfg->verbosity = -1; break;
     case RUN_OPT_VERBOSE: cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1; break;
     case RUN_OPT_DRY_RUN: cfg->dry_run = true; break;
+    case RUN_OPT_LIST_SCENARIOS: cfg->action = OPTIONS_ACTION_LIST_SCENARIOS; break;
     default: break;
     }
     return OPTVAL_OK;
@@ -102,35 +113,87 @@ int optval_cacert(struct run_config *cfg, enum run_opt id, const char *arg, char
     return store_string(&cfg->cacert_path, arg, reason, n);
 }
 
+/* The path as shown in an error line: control characters become '?'. */
+static void show_path(const char *path, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", path);
+    for (char *c = buf; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+}
+
+/* Loads --scenario FILE (sim/scenario_file.h) into *p. On failure the reason is a whole line
+ * `--scenario FILE: "key": reason` (OPTVAL_BAD_LINE). */
+static int load_scenario_file(const char *arg, struct preset **p, char *reason, size_t n)
+{
+    char why[1024], shown[PARSE_PATH_MAX];
+    if (scenario_file_load(arg, p, why, sizeof(why)) == 0)
+        return OPTVAL_OK;
+    show_path(arg, shown, sizeof(shown));
+    snprintf(reason, n, "--scenario %s: %s", shown, why);
+    return OPTVAL_BAD_LINE;
+}
+
 int optval_scenario(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
     char list[256];
     options_scenario_list(list, sizeof(list));
-    if (!options_scenario_known(arg)) {
-        snprintf(reason, n, "is not a known scenario (expected one of: %s)", list);
+    bool file = scenario_is_file(arg);
+    struct preset *loaded = NULL;
+    const struct preset *p = file ? NULL : preset_find(arg);
+    if (!file && !p) {
+        snprintf(reason, n, "is not a known scenario (expected one of: %s; or a scenario file, "
+                            "a path with a / or ending in .json)", list);
         return OPTVAL_BAD;
-    }
-    for (size_t i = 0; i < cfg->n_scenarios; i++) {
-        if (strcmp(cfg->scenarios[i], arg) == 0) {
-            snprintf(reason, n, "is given twice (expected each scenario once)");
-            return OPTVAL_BAD;
-        }
     }
     if (cfg->n_scenarios == OPTIONS_SCENARIOS_MAX) {
         snprintf(reason, n, "is one scenario too many (expected at most %d)", OPTIONS_SCENARIOS_MAX);
         return OPTVAL_BAD;
     }
-    int rc = store_string(&cfg->scenarios[cfg->n_scenarios], arg, reason, n);
-    if (rc == OPTVAL_OK)
-        cfg->n_scenarios++;
-    return rc;
+    if (file) {
+        int rc = load_scenario_file(arg, &loaded, reason, n);
+        if (rc != OPTVAL_OK)
+            return rc;
+        p = loaded;
+    }
+    for (size_t i = 0; i < cfg->n_scenarios; i++) {
+        if (strcmp(cfg->scenarios[i], p->name) != 0)
+            continue;
+        if (!file) {
+            snprintf(reason, n, "is given twice (expected each scenario once)");
+            return OPTVAL_BAD;
+        }
+        char shown[PARSE_PATH_MAX];
+        show_path(arg, shown, sizeof(shown));
+        snprintf(reason, n, "--scenario %s: \"name\": \"%s\" is the name of an earlier --scenario "
+                            "(expected each scenario once)", shown, p->name);
+        scenario_file_free(loaded);
+        return OPTVAL_BAD_LINE;
+    }
+    size_t i = cfg->n_scenarios;
+    int rc = store_string(&cfg->scenarios[i], p->name, reason, n);
+    if (rc == OPTVAL_OK && file)
+        rc = store_string(&cfg->scenario_files[i], arg, reason, n);
+    if (rc != OPTVAL_OK) {
+        free(cfg->scenarios[i]);
+        cfg->scenarios[i] = NULL;
+        scenario_file_free(loaded);
+        return rc;
+    }
+    cfg->scenario_presets[i] = p;
+    cfg->n_scenarios++;
+    return OPTVAL_OK;
 }
 
 int optval_agents(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    return parse_count_u32(arg, 1, OPTIONS_MAX_AGENTS, &cfg->agents, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
+    struct preset v;
+    int rc = via_preset(PRESET_SET_AGENTS, arg, &v, reason, n);
+    if (rc == OPTVAL_OK)
+        cfg->agents = v.agents;
+    return rc;
 }
 
 int optval_fleet_prefix(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
@@ -146,28 +209,11 @@ int optval_fleet_prefix(struct run_config *cfg, enum run_opt id, const char *arg
     return OPTVAL_OK;
 }
 
-/* A duration that is 0 (off) or within [min_ns, max_ns]. */
+/* A duration that is 0 (off) or within [min_ns, max_ns] (sim/preset.h holds the rule). */
 static int duration_or_off(const char *arg, uint64_t min_ns, uint64_t max_ns, uint64_t *out,
                            char *reason, size_t n)
 {
-    uint64_t v = 0;
-    int rc = parse_duration_ns(arg, 0, max_ns, &v, reason, n);
-    if (rc == 0 && (v == 0 || v >= min_ns)) {
-        *out = v;
-        return OPTVAL_OK;
-    }
-    char what[96];
-    if (rc == 0) {
-        snprintf(what, sizeof(what), "is too short");
-    } else {
-        const char *expect = strstr(reason, " (expected");
-        snprintf(what, sizeof(what), "%.*s", expect ? (int)(expect - reason) : (int)strlen(reason), reason);
-    }
-    char lo[32], hi[32];
-    parse_format_duration(lo, sizeof(lo), min_ns);
-    parse_format_duration(hi, sizeof(hi), max_ns);
-    snprintf(reason, n, "%s (expected 0 for off, or a duration from %s to %s, e.g. 30s)", what, lo, hi);
-    return OPTVAL_BAD;
+    return preset_parse_duration_or_off(arg, min_ns, max_ns, out, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
 }
 
 /* A duration within [min_ns, max_ns]. */
@@ -180,45 +226,61 @@ static int duration_in(const char *arg, uint64_t min_ns, uint64_t max_ns, uint64
 int optval_heartbeat(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    return duration_in(arg, OPTVAL_MIN_INTERVAL_NS, OPTVAL_MAX_INTERVAL_NS, &cfg->heartbeat_ns, reason, n);
+    struct preset v;
+    int rc = via_preset(PRESET_SET_HEARTBEAT, arg, &v, reason, n);
+    if (rc == OPTVAL_OK)
+        cfg->heartbeat_ns = v.heartbeat_ns;
+    return rc;
 }
 
 int optval_jitter(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    return parse_percent(arg, 0, OPTVAL_MAX_JITTER_PCT, &cfg->jitter_pct, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
+    struct preset v;
+    int rc = via_preset(PRESET_SET_JITTER, arg, &v, reason, n);
+    if (rc == OPTVAL_OK)
+        cfg->jitter_pct = v.jitter_pct;
+    return rc;
 }
 
 int optval_poll(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    return duration_or_off(arg, OPTVAL_MIN_INTERVAL_NS, OPTVAL_MAX_INTERVAL_NS, &cfg->poll_ns, reason, n);
+    struct preset v;
+    int rc = via_preset(PRESET_SET_POLL, arg, &v, reason, n);
+    if (rc == OPTVAL_OK)
+        cfg->poll_ns = v.poll_ns;
+    return rc;
 }
 
 int optval_agent_profile(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    if (strcmp(arg, "default") == 0) {
-        cfg->agent_profile = OPTIONS_PROFILE_DEFAULT;
-    } else if (strcmp(arg, "certctl-1.0") == 0) {
-        cfg->agent_profile = OPTIONS_PROFILE_CERTCTL_1_0;
-    } else {
-        snprintf(reason, n, "is not an agent profile (expected default or certctl-1.0)");
-        return OPTVAL_BAD;
-    }
-    return OPTVAL_OK;
+    struct preset v;
+    int rc = via_preset(PRESET_SET_AGENT_PROFILE, arg, &v, reason, n);
+    if (rc == OPTVAL_OK)
+        cfg->agent_profile = options_profile_of(v.agent_profile);
+    return rc;
 }
 
 int optval_os_mix(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    return parse_os_mix(arg, cfg->os_mix.pct, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
+    struct preset v;
+    int rc = via_preset(PRESET_SET_OS_MIX, arg, &v, reason, n);
+    if (rc == OPTVAL_OK)
+        cfg->os_mix = v.os_mix;
+    return rc;
 }
 
 int optval_ramp(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    return duration_in(arg, 0, OPTVAL_MAX_INTERVAL_NS, &cfg->ramp_ns, reason, n);
+    struct preset v;
+    int rc = via_preset(PRESET_SET_RAMP, arg, &v, reason, n);
+    if (rc == OPTVAL_OK)
+        cfg->ramp_ns = v.ramp_ns;
+    return rc;
 }
 
 int optval_agents_file(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
@@ -235,7 +297,11 @@ int optval_agents_file(struct run_config *cfg, enum run_opt id, const char *arg,
 int optval_duration(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    return duration_in(arg, OPTVAL_MIN_DURATION_NS, OPTVAL_MAX_DURATION_NS, &cfg->duration_ns, reason, n);
+    struct preset v;
+    int rc = via_preset(PRESET_SET_DURATION, arg, &v, reason, n);
+    if (rc == OPTVAL_OK)
+        cfg->duration_ns = v.duration_ns;
+    return rc;
 }
 
 int optval_seed(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
@@ -358,28 +424,41 @@ int optval_grace(struct run_config *cfg, enum run_opt id, const char *arg, char 
 int optval_certs(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    return parse_count_u32(arg, 1, OPTIONS_MAX_CERTS, &cfg->certs, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
+    struct preset v;
+    int rc = via_preset(PRESET_SET_CERTS, arg, &v, reason, n);
+    if (rc == OPTVAL_OK)
+        cfg->certs = v.certs;
+    return rc;
 }
 
 int optval_bulk_rate(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    return parse_rate_per_s(arg, OPTIONS_MIN_BULK_RATE_PER_S, OPTIONS_MAX_BULK_RATE_PER_S,
-                            &cfg->bulk_rate_per_s, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
+    struct preset v;
+    int rc = via_preset(PRESET_SET_BULK_RATE, arg, &v, reason, n);
+    if (rc == OPTVAL_OK)
+        cfg->bulk_rate_per_s = v.bulk_rate_per_s;
+    return rc;
 }
 
 int optval_bulk_batch(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    return parse_count_u32(arg, 1, OPTIONS_MAX_BULK_BATCH, &cfg->bulk_batch, reason, n) ? OPTVAL_BAD
-                                                                                       : OPTVAL_OK;
+    struct preset v;
+    int rc = via_preset(PRESET_SET_BULK_BATCH, arg, &v, reason, n);
+    if (rc == OPTVAL_OK)
+        cfg->bulk_batch = v.bulk_batch;
+    return rc;
 }
 
 int optval_bulk_passes(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    return parse_count_u32(arg, 1, OPTIONS_MAX_BULK_PASSES, &cfg->bulk_passes, reason, n) ? OPTVAL_BAD
-                                                                                         : OPTVAL_OK;
+    struct preset v;
+    int rc = via_preset(PRESET_SET_BULK_PASSES, arg, &v, reason, n);
+    if (rc == OPTVAL_OK)
+        cfg->bulk_passes = v.bulk_passes;
+    return rc;
 }
 
 /* ---- ACME clients (sim/acme.h) ---- */
@@ -387,23 +466,21 @@ int optval_bulk_passes(struct run_config *cfg, enum run_opt id, const char *arg,
 int optval_acme_clients(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    return parse_count_u32(arg, 1, OPTIONS_MAX_ACME_CLIENTS, &cfg->acme_clients, reason, n)
-               ? OPTVAL_BAD
-               : OPTVAL_OK;
+    struct preset v;
+    int rc = via_preset(PRESET_SET_ACME_CLIENTS, arg, &v, reason, n);
+    if (rc == OPTVAL_OK)
+        cfg->acme_clients = v.acme_clients;
+    return rc;
 }
 
 int optval_acme_mode(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    if (strcmp(arg, "order") == 0)
-        cfg->acme_mode = OPTIONS_ACME_ORDER;
-    else if (strcmp(arg, "burst") == 0)
-        cfg->acme_mode = OPTIONS_ACME_BURST;
-    else {
-        snprintf(reason, n, "is not an ACME mode (expected burst or order)");
-        return OPTVAL_BAD;
-    }
-    return OPTVAL_OK;
+    struct preset v;
+    int rc = via_preset(PRESET_SET_ACME_MODE, arg, &v, reason, n);
+    if (rc == OPTVAL_OK)
+        cfg->acme_mode = options_acme_mode_of(v.acme_order_mode);
+    return rc;
 }
 
 int optval_acme_profile(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
@@ -459,4 +536,14 @@ int optval_acme_cacert(struct run_config *cfg, enum run_opt id, const char *arg,
     if (parse_readable_file(arg, reason, n) != 0)
         return OPTVAL_BAD;
     return store_string(&cfg->acme_cacert_path, arg, reason, n);
+}
+
+enum options_agent_profile options_profile_of(enum preset_agent_profile p)
+{
+    return p == PRESET_PROFILE_CERTCTL_1_0 ? OPTIONS_PROFILE_CERTCTL_1_0 : OPTIONS_PROFILE_DEFAULT;
+}
+
+enum options_acme_mode options_acme_mode_of(bool acme_order_mode)
+{
+    return acme_order_mode ? OPTIONS_ACME_ORDER : OPTIONS_ACME_BURST;
 }

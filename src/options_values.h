@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "sim/preset.h"
 #include "src/options.h"
 
 /* Handler results. */
@@ -13,6 +14,8 @@ enum {
     OPTVAL_BAD,          /* bad value: quote it in the error */
     OPTVAL_BAD_HIDDEN,   /* bad value that is a secret: never quote it */
     OPTVAL_BAD_REDACTED, /* bad URL: quote it with user:password@ redacted */
+    OPTVAL_BAD_LINE,     /* reason is the whole message after "fleetsim: " (scenario files:
+                            `--scenario FILE: "key": ...`) */
 };
 
 /* Checks arg (never NULL; "" when the value is empty) for option id and stores it in cfg.
@@ -63,6 +66,10 @@ int optval_acme_cacert(struct run_config *cfg, enum run_opt id, const char *arg,
  * spaces). Returns 0 or -EINVAL with a reason that never contains the key. */
 int optval_check_key(const char *key, char *reason, size_t n);
 
+/* The run_config enums of a preset's agent profile and ACME mode. */
+enum options_agent_profile options_profile_of(enum preset_agent_profile p);
+enum options_acme_mode options_acme_mode_of(bool acme_order_mode);
+
 /* Long name (without "--") of option o. */
 const char *options_name(enum run_opt o);
 
@@ -70,11 +77,11 @@ const char *options_name(enum run_opt o);
 size_t options_scenario_list(char *buf, size_t n);
 
 /* Limits of the values (DESIGN §7 leaves them to us; chosen to catch typos, not to police). */
-#define OPTVAL_MIN_INTERVAL_NS (10ULL * 1000000ULL)           /* heartbeat, poll: 10ms */
-#define OPTVAL_MAX_INTERVAL_NS (24ULL * 3600 * 1000000000ULL) /* 24h */
-#define OPTVAL_MAX_JITTER_PCT 50.0
-#define OPTVAL_MIN_DURATION_NS (100ULL * 1000000ULL)          /* 100ms */
-#define OPTVAL_MAX_DURATION_NS (30ULL * 24 * 3600 * 1000000000ULL) /* 30d */
+#define OPTVAL_MIN_INTERVAL_NS PRESET_MIN_INTERVAL_NS /* the settings a scenario can carry */
+#define OPTVAL_MAX_INTERVAL_NS PRESET_MAX_INTERVAL_NS /* have their rules in sim/preset.h */
+#define OPTVAL_MAX_JITTER_PCT PRESET_MAX_JITTER_PCT
+#define OPTVAL_MIN_DURATION_NS PRESET_MIN_DURATION_NS
+#define OPTVAL_MAX_DURATION_NS PRESET_MAX_DURATION_NS
 #define OPTVAL_MIN_REPORT_NS (100ULL * 1000000ULL)            /* 100ms */
 #define OPTVAL_MIN_TIMEOUT_NS 1000000ULL                      /* 1ms */
 #define OPTVAL_MAX_TIMEOUT_NS (3600ULL * 1000000000ULL)       /* 1h */

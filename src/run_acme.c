@@ -37,12 +37,7 @@ bool run_acme_wanted(const struct run_ctx *c)
 
 const char *run_acme_scenario(const struct run_ctx *c)
 {
-    for (size_t i = 0; i < c->cfg.n_scenarios; i++) {
-        const struct preset *p = preset_find(c->cfg.scenarios[i]);
-        if (p && p->has_acme_clients)
-            return c->cfg.scenarios[i];
-    }
-    return c->scenario;
+    return options_actor_scenario(&c->cfg, OPTIONS_ACTOR_ACME);
 }
 
 static enum acme_mode mode_of(const struct run_config *cfg)

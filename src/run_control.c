@@ -1,7 +1,8 @@
-/* src/run_control.c - the control thread of a run: starts the fleet, stops it after --duration
- * or on SIGINT/SIGTERM (the loops then drain for --grace), and every --report-interval merges
- * the loops' interval snapshots into a progress line on stderr, a JSONL record and the 429
- * check. It never touches an agent: the loops run in their own threads. */
+/* src/run_control.c - the control thread of a run: starts the fleet and the operator and ACME
+ * actors, stops them after --duration or on SIGINT/SIGTERM (their loops then drain for
+ * --grace), and every --report-interval merges their interval snapshots into a progress line on
+ * stderr, a JSONL record, the --metrics-listen snapshot and the 429 check. It never touches an
+ * agent or an actor: they run on their own threads. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +10,11 @@
 #include <event2/event.h>
 
 #include "engine/clock.h"
+#include "engine/metrics_http.h"
 #include "engine/report.h"
+#include "src/run_acme.h"
 #include "src/run_internal.h"
+#include "src/run_operator.h"
 
 /* How often the control loop looks whether the fleet has finished draining. */
 #define FINISH_POLL_US 20000
@@ -19,11 +23,12 @@
 
 struct control {
     struct run_ctx *c;
-    struct fleet *f;
+    struct fleet *f;       /* NULL when the run has no agents */
+    struct metrics_http *prom; /* --metrics-listen, or NULL */
     struct event_base *base;
     struct metrics *iv;    /* the interval being reported */
     struct metrics *total; /* all intervals so far (for in-flight in the progress line) */
-    uint64_t last_report_ns;
+    uint64_t last_report_ns; /* when the snapshots of the last report were taken */
     uint64_t next_report_ns; /* when the report timer is due next */
     struct event *report_ev;
     struct event *finish_ev;
@@ -42,7 +47,10 @@ static void begin_stop(struct control *k, const char *why)
         clock_format_duration(grace, sizeof grace, k->c->cfg.grace_ns);
         fprintf(stderr, "fleetsim: %s: no new requests; draining for up to %s\n", why, grace);
     }
-    fleet_stop(k->f);
+    if (k->f)
+        fleet_stop(k->f);
+    run_operator_stop(k->c->op);
+    run_acme_stop(k->c->acme);
     struct timeval poll = {0, FINISH_POLL_US};
     event_add(k->finish_ev, &poll); /* from now on, look for the end of the drain */
 }
@@ -66,10 +74,17 @@ static void on_duration(evutil_socket_t fd, short what, void *arg)
 static void report_interval(struct control *k)
 {
     struct run_ctx *c = k->c;
-    uint64_t now = clock_now_ns();
-    if (fleet_interval_take(k->f, k->iv) != 0)
+    uint64_t now = 0;
+    if ((k->f && fleet_interval_take(k->f, k->iv, &now) != 0) ||
+        run_operator_interval_take(c->op, k->iv) != 0 || run_acme_interval_take(c->acme, k->iv) != 0)
+        return;
+    if (!k->f)
+        now = clock_now_ns(); /* the actors' loops snapshot on the same period */
+    if (now <= k->last_report_ns) /* no loop took a new snapshot */
         return;
     metrics_merge(k->total, k->iv);
+    if (k->prom)
+        metrics_http_publish(k->prom, k->total);
     double interval_s = (double)(now - k->last_report_ns) / 1e9;
     double elapsed_s = (double)(now - c->start_ns) / 1e9;
     k->last_report_ns = now;
@@ -127,7 +142,8 @@ static void on_finish_poll(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct control *k = arg;
-    if (fleet_finished(k->f))
+    if ((!k->f || fleet_finished(k->f)) && run_operator_finished(k->c->op) &&
+        run_acme_finished(k->c->acme))
         event_base_loopbreak(k->base);
 }
 
@@ -154,6 +170,51 @@ static bool add_events(struct control *k, struct event **evs)
     return true;
 }
 
+/* Starts what serves --metrics-listen; returns false (with a line printed) when it cannot. */
+static bool start_prom(struct control *k)
+{
+    const struct run_config *cfg = &k->c->cfg;
+    if (!cfg->metrics_listen_set)
+        return true;
+    char err[256];
+    if (!(k->prom = metrics_http_start(k->base, &cfg->metrics_listen, err, sizeof err))) {
+        fprintf(stderr, "fleetsim: --metrics-listen: %s\n", err);
+        return false;
+    }
+    if (!k->c->quiet)
+        fprintf(stderr, "fleetsim: Prometheus metrics on http://%s:%u%s\n", cfg->metrics_listen.host,
+                metrics_http_port(k->prom), METRICS_HTTP_PATH);
+    return true;
+}
+
+/* Starts the fleet's loops and the actors on one common start time. */
+static bool start_all(struct control *k)
+{
+    struct run_ctx *c = k->c;
+    c->start_ns = clock_now_ns();
+    c->started_at = clock_wall_s();
+    k->last_report_ns = c->start_ns;
+    int err = k->f ? fleet_start(k->f, c->start_ns) : 0;
+    if (err != 0) {
+        fprintf(stderr, "fleetsim: cannot start the fleet's threads: %s\n", strerror(-err));
+        return false;
+    }
+    if (run_operator_start(c, c->start_ns, &c->op) != 0 || run_acme_start(c->acme, c->start_ns) != 0) {
+        begin_stop(k, NULL);
+        return false;
+    }
+    return true;
+}
+
+/* Waits for every loop thread (after they drained or were told to stop). */
+static void join_all(struct control *k)
+{
+    if (k->f)
+        fleet_join(k->f);
+    run_operator_join(k->c->op);
+    run_acme_join(k->c->acme);
+}
+
 int run_control(struct run_ctx *c, struct fleet *f)
 {
     struct control k = {.c = c, .f = f};
@@ -166,28 +227,25 @@ int run_control(struct run_ctx *c, struct fleet *f)
         fprintf(stderr, "fleetsim: out of memory setting up the run\n");
         goto out;
     }
-    c->start_ns = clock_now_ns();
-    c->started_at = clock_wall_s();
-    k.last_report_ns = c->start_ns;
-    int err = fleet_start(f, c->start_ns);
-    if (err != 0) {
-        fprintf(stderr, "fleetsim: cannot start the fleet's threads: %s\n", strerror(-err));
+    if (!start_prom(&k))
         goto out;
-    }
-    if (k.report_ev) {
+    bool started = start_all(&k);
+    if (started && k.report_ev) {
         /* each report a little after the loops took their interval snapshots */
         k.next_report_ns = c->start_ns + c->cfg.report_interval_ns + REPORT_DELAY_NS;
         arm_report(&k);
     }
-    event_base_dispatch(k.base);
-    fleet_join(f);
+    if (started)
+        event_base_dispatch(k.base);
+    join_all(&k);
     if (!k.stopping)
         c->end_ns = clock_now_ns();
     c->ended_at = clock_wall_s();
-    if (c->cfg.report_interval_ns)
+    if (started && c->cfg.report_interval_ns)
         report_interval(&k); /* the last, partial interval */
-    rc = 0;
+    rc = started ? 0 : RUN_EXIT_FAILED;
 out:
+    metrics_http_free(k.prom);
     for (int i = 0; i < 5; i++)
         if (evs[i])
             event_free(evs[i]);

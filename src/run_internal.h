@@ -1,6 +1,6 @@
 /* src/run_internal.h - the pieces of `fleetsim run` (src/cmd_run.c) shared between its files:
  * the run context, setup (presets, profile, target, TLS), the control loop and the report.
- * Private to src/cmd_run.c, src/run_setup.c, src/run_control.c and src/run_report.c. */
+ * Private to src/cmd_run.c and src/run_*.c (the operator's and ACME clients' glue use it too). */
 #ifndef FLEETSIM_SRC_RUN_INTERNAL_H
 #define FLEETSIM_SRC_RUN_INTERNAL_H
 
@@ -33,6 +33,8 @@
 #define RUN_DRY_RUN_MIN_EVENTS 1000u
 
 struct target;
+struct run_operator;
+struct run_acme;
 
 /* Everything one `fleetsim run` holds. */
 struct run_ctx {
@@ -51,14 +53,17 @@ struct run_ctx {
     struct threshold *thresholds; /* the command line's and the presets' */
     size_t n_thresholds;
     struct metrics *pre;         /* requests made before the fleet runs (--register) */
+    struct run_operator *op;     /* the operator actor, or NULL (src/run_operator.h) */
+    struct run_acme *acme;       /* the ACME client actors, or NULL (src/run_acme.h) */
     FILE *interval_log;
     bool interrupted;
     time_t started_at, ended_at;
     uint64_t start_ns, end_ns;
 };
 
-/* Applies presets and the agent profile to c->cfg / c->set, collects thresholds. Returns 0,
- * or RUN_EXIT_USAGE with a line printed. */
+/* Copies the parsed configuration (options_parse has applied the presets), builds the agent
+ * settings (profile, then presets' and explicit timers) and the thresholds. Returns 0 or
+ * RUN_EXIT_FAILED with a line printed. */
 int run_setup_config(struct run_ctx *c, const struct run_config *given);
 
 /* Starts the built-in target when there is no URL (not in a dry run), builds the TLS context
@@ -74,11 +79,15 @@ void run_fleet_config(const struct run_ctx *c, struct fleet_config *fc);
 /* Releases what setup made (stops the built-in target). */
 void run_teardown(struct run_ctx *c);
 
-/* Runs the fleet for --duration with live progress, signals and the drain. Returns 0 or
- * RUN_EXIT_FAILED. */
+/* Agents of this process's shard (0 when the run has no agents, e.g. acme-burst). */
+uint32_t run_shard_agents(const struct run_ctx *c);
+
+/* Runs the fleet (f may be NULL: no agents) and the operator and ACME actors for --duration
+ * with live progress, --metrics-listen, signals and the drain. Returns 0 or RUN_EXIT_FAILED. */
 int run_control(struct run_ctx *c, struct fleet *f);
 
-/* Prints the summary, writes --summary-json, evaluates thresholds. Returns the exit code. */
+/* Prints the summary, writes --summary-json and --html, evaluates thresholds (f may be NULL).
+ * Returns the exit code. */
 int run_report(struct run_ctx *c, struct fleet *f);
 
 /* Sum of 429 answers and of all answers over the series of m. */

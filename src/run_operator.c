@@ -53,12 +53,7 @@ bool run_operator_wanted(const struct run_ctx *c)
 
 const char *run_operator_scenario(const struct run_ctx *c)
 {
-    for (size_t i = 0; i < c->cfg.n_scenarios; i++) {
-        const struct preset *p = preset_find(c->cfg.scenarios[i]);
-        if (p && p->has_bulk_rate)
-            return p->name;
-    }
-    return c->scenario ? c->scenario : "default";
+    return options_actor_scenario(&c->cfg, OPTIONS_ACTOR_OPERATOR);
 }
 
 void run_operator_plan(const struct run_ctx *c, FILE *out)

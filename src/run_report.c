@@ -8,7 +8,10 @@
 
 #include "config.h"
 #include "engine/report.h"
+#include "engine/report_html.h"
+#include "src/run_acme.h"
 #include "src/run_internal.h"
+#include "src/run_operator.h"
 
 #define ERR_MAX 512
 
@@ -63,6 +66,10 @@ static void add_counters(struct metrics *m, const char *scenario, const struct a
 static void print_fleet_lines(FILE *out, const struct run_ctx *c, const struct agent_counters *k,
                               uint32_t n_shard)
 {
+    if (n_shard == 0) {
+        fprintf(out, "\nseed %" PRIu64 "%s\n", c->cfg.seed, c->interrupted ? " (interrupted)" : "");
+        return;
+    }
     fprintf(out, "\nfleet: %u agents (shard %u/%u of %u), scenario %s, profile %s, seed %" PRIu64
                  "%s\n",
             n_shard, c->cfg.shard_k, c->cfg.shard_n, c->cfg.agents, c->scenario,
@@ -100,51 +107,85 @@ static size_t evaluate(const struct run_ctx *c, const struct metrics *m,
     return failed;
 }
 
-static int write_json(const struct run_ctx *c, const struct metrics *m,
-                      const struct threshold_result *res)
+/* Writes --summary-json and --html (the HTML page is rendered from the same summary). */
+static int write_files(const struct run_ctx *c, const struct metrics *m,
+                       const struct threshold_result *res)
 {
-    json_object *config = options_config_json(&c->cfg);
+    const struct run_config *cfg = &c->cfg;
+    if (!cfg->summary_json_path && !cfg->html_path)
+        return 0;
+    json_object *config = options_config_json(cfg);
     struct report_meta meta = {
-        .version = PACKAGE_VERSION, .seed = c->cfg.seed, .shard_k = c->cfg.shard_k,
-        .shard_n = c->cfg.shard_n ? c->cfg.shard_n : 1, .started_at = c->started_at,
+        .version = PACKAGE_VERSION, .seed = cfg->seed, .shard_k = cfg->shard_k,
+        .shard_n = cfg->shard_n ? cfg->shard_n : 1, .started_at = c->started_at,
         .ended_at = c->ended_at, .config = config};
     char err[ERR_MAX];
-    int rc = report_json_write(c->cfg.summary_json_path, &meta, m, res, c->n_thresholds, err,
-                               sizeof err);
-    json_object_put(config);
-    if (rc != 0) {
+    int rc = 0;
+    if (cfg->summary_json_path &&
+        report_json_write(cfg->summary_json_path, &meta, m, res, c->n_thresholds, err,
+                          sizeof err) != 0) {
         fprintf(stderr, "fleetsim: --summary-json: %s\n", err);
-        return RUN_EXIT_FAILED;
+        rc = RUN_EXIT_FAILED;
     }
-    return 0;
+    if (cfg->html_path) {
+        json_object *summary = report_json_build(&meta, m, res, c->n_thresholds);
+        if (c->interval_log)
+            fflush(c->interval_log);
+        if (!summary || report_html_write_summary(summary, cfg->interval_log_path,
+                                                  cfg->html_path, err, sizeof err) != 0) {
+            fprintf(stderr, "fleetsim: --html: %s\n", summary ? err : "out of memory");
+            rc = RUN_EXIT_FAILED;
+        }
+        json_object_put(summary);
+    }
+    json_object_put(config);
+    return rc;
+}
+
+/* Every loop's metrics (fleet, operator, ACME clients, registration) merged into m. */
+static int merge_all(const struct run_ctx *c, const struct fleet *f, struct metrics *m)
+{
+    if (f && fleet_metrics_merge(f, m) != 0)
+        return -1;
+    if (run_operator_merge(c->op, m) != 0 || run_acme_merge(c->acme, m) != 0)
+        return -1;
+    return c->pre ? metrics_merge(m, c->pre) : 0;
 }
 
 int run_report(struct run_ctx *c, struct fleet *f)
 {
     struct metrics *m = metrics_new(false);
     struct threshold_result *res = calloc(c->n_thresholds ? c->n_thresholds : 1, sizeof *res);
-    if (!m || !res || fleet_metrics_merge(f, m) != 0 || (c->pre && metrics_merge(m, c->pre) != 0)) {
+    if (!m || !res || merge_all(c, f, m) != 0) {
         fprintf(stderr, "fleetsim: out of memory merging the results\n");
         metrics_free(m);
         free(res);
         return RUN_EXIT_FAILED;
     }
-    struct agent_counters k;
-    fleet_counters(f, &k);
-    add_counters(m, c->scenario, &k);
+    struct agent_counters k = {0};
+    if (f) {
+        fleet_counters(f, &k);
+        add_counters(m, c->scenario, &k);
+    }
     size_t failed = evaluate(c, m, res);
+    double core = f ? fleet_max_core_share(f) : 0;
+    if (run_acme_max_core_share(c->acme) > core)
+        core = run_acme_max_core_share(c->acme);
     struct report_text_opts opts = {
         .thresholds = res, .n_thresholds = c->n_thresholds,
-        .saturated_core = fleet_max_core_share(f) >= RUN_SATURATED_CORE_SHARE,
-        .known_in_flight = fleet_in_flight(f)};
+        .saturated_core = core >= RUN_SATURATED_CORE_SHARE,
+        .known_in_flight = (f ? fleet_in_flight(f) : 0) + run_operator_in_flight(c->op) +
+                           run_acme_in_flight(c->acme)};
     report_text_write(stdout, m, &opts);
-    print_fleet_lines(stdout, c, &k, fleet_size(f));
+    print_fleet_lines(stdout, c, &k, f ? fleet_size(f) : 0);
+    run_operator_print(c->op, stdout);
+    run_acme_print(c->acme, m, stdout);
     uint64_t n429, answered;
     run_count_429(m, &n429, &answered);
     if (c->cfg.report_interval_ns == 0 && answered > 0 &&
         (double)n429 > RUN_429_HINT_SHARE * (double)answered)
         run_print_429_hint(n429, answered);
-    int rc = c->cfg.summary_json_path ? write_json(c, m, res) : 0;
+    int rc = write_files(c, m, res);
     metrics_free(m);
     free(res);
     if (rc != 0)

@@ -1,6 +1,6 @@
-/* src/run_setup.c - turning the parsed command line into a run: presets (explicit options keep
- * their values), the agent profile, thresholds, the target (the built-in one when there is no
- * URL), TLS, connection settings and agent ids from --agents-file. */
+/* src/run_setup.c - turning the parsed command line into a run: the agent profile with the
+ * presets' and explicit timers on top, thresholds, the target (the built-in one when there is
+ * no URL), TLS, connection settings and agent ids from --agents-file. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,41 +8,16 @@
 #include "config.h"
 #include "engine/tls.h"
 #include "sim/register.h"
+#include "src/run_acme.h"
 #include "src/run_internal.h"
+#include "src/run_operator.h"
 #include "target/target.h"
 
 #define ERR_MAX 512
 
-/* Applies each --scenario preset to fields that were not given explicitly. Sets *hb and *poll when
- * a preset chose the heartbeat or poll interval. */
-static int apply_presets(struct run_ctx *c, bool *hb, bool *poll)
-{
-    struct run_config *cfg = &c->cfg;
-    for (size_t i = 0; i < cfg->n_scenarios; i++) {
-        const struct preset *p = preset_find(cfg->scenarios[i]);
-        if (!p) {
-            fprintf(stderr, "fleetsim: --scenario: \"%s\" is not a preset of this build\n",
-                    cfg->scenarios[i]);
-            return RUN_EXIT_USAGE;
-        }
-        if (p->has_agents && !options_explicit(cfg, RUN_OPT_AGENTS))
-            cfg->agents = p->agents;
-        if (p->has_heartbeat && !options_explicit(cfg, RUN_OPT_HEARTBEAT)) {
-            cfg->heartbeat_ns = p->heartbeat_ns;
-            *hb = true;
-        }
-        if (p->has_poll && !options_explicit(cfg, RUN_OPT_POLL)) {
-            cfg->poll_ns = p->poll_ns;
-            *poll = true;
-        }
-        if (p->has_duration && !options_explicit(cfg, RUN_OPT_DURATION))
-            cfg->duration_ns = p->duration_ns;
-    }
-    return 0;
-}
-
-/* The agents' settings: the profile's, then presets and explicit options on top. */
-static void build_settings(struct run_ctx *c, bool hb_preset, bool poll_preset)
+/* The agents' settings: the profile's, then what a --scenario or the command line chose
+ * (options_given) on top, so e.g. certctl-1.0 keeps its 60 s heartbeat unless one was asked. */
+static void build_settings(struct run_ctx *c)
 {
     const struct run_config *cfg = &c->cfg;
     struct agent_settings *set = &c->set;
@@ -54,13 +29,13 @@ static void build_settings(struct run_ctx *c, bool hb_preset, bool poll_preset)
     set->prefix = cfg->fleet_prefix;
     set->seed = cfg->seed;
     set->os_mix = cfg->os_mix;
-    if (options_explicit(cfg, RUN_OPT_HEARTBEAT) || hb_preset)
+    if (options_given(cfg, RUN_OPT_HEARTBEAT))
         set->heartbeat.interval_ns = cfg->heartbeat_ns;
-    if (options_explicit(cfg, RUN_OPT_POLL) || poll_preset)
+    if (options_given(cfg, RUN_OPT_POLL))
         set->poll.interval_ns = cfg->poll_ns;
-    if (options_explicit(cfg, RUN_OPT_JITTER))
+    if (options_given(cfg, RUN_OPT_JITTER))
         set->heartbeat.jitter_pct = set->poll.jitter_pct = cfg->jitter_pct;
-    uint64_t ramp = options_explicit(cfg, RUN_OPT_RAMP) ? cfg->ramp_ns : set->heartbeat.interval_ns;
+    uint64_t ramp = options_given(cfg, RUN_OPT_RAMP) ? cfg->ramp_ns : set->heartbeat.interval_ns;
     set->heartbeat.ramp_ns = set->poll.ramp_ns = ramp;
     set->base_path = cfg->url_set ? cfg->url.base_path : "";
     if (cfg->source_ips_set) {
@@ -69,35 +44,20 @@ static void build_settings(struct run_ctx *c, bool hb_preset, bool poll_preset)
     }
 }
 
-/* The command line's thresholds plus each preset's (unless --no-thresholds). */
+/* The thresholds to evaluate: the command line's and the presets' (options_parse put both in
+ * cfg->thresholds, none with --no-thresholds). */
 static int collect_thresholds(struct run_ctx *c)
 {
     const struct run_config *cfg = &c->cfg;
-    if (cfg->no_thresholds)
+    if (!cfg->thresholds || cfg->n_thresholds == 0)
         return 0;
-    size_t n = cfg->thresholds ? cfg->n_thresholds : 0;
-    for (size_t i = 0; i < cfg->n_scenarios; i++)
-        n += preset_threshold_count(preset_find(cfg->scenarios[i]));
-    if (n == 0)
-        return 0;
-    c->thresholds = calloc(n, sizeof *c->thresholds);
-    if (!c->thresholds)
+    c->thresholds = calloc(cfg->n_thresholds, sizeof *c->thresholds);
+    if (!c->thresholds) {
+        fprintf(stderr, "fleetsim: out of memory\n");
         return RUN_EXIT_FAILED;
-    char err[ERR_MAX];
-    for (size_t i = 0; cfg->thresholds && i < cfg->n_thresholds; i++)
-        c->thresholds[c->n_thresholds++] = cfg->thresholds[i];
-    for (size_t i = 0; i < cfg->n_scenarios; i++) {
-        const struct preset *p = preset_find(cfg->scenarios[i]);
-        for (size_t k = 0; k < preset_threshold_count(p); k++) {
-            if (threshold_parse(p->thresholds[k], &c->thresholds[c->n_thresholds], err,
-                                sizeof err) != 0) {
-                fprintf(stderr, "fleetsim: preset %s: threshold %s: %s\n", p->name,
-                        p->thresholds[k], err);
-                return RUN_EXIT_USAGE;
-            }
-            c->n_thresholds++;
-        }
     }
+    memcpy(c->thresholds, cfg->thresholds, cfg->n_thresholds * sizeof *c->thresholds);
+    c->n_thresholds = cfg->n_thresholds;
     return 0;
 }
 
@@ -105,12 +65,8 @@ int run_setup_config(struct run_ctx *c, const struct run_config *given)
 {
     c->cfg = *given;
     c->quiet = given->verbosity < 0;
-    c->scenario = given->n_scenarios ? given->scenarios[0] : "default";
-    bool hb = false, poll = false;
-    int rc = apply_presets(c, &hb, &poll);
-    if (rc != 0)
-        return rc;
-    build_settings(c, hb, poll);
+    c->scenario = options_actor_scenario(given, OPTIONS_ACTOR_AGENTS);
+    build_settings(c);
     return collect_thresholds(c);
 }
 
@@ -146,6 +102,7 @@ static int start_builtin(struct run_ctx *c, const char **host, uint16_t *port, b
     tc.port = 0;
     tc.rate_per_s = 0;
     tc.seed_agents = cfg->register_agents ? 0 : cfg->agents;
+    tc.seed_certs = tc.seed_agents ? cfg->certs : 0; /* certificates are mapped to agents */
     tc.fleet_prefix = cfg->fleet_prefix;
     tc.seed = cfg->seed;
     tc.os_mix = cfg->os_mix;
@@ -165,8 +122,8 @@ static int start_builtin(struct run_ctx *c, const char **host, uint16_t *port, b
              *port);
     fprintf(stderr,
             "fleetsim: no --url or CERTCTL_SERVER_URL: started the built-in target at %s "
-            "(%u agents seeded, rate limiter off, generated CA and API key)\n",
-            c->target_text, tc.seed_agents);
+            "(%u agents and %u certificates seeded, rate limiter off, generated CA and API key)\n",
+            c->target_text, tc.seed_agents, tc.seed_certs);
     return 0;
 }
 
@@ -211,6 +168,11 @@ int run_setup_target(struct run_ctx *c)
     return 0;
 }
 
+uint32_t run_shard_agents(const struct run_ctx *c)
+{
+    return fleet_shard_size(c->cfg.agents, c->cfg.shard_k, c->cfg.shard_n ? c->cfg.shard_n : 1);
+}
+
 void run_fleet_config(const struct run_ctx *c, struct fleet_config *fc)
 {
     memset(fc, 0, sizeof *fc);
@@ -227,6 +189,10 @@ void run_fleet_config(const struct run_ctx *c, struct fleet_config *fc)
 
 void run_teardown(struct run_ctx *c)
 {
+    run_operator_free(c->op); /* the actors' connections go before the target and TLS context */
+    c->op = NULL;
+    run_acme_free(c->acme);
+    c->acme = NULL;
     if (c->target)
         target_stop(c->target);
     c->target = NULL;

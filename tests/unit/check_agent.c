@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -23,6 +24,7 @@
 #include "engine/clock.h"
 #include "sim/agent.h"
 #include "sim/agent_work.h"
+#include "sim/register.h"
 
 #define MS 1000000ULL
 #define MAX_AGENTS 32
@@ -163,6 +165,48 @@ START_TEST(test_status_bodies)
     ck_assert(memcmp(pem, "A\nB", 3) == 0);
     json_object_put(holder);
     ck_assert_ptr_null(agent_work_cert_pem("{}", 2, &holder, &pem_len));
+}
+END_TEST
+
+static void free_ids(char **ids, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        free(ids[i]);
+        ids[i] = NULL;
+    }
+}
+
+START_TEST(test_agents_file)
+{
+    char path[64], err[512];
+    snprintf(path, sizeof path, "/tmp/check_agent_ids.%d", (int)getpid());
+    char *ids[6] = {strdup("agent-1-1"), NULL, strdup("agent-1-3"), NULL, strdup("agent-1-5"),
+                    NULL};
+    /* shard 0/2 holds agents 1, 3, 5 */
+    ck_assert_int_eq(register_write_file(path, ids, 6, 0, 2, err, sizeof err), 0);
+    char *back[6] = {NULL};
+    ck_assert_int_eq(register_read_file(path, back, 6, 0, 2, err, sizeof err), 0);
+    ck_assert_str_eq(back[0], "agent-1-1");
+    ck_assert_str_eq(back[4], "agent-1-5");
+    ck_assert_ptr_null(back[1]);
+    free_ids(back, 6);
+    /* shard 1/2 (agents 2, 4, 6) is not in the file */
+    ck_assert_int_eq(register_read_file(path, back, 6, 1, 2, err, sizeof err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "no id for agent 2"));
+    free_ids(back, 6);
+    /* an index beyond --agents, and a malformed line, name the file and line */
+    ck_assert_int_eq(register_read_file(path, back, 4, 0, 2, err, sizeof err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, ":4:"));
+    free_ids(back, 6);
+    FILE *f = fopen(path, "w");
+    fputs("# comment\n1 agent-a\n2 bad id!\n", f);
+    fclose(f);
+    ck_assert_int_eq(register_read_file(path, back, 2, 0, 1, err, sizeof err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, ":3:"));
+    free_ids(back, 6);
+    ck_assert_int_eq(register_read_file("/nonexistent/x", back, 2, 0, 1, err, sizeof err), -ENOENT);
+    unlink(path);
+    free_ids(ids, 6);
 }
 END_TEST
 
@@ -667,6 +711,7 @@ int main(void)
     tcase_add_test(pure, test_bodies_and_headers);
     tcase_add_test(pure, test_work_parse);
     tcase_add_test(pure, test_status_bodies);
+    tcase_add_test(pure, test_agents_file);
     suite_add_tcase(s, pure);
     TCase *loop = tcase_create("loop");
     tcase_set_timeout(loop, 30);

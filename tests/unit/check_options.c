@@ -16,14 +16,17 @@
 #include <unistd.h>
 
 #include "engine/threshold.h"
+#include "sim/preset.h"
+#include "src/help.h"
 #include "src/options.h"
 
 #define MAX_ARGS 16
 #define SEC 1000000000ULL
 #define MS 1000000ULL
 
-/* Files the table refers to as @KEYFILE@, @CAFILE@, @EMPTY@, @DIR@. */
-static char dir[64], keyfile[96], cafile[96], emptyfile[96];
+/* Files the table refers to as @KEYFILE@, @CAFILE@, @EMPTY@, @DIR@, and the scenario files
+ * @SCENFILE@ (good, name "nightly-test") and @BADSCEN@ (a bad heartbeat). */
+static char dir[64], keyfile[96], cafile[96], emptyfile[96], scenfile[96], badscen[96];
 
 static void write_file(const char *path, const char *content)
 {
@@ -51,12 +54,18 @@ static void setup(void)
     write_file(keyfile, "file-key-123\n");
     write_file(cafile, "-----BEGIN CERTIFICATE-----\n");
     write_file(emptyfile, "");
+    snprintf(scenfile, sizeof(scenfile), "%s/nightly.json", dir);
+    snprintf(badscen, sizeof(badscen), "%s/bad.json", dir);
+    write_file(scenfile, "{\"name\": \"nightly-test\", \"description\": \"a test file\", "
+                         "\"agents\": 12, \"poll\": \"2s\", \"jitter\": \"5%\", "
+                         "\"thresholds\": [\"http_reqs{scenario:nightly-test}:count>0\"]}\n");
+    write_file(badscen, "{\"name\": \"bad\", \"heartbeat\": \"5x\"}\n");
 }
 
 static void teardown(void)
 {
     char path[160];
-    static const char *const names[] = {"key.txt", "ca.pem", "empty", "agents.txt"};
+    static const char *const names[] = {"key.txt", "ca.pem", "empty", "agents.txt", "nightly.json", "bad.json"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
         unlink(path);
@@ -74,6 +83,10 @@ static const char *subst(const char *a)
         return emptyfile;
     if (strcmp(a, "@DIR@") == 0)
         return dir;
+    if (strcmp(a, "@SCENFILE@") == 0)
+        return scenfile;
+    if (strcmp(a, "@BADSCEN@") == 0)
+        return badscen;
     return a;
 }
 
@@ -211,7 +224,18 @@ static const struct bad_line bad_lines[] = {
     {{"--source-ips", "127.0.0.9-127.0.0.2"}, "fleetsim: --source-ips: \"127.0.0.9-127.0.0.2\" is descending (expected a.b.c.d-a.b.c.e in ascending order with at most 65536 addresses, e.g. 127.0.0.2-127.0.0.254)"},
     {{"--source-ips", "10.0.0.0-10.1.0.0"}, "~\"10.0.0.0-10.1.0.0\" holds too many addresses ("},
     {{"--source-ips", "127.0.0.256"}, "~\"127.0.0.256\" is not an IPv4 range ("},
-    {{"--scenario", "bogus"}, "fleetsim: --scenario: \"bogus\" is not a known scenario (expected one of: agent-storm, bulk-renewal, acme-burst, fleet)"},
+    {{"--scenario", "bogus"}, "fleetsim: --scenario: \"bogus\" is not a known scenario (expected one of: agent-storm, bulk-renewal, acme-burst, fleet; or a scenario file, a path with a / or ending in .json)"},
+    {{"--scenario"}, "fleetsim: --scenario: missing value (expected one of: agent-storm, bulk-renewal, acme-burst, fleet; or a scenario file, a path with a / or ending in .json)"},
+    {{"--scenario", "/nonexistent/soak.json"}, "fleetsim: --scenario /nonexistent/soak.json: cannot be read: No such file or directory (expected a readable file)"},
+    {{"--scenario", "soak.json"}, "fleetsim: --scenario soak.json: cannot be read: No such file or directory (expected a readable file)"},
+    {{"--scenario", "@DIR@"}, "~: is a directory (expected a readable file)"},
+    {{"--scenario", "@BADSCEN@"}, "~/bad.json: \"heartbeat\": \"5x\" has an unknown unit \"x\" (expected ms, s, m, h or d, e.g. 30s or 1h30m)"},
+    {{"--scenario", "@SCENFILE@", "--scenario", "@SCENFILE@"}, "~/nightly.json: \"name\": \"nightly-test\" is the name of an earlier --scenario (expected each scenario once)"},
+    {{"--scenario", "@SCENFILE@", "--threshold", "http_reqs{scenario:agent-storm}:count>0"}, "~scenario 'agent-storm' is not part of this run"},
+    {{"--scenario", "@SCENFILE@", "--conn", "pool:13"}, "fleetsim: --conn: \"pool:13\" has more connections than agents (expected pool:N with N from 1 to 12, the --agents count)"},
+    {{"--list-scenarios=yes"}, "fleetsim: --list-scenarios: takes no value (expected --list-scenarios alone)"},
+    {{"--list-scenarios", "--scenario", "@BADSCEN@"}, "~/bad.json: \"heartbeat\": \"5x\" has an unknown unit"},
+    {{"--list-scenarios", "--list-scenarios"}, "fleetsim: --list-scenarios: given more than once (expected it at most once)"},
     {{"--scenario", "agent-storm", "--scenario", "agent-storm"}, "fleetsim: --scenario: \"agent-storm\" is given twice (expected each scenario once)"},
     {{"--agent-profile", "certctl-2.0"}, "fleetsim: --agent-profile: \"certctl-2.0\" is not an agent profile (expected default or certctl-1.0)"},
     /* operator: certificates, bulk rate and batch */
@@ -607,6 +631,59 @@ START_TEST(acme_options_and_presets)
 }
 END_TEST
 
+START_TEST(scenario_file_and_list)
+{
+    struct run_config cfg;
+    ck_assert_int_eq(parse(&cfg, ARGS("--scenario", "@SCENFILE@", "--scenario", "agent-storm",
+                                      "--seed", "5")), 0);
+    ck_assert_uint_eq(cfg.n_scenarios, 2);
+    ck_assert_str_eq(cfg.scenarios[0], "nightly-test");
+    ck_assert_str_eq(cfg.scenario_files[0], scenfile);
+    ck_assert_ptr_null(cfg.scenario_files[1]);
+    ck_assert_ptr_eq(options_scenario_preset(&cfg, 1), preset_find("agent-storm"));
+    ck_assert_uint_eq(cfg.agents, 12);              /* the file's: named first */
+    ck_assert_uint_eq(cfg.poll_ns, 2 * SEC);        /* the file's, not agent-storm's 0 */
+    ck_assert(cfg.jitter_pct == 5.0);
+    ck_assert_uint_eq(cfg.duration_ns, 300 * SEC);  /* agent-storm's */
+    ck_assert(options_given(&cfg, RUN_OPT_JITTER) && !options_explicit(&cfg, RUN_OPT_JITTER));
+    ck_assert_uint_eq(cfg.n_thresholds, 1 + 3);
+    ck_assert_str_eq(cfg.threshold_specs[0], "http_reqs{scenario:nightly-test}:count>0");
+    ck_assert_str_eq(options_actor_scenario(&cfg, OPTIONS_ACTOR_AGENTS), "nightly-test");
+    options_free(&cfg);
+
+    /* --list-scenarios: an action; files given with it are loaded (and listed), the rest of
+     * the line is not checked as a run (here --bulk-rate without --certs) */
+    ck_assert_int_eq(parse(&cfg, ARGS("--list-scenarios", "--scenario", "@SCENFILE@",
+                                      "--bulk-rate", "5/s")), 0);
+    ck_assert_int_eq(cfg.action, OPTIONS_ACTION_LIST_SCENARIOS);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(out);
+    help_print_scenarios(out, &cfg);
+    fclose(out);
+    for (size_t i = 0; i < preset_count(); i++) {
+        char head[64];
+        snprintf(head, sizeof(head), "%s%s\n", i ? "\n" : "", preset_at(i)->name);
+        ck_assert_msg(strstr(text, head) != NULL, "%s missing", preset_at(i)->name);
+        for (size_t t = 0; t < preset_threshold_count(preset_at(i)); t++)
+            ck_assert(strstr(text, preset_at(i)->thresholds[t]) != NULL);
+    }
+    static const char first[] = "agent-storm\n  5,000 agents heartbeating every 30 s";
+    ck_assert(strncmp(text, first, sizeof(first) - 1) == 0);
+    ck_assert(strstr(text, "\n  sets: --agents 5000 --heartbeat 30s --poll 0 --duration 5m\n") != NULL);
+    ck_assert(strstr(text, "\n  sets: --agents 0 --duration 5m --acme-clients 200 --acme-mode burst\n") != NULL);
+    char file_block[512];
+    snprintf(file_block, sizeof(file_block),
+             "\nnightly-test (file %s)\n  a test file\n  sets: --agents 12 --jitter 5%% --poll 2s\n"
+             "  thresholds:\n    http_reqs{scenario:nightly-test}:count>0\n", scenfile);
+    ck_assert_msg(strstr(text, file_block) != NULL, "%s", text);
+    ck_assert(text[len - 1] == '\n');
+    free(text);
+    options_free(&cfg);
+}
+END_TEST
+
 /* True when any argv string still holds needle. */
 static bool argv_has(const struct argv_buf *b, const char *needle)
 {
@@ -856,6 +933,30 @@ START_TEST(binary_bad_input)
 }
 END_TEST
 
+START_TEST(binary_list_scenarios)
+{
+    struct exec_result r;
+    if (!exec_fleetsim(ARGS("--list-scenarios"), &r)) {
+        printf("SKIP binary_list_scenarios: $top_builddir/fleetsim is not built yet\n");
+        return;
+    }
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_uint_eq(r.err_len, 0);
+    ck_assert(strncmp(r.out, "agent-storm\n", 12) == 0);
+    ck_assert(strstr(r.out, "\nbulk-renewal\n") && strstr(r.out, "\nacme-burst\n") && strstr(r.out, "\nfleet\n"));
+    ck_assert(strstr(r.out, "http_req_5xx{scenario:fleet,actor:acme}:rate<0.001\n") != NULL);
+    ck_assert(exec_fleetsim(ARGS("--scenario", "@SCENFILE@", "--list-scenarios"), &r));
+    ck_assert_int_eq(r.status, 0);
+    ck_assert(strstr(r.out, "\nnightly-test (file ") != NULL);
+    ck_assert(exec_fleetsim(ARGS("--list-scenarios", "--scenario", "@BADSCEN@"), &r));
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_uint_eq(r.out_len, 0);
+    ck_assert_uint_eq(count_lines(r.errb), 1);
+    ck_assert(strstr(r.errb, "fleetsim: --scenario ") == r.errb);
+    ck_assert(strstr(r.errb, "/bad.json: \"heartbeat\": \"5x\" has an unknown unit") != NULL);
+}
+END_TEST
+
 START_TEST(binary_help_version)
 {
     struct exec_result r;
@@ -899,6 +1000,7 @@ static Suite *options_suite(void)
     tcase_add_test(good, config_json);
     tcase_add_test(good, output_options);
     tcase_add_test(good, acme_options_and_presets);
+    tcase_add_test(good, scenario_file_and_list);
     suite_add_tcase(s, good);
     TCase *bin = tcase_create("binary");
     tcase_add_unchecked_fixture(bin, setup, teardown);
@@ -906,6 +1008,7 @@ static Suite *options_suite(void)
     tcase_set_timeout(bin, 60);
     tcase_add_test(bin, binary_bad_input);
     tcase_add_test(bin, binary_help_version);
+    tcase_add_test(bin, binary_list_scenarios);
     suite_add_tcase(s, bin);
     return s;
 }
