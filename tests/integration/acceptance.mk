@@ -1,0 +1,1 @@
+# tests/integration/acceptance.mk - build fragment (included by Makefile.am).
