@@ -1,8 +1,11 @@
-/* engine/http_client.c - one HTTP/1.1 client connection (see http_client.h): lazy non-blocking
- * connect (optionally from a chosen source address), TLS via bufferevent_openssl, one request
- * in flight, the response parsed by engine/http_parse, timings from engine/clock. Idle
- * connections hold no buffers: per-request state is allocated on send and freed after the
- * callback. */
+/* engine/http_client.c - one HTTP/1.1 client connection (see http_client.h) on bare libevent
+ * events: lazy non-blocking connect (optionally from a chosen source address), TLS with an
+ * OpenSSL SSL on the socket, the request written straight from http_conn_send with send() or
+ * SSL_write() (EV_WRITE only while the socket is full), one persistent EV_READ per open
+ * connection (a server's close of an idle connection is noticed without re-arming anything),
+ * responses read with recv() or SSL_read() into a stack buffer and parsed by engine/http_parse.
+ * Idle connections hold no buffers: per-request state is allocated on send and freed after the
+ * callback. Why not bufferevents: docs/client.md. */
 #include "engine/http_client.h"
 
 #include <arpa/inet.h>
@@ -15,9 +18,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <openssl/err.h>
@@ -26,24 +26,31 @@
 #include "engine/http_parse.h"
 #include "engine/tls.h"
 
-#define READ_HIGH_WATERMARK_BYTES (64 * 1024)
 #define DETAIL_LEN 112
+/* Stack buffer a request is formatted into (larger ones are allocated), and the one responses
+ * are read into. */
+#define REQUEST_STACK_BYTES 4096
+#define READ_CHUNK_BYTES 16384
+/* Reads per readiness event at most, so that one busy connection does not starve the others
+ * (the rest is read on the next loop iteration). */
+#define READS_PER_EVENT 8
 
 enum conn_state {
     C_IDLE,       /* no socket */
-    C_CONNECTING, /* non-blocking connect in progress; ev waits for writability */
-    C_TLS,        /* TLS handshake in progress on bev */
-    C_READY,      /* open, no request */
-    C_BUSY,       /* request written, reading the response */
-    C_DEFERRED,   /* no socket; ev is active to deliver an early error from the loop */
+    C_CONNECTING, /* non-blocking connect in progress; io waits for writability */
+    C_TLS,        /* TLS handshake in progress */
+    C_READY,      /* open, no request; io waits for reads (a close or stray bytes) */
+    C_BUSY,       /* request (being) written, reading the response */
+    C_DEFERRED,   /* no socket; tmo is active to deliver an early error from the loop */
 };
 
 /* Per-request state: exists only between send and callback. */
 struct inflight {
     http_done_cb cb;
     void *arg;
-    struct evbuffer *pending;  /* request bytes while (re)connecting */
-    uint64_t intended_ns, sent_ns, connect_ns, tls_ns, first_byte_ns, deadline_ns;
+    char *out;                 /* request bytes not yet written (malloc'd), or NULL */
+    size_t out_len, out_off;
+    uint64_t intended_ns, sent_ns, connect_ns, tls_ns, first_byte_ns;
     uint64_t phase_start_ns;   /* start of the connect or of the handshake */
     enum http_error pending_err;
     bool reused, tls_resumed;
@@ -54,18 +61,24 @@ struct inflight {
 struct http_conn {
     struct event_base *base;
     const struct http_conn_config *cfg;
-    struct bufferevent *bev;
+    SSL *ssl;
     SSL_SESSION *session;      /* last TLS session, for resumption */
     struct inflight *inf;
-    struct event ev;           /* connect wait, request timer, or deferred error */
+    struct event io;           /* the socket, with io_what | EV_PERSIST while open */
+    struct event tmo;          /* request deadline, or a deferred error */
+    struct timeval tmo_tv;     /* libevent common-timeout handle for tmo_for_ns */
+    uint64_t tmo_for_ns;
+    int fd;
+    short io_what;             /* EV_READ / EV_WRITE the io event is added with; 0 = not added */
     struct in_addr src;
     uint8_t state;
     bool bind_src;
+    bool write_blocked;        /* the pending output waits for EV_WRITE */
+    bool read_wants_write;     /* TLS: SSL_read asked for writability */
 };
 
-static void on_ev(evutil_socket_t fd, short what, void *arg);
-static void on_read(struct bufferevent *bev, void *arg);
-static void on_bev_event(struct bufferevent *bev, short what, void *arg);
+static void on_io(evutil_socket_t fd, short what, void *arg);
+static void on_tmo(evutil_socket_t fd, short what, void *arg);
 
 const char *http_error_name(enum http_error e)
 {
@@ -120,7 +133,9 @@ struct http_conn *http_conn_new(struct event_base *base, const struct http_conn_
     c->src = cfg->source_ipv4;
     c->bind_src = cfg->bind_source;
     c->state = C_IDLE;
-    event_assign(&c->ev, base, -1, 0, on_ev, c);
+    c->fd = -1;
+    event_assign(&c->io, base, -1, 0, on_io, c);
+    event_assign(&c->tmo, base, -1, 0, on_tmo, c);
     return c;
 }
 
@@ -139,28 +154,38 @@ bool http_conn_is_open(const struct http_conn *conn)
            conn->state == C_BUSY;
 }
 
+/* Makes the socket event wait for `what` (EV_READ and/or EV_WRITE). Only changes of the set
+ * cost an epoll_ctl; an open idle or busy connection stays on EV_READ throughout. */
+static void set_io(struct http_conn *c, short what)
+{
+    if (what == c->io_what && what)
+        return;
+    event_del(&c->io);
+    c->io_what = what;
+    if (!what)
+        return;
+    event_assign(&c->io, c->base, c->fd, what | EV_PERSIST, on_io, c);
+    event_add(&c->io, NULL);
+}
+
 /* Closes the socket (if any); keeps the in-flight request, if any. clean: the TLS session
  * stays resumable (OpenSSL forgets sessions of connections freed without a shutdown; we
  * mark the shutdown done without sending close_notify, which could hit a closed socket). */
 static void close_transport_ex(struct http_conn *c, bool clean)
 {
-    event_del(&c->ev);
-    if (c->state == C_CONNECTING) {
-        evutil_socket_t fd = event_get_fd(&c->ev);
-        if (fd >= 0)
-            close(fd);
+    set_io(c, 0);
+    if (c->ssl) {
+        tls_ssl_set_session_slot(c->ssl, NULL);
+        if (clean)
+            SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+        ERR_clear_error();
     }
-    event_assign(&c->ev, c->base, -1, 0, on_ev, c);
-    if (c->bev) {
-        SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-        if (ssl) {
-            tls_ssl_set_session_slot(ssl, NULL);
-            if (clean)
-                SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-        }
-        bufferevent_free(c->bev);
-        c->bev = NULL;
-    }
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    c->write_blocked = c->read_wants_write = false;
     c->state = C_IDLE;
 }
 
@@ -168,8 +193,7 @@ static void close_transport(struct http_conn *c) { close_transport_ex(c, true); 
 
 static void free_inflight(struct inflight *inf)
 {
-    if (inf->pending)
-        evbuffer_free(inf->pending);
+    free(inf->out);
     http_parser_release(&inf->parser);
     free(inf);
 }
@@ -180,11 +204,14 @@ static void finish(struct http_conn *c, enum http_error err, bool close_after)
 {
     struct inflight *inf = c->inf;
     c->inf = NULL;
-    event_del(&c->ev);
-    if (err != HTTP_ERR_NONE || close_after)
+    event_del(&c->tmo);
+    if (err != HTTP_ERR_NONE || close_after) {
         close_transport_ex(c, err != HTTP_ERR_TLS);
-    else
+    } else {
         c->state = C_READY;
+        c->write_blocked = c->read_wants_write = false;
+        set_io(c, EV_READ);
+    }
     struct http_result res = {
         .error = err,
         .status = inf->parser.status,
@@ -214,39 +241,69 @@ static void fail(struct http_conn *c, enum http_error err, const char *what, con
     finish(c, err, true);
 }
 
-/* Arms c->ev as the request timer for the rest of the deadline (fd >= 0: also wait for
- * writability, the connect). */
-static void arm(struct http_conn *c, evutil_socket_t fd)
+/* Starts the request's deadline: cfg->timeout_ns from now, on a libevent common timeout (a
+ * queue append and removal instead of a heap operation per request). */
+static void arm_deadline(struct http_conn *c)
 {
-    event_del(&c->ev);
-    event_assign(&c->ev, c->base, fd, fd >= 0 ? EV_WRITE : 0, on_ev, c);
-    if (!c->inf->deadline_ns) {
-        if (fd >= 0)
-            event_add(&c->ev, NULL);
+    uint64_t t = c->cfg->timeout_ns;
+    if (!t)
         return;
+    if (t != c->tmo_for_ns) {
+        struct timeval tv = {.tv_sec = (time_t)(t / CLOCK_NS_PER_S),
+                             .tv_usec = (suseconds_t)(t % CLOCK_NS_PER_S / CLOCK_NS_PER_US)};
+        const struct timeval *common = event_base_init_common_timeout(c->base, &tv);
+        c->tmo_tv = common ? *common : tv;
+        c->tmo_for_ns = t;
     }
-    uint64_t now = clock_now_ns();
-    uint64_t left = c->inf->deadline_ns > now ? c->inf->deadline_ns - now : 0;
-    struct timeval tv = {.tv_sec = (time_t)(left / CLOCK_NS_PER_S),
-                         .tv_usec = (suseconds_t)(left % CLOCK_NS_PER_S / 1000)};
-    event_add(&c->ev, &tv);
+    event_add(&c->tmo, &c->tmo_tv);
 }
 
-/* Reports an error from the event loop rather than from inside http_conn_send. */
+/* Reports the error err (detail already set) from the event loop rather than from inside
+ * http_conn_send; the socket is closed now. */
+static void defer(struct http_conn *c, enum http_error err)
+{
+    c->inf->pending_err = err;
+    close_transport(c);
+    c->state = C_DEFERRED;
+    event_del(&c->tmo);
+    event_active(&c->tmo, EV_TIMEOUT, 1);
+}
+
 static void defer_error(struct http_conn *c, enum http_error err, const char *what, int errnum)
 {
     snprintf(c->inf->detail, sizeof(c->inf->detail), "%s: %s", what, strerror(errnum));
-    c->inf->pending_err = err;
-    c->state = C_DEFERRED;
-    event_del(&c->ev);
-    event_assign(&c->ev, c->base, -1, 0, on_ev, c);
-    event_active(&c->ev, EV_TIMEOUT, 1);
+    defer(c, err);
 }
 
-static void format_host(const struct http_conn_config *cfg, struct evbuffer *out)
+/* A string being assembled into a fixed buffer; len counts past cap so the caller learns the
+ * size a retry needs. */
+struct out {
+    char *p;
+    size_t len, cap;
+};
+
+static void out_add(struct out *o, const char *s, size_t n)
 {
+    if (o->len < o->cap)
+        memcpy(o->p + o->len, s, o->len + n <= o->cap ? n : o->cap - o->len);
+    o->len += n;
+}
+
+static void out_str(struct out *o, const char *s) { out_add(o, s, strlen(s)); }
+
+static void out_uint(struct out *o, unsigned long long v)
+{
+    char d[24];
+    int n = snprintf(d, sizeof d, "%llu", v);
+    out_add(o, d, (size_t)n);
+}
+
+static void format_host(const struct http_conn_config *cfg, struct out *o)
+{
+    out_str(o, "Host: ");
     if (cfg->host_header) {
-        evbuffer_add_printf(out, "Host: %s\r\n", cfg->host_header);
+        out_str(o, cfg->host_header);
+        out_add(o, "\r\n", 2);
         return;
     }
     const char *host = cfg->host ? cfg->host : "";
@@ -254,95 +311,367 @@ static void format_host(const struct http_conn_config *cfg, struct evbuffer *out
                         ? ntohs(((const struct sockaddr_in6 *)&cfg->addr)->sin6_port)
                         : ntohs(((const struct sockaddr_in *)&cfg->addr)->sin_port);
     bool v6 = strchr(host, ':') != NULL;
-    evbuffer_add_printf(out, "Host: %s%s%s", v6 ? "[" : "", host, v6 ? "]" : "");
-    if (port != (cfg->ssl_ctx ? 443 : 80))
-        evbuffer_add_printf(out, ":%u", (unsigned)port);
-    evbuffer_add(out, "\r\n", 2);
+    if (v6)
+        out_add(o, "[", 1);
+    out_str(o, host);
+    if (v6)
+        out_add(o, "]", 1);
+    if (port != (cfg->ssl_ctx ? 443 : 80)) {
+        out_add(o, ":", 1);
+        out_uint(o, port);
+    }
+    out_add(o, "\r\n", 2);
 }
 
-static int write_request(const struct http_conn_config *cfg, const struct http_request *req,
-                         struct evbuffer *out)
+/* Formats the request into buf (cap bytes). Returns its full length, which may exceed cap
+ * (then only a prefix was written). */
+static size_t format_request(const struct http_conn_config *cfg, const struct http_request *req,
+                             char *buf, size_t cap)
 {
-    int rc = evbuffer_add_printf(out, "%s %s HTTP/1.1\r\n", req->method, req->path) < 0;
-    format_host(cfg, out);
+    struct out o = {buf, 0, cap};
+    out_str(&o, req->method);
+    out_add(&o, " ", 1);
+    out_str(&o, req->path);
+    out_add(&o, " HTTP/1.1\r\n", 11);
+    format_host(cfg, &o);
     if (req->headers && *req->headers) {
         size_t n = strlen(req->headers);
-        rc |= evbuffer_add(out, req->headers, n);
+        out_add(&o, req->headers, n);
         if (req->headers[n - 1] != '\n')
-            rc |= evbuffer_add(out, "\r\n", 2);
+            out_add(&o, "\r\n", 2);
     }
-    if (req->body)
-        rc |= evbuffer_add_printf(out, "Content-Length: %zu\r\n", req->body_len) < 0;
-    rc |= evbuffer_add(out, "\r\n", 2);
+    if (req->body) {
+        out_add(&o, "Content-Length: ", 16);
+        out_uint(&o, req->body_len);
+        out_add(&o, "\r\n", 2);
+    }
+    out_add(&o, "\r\n", 2);
     if (req->body && req->body_len)
-        rc |= evbuffer_add(out, req->body, req->body_len);
-    return rc ? -ENOMEM : 0;
+        out_add(&o, req->body, req->body_len);
+    return o.len;
 }
 
-/* The connection is ready: hand the request bytes to the socket and wait for the response. */
-static void go_busy(struct http_conn *c)
+/* Write outcome: everything written, the socket is full (the rest waits), or an error. */
+enum wr { WR_DONE, WR_BLOCKED, WR_ERROR };
+
+/* Writes buf[0, len) to the socket once. On WR_BLOCKED *done says how much went (plain) or 0
+ * (TLS: SSL_write must be repeated with the whole buffer) and c->write_blocked whether the rest
+ * waits for EV_WRITE (else for any readiness: OpenSSL wanted to read). On WR_ERROR *kind and
+ * c->inf's detail say why. */
+static enum wr write_some(struct http_conn *c, const char *buf, size_t len, size_t *done,
+                          enum http_error *kind)
 {
-    struct inflight *inf = c->inf;
-    if (inf->pending) {
-        if (bufferevent_write_buffer(c->bev, inf->pending) != 0) {
-            fail(c, HTTP_ERR_OTHER, "cannot queue the request", NULL);
-            return;
+    *done = 0;
+    c->write_blocked = false;
+    if (!c->ssl) {
+        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+        if (n >= 0) {
+            *done = (size_t)n;
+            c->write_blocked = (size_t)n < len;
+            return (size_t)n == len ? WR_DONE : WR_BLOCKED;
         }
-        evbuffer_free(inf->pending);
-        inf->pending = NULL;
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            c->write_blocked = true;
+            return WR_BLOCKED;
+        }
+        *kind = HTTP_ERR_CLOSED;
+        snprintf(c->inf->detail, sizeof(c->inf->detail), "send: %s", strerror(errno));
+        return WR_ERROR;
     }
-    inf->sent_ns = clock_now_ns();
-    c->state = C_BUSY;
-    arm(c, -1);
+    ERR_clear_error();
+    int n = SSL_write(c->ssl, buf, (int)len);
+    if (n > 0)
+        return WR_DONE;  /* without partial writes, SSL_write takes all or nothing */
+    int e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+        c->write_blocked = e == SSL_ERROR_WANT_WRITE; /* else the persistent EV_READ */
+        return WR_BLOCKED;
+    }
+    int se = errno;
+    unsigned long ec = ERR_get_error();
+    ERR_clear_error();
+    if (e == SSL_ERROR_SSL && ec) {
+        *kind = HTTP_ERR_TLS;
+        tls_error_reason(NULL, ec, c->inf->detail, sizeof(c->inf->detail));
+    } else {
+        *kind = HTTP_ERR_CLOSED;
+        snprintf(c->inf->detail, sizeof(c->inf->detail), "send: %s",
+                 se ? strerror(se) : "connection closed");
+    }
+    return WR_ERROR;
 }
 
-static void setup_bev(struct http_conn *c)
-{
-    bufferevent_setcb(c->bev, on_read, NULL, on_bev_event, c);
-    bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HIGH_WATERMARK_BYTES);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-}
-
-/* TCP is up (fd connected): plain → send; TLS → start the handshake. */
-static void connected(struct http_conn *c, evutil_socket_t fd)
+/* Writes the request bytes waiting in inf->out. Returns false when the request ended. */
+static bool flush_out(struct http_conn *c)
 {
     struct inflight *inf = c->inf;
-    uint64_t now = clock_now_ns();
-    inf->connect_ns = now - inf->phase_start_ns;
-    if (!c->cfg->ssl_ctx) {
-        c->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
-        if (!c->bev) {
-            close(fd);
-            fail(c, HTTP_ERR_OTHER, "cannot create a bufferevent", NULL);
+    size_t done;
+    enum http_error kind = HTTP_ERR_CLOSED;
+    enum wr w = write_some(c, inf->out + inf->out_off, inf->out_len - inf->out_off, &done, &kind);
+    if (w == WR_ERROR) {
+        finish(c, kind, true);
+        return false;
+    }
+    inf->out_off += done;
+    if (w == WR_DONE) {
+        free(inf->out);
+        inf->out = NULL;
+        inf->out_len = inf->out_off = 0;
+    }
+    return true;
+}
+
+/* The connection is ready (fresh, after connect or handshake): the request goes out now. */
+static bool go_busy(struct http_conn *c)
+{
+    c->state = C_BUSY;
+    c->inf->sent_ns = clock_now_ns();
+    return flush_out(c);
+}
+
+static enum http_error parse_error_kind(int rc)
+{
+    switch (rc) {
+    case HTTP_PARSE_ERR_HEADERS_TOO_LARGE:
+    case HTTP_PARSE_ERR_TOO_MANY_HEADERS:
+    case HTTP_PARSE_ERR_BODY_TOO_LARGE:
+        return HTTP_ERR_TOO_LARGE;
+    case HTTP_PARSE_ERR_EMPTY:
+    case HTTP_PARSE_ERR_TRUNCATED:
+        return HTTP_ERR_CLOSED;
+    case HTTP_PARSE_ERR_NOMEM:
+        return HTTP_ERR_OTHER;
+    default:
+        return HTTP_ERR_PROTOCOL;
+    }
+}
+
+/* True when more response bytes are already buffered in OpenSSL (a further record). Reads
+ * them to find out whether they are application data; consumes records that are not (a TLS
+ * 1.3 session ticket). */
+static bool tls_extra_data(struct http_conn *c)
+{
+    char b[256];
+    while (SSL_has_pending(c->ssl)) {
+        ERR_clear_error();
+        int r = SSL_read(c->ssl, b, sizeof b);
+        if (r > 0)
+            return true;
+        int e = SSL_get_error(c->ssl, r);
+        ERR_clear_error();
+        if (e != SSL_ERROR_WANT_READ)
+            return true;  /* a close or an error: the connection cannot be reused */
+    }
+    return false;
+}
+
+/* Feeds response bytes to the parser. Returns true when the request ended (the callback ran:
+ * c must not be touched any more). */
+static bool feed(struct http_conn *c, const char *data, size_t n)
+{
+    struct http_parser *p = &c->inf->parser;
+    if (!c->inf->first_byte_ns)
+        c->inf->first_byte_ns = clock_now_ns();
+    size_t used = 0;
+    int rc = http_parser_feed(p, data, n, &used);
+    if (rc < 0) {
+        fail(c, parse_error_kind(rc), http_parse_rc_str(rc), NULL);
+        return true;
+    }
+    if (rc != HTTP_PARSE_DONE)
+        return false;
+    /* bytes beyond the response answer no request: drop the connection */
+    bool extra = used < n || (c->ssl && (SSL_pending(c->ssl) > 0 || tls_extra_data(c)));
+    finish(c, HTTP_ERR_NONE, extra || !http_parser_keep_alive(p));
+    return true;
+}
+
+/* The peer closed while a request was in flight (data before the close already fed). */
+static void at_eof(struct http_conn *c)
+{
+    int rc = http_parser_eof(&c->inf->parser);
+    if (rc == HTTP_PARSE_DONE)
+        finish(c, HTTP_ERR_NONE, true);
+    else
+        fail(c, parse_error_kind(rc), http_parse_rc_str(rc), NULL);
+}
+
+/* What one read from the socket (plain or TLS) gave. */
+enum rd { RD_DATA, RD_AGAIN, RD_EOF, RD_ERROR };
+
+/* Reads once into buf. RD_DATA sets *n; RD_ERROR sets *kind and *detail (static or a copy in
+ * the errbuf of DETAIL_LEN bytes). OpenSSL 3 reports a close without close_notify as an
+ * error: it is an EOF here, as is close_notify itself. */
+static enum rd read_once(struct http_conn *c, char *buf, size_t cap, size_t *n,
+                         enum http_error *kind, char *errbuf)
+{
+    if (!c->ssl) {
+        ssize_t r = recv(c->fd, buf, cap, 0);
+        if (r > 0) {
+            *n = (size_t)r;
+            return RD_DATA;
+        }
+        if (r == 0)
+            return RD_EOF;
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return RD_AGAIN;
+        *kind = HTTP_ERR_CLOSED;
+        snprintf(errbuf, DETAIL_LEN, "%s", strerror(errno));
+        return RD_ERROR;
+    }
+    ERR_clear_error();
+    int r = SSL_read(c->ssl, buf, (int)cap);
+    if (r > 0) {
+        *n = (size_t)r;
+        return RD_DATA;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    c->read_wants_write = e == SSL_ERROR_WANT_WRITE;
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        return RD_AGAIN;
+    int se = errno;
+    unsigned long ec = ERR_get_error();
+    ERR_clear_error();
+    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && !se && !ec) ||
+        ERR_GET_REASON(ec) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+        return RD_EOF;
+    if (e == SSL_ERROR_SSL && ec) {
+        *kind = HTTP_ERR_TLS;
+        tls_error_reason(NULL, ec, errbuf, DETAIL_LEN);
+    } else {
+        *kind = HTTP_ERR_CLOSED;
+        snprintf(errbuf, DETAIL_LEN, "%s", se ? strerror(se) : "connection error");
+    }
+    return RD_ERROR;
+}
+
+/* What reading for the request in flight came to. */
+enum rr { RR_ENDED, RR_WAIT, RR_MORE };
+
+/* Reads what the socket has for the request in flight: RR_ENDED when the request ended (c must
+ * not be touched), RR_WAIT for more readiness, RR_MORE when more is waiting and the caller
+ * must come back from the loop (the read budget ran out; OpenSSL may hold records that epoll
+ * cannot see). */
+static enum rr read_response(struct http_conn *c)
+{
+    char buf[READ_CHUNK_BYTES];
+    char err[DETAIL_LEN];
+    for (int i = 0; i < READS_PER_EVENT; i++) {
+        size_t n = 0;
+        enum http_error kind = HTTP_ERR_CLOSED;
+        switch (read_once(c, buf, sizeof buf, &n, &kind, err)) {
+        case RD_DATA:
+            if (feed(c, buf, n))
+                return RR_ENDED;
+            /* a short read emptied the socket; OpenSSL may still hold further records */
+            if (c->ssl ? !SSL_has_pending(c->ssl) : n < sizeof buf)
+                return RR_WAIT;
+            break;
+        case RD_AGAIN:
+            return RR_WAIT;
+        case RD_EOF:
+            at_eof(c);
+            return RR_ENDED;
+        case RD_ERROR:
+            fail(c, kind, err, NULL);
+            return RR_ENDED;
+        }
+    }
+    return RR_MORE;
+}
+
+/* Readiness on an idle open connection: the server closed it, or sent bytes answering no
+ * request (both close it), or a TLS record that is not data (a session ticket) arrived. */
+static void idle_read(struct http_conn *c)
+{
+    char buf[512];
+    char err[DETAIL_LEN];
+    for (int i = 0; i < READS_PER_EVENT; i++) {
+        size_t n;
+        enum http_error kind;
+        enum rd r = read_once(c, buf, sizeof buf, &n, &kind, err);
+        /* data, a close, an error, or (rare) OpenSSL wanting to write: give the connection up */
+        if (r != RD_AGAIN || c->read_wants_write) {
+            close_transport(c);
             return;
         }
-        setup_bev(c);
-        go_busy(c);
+        if (!c->ssl || !SSL_has_pending(c->ssl))
+            return;
+    }
+}
+
+/* Handshake step; on completion the request goes out. */
+static void handshake(struct http_conn *c)
+{
+    ERR_clear_error();
+    int r = SSL_connect(c->ssl);
+    if (r == 1) {
+        struct inflight *inf = c->inf;
+        inf->tls_ns = clock_now_ns() - inf->phase_start_ns;
+        inf->tls_resumed = SSL_session_reused(c->ssl) == 1;
+        if (!go_busy(c))
+            return;
+        set_io(c, c->write_blocked ? EV_READ | EV_WRITE : EV_READ);
+        if (SSL_has_pending(c->ssl))
+            event_active(&c->io, EV_READ, 1);
+        return;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        set_io(c, e == SSL_ERROR_WANT_WRITE ? EV_READ | EV_WRITE : EV_READ);
+        return;
+    }
+    int se = errno;
+    unsigned long ec = ERR_get_error();
+    ERR_clear_error();
+    long vr = (SSL_get_verify_mode(c->ssl) & SSL_VERIFY_PEER) ? SSL_get_verify_result(c->ssl)
+                                                              : X509_V_OK;
+    if (vr != X509_V_OK ||
+        (e == SSL_ERROR_SSL && ec && ERR_GET_REASON(ec) != SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+        char reason[DETAIL_LEN];
+        tls_error_reason(c->ssl, ec, reason, sizeof(reason));
+        fail(c, HTTP_ERR_TLS, reason, NULL);
+    } else if (e == SSL_ERROR_SYSCALL && se) {
+        fail(c, HTTP_ERR_CLOSED, "TLS handshake", strerror(se));
+    } else {
+        fail(c, HTTP_ERR_CLOSED, "closed during the TLS handshake", NULL);
+    }
+}
+
+/* TCP is up: plain → send; TLS → start the handshake. */
+static void connected(struct http_conn *c)
+{
+    struct inflight *inf = c->inf;
+    int soerr = 0;
+    socklen_t len = sizeof(soerr);
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)
+        soerr = errno;
+    if (soerr) {
+        fail(c, HTTP_ERR_CONNECT, "connect", strerror(soerr));
+        return;
+    }
+    inf->connect_ns = clock_now_ns() - inf->phase_start_ns;
+    if (!c->cfg->ssl_ctx) {
+        if (go_busy(c))
+            set_io(c, c->write_blocked ? EV_READ | EV_WRITE : EV_READ);
         return;
     }
     char err[DETAIL_LEN];
-    SSL *ssl = tls_client_ssl_new(c->cfg->ssl_ctx, c->cfg->host, err, sizeof(err));
-    if (!ssl) {
-        close(fd);
+    c->ssl = tls_client_ssl_new(c->cfg->ssl_ctx, c->cfg->host, err, sizeof(err));
+    if (!c->ssl) {
         fail(c, HTTP_ERR_TLS, err, NULL);
         return;
     }
-    tls_ssl_set_session_slot(ssl, c->cfg->tls_no_resumption ? NULL : &c->session);
-    if (c->session && !c->cfg->tls_no_resumption)
-        SSL_set_session(ssl, c->session);
-    c->bev = bufferevent_openssl_socket_new(c->base, fd, ssl, BUFFEREVENT_SSL_CONNECTING,
-                                            BEV_OPT_CLOSE_ON_FREE);
-    if (!c->bev) {
-        SSL_free(ssl);
-        close(fd);
-        fail(c, HTTP_ERR_OTHER, "cannot create a TLS bufferevent", NULL);
+    if (SSL_set_fd(c->ssl, c->fd) != 1) {
+        fail(c, HTTP_ERR_OTHER, "cannot attach the socket to TLS", NULL);
         return;
     }
-    bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-    setup_bev(c);
+    tls_ssl_set_session_slot(c->ssl, c->cfg->tls_no_resumption ? NULL : &c->session);
+    if (c->session && !c->cfg->tls_no_resumption)
+        SSL_set_session(c->ssl, c->session);
     inf->phase_start_ns = clock_now_ns();
     c->state = C_TLS;
-    arm(c, -1);
+    handshake(c);
 }
 
 /* Starts a non-blocking connect; errors are delivered from the loop. */
@@ -374,8 +703,60 @@ static void start_connect(struct http_conn *c)
         defer_error(c, HTTP_ERR_CONNECT, "connect", e);
         return;
     }
+    c->fd = fd;
     c->state = C_CONNECTING;
-    arm(c, fd);
+    arm_deadline(c);
+    set_io(c, EV_WRITE);
+}
+
+/* Sends on an open idle connection: the bytes go to the socket now, from a stack buffer when
+ * the socket takes them all (the usual case), else the rest is kept until EV_WRITE. A write
+ * error is reported from the loop. */
+static int send_now(struct http_conn *c, const struct http_request *req)
+{
+    struct inflight *inf = c->inf;
+    char stack[REQUEST_STACK_BYTES];
+    char *buf = stack;
+    size_t len = format_request(c->cfg, req, stack, sizeof stack);
+    if (len > sizeof stack) {
+        if (!(buf = malloc(len)))
+            return -ENOMEM;
+        format_request(c->cfg, req, buf, len);
+    }
+    c->state = C_BUSY;
+    inf->reused = true;
+    inf->sent_ns = clock_now_ns();
+    size_t done;
+    enum http_error kind = HTTP_ERR_CLOSED;
+    enum wr w = write_some(c, buf, len, &done, &kind);
+    if (w == WR_DONE) {
+        if (buf != stack)
+            free(buf);
+        arm_deadline(c);
+        return 0;
+    }
+    if (w == WR_ERROR) {  /* e.g. the server closed the idle connection a moment ago */
+        if (buf != stack)
+            free(buf);
+        defer(c, kind);
+        return 0;
+    }
+    /* the socket is full: keep the rest (TLS: all of it, SSL_write is repeated whole) */
+    if (buf == stack) {
+        if (!(inf->out = malloc(len - done))) {
+            close_transport(c);  /* part of a request went out: the connection is unusable */
+            return -ENOMEM;
+        }
+        memcpy(inf->out, buf + done, len - done);
+        inf->out_len = len - done;
+    } else {
+        memmove(buf, buf + done, len - done);
+        inf->out = buf;
+        inf->out_len = len - done;
+    }
+    arm_deadline(c);
+    set_io(c, c->write_blocked ? EV_READ | EV_WRITE : EV_READ);
+    return 0;
 }
 
 int http_conn_send(struct http_conn *conn, const struct http_request *req, http_done_cb cb,
@@ -395,159 +776,73 @@ int http_conn_send(struct http_conn *conn, const struct http_request *req, http_
     inf->cb = cb;
     inf->arg = arg;
     inf->intended_ns = req->intended_ns;
-    if (conn->cfg->timeout_ns)
-        inf->deadline_ns = clock_now_ns() + conn->cfg->timeout_ns;
+    conn->inf = inf;
     if (conn->state == C_READY) {
-        if (write_request(conn->cfg, req, bufferevent_get_output(conn->bev)) != 0) {
+        int rc = send_now(conn, req);
+        if (rc != 0) {
+            conn->inf = NULL;
             free_inflight(inf);
-            return -ENOMEM;
         }
-        conn->inf = inf;
-        inf->reused = true;
-        go_busy(conn);
-        return 0;
+        return rc;
     }
-    inf->pending = evbuffer_new();
-    if (!inf->pending || write_request(conn->cfg, req, inf->pending) != 0) {
+    size_t len = format_request(conn->cfg, req, NULL, 0);
+    inf->out = malloc(len);
+    if (!inf->out) {
+        conn->inf = NULL;
         free_inflight(inf);
         return -ENOMEM;
     }
-    conn->inf = inf;
+    inf->out_len = format_request(conn->cfg, req, inf->out, len);
     start_connect(conn);
     return 0;
 }
 
-static enum http_error parse_error_kind(int rc)
+/* Socket readiness for the request in flight: pending output first, then the response. */
+static void busy_io(struct http_conn *c, short what)
 {
-    switch (rc) {
-    case HTTP_PARSE_ERR_HEADERS_TOO_LARGE:
-    case HTTP_PARSE_ERR_TOO_MANY_HEADERS:
-    case HTTP_PARSE_ERR_BODY_TOO_LARGE:
-        return HTTP_ERR_TOO_LARGE;
-    case HTTP_PARSE_ERR_EMPTY:
-    case HTTP_PARSE_ERR_TRUNCATED:
-        return HTTP_ERR_CLOSED;
-    case HTTP_PARSE_ERR_NOMEM:
-        return HTTP_ERR_OTHER;
+    if (c->inf->out && (what & EV_WRITE || !c->write_blocked)) {
+        if (!flush_out(c))
+            return;
+    }
+    bool want_read = (what & EV_READ) || (c->read_wants_write && (what & EV_WRITE));
+    enum rr r = want_read ? read_response(c) : RR_WAIT;
+    if (r == RR_ENDED)
+        return;
+    short need = EV_READ;
+    if ((c->inf->out && c->write_blocked) || c->read_wants_write)
+        need |= EV_WRITE;
+    set_io(c, need);
+    if (r == RR_MORE)
+        event_active(&c->io, EV_READ, 1);
+}
+
+static void on_io(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_conn *c = arg;
+    (void)fd;
+    switch (c->state) {
+    case C_CONNECTING:
+        connected(c);
+        return;
+    case C_TLS:
+        handshake(c);
+        return;
+    case C_READY:
+        idle_read(c);
+        return;
+    case C_BUSY:
+        busy_io(c, what);
+        return;
     default:
-        return HTTP_ERR_PROTOCOL;
+        return;
     }
 }
 
-/* Feeds the buffered input to the parser. Returns true when the request ended (the callback
- * ran: c must not be touched any more). at_eof: the peer has closed. */
-static bool process_input(struct http_conn *c, bool at_eof)
-{
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-    struct http_parser *p = &c->inf->parser;
-    if (!c->inf->first_byte_ns && evbuffer_get_length(in) > 0)
-        c->inf->first_byte_ns = clock_now_ns();
-    while (evbuffer_get_length(in) > 0) {
-        struct evbuffer_iovec v;
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-            break;
-        size_t used = 0;
-        int rc = http_parser_feed(p, v.iov_base, v.iov_len, &used);
-        evbuffer_drain(in, used);
-        if (rc < 0) {
-            fail(c, parse_error_kind(rc), http_parse_rc_str(rc), NULL);
-            return true;
-        }
-        if (rc == HTTP_PARSE_DONE) {
-            /* bytes beyond the response answer no request: drop the connection */
-            bool extra = evbuffer_get_length(in) > 0;
-            finish(c, HTTP_ERR_NONE, extra || at_eof || !http_parser_keep_alive(p));
-            return true;
-        }
-    }
-    return false;
-}
-
-static void on_read(struct bufferevent *bev, void *arg)
+static void on_tmo(evutil_socket_t fd, short what, void *arg)
 {
     struct http_conn *c = arg;
-    (void)bev;
-    if (c->state != C_BUSY) {  /* data with no request outstanding */
-        close_transport(c);
-        return;
-    }
-    process_input(c, false);
-}
-
-static void tls_failure(struct http_conn *c, struct bufferevent *bev, short what)
-{
-    unsigned long e = bufferevent_get_openssl_error(bev);
-    SSL *ssl = bufferevent_openssl_get_ssl(bev);
-    long vr = (ssl && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER)) ? SSL_get_verify_result(ssl)
-                                                                     : X509_V_OK;
-    while (bufferevent_get_openssl_error(bev))
-        ;
-    if (vr == X509_V_OK && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
-        e = 0;  /* the peer closed: not a TLS failure */
-    if (e || vr != X509_V_OK) {
-        char reason[DETAIL_LEN];
-        tls_error_reason(ssl, e, reason, sizeof(reason));
-        fail(c, HTTP_ERR_TLS, reason, NULL);
-        return;
-    }
-    int se = EVUTIL_SOCKET_ERROR();
-    if ((what & BEV_EVENT_ERROR) && se)
-        fail(c, HTTP_ERR_CLOSED, "TLS handshake", strerror(se));
-    else
-        fail(c, HTTP_ERR_CLOSED, "closed during the TLS handshake", NULL);
-}
-
-static void on_bev_event(struct bufferevent *bev, short what, void *arg)
-{
-    struct http_conn *c = arg;
-    if (what & BEV_EVENT_CONNECTED) {
-        if (c->state == C_TLS) {
-            c->inf->tls_ns = clock_now_ns() - c->inf->phase_start_ns;
-            c->inf->tls_resumed = SSL_session_reused(bufferevent_openssl_get_ssl(bev)) == 1;
-            go_busy(c);
-        }
-        return;
-    }
-    if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
-        return;
-    if (c->state == C_TLS) {
-        tls_failure(c, bev, what);
-        return;
-    }
-    if (c->state != C_BUSY) {  /* idle connection closed by the server */
-        ERR_clear_error();
-        close_transport(c);
-        return;
-    }
-    int se = EVUTIL_SOCKET_ERROR();
-    unsigned long e = c->cfg->ssl_ctx ? bufferevent_get_openssl_error(bev) : 0;
-    if (c->cfg->ssl_ctx)
-        while (bufferevent_get_openssl_error(bev))
-            ;
-    /* OpenSSL 3 reports a close without close_notify as an error that libevent 2.1 does not
-     * turn into EOF even with dirty shutdowns allowed: it is an EOF here */
-    bool eof = (what & BEV_EVENT_EOF) || ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
-    if (process_input(c, true))
-        return;
-    if (eof) {
-        int rc = http_parser_eof(&c->inf->parser);
-        if (rc == HTTP_PARSE_DONE)
-            finish(c, HTTP_ERR_NONE, true);
-        else
-            fail(c, parse_error_kind(rc), http_parse_rc_str(rc), NULL);
-        return;
-    }
-    if (e) {
-        char reason[DETAIL_LEN];
-        fail(c, HTTP_ERR_TLS, tls_error_reason(NULL, e, reason, sizeof(reason)), NULL);
-        return;
-    }
-    fail(c, HTTP_ERR_CLOSED, se ? strerror(se) : "connection error", NULL);
-}
-
-static void on_ev(evutil_socket_t fd, short what, void *arg)
-{
-    struct http_conn *c = arg;
+    (void)fd;
+    (void)what;
     if (!c->inf)
         return;
     switch (c->state) {
@@ -555,25 +850,9 @@ static void on_ev(evutil_socket_t fd, short what, void *arg)
         c->state = C_IDLE;
         finish(c, c->inf->pending_err, false);
         return;
-    case C_CONNECTING: {
-        if (what & EV_TIMEOUT) {
-            fail(c, HTTP_ERR_TIMEOUT, "no connection within the timeout", NULL);
-            return;
-        }
-        int soerr = 0;
-        socklen_t len = sizeof(soerr);
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)
-            soerr = errno;
-        if (soerr) {
-            fail(c, HTTP_ERR_CONNECT, "connect", strerror(soerr));
-            return;
-        }
-        event_del(&c->ev);
-        event_assign(&c->ev, c->base, -1, 0, on_ev, c);
-        c->state = C_IDLE;  /* the fd now belongs to the bufferevent */
-        connected(c, fd);
+    case C_CONNECTING:
+        fail(c, HTTP_ERR_TIMEOUT, "no connection within the timeout", NULL);
         return;
-    }
     case C_TLS:
         fail(c, HTTP_ERR_TIMEOUT, "no TLS handshake within the timeout", NULL);
         return;
@@ -606,6 +885,7 @@ void http_conn_free(struct http_conn *conn)
         return;
     struct inflight *inf = conn->inf;
     conn->inf = NULL;
+    event_del(&conn->tmo);
     close_transport(conn);
     if (inf)
         free_inflight(inf);

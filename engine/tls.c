@@ -52,7 +52,12 @@ SSL_CTX *tls_client_ctx_new(const char *cacert_file, bool insecure, char *err, s
         set_err(err, errlen, "cannot set ALPN");
         goto fail;
     }
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* RELEASE_BUFFERS: an idle connection holds no record buffers. ACCEPT_MOVING_WRITE_BUFFER:
+     * a write the socket could not take is repeated from a copy of the bytes. read_ahead: one
+     * read() takes every record the socket holds instead of a 5-byte header and then the body
+     * of each record (the buffer is bounded by the record size and released when drained). */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(ctx, on_new_session);
     if (insecure) {

@@ -1,6 +1,7 @@
 /* tests/integration/check_acme_target.c - fleetsim's ACME client actors against fleetsim-target
- * started in-process (target_start, HTTPS with its generated CA): concurrent actors complete
- * orders (counts cross-checked with the target's /_target/stats), a tight per-account order
+ * started in-process (target_start, HTTPS with its generated CA): 8 concurrent actors complete
+ * 120 orders whose certificates parse and chain to the target's CA (counts cross-checked with
+ * the target's /_target/stats), a tight per-account order
  * limit produces 429s that all pass the rate-limit shape check, burst mode, and the certctl
  * pre-flight (profile created through the API, directory answering JSON, key rejected).
  * Skips (77) with FLEETSIM_UNIT_ONLY=1. */
@@ -8,6 +9,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,9 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "engine/clock.h"
 #include "engine/tls.h"
@@ -23,6 +28,29 @@
 
 #define NS_PER_MS 1000000ULL
 #define WAIT_LIMIT_NS (60ULL * 1000000000ULL)
+/* The concurrency test: actors x orders each, under a per-account hourly limit above that. */
+#define CONC_ACTORS 8u
+#define CONC_ORDERS_EACH 15u
+#define CONC_ORDERS (CONC_ACTORS * CONC_ORDERS_EACH)
+#define CONC_ORDERS_PER_HOUR 1000u
+#define MAX_CERTS 256u
+
+/* Certificate chains the actors downloaded (acme_config.on_cert, called from loop threads). */
+struct certs {
+    pthread_mutex_t mu;
+    char *pem[MAX_CERTS];
+    uint32_t actor[MAX_CERTS];
+    size_t n;
+};
+
+static void keep_cert(void *arg, uint32_t actor, const char *pem, size_t len)
+{
+    struct certs *c = arg;
+    pthread_mutex_lock(&c->mu);
+    if (c->n < MAX_CERTS && (c->pem[c->n] = strndup(pem, len)))
+        c->actor[c->n++] = actor;
+    pthread_mutex_unlock(&c->mu);
+}
 
 struct run {
     struct target *t;
@@ -33,11 +61,13 @@ struct run {
     struct acme_group *g;
     struct metrics *m;
     struct acme_counters k;
+    struct certs certs;
 };
 
 static void run_start_target(struct run *r, uint32_t orders_per_hour, uint32_t active_orders)
 {
     memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->certs.mu, NULL);
     struct target_config tc;
     target_config_defaults(&tc);
     tc.port = 0;
@@ -67,6 +97,8 @@ static void run_start_target(struct run *r, uint32_t orders_per_hour, uint32_t a
     r->cfg.poll_base_ns = 2 * NS_PER_MS;
     r->cfg.threads = 2;
     r->cfg.seed = 3;
+    r->cfg.on_cert = keep_cert;
+    r->cfg.on_cert_arg = &r->certs;
 }
 
 static void run_go(struct run *r)
@@ -95,6 +127,60 @@ static void run_free(struct run *r)
     metrics_free(r->m);
     target_stop(r->t);
     SSL_CTX_free(r->ssl);
+    for (size_t i = 0; i < r->certs.n; i++)
+        free(r->certs.pem[i]);
+    pthread_mutex_destroy(&r->certs.mu);
+}
+
+/* Every downloaded chain parses, its leaf verifies against the target's CA file (with the rest
+ * of the chain as intermediates), names an order of the actor that fetched it, and no serial
+ * repeats. Returns the number of chains checked. */
+static size_t check_chains(const struct run *r)
+{
+    X509_STORE *store = X509_STORE_new();
+    ck_assert_int_eq(X509_STORE_load_file(store, target_ca_path(r->t)), 1);
+    char (*serials)[80] = calloc(r->certs.n, sizeof *serials);
+    ck_assert_ptr_nonnull(serials);
+    for (size_t i = 0; i < r->certs.n; i++) {
+        BIO *bio = BIO_new_mem_buf(r->certs.pem[i], -1);
+        X509 *leaf = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        ck_assert_msg(leaf != NULL, "certificate %zu does not parse", i);
+        STACK_OF(X509) *rest = sk_X509_new_null();
+        X509 *x;
+        while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)))
+            sk_X509_push(rest, x);
+        BIO_free(bio);
+        X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+        ck_assert_int_eq(X509_STORE_CTX_init(ctx, store, leaf, rest), 1);
+        ck_assert_msg(X509_verify_cert(ctx) == 1, "certificate %zu does not chain: %s", i,
+                      X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+        X509_STORE_CTX_free(ctx);
+        /* fleetsim names its orders acme-<actor, %05u>-<n>.<suffix> */
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "acme-%05u-", r->certs.actor[i]);
+        GENERAL_NAMES *sans = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+        ck_assert_ptr_nonnull(sans);
+        ck_assert_int_eq(sk_GENERAL_NAME_num(sans), 1);
+        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, 0);
+        ck_assert_int_eq(gn->type, GEN_DNS);
+        const char *dns = (const char *)ASN1_STRING_get0_data(gn->d.dNSName);
+        ck_assert_msg(strncmp(dns, prefix, strlen(prefix)) == 0, "%s is not actor %u's", dns,
+                      r->certs.actor[i]);
+        ck_assert_int_eq(X509_check_host(leaf, dns, 0, 0, NULL), 1);
+        GENERAL_NAMES_free(sans);
+        BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf), NULL);
+        char *hex = BN_bn2hex(bn);
+        snprintf(serials[i], sizeof serials[i], "%s", hex);
+        for (size_t j = 0; j < i; j++)
+            ck_assert_msg(strcmp(serials[j], serials[i]) != 0, "serial %s issued twice", hex);
+        OPENSSL_free(hex);
+        BN_free(bn);
+        sk_X509_pop_free(rest, X509_free);
+        X509_free(leaf);
+    }
+    free(serials);
+    X509_STORE_free(store);
+    return r->certs.n;
 }
 
 static const struct metrics_outcomes *outcomes(const struct run *r, const char *ep)
@@ -133,25 +219,32 @@ static int64_t target_count(const struct run *r, const char *endpoint, const cha
 START_TEST(t_concurrent_orders)
 {
     struct run r;
-    run_start_target(&r, 0, 0);
+    /* more orders per account than certctl's default hourly limit (100) would allow over a
+     * longer run: the limit is raised so that only concurrency is under test here */
+    run_start_target(&r, CONC_ORDERS_PER_HOUR, 0);
     r.cfg.mode = ACME_MODE_ORDER;
-    r.cfg.n_clients = 6;
-    r.cfg.max_iterations = 4;
+    r.cfg.n_clients = CONC_ACTORS;
+    r.cfg.max_iterations = CONC_ORDERS_EACH;
     run_go(&r);
-    ck_assert_uint_eq(r.k.completed, 24);
+    ck_assert_uint_ge(CONC_ORDERS, 100);
+    ck_assert_uint_eq(r.k.completed, CONC_ORDERS);
     ck_assert_uint_eq(r.k.failed, 0);
-    ck_assert_uint_eq(r.k.accounts_created, 6);
-    ck_assert_uint_eq(r.k.renewal_info_ok, 24); /* the target offers renewalInfo for its certs */
+    ck_assert_uint_eq(r.k.abandoned, 0);
+    ck_assert_uint_eq(r.k.accounts_created, CONC_ACTORS);
+    /* the target offers renewalInfo for its certs */
+    ck_assert_uint_eq(r.k.renewal_info_ok, CONC_ORDERS);
     ck_assert_uint_eq(failed_requests(r.m), 0);
-    ck_assert_uint_eq(outcomes(&r, "acme_order")->status[201 - 100], 24);
-    ck_assert_uint_eq(outcomes(&r, "acme_finalize")->status[200 - 100], 24);
-    ck_assert_uint_eq(outcomes(&r, "acme_cert")->status[200 - 100], 24);
+    ck_assert_uint_eq(outcomes(&r, "acme_order")->status[201 - 100], CONC_ORDERS);
+    ck_assert_uint_eq(outcomes(&r, "acme_finalize")->status[200 - 100], CONC_ORDERS);
+    ck_assert_uint_eq(outcomes(&r, "acme_cert")->status[200 - 100], CONC_ORDERS);
     ck_assert_uint_eq(outcomes(&r, "acme_challenge")->scheduled, 0); /* trust_authenticated */
     /* what the server saw is what the client counted */
-    ck_assert_int_eq(target_count(&r, "acme_finalize", "200"), 24);
-    ck_assert_int_eq(target_count(&r, "acme_cert", "200"), 24);
-    ck_assert_int_eq(target_count(&r, "acme_renewal_info", "200"), 24);
-    ck_assert_int_eq(target_count(&r, "acme_account", "201"), 6);
+    ck_assert_int_eq(target_count(&r, "acme_finalize", "200"), CONC_ORDERS);
+    ck_assert_int_eq(target_count(&r, "acme_cert", "200"), CONC_ORDERS);
+    ck_assert_int_eq(target_count(&r, "acme_renewal_info", "200"), CONC_ORDERS);
+    ck_assert_int_eq(target_count(&r, "acme_account", "201"), CONC_ACTORS);
+    /* every certificate parses and chains to the target's CA */
+    ck_assert_uint_eq(check_chains(&r), CONC_ORDERS);
     run_free(&r);
 }
 END_TEST

@@ -1127,7 +1127,7 @@ START_TEST(t_process_bad_options)
 	} cases[] = {
 		{{"--rate-limit", "5/x", NULL}, "--rate-limit"},
 		{{"--fault", "hearbeat:error=1", NULL}, "--fault"},
-		{{"--listen", "10.0.0.1:80", NULL}, "loopback"},
+		{{"--listen", "192.0.2.1:80", NULL}, "loopback"},
 		{{"--bogus", NULL}, "--bogus"},
 		{{"--bulk-clamp", "maybe", NULL}, "--bulk-clamp"},
 		{{"--seed-certs", "3", NULL}, "--seed-agents"},

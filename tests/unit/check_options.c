@@ -222,7 +222,7 @@ static const struct bad_line bad_lines[] = {
     {{"--os-mix", "80/10/5"}, "fleetsim: --os-mix: \"80/10/5\" adds up to 95 (expected three percentages linux/windows/darwin adding up to 100, e.g. 80/10/10)"},
     {{"--os-mix", "80/20"}, "~--os-mix: \"80/20\" is not an OS mix ("},
     {{"--source-ips", "127.0.0.9-127.0.0.2"}, "fleetsim: --source-ips: \"127.0.0.9-127.0.0.2\" is descending (expected a.b.c.d-a.b.c.e in ascending order with at most 65536 addresses, e.g. 127.0.0.2-127.0.0.254)"},
-    {{"--source-ips", "10.0.0.0-10.1.0.0"}, "~\"10.0.0.0-10.1.0.0\" holds too many addresses ("},
+    {{"--source-ips", "192.0.0.0-192.1.0.0"}, "~\"192.0.0.0-192.1.0.0\" holds too many addresses ("},
     {{"--source-ips", "127.0.0.256"}, "~\"127.0.0.256\" is not an IPv4 range ("},
     {{"--scenario", "bogus"}, "fleetsim: --scenario: \"bogus\" is not a known scenario (expected one of: agent-storm, bulk-renewal, acme-burst, fleet; or a scenario file, a path with a / or ending in .json)"},
     {{"--scenario"}, "fleetsim: --scenario: missing value (expected one of: agent-storm, bulk-renewal, acme-burst, fleet; or a scenario file, a path with a / or ending in .json)"},

@@ -260,7 +260,7 @@ START_TEST(t_config_check)
 	char err[256];
 	target_config_defaults(&c);
 	ck_assert_int_eq(target_config_check(&c, err, sizeof err), 0);
-	c.listen_host = "10.1.2.3";
+	c.listen_host = "192.0.2.3";
 	ck_assert_int_eq(target_config_check(&c, err, sizeof err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "loopback"));
 	c.allow_remote = true;

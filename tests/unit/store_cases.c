@@ -128,7 +128,7 @@ START_TEST(register_rules)
 {
     struct store *s = open_store(true);
     struct store_agent_meta m = {.hostname = "h1", .os = "linux", .architecture = "amd64",
-                                 .ip_address = "10.0.0.1", .version = "2.1.0"};
+                                 .ip_address = "192.0.2.10", .version = "2.1.0"};
     json_object *a = NULL;
     ck_assert_int_eq(store_agent_register(s, "web-1", &m, &a), STORE_OK);
     ck_assert_str_eq(jstr(a, "status"), "Online");
@@ -144,7 +144,7 @@ START_TEST(register_rules)
     json_object *g = NULL;
     ck_assert_int_eq(store_agent_get(s, id, &g), STORE_OK);
     ck_assert_str_eq(jstr(g, "hostname"), "h1");
-    ck_assert_str_eq(jstr(g, "ip_address"), "10.0.0.1");
+    ck_assert_str_eq(jstr(g, "ip_address"), "192.0.2.10");
     json_object_put(g);
 
     ck_assert_int_eq(store_agent_register(s, "web-1", &m, NULL), STORE_CONFLICT);

@@ -1,0 +1,188 @@
+/* tests/integration/check_fleet_retire.c - issue 4's "agents retired mid-run stop exactly then",
+ * polls included: the real fleetsim binary (heartbeat and poll every 500 ms) against
+ * fleetsim-target as its own process; every agent of the fleet is retired through the API in the
+ * middle of the run, and from shortly after that on the target receives nothing more from the
+ * fleet - no heartbeat, no poll, no job request - while fleetsim, which keeps running to its end,
+ * counted exactly one 410 per agent and as many requests as the target saw. Skipped (77) with
+ * FLEETSIM_UNIT_ONLY=1. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "sim/identity.h"
+#include "tests/integration/procs.h"
+#include "tests/integration/target_client.h"
+
+#define API_KEY "retire-test-key"
+#define AGENTS 10u
+#define RUN_LIMIT_MS 60000u
+#define RUNNING_BEFORE_RETIRE_US 1500000 /* let the agents beat and poll a few times */
+/* A retired agent's next heartbeat (500 ms +/- 10 %) gets its 410 well within this; anything the
+ * target receives from the fleet after it is a request sent after the agent's 410. */
+#define SETTLE_AFTER_RETIRE_US 1500000
+#define TEST_TIMEOUT_S 60
+
+static const char *const agent_endpoints[] = {"heartbeat", "work", "csr", "job_status",
+					      "cert_fetch", NULL};
+
+static json_object *member(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static json_object *stats(struct tc *c)
+{
+	struct tc_resp r;
+	tc_request(c, "GET", "/_target/stats", NULL, NULL, NULL, &r);
+	ck_assert_msg(r.error == HTTP_ERR_NONE && r.status == 200, "stats: %d", r.status);
+	json_object *o = json_tokener_parse(r.body);
+	ck_assert_ptr_nonnull(o);
+	tc_resp_free(&r);
+	return o;
+}
+
+/* Requests the target answered for endpoint, over every status (a transport-level drop would be
+ * status 0, also counted). */
+static int64_t endpoint_total(json_object *st, const char *endpoint)
+{
+	json_object *ep = member(member(st, "requests"), endpoint);
+	int64_t n = 0;
+	if (ep) {
+		json_object_object_foreach(ep, status, v)
+		{
+			(void)status;
+			n += json_object_get_int64(v);
+		}
+	}
+	return n;
+}
+
+static int64_t fleet_total(json_object *st)
+{
+	int64_t n = 0;
+	for (size_t i = 0; agent_endpoints[i]; i++)
+		n += endpoint_total(st, agent_endpoints[i]);
+	return n;
+}
+
+/* fleetsim's http_reqs for endpoint (status given: only that status; NULL: all). */
+static int64_t fleet_counted(json_object *sum, const char *endpoint, const char *status)
+{
+	json_object *arr = member(sum, "counters");
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+		json_object *c = json_object_array_get_idx(arr, i), *tags = member(c, "tags");
+		json_object *ep = member(tags, "endpoint"), *st = member(tags, "status");
+		if (strcmp(json_object_get_string(member(c, "metric")), "http_reqs") != 0 || !ep ||
+		    strcmp(json_object_get_string(ep), endpoint) != 0)
+			continue;
+		if ((status && st && strcmp(json_object_get_string(st), status) == 0) ||
+		    (!status && !st))
+			return json_object_get_int64(member(c, "value"));
+	}
+	return 0;
+}
+
+START_TEST(t_retired_agents_stop_exactly_then)
+{
+	char n[16];
+	snprintf(n, sizeof n, "%u", AGENTS);
+	const char *targs[] = {"--plain", "--rate-limit", "off", "--api-key", API_KEY,
+			       "--seed-agents", n, "-q", NULL};
+	struct procs_target t;
+	ck_assert_msg(procs_target_start(&t, targs) == 0, "fleetsim-target did not start: %s",
+		      procs_slurp(t.log));
+	char prog[PROCS_PATH_MAX], out[128], sum[128];
+	procs_build_path("fleetsim", prog, sizeof prog);
+	snprintf(out, sizeof out, "/tmp/check_fleet_retire.%d.out", (int)getpid());
+	snprintf(sum, sizeof sum, "/tmp/check_fleet_retire.%d.json", (int)getpid());
+	unlink(sum);
+	char *argv[] = {prog, "--url", t.url, "--agents", n, "--heartbeat", "500ms", "--poll",
+			"500ms", "--duration", "5s", "--seed", "5", "--report-interval", "0",
+			"--summary-json", sum, NULL};
+	const char *env[] = {"CERTCTL_API_KEY=" API_KEY, "CERTCTL_SERVER_URL", NULL};
+	pid_t pid = procs_spawn(argv, out, env);
+	ck_assert_int_gt(pid, 0);
+
+	usleep(RUNNING_BEFORE_RETIRE_US);
+	struct tc *c = tc_new(t.port, false, NULL);
+	ck_assert_ptr_nonnull(c);
+	for (unsigned i = 1; i <= AGENTS; i++) {
+		char id[IDENTITY_NAME_MAX], path[256];
+		identity_agent_id(id, sizeof id, IDENTITY_DEFAULT_PREFIX, i);
+		snprintf(path, sizeof path, "/api/v1/agents/%s?force=true&reason=test", id);
+		struct tc_resp r;
+		tc_request(c, "DELETE", path, API_KEY, NULL, NULL, &r);
+		ck_assert_msg(r.error == HTTP_ERR_NONE && r.status == 200, "retire %s: %d", id,
+			      r.status);
+		tc_resp_free(&r);
+	}
+	usleep(SETTLE_AFTER_RETIRE_US);
+	json_object *settled = stats(c);
+	int rc = procs_wait(pid, RUN_LIMIT_MS); /* the run goes on to its 5 s end */
+	json_object *end = stats(c);
+	tc_free(c);
+	char *text = procs_slurp(out);
+	json_object *summary = json_object_from_file(sum);
+	unlink(out);
+	unlink(sum);
+	ck_assert_int_eq(procs_target_stop(&t), 0);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, text);
+	ck_assert_ptr_nonnull(summary);
+
+	/* the agents did beat and poll before their retirement */
+	ck_assert_int_ge(endpoint_total(settled, "heartbeat"), 2 * AGENTS);
+	ck_assert_int_ge(endpoint_total(settled, "work"), AGENTS);
+	/* exactly one 410 each, all of them before the settled snapshot */
+	ck_assert_int_eq(json_object_get_int64(member(member(member(settled, "requests"),
+								"heartbeat"), "410")),
+			 AGENTS);
+	ck_assert_int_eq(json_object_get_int64(member(member(settled, "agents"), "retired")),
+			 AGENTS);
+	/* and nothing at all after it: not a heartbeat, not a poll, not a job request */
+	for (size_t i = 0; agent_endpoints[i]; i++)
+		ck_assert_msg(endpoint_total(end, agent_endpoints[i]) ==
+				      endpoint_total(settled, agent_endpoints[i]),
+			      "%s: %lld requests after the agents were retired", agent_endpoints[i],
+			      (long long)(endpoint_total(end, agent_endpoints[i]) -
+					  endpoint_total(settled, agent_endpoints[i])));
+	/* fleetsim's own count agrees with what the target saw (the pre-flight beat aside) */
+	ck_assert_int_eq(fleet_counted(summary, "heartbeat", "410"), AGENTS);
+	ck_assert_int_eq(fleet_counted(summary, "heartbeat", NULL),
+			 endpoint_total(end, "heartbeat") - 1);
+	ck_assert_int_eq(fleet_counted(summary, "work", NULL), endpoint_total(end, "work"));
+	ck_assert_int_eq(fleet_total(end) - 1,
+			 json_object_get_int64(member(member(summary, "accounting"), "answered")));
+	char line[96];
+	snprintf(line, sizeof line, "%u agents were retired by the server (410)", AGENTS);
+	ck_assert_msg(strstr(text, line) != NULL, "no retirement line in: %s", text);
+	free(text);
+	json_object_put(settled);
+	json_object_put(end);
+	json_object_put(summary);
+}
+END_TEST
+
+int main(void)
+{
+	const char *unit_only = getenv("FLEETSIM_UNIT_ONLY");
+	if (unit_only && strcmp(unit_only, "1") == 0)
+		return 77;
+	signal(SIGPIPE, SIG_IGN);
+	Suite *s = suite_create("fleet_retire");
+	TCase *tc = tcase_create("fleet_retire");
+	tcase_set_timeout(tc, TEST_TIMEOUT_S);
+	tcase_add_test(tc, t_retired_agents_stop_exactly_then);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,942 @@
+/* tests/integration/check_target_acme.c - fleetsim-target over real HTTPS (target_start with its
+ * generated CA, requests through engine/http_client via target_client.h, JWS signed with
+ * engine/jose.h): the ACME server's rejections of a bad signature, a reused nonce and a wrong
+ * url (certctl-facts §4), a whole order ending in a certificate that chains to the target's CA,
+ * the per-account limit's rateLimited problem; and certctl's agent and operator endpoints with
+ * their 401/404/405/409/410/429 paths over HTTPS, on the memory store and on PostgreSQL.
+ * Skipped (77) with FLEETSIM_UNIT_ONLY=1. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "engine/jose.h"
+#include "target/target.h"
+#include "tests/integration/target_client.h"
+#include "tests/lib/pg.h"
+
+#define KEY "acceptance-key-2026"
+#define PROFILE TARGET_DEFAULT_ACME_PROFILE
+#define TEST_TIMEOUT_S 60
+#define PROBLEM_JSON "application/problem+json"
+#define APP_JSON "application/json"
+#define TEXT_PLAIN "text/plain; charset=utf-8"
+#define ORDER_PAYLOAD "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"x.example.test\"}]}"
+
+static struct pgtmp cluster;
+static bool cluster_up;
+
+/* ---- fixture: an HTTPS target in this process and one verified client ---------------------- */
+
+struct fx {
+	struct target *t;
+	struct tc *c;
+};
+
+static void base_config(struct target_config *cfg)
+{
+	target_config_defaults(cfg);
+	cfg->port = 0;
+	cfg->plain = false; /* HTTPS with a generated CA */
+	cfg->rate_per_s = 0;
+	cfg->api_keys[0] = KEY;
+	cfg->n_api_keys = 1;
+	cfg->quiet = true;
+}
+
+static void fx_start(struct fx *f, const struct target_config *cfg)
+{
+	char err[512];
+	f->t = target_start(cfg, err, sizeof err);
+	ck_assert_msg(f->t != NULL, "target_start: %s", err);
+	ck_assert(target_is_tls(f->t));
+	ck_assert_ptr_nonnull(target_ca_path(f->t));
+	f->c = tc_new(target_port(f->t), true, target_ca_path(f->t));
+	ck_assert_ptr_nonnull(f->c);
+}
+
+static void fx_stop(struct fx *f)
+{
+	tc_free(f->c);
+	target_stop(f->t);
+}
+
+#define ck_status(r, want)                                                                     \
+	ck_assert_msg((r).error == HTTP_ERR_NONE && (r).status == (want),                      \
+		      "status %d (error %s), want %d; body %s", (r).status,                       \
+		      http_error_name((r).error), (want), (r).body ? (r).body : "")
+
+static json_object *body_json(const struct tc_resp *r)
+{
+	json_object *o = json_tokener_parse(r->body);
+	ck_assert_msg(o != NULL, "not JSON: %s", r->body);
+	return o;
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	if (!json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int64_t jint(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no %s", key);
+	return json_object_get_int64(v);
+}
+
+/* The target's count of answers with status for endpoint (GET /_target/stats). */
+static int64_t stat_count(struct fx *f, const char *endpoint, const char *status)
+{
+	struct tc_resp r;
+	tc_request(f->c, "GET", "/_target/stats", NULL, NULL, NULL, &r);
+	ck_status(r, 200);
+	json_object *o = body_json(&r), *req, *ep, *n;
+	int64_t v = 0;
+	if (json_object_object_get_ex(o, "requests", &req) &&
+	    json_object_object_get_ex(req, endpoint, &ep) && json_object_object_get_ex(ep, status, &n))
+		v = json_object_get_int64(n);
+	json_object_put(o);
+	tc_resp_free(&r);
+	return v;
+}
+
+/* ---- an ACME client on fleetsim's HTTP client --------------------------------------------- */
+
+struct acl {
+	EVP_PKEY *key;
+	char kid[TC_HEADER_MAX];
+	char nonce[TC_HEADER_MAX];
+};
+
+static void acme_url(const struct fx *f, const char *rest, char *out, size_t n)
+{
+	snprintf(out, n, "https://127.0.0.1:%u/acme/profile/" PROFILE "/%s", target_port(f->t),
+		 rest);
+}
+
+static const char *path_of(const char *url)
+{
+	const char *p = strstr(url, "://");
+	ck_assert_ptr_nonnull(p);
+	p = strchr(p + 3, '/');
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+static void fresh_nonce(struct fx *f, struct acl *a)
+{
+	struct tc_resp r;
+	tc_request(f->c, "HEAD", "/acme/profile/" PROFILE "/new-nonce", NULL, NULL, NULL, &r);
+	ck_status(r, 200);
+	ck_assert_uint_gt(strlen(r.replay_nonce), 10);
+	snprintf(a->nonce, sizeof a->nonce, "%s", r.replay_nonce);
+	tc_resp_free(&r);
+}
+
+/* A flattened JWS of payload for url signed by a's key with nonce (kid unless use_jwk). */
+static char *sign(const struct acl *a, const char *url, const char *nonce, const char *payload,
+		  bool use_jwk)
+{
+	char err[200];
+	char *body = jose_jws_sign(a->key, use_jwk ? NULL : a->kid, nonce, url, payload,
+				   strlen(payload), err, sizeof err);
+	ck_assert_msg(body != NULL, "%s", err);
+	return body;
+}
+
+/* POSTs a ready JWS body to url's path. */
+static void post_raw(struct fx *f, const char *url, const char *body, struct tc_resp *r)
+{
+	tc_request(f->c, "POST", path_of(url), NULL, NULL, body, r);
+}
+
+/* Signs payload for url with the client's current nonce (fetching one when it has none),
+ * POSTs it and keeps the answer's Replay-Nonce (problems carry none). */
+static void post_signed(struct fx *f, struct acl *a, const char *url, const char *payload,
+			bool use_jwk, struct tc_resp *r)
+{
+	if (!a->nonce[0])
+		fresh_nonce(f, a);
+	char *body = sign(a, url, a->nonce, payload, use_jwk);
+	post_raw(f, url, body, r);
+	free(body);
+	snprintf(a->nonce, sizeof a->nonce, "%s", r->replay_nonce);
+}
+
+/* An ACME problem document of this status and type, as certctl sends it (no Replay-Nonce). */
+static void ck_problem(const struct tc_resp *r, int status, const char *type)
+{
+	char want[128];
+	ck_assert_msg(r->error == HTTP_ERR_NONE && r->status == status, "status %d, want %d: %s",
+		      r->status, status, r->body);
+	ck_assert_str_eq(r->content_type, PROBLEM_JSON);
+	ck_assert_str_eq(r->replay_nonce, "");
+	json_object *o = body_json(r);
+	snprintf(want, sizeof want, "urn:ietf:params:acme:error:%s", type);
+	ck_assert_str_eq(jstr(o, "type"), want);
+	ck_assert_int_eq(jint(o, "status"), status);
+	ck_assert_ptr_nonnull(jstr(o, "detail"));
+	ck_assert_uint_gt(strlen(jstr(o, "detail")), 0);
+	json_object_put(o);
+}
+
+/* new-account with a fresh P-256 key: 201, Location = kid under this profile. */
+static void new_account(struct fx *f, struct acl *a)
+{
+	memset(a, 0, sizeof *a);
+	a->key = EVP_EC_gen("P-256");
+	ck_assert_ptr_nonnull(a->key);
+	char url[256], want[512], tp[JOSE_THUMBPRINT_LEN];
+	acme_url(f, "new-account", url, sizeof url);
+	struct tc_resp r;
+	post_signed(f, a, url, "{\"termsOfServiceAgreed\":true}", true, &r);
+	ck_status(r, 201);
+	ck_assert_uint_gt(strlen(r.replay_nonce), 10);
+	ck_assert_int_eq(jose_jwk_thumbprint(a->key, tp), 0);
+	acme_url(f, "account/acme-acc-", want, sizeof want);
+	strncat(want, tp, sizeof want - strlen(want) - 1);
+	ck_assert_str_eq(r.location, want);
+	json_object *o = body_json(&r);
+	ck_assert_str_eq(jstr(o, "status"), "valid");
+	json_object_put(o);
+	snprintf(a->kid, sizeof a->kid, "%s", r.location);
+	tc_resp_free(&r);
+}
+
+static void acl_free(struct acl *a)
+{
+	EVP_PKEY_free(a->key);
+}
+
+/* new-order for ORDER_PAYLOAD's name; returns the parsed order and its Location. */
+static json_object *new_order(struct fx *f, struct acl *a, const char *payload, char *loc,
+			      size_t n)
+{
+	char url[256];
+	acme_url(f, "new-order", url, sizeof url);
+	struct tc_resp r;
+	post_signed(f, a, url, payload, false, &r);
+	ck_status(r, 201);
+	snprintf(loc, n, "%s", r.location);
+	ck_assert_int_eq(strncmp(loc, "https://127.0.0.1:", 18), 0);
+	json_object *o = body_json(&r);
+	tc_resp_free(&r);
+	return o;
+}
+
+/* ---- ACME tests ---------------------------------------------------------------------------- */
+
+START_TEST(t_acme_directory_https)
+{
+	struct target_config cfg;
+	base_config(&cfg);
+	struct fx f;
+	fx_start(&f, &cfg);
+	struct tc_resp r;
+	tc_request(f.c, "GET", "/acme/profile/" PROFILE "/directory", NULL, NULL, NULL, &r);
+	ck_status(r, 200);
+	ck_assert_str_eq(r.content_type, APP_JSON);
+	ck_assert_uint_gt(strlen(r.replay_nonce), 10); /* each directory GET makes a nonce */
+	json_object *d = body_json(&r);
+	const char *keys[] = {"newNonce", "newAccount", "newOrder", "revokeCert", "keyChange",
+			      "renewalInfo"};
+	const char *paths[] = {"new-nonce", "new-account", "new-order", "revoke-cert",
+			       "key-change", "renewal-info"};
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		char want[256];
+		acme_url(&f, paths[i], want, sizeof want); /* https:// + Host + path */
+		ck_assert_ptr_nonnull(jstr(d, keys[i]));
+		ck_assert_str_eq(jstr(d, keys[i]), want);
+	}
+	json_object_put(d);
+	tc_resp_free(&r);
+	tc_request(f.c, "HEAD", "/acme/profile/" PROFILE "/new-nonce", NULL, NULL, NULL, &r);
+	ck_status(r, 200);
+	char n1[TC_HEADER_MAX];
+	snprintf(n1, sizeof n1, "%s", r.replay_nonce);
+	tc_resp_free(&r);
+	tc_request(f.c, "GET", "/acme/profile/" PROFILE "/new-nonce", NULL, NULL, NULL, &r);
+	ck_status(r, 204);
+	ck_assert_str_ne(r.replay_nonce, n1);
+	ck_assert_uint_eq(r.body_len, 0);
+	tc_resp_free(&r);
+	tc_request(f.c, "GET", "/acme/profile/prof-none/directory", NULL, NULL, NULL, &r);
+	ck_status(r, 404);
+	ck_assert_str_eq(r.content_type, PROBLEM_JSON);
+	tc_resp_free(&r);
+	ck_assert_int_eq(stat_count(&f, "acme_nonce", "200"), 1);
+	ck_assert_int_eq(stat_count(&f, "acme_nonce", "204"), 1);
+	fx_stop(&f);
+}
+END_TEST
+
+START_TEST(t_acme_rejections_https)
+{
+	struct target_config cfg;
+	base_config(&cfg);
+	struct fx f;
+	fx_start(&f, &cfg);
+	struct acl a;
+	new_account(&f, &a);
+	char url[256], other[320];
+	acme_url(&f, "new-order", url, sizeof url);
+	struct tc_resp r;
+
+	/* bad signature: one signature character changed */
+	fresh_nonce(&f, &a);
+	char used_nonce[TC_HEADER_MAX];
+	snprintf(used_nonce, sizeof used_nonce, "%s", a.nonce);
+	char *body = sign(&a, url, used_nonce, ORDER_PAYLOAD, false);
+	char *sig = strstr(body, "\"signature\":\"");
+	ck_assert_ptr_nonnull(sig);
+	sig += strlen("\"signature\":\"");
+	sig[0] = sig[0] == 'A' ? 'B' : 'A';
+	post_raw(&f, url, body, &r);
+	ck_problem(&r, 401, "unauthorized");
+	tc_resp_free(&r);
+	free(body);
+
+	/* the nonce of that request was consumed: a correctly signed request reusing it */
+	body = sign(&a, url, used_nonce, ORDER_PAYLOAD, false);
+	post_raw(&f, url, body, &r);
+	ck_problem(&r, 400, "badNonce");
+	tc_resp_free(&r);
+	free(body);
+
+	/* a good request, answered 201, then the very same bytes again (a replay) */
+	fresh_nonce(&f, &a);
+	body = sign(&a, url, a.nonce, ORDER_PAYLOAD, false);
+	post_raw(&f, url, body, &r);
+	ck_status(r, 201);
+	tc_resp_free(&r);
+	post_raw(&f, url, body, &r);
+	ck_problem(&r, 400, "badNonce");
+	tc_resp_free(&r);
+	free(body);
+
+	/* wrong url: another endpoint's url, http:// on this HTTPS listener, another port */
+	acme_url(&f, "new-account", other, sizeof other);
+	fresh_nonce(&f, &a);
+	body = sign(&a, other, a.nonce, ORDER_PAYLOAD, false);
+	post_raw(&f, url, body, &r);
+	ck_problem(&r, 401, "unauthorized");
+	tc_resp_free(&r);
+	free(body);
+	snprintf(other, sizeof other, "http%s", url + strlen("https"));
+	fresh_nonce(&f, &a);
+	body = sign(&a, other, a.nonce, ORDER_PAYLOAD, false);
+	post_raw(&f, url, body, &r);
+	ck_problem(&r, 401, "unauthorized");
+	tc_resp_free(&r);
+	free(body);
+	unsigned port = target_port(f.t);
+	snprintf(other, sizeof other, "https://127.0.0.1:%u%s", port < 65535 ? port + 1 : port - 1,
+		 path_of(url));
+	fresh_nonce(&f, &a);
+	body = sign(&a, other, a.nonce, ORDER_PAYLOAD, false);
+	post_raw(&f, url, body, &r);
+	ck_problem(&r, 401, "unauthorized");
+	tc_resp_free(&r);
+	free(body);
+
+	/* after all that the account still works, chaining nonces from the answers */
+	char loc[512];
+	json_object *o = new_order(&f, &a, ORDER_PAYLOAD, loc, sizeof loc);
+	json_object_put(o);
+
+	/* the target saw exactly this: two orders made, four 401s, two badNonce */
+	ck_assert_int_eq(stat_count(&f, "acme_order", "201"), 2);
+	ck_assert_int_eq(stat_count(&f, "acme_order", "401"), 4);
+	ck_assert_int_eq(stat_count(&f, "acme_order", "400"), 2);
+	ck_assert_int_eq(stat_count(&f, "acme_account", "201"), 1);
+	acl_free(&a);
+	fx_stop(&f);
+}
+END_TEST
+
+static char *csr_b64url(EVP_PKEY *key, const char *name)
+{
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
+				   (const unsigned char *)name, -1, -1, 0);
+	X509_REQ_set_pubkey(req, key);
+	char san[300];
+	snprintf(san, sizeof san, "DNS:%s", name);
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san));
+	X509_REQ_add_extensions(req, exts);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	ck_assert_int_gt(X509_REQ_sign(req, key, EVP_sha256()), 0);
+	unsigned char *der = NULL;
+	int len = i2d_X509_REQ(req, &der);
+	ck_assert_int_gt(len, 0);
+	char *s = jose_b64url_encode(der, (size_t)len);
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+	return s;
+}
+
+/* The leaf of chain (PEM) verifies against the CA in ca_path, names name and holds key. */
+static X509 *check_chain(const char *chain, const char *ca_path, const char *name, EVP_PKEY *key)
+{
+	BIO *b = BIO_new_mem_buf(chain, -1);
+	X509 *leaf = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	STACK_OF(X509) *rest = sk_X509_new_null();
+	X509 *x;
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+		sk_X509_push(rest, x);
+	BIO_free(b);
+	ck_assert_ptr_nonnull(leaf);
+	ck_assert_int_ge(sk_X509_num(rest), 1);
+	X509_STORE *st = X509_STORE_new();
+	ck_assert_int_eq(X509_STORE_load_file(st, ca_path), 1);
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	ck_assert_int_eq(X509_STORE_CTX_init(ctx, st, leaf, rest), 1);
+	ck_assert_msg(X509_verify_cert(ctx) == 1, "chain: %s",
+		      X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	sk_X509_pop_free(rest, X509_free);
+	ck_assert_int_eq(X509_check_host(leaf, name, 0, 0, NULL), 1);
+	ck_assert_int_eq(EVP_PKEY_eq(X509_get0_pubkey(leaf), key), 1);
+	return leaf;
+}
+
+/* "b64url(AKI).b64url(serial)", the renewal-info id of x. */
+static void ari_id(X509 *x, char *out, size_t n)
+{
+	const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(x);
+	ck_assert_ptr_nonnull(aki);
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	unsigned char ser[64];
+	int sl = BN_bn2bin(bn, ser);
+	BN_free(bn);
+	char *a = jose_b64url_encode(ASN1_STRING_get0_data(aki), (size_t)ASN1_STRING_length(aki));
+	char *s = jose_b64url_encode(ser, (size_t)sl);
+	snprintf(out, n, "%s.%s", a, s);
+	free(a);
+	free(s);
+}
+
+START_TEST(t_acme_order_https)
+{
+	struct target_config cfg;
+	base_config(&cfg);
+	struct fx f;
+	fx_start(&f, &cfg);
+	struct acl a;
+	new_account(&f, &a);
+	struct tc_resp r;
+	const char *name = "order-1.example.test";
+	char payload[256], loc[512], url[600], v[TC_HEADER_MAX];
+	snprintf(payload, sizeof payload, "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"%s\"}]}",
+		 name);
+
+	/* the account itself (POST-as-GET with its kid) */
+	post_signed(&f, &a, a.kid, "", false, &r);
+	ck_status(r, 200);
+	tc_resp_free(&r);
+
+	/* trust_authenticated: the order starts ready, its authorization valid */
+	json_object *order = new_order(&f, &a, payload, loc, sizeof loc);
+	ck_assert_str_eq(jstr(order, "status"), "ready");
+	json_object *az = NULL;
+	ck_assert(json_object_object_get_ex(order, "authorizations", &az));
+	ck_assert_uint_eq(json_object_array_length(az), 1);
+	post_signed(&f, &a, json_object_get_string(json_object_array_get_idx(az, 0)), "", false, &r);
+	ck_status(r, 200);
+	json_object *o = body_json(&r);
+	ck_assert_str_eq(jstr(o, "status"), "valid");
+	json_object *chs = NULL;
+	ck_assert(json_object_object_get_ex(o, "challenges", &chs));
+	json_object *ch = json_object_array_get_idx(chs, 0);
+	ck_assert_str_eq(jstr(ch, "type"), "http-01");
+	snprintf(url, sizeof url, "%s", jstr(ch, "url"));
+	json_object_put(o);
+	tc_resp_free(&r);
+	post_signed(&f, &a, url, "{}", false, &r);
+	ck_status(r, 200);
+	o = body_json(&r);
+	ck_assert_str_eq(jstr(o, "status"), "valid");
+	json_object_put(o);
+	tc_resp_free(&r);
+
+	/* finalize with a real CSR: synchronous, valid, with the certificate's url */
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	char *csr = csr_b64url(key, name);
+	char fin[4096];
+	snprintf(fin, sizeof fin, "{\"csr\":\"%s\"}", csr);
+	free(csr);
+	snprintf(url, sizeof url, "%s", jstr(order, "finalize"));
+	post_signed(&f, &a, url, fin, false, &r);
+	ck_status(r, 200);
+	ck_assert_str_eq(r.location, loc);
+	o = body_json(&r);
+	ck_assert_str_eq(jstr(o, "status"), "valid");
+	snprintf(url, sizeof url, "%s", jstr(o, "certificate"));
+	json_object_put(o);
+	tc_resp_free(&r);
+	json_object_put(order);
+	post_signed(&f, &a, loc, "", false, &r); /* the order, read back */
+	ck_status(r, 200);
+	o = body_json(&r);
+	ck_assert_str_eq(jstr(o, "status"), "valid");
+	ck_assert_str_eq(jstr(o, "certificate"), url);
+	json_object_put(o);
+	tc_resp_free(&r);
+
+	/* the certificate: a PEM chain that verifies against the target's CA */
+	post_signed(&f, &a, url, "", false, &r);
+	ck_status(r, 200);
+	ck_assert_str_eq(r.content_type, "application/pem-certificate-chain");
+	X509 *leaf = check_chain(r.body, target_ca_path(f.t), name, key);
+	tc_resp_free(&r);
+
+	/* renewal-info of the new certificate (open GET) */
+	char id[256], path[512];
+	ari_id(leaf, id, sizeof id);
+	snprintf(path, sizeof path, "/acme/profile/" PROFILE "/renewal-info/%s", id);
+	tc_request(f.c, "GET", path, NULL, NULL, NULL, &r);
+	ck_status(r, 200);
+	ck_assert_str_eq(r.retry_after, "21600");
+	o = body_json(&r);
+	json_object *w = NULL;
+	ck_assert(json_object_object_get_ex(o, "suggestedWindow", &w));
+	ck_assert_ptr_nonnull(jstr(w, "start"));
+	ck_assert_ptr_nonnull(jstr(w, "end"));
+	json_object_put(o);
+	tc_resp_free(&r);
+	snprintf(v, sizeof v, "%s", "/acme/profile/" PROFILE "/renewal-info/aaaa.bbbb");
+	tc_request(f.c, "GET", v, NULL, NULL, NULL, &r); /* k6's id: unknown */
+	ck_status(r, 404);
+	tc_resp_free(&r);
+
+	ck_assert_int_eq(stat_count(&f, "acme_finalize", "200"), 1);
+	ck_assert_int_eq(stat_count(&f, "acme_cert", "200"), 1);
+	ck_assert_int_eq(stat_count(&f, "acme_authz", "200"), 1);
+	ck_assert_int_eq(stat_count(&f, "acme_challenge", "200"), 1);
+	ck_assert_int_eq(stat_count(&f, "acme_renewal_info", "200"), 1);
+	X509_free(leaf);
+	EVP_PKEY_free(key);
+	acl_free(&a);
+	fx_stop(&f);
+}
+END_TEST
+
+START_TEST(t_acme_rate_limited_https)
+{
+	struct target_config cfg;
+	base_config(&cfg);
+	cfg.acme_active_orders = 2;
+	struct fx f;
+	fx_start(&f, &cfg);
+	struct acl a, b;
+	new_account(&f, &a);
+	char loc[512], url[256];
+	for (int i = 0; i < 2; i++)
+		json_object_put(new_order(&f, &a, ORDER_PAYLOAD, loc, sizeof loc));
+	acme_url(&f, "new-order", url, sizeof url);
+	struct tc_resp r;
+	post_signed(&f, &a, url, ORDER_PAYLOAD, false, &r);
+	ck_problem(&r, 429, "rateLimited");
+	ck_assert_str_eq(r.retry_after, ""); /* certctl sends none */
+	tc_resp_free(&r);
+	/* another account has its own limit */
+	new_account(&f, &b);
+	json_object_put(new_order(&f, &b, ORDER_PAYLOAD, loc, sizeof loc));
+	ck_assert_int_eq(stat_count(&f, "acme_order", "429"), 1);
+	ck_assert_int_eq(stat_count(&f, "acme_order", "201"), 3);
+	acl_free(&a);
+	acl_free(&b);
+	fx_stop(&f);
+}
+END_TEST
+
+/* ---- certctl's endpoints over HTTPS ---------------------------------------------------------- */
+
+static void rq(struct fx *f, const char *method, const char *path, const char *body,
+	       struct tc_resp *r)
+{
+	tc_request(f->c, method, path, KEY, NULL, body, r);
+}
+
+/* method path (body) answers want with the API key; returns nothing, frees the answer. */
+static void expect(struct fx *f, const char *method, const char *path, const char *body, int want)
+{
+	struct tc_resp r;
+	rq(f, method, path, body, &r);
+	ck_assert_msg(r.error == HTTP_ERR_NONE && r.status == want, "%s %s: %d (%s), want %d: %s",
+		      method, path, r.status, http_error_name(r.error), want, r.body);
+	tc_resp_free(&r);
+}
+
+/* certctl's ErrorWithRequestID body. */
+static void ck_error_body(const struct tc_resp *r, const char *error, const char *message)
+{
+	ck_assert_str_eq(r->content_type, APP_JSON);
+	json_object *o = body_json(r);
+	ck_assert_str_eq(jstr(o, "error"), error);
+	ck_assert_str_eq(jstr(o, "message"), message);
+	ck_assert_str_eq(jstr(o, "request_id"), r->request_id);
+	json_object_put(o);
+}
+
+static void auth_paths(struct fx *f)
+{
+	struct tc_resp r;
+	const char *open[][2] = {{"/health", "{\"status\":\"healthy\"}\n"},
+				 {"/ready", "{\"db\":\"reachable\",\"status\":\"ready\"}\n"},
+				 {"/api/v1/auth/info", "{\"auth_type\":\"api-key\",\"required\":true}\n"}};
+	for (size_t i = 0; i < 3; i++) {
+		tc_request(f->c, "GET", open[i][0], NULL, NULL, NULL, &r);
+		ck_status(r, 200);
+		ck_assert_str_eq(r.body, open[i][1]);
+		ck_assert_uint_eq(strlen(r.request_id), 36);
+		tc_resp_free(&r);
+	}
+	tc_request(f->c, "GET", "/api/v1/version", NULL, NULL, NULL, &r);
+	ck_status(r, 200);
+	tc_resp_free(&r);
+	/* certctl's three 401 bodies (text/plain) */
+	tc_request(f->c, "GET", "/api/v1/certificates", NULL, NULL, NULL, &r);
+	ck_status(r, 401);
+	ck_assert_str_eq(r.body, "{\"error\":\"Authorization header required\"}\n");
+	ck_assert_str_eq(r.content_type, TEXT_PLAIN);
+	ck_assert_str_eq(r.www_authenticate, "Bearer realm=\"certctl\"");
+	tc_resp_free(&r);
+	tc_request(f->c, "GET", "/api/v1/certificates", NULL, "Authorization: Token x\r\n", NULL, &r);
+	ck_status(r, 401);
+	ck_assert_str_eq(r.body, "{\"error\":\"Invalid Authorization header format, expected: "
+				 "Bearer <token>\"}\n");
+	tc_resp_free(&r);
+	tc_request(f->c, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", "not-the-key", NULL,
+		   "{}", &r);
+	ck_status(r, 401);
+	ck_assert_str_eq(r.body, "{\"error\":\"Invalid API key\"}\n");
+	ck_assert_str_eq(r.content_type, TEXT_PLAIN);
+	tc_resp_free(&r);
+	rq(f, "GET", "/api/v1/auth/check", NULL, &r);
+	ck_status(r, 200);
+	tc_resp_free(&r);
+	rq(f, "GET", "/api/v1/nothing", NULL, &r);
+	ck_status(r, 404);
+	ck_assert_str_eq(r.body, "404 page not found\n");
+	tc_resp_free(&r);
+	expect(f, "PUT", "/api/v1/agents/ag-loadtest-00001/heartbeat", "{}", 405);
+}
+
+/* An agent registered through the API heartbeats, is retired (200), then gets 410; a second
+ * retire is 204; unknown agents 404. */
+static void agent_lifecycle(struct fx *f)
+{
+	struct tc_resp r;
+	rq(f, "POST", "/api/v1/agents", "{\"name\":\"https-agent\",\"hostname\":\"h.example.test\"}",
+	   &r);
+	ck_status(r, 201);
+	json_object *o = body_json(&r);
+	char id[128], path[256];
+	snprintf(id, sizeof id, "%s", jstr(o, "id"));
+	json_object_put(o);
+	tc_resp_free(&r);
+	rq(f, "POST", "/api/v1/agents", "{\"name\":\"https-agent\",\"hostname\":\"h\"}", &r);
+	ck_status(r, 409);
+	ck_error_body(&r, "Conflict", "Agent with this name already exists");
+	tc_resp_free(&r);
+	rq(f, "POST", "/api/v1/agents", "{\"hostname\":\"h\"}", &r);
+	ck_status(r, 400);
+	ck_error_body(&r, "Bad Request", "name is required");
+	tc_resp_free(&r);
+	snprintf(path, sizeof path, "/api/v1/agents/%s/heartbeat", id);
+	rq(f, "POST", path, "{\"os\":\"linux\",\"architecture\":\"amd64\"}", &r);
+	ck_status(r, 200);
+	ck_assert_str_eq(r.body, "{\"status\":\"heartbeat_recorded\"}\n");
+	tc_resp_free(&r);
+	snprintf(path, sizeof path, "/api/v1/agents/%s", id);
+	expect(f, "GET", path, NULL, 200);
+	expect(f, "DELETE", path, NULL, 200);
+	expect(f, "DELETE", path, NULL, 204);
+	snprintf(path, sizeof path, "/api/v1/agents/%s/heartbeat", id);
+	rq(f, "POST", path, "{}", &r);
+	ck_status(r, 410);
+	ck_error_body(&r, "Gone", "Agent has been retired");
+	tc_resp_free(&r);
+	rq(f, "POST", "/api/v1/agents/ag-loadtest-09999/heartbeat", "{}", &r);
+	ck_status(r, 404);
+	ck_error_body(&r, "Not Found", "Agent not found");
+	tc_resp_free(&r);
+	expect(f, "DELETE", "/api/v1/agents/agent-nope", NULL, 404);
+	expect(f, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", "{}", 200);
+}
+
+/* The first job id of type for cert in agent's work answer ("" when none). */
+static void work_job(struct fx *f, const char *agent, const char *type, const char *cert,
+		     char *id, size_t n)
+{
+	char path[256];
+	snprintf(path, sizeof path, "/api/v1/agents/%s/work", agent);
+	struct tc_resp r;
+	rq(f, "GET", path, NULL, &r);
+	ck_status(r, 200);
+	json_object *o = body_json(&r), *jobs = NULL;
+	ck_assert(json_object_object_get_ex(o, "jobs", &jobs));
+	ck_assert_int_eq(jint(o, "count"), (int64_t)json_object_array_length(jobs));
+	id[0] = '\0';
+	for (size_t i = 0; i < json_object_array_length(jobs) && !id[0]; i++) {
+		json_object *j = json_object_array_get_idx(jobs, i);
+		if (strcmp(jstr(j, "type"), type) == 0 && strcmp(jstr(j, "certificate_id"), cert) == 0)
+			snprintf(id, n, "%s", jstr(j, "id"));
+	}
+	json_object_put(o);
+	tc_resp_free(&r);
+}
+
+static char *csr_pem(EVP_PKEY *key, const char *cn)
+{
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
+				   (const unsigned char *)cn, -1, -1, 0);
+	X509_REQ_set_pubkey(req, key);
+	ck_assert_int_gt(X509_REQ_sign(req, key, EVP_sha256()), 0);
+	BIO *bio = BIO_new(BIO_s_mem());
+	PEM_write_bio_X509_REQ(bio, req);
+	char *data = NULL;
+	long len = BIO_get_mem_data(bio, &data);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "certificate_id", json_object_new_string("mc-loadtest-00001"));
+	json_object_object_add(o, "csr_pem", json_object_new_string_len(data, (int)len));
+	char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	BIO_free(bio);
+	X509_REQ_free(req);
+	return s;
+}
+
+/* Bulk renewal of certificate 1, its CSR from agent 1, the deployment job's statuses, the
+ * certificate fetch checked against the key, both jobs Completed. */
+static void renewal(struct fx *f)
+{
+	struct tc_resp r;
+	rq(f, "POST", "/api/v1/certificates/bulk-renew",
+	   "{\"certificate_ids\":[\"mc-loadtest-00001\",\"mc-nope\"]}", &r);
+	ck_status(r, 200);
+	json_object *o = body_json(&r);
+	ck_assert_int_eq(jint(o, "total_matched"), 1);
+	ck_assert_int_eq(jint(o, "total_enqueued"), 1);
+	json_object_put(o);
+	tc_resp_free(&r);
+	char job[128], dep[128], path[256];
+	work_job(f, "ag-loadtest-00001", "Renewal", "mc-loadtest-00001", job, sizeof job);
+	ck_assert_str_ne(job, "");
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	char *body = csr_pem(key, "loadtest-00001.certs.example.test");
+	rq(f, "POST", "/api/v1/agents/ag-loadtest-00001/csr", body, &r);
+	ck_status(r, 202);
+	ck_assert_str_eq(r.body, "{\"status\":\"csr_signed\"}\n");
+	tc_resp_free(&r);
+	free(body);
+	expect(f, "POST", "/api/v1/agents/ag-loadtest-00001/csr", "{", 400);
+	work_job(f, "ag-loadtest-00001", "Deployment", "mc-loadtest-00001", dep, sizeof dep);
+	ck_assert_str_ne(dep, "");
+	snprintf(path, sizeof path, "/api/v1/agents/ag-loadtest-00001/jobs/%s/status", dep);
+	expect(f, "POST", path, "{\"status\":\"Running\"}", 200);
+	rq(f, "GET", "/api/v1/agents/ag-loadtest-00001/certificates/mc-loadtest-00001", NULL, &r);
+	ck_status(r, 200);
+	o = body_json(&r);
+	BIO *bio = BIO_new_mem_buf(jstr(o, "certificate_pem"), -1);
+	X509 *leaf = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	ck_assert_ptr_nonnull(leaf);
+	ck_assert_int_eq(EVP_PKEY_eq(X509_get0_pubkey(leaf), key), 1);
+	X509_free(leaf);
+	BIO_free(bio);
+	json_object_put(o);
+	tc_resp_free(&r);
+	expect(f, "POST", path, "{\"status\":\"Completed\"}", 200);
+	const char *ids[] = {job, dep};
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "/api/v1/jobs/%s", ids[i]);
+		rq(f, "GET", path, NULL, &r);
+		ck_status(r, 200);
+		o = body_json(&r);
+		ck_assert_str_eq(jstr(o, "status"), "Completed");
+		json_object_put(o);
+		tc_resp_free(&r);
+	}
+	expect(f, "GET", "/api/v1/jobs/job-nope", NULL, 404);
+	expect(f, "GET", "/api/v1/agents/ag-loadtest-00001/certificates/mc-loadtest-00002", NULL,
+	       404);
+	EVP_PKEY_free(key);
+}
+
+/* Certificates list (paging), create, get; profiles create. */
+static void operator_paths(struct fx *f, int seeded)
+{
+	struct tc_resp r;
+	rq(f, "GET", "/api/v1/certificates?per_page=2&page=2", NULL, &r);
+	ck_status(r, 200);
+	json_object *o = body_json(&r), *data = NULL;
+	ck_assert(json_object_object_get_ex(o, "data", &data));
+	ck_assert_uint_eq(json_object_array_length(data), 2);
+	ck_assert_int_eq(jint(o, "total"), seeded);
+	ck_assert_int_eq(jint(o, "page"), 2);
+	json_object_put(o);
+	tc_resp_free(&r);
+	rq(f, "POST", "/api/v1/certificates",
+	   "{\"name\":\"https-cert-1\",\"common_name\":\"https-1.example.test\",\"owner_id\":"
+	   "\"o-loadtest\",\"team_id\":\"t-loadtest\",\"issuer_id\":\"iss-local\","
+	   "\"renewal_policy_id\":\"rp-loadtest\",\"environment\":\"loadtest\"}",
+	   &r);
+	ck_status(r, 201);
+	o = body_json(&r);
+	char path[256];
+	snprintf(path, sizeof path, "/api/v1/certificates/%s", jstr(o, "id"));
+	json_object_put(o);
+	tc_resp_free(&r);
+	expect(f, "GET", path, NULL, 200);
+	expect(f, "GET", "/api/v1/certificates/mc-nope", NULL, 404);
+	expect(f, "POST", "/api/v1/certificates", "{\"name\":\"x\"}", 400);
+	expect(f, "POST", "/api/v1/profiles", "{\"id\":\"prof-https\",\"name\":\"HTTPS test\"}", 201);
+	expect(f, "POST", "/api/v1/profiles", "{\"id\":\"prof-https\",\"name\":\"HTTPS test\"}", 409);
+	expect(f, "GET", "/api/v1/profiles/prof-https", NULL, 200);
+}
+
+static void certctl_endpoints(struct fx *f, int seeded_certs)
+{
+	auth_paths(f);
+	agent_lifecycle(f);
+	renewal(f);
+	operator_paths(f, seeded_certs);
+	ck_assert_int_eq(stat_count(f, "heartbeat", "410"), 1);
+	ck_assert_int_eq(stat_count(f, "heartbeat", "404"), 1);
+	ck_assert_int_eq(stat_count(f, "csr", "202"), 1);
+	ck_assert_int_eq(stat_count(f, "cert_fetch", "200"), 1);
+	ck_assert_int_eq(stat_count(f, "agent_retire", "204"), 1);
+}
+
+START_TEST(t_certctl_endpoints_https_memory)
+{
+	struct target_config cfg;
+	base_config(&cfg);
+	cfg.seed_agents = 3;
+	cfg.seed_certs = 6;
+	struct fx f;
+	fx_start(&f, &cfg);
+	certctl_endpoints(&f, 6);
+	fx_stop(&f);
+}
+END_TEST
+
+START_TEST(t_certctl_endpoints_https_postgresql)
+{
+	char err[512], db[64], conninfo[PGTMP_CONNINFO_MAX];
+	ck_assert_msg(cluster_up, "no PostgreSQL cluster");
+	snprintf(db, sizeof db, "tacme_%d", (int)getpid());
+	ck_assert_msg(pgtmp_create_db(&cluster, db, true, err, sizeof err) == 0, "%s", err);
+	ck_assert(pgtmp_conninfo_db(&cluster, db, conninfo, sizeof conninfo) > 0);
+	struct target_config cfg;
+	base_config(&cfg);
+	cfg.db_url = conninfo;
+	cfg.seed_agents = 3;
+	cfg.seed_certs = 6;
+	struct fx f;
+	fx_start(&f, &cfg);
+	certctl_endpoints(&f, 6);
+	fx_stop(&f);
+	/* the heartbeat and the jobs reached the tables */
+	int64_t n = -1;
+	ck_assert(pgtmp_query_i64(&cluster, db,
+				  "SELECT count(*) FROM agents WHERE id = 'ag-loadtest-00001' AND "
+				  "last_heartbeat_at > now() - interval '1 minute'",
+				  &n, err, sizeof err) == 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert(pgtmp_query_i64(&cluster, db,
+				  "SELECT count(*) FROM jobs WHERE certificate_id = 'mc-loadtest-00001' "
+				  "AND status = 'Completed'",
+				  &n, err, sizeof err) == 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert(pgtmp_query_i64(&cluster, db,
+				  "SELECT count(*) FROM agents WHERE name = 'https-agent' AND "
+				  "retired_at IS NOT NULL",
+				  &n, err, sizeof err) == 0);
+	ck_assert_int_eq(n, 1);
+}
+END_TEST
+
+START_TEST(t_rate_limit_https)
+{
+	struct target_config cfg;
+	base_config(&cfg);
+	cfg.seed_agents = 1;
+	cfg.rate_per_s = 2;
+	cfg.burst = 4;
+	struct fx f;
+	fx_start(&f, &cfg);
+	struct tc_resp r;
+	int ok = 0, limited = 0;
+	for (int i = 0; i < 8; i++) {
+		rq(&f, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", "{}", &r);
+		ck_assert_int_eq(r.error, HTTP_ERR_NONE);
+		if (r.status == 429) {
+			ck_assert_str_eq(r.retry_after, "1");
+			ck_assert_str_eq(r.content_type, TEXT_PLAIN);
+			ck_assert_str_eq(r.body, "{\"error\":\"Rate limit exceeded\"}\n");
+			limited++;
+		} else {
+			ck_status(r, 200);
+			ok++;
+		}
+		tc_resp_free(&r);
+	}
+	/* a burst of 4, perhaps one more refilled on a slow machine (2 per second) */
+	ck_assert_int_ge(ok, 4);
+	ck_assert_int_le(ok, 6);
+	ck_assert_int_eq(ok + limited, 8);
+	ck_assert_int_eq(stat_count(&f, "heartbeat", "429"), limited);
+	fx_stop(&f);
+}
+END_TEST
+
+int main(void)
+{
+	const char *unit_only = getenv("FLEETSIM_UNIT_ONLY");
+	if (unit_only && strcmp(unit_only, "1") == 0)
+		return 77;
+	signal(SIGPIPE, SIG_IGN);
+	Suite *s = suite_create("target_acme");
+	TCase *tc = tcase_create("acme_https");
+	tcase_set_timeout(tc, TEST_TIMEOUT_S);
+	tcase_add_test(tc, t_acme_directory_https);
+	tcase_add_test(tc, t_acme_rejections_https);
+	tcase_add_test(tc, t_acme_order_https);
+	tcase_add_test(tc, t_acme_rate_limited_https);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("certctl_https");
+	tcase_set_timeout(tc, TEST_TIMEOUT_S);
+	tcase_add_test(tc, t_certctl_endpoints_https_memory);
+	tcase_add_test(tc, t_certctl_endpoints_https_postgresql);
+	tcase_add_test(tc, t_rate_limit_https);
+	suite_add_tcase(s, tc);
+
+	char err[512];
+	cluster_up = pgtmp_start(&cluster, err, sizeof err) == 0;
+	if (!cluster_up)
+		fprintf(stderr, "check_target_acme: PostgreSQL: %s\n", err);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	if (cluster_up)
+		pgtmp_stop(&cluster);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
