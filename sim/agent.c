@@ -1,14 +1,19 @@
 /* sim/agent.c - one agent's timers, request queue, connection and measurement (see agent.h).
- * Timers are anchored on intended times (never on when a callback ran), a timer that fires
- * early is re-armed for the remainder, and each kind of request has at most one waiting or in
- * flight: a later one is dropped and counted. Job work lives in sim/agent_work.c. */
+ * Timers are anchored on intended times (never on when a callback ran); a loop keeps its
+ * agents in one due-time queue woken by one timerfd at slot ends, so agents due together share
+ * a wake-up; a wake-up before an agent's time leaves it queued for the remainder. Each kind of
+ * request has at most one waiting or in flight: a later one is dropped and counted. Job work
+ * lives in sim/agent_work.c. */
 #include "sim/agent.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -17,7 +22,6 @@
 #include "sim/agent_work.h"
 
 #define NS_PER_S 1000000000ULL
-#define NS_PER_US 1000ULL
 
 static const char *const endpoint_names[AGENT_EP_COUNT] = {
     "heartbeat", "work", "csr", "job_status", "cert_fetch"};
@@ -88,12 +92,25 @@ static void loop_pool_init(struct agent_loop *l)
     }
 }
 
+static void loop_on_timer(evutil_socket_t fd, short what, void *arg);
+
 int agent_loop_init(struct agent_loop *l, struct event_base *base,
                     const struct agent_settings *set, const struct http_conn_config *conn_cfg,
                     struct metrics *metrics, uint32_t pool_size, _Atomic uint64_t *keys_held,
                     uint64_t keys_max)
 {
     memset(l, 0, sizeof *l);
+    l->timer_fd = -1;
+    schedule_queue_init(&l->timers);
+    l->timer_slot_ns = AGENT_TIMER_SLOT_NS;
+    l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (l->timer_fd < 0)
+        return -errno;
+    l->timer_ev = event_new(base, l->timer_fd, EV_READ | EV_PERSIST, loop_on_timer, l);
+    if (!l->timer_ev || event_add(l->timer_ev, NULL) != 0) {
+        agent_loop_destroy(l);
+        return -ENOMEM;
+    }
     l->base = base;
     l->set = set;
     l->conn_cfg = conn_cfg;
@@ -146,6 +163,13 @@ static void free_secret(char *s)
 
 void agent_loop_destroy(struct agent_loop *l)
 {
+    if (l->timer_ev)
+        event_free(l->timer_ev);
+    if (l->timer_fd >= 0)
+        close(l->timer_fd);
+    l->timer_ev = NULL;
+    l->timer_fd = -1;
+    schedule_queue_free(&l->timers);
     for (uint32_t j = 0; l->pool && j < l->pool_size; j++)
         http_conn_free(l->pool[j]);
     free(l->pool);
@@ -207,10 +231,47 @@ void agent_init(struct agent *a, struct agent_loop *l, uint32_t index)
     a->index = index;
     a->rng = schedule_rng_seed(l->set->seed, index, SCHEDULE_RECONNECT);
     a->hb.next_ns = a->poll.next_ns = UINT64_MAX;
-    evtimer_assign(&a->ev, l->base, agent_on_timer, a);
 }
 
-/* Arms the agent's timer for the earliest thing it waits for (none: disarmed). */
+/* Sets the loop's timerfd for the end of the slot holding the first due time (disarms it when
+ * the queue is empty). Only a change costs a syscall; during a timer wake-up it waits until
+ * the wake-up's end. */
+static void loop_timer_update(struct agent_loop *l)
+{
+    if (l->timer_batch_ns)
+        return;
+    const struct schedule_entry *first = schedule_queue_first(&l->timers);
+    uint64_t want = first ? schedule_slot_end_ns(first->due_ns, l->timer_slot_ns) : 0;
+    if (want == l->timer_armed_ns)
+        return;
+    struct itimerspec its = {{0, 0}, {(time_t)(want / NS_PER_S), (long)(want % NS_PER_S)}};
+    timerfd_settime(l->timer_fd, want ? TFD_TIMER_ABSTIME : 0, &its, NULL);
+    l->timer_armed_ns = want;
+}
+
+static struct agent *agent_of_entry(struct schedule_entry *e)
+{
+    return (struct agent *)((char *)e - offsetof(struct agent, due));
+}
+
+/* The loop's timerfd fired: every agent due by now runs, in due-time order. An agent that
+ * re-arms for a time at or before now waits for the next wake-up (no endless batch). */
+static void loop_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct agent_loop *l = arg;
+    uint64_t now = clock_now_ns();
+    l->timer_batch_ns = now;
+    struct schedule_entry *e;
+    while ((e = schedule_queue_pop_due(&l->timers, now)))
+        agent_on_timer(0, EV_TIMEOUT, agent_of_entry(e));
+    l->timer_batch_ns = 0;
+    l->timer_armed_ns = UINT64_MAX; /* expired (and readable): always set it again */
+    loop_timer_update(l);
+}
+
+/* Queues the agent for the earliest thing it waits for (none: out of the queue). */
 static void agent_arm(struct agent *a)
 {
     uint64_t next = UINT64_MAX, start = a->loop->run_start_ns;
@@ -225,24 +286,37 @@ static void agent_arm(struct agent *a)
     if (!a->retired && !a->inflight && a->hold_until_ns && a->hold_until_ns < next &&
         agent_pending(a) > 0)
         next = a->hold_until_ns;
+    struct agent_loop *l = a->loop;
     if (next == UINT64_MAX) {
-        if (a->armed_ns)
-            event_del(&a->ev);
-        a->armed_ns = 0;
+        if (a->due.pos) {
+            schedule_queue_remove(&l->timers, &a->due);
+            loop_timer_update(l);
+        }
         return;
     }
-    if (a->armed_ns == next && evtimer_pending(&a->ev, NULL))
+    if (l->timer_batch_ns && next <= l->timer_batch_ns)
+        next = l->timer_batch_ns + 1; /* the next wake-up, not this one */
+    if (a->due.pos && a->due.due_ns == next)
         return;
-    uint64_t now = clock_now_ns();
-    uint64_t delta_us = next > now ? (next - now + NS_PER_US - 1) / NS_PER_US : 0;
-    struct timeval tv = {(time_t)(delta_us / 1000000), (suseconds_t)(delta_us % 1000000)};
-    a->armed_ns = next;
-    event_add(&a->ev, &tv);
+    if (schedule_queue_set(&l->timers, &a->due, next) != 0) {
+        /* not started (no place reserved): take one now */
+        if (schedule_queue_reserve(&l->timers, l->timers_reserved + 1) != 0)
+            return;
+        l->timers_reserved++;
+        schedule_queue_set(&l->timers, &a->due, next);
+    }
+    loop_timer_update(l);
 }
 
 int agent_start(struct agent *a)
 {
-    const struct agent_settings *set = a->loop->set;
+    struct agent_loop *l = a->loop;
+    const struct agent_settings *set = l->set;
+    if (!a->started) {
+        if (schedule_queue_reserve(&l->timers, l->timers_reserved + 1) != 0)
+            return -ENOMEM;
+        l->timers_reserved++;
+    }
     schedule_timer_init(&a->hb, set->seed, a->index, SCHEDULE_HEARTBEAT, &set->heartbeat);
     schedule_timer_init(&a->poll, set->seed, a->index, SCHEDULE_POLL, &set->poll);
     a->started = true;
@@ -310,7 +384,6 @@ static void agent_on_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct agent *a = arg;
-    a->armed_ns = 0;
     if (!a->stopped && !a->retired)
         agent_take_due(a, clock_now_ns());
     agent_kick(a);
@@ -509,8 +582,8 @@ static void agent_retire(struct agent *a)
     struct agent_loop *l = a->loop;
     a->retired = true;
     l->counters.retired++;
-    event_del(&a->ev);
-    a->armed_ns = 0;
+    schedule_queue_remove(&l->timers, &a->due);
+    loop_timer_update(l);
     for (int k = 0; k < AGENT_KIND_COUNT; k++) {
         if (a->slot[k] != AGENT_SLOT_WAITING)
             continue;
@@ -597,8 +670,8 @@ void agent_stop(struct agent *a)
 
 void agent_destroy(struct agent *a)
 {
-    if (a->loop && a->loop->base)
-        event_del(&a->ev);
+    if (a->loop)
+        schedule_queue_remove(&a->loop->timers, &a->due);
     agent_work_free(a);
     if (!a->loop->pool && a->conn)
         http_conn_free(a->conn);

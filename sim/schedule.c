@@ -1,6 +1,10 @@
 /* sim/schedule.c - per-agent timer arithmetic (see schedule.h). Pure: every time is a function
- * of (run seed, agent index, timer kind) and the number of intervals already taken. */
+ * of (run seed, agent index, timer kind) and the number of intervals already taken. Also the
+ * due-time queue (a binary min-heap) one event loop keeps over its agents. */
 #include "sim/schedule.h"
+
+#include <errno.h>
+#include <stdlib.h>
 
 #include "sim/identity.h"
 
@@ -91,4 +95,130 @@ uint64_t schedule_reconnect_backoff_ns(uint64_t *rng, uint32_t attempt)
     if (delay > SCHEDULE_RECONNECT_MAX_NS)
         delay = SCHEDULE_RECONNECT_MAX_NS;
     return schedule_jittered_ns(rng, delay, SCHEDULE_RECONNECT_JITTER_PCT);
+}
+
+/* ---- due-time queue --------------------------------------------------------------------- */
+
+void schedule_queue_init(struct schedule_queue *q)
+{
+    q->heap = NULL;
+    q->n = q->cap = 0;
+}
+
+void schedule_queue_free(struct schedule_queue *q)
+{
+    for (uint32_t i = 0; i < q->n; i++)
+        q->heap[i]->pos = 0;
+    free(q->heap);
+    schedule_queue_init(q);
+}
+
+int schedule_queue_reserve(struct schedule_queue *q, uint32_t reserved_total)
+{
+    if (reserved_total <= q->cap)
+        return 0;
+    uint32_t cap = q->cap ? q->cap : 64;
+    while (cap < reserved_total)
+        cap = cap > UINT32_MAX / 2 ? reserved_total : cap * 2;
+    struct schedule_entry **h = realloc(q->heap, (size_t)cap * sizeof *h);
+    if (!h)
+        return -ENOMEM;
+    q->heap = h;
+    q->cap = cap;
+    return 0;
+}
+
+static void put(struct schedule_queue *q, uint32_t i, struct schedule_entry *e)
+{
+    q->heap[i] = e;
+    e->pos = i + 1;
+}
+
+static void sift_up(struct schedule_queue *q, uint32_t i)
+{
+    struct schedule_entry *e = q->heap[i];
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        if (q->heap[parent]->due_ns <= e->due_ns)
+            break;
+        put(q, i, q->heap[parent]);
+        i = parent;
+    }
+    put(q, i, e);
+}
+
+static void sift_down(struct schedule_queue *q, uint32_t i)
+{
+    struct schedule_entry *e = q->heap[i];
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= q->n)
+            break;
+        if (c + 1 < q->n && q->heap[c + 1]->due_ns < q->heap[c]->due_ns)
+            c++;
+        if (e->due_ns <= q->heap[c]->due_ns)
+            break;
+        put(q, i, q->heap[c]);
+        i = c;
+    }
+    put(q, i, e);
+}
+
+int schedule_queue_set(struct schedule_queue *q, struct schedule_entry *e, uint64_t due_ns)
+{
+    if (e->pos) {
+        uint64_t old = e->due_ns;
+        e->due_ns = due_ns;
+        if (due_ns < old)
+            sift_up(q, e->pos - 1);
+        else if (due_ns > old)
+            sift_down(q, e->pos - 1);
+        return 0;
+    }
+    if (q->n >= q->cap)
+        return -ENOSPC;
+    e->due_ns = due_ns;
+    q->heap[q->n] = e;
+    sift_up(q, q->n++);
+    return 0;
+}
+
+void schedule_queue_remove(struct schedule_queue *q, struct schedule_entry *e)
+{
+    if (!e->pos)
+        return;
+    uint32_t i = e->pos - 1;
+    e->pos = 0;
+    struct schedule_entry *last = q->heap[--q->n];
+    if (i == q->n)
+        return;
+    put(q, i, last);
+    if (i > 0 && q->heap[(i - 1) / 2]->due_ns > last->due_ns)
+        sift_up(q, i);
+    else
+        sift_down(q, i);
+}
+
+struct schedule_entry *schedule_queue_first(const struct schedule_queue *q)
+{
+    return q->n ? q->heap[0] : NULL;
+}
+
+struct schedule_entry *schedule_queue_pop_due(struct schedule_queue *q, uint64_t now_ns)
+{
+    if (!q->n || q->heap[0]->due_ns > now_ns)
+        return NULL;
+    struct schedule_entry *e = q->heap[0];
+    schedule_queue_remove(q, e);
+    return e;
+}
+
+uint64_t schedule_slot_end_ns(uint64_t t_ns, uint64_t slot_ns)
+{
+    if (slot_ns == 0)
+        return t_ns;
+    uint64_t rem = t_ns % slot_ns;
+    if (rem == 0)
+        return t_ns;
+    return t_ns > UINT64_MAX - (slot_ns - rem) ? UINT64_MAX : t_ns + (slot_ns - rem);
 }

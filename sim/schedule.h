@@ -69,4 +69,50 @@ uint64_t schedule_poll_backoff_ns(uint32_t failures, uint64_t step_ns, uint64_t 
  * *rng. 0 for attempt 0. */
 uint64_t schedule_reconnect_backoff_ns(uint64_t *rng, uint32_t attempt);
 
+/* ---- due-time queue: one event loop's agents, woken together ------------------------------
+ * A binary min-heap of due times over entries the caller embeds in its own objects, so an
+ * event loop arms one timer for all its agents instead of one libevent timer each. Pure: no
+ * clock, no I/O; times are whatever clock the caller uses (clock_now_ns in sim/agent). */
+
+/* One queued object. Zero-initialised = not queued. */
+struct schedule_entry {
+    uint64_t due_ns; /* when the owner wants to run */
+    uint32_t pos;    /* 1 + its index in the heap; 0 = not queued */
+};
+
+struct schedule_queue {
+    struct schedule_entry **heap;
+    uint32_t n, cap;
+};
+
+/* An empty queue (no allocation yet). */
+void schedule_queue_init(struct schedule_queue *q);
+
+/* Frees the heap (the entries are the caller's). */
+void schedule_queue_free(struct schedule_queue *q);
+
+/* Makes room for `more` further entries beyond the capacity already reserved, so that
+ * schedule_queue_set never allocates. reserved_total is the caller's running count of
+ * reservations. Returns 0 or -ENOMEM. */
+int schedule_queue_reserve(struct schedule_queue *q, uint32_t reserved_total);
+
+/* Queues e for due_ns, or moves it there when already queued. Returns 0, or -ENOSPC when the
+ * queue is full (more entries than reserved). */
+int schedule_queue_set(struct schedule_queue *q, struct schedule_entry *e, uint64_t due_ns);
+
+/* Takes e out of the queue (no-op when not queued). */
+void schedule_queue_remove(struct schedule_queue *q, struct schedule_entry *e);
+
+/* The entry due first, or NULL when the queue is empty. */
+struct schedule_entry *schedule_queue_first(const struct schedule_queue *q);
+
+/* Removes and returns the entry due first if it is due at now_ns (due_ns <= now_ns), else
+ * NULL. Entries with equal due times come out in no particular order. */
+struct schedule_entry *schedule_queue_pop_due(struct schedule_queue *q, uint64_t now_ns);
+
+/* The end of the slot_ns-wide slot holding t_ns: the smallest multiple of slot_ns that is >=
+ * t_ns (t_ns itself when slot_ns is 0). Waking at slot ends lets one wake-up serve every
+ * entry due in the same slot, never before its due time. */
+uint64_t schedule_slot_end_ns(uint64_t t_ns, uint64_t slot_ns);
+
 #endif
