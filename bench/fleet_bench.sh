@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # bench/fleet_bench.sh - fleetsim's own cost per simulated agent: resident memory per agent at
 # 1,000, 5,000 and 15,000 agents with per-agent keep-alive connections, plain and TLS, and CPU
-# microseconds per heartbeat, against fleetsim-target running in its own process on loopback.
+# microseconds per heartbeat, against fleetsim-target running in its own process on loopback;
+# also the heartbeats' lag (intended -> sent) p50/p99 over the whole run, the price of the
+# agents' wake-up slot (docs/fleet.md).
 # Usage: bench/fleet_bench.sh [BUILD_DIR]   (default: the current directory; needs python3)
+# Environment: FLEET_BENCH_SIZES (default "1000 5000 15000"), FLEET_BENCH_MODES ("plain tls").
 # Goals (docs/fleet.md): <= 2 KiB/agent plain, <= 22 KiB/agent TLS, <= 30 us CPU per TLS heartbeat.
 set -euo pipefail
 
@@ -10,6 +13,7 @@ BUILD=${1:-.}
 FLEETSIM=$BUILD/fleetsim
 TARGET=$BUILD/fleetsim-target
 SIZES=${FLEET_BENCH_SIZES:-"1000 5000 15000"}
+MODES=${FLEET_BENCH_MODES:-"plain tls"}
 BASE_AGENTS=10          # the baseline fleet whose RSS is subtracted
 HEARTBEAT_S=5           # each agent heartbeats every 5 s
 WINDOW_S=10             # CPU and heartbeats are counted over this window, which starts 3 s
@@ -69,7 +73,20 @@ EOF
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-# measure AGENTS MODE: prints "rss_kib cpu_us_per_heartbeat heartbeats_in_window"
+# lag_ms SUMMARY_JSON: prints "p50 p99" of the heartbeats' http_req_lag (ms)
+lag_ms() {
+    python3 - "$1" <<'EOF'
+import json, sys
+for s in json.load(open(sys.argv[1]))["series"]:
+    if s["metric"] == "http_req_lag" and s["tags"].get("endpoint") == "heartbeat":
+        print(s["p50"], s["p99"])
+        break
+else:
+    print("n/a n/a")
+EOF
+}
+
+# measure AGENTS MODE: prints "rss_kib cpu_us_per_heartbeat heartbeats_in_window lag_p50 lag_p99"
 measure() {
     local n=$1 mode=$2
     # a TLS handshake costs the client about 1 ms of CPU: ramp at most ~700 per second
@@ -79,7 +96,7 @@ measure() {
     start_target "$n" "$mode"
     CERTCTL_API_KEY=$KEY "$FLEETSIM" --url "$URL" "${CACERT_ARGS[@]}" --agents "$n" \
         --heartbeat "${HEARTBEAT_S}s" --ramp "${ramp}s" --poll 0 --duration "${duration}s" \
-        --report-interval 0 -q >"$WORK/fleet.out" 2>&1 &
+        --report-interval 0 --summary-json "$WORK/summary.json" -q >"$WORK/fleet.out" 2>&1 &
     FLEET_PID=$!
     sleep $((ramp + 3))
     local hb0 cpu0 hb1 cpu1 rss
@@ -89,22 +106,24 @@ measure() {
     wait "$FLEET_PID" || { echo "fleet_bench: fleetsim failed:" >&2; tail -20 "$WORK/fleet.out" >&2; exit 1; }
     FLEET_PID=""
     stop_target
-    local hz; hz=$(getconf CLK_TCK)
+    local hz lag; hz=$(getconf CLK_TCK); lag=$(lag_ms "$WORK/summary.json")
     python3 -c "
 hb = $hb1 - $hb0
 cpu_us = ($cpu1 - $cpu0) * 1e6 / $hz
-print($rss, round(cpu_us / hb, 1) if hb > 0 else 'n/a', hb)"
+print($rss, round(cpu_us / hb, 1) if hb > 0 else 'n/a', hb, '$lag')"
 }
 
 echo "fleet_bench: fleetsim's RSS per agent and CPU per heartbeat (per-agent connections,"
 echo "fleetsim-target in its own process; heartbeat ${HEARTBEAT_S}s, CPU over ${WINDOW_S}s after the ramp)"
-printf '%-6s %8s %12s %14s %16s %12s\n' mode agents rss_kib kib_per_agent cpu_us_per_hb heartbeats
-for mode in plain tls; do
-    read -r base_rss _ _ <<<"$(measure "$BASE_AGENTS" "$mode")"
+printf '%-6s %8s %12s %14s %16s %12s %12s %12s\n' mode agents rss_kib kib_per_agent \
+    cpu_us_per_hb heartbeats lag_p50_ms lag_p99_ms
+for mode in $MODES; do
+    read -r base_rss _ _ _ _ <<<"$(measure "$BASE_AGENTS" "$mode")"
     for n in $SIZES; do
-        read -r rss cpu hb <<<"$(measure "$n" "$mode")"
+        read -r rss cpu hb lag50 lag99 <<<"$(measure "$n" "$mode")"
         per=$(python3 -c "print(round(($rss - $base_rss) / ($n - $BASE_AGENTS), 2))")
-        printf '%-6s %8s %12s %14s %16s %12s\n' "$mode" "$n" "$rss" "$per" "$cpu" "$hb"
+        printf '%-6s %8s %12s %14s %16s %12s %12s %12s\n' "$mode" "$n" "$rss" "$per" "$cpu" "$hb" \
+            "$lag50" "$lag99"
     done
 done
 echo "goals: <= 2 KiB/agent plain, <= 22 KiB/agent TLS, <= 30 us CPU per TLS heartbeat"

@@ -1,15 +1,16 @@
 /* tests/integration/check_fleet_retire.c - issue 4's "agents retired mid-run stop exactly then",
  * polls included: the real fleetsim binary (heartbeat and poll every 500 ms) against
  * fleetsim-target as its own process; every agent of the fleet is retired through the API in the
- * middle of the run, and from shortly after that on the target receives nothing more from the
- * fleet - no heartbeat, no poll, no job request - while fleetsim, which keeps running to its end,
- * counted exactly one 410 per agent and as many requests as the target saw. Skipped (77) with
- * FLEETSIM_UNIT_ONLY=1. */
+ * middle of the run, and once the target has answered each agent's heartbeat with its 410 it
+ * receives nothing more from the fleet - no heartbeat, no poll, no job request - while fleetsim,
+ * which keeps running to its end, counted exactly one 410 per agent and as many requests as the
+ * target saw. Skipped (77) with FLEETSIM_UNIT_ONLY=1. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,9 +24,11 @@
 #define AGENTS 10u
 #define RUN_LIMIT_MS 60000u
 #define RUNNING_BEFORE_RETIRE_US 1500000 /* let the agents beat and poll a few times */
-/* A retired agent's next heartbeat (500 ms +/- 10 %) gets its 410 well within this; anything the
- * target receives from the fleet after it is a request sent after the agent's 410. */
-#define SETTLE_AFTER_RETIRE_US 1500000
+/* Each agent has one connection and one request in flight at most: once the target has answered
+ * every agent's heartbeat with 410, anything more it receives from the fleet was sent after an
+ * agent's 410. The 410s come within one heartbeat (500 ms +/- 10 %); wait at most this long. */
+#define ALL_410_WAIT_MS 10000
+#define STATS_POLL_US 20000
 #define TEST_TIMEOUT_S 60
 
 static const char *const agent_endpoints[] = {"heartbeat", "work", "csr", "job_status",
@@ -100,8 +103,8 @@ START_TEST(t_retired_agents_stop_exactly_then)
 		      procs_slurp(t.log));
 	char prog[PROCS_PATH_MAX], out[128], sum[128];
 	procs_build_path("fleetsim", prog, sizeof prog);
-	snprintf(out, sizeof out, "/tmp/check_fleet_retire.%d.out", (int)getpid());
-	snprintf(sum, sizeof sum, "/tmp/check_fleet_retire.%d.json", (int)getpid());
+	snprintf(out, sizeof out, "/tmp/check_fleet_retire_all.%d.out", (int)getpid());
+	snprintf(sum, sizeof sum, "/tmp/check_fleet_retire_all.%d.json", (int)getpid());
 	unlink(sum);
 	char *argv[] = {prog, "--url", t.url, "--agents", n, "--heartbeat", "500ms", "--poll",
 			"500ms", "--duration", "5s", "--seed", "5", "--report-interval", "0",
@@ -123,9 +126,20 @@ START_TEST(t_retired_agents_stop_exactly_then)
 			      r.status);
 		tc_resp_free(&r);
 	}
-	usleep(SETTLE_AFTER_RETIRE_US);
-	json_object *settled = stats(c);
-	int rc = procs_wait(pid, RUN_LIMIT_MS); /* the run goes on to its 5 s end */
+	json_object *settled = NULL;
+	for (unsigned waited = 0; waited * (STATS_POLL_US / 1000) < ALL_410_WAIT_MS; waited++) {
+		settled = stats(c);
+		if (json_object_get_int64(member(member(member(settled, "requests"), "heartbeat"),
+						 "410")) >= AGENTS)
+			break;
+		json_object_put(settled);
+		settled = NULL;
+		usleep(STATS_POLL_US);
+	}
+	ck_assert_msg(settled != NULL, "the agents' heartbeats were not all answered 410");
+	/* the run goes on for a few seconds more: the window in which nothing may arrive */
+	ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "fleetsim ended before the check");
+	int rc = procs_wait(pid, RUN_LIMIT_MS);
 	json_object *end = stats(c);
 	tc_free(c);
 	char *text = procs_slurp(out);

@@ -427,7 +427,9 @@ START_TEST(t_list_scenarios_matches_table)
 		const struct preset *p = preset_at(i);
 		char head[64];
 		snprintf(head, sizeof head, "%s%s\n", i ? "\n" : "", p->name);
-		const char *block = i ? strstr(text, head) : (strncmp(text, head, strlen(head)) == 0 ? text : NULL);
+		const char *block = strstr(text, head);
+		if (i == 0 && block != text) /* the first preset opens the listing */
+			block = NULL;
 		ck_assert_msg(block != NULL, "%s not listed", p->name);
 		const char *end = strstr(block + strlen(head), "\n\n");
 		size_t len = end ? (size_t)(end - block) : strlen(block);
