@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -174,6 +175,7 @@ int tc_spawn(const char *prog, char *const argv[], struct tc_proc *p)
 		return -1;
 	}
 	if (p->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a crashed test */
 		dup2(out[1], STDOUT_FILENO);
 		int devnull = open("/dev/null", O_WRONLY);
 		if (devnull >= 0)
@@ -236,6 +238,7 @@ int tc_run_exit(const char *prog, char *const argv[], char *line, size_t n)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(err[1], STDERR_FILENO);
 		int devnull = open("/dev/null", O_WRONLY);
 		if (devnull >= 0)
