@@ -229,6 +229,7 @@ static void *loop_main(void *arg)
     uint64_t cpu0 = thread_cpu_ns(), wall0 = clock_now_ns();
     fl->al.run_start_ns = f->start_ns;
     fl->next_interval_ns = f->start_ns + f->cfg.report_interval_ns;
+    if (getenv("PERF_SLOT_US")) fl->al.timer_slot_ns = strtoull(getenv("PERF_SLOT_US"), NULL, 10) * 1000; /* PERF-TEMP */
     for (uint32_t i = 0; i < fl->n_agents; i++)
         agent_start(&fl->agents[i]);
     struct timeval tick = {0, (suseconds_t)(FLEET_TICK_NS / 1000)};
