@@ -191,6 +191,35 @@ static void close_transport_ex(struct http_conn *c, bool clean)
 
 static void close_transport(struct http_conn *c) { close_transport_ex(c, true); }
 
+/* OpenSSL's error queue must be empty before an SSL I/O call for SSL_get_error to be right.
+ * It almost always is (every error path here drains it): peeking is cheaper than clearing. */
+static void err_reset(void)
+{
+    if (ERR_peek_error())
+        ERR_clear_error();
+}
+
+/* Memory an open TLS connection does not need: the certificates of the peer's chain beyond
+ * its own (intermediates, a root) once verification is done — OpenSSL keeps every parsed
+ * certificate for the connection's life, ~4 KiB each in OpenSSL 3, and the leaf stays (the
+ * session refers to it) — and record buffers left allocated by post-handshake messages (a TLS
+ * 1.3 session ticket re-creates the write buffer, which SSL_MODE_RELEASE_BUFFERS frees only
+ * after the next write). Touches nothing still in use: SSL_free_buffers keeps buffered
+ * bytes, and a certificate still referenced elsewhere only loses one reference. */
+static void tls_trim_chain(SSL *ssl)
+{
+    STACK_OF(X509) *chains[2] = {SSL_get_peer_cert_chain(ssl), SSL_get0_verified_chain(ssl)};
+    for (int i = 0; i < 2; i++)
+        while (chains[i] && sk_X509_num(chains[i]) > 1)
+            X509_free(sk_X509_pop(chains[i]));
+}
+
+static void tls_trim_buffers(SSL *ssl)
+{
+    if (!SSL_has_pending(ssl))
+        (void)SSL_free_buffers(ssl);
+}
+
 static void free_inflight(struct inflight *inf)
 {
     free(inf->out);
@@ -211,6 +240,8 @@ static void finish(struct http_conn *c, enum http_error err, bool close_after)
         c->state = C_READY;
         c->write_blocked = c->read_wants_write = false;
         set_io(c, EV_READ);
+        if (c->ssl)
+            tls_trim_buffers(c->ssl);
     }
     struct http_result res = {
         .error = err,
@@ -378,7 +409,7 @@ static enum wr write_some(struct http_conn *c, const char *buf, size_t len, size
         snprintf(c->inf->detail, sizeof(c->inf->detail), "send: %s", strerror(errno));
         return WR_ERROR;
     }
-    ERR_clear_error();
+    err_reset();
     int n = SSL_write(c->ssl, buf, (int)len);
     if (n > 0)
         return WR_DONE;  /* without partial writes, SSL_write takes all or nothing */
@@ -453,7 +484,7 @@ static bool tls_extra_data(struct http_conn *c)
 {
     char b[256];
     while (SSL_has_pending(c->ssl)) {
-        ERR_clear_error();
+        err_reset();
         int r = SSL_read(c->ssl, b, sizeof b);
         if (r > 0)
             return true;
@@ -519,7 +550,7 @@ static enum rd read_once(struct http_conn *c, char *buf, size_t cap, size_t *n,
         snprintf(errbuf, DETAIL_LEN, "%s", strerror(errno));
         return RD_ERROR;
     }
-    ERR_clear_error();
+    err_reset();
     int r = SSL_read(c->ssl, buf, (int)cap);
     if (r > 0) {
         *n = (size_t)r;
@@ -595,18 +626,23 @@ static void idle_read(struct http_conn *c)
             close_transport(c);
             return;
         }
-        if (!c->ssl || !SSL_has_pending(c->ssl))
+        if (!c->ssl)
             return;
+        if (!SSL_has_pending(c->ssl)) {
+            tls_trim_buffers(c->ssl);  /* a session ticket re-created the write buffer */
+            return;
+        }
     }
 }
 
 /* Handshake step; on completion the request goes out. */
 static void handshake(struct http_conn *c)
 {
-    ERR_clear_error();
+    err_reset();
     int r = SSL_connect(c->ssl);
     if (r == 1) {
         struct inflight *inf = c->inf;
+        tls_trim_chain(c->ssl);
         inf->tls_ns = clock_now_ns() - inf->phase_start_ns;
         inf->tls_resumed = SSL_session_reused(c->ssl) == 1;
         if (!go_busy(c))

@@ -6,4 +6,4 @@ check_PROGRAMS += tests/unit/check_jose
 TESTS += tests/unit/check_jose
 tests_unit_check_jose_SOURCES = tests/unit/check_jose.c
 tests_unit_check_jose_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_jose_LDADD = engine/libjose.a $(DEPLIBS) $(TEST_LIBS)
+tests_unit_check_jose_LDADD = tests/lib/libtesthelp.a engine/libjose.a $(DEPLIBS) $(TEST_LIBS)

@@ -12,7 +12,7 @@ engine_libmeasure_a_SOURCES = \
 	engine/report_json.c engine/report_json_read.c engine/report_interval.c \
 	engine/report_json.h engine/report_json_private.h engine/report.h
 
-MEASURE_TEST_LDADD = engine/libmeasure.a $(DEPLIBS) $(TEST_LIBS)
+MEASURE_TEST_LDADD = tests/lib/libtesthelp.a engine/libmeasure.a $(DEPLIBS) $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/check_hist tests/unit/check_metrics \
 	tests/unit/check_threshold tests/unit/check_report

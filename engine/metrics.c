@@ -4,6 +4,7 @@
 #include "engine/metrics_private.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,6 +132,35 @@ size_t metrics_series_count(const struct metrics *m)
 struct metrics_series *metrics_series_at(const struct metrics *m, size_t i)
 {
     return i < m->n_series ? m->series[i] : NULL;
+}
+
+/* The request series' own trends: metric name and the histogram's place in the series. */
+static const struct {
+    const char *metric;
+    size_t offset;
+} series_trends[] = {
+    {METRIC_HTTP_REQ_DURATION, offsetof(struct metrics_series, duration)},
+    {METRIC_HTTP_REQ_SERVICE, offsetof(struct metrics_series, service)},
+    {METRIC_HTTP_REQ_LAG, offsetof(struct metrics_series, lag)},
+};
+
+static int series_trend_index(const char *metric)
+{
+    for (size_t i = 0; i < sizeof series_trends / sizeof series_trends[0]; i++)
+        if (strcmp(metric, series_trends[i].metric) == 0)
+            return (int)i;
+    return -1;
+}
+
+bool metrics_is_series_trend(const char *metric)
+{
+    return series_trend_index(metric) >= 0;
+}
+
+struct hist *metrics_series_hist(struct metrics_series *s, const char *metric)
+{
+    int i = series_trend_index(metric);
+    return i < 0 ? NULL : (struct hist *)((char *)s + series_trends[i].offset);
 }
 
 /* Nanoseconds to microseconds, rounded to nearest. */

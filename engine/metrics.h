@@ -134,6 +134,13 @@ struct metrics_series *metrics_series_find(const struct metrics *m, const char *
 size_t metrics_series_count(const struct metrics *m);
 struct metrics_series *metrics_series_at(const struct metrics *m, size_t i);
 
+/* True when metric names one of a request series' own trends: http_req_duration,
+ * http_req_service or http_req_lag. */
+bool metrics_is_series_trend(const char *metric);
+
+/* The histogram of s that such a trend metric names, or NULL for any other name. */
+struct hist *metrics_series_hist(struct metrics_series *s, const char *metric);
+
 /* A request was scheduled (counts "scheduled"). Every scheduled request later ends with
  * exactly one of metrics_answered / metrics_transport_error / metrics_timed_out /
  * metrics_dropped, or is in flight at the end. */

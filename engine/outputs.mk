@@ -15,8 +15,8 @@ fleetsim_SOURCES += src/cmd_merge.c src/cmd_merge.h src/cmd_report.c src/cmd_rep
 # wherever it lands on fleetsim's link line.
 fleetsim_LDADD += engine/liboutputs.a engine/libmeasure.a engine/libparse.a $(DEPLIBS)
 
-OUTPUTS_TEST_LDADD = engine/liboutputs.a engine/libmeasure.a engine/libparse.a $(DEPLIBS) \
-	$(TEST_LIBS)
+OUTPUTS_TEST_LDADD = tests/lib/libtesthelp.a engine/liboutputs.a engine/libmeasure.a \
+	engine/libparse.a $(DEPLIBS) $(TEST_LIBS)
 OUTPUTS_FIXTURE = tests/unit/outputs_fixture.c tests/unit/outputs_fixture.h
 
 check_PROGRAMS += tests/unit/check_prometheus tests/unit/check_report_html tests/unit/check_merge

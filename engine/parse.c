@@ -1,6 +1,6 @@
 /* engine/parse.c - number-like command-line values: counts, durations, rates, percentages,
- * shard K/N, OS mix, and the one-line error formatter (see parse.h). Addresses and URLs live in
- * parse_net.c, file checks in parse_file.c. */
+ * shard K/N, OS mix; hex digits and unreserved ids; the one-line error formatter (see
+ * parse.h). Addresses and URLs live in parse_net.c, file checks in parse_file.c. */
 #include "engine/parse.h"
 
 #include <errno.h>
@@ -37,6 +37,31 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 static bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
+}
+
+bool parse_unreserved(const char *s, size_t max_len)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max_len)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' ||
+              c == '.' || c == '_' || c == '~'))
+            return false;
+    }
+    return true;
+}
+
+int parse_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }
 
 /* Reads decimal digits at *p into *out, advancing *p. Returns 0, -EINVAL when no digit is

@@ -135,6 +135,17 @@ int parse_writable_path(const char *path, char *err, size_t errlen);
  * the file's content. On any failure buf is zeroed. */
 int parse_read_first_line(const char *path, char *buf, size_t n, char *err, size_t errlen);
 
+/* Overwrites the NUL-terminated secret s (an API key, a header block or URL holding one) with
+ * zeros and frees it. NULL is a no-op. */
+void parse_secret_free(char *s);
+
+/* True when s (NULL is false) is 1 to max_len bytes, all RFC 3986 unreserved characters
+ * (A-Z a-z 0-9 - . _ ~): an id that can go into a URL path segment as it is. */
+bool parse_unreserved(const char *s, size_t max_len);
+
+/* The value of the hexadecimal digit c (0-9, a-f, A-F), or -1 when c is none. */
+int parse_hex_digit(int c);
+
 /* Formats the one-line error `PROG: OPTION: "VALUE" REASON` into out (size outlen). VALUE is
  * shown with non-printable bytes as \xNN and cut to 64 bytes ("..." appended); pass
  * value NULL to leave the value out (for secrets): `PROG: OPTION: REASON`. */

@@ -7,4 +7,4 @@ check_PROGRAMS += tests/unit/check_parse
 TESTS += tests/unit/check_parse
 tests_unit_check_parse_SOURCES = tests/unit/check_parse.c
 tests_unit_check_parse_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_parse_LDADD = engine/libparse.a $(DEPLIBS) $(TEST_LIBS)
+tests_unit_check_parse_LDADD = tests/lib/libtesthelp.a engine/libparse.a $(DEPLIBS) $(TEST_LIBS)

@@ -1,11 +1,12 @@
 /* engine/parse_file.c - file checks for command-line values: readable input files, writable
- * output paths, and reading a secret's first line (see parse.h). */
+ * output paths, and reading a secret's first line; wiping a secret when done (see parse.h). */
 #include "engine/parse.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -188,4 +189,12 @@ int parse_read_first_line(const char *path, char *buf, size_t n, char *err, size
     memmove(buf, buf + start, end - start);
     explicit_bzero(buf + (end - start), n - (end - start));
     return 0;
+}
+
+void parse_secret_free(char *s)
+{
+    if (!s)
+        return;
+    explicit_bzero(s, strlen(s));
+    free(s);
 }

@@ -28,6 +28,15 @@ json_object *rj_ms(uint64_t value_us)
     return rj_fixed((double)value_us / US_PER_MS, MS_DECIMALS);
 }
 
+/* Returns o when ok, else frees o (NULL is fine) and returns NULL. */
+static json_object *rj_done(json_object *o, int ok)
+{
+    if (ok)
+        return o;
+    json_object_put(o);
+    return NULL;
+}
+
 void rj_set(json_object *obj, const char *key, json_object *val, int *ok)
 {
     if (val == NULL || json_object_object_add(obj, key, val) != 0) {
@@ -51,11 +60,24 @@ json_object *rj_tags(const char *scenario, const char *actor, const char *endpoi
         rj_set(tags, METRICS_TAG_ENDPOINT, json_object_new_string(endpoint), &ok);
     if (extra_key != NULL && extra_value != NULL)
         rj_set(tags, extra_key, json_object_new_string(extra_value), &ok);
-    if (!ok) {
+    return rj_done(tags, ok);
+}
+
+/* A new series[] or counters[] entry {"metric", "type" (when not NULL), "tags"} owning tags.
+ * Returns NULL (tags freed) when out of memory; *ok false when a member could not be set. */
+static json_object *entry_new(const char *metric, const char *type, json_object *tags, int *ok)
+{
+    json_object *e = json_object_new_object();
+    *ok = e != NULL;
+    if (!e) {
         json_object_put(tags);
         return NULL;
     }
-    return tags;
+    rj_set(e, "metric", json_object_new_string(metric), ok);
+    if (type != NULL)
+        rj_set(e, "type", json_object_new_string(type), ok);
+    rj_set(e, "tags", tags, ok);
+    return e;
 }
 
 /* Append val to arr; on failure *ok turns false and val is freed. */
@@ -87,11 +109,7 @@ static json_object *header(const struct report_meta *meta)
         rj_set(histo, "significant_digits", json_object_new_int(HIST_DEFAULT_SIGNIFICANT_DIGITS),
                &ok);
     }
-    if (!ok) {
-        json_object_put(f);
-        return NULL;
-    }
-    return f;
+    return rj_done(f, ok);
 }
 
 /* One series[] entry: statistics in ms and the buckets of h. */
@@ -102,14 +120,10 @@ static json_object *series_entry(const char *metric, json_object *tags, const st
         const char *key;
         double pct;
     } pcts[] = {{"p50", 50}, {"p90", 90}, {"p95", 95}, {"p99", 99}, {"p999", 99.9}};
-    json_object *e = json_object_new_object();
-    int ok = e != NULL;
-    if (!ok) {
-        json_object_put(tags);
+    int ok;
+    json_object *e = entry_new(metric, NULL, tags, &ok);
+    if (!e)
         return NULL;
-    }
-    rj_set(e, "metric", json_object_new_string(metric), &ok);
-    rj_set(e, "tags", tags, &ok);
     rj_set(e, "count", json_object_new_uint64(hist_count(h)), &ok);
     rj_set(e, "rate_per_s",
            rj_fixed(elapsed_s > 0 ? (double)hist_count(h) / elapsed_s : 0, RATE_DECIMALS), &ok);
@@ -120,11 +134,7 @@ static json_object *series_entry(const char *metric, json_object *tags, const st
     rj_set(e, "max", rj_ms(hist_max(h)), &ok);
     rj_set(e, "clamped", json_object_new_uint64(hist_clamped_count(h)), &ok);
     rj_set(e, "buckets", hist_to_json(h), &ok);
-    if (!ok) {
-        json_object_put(e);
-        return NULL;
-    }
-    return e;
+    return rj_done(e, ok);
 }
 
 static json_object *series_tags(const struct metrics_series *s)
@@ -151,46 +161,30 @@ static json_object *build_series(const struct metrics *m, double elapsed_s)
                                                       t->tag_key, t->tag_value),
                                    t->trend, elapsed_s), &ok);
     }
-    if (!ok)
-        json_object_put(arr);
-    return ok ? arr : NULL;
+    return rj_done(arr, ok);
 }
 
 static json_object *counter_entry(const char *metric, json_object *tags, uint64_t value)
 {
-    json_object *e = json_object_new_object();
-    int ok = e != NULL;
-    if (!ok) {
-        json_object_put(tags);
+    int ok;
+    json_object *e = entry_new(metric, "counter", tags, &ok);
+    if (!e)
         return NULL;
-    }
-    rj_set(e, "metric", json_object_new_string(metric), &ok);
-    rj_set(e, "type", json_object_new_string("counter"), &ok);
-    rj_set(e, "tags", tags, &ok);
     rj_set(e, "value", json_object_new_uint64(value), &ok);
-    if (!ok)
-        json_object_put(e);
-    return ok ? e : NULL;
+    return rj_done(e, ok);
 }
 
 static json_object *rate_entry(const char *metric, json_object *tags, uint64_t hits,
                                uint64_t total)
 {
-    json_object *e = json_object_new_object();
-    int ok = e != NULL;
-    if (!ok) {
-        json_object_put(tags);
+    int ok;
+    json_object *e = entry_new(metric, "rate", tags, &ok);
+    if (!e)
         return NULL;
-    }
-    rj_set(e, "metric", json_object_new_string(metric), &ok);
-    rj_set(e, "type", json_object_new_string("rate"), &ok);
-    rj_set(e, "tags", tags, &ok);
     rj_set(e, "value", json_object_new_double(total ? (double)hits / (double)total : 0), &ok);
     rj_set(e, "hits", json_object_new_uint64(hits), &ok);
     rj_set(e, "total", json_object_new_uint64(total), &ok);
-    if (!ok)
-        json_object_put(e);
-    return ok ? e : NULL;
+    return rj_done(e, ok);
 }
 
 /* Per exact status (and "other" for statuses outside 100..599), non-zero only. */
@@ -258,9 +252,7 @@ static json_object *build_counters(const struct metrics *m)
         else
             push(arr, rate_entry(t->metric, tags, t->value, t->total), &ok);
     }
-    if (!ok)
-        json_object_put(arr);
-    return ok ? arr : NULL;
+    return rj_done(arr, ok);
 }
 
 static json_object *build_accounting(const struct metrics *m)
@@ -277,9 +269,7 @@ static json_object *build_accounting(const struct metrics *m)
     rj_set(o, "timed_out", json_object_new_uint64(a.timed_out), &ok);
     rj_set(o, "dropped", json_object_new_uint64(a.dropped), &ok);
     rj_set(o, "in_flight", json_object_new_int64(a.in_flight), &ok);
-    if (!ok)
-        json_object_put(o);
-    return ok ? o : NULL;
+    return rj_done(o, ok);
 }
 
 static json_object *build_thresholds(const struct threshold_result *r, size_t n)
@@ -300,9 +290,7 @@ static json_object *build_thresholds(const struct threshold_result *r, size_t n)
         }
         push(arr, eok ? e : (json_object_put(e), NULL), &ok);
     }
-    if (!ok)
-        json_object_put(arr);
-    return ok ? arr : NULL;
+    return rj_done(arr, ok);
 }
 
 static json_object *timestamp(time_t t)
@@ -330,11 +318,7 @@ json_object *report_json_build(const struct report_meta *meta, const struct metr
     rj_set(root, "counters", ok ? build_counters(m) : NULL, &ok);
     rj_set(root, "accounting", build_accounting(m), &ok);
     rj_set(root, "thresholds", build_thresholds(results, n_results), &ok);
-    if (!ok) {
-        json_object_put(root);
-        return NULL;
-    }
-    return root;
+    return rj_done(root, ok);
 }
 
 /* Write text to a new file at tmp and make it durable. */

@@ -95,24 +95,6 @@ static int check_histogram_config(const json_object *root, char *err, size_t err
     return 0;
 }
 
-/* The request-series histogram a metric name designates, or NULL for a tagged trend. */
-static struct hist *series_hist(struct metrics_series *s, const char *metric)
-{
-    if (strcmp(metric, METRIC_HTTP_REQ_DURATION) == 0)
-        return &s->duration;
-    if (strcmp(metric, METRIC_HTTP_REQ_SERVICE) == 0)
-        return &s->service;
-    if (strcmp(metric, METRIC_HTTP_REQ_LAG) == 0)
-        return &s->lag;
-    return NULL;
-}
-
-static bool is_series_trend(const char *metric)
-{
-    return strcmp(metric, METRIC_HTTP_REQ_DURATION) == 0 ||
-           strcmp(metric, METRIC_HTTP_REQ_SERVICE) == 0 || strcmp(metric, METRIC_HTTP_REQ_LAG) == 0;
-}
-
 /* Put the buckets (and clamped count) of series entry e into tmp (a fresh histogram). */
 static int entry_hist(const json_object *e, struct hist *tmp, char *err, size_t errlen)
 {
@@ -140,11 +122,11 @@ static int load_series_entry(struct metrics *m, const json_object *e, struct his
         rc = entry_hist(e, tmp, err, errlen);
     if (rc != 0)
         return rc;
-    if (!is_series_trend(metric))
+    if (!metrics_is_series_trend(metric))
         rc = metrics_trend_add(m, metric, t.scenario, t.actor, t.endpoint, tmp);
     else {
         struct metrics_series *s = metrics_series(m, t.scenario, t.actor, t.endpoint);
-        rc = s ? hist_add(series_hist(s, metric), tmp) : -ENOMEM;
+        rc = s ? hist_add(metrics_series_hist(s, metric), tmp) : -ENOMEM;
     }
     return rc == 0 ? 0 : bad(err, errlen, "cannot add series %s: %s", metric, strerror(-rc));
 }

@@ -51,24 +51,12 @@ static bool tagged_matches(const struct threshold *t, const struct metrics_tagge
            (streq(g->tag_key, METRICS_TAG_PROBLEM) && streq(g->tag_value, problem));
 }
 
-/* The histogram of a request series that a trend metric names (NULL: not a series trend). */
-static const struct hist *series_hist(const char *metric, const struct metrics_series *s)
-{
-    if (strcmp(metric, METRIC_HTTP_REQ_DURATION) == 0)
-        return &s->duration;
-    if (strcmp(metric, METRIC_HTTP_REQ_SERVICE) == 0)
-        return &s->service;
-    if (strcmp(metric, METRIC_HTTP_REQ_LAG) == 0)
-        return &s->lag;
-    return NULL;
-}
-
 /* Merge every matching histogram of m into acc. */
 static void gather_trend(const struct threshold *t, const struct metrics *m, struct hist *acc)
 {
     for (size_t i = 0; i < metrics_series_count(m); i++) {
-        const struct metrics_series *s = metrics_series_at(m, i);
-        const struct hist *h = series_hist(t->metric, s);
+        struct metrics_series *s = metrics_series_at(m, i);
+        const struct hist *h = metrics_series_hist(s, t->metric);
         if (h != NULL && tags_match(t, s->scenario, s->actor, s->endpoint))
             hist_add(acc, h);
     }

@@ -25,10 +25,13 @@ static const char *const table_names[SEED_T_COUNT] = {
     [SEED_T_NOTIFICATIONS] = "notification_events",
 };
 
+/* A table and one of its columns or privileges. */
+struct seed_pair {
+    const char *table, *name;
+};
+
 /* Tables and columns the seed reads or writes; all come from certctl's migrations. */
-static const struct {
-    const char *table, *column;
-} required_columns[] = {
+static const struct seed_pair required_columns[] = {
     {"teams", "id"}, {"teams", "name"}, {"teams", "description"},
     {"owners", "id"}, {"owners", "name"}, {"owners", "email"}, {"owners", "team_id"},
     {"renewal_policies", "id"}, {"renewal_policies", "name"},
@@ -55,21 +58,18 @@ static const struct {
 };
 
 /* Privileges each action needs, per table. */
-struct seed_priv {
-    const char *table, *privilege;
-};
-static const struct seed_priv create_privs[] = {
+static const struct seed_pair create_privs[] = {
     {"teams", "INSERT"}, {"owners", "INSERT"}, {"renewal_policies", "INSERT"},
     {"issuers", "SELECT"}, {"agents", "INSERT"}, {"deployment_targets", "INSERT"},
     {"managed_certificates", "INSERT"}, {"certificate_target_mappings", "INSERT"},
     {"certificate_target_mappings", "SELECT"},
 };
-static const struct seed_priv reset_privs[] = {
+static const struct seed_pair reset_privs[] = {
     {"managed_certificates", "SELECT"}, {"managed_certificates", "UPDATE"},
     {"jobs", "DELETE"}, {"jobs", "SELECT"},
     {"certificate_versions", "DELETE"}, {"certificate_versions", "SELECT"},
 };
-static const struct seed_priv clean_privs[] = {
+static const struct seed_pair clean_privs[] = {
     {"jobs", "DELETE"}, {"certificate_versions", "DELETE"},
     {"certificate_target_mappings", "DELETE"}, {"deployment_targets", "DELETE"},
     {"managed_certificates", "DELETE"}, {"agents", "DELETE"}, {"renewal_policies", "DELETE"},
@@ -187,6 +187,21 @@ static int array_literal(char *buf, size_t n, const char *const *items, size_t c
     return 0;
 }
 
+/* The tables and the names of n pairs as two "{...}" array literals (sizes tn, nn). */
+static int pair_literals(const struct seed_pair *pairs, size_t n, char *tables, size_t tn,
+                         char *names, size_t nn)
+{
+    enum { MAX_PAIRS = 64 };
+    const char *t[MAX_PAIRS], *v[MAX_PAIRS];
+    if (n > MAX_PAIRS)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        t[i] = pairs[i].table;
+        v[i] = pairs[i].name;
+    }
+    return array_literal(tables, tn, t, n) == 0 && array_literal(names, nn, v, n) == 0 ? 0 : -1;
+}
+
 static int check_tables(struct seed_ctx *ctx)
 {
     const char *names[SEED_T_COUNT + 1];
@@ -218,14 +233,9 @@ static int check_tables(struct seed_ctx *ctx)
 
 static int check_columns(struct seed_ctx *ctx)
 {
-    enum { N = sizeof required_columns / sizeof required_columns[0] };
-    const char *tables[N], *cols[N];
-    for (size_t i = 0; i < N; i++) {
-        tables[i] = required_columns[i].table;
-        cols[i] = required_columns[i].column;
-    }
     char ta[4096], ca[4096];
-    if (array_literal(ta, sizeof ta, tables, N) != 0 || array_literal(ca, sizeof ca, cols, N) != 0)
+    if (pair_literals(required_columns, sizeof required_columns / sizeof required_columns[0], ta,
+                      sizeof ta, ca, sizeof ca) != 0)
         return seed_fail(ctx, "internal error: column list too long");
     const char *params[] = {ta, ca};
     PGresult *r = NULL;
@@ -249,7 +259,7 @@ static int check_columns(struct seed_ctx *ctx)
 
 static int check_privileges(struct seed_ctx *ctx)
 {
-    const struct seed_priv *privs = create_privs;
+    const struct seed_pair *privs = create_privs;
     size_t n = sizeof create_privs / sizeof create_privs[0];
     if (ctx->o->action == SEED_ACTION_RESET) {
         privs = reset_privs;
@@ -258,13 +268,8 @@ static int check_privileges(struct seed_ctx *ctx)
         privs = clean_privs;
         n = sizeof clean_privs / sizeof clean_privs[0];
     }
-    const char *tables[16], *names[16];
-    for (size_t i = 0; i < n && i < 16; i++) {
-        tables[i] = privs[i].table;
-        names[i] = privs[i].privilege;
-    }
     char ta[1024], pa[1024];
-    if (array_literal(ta, sizeof ta, tables, n) != 0 || array_literal(pa, sizeof pa, names, n) != 0)
+    if (pair_literals(privs, n, ta, sizeof ta, pa, sizeof pa) != 0)
         return seed_fail(ctx, "internal error: privilege list too long");
     const char *params[] = {ta, pa};
     PGresult *r = NULL;

@@ -10,5 +10,5 @@ check_PROGRAMS += tests/integration/check_seed
 TESTS += tests/integration/check_seed
 tests_integration_check_seed_SOURCES = tests/integration/check_seed.c
 tests_integration_check_seed_CFLAGS = $(TEST_CFLAGS)
-tests_integration_check_seed_LDADD = seed/libseed.a sim/libsim.a engine/libparse.a \
-	tests/lib/libtesthelp.a $(DEPLIBS) $(TEST_LIBS)
+tests_integration_check_seed_LDADD = tests/lib/libtesthelp.a seed/libseed.a sim/libsim.a \
+	engine/libparse.a $(DEPLIBS) $(TEST_LIBS)

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 
 #include "engine/clock.h"
+#include "engine/parse.h"
 #include "sim/schedule.h"
 
 /* How often each loop checks for stop requests and takes its interval snapshot. */
@@ -101,14 +102,6 @@ static char *make_headers(const struct acme_group *g, bool post)
     return h;
 }
 
-static void wipe_free(char *s)
-{
-    if (s) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
 static void loop_destroy(struct acme_loop *l)
 {
     for (uint32_t i = 0; l->actors && i < l->n_actors; i++)
@@ -117,8 +110,8 @@ static void loop_destroy(struct acme_loop *l)
     if (l->tick)
         event_free(l->tick);
     csr_gen_free(l->csr);
-    wipe_free(l->hdr_get);
-    wipe_free(l->hdr_post);
+    parse_secret_free(l->hdr_get);
+    parse_secret_free(l->hdr_post);
     metrics_free(l->metrics);
     metrics_free(l->snapshot);
     if (l->base)
@@ -497,7 +490,7 @@ void acme_group_free(struct acme_group *g)
     free(g->loops);
     free(g->directory_url);
     free(g->scenario);
-    wipe_free(g->api_key);
+    parse_secret_free(g->api_key);
     free(g->user_agent);
     free(g->domain_suffix);
     free(g);

@@ -8,8 +8,9 @@ check_PROGRAMS += tests/unit/check_acme_client
 TESTS += tests/unit/check_acme_client
 tests_unit_check_acme_client_SOURCES = tests/unit/check_acme_client.c
 tests_unit_check_acme_client_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_acme_client_LDADD = target/libacme.a sim/libsim.a engine/libnet.a \
-	engine/libjose.a engine/libmeasure.a engine/libparse.a $(DEPLIBS) $(TEST_LIBS)
+tests_unit_check_acme_client_LDADD = tests/lib/libtesthelp.a target/libacme.a sim/libsim.a \
+	engine/libnet.a engine/libjose.a engine/libmeasure.a engine/libparse.a $(DEPLIBS) \
+	$(TEST_LIBS)
 
 check_PROGRAMS += tests/integration/check_acme_pebble
 TESTS += tests/integration/check_acme_pebble
@@ -24,7 +25,8 @@ TESTS += tests/integration/check_acme_target
 tests_integration_check_acme_target_SOURCES = tests/integration/check_acme_target.c \
 	tests/integration/target_client.c tests/integration/target_client.h
 tests_integration_check_acme_target_CFLAGS = $(TEST_CFLAGS)
-tests_integration_check_acme_target_LDADD = $(TARGET_LIBS) $(DEPLIBS) $(TEST_LIBS)
+tests_integration_check_acme_target_LDADD = tests/lib/libtesthelp.a $(TARGET_LIBS) $(DEPLIBS) \
+	$(TEST_LIBS)
 
 # bench/acme_bench.sh: fleetsim's ACME orders per second against 8 lego processes on Pebble.
 noinst_PROGRAMS += bench/acme_drive

@@ -10,9 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <event2/event.h>
-
-#include "engine/clock.h"
+#include "engine/http_once.h"
 #include "engine/parse.h"
 
 #define HTTP_OK 200
@@ -24,36 +22,8 @@
 #define PROFILES_PATH "/api/v1/profiles"
 /* Longest profile id accepted here (it goes into a URL path and a JSON string). */
 #define PROFILE_ID_MAX 128
+/* A directory answer this long or longer is refused as "too long". */
 #define BODY_KEEP_BYTES 4096
-
-/* The outcome of one blocking request. */
-struct once {
-    struct event_base *base;
-    bool done;
-    enum http_error error;
-    int status;
-    char detail[160];
-    char content_type[128];
-    char body[BODY_KEEP_BYTES];
-    size_t body_len;
-    bool body_cut; /* longer than BODY_KEEP_BYTES */
-};
-
-static void once_done(const struct http_result *res, void *arg)
-{
-    struct once *o = arg;
-    o->done = true;
-    event_base_loopbreak(o->base); /* an idle keep-alive connection would keep the loop going */
-    o->error = res->error;
-    o->status = res->status;
-    snprintf(o->detail, sizeof o->detail, "%s", res->detail ? res->detail : "");
-    const char *ct = http_result_header(res, "Content-Type");
-    snprintf(o->content_type, sizeof o->content_type, "%s", ct ? ct : "");
-    o->body_cut = res->body_len >= sizeof o->body;
-    o->body_len = o->body_cut ? sizeof o->body - 1 : res->body_len;
-    memcpy(o->body, res->body, o->body_len);
-    o->body[o->body_len] = '\0';
-}
 
 /* Extra header lines (User-Agent, optional Bearer key, Content-Type for a body); wiped by the
  * caller. */
@@ -65,37 +35,17 @@ static void make_headers(char *h, size_t n, const char *api_key, bool json_body)
              json_body ? "Content-Type: application/json\r\n" : "");
 }
 
-/* Sends one request and waits for its end. */
-static void http_once(const struct http_conn_config *cc, const char *method, const char *path,
-                      const char *api_key, const char *body, struct once *o)
+/* Sends one request with the check's headers and waits for its end. */
+static void acme_once(const struct http_conn_config *cc, const char *method, const char *path,
+                      const char *api_key, const char *body, struct http_once *o)
 {
-    memset(o, 0, sizeof *o);
-    o->error = HTTP_ERR_OTHER;
     char headers[700];
     make_headers(headers, sizeof headers, api_key, body != NULL);
-    struct event_base *base = event_base_new();
-    o->base = base;
-    struct http_conn *conn = base ? http_conn_new(base, cc) : NULL;
-    struct http_request req = {method, path, headers, body, body ? strlen(body) : 0,
-                               clock_now_ns()};
-    if (conn && http_conn_send(conn, &req, once_done, o) == 0)
-        event_base_dispatch(base);
+    http_once(cc, method, path, headers, body, o);
     explicit_bzero(headers, sizeof headers);
-    if (!o->done)
-        snprintf(o->detail, sizeof o->detail, "could not send");
-    http_conn_free(conn);
-    if (base)
-        event_base_free(base);
 }
 
-/* "connect: Connection refused" for a request without an answer. */
-static const char *no_answer(const struct once *o, char *buf, size_t n)
-{
-    snprintf(buf, n, "%s%s%s", http_error_name(o->error), o->detail[0] ? ": " : "", o->detail);
-    return buf;
-}
-
-static bool looks_html(const struct once *o)
+static bool looks_html(const struct http_once *o)
 {
     if (strncasecmp(o->content_type, "text/html", 9) == 0)
         return true;
@@ -118,18 +68,15 @@ int acme_directory_check(const struct http_conn_config *cc, const char *url, con
                  cc->ssl_ctx ? "https" : "http", authority);
         return -EINVAL;
     }
-    struct once *o = malloc(sizeof *o);
-    if (!o) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    http_once(cc, "GET", path, api_key, NULL, o);
+    struct http_once once, *o = &once;
+    acme_once(cc, "GET", path, api_key, NULL, o);
     int rc = 0;
     char buf[200];
     struct acme_directory d;
+    bool too_long = o->body_len >= BODY_KEEP_BYTES;
     if (o->error != HTTP_ERR_NONE) {
         snprintf(err, errlen, "ACME directory %s: no answer (%s)", url,
-                 no_answer(o, buf, sizeof buf));
+                 http_once_describe(o, buf, sizeof buf));
         rc = -EIO;
     } else if (o->status == HTTP_OK && looks_html(o)) {
         snprintf(err, errlen,
@@ -143,10 +90,10 @@ int acme_directory_check(const struct http_conn_config *cc, const char *url, con
                  url, o->status,
                  o->status == HTTP_UNAUTHORIZED ? ": the API key was not accepted" : "");
         rc = -EPROTO;
-    } else if (o->body_cut || !acme_content_type_is_json(o->content_type) ||
+    } else if (too_long || !acme_content_type_is_json(o->content_type) ||
                acme_directory_parse(o->body, o->body_len, &d, buf, sizeof buf) != 0) {
         snprintf(err, errlen, "ACME directory %s: the answer is not an ACME directory (%s)", url,
-                 o->body_cut ? "too long" : acme_content_type_is_json(o->content_type)
+                 too_long ? "too long" : acme_content_type_is_json(o->content_type)
                                                 ? buf
                                                 : "Content-Type is not JSON");
         rc = -EPROTO;
@@ -154,7 +101,7 @@ int acme_directory_check(const struct http_conn_config *cc, const char *url, con
         *has_renewal_info = d.renewal_info != NULL;
         acme_directory_clear(&d);
     }
-    free(o);
+    http_once_release(o);
     return rc;
 }
 
@@ -174,13 +121,13 @@ static bool profile_id_ok(const char *id)
     return true;
 }
 
-static int profile_fail(const struct once *o, const char *what, const char *id, char *err,
+static int profile_fail(const struct http_once *o, const char *what, const char *id, char *err,
                         size_t errlen)
 {
     char buf[200];
     if (o->error != HTTP_ERR_NONE) {
         snprintf(err, errlen, "%s ACME profile %s: no answer (%s)", what, id,
-                 no_answer(o, buf, sizeof buf));
+                 http_once_describe(o, buf, sizeof buf));
         return -EIO;
     }
     if (o->status == HTTP_UNAUTHORIZED || o->status == HTTP_FORBIDDEN) {
@@ -205,20 +152,18 @@ int acme_certctl_profile_ensure(const struct http_conn_config *cc, const char *b
     const char *base = base_path ? base_path : "";
     char path[PARSE_PATH_MAX + PROFILE_ID_MAX + 32];
     char body[2 * PROFILE_ID_MAX + 64];
-    struct once *o = malloc(sizeof *o);
-    if (!o) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
+    struct http_once once, *o = &once;
     snprintf(path, sizeof path, "%s" PROFILES_PATH "/%s", base, profile_id);
-    http_once(cc, "GET", path, api_key, NULL, o);
+    acme_once(cc, "GET", path, api_key, NULL, o);
+    http_once_release(o);
     int rc = 0;
     if (o->error == HTTP_ERR_NONE && o->status == HTTP_OK) {
         rc = 0;
     } else if (o->error == HTTP_ERR_NONE && o->status == HTTP_NOT_FOUND) {
         snprintf(path, sizeof path, "%s" PROFILES_PATH, base);
         snprintf(body, sizeof body, "{\"id\":\"%s\",\"name\":\"%s\"}", profile_id, profile_id);
-        http_once(cc, "POST", path, api_key, body, o);
+        acme_once(cc, "POST", path, api_key, body, o);
+        http_once_release(o);
         if (o->error == HTTP_ERR_NONE &&
             (o->status == HTTP_CREATED || o->status == HTTP_OK || o->status == HTTP_CONFLICT))
             *created = o->status != HTTP_CONFLICT;
@@ -227,6 +172,5 @@ int acme_certctl_profile_ensure(const struct http_conn_config *cc, const char *b
     } else {
         rc = profile_fail(o, "looking up", profile_id, err, errlen);
     }
-    free(o);
     return rc;
 }

@@ -628,6 +628,8 @@ static void agent_finish(struct agent *a, enum agent_kind kind, const struct htt
     l->busy--;
     bool ok = res->error == HTTP_ERR_NONE && agent_status_expected(ep, res->status);
     agent_record_result(s, res, ok);
+    if (res->connect_ns)
+        l->connects++;
     if (res->error == HTTP_ERR_NONE) {
         a->reconnects = 0;
         a->hold_until_ns = 0;

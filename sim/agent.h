@@ -136,6 +136,7 @@ struct agent_loop {
     uint64_t timer_armed_ns;    /* when timer_fd fires; 0 = disarmed, UINT64_MAX = unknown */
     uint64_t timer_slot_ns;     /* wake-up slot width; AGENT_TIMER_SLOT_NS, 0 = exact */
     uint64_t timer_batch_ns;    /* during a timer wake-up: its time, else 0 */
+    uint64_t connects;          /* requests that opened a fresh connection (churn indicator) */
     char scratch[AGENT_SCRATCH_BYTES]; /* request path, then small bodies */
 };
 

@@ -5,6 +5,7 @@
 #include "sim/fleet.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -37,6 +38,8 @@ struct fleet_loop {
     atomic_bool finished;
     uint64_t cpu_ns, wall_ns;
     int64_t in_flight_end;
+    uint64_t trim_seen, trim_done;     /* al.connects at the last change, at the last trim */
+    uint64_t trim_change_ns, trim_last_ns;
 };
 
 struct fleet {
@@ -196,6 +199,33 @@ static void loop_begin_drain(struct fleet_loop *fl, uint64_t now)
         agent_stop(&fl->agents[i]);
 }
 
+/* Connection churn (the ramp, reconnects) frees each TLS handshake's transient buffers
+ * (~60 KiB) between long-lived connection state, and the allocator keeps those holes mapped.
+ * Once the churn has been quiet for FLEET_TRIM_QUIET_NS (or at most every FLEET_TRIM_MAX_NS
+ * while it goes on) the loop hands whole free pages back to the system with malloc_trim(0):
+ * ~8 KiB per TLS agent after a ramp. Measured in bench/fleet_bench.sh. */
+#define FLEET_TRIM_QUIET_NS (1000ULL * 1000000ULL)
+#define FLEET_TRIM_MAX_NS (30000ULL * 1000000ULL)
+
+static void loop_trim(struct fleet_loop *fl, uint64_t now)
+{
+    uint64_t n = fl->al.connects;
+    if (n != fl->trim_seen) {
+        fl->trim_seen = n;
+        fl->trim_change_ns = now;
+    }
+    if (n == fl->trim_done)
+        return;
+    if (now - fl->trim_change_ns >= FLEET_TRIM_QUIET_NS ||
+        now - fl->trim_last_ns >= FLEET_TRIM_MAX_NS) {
+#ifdef __GLIBC__
+        malloc_trim(0);
+#endif
+        fl->trim_done = n;
+        fl->trim_last_ns = now;
+    }
+}
+
 static void loop_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -208,6 +238,7 @@ static void loop_tick(evutil_socket_t fd, short what, void *arg)
         while (fl->next_interval_ns <= now)
             fl->next_interval_ns += f->cfg.report_interval_ns;
     }
+    loop_trim(fl, now);
     if (!fl->draining && atomic_load(&f->stop))
         loop_begin_drain(fl, now);
     if (fl->draining && (fl->al.busy == 0 || now >= fl->drain_deadline_ns))
@@ -228,6 +259,7 @@ static void *loop_main(void *arg)
     struct fleet *f = fl->fleet;
     uint64_t cpu0 = thread_cpu_ns(), wall0 = clock_now_ns();
     fl->al.run_start_ns = f->start_ns;
+    fl->trim_last_ns = f->start_ns;
     fl->next_interval_ns = f->start_ns + f->cfg.report_interval_ns;
     if (getenv("PERF_SLOT_US")) fl->al.timer_slot_ns = strtoull(getenv("PERF_SLOT_US"), NULL, 10) * 1000; /* PERF-TEMP */
     for (uint32_t i = 0; i < fl->n_agents; i++)

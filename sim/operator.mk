@@ -8,13 +8,13 @@ TESTS += tests/unit/check_operator
 tests_unit_check_operator_SOURCES = tests/unit/check_operator.c \
 	tests/unit/http_test_server.c tests/unit/http_test_server.h
 tests_unit_check_operator_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_operator_LDADD = src/libcli.a sim/libsim.a engine/libnet.a \
-	engine/libmeasure.a engine/libparse.a $(DEPLIBS) $(TEST_LIBS)
+tests_unit_check_operator_LDADD = tests/lib/libtesthelp.a src/libcli.a sim/libsim.a \
+	engine/libnet.a engine/libmeasure.a engine/libparse.a $(DEPLIBS) $(TEST_LIBS)
 
 check_PROGRAMS += tests/integration/check_operator
 TESTS += tests/integration/check_operator
 tests_integration_check_operator_SOURCES = tests/integration/check_operator.c
 tests_integration_check_operator_CFLAGS = $(TEST_CFLAGS)
-tests_integration_check_operator_LDADD = target/libtarget.a target/libacme.a target/libstore.a \
-	seed/libseed.a sim/libsim.a engine/libnet.a engine/libjose.a engine/libmeasure.a \
-	engine/libparse.a $(DEPLIBS) $(TEST_LIBS)
+tests_integration_check_operator_LDADD = tests/lib/libtesthelp.a target/libtarget.a \
+	target/libacme.a target/libstore.a seed/libseed.a sim/libsim.a engine/libnet.a \
+	engine/libjose.a engine/libmeasure.a engine/libparse.a $(DEPLIBS) $(TEST_LIBS)

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "engine/clock.h"
+#include "engine/parse.h"
 #include "sim/fleet.h"
 
 #define PROGRESS_EVERY_NS (1000ULL * 1000000ULL)
@@ -35,20 +36,6 @@ struct reg_run {
     char first_error[256];
     uint64_t last_progress_ns;
 };
-
-static bool reg_id_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n >= AGENT_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.' || c == '_' || c == '~'))
-            return false;
-    }
-    return true;
-}
 
 /* The registration body of agent index (sorted keys, as Go marshals a struct's tags). */
 static int reg_body(const struct agent_settings *set, uint32_t index, char *buf, size_t n)
@@ -96,7 +83,8 @@ static bool reg_take_id(struct reg_run *r, uint32_t index, const struct http_res
     json_tokener_free(tok);
     json_object *v;
     bool ok = root && json_object_object_get_ex(root, "id", &v) &&
-              json_object_is_type(v, json_type_string) && reg_id_ok(json_object_get_string(v));
+              json_object_is_type(v, json_type_string) &&
+              parse_unreserved(json_object_get_string(v), AGENT_ID_MAX - 1);
     if (ok) {
         free(r->ids[index - 1]);
         r->ids[index - 1] = strdup(json_object_get_string(v));
@@ -201,10 +189,7 @@ int register_agents(const struct register_config *cfg, char **ids, char *err, si
     for (uint32_t i = 0; slots && i < conc; i++)
         http_conn_free(slots[i].conn);
     free(slots);
-    if (r.headers) {
-        memset(r.headers, 0, strlen(r.headers));
-        free(r.headers);
-    }
+    parse_secret_free(r.headers);
     if (r.base)
         event_base_free(r.base);
     if (rc != 0) {
@@ -276,7 +261,7 @@ static int read_line(char *line, char **ids, uint32_t n_agents)
         if (*rest)
             return -EINVAL; /* more than "INDEX ID" on the line */
     }
-    if (!reg_id_ok(id))
+    if (!parse_unreserved(id, AGENT_ID_MAX - 1))
         return -EINVAL;
     free(ids[index - 1]);
     ids[index - 1] = strdup(id);

@@ -6,8 +6,8 @@ check_PROGRAMS += tests/unit/check_scenario_file
 TESTS += tests/unit/check_scenario_file
 tests_unit_check_scenario_file_SOURCES = tests/unit/check_scenario_file.c
 tests_unit_check_scenario_file_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_scenario_file_LDADD = src/libcli.a sim/libsim.a engine/libmeasure.a \
-	engine/libparse.a $(DEPLIBS) $(TEST_LIBS)
+tests_unit_check_scenario_file_LDADD = tests/lib/libtesthelp.a src/libcli.a sim/libsim.a \
+	engine/libmeasure.a engine/libparse.a $(DEPLIBS) $(TEST_LIBS)
 
 EXTRA_DIST += docs/examples/nightly-soak.json docs/examples/renewal-wave.json \
 	docs/examples/acme-orders.json

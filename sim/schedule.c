@@ -108,7 +108,7 @@ void schedule_queue_init(struct schedule_queue *q)
 void schedule_queue_free(struct schedule_queue *q)
 {
     for (uint32_t i = 0; i < q->n; i++)
-        q->heap[i]->pos = 0;
+        q->heap[i].entry->pos = 0;
     free(q->heap);
     schedule_queue_init(q);
 }
@@ -120,7 +120,7 @@ int schedule_queue_reserve(struct schedule_queue *q, uint32_t reserved_total)
     uint32_t cap = q->cap ? q->cap : 64;
     while (cap < reserved_total)
         cap = cap > UINT32_MAX / 2 ? reserved_total : cap * 2;
-    struct schedule_entry **h = realloc(q->heap, (size_t)cap * sizeof *h);
+    struct schedule_queue_slot *h = realloc(q->heap, (size_t)cap * sizeof *h);
     if (!h)
         return -ENOMEM;
     q->heap = h;
@@ -128,57 +128,58 @@ int schedule_queue_reserve(struct schedule_queue *q, uint32_t reserved_total)
     return 0;
 }
 
-static void put(struct schedule_queue *q, uint32_t i, struct schedule_entry *e)
+static void put(struct schedule_queue *q, uint32_t i, struct schedule_queue_slot s)
 {
-    q->heap[i] = e;
-    e->pos = i + 1;
+    q->heap[i] = s;
+    s.entry->pos = i + 1;
 }
 
 static void sift_up(struct schedule_queue *q, uint32_t i)
 {
-    struct schedule_entry *e = q->heap[i];
+    struct schedule_queue_slot s = q->heap[i];
     while (i > 0) {
         uint32_t parent = (i - 1) / 2;
-        if (q->heap[parent]->due_ns <= e->due_ns)
+        if (q->heap[parent].due_ns <= s.due_ns)
             break;
         put(q, i, q->heap[parent]);
         i = parent;
     }
-    put(q, i, e);
+    put(q, i, s);
 }
 
 static void sift_down(struct schedule_queue *q, uint32_t i)
 {
-    struct schedule_entry *e = q->heap[i];
+    struct schedule_queue_slot s = q->heap[i];
     for (;;) {
         uint32_t c = 2 * i + 1;
         if (c >= q->n)
             break;
-        if (c + 1 < q->n && q->heap[c + 1]->due_ns < q->heap[c]->due_ns)
+        if (c + 1 < q->n && q->heap[c + 1].due_ns < q->heap[c].due_ns)
             c++;
-        if (e->due_ns <= q->heap[c]->due_ns)
+        if (s.due_ns <= q->heap[c].due_ns)
             break;
         put(q, i, q->heap[c]);
         i = c;
     }
-    put(q, i, e);
+    put(q, i, s);
 }
 
 int schedule_queue_set(struct schedule_queue *q, struct schedule_entry *e, uint64_t due_ns)
 {
     if (e->pos) {
-        uint64_t old = e->due_ns;
-        e->due_ns = due_ns;
+        uint32_t i = e->pos - 1;
+        uint64_t old = q->heap[i].due_ns;
+        e->due_ns = q->heap[i].due_ns = due_ns;
         if (due_ns < old)
-            sift_up(q, e->pos - 1);
+            sift_up(q, i);
         else if (due_ns > old)
-            sift_down(q, e->pos - 1);
+            sift_down(q, i);
         return 0;
     }
     if (q->n >= q->cap)
         return -ENOSPC;
     e->due_ns = due_ns;
-    q->heap[q->n] = e;
+    q->heap[q->n] = (struct schedule_queue_slot){due_ns, e};
     sift_up(q, q->n++);
     return 0;
 }
@@ -189,11 +190,11 @@ void schedule_queue_remove(struct schedule_queue *q, struct schedule_entry *e)
         return;
     uint32_t i = e->pos - 1;
     e->pos = 0;
-    struct schedule_entry *last = q->heap[--q->n];
+    struct schedule_queue_slot last = q->heap[--q->n];
     if (i == q->n)
         return;
     put(q, i, last);
-    if (i > 0 && q->heap[(i - 1) / 2]->due_ns > last->due_ns)
+    if (i > 0 && q->heap[(i - 1) / 2].due_ns > last.due_ns)
         sift_up(q, i);
     else
         sift_down(q, i);
@@ -201,14 +202,14 @@ void schedule_queue_remove(struct schedule_queue *q, struct schedule_entry *e)
 
 struct schedule_entry *schedule_queue_first(const struct schedule_queue *q)
 {
-    return q->n ? q->heap[0] : NULL;
+    return q->n ? q->heap[0].entry : NULL;
 }
 
 struct schedule_entry *schedule_queue_pop_due(struct schedule_queue *q, uint64_t now_ns)
 {
-    if (!q->n || q->heap[0]->due_ns > now_ns)
+    if (!q->n || q->heap[0].due_ns > now_ns)
         return NULL;
-    struct schedule_entry *e = q->heap[0];
+    struct schedule_entry *e = q->heap[0].entry;
     schedule_queue_remove(q, e);
     return e;
 }

@@ -80,8 +80,15 @@ struct schedule_entry {
     uint32_t pos;    /* 1 + its index in the heap; 0 = not queued */
 };
 
+/* The heap holds each due time beside its entry, so that ordering never touches the
+ * entries' (scattered) owners. */
+struct schedule_queue_slot {
+    uint64_t due_ns;
+    struct schedule_entry *entry;
+};
+
 struct schedule_queue {
-    struct schedule_entry **heap;
+    struct schedule_queue_slot *heap;
     uint32_t n, cap;
 };
 

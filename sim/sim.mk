@@ -11,24 +11,24 @@ TESTS += tests/unit/check_identity tests/unit/check_schedule tests/unit/check_cs
 	tests/unit/check_agent
 tests_unit_check_identity_SOURCES = tests/unit/check_identity.c
 tests_unit_check_identity_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_identity_LDADD = sim/libsim.a $(DEPLIBS) $(TEST_LIBS)
+tests_unit_check_identity_LDADD = tests/lib/libtesthelp.a sim/libsim.a $(DEPLIBS) $(TEST_LIBS)
 tests_unit_check_schedule_SOURCES = tests/unit/check_schedule.c
 tests_unit_check_schedule_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_schedule_LDADD = sim/libsim.a $(DEPLIBS) $(TEST_LIBS)
+tests_unit_check_schedule_LDADD = tests/lib/libtesthelp.a sim/libsim.a $(DEPLIBS) $(TEST_LIBS)
 tests_unit_check_csr_SOURCES = tests/unit/check_csr.c
 tests_unit_check_csr_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_csr_LDADD = sim/libsim.a $(DEPLIBS) $(TEST_LIBS)
+tests_unit_check_csr_LDADD = tests/lib/libtesthelp.a sim/libsim.a $(DEPLIBS) $(TEST_LIBS)
 tests_unit_check_agent_SOURCES = tests/unit/check_agent.c
 tests_unit_check_agent_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_agent_LDADD = sim/libsim.a engine/libnet.a engine/libmeasure.a $(DEPLIBS) \
-	$(TEST_LIBS)
+tests_unit_check_agent_LDADD = tests/lib/libtesthelp.a sim/libsim.a engine/libnet.a \
+	engine/libmeasure.a engine/libparse.a $(DEPLIBS) $(TEST_LIBS)
 
 check_PROGRAMS += tests/integration/check_fleet
 TESTS += tests/integration/check_fleet
 tests_integration_check_fleet_SOURCES = tests/integration/check_fleet.c
 tests_integration_check_fleet_CFLAGS = $(TEST_CFLAGS)
-tests_integration_check_fleet_LDADD = sim/libsim.a engine/libnet.a engine/libmeasure.a \
-	$(DEPLIBS) $(TEST_LIBS)
+tests_integration_check_fleet_LDADD = tests/lib/libtesthelp.a sim/libsim.a engine/libnet.a \
+	engine/libmeasure.a $(DEPLIBS) $(TEST_LIBS)
 # It runs the fleetsim and fleetsim-target programs.
 EXTRA_tests_integration_check_fleet_DEPENDENCIES = fleetsim$(EXEEXT) fleetsim-target$(EXEEXT)
 

@@ -1,16 +1,13 @@
 /* src/options.c - parses `fleetsim [run] [OPTIONS]` into a struct run_config (see options.h):
- * one table of options with a value handler each, then the environment defaults, the
- * cross-option checks and the scrubbing of the API key from argv. */
+ * one table of options with a value handler each (options_values.c), the getopt loop, then the
+ * checks after it (options_check.c) and the scrubbing of the API key from argv. */
 #include "src/options.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "engine/threshold.h"
@@ -18,13 +15,10 @@
 #include "sim/scenario_file.h"
 #include "src/options_values.h"
 
-#define PROG "fleetsim"
 /* Commands named in the "unknown command" error. */
 #ifndef OPTIONS_COMMANDS
 #define OPTIONS_COMMANDS "run, seed, merge or report"
 #endif
-#define ENV_URL "CERTCTL_SERVER_URL"
-#define ENV_API_KEY "CERTCTL_API_KEY"
 /* getopt_long return values of long options: OPT_BASE + enum run_opt, then help and version. */
 #define OPT_BASE 256
 #define OPT_HELP (OPT_BASE + RUN_OPT__COUNT)
@@ -201,33 +195,6 @@ const char *options_name(enum run_opt o)
     return "?";
 }
 
-/* ---- error lines ---- */
-
-static int usage_error(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int usage_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        int w = snprintf(err, errlen, "%s: ", PROG);
-        va_list ap;
-        va_start(ap, fmt);
-        if (w >= 0 && (size_t)w < errlen)
-            vsnprintf(err + w, errlen - (size_t)w, fmt, ap);
-        va_end(ap);
-    }
-    return OPTIONS_EXIT_USAGE;
-}
-
-/* `fleetsim: --NAME: "VALUE" REASON` (value NULL: left out). */
-static int value_error(char *err, size_t errlen, const char *name, const char *value,
-                       const char *reason)
-{
-    char opt[64];
-    snprintf(opt, sizeof(opt), "--%s", name);
-    parse_error_line(err, errlen, PROG, opt, value, reason);
-    return OPTIONS_EXIT_USAGE;
-}
-
 /* ---- getopt plumbing ---- */
 
 static void build_longopts(struct option *lo)
@@ -267,7 +234,7 @@ static int check_exact(const char *elem, const char *name, char *err, size_t err
         return 0;
     char shown[64];
     snprintf(shown, sizeof(shown), "%.*s", (int)strcspn(elem, "="), elem);
-    return usage_error(err, errlen, "unknown option \"%s\" (did you mean --%s? see fleetsim --help)",
+    return optval_usage_error(err, errlen, "unknown option \"%s\" (did you mean --%s? see fleetsim --help)",
                        shown, name);
 }
 
@@ -298,17 +265,17 @@ static int unknown_option(const char *elem, int opt, char *err, size_t errlen)
 {
     const struct option_spec *s = spec_of(opt);
     if (s)
-        return usage_error(err, errlen, "--%s: takes no value (expected --%s alone)", s->name, s->name);
+        return optval_usage_error(err, errlen, "--%s: takes no value (expected --%s alone)", s->name, s->name);
     if (opt == OPT_HELP || opt == OPT_VERSION)
-        return usage_error(err, errlen, "--%s: takes no value", opt == OPT_HELP ? "help" : "version");
+        return optval_usage_error(err, errlen, "--%s: takes no value", opt == OPT_HELP ? "help" : "version");
     if (opt > 0 && opt < OPT_BASE)
-        return usage_error(err, errlen, "unknown option \"-%c\" (see fleetsim --help)", opt);
+        return optval_usage_error(err, errlen, "unknown option \"-%c\" (see fleetsim --help)", opt);
     char shown[64];
     snprintf(shown, sizeof(shown), "%.*s", (int)strcspn(elem, "="), elem);
     char hint[256];
     if (strncmp(shown, "--", 2) == 0 && similar_options(shown + 2, hint, sizeof(hint)) > 0)
-        return usage_error(err, errlen, "unknown option \"%s\" (did you mean %s? see fleetsim --help)", shown, hint);
-    return usage_error(err, errlen, "unknown option \"%s\" (see fleetsim --help)", shown);
+        return optval_usage_error(err, errlen, "unknown option \"%s\" (did you mean %s? see fleetsim --help)", shown, hint);
+    return optval_usage_error(err, errlen, "unknown option \"%s\" (see fleetsim --help)", shown);
 }
 
 /* Message for an option given last without its value: the handler's own "(expected ...)"
@@ -316,14 +283,14 @@ static int unknown_option(const char *elem, int opt, char *err, size_t errlen)
 static int missing_value(const struct option_spec *s, char *err, size_t errlen)
 {
     if (!s)
-        return usage_error(err, errlen, "an option is missing its value (see fleetsim --help)");
+        return optval_usage_error(err, errlen, "an option is missing its value (see fleetsim --help)");
     struct run_config scratch;
     char reason[256] = "";
     options_defaults(&scratch);
     s->handler(&scratch, s->id, "", reason, sizeof(reason));
     options_free(&scratch);
     const char *expect = strstr(reason, "(expected");
-    return usage_error(err, errlen, "--%s: missing value %s", s->name,
+    return optval_usage_error(err, errlen, "--%s: missing value %s", s->name,
                        expect ? expect : "(see fleetsim --help)");
 }
 
@@ -333,22 +300,22 @@ static int apply_option(struct run_config *cfg, const struct option_spec *s, con
 {
     uint64_t bit = 1ULL << s->id;
     if ((cfg->explicit_mask & bit) && !(REPEATABLE_MASK & bit))
-        return usage_error(err, errlen, "--%s: given more than once (expected it at most once)", s->name);
+        return optval_usage_error(err, errlen, "--%s: given more than once (expected it at most once)", s->name);
     cfg->explicit_mask |= bit;
     char reason[1024] = ""; /* scenario files' lines are long */
     int rc = s->handler(cfg, s->id, arg, reason, sizeof(reason));
     if (rc == OPTVAL_OK)
         return 0;
     if (rc == OPTVAL_BAD_LINE)
-        return usage_error(err, errlen, "%s", reason);
+        return optval_usage_error(err, errlen, "%s", reason);
     if (rc == OPTVAL_BAD_HIDDEN)
-        return value_error(err, errlen, s->name, NULL, reason);
+        return optval_value_error(err, errlen, s->name, NULL, reason);
     if (rc == OPTVAL_BAD_REDACTED) {
         char shown[PARSE_PATH_MAX];
         parse_url_redact(arg, shown, sizeof(shown));
-        return value_error(err, errlen, s->name, shown, reason);
+        return optval_value_error(err, errlen, s->name, shown, reason);
     }
-    return value_error(err, errlen, s->name, arg, reason);
+    return optval_value_error(err, errlen, s->name, arg, reason);
 }
 
 /* Runs getopt_long over argv from index first. Returns 0 or the usage exit code. */
@@ -385,214 +352,11 @@ static int parse_loop(int argc, char **argv, int first, struct run_config *cfg, 
     }
     if (optind < ac) {
         char shown[96];
-        parse_error_line(shown, sizeof(shown), PROG, "unexpected argument", av[optind],
+        parse_error_line(shown, sizeof(shown), OPTIONS_PROG, "unexpected argument", av[optind],
                          "(expected only options; see fleetsim --help)");
         snprintf(err, errlen, "%s", shown);
         return OPTIONS_EXIT_USAGE;
     }
-    return 0;
-}
-
-/* ---- after the loop: environment, conflicts, derived defaults ---- */
-
-static int apply_environment(struct run_config *cfg, char *err, size_t errlen)
-{
-    const char *url = getenv(ENV_URL);
-    if (!cfg->url_set && url && *url) {
-        char reason[256];
-        if (parse_url(url, &cfg->url, reason, sizeof(reason)) != 0) {
-            char shown[PARSE_PATH_MAX];
-            parse_url_redact(url, shown, sizeof(shown));
-            parse_error_line(err, errlen, PROG, ENV_URL, shown, reason);
-            return OPTIONS_EXIT_USAGE;
-        }
-        cfg->url_set = true;
-        cfg->url_source = OPTIONS_SOURCE_ENV;
-    }
-    const char *key = getenv(ENV_API_KEY);
-    if (cfg->api_key_source == OPTIONS_SOURCE_NONE && key && *key) {
-        char reason[160];
-        if (optval_check_key(key, reason, sizeof(reason)) != 0) {
-            parse_error_line(err, errlen, PROG, ENV_API_KEY, NULL, reason);
-            return OPTIONS_EXIT_USAGE;
-        }
-        snprintf(cfg->api_key, sizeof(cfg->api_key), "%s", key);
-        cfg->api_key_source = OPTIONS_SOURCE_ENV;
-    }
-    return 0;
-}
-
-/* Pairs of options that cannot be combined. */
-static const struct {
-    enum run_opt a, b;
-} conflicts[] = {
-    {RUN_OPT_API_KEY, RUN_OPT_API_KEY_FILE},
-    {RUN_OPT_INSECURE, RUN_OPT_CACERT},
-    {RUN_OPT_QUIET, RUN_OPT_VERBOSE},
-    {RUN_OPT_THRESHOLD, RUN_OPT_NO_THRESHOLDS},
-    {RUN_OPT_INSECURE, RUN_OPT_ACME_CACERT},
-    {RUN_OPT_ACME_DIRECTORY, RUN_OPT_ACME_PROFILE}, /* the profile is certctl's */
-};
-
-static int check_conflicts(const struct run_config *cfg, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < sizeof(conflicts) / sizeof(conflicts[0]); i++) {
-        if (options_explicit(cfg, conflicts[i].a) && options_explicit(cfg, conflicts[i].b))
-            return usage_error(err, errlen, "--%s and --%s cannot be used together (expected one of them)",
-                               options_name(conflicts[i].a), options_name(conflicts[i].b));
-    }
-    if (cfg->bulk_rate_per_s > 0 && cfg->certs == 0)
-        return usage_error(err, errlen,
-                           "--bulk-rate: the operator has no certificates to renew (expected --certs N too, the seeded certificates mc-%s-00001..N)",
-                           cfg->fleet_prefix);
-    if (cfg->conn_mode == OPTIONS_CONN_POOL && cfg->pool_size > cfg->agents)
-        return usage_error(err, errlen,
-                           "--conn: \"pool:%u\" has more connections than agents (expected pool:N with N from 1 to %u, the --agents count)",
-                           cfg->pool_size, cfg->agents);
-    return 0;
-}
-
-/* --agents-file is written when registering, read otherwise. */
-static int check_agents_file(const struct run_config *cfg, char *err, size_t errlen)
-{
-    if (!cfg->agents_file)
-        return 0;
-    char reason[256];
-    int rc = cfg->register_agents ? parse_writable_path(cfg->agents_file, reason, sizeof(reason))
-                                  : parse_readable_file(cfg->agents_file, reason, sizeof(reason));
-    if (rc != 0) {
-        if (!cfg->register_agents) {
-            size_t l = strlen(reason);
-            if (l && reason[l - 1] == ')')
-                snprintf(reason + l - 1, sizeof(reason) - (l - 1), "%s",
-                         " written by an earlier run with --register)");
-        }
-        return value_error(err, errlen, "agents-file", cfg->agents_file, reason);
-    }
-    return 0;
-}
-
-/* The ACME options need ACME clients (--acme-clients or a preset), --acme-cacert the
- * --acme-directory server it is for. */
-static int check_acme(const struct run_config *cfg, char *err, size_t errlen)
-{
-    static const enum run_opt acme_opts[] = {RUN_OPT_ACME_MODE, RUN_OPT_ACME_PROFILE,
-                                             RUN_OPT_ACME_DIRECTORY, RUN_OPT_ACME_KEY_ALG,
-                                             RUN_OPT_ACME_CACERT};
-    for (size_t i = 0; cfg->acme_clients == 0 && i < sizeof(acme_opts) / sizeof(acme_opts[0]); i++) {
-        if (options_explicit(cfg, acme_opts[i]))
-            return usage_error(err, errlen,
-                               "--%s: has no effect without ACME clients (expected --acme-clients N "
-                               "or a scenario with ACME clients, e.g. acme-burst)",
-                               options_name(acme_opts[i]));
-    }
-    if (options_explicit(cfg, RUN_OPT_ACME_CACERT) && !options_explicit(cfg, RUN_OPT_ACME_DIRECTORY))
-        return usage_error(err, errlen,
-                           "--acme-cacert: only applies to --acme-directory (expected it with "
-                           "--acme-directory URL; certctl's ACME server uses --cacert)");
-    return 0;
-}
-
-/* threshold_parse's reasons start "threshold 'SPEC': "; show the spec once, quoted like every
- * other value, or leave the reason whole when it has another shape. */
-static int threshold_error(const char *spec, const char *reason, char *err, size_t errlen)
-{
-    char prefix[THRESHOLD_SPEC_MAX + 16];
-    snprintf(prefix, sizeof(prefix), "threshold '%s': ", spec);
-    size_t len = strlen(prefix);
-    if (strncmp(reason, prefix, len) == 0)
-        return value_error(err, errlen, "threshold", spec, reason + len);
-    return value_error(err, errlen, "threshold", NULL, reason);
-}
-
-/* Parses every --threshold spec (engine/threshold.h) and checks its scenario tag. */
-static int check_thresholds(struct run_config *cfg, char *err, size_t errlen)
-{
-    if (cfg->n_thresholds == 0)
-        return 0;
-    cfg->thresholds = calloc(cfg->n_thresholds, sizeof(*cfg->thresholds));
-    if (!cfg->thresholds)
-        return usage_error(err, errlen, "out of memory while parsing --threshold");
-    const char *default_name = "default";
-    const char *const *names = cfg->n_scenarios ? (const char *const *)cfg->scenarios : &default_name;
-    size_t n_names = cfg->n_scenarios ? cfg->n_scenarios : 1;
-    for (size_t i = 0; i < cfg->n_thresholds; i++) {
-        char reason[512] = "";
-        if (threshold_parse(cfg->threshold_specs[i], &cfg->thresholds[i], reason, sizeof(reason)) != 0 ||
-            threshold_check_scenarios(&cfg->thresholds[i], names, n_names, reason, sizeof(reason)) != 0)
-            return threshold_error(cfg->threshold_specs[i], reason, err, errlen);
-    }
-    return 0;
-}
-
-static uint64_t random_seed(void)
-{
-    uint64_t seed = 0;
-    if (getrandom(&seed, sizeof(seed), 0) == (ssize_t)sizeof(seed))
-        return seed;
-    /* getrandom cannot fail for 8 bytes once the pool is ready; keep a fallback anyway */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ((uint64_t)ts.tv_sec * 1000000007ULL) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
-}
-
-/* Fills what the --scenario presets and scenario files set (sim/preset.h) into the options not
- * given explicitly (DESIGN §5), recording them in scenario_mask; when several scenarios set one
- * value the first one named wins. Appends every scenario's thresholds unless --no-thresholds. */
-static int apply_presets(struct run_config *cfg, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < cfg->n_scenarios; i++) {
-        const struct preset *p = cfg->scenario_presets[i];
-        if (!p)
-            continue; /* names were checked while parsing */
-#define FILL(has, opt, field, value)                                                       \
-    if (p->has && !options_given(cfg, opt)) {                                              \
-        cfg->field = (value);                                                              \
-        cfg->scenario_mask |= 1ULL << (opt);                                               \
-    }
-        FILL(has_agents, RUN_OPT_AGENTS, agents, p->agents)
-        FILL(has_heartbeat, RUN_OPT_HEARTBEAT, heartbeat_ns, p->heartbeat_ns)
-        FILL(has_jitter, RUN_OPT_JITTER, jitter_pct, p->jitter_pct)
-        FILL(has_poll, RUN_OPT_POLL, poll_ns, p->poll_ns)
-        FILL(has_agent_profile, RUN_OPT_AGENT_PROFILE, agent_profile, options_profile_of(p->agent_profile))
-        FILL(has_os_mix, RUN_OPT_OS_MIX, os_mix, p->os_mix)
-        FILL(has_ramp, RUN_OPT_RAMP, ramp_ns, p->ramp_ns)
-        FILL(has_duration, RUN_OPT_DURATION, duration_ns, p->duration_ns)
-        FILL(has_certs, RUN_OPT_CERTS, certs, p->certs)
-        FILL(has_bulk_rate, RUN_OPT_BULK_RATE, bulk_rate_per_s, p->bulk_rate_per_s)
-        FILL(has_bulk_batch, RUN_OPT_BULK_BATCH, bulk_batch, p->bulk_batch)
-        FILL(has_bulk_passes, RUN_OPT_BULK_PASSES, bulk_passes, p->bulk_passes)
-        FILL(has_acme_clients, RUN_OPT_ACME_CLIENTS, acme_clients, p->acme_clients)
-        FILL(has_acme_mode, RUN_OPT_ACME_MODE, acme_mode, options_acme_mode_of(p->acme_order_mode))
-#undef FILL
-        for (size_t t = 0; !cfg->no_thresholds && t < preset_threshold_count(p); t++) {
-            char reason[160];
-            if (optval_threshold(cfg, RUN_OPT_THRESHOLD, p->thresholds[t], reason, sizeof(reason)) != OPTVAL_OK)
-                return usage_error(err, errlen, "--scenario %s: %s", p->name, reason);
-        }
-    }
-    return 0;
-}
-
-static int finish(struct run_config *cfg, char *err, size_t errlen)
-{
-    int rc = apply_environment(cfg, err, errlen);
-    if (rc == 0)
-        rc = apply_presets(cfg, err, errlen);
-    if (rc == 0)
-        rc = check_conflicts(cfg, err, errlen);
-    if (rc == 0)
-        rc = check_agents_file(cfg, err, errlen);
-    if (rc == 0)
-        rc = check_acme(cfg, err, errlen);
-    if (rc == 0)
-        rc = check_thresholds(cfg, err, errlen);
-    if (rc != 0)
-        return rc;
-    if (!options_given(cfg, RUN_OPT_RAMP))
-        cfg->ramp_ns = cfg->heartbeat_ns;
-    if (!options_explicit(cfg, RUN_OPT_SEED))
-        cfg->seed = random_seed();
     return 0;
 }
 
@@ -622,7 +386,7 @@ int options_parse(int argc, char **argv, struct run_config *cfg, char *err, size
     if (argc > 1 && argv[1][0] != '-') {
         if (strcmp(argv[1], "run") != 0) {
             char shown[160];
-            parse_error_line(shown, sizeof(shown), PROG, "unknown command", argv[1],
+            parse_error_line(shown, sizeof(shown), OPTIONS_PROG, "unknown command", argv[1],
                              "(expected " OPTIONS_COMMANDS "; see fleetsim --help)");
             snprintf(err, errlen, "%s", shown);
             scrub_api_key(argc, argv);
@@ -632,7 +396,7 @@ int options_parse(int argc, char **argv, struct run_config *cfg, char *err, size
     }
     int rc = parse_loop(argc, argv, first, cfg, err, errlen);
     if (rc == 0 && cfg->action == OPTIONS_ACTION_RUN)
-        rc = finish(cfg, err, errlen);
+        rc = options_finish(cfg, err, errlen);
     scrub_api_key(argc, argv);
     return rc;
 }

@@ -21,6 +21,15 @@ static json_object *str_or_null(const char *s)
     return s ? json_object_new_string(s) : NULL;
 }
 
+/* A JSON array of the n strings v (null for a NULL one). */
+static json_object *str_array(char *const *v, size_t n)
+{
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(a, str_or_null(v[i]));
+    return a;
+}
+
 static void add(json_object *o, const char *key, json_object *v)
 {
     json_object_object_add(o, key, v);
@@ -41,14 +50,9 @@ static json_object *target_json(const struct run_config *cfg, json_object *o)
 
 static json_object *fleet_json(const struct run_config *cfg, json_object *o)
 {
-    json_object *scen = json_object_new_array();
-    for (size_t i = 0; i < cfg->n_scenarios; i++)
-        json_object_array_add(scen, json_object_new_string(cfg->scenarios[i]));
-    add(o, "scenarios", scen);
-    json_object *files = json_object_new_array(); /* the path of each --scenario FILE, else null */
-    for (size_t i = 0; i < cfg->n_scenarios; i++)
-        json_object_array_add(files, str_or_null(cfg->scenario_files[i]));
-    add(o, "scenario_files", files);
+    add(o, "scenarios", str_array(cfg->scenarios, cfg->n_scenarios));
+    /* the path of each --scenario FILE, else null */
+    add(o, "scenario_files", str_array(cfg->scenario_files, cfg->n_scenarios));
     add(o, "agents", json_object_new_int64(cfg->agents));
     add(o, "fleet_prefix", json_object_new_string(cfg->fleet_prefix));
     add(o, "heartbeat_ms", ms_json(cfg->heartbeat_ns));
@@ -74,10 +78,7 @@ static json_object *run_json(const struct run_config *cfg, json_object *o)
 {
     add(o, "duration_ms", ms_json(cfg->duration_ns));
     add(o, "seed", json_object_new_uint64(cfg->seed));
-    json_object *th = json_object_new_array();
-    for (size_t i = 0; i < cfg->n_thresholds; i++)
-        json_object_array_add(th, json_object_new_string(cfg->threshold_specs[i]));
-    add(o, "thresholds", th);
+    add(o, "thresholds", str_array(cfg->threshold_specs, cfg->n_thresholds));
     add(o, "no_thresholds", json_object_new_boolean(cfg->no_thresholds));
     add(o, "summary_json", str_or_null(cfg->summary_json_path));
     add(o, "interval_log", str_or_null(cfg->interval_log_path));

@@ -1,5 +1,6 @@
-/* src/options_values.h - internal to src/options.c: one handler per `fleetsim run` option that
- * checks its value and stores it in the run_config. Not a public interface. */
+/* src/options_values.h - internal to src/options*.c: one handler per `fleetsim run` option that
+ * checks its value and stores it in the run_config, the checks after the command line and the
+ * usage error lines. Not a public interface. */
 #ifndef FLEETSIM_SRC_OPTIONS_VALUES_H
 #define FLEETSIM_SRC_OPTIONS_VALUES_H
 
@@ -7,6 +8,24 @@
 
 #include "sim/preset.h"
 #include "src/options.h"
+
+/* The program name that starts every error line. */
+#define OPTIONS_PROG "fleetsim"
+
+/* Writes `fleetsim: MESSAGE` into err (size errlen). Returns OPTIONS_EXIT_USAGE. */
+int optval_usage_error(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Writes `fleetsim: --NAME: "VALUE" REASON` (value NULL: left out) into err. Returns
+ * OPTIONS_EXIT_USAGE. */
+int optval_value_error(char *err, size_t errlen, const char *name, const char *value,
+                       const char *reason);
+
+/* After the command line (options_check.c): the environment defaults (CERTCTL_SERVER_URL,
+ * CERTCTL_API_KEY), what the scenarios set into the options not given, the cross-option
+ * checks, the thresholds, then the derived defaults (ramp, seed). Returns 0 or
+ * OPTIONS_EXIT_USAGE with the error line in err. */
+int options_finish(struct run_config *cfg, char *err, size_t errlen);
 
 /* Handler results. */
 enum {

@@ -8,64 +8,13 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include <event2/event.h>
-
-#include "engine/clock.h"
+#include "engine/http_once.h"
+#include "engine/parse.h"
 
 /* Where Linux keeps the ephemeral port range. */
 #define PORT_RANGE_FILE "/proc/sys/net/ipv4/ip_local_port_range"
 /* Used when that file cannot be read (Linux's default range 32768-60999). */
 #define DEFAULT_EPHEMERAL_PORTS 28232u
-
-/* The outcome of one blocking request. */
-struct once {
-    struct event_base *base;
-    bool done;
-    enum http_error error;
-    int status;
-    char detail[160];
-};
-
-static void once_done(const struct http_result *res, void *arg)
-{
-    struct once *o = arg;
-    o->done = true;
-    o->error = res->error;
-    o->status = res->status;
-    snprintf(o->detail, sizeof o->detail, "%s", res->detail ? res->detail : "");
-    event_base_loopbreak(o->base); /* the idle keep-alive socket would keep the loop running */
-}
-
-/* Sends one request and waits for its end (bounded by the connection's timeout). */
-static void http_once(const struct http_conn_config *cc, const char *method, const char *path,
-                      const char *headers, const char *body, struct once *o)
-{
-    memset(o, 0, sizeof *o);
-    o->error = HTTP_ERR_OTHER;
-    struct event_base *base = event_base_new();
-    o->base = base;
-    struct http_conn *conn = base ? http_conn_new(base, cc) : NULL;
-    struct http_request req = {method, path, headers, body, body ? strlen(body) : 0,
-                               clock_now_ns()};
-    if (conn && http_conn_send(conn, &req, once_done, o) == 0)
-        event_base_dispatch(base);
-    if (!o->done)
-        snprintf(o->detail, sizeof o->detail, "could not send");
-    http_conn_free(conn);
-    if (base)
-        event_base_free(base);
-}
-
-/* "HTTP 503" or "connect: Connection refused" for a failure line. */
-static const char *describe(const struct once *o, char *buf, size_t n)
-{
-    if (o->error == HTTP_ERR_NONE)
-        snprintf(buf, n, "HTTP %d", o->status);
-    else
-        snprintf(buf, n, "%s%s%s", http_error_name(o->error), o->detail[0] ? ": " : "",
-                 o->detail);
-    return buf;
-}
 
 static void line_ok(FILE *out, const char *fmt, const char *a, const char *b)
 {
@@ -160,12 +109,13 @@ static int check_budgets(const struct preflight_input *in, FILE *out)
 static int check_health(const struct preflight_input *in, FILE *out, const char *hdr)
 {
     char path[AGENT_PATH_BYTES], why[200], msg[AGENT_PATH_BYTES + 1024];
-    struct once o;
+    struct http_once o;
     snprintf(path, sizeof path, "%s/health", in->set->base_path);
     http_once(in->conn, "GET", path, hdr, NULL, &o);
+    http_once_release(&o);
     if (o.error != HTTP_ERR_NONE || o.status != 200) {
         snprintf(msg, sizeof msg, "the target %s does not answer GET %s with 200 (%s)",
-                 in->target_text, path, describe(&o, why, sizeof why));
+                 in->target_text, path, http_once_describe(&o, why, sizeof why));
         return line_fail(out, msg);
     }
     line_ok(out, "the target %s answers GET %s", in->target_text, path);
@@ -175,9 +125,10 @@ static int check_health(const struct preflight_input *in, FILE *out, const char 
 static int check_key(const struct preflight_input *in, FILE *out, const char *hdr)
 {
     char path[AGENT_PATH_BYTES], why[200], msg[AGENT_PATH_BYTES + 1024];
-    struct once o;
+    struct http_once o;
     snprintf(path, sizeof path, "%s/api/v1/auth/check", in->set->base_path);
     http_once(in->conn, "GET", path, hdr, NULL, &o);
+    http_once_release(&o);
     bool keyless = !in->set->api_key || !in->set->api_key[0];
     if (o.error == HTTP_ERR_NONE && o.status == 401) {
         return line_fail(out, keyless ? "API key: none was given and the target requires one "
@@ -187,7 +138,7 @@ static int check_key(const struct preflight_input *in, FILE *out, const char *hd
     }
     if (o.error != HTTP_ERR_NONE || o.status != 200) {
         snprintf(msg, sizeof msg, "API key: GET %s did not answer 200 (%s)", path,
-                 describe(&o, why, sizeof why));
+                 http_once_describe(&o, why, sizeof why));
         return line_fail(out, msg);
     }
     line_ok(out, "%s%s", keyless ? "the target needs no API key" : "the API key is accepted", "");
@@ -197,11 +148,12 @@ static int check_key(const struct preflight_input *in, FILE *out, const char *hd
 static int check_agent(const struct preflight_input *in, FILE *out, const char *hdr)
 {
     char id[AGENT_ID_MAX], path[AGENT_PATH_BYTES], body[1024], why[200], msg[AGENT_PATH_BYTES + 1024];
-    struct once o;
+    struct http_once o;
     agent_id(in->set, in->first_index, id, sizeof id);
     snprintf(path, sizeof path, "%s/api/v1/agents/%s/heartbeat", in->set->base_path, id);
     agent_heartbeat_body(in->set, in->first_index, body, sizeof body);
     http_once(in->conn, "POST", path, hdr, body, &o);
+    http_once_release(&o);
     if (o.error == HTTP_ERR_NONE && o.status == 404) {
         snprintf(msg, sizeof msg,
                  "agent %s does not exist in the server: run `fleetsim seed` or use --register", id);
@@ -215,20 +167,11 @@ static int check_agent(const struct preflight_input *in, FILE *out, const char *
     }
     if (o.error != HTTP_ERR_NONE || o.status != 200) {
         snprintf(msg, sizeof msg, "the heartbeat of agent %s did not answer 200 (%s)", id,
-                 describe(&o, why, sizeof why));
+                 http_once_describe(&o, why, sizeof why));
         return line_fail(out, msg);
     }
     line_ok(out, "agent %s exists (heartbeat answered 200)%s", id, "");
     return 0;
-}
-
-/* Overwrites and frees a header string (it holds the API key). */
-static void free_secret(char *s)
-{
-    if (s) {
-        memset(s, 0, strlen(s));
-        free(s);
-    }
 }
 
 int preflight_run(const struct preflight_input *in, FILE *out)
@@ -248,8 +191,8 @@ int preflight_run(const struct preflight_input *in, FILE *out)
     }
     if (!hdr_get || !hdr_post)
         line_fail(out, "out of memory");
-    free_secret(hdr_get);
-    free_secret(hdr_post);
+    parse_secret_free(hdr_get);
+    parse_secret_free(hdr_post);
     return rc;
 }
 

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "engine/clock.h"
+#include "engine/parse.h"
 #include "sim/agent.h"
 #include "sim/identity.h"
 #include "sim/operator.h"
@@ -337,12 +338,8 @@ void run_operator_free(struct run_operator *ro)
     if (ro->base)
         event_base_free(ro->base);
     pthread_mutex_destroy(&ro->mu);
-    if (ro->hdr_get)
-        explicit_bzero(ro->hdr_get, strlen(ro->hdr_get));
-    if (ro->hdr_post)
-        explicit_bzero(ro->hdr_post, strlen(ro->hdr_post));
-    free(ro->hdr_get);
-    free(ro->hdr_post);
+    parse_secret_free(ro->hdr_get);
+    parse_secret_free(ro->hdr_post);
     explicit_bzero(&ro->hset, sizeof ro->hset);
     free(ro);
 }

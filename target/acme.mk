@@ -9,12 +9,14 @@ check_PROGRAMS += tests/unit/check_ca
 TESTS += tests/unit/check_ca
 tests_unit_check_ca_SOURCES = tests/unit/check_ca.c
 tests_unit_check_ca_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_ca_LDADD = target/libacme.a engine/libjose.a $(DEPLIBS) $(TEST_LIBS)
+tests_unit_check_ca_LDADD = tests/lib/libtesthelp.a target/libacme.a engine/libjose.a $(DEPLIBS) \
+	$(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/check_acme_server
 TESTS += tests/unit/check_acme_server
 tests_unit_check_acme_server_SOURCES = tests/unit/check_acme_server.c
 tests_unit_check_acme_server_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_acme_server_LDADD = target/libacme.a engine/libjose.a $(DEPLIBS) $(TEST_LIBS)
+tests_unit_check_acme_server_LDADD = tests/lib/libtesthelp.a target/libacme.a engine/libjose.a \
+	$(DEPLIBS) $(TEST_LIBS)
 
 EXTRA_DIST += docs/acme.md

@@ -69,13 +69,10 @@ void acme_handle_new_account(struct acme_req *r)
 	static const char parse_err[] = "could not parse new-account payload";
 	if (!acme_verify_jws(r, true, false))
 		return;
-	bool empty, bad = false;
-	json_object *p = acme_payload_json(r, &empty, parse_err);
-	if (!p) {
-		if (empty)
-			acme_send_problem(r, 400, "malformed", parse_err);
+	bool bad = false;
+	json_object *p = acme_payload_object(r, parse_err);
+	if (!p)
 		return;
-	}
 	char *contact = NULL;
 	bool only_existing = bool_member(p, "onlyReturnExisting", &bad);
 	bool_member(p, "termsOfServiceAgreed", &bad); /* accepted, not enforced (as certctl) */
@@ -220,13 +217,9 @@ void acme_handle_key_change(struct acme_req *r)
 static X509 *revoke_payload(struct acme_req *r, int *reason)
 {
 	static const char parse_err[] = "could not parse revoke-cert payload";
-	bool empty;
-	json_object *p = acme_payload_json(r, &empty, parse_err), *c, *rs;
-	if (!p) {
-		if (empty)
-			acme_send_problem(r, 400, "malformed", parse_err);
+	json_object *p = acme_payload_object(r, parse_err), *c, *rs;
+	if (!p)
 		return NULL;
-	}
 	unsigned char *der = NULL;
 	size_t len = 0;
 	X509 *x = NULL;

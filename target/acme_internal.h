@@ -183,6 +183,8 @@ void acme_rfc3339(int64_t ms, char out[ACME_RFC3339_LEN]);
 /* Parses r->jws's payload as a JSON object; empty payload gives NULL with *empty = true.
  * On a parse error sends malformed(detail) and returns NULL with *empty = false. */
 json_object *acme_payload_json(struct acme_req *r, bool *empty, const char *detail);
+/* As acme_payload_json where a payload is required: an empty one is answered malformed too. */
+json_object *acme_payload_object(struct acme_req *r, const char *detail);
 
 /* ---- acme_ari.c ---- */
 /* GET renewal-info/<id>: 200 window, 400 malformed id, 404 unknown certificate. */

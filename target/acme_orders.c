@@ -268,13 +268,9 @@ void acme_handle_new_order(struct acme_req *r)
 	static const char parse_err[] = "could not parse new-order payload";
 	if (!acme_verify_jws(r, false, false))
 		return;
-	bool empty;
-	json_object *p = acme_payload_json(r, &empty, parse_err);
-	if (!p) {
-		if (empty)
-			acme_send_problem(r, 400, "malformed", parse_err);
+	json_object *p = acme_payload_object(r, parse_err);
+	if (!p)
 		return;
-	}
 	char *names[ACME_MAX_IDENTIFIERS];
 	int n = order_identifiers(r, p, names);
 	json_object_put(p);
@@ -351,13 +347,9 @@ void acme_handle_cert(struct acme_req *r, const char *cert_id)
 static X509_REQ *finalize_csr(struct acme_req *r)
 {
 	static const char parse_err[] = "could not parse finalize payload";
-	bool empty;
-	json_object *p = acme_payload_json(r, &empty, parse_err), *c;
-	if (!p) {
-		if (empty)
-			acme_send_problem(r, 400, "malformed", parse_err);
+	json_object *p = acme_payload_object(r, parse_err), *c;
+	if (!p)
 		return NULL;
-	}
 	unsigned char *der = NULL;
 	size_t len = 0;
 	X509_REQ *req = NULL;

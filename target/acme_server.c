@@ -338,6 +338,15 @@ json_object *acme_payload_json(struct acme_req *r, bool *empty, const char *deta
 	return o;
 }
 
+json_object *acme_payload_object(struct acme_req *r, const char *detail)
+{
+	bool empty;
+	json_object *o = acme_payload_json(r, &empty, detail);
+	if (!o && empty)
+		acme_send_problem(r, 400, "malformed", detail);
+	return o;
+}
+
 /* ---- directory, new-nonce, renewal-info ---- */
 
 static void handle_directory(struct acme_req *r)

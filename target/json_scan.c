@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "engine/parse.h"
 #include "target/json_scan.h"
 
 struct jscan {
@@ -17,24 +18,13 @@ static void skip_ws(struct jscan *s)
 		s->p++;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int read_hex4(struct jscan *s, uint32_t *out)
 {
 	if (s->end - s->p < 4)
 		return -EINVAL;
 	uint32_t v = 0;
 	for (int i = 0; i < 4; i++) {
-		int h = hexval(s->p[i]);
+		int h = parse_hex_digit(s->p[i]);
 		if (h < 0)
 			return -EINVAL;
 		v = v << 4 | (uint32_t)h;

@@ -8,6 +8,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "engine/parse.h"
 #include "target/json_write.h"
 #include "target/stats.h"
 #include "target/target_internal.h"
@@ -102,17 +103,6 @@ const char *req_body(struct req_ctx *rc, size_t *len)
 	return (const char *)evbuffer_pullup(in, -1);
 }
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes len bytes of a query component ('+' is a space) into buf (size n). Returns the
  * decoded length, or -1 when it does not fit or has a bad escape. */
 static long query_decode(const char *s, size_t len, char *buf, size_t n)
@@ -125,8 +115,8 @@ static long query_decode(const char *s, size_t len, char *buf, size_t n)
 		} else if (c == '%') {
 			if (i + 2 >= len)
 				return -1;
-			int hi = hexdigit(s[i + 1]);
-			int lo = hexdigit(s[i + 2]);
+			int hi = parse_hex_digit(s[i + 1]);
+			int lo = parse_hex_digit(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = (char)(hi << 4 | lo);

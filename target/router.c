@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "engine/parse.h"
 #include "engine/clock.h"
 #include "sim/identity.h"
 #include "target/acme_server.h"
@@ -61,24 +62,15 @@ static const struct route routes[] = {
 #define ACME_PREFIX "/acme/profile/"
 #define ACME_PREFIX_LEN (sizeof ACME_PREFIX - 1)
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes a NUL-terminated segment in place (bad escapes are kept as they are). */
 static void decode_segment(char *s)
 {
 	char *o = s;
 	for (char *p = s; *p; p++) {
-		if (*p == '%' && p[1] && p[2] && hexdigit(p[1]) >= 0 && hexdigit(p[2]) >= 0) {
-			*o++ = (char)(hexdigit(p[1]) << 4 | hexdigit(p[2]));
+		int hi = *p == '%' ? parse_hex_digit(p[1]) : -1;
+		int lo = hi >= 0 ? parse_hex_digit(p[2]) : -1;
+		if (lo >= 0) {
+			*o++ = (char)(hi << 4 | lo);
 			p += 2;
 		} else {
 			*o++ = *p;

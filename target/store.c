@@ -148,19 +148,27 @@ int store_agent_register(struct store *s, const char *name, const struct store_a
     return rc;
 }
 
-int store_agent_get(struct store *s, const char *agent_id, json_object **agent_out)
+/* One record by id through the backend's get: an empty id is not found; out may be NULL when
+ * only the answer matters. */
+static int get_by_id(struct store *s, int (*get)(struct store *, const char *, json_object **),
+                     const char *id, json_object **out)
 {
     json_object *tmp = NULL;
-    if (agent_out)
-        *agent_out = NULL;
-    if (empty(agent_id))
+    if (out)
+        *out = NULL;
+    if (empty(id))
         return STORE_NOT_FOUND;
-    int rc = s->ops->agent_get(s, agent_id, &tmp);
-    if (agent_out)
-        *agent_out = tmp;
-    else if (tmp)
+    int rc = get(s, id, &tmp);
+    if (out)
+        *out = tmp;
+    else
         json_object_put(tmp);
     return rc;
+}
+
+int store_agent_get(struct store *s, const char *agent_id, json_object **agent_out)
+{
+    return get_by_id(s, s->ops->agent_get, agent_id, agent_out);
 }
 
 int store_agent_heartbeat(struct store *s, const char *agent_id, const struct store_agent_meta *meta)
@@ -245,10 +253,7 @@ int store_job_update_status(struct store *s, const char *job_id, const char *sta
 
 int store_job_get(struct store *s, const char *job_id, json_object **job_out)
 {
-    *job_out = NULL;
-    if (empty(job_id))
-        return STORE_NOT_FOUND;
-    return s->ops->job_get(s, job_id, job_out);
+    return get_by_id(s, s->ops->job_get, job_id, job_out);
 }
 
 int store_job_counts(struct store *s, json_object **counts_out)
@@ -308,10 +313,7 @@ int store_cert_list(struct store *s, const struct store_cert_filter *filter, int
 
 int store_cert_get(struct store *s, const char *certificate_id, json_object **cert_out)
 {
-    *cert_out = NULL;
-    if (empty(certificate_id))
-        return STORE_NOT_FOUND;
-    return s->ops->cert_get(s, certificate_id, cert_out);
+    return get_by_id(s, s->ops->cert_get, certificate_id, cert_out);
 }
 
 int store_cert_create(struct store *s, const struct store_cert_input *in, json_object **cert_out)
@@ -440,17 +442,7 @@ int store_profile_create(struct store *s, const struct store_profile_input *in,
 
 int store_profile_get(struct store *s, const char *profile_id, json_object **profile_out)
 {
-    json_object *tmp = NULL;
-    if (profile_out)
-        *profile_out = NULL;
-    if (empty(profile_id))
-        return STORE_NOT_FOUND;
-    int rc = s->ops->profile_get(s, profile_id, &tmp);
-    if (profile_out)
-        *profile_out = tmp;
-    else if (tmp)
-        json_object_put(tmp);
-    return rc;
+    return get_by_id(s, s->ops->profile_get, profile_id, profile_out);
 }
 
 int store_reference_add(struct store *s, const char *kind, const char *id)

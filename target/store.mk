@@ -15,8 +15,8 @@ tests_unit_check_store_mem_SOURCES = tests/unit/check_store_mem.c tests/unit/sto
 	tests/unit/store_cases_cert.c tests/unit/store_cases_int.h \
 	tests/unit/store_cases.h
 tests_unit_check_store_mem_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_store_mem_LDADD = target/libstore.a seed/libseed.a sim/libsim.a engine/libparse.a \
-	$(DEPLIBS) $(TEST_LIBS)
+tests_unit_check_store_mem_LDADD = tests/lib/libtesthelp.a target/libstore.a seed/libseed.a \
+	sim/libsim.a engine/libparse.a $(DEPLIBS) $(TEST_LIBS)
 
 check_PROGRAMS += tests/integration/check_store_pg
 TESTS += tests/integration/check_store_pg
@@ -24,5 +24,5 @@ tests_integration_check_store_pg_SOURCES = tests/integration/check_store_pg.c \
 	tests/unit/store_cases.c tests/unit/store_cases_cert.c tests/unit/store_cases.h \
 	tests/unit/store_cases_int.h
 tests_integration_check_store_pg_CFLAGS = $(TEST_CFLAGS)
-tests_integration_check_store_pg_LDADD = target/libstore.a seed/libseed.a sim/libsim.a engine/libparse.a \
-	tests/lib/libtesthelp.a $(DEPLIBS) $(TEST_LIBS)
+tests_integration_check_store_pg_LDADD = tests/lib/libtesthelp.a target/libstore.a seed/libseed.a \
+	sim/libsim.a engine/libparse.a $(DEPLIBS) $(TEST_LIBS)

@@ -74,6 +74,41 @@ int pg_cmd(struct store *s, enum pg_stmt st, const struct pg_params *p, int on_u
     return STORE_OK;
 }
 
+int pg_row_by_id(struct store *s, enum pg_stmt st, const char *id, PGresult **out)
+{
+    struct pg_params p = {0};
+    int rc;
+    pg_p_str(&p, id);
+    PGresult *r = pg_run(s, st, &p, STORE_ERROR, STORE_ERROR, &rc);
+    if (r != NULL && PQntuples(r) == 0) {
+        PQclear(r);
+        r = NULL;
+        rc = STORE_NOT_FOUND;
+    }
+    *out = r;
+    return rc;
+}
+
+int pg_rows_json(const PGresult *r, json_object *(*conv)(const PGresult *r, int row),
+                 json_object **out)
+{
+    json_object *arr = json_object_new_array();
+    if (arr == NULL)
+        return STORE_ERROR;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (PQgetisnull(r, i, 1))
+            continue;
+        json_object *o = conv(r, i);
+        if (o == NULL) {
+            json_object_put(arr);
+            return STORE_ERROR;
+        }
+        json_object_array_add(arr, o);
+    }
+    *out = arr;
+    return STORE_OK;
+}
+
 const char *pg_str(const PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
@@ -193,15 +228,11 @@ static int pg_agent_heartbeat(struct store *s, const char *id, const struct stor
 
 static int pg_agent_retired_at(struct store *s, const char *id, int64_t *retired_us)
 {
-    struct pg_params p = {0};
-    int rc;
-    pg_p_str(&p, id);
-    PGresult *r = pg_run(s, PG_AGENT_RETIRED_AT, &p, STORE_ERROR, STORE_ERROR, &rc);
-    if (r == NULL)
+    PGresult *r;
+    int rc = pg_row_by_id(s, PG_AGENT_RETIRED_AT, id, &r);
+    if (rc != STORE_OK)
         return rc;
-    rc = PQntuples(r) == 0 ? STORE_NOT_FOUND : STORE_OK;
-    if (rc == STORE_OK)
-        *retired_us = pg_time(r, 0, 0);
+    *retired_us = pg_time(r, 0, 0);
     PQclear(r);
     return rc;
 }

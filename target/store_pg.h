@@ -87,6 +87,17 @@ PGresult *pg_run(struct store *s, enum pg_stmt st, const struct pg_params *p, in
 int pg_cmd(struct store *s, enum pg_stmt st, const struct pg_params *p, int on_unique, int on_fk,
            int64_t *affected);
 
+/* Runs statement st with the one text parameter id and keeps its first row: returns STORE_OK
+ * with *out the result (caller PQclear()s), STORE_NOT_FOUND when there is no row, or
+ * STORE_ERROR (*out NULL then). */
+int pg_row_by_id(struct store *s, enum pg_stmt st, const char *id, PGresult **out);
+
+/* The rows of r as a JSON array, each made by conv (NULL: out of memory), skipping rows whose
+ * column 1 is NULL (a query's placeholder row when nothing matched). Returns STORE_OK with
+ * *out, or STORE_ERROR. r stays the caller's. */
+int pg_rows_json(const PGresult *r, json_object *(*conv)(const PGresult *r, int row),
+                 json_object **out);
+
 /* Field access: NULL for SQL NULL. */
 const char *pg_str(const PGresult *r, int row, int col);
 int64_t pg_i64(const PGresult *r, int row, int col, int64_t if_null);

@@ -56,14 +56,11 @@ int pg_cert_insert(struct store *s, const struct store_cert_view *c)
 
 int pg_cert_get(struct store *s, const char *id, json_object **out)
 {
-    struct pg_params p = {0};
-    int rc;
-    pg_p_str(&p, id);
-    PGresult *r = pg_run(s, PG_CERT_GET, &p, STORE_ERROR, STORE_ERROR, &rc);
-    if (r == NULL)
+    PGresult *r;
+    int rc = pg_row_by_id(s, PG_CERT_GET, id, &r);
+    if (rc != STORE_OK)
         return rc;
-    rc = PQntuples(r) == 0 ? STORE_NOT_FOUND : STORE_OK;
-    if (rc == STORE_OK && (*out = cert_from_row(r, 0, 0)) == NULL)
+    if ((*out = cert_from_row(r, 0, 0)) == NULL)
         rc = STORE_ERROR;
     PQclear(r);
     return rc;
@@ -71,18 +68,13 @@ int pg_cert_get(struct store *s, const char *id, json_object **out)
 
 int pg_cert_brief(struct store *s, const char *id, char *status, size_t n, int64_t *expires_us)
 {
-    struct pg_params p = {0};
-    int rc;
-    pg_p_str(&p, id);
-    PGresult *r = pg_run(s, PG_CERT_BRIEF, &p, STORE_ERROR, STORE_ERROR, &rc);
-    if (r == NULL)
+    PGresult *r;
+    int rc = pg_row_by_id(s, PG_CERT_BRIEF, id, &r);
+    if (rc != STORE_OK)
         return rc;
-    rc = PQntuples(r) == 0 ? STORE_NOT_FOUND : STORE_OK;
-    if (rc == STORE_OK) {
-        snprintf(status, n, "%s", PQgetvalue(r, 0, 0));
-        int64_t e = pg_time(r, 0, 1);
-        *expires_us = e == STORE_TIME_NULL ? STORE_TIME_ZERO : e;
-    }
+    snprintf(status, n, "%s", PQgetvalue(r, 0, 0));
+    int64_t e = pg_time(r, 0, 1);
+    *expires_us = e == STORE_TIME_NULL ? STORE_TIME_ZERO : e;
     PQclear(r);
     return rc;
 }
@@ -96,6 +88,12 @@ static void filter_params(struct pg_params *p, const struct store_cert_filter *f
     pg_p_str(p, or_empty(f->profile_id)); pg_p_str(p, or_empty(f->agent_id));
 }
 
+/* A row of PG_CERT_LIST: the total count, then the certificate. */
+static json_object *listed_cert(const PGresult *r, int row)
+{
+    return cert_from_row(r, row, 1);
+}
+
 int pg_cert_list(struct store *s, const struct store_cert_filter *f, int64_t limit,
                  int64_t offset, int64_t *total, json_object **data)
 {
@@ -107,25 +105,10 @@ int pg_cert_list(struct store *s, const struct store_cert_filter *f, int64_t lim
     PGresult *r = pg_run(s, PG_CERT_LIST, &p, STORE_ERROR, STORE_ERROR, &rc);
     if (r == NULL)
         return rc;
-    json_object *arr = json_object_new_array();
-    int rows = PQntuples(r);
-    for (int i = 0; i < rows && rc == STORE_OK; i++) {
-        if (PQgetisnull(r, i, 1))
-            continue; /* the empty page's single row of NULLs */
-        json_object *o = cert_from_row(r, i, 1);
-        if (o == NULL)
-            rc = STORE_ERROR;
-        else
-            json_object_array_add(arr, o);
-    }
-    *total = rows > 0 ? pg_i64(r, 0, 0, 0) : 0;
+    rc = pg_rows_json(r, listed_cert, data); /* the empty page: one row of NULLs */
+    *total = PQntuples(r) > 0 ? pg_i64(r, 0, 0, 0) : 0;
     PQclear(r);
-    if (rc != STORE_OK) {
-        json_object_put(arr);
-        return rc;
-    }
-    *data = arr;
-    return STORE_OK;
+    return rc;
 }
 
 int pg_cert_match(struct store *s, const struct store_cert_filter *f, int64_t limit,
@@ -188,14 +171,11 @@ int pg_cert_targets(struct store *s, const char *id, store_target_cb cb, void *a
 
 int pg_cert_latest_pem(struct store *s, const char *id, char **pem)
 {
-    struct pg_params p = {0};
-    int rc;
-    pg_p_str(&p, id);
-    PGresult *r = pg_run(s, PG_CERT_LATEST_PEM, &p, STORE_ERROR, STORE_ERROR, &rc);
-    if (r == NULL)
+    PGresult *r;
+    int rc = pg_row_by_id(s, PG_CERT_LATEST_PEM, id, &r);
+    if (rc != STORE_OK)
         return rc;
-    rc = PQntuples(r) == 0 ? STORE_NOT_FOUND : STORE_OK;
-    if (rc == STORE_OK && (*pem = strdup(PQgetvalue(r, 0, 0))) == NULL)
+    if ((*pem = strdup(PQgetvalue(r, 0, 0))) == NULL)
         rc = STORE_ERROR;
     PQclear(r);
     return rc;
@@ -225,23 +205,18 @@ int pg_profile_insert(struct store *s, const struct store_profile_view *v)
 
 int pg_profile_get(struct store *s, const char *id, json_object **out)
 {
-    struct pg_params p = {0};
-    int rc;
-    pg_p_str(&p, id);
-    PGresult *r = pg_run(s, PG_PROFILE_GET, &p, STORE_ERROR, STORE_ERROR, &rc);
-    if (r == NULL)
+    PGresult *r;
+    int rc = pg_row_by_id(s, PG_PROFILE_GET, id, &r);
+    if (rc != STORE_OK)
         return rc;
-    rc = PQntuples(r) == 0 ? STORE_NOT_FOUND : STORE_OK;
-    if (rc == STORE_OK) {
-        struct store_profile_view v = {
-            .id = pg_str(r, 0, 0), .name = pg_str(r, 0, 1), .description = pg_str(r, 0, 2),
-            .rules_json = pg_str(r, 0, 3), .max_ttl_seconds = pg_i64(r, 0, 4, 0),
-            .acme_auth_mode = pg_str(r, 0, 5), .requires_approval = pg_bool(r, 0, 6),
-            .enabled = pg_bool(r, 0, 7), .created_us = pg_time(r, 0, 8),
-            .updated_us = pg_time(r, 0, 9),
-        };
-        *out = store_json_profile(&v);
-    }
+    struct store_profile_view v = {
+        .id = pg_str(r, 0, 0), .name = pg_str(r, 0, 1), .description = pg_str(r, 0, 2),
+        .rules_json = pg_str(r, 0, 3), .max_ttl_seconds = pg_i64(r, 0, 4, 0),
+        .acme_auth_mode = pg_str(r, 0, 5), .requires_approval = pg_bool(r, 0, 6),
+        .enabled = pg_bool(r, 0, 7), .created_us = pg_time(r, 0, 8),
+        .updated_us = pg_time(r, 0, 9),
+    };
+    *out = store_json_profile(&v);
     PQclear(r);
     return rc;
 }

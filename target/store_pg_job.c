@@ -20,24 +20,19 @@ int pg_job_insert(struct store *s, const struct store_job_view *j)
 
 int pg_job_get(struct store *s, const char *id, json_object **out)
 {
-    struct pg_params p = {0};
-    int rc;
-    pg_p_str(&p, id);
-    PGresult *r = pg_run(s, PG_JOB_GET, &p, STORE_ERROR, STORE_ERROR, &rc);
-    if (r == NULL)
+    PGresult *r;
+    int rc = pg_row_by_id(s, PG_JOB_GET, id, &r);
+    if (rc != STORE_OK)
         return rc;
-    rc = PQntuples(r) == 0 ? STORE_NOT_FOUND : STORE_OK;
-    if (rc == STORE_OK) {
-        struct store_job_view v = {
-            .id = pg_str(r, 0, 0), .type = pg_str(r, 0, 1), .certificate_id = pg_str(r, 0, 2),
-            .target_id = pg_str(r, 0, 3), .agent_id = pg_str(r, 0, 4), .status = pg_str(r, 0, 5),
-            .attempts = (int)pg_i64(r, 0, 6, 0), .max_attempts = (int)pg_i64(r, 0, 7, 0),
-            .last_error = pg_str(r, 0, 8), .scheduled_us = pg_time(r, 0, 9),
-            .started_us = pg_time(r, 0, 10), .completed_us = pg_time(r, 0, 11),
-            .created_us = pg_time(r, 0, 12), .verification_status = pg_str(r, 0, 13),
-        };
-        *out = store_json_job(&v);
-    }
+    struct store_job_view v = {
+        .id = pg_str(r, 0, 0), .type = pg_str(r, 0, 1), .certificate_id = pg_str(r, 0, 2),
+        .target_id = pg_str(r, 0, 3), .agent_id = pg_str(r, 0, 4), .status = pg_str(r, 0, 5),
+        .attempts = (int)pg_i64(r, 0, 6, 0), .max_attempts = (int)pg_i64(r, 0, 7, 0),
+        .last_error = pg_str(r, 0, 8), .scheduled_us = pg_time(r, 0, 9),
+        .started_us = pg_time(r, 0, 10), .completed_us = pg_time(r, 0, 11),
+        .created_us = pg_time(r, 0, 12), .verification_status = pg_str(r, 0, 13),
+    };
+    *out = store_json_job(&v);
     PQclear(r);
     return rc;
 }
@@ -53,15 +48,11 @@ int pg_job_set_status(struct store *s, const char *id, const char *status, const
 
 int pg_job_find_awaiting(struct store *s, const char *cert_id, char *job_id, size_t n)
 {
-    struct pg_params p = {0};
-    int rc;
-    pg_p_str(&p, cert_id);
-    PGresult *r = pg_run(s, PG_JOB_FIND_AWAITING, &p, STORE_ERROR, STORE_ERROR, &rc);
-    if (r == NULL)
+    PGresult *r;
+    int rc = pg_row_by_id(s, PG_JOB_FIND_AWAITING, cert_id, &r);
+    if (rc != STORE_OK)
         return rc;
-    rc = PQntuples(r) == 0 ? STORE_NOT_FOUND : STORE_OK;
-    if (rc == STORE_OK)
-        snprintf(job_id, n, "%s", PQgetvalue(r, 0, 0));
+    snprintf(job_id, n, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
     return rc;
 }
@@ -110,21 +101,7 @@ int pg_work_poll(struct store *s, const char *agent_id, int64_t now_us, json_obj
         PQclear(r);
         return STORE_NOT_FOUND; /* certctl answers 500: the claim has no existence check */
     }
-    json_object *arr = json_object_new_array();
-    for (int i = 0; i < PQntuples(r) && rc == STORE_OK; i++) {
-        if (PQgetisnull(r, i, 1))
-            continue; /* an agent without work: one row of NULLs */
-        json_object *o = work_from_row(r, i);
-        if (o == NULL)
-            rc = STORE_ERROR;
-        else
-            json_object_array_add(arr, o);
-    }
+    rc = pg_rows_json(r, work_from_row, out); /* an agent without work: one row of NULLs */
     PQclear(r);
-    if (rc != STORE_OK) {
-        json_object_put(arr);
-        return rc;
-    }
-    *out = arr;
-    return STORE_OK;
+    return rc;
 }

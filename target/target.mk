@@ -29,14 +29,15 @@ check_PROGRAMS += tests/unit/check_target_parts
 TESTS += tests/unit/check_target_parts
 tests_unit_check_target_parts_SOURCES = tests/unit/check_target_parts.c
 tests_unit_check_target_parts_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_target_parts_LDADD = $(TARGET_LIBS) $(DEPLIBS) $(TEST_LIBS)
+tests_unit_check_target_parts_LDADD = tests/lib/libtesthelp.a $(TARGET_LIBS) $(DEPLIBS) \
+	$(TEST_LIBS)
 
 check_PROGRAMS += tests/integration/check_target
 TESTS += tests/integration/check_target
 tests_integration_check_target_SOURCES = tests/integration/check_target.c \
 	tests/integration/target_client.c tests/integration/target_client.h
 tests_integration_check_target_CFLAGS = $(TEST_CFLAGS)
-tests_integration_check_target_LDADD = $(TARGET_LIBS) tests/lib/libtesthelp.a $(DEPLIBS) \
+tests_integration_check_target_LDADD = tests/lib/libtesthelp.a $(TARGET_LIBS) $(DEPLIBS) \
 	$(TEST_LIBS)
 # The integration test also runs the fleetsim-target program as a separate process.
 EXTRA_tests_integration_check_target_DEPENDENCIES = fleetsim-target$(EXEEXT)

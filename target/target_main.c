@@ -316,14 +316,9 @@ static int write_key_file(struct main_opts *o, const char *key)
 
 static void cleanup(struct main_opts *o)
 {
-	for (size_t i = 0; i < o->n_keys; i++) {
-		memset(o->keys[i], 0, strlen(o->keys[i]));
-		free(o->keys[i]);
-	}
-	if (o->db_url) {
-		memset(o->db_url, 0, strlen(o->db_url));
-		free(o->db_url);
-	}
+	for (size_t i = 0; i < o->n_keys; i++)
+		parse_secret_free(o->keys[i]);
+	parse_secret_free(o->db_url);
 	if (o->key_file[0])
 		unlink(o->key_file);
 	if (o->key_file_dir[0])

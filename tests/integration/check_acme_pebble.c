@@ -8,7 +8,6 @@
 
 #include <check.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,29 +21,13 @@
 
 #include "engine/clock.h"
 #include "engine/tls.h"
+#include "tests/lib/acme_run.h"
 #include "tests/lib/pebble.h"
+#include "tests/lib/testenv.h"
 
 #define NS_PER_MS 1000000ULL
 #define WAIT_LIMIT_NS (90ULL * 1000000000ULL)
-#define MAX_CERTS 256
 #define ORDERS 100
-
-/* Certificates handed over by the actors' loop thread. */
-struct certs {
-    pthread_mutex_t mu;
-    char *pem[MAX_CERTS];
-    uint32_t actor[MAX_CERTS];
-    size_t n;
-};
-
-static void keep_cert(void *arg, uint32_t actor, const char *pem, size_t len)
-{
-    struct certs *c = arg;
-    pthread_mutex_lock(&c->mu);
-    if (c->n < MAX_CERTS && (c->pem[c->n] = strndup(pem, len)))
-        c->actor[c->n++] = actor;
-    pthread_mutex_unlock(&c->mu);
-}
 
 struct run {
     struct pebble pb;
@@ -54,13 +37,13 @@ struct run {
     struct acme_group *g;
     struct metrics *m;
     struct acme_counters k;
-    struct certs certs;
+    struct acme_run_certs certs;
 };
 
 static void run_start_pebble(struct run *r, bool set_reject, int reject_pct)
 {
     memset(r, 0, sizeof *r);
-    pthread_mutex_init(&r->certs.mu, NULL);
+    acme_run_certs_init(&r->certs);
     char err[300];
     struct pebble_options o = {.set_nonce_reject = set_reject, .nonce_reject_pct = reject_pct};
     ck_assert_msg(pebble_start(&r->pb, &o, err, sizeof err) == 0, "%s", err);
@@ -79,42 +62,26 @@ static void run_start_pebble(struct run *r, bool set_reject, int reject_pct)
     r->cfg.poll_max_ns = 200 * NS_PER_MS;
     r->cfg.grace_ns = 2000 * NS_PER_MS;
     r->cfg.seed = 11;
-    r->cfg.on_cert = keep_cert;
+    r->cfg.on_cert = acme_run_keep_cert;
     r->cfg.on_cert_arg = &r->certs;
 }
 
 /* Runs the group until every actor reached max_iterations (bounded), then collects. */
 static void run_go(struct run *r)
 {
-    char err[200];
-    r->g = acme_group_new(&r->cfg, err, sizeof err);
-    ck_assert_msg(r->g != NULL, "%s", err);
-    uint64_t t0 = clock_now_ns();
-    ck_assert_int_eq(acme_group_start(r->g, t0), 0);
-    while (!acme_group_finished(r->g) && clock_now_ns() - t0 < WAIT_LIMIT_NS)
-        usleep(10000);
-    bool finished = acme_group_finished(r->g);
-    acme_group_stop(r->g);
-    acme_group_join(r->g);
-    r->m = metrics_new(false);
-    ck_assert_int_eq(acme_group_metrics_merge(r->g, r->m), 0);
-    acme_group_counters(r->g, &r->k);
-    ck_assert_msg(finished, "the actors did not finish within 90 s (Pebble stuck?); log %s",
-                  r->pb.log_path);
+    char stuck[PEBBLE_PATH_MAX + 96];
+    snprintf(stuck, sizeof stuck, "the actors did not finish within 90 s (Pebble stuck?); log %s",
+             r->pb.log_path);
     struct metrics_accounting acc;
-    metrics_accounting(r->m, &acc);
-    ck_assert(metrics_accounting_balanced(&acc, acme_group_in_flight(r->g)));
+    r->g = acme_run_go(&r->cfg, WAIT_LIMIT_NS, stuck, &r->m, &r->k, &acc);
     ck_assert_int_eq(acc.in_flight, 0);
-    ck_assert_uint_eq(r->k.started, r->k.completed + r->k.failed + r->k.abandoned);
 }
 
 static void run_free(struct run *r)
 {
     acme_group_free(r->g);
     metrics_free(r->m);
-    for (size_t i = 0; i < r->certs.n; i++)
-        free(r->certs.pem[i]);
-    pthread_mutex_destroy(&r->certs.mu);
+    acme_run_certs_free(&r->certs);
     SSL_CTX_free(r->ssl);
     pebble_stop(&r->pb);
 }
@@ -285,9 +252,8 @@ END_TEST
 
 int main(void)
 {
-    const char *unit = getenv("FLEETSIM_UNIT_ONLY");
-    if (unit && strcmp(unit, "1") == 0)
-        return 77;
+    if (testenv_unit_only())
+        return TESTENV_SKIP;
     if (!pebble_binary()) {
         printf("SKIP: check_acme_pebble: no pebble binary on PATH (apt-get install pebble, or set "
                "FLEETSIM_PEBBLE)\n");
@@ -295,16 +261,10 @@ int main(void)
     }
     signal(SIGPIPE, SIG_IGN);
     Suite *s = suite_create("acme_pebble");
-    TCase *tc = tcase_create("pebble");
-    tcase_set_timeout(tc, 150);
+    TCase *tc = testenv_tcase(s, "pebble", 150);
     tcase_add_test(tc, t_hundred_orders_with_bad_nonces);
     tcase_add_test(tc, t_rs256_baseline_without_rejections);
     tcase_add_test(tc, t_eddsa_refused_and_counted);
     tcase_add_test(tc, t_burst_against_pebble);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return testenv_run(s);
 }

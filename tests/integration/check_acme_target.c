@@ -9,7 +9,6 @@
 
 #include <check.h>
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,8 @@
 #include "engine/tls.h"
 #include "target/target.h"
 #include "tests/integration/target_client.h"
+#include "tests/lib/acme_run.h"
+#include "tests/lib/testenv.h"
 
 #define NS_PER_MS 1000000ULL
 #define WAIT_LIMIT_NS (60ULL * 1000000000ULL)
@@ -33,24 +34,6 @@
 #define CONC_ORDERS_EACH 15u
 #define CONC_ORDERS (CONC_ACTORS * CONC_ORDERS_EACH)
 #define CONC_ORDERS_PER_HOUR 1000u
-#define MAX_CERTS 256u
-
-/* Certificate chains the actors downloaded (acme_config.on_cert, called from loop threads). */
-struct certs {
-    pthread_mutex_t mu;
-    char *pem[MAX_CERTS];
-    uint32_t actor[MAX_CERTS];
-    size_t n;
-};
-
-static void keep_cert(void *arg, uint32_t actor, const char *pem, size_t len)
-{
-    struct certs *c = arg;
-    pthread_mutex_lock(&c->mu);
-    if (c->n < MAX_CERTS && (c->pem[c->n] = strndup(pem, len)))
-        c->actor[c->n++] = actor;
-    pthread_mutex_unlock(&c->mu);
-}
 
 struct run {
     struct target *t;
@@ -61,13 +44,13 @@ struct run {
     struct acme_group *g;
     struct metrics *m;
     struct acme_counters k;
-    struct certs certs;
+    struct acme_run_certs certs;
 };
 
 static void run_start_target(struct run *r, uint32_t orders_per_hour, uint32_t active_orders)
 {
     memset(r, 0, sizeof *r);
-    pthread_mutex_init(&r->certs.mu, NULL);
+    acme_run_certs_init(&r->certs);
     struct target_config tc;
     target_config_defaults(&tc);
     tc.port = 0;
@@ -97,28 +80,16 @@ static void run_start_target(struct run *r, uint32_t orders_per_hour, uint32_t a
     r->cfg.poll_base_ns = 2 * NS_PER_MS;
     r->cfg.threads = 2;
     r->cfg.seed = 3;
-    r->cfg.on_cert = keep_cert;
+    r->cfg.on_cert = acme_run_keep_cert;
     r->cfg.on_cert_arg = &r->certs;
 }
 
 static void run_go(struct run *r)
 {
-    char err[200];
-    r->g = acme_group_new(&r->cfg, err, sizeof err);
-    ck_assert_msg(r->g != NULL, "%s", err);
-    uint64_t t0 = clock_now_ns();
-    ck_assert_int_eq(acme_group_start(r->g, t0), 0);
-    while (!acme_group_finished(r->g) && clock_now_ns() - t0 < WAIT_LIMIT_NS)
-        usleep(5000);
-    ck_assert_msg(acme_group_finished(r->g), "the actors did not finish in time");
-    acme_group_join(r->g);
-    r->m = metrics_new(false);
-    ck_assert_int_eq(acme_group_metrics_merge(r->g, r->m), 0);
-    acme_group_counters(r->g, &r->k);
     struct metrics_accounting acc;
-    metrics_accounting(r->m, &acc);
-    ck_assert(metrics_accounting_balanced(&acc, 0));
-    ck_assert_uint_eq(r->k.started, r->k.completed + r->k.failed + r->k.abandoned);
+    r->g = acme_run_go(&r->cfg, WAIT_LIMIT_NS, "the actors did not finish in time", &r->m, &r->k,
+                       &acc);
+    ck_assert_int_eq(acc.in_flight, 0);
 }
 
 static void run_free(struct run *r)
@@ -127,9 +98,7 @@ static void run_free(struct run *r)
     metrics_free(r->m);
     target_stop(r->t);
     SSL_CTX_free(r->ssl);
-    for (size_t i = 0; i < r->certs.n; i++)
-        free(r->certs.pem[i]);
-    pthread_mutex_destroy(&r->certs.mu);
+    acme_run_certs_free(&r->certs);
 }
 
 /* Every downloaded chain parses, its leaf verifies against the target's CA file (with the rest
@@ -202,16 +171,10 @@ static uint64_t failed_requests(const struct metrics *m)
 static int64_t target_count(const struct run *r, const char *endpoint, const char *status)
 {
     struct tc *c = tc_new(target_port(r->t), true, target_ca_path(r->t));
-    struct tc_resp resp;
-    tc_request(c, "GET", "/_target/stats", NULL, NULL, NULL, &resp);
-    ck_assert_int_eq(resp.status, 200);
-    json_object *o = json_tokener_parse(resp.body), *req, *ep, *n;
-    int64_t v = 0;
-    if (json_object_object_get_ex(o, "requests", &req) &&
-        json_object_object_get_ex(req, endpoint, &ep) && json_object_object_get_ex(ep, status, &n))
-        v = json_object_get_int64(n);
+    json_object *o = tc_stats(c);
+    int64_t v = json_object_get_int64(tc_member(tc_member(tc_member(o, "requests"), endpoint),
+                                                status));
     json_object_put(o);
-    tc_resp_free(&resp);
     tc_free(c);
     return v;
 }
@@ -337,21 +300,14 @@ END_TEST
 
 int main(void)
 {
-    const char *unit = getenv("FLEETSIM_UNIT_ONLY");
-    if (unit && strcmp(unit, "1") == 0)
-        return 77;
+    if (testenv_unit_only())
+        return TESTENV_SKIP;
     signal(SIGPIPE, SIG_IGN);
     Suite *s = suite_create("acme_target");
-    TCase *tc = tcase_create("target");
-    tcase_set_timeout(tc, 90);
+    TCase *tc = testenv_tcase(s, "target", 90);
     tcase_add_test(tc, t_concurrent_orders);
     tcase_add_test(tc, t_rate_limit_counted_and_shaped);
     tcase_add_test(tc, t_burst_counts);
     tcase_add_test(tc, t_preflight_profile);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return testenv_run(s);
 }

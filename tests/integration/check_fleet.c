@@ -6,93 +6,35 @@
  * hint; the same --seed giving the same schedule (also per shard); and exit codes 0 / 99.
  * Skipped (77) when FLEETSIM_UNIT_ONLY=1; smaller fleets under FLEETSIM_SANITIZED=1. */
 #include <check.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <event2/event.h>
 #include <json-c/json.h>
 
 #include "engine/clock.h"
-#include "engine/http_client.h"
+#include "engine/http_once.h"
 #include "engine/tls.h"
 #include "sim/identity.h"
 #include "sim/schedule.h"
+#include "tests/lib/procs.h"
+#include "tests/lib/testenv.h"
 
 #define API_KEY "fleet-test-key"
-#define PATH_MAX_LEN 1024
 #define RUN_TIMEOUT_S 90
 
-static char builddir[PATH_MAX_LEN - 64];
 static bool sanitized;
 
 /* ---- processes --------------------------------------------------------------------------- */
 
-/* Starts argv with stdout and stderr into out_path; the child dies with the test process. */
-static pid_t spawn(char *const argv[], const char *out_path)
-{
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        close(fd);
-        setenv("CERTCTL_API_KEY", API_KEY, 1);
-        unsetenv("CERTCTL_SERVER_URL");
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Waits up to timeout_s for pid; returns its exit code (or -1 after killing it). */
-static int wait_exit(pid_t pid, int timeout_s)
-{
-    uint64_t end = clock_now_ns() + (uint64_t)timeout_s * CLOCK_NS_PER_S;
-    int status;
-    while (clock_now_ns() < end) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return -1;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = calloc(1, (size_t)n + 1);
-    if (fread(s, 1, (size_t)n, f) != (size_t)n)
-        s[0] = '\0';
-    fclose(f);
-    return s;
-}
+/* What fleetsim runs with: the API key in the environment, no URL from it. */
+static const char *const fleet_env[] = {"CERTCTL_API_KEY=" API_KEY, "CERTCTL_SERVER_URL", NULL};
 
 struct tgt {
-    pid_t pid;
-    uint16_t port;
+    struct procs_target p;
     bool tls;
-    char ca[PATH_MAX_LEN];
-    char url[64];
-    char log[64];
 };
 
 /* Starts fleetsim-target (plain or TLS) seeded with agents and certs; extra: one more option. */
@@ -100,88 +42,47 @@ static void target_up(struct tgt *t, bool tls, unsigned agents, unsigned certs, 
 {
     memset(t, 0, sizeof *t);
     t->tls = tls;
-    char prog[PATH_MAX_LEN], a[16], c[16];
-    snprintf(prog, sizeof prog, "%s/fleetsim-target", builddir);
+    char a[16], c[16];
     snprintf(a, sizeof a, "%u", agents);
     snprintf(c, sizeof c, "%u", certs);
-    snprintf(t->log, sizeof t->log, "/tmp/check_fleet_target.%d.log", (int)getpid());
-    char *argv[16] = {prog, "--listen", "127.0.0.1:0", "--rate-limit", "off", "--seed-agents", a,
-                      "--seed-certs", c, "--api-key", API_KEY, "--seed", "1234"};
-    int n = 13;
+    const char *args[16] = {"--rate-limit", "off", "--seed-agents", a, "--seed-certs", c,
+                            "--api-key", API_KEY, "--seed", "1234"};
+    int n = 10;
     if (!tls)
-        argv[n++] = "--plain";
+        args[n++] = "--plain";
     if (extra)
-        argv[n++] = (char *)extra;
-    argv[n] = NULL;
-    t->pid = spawn(argv, t->log);
-    for (int i = 0; i < 500 && !t->port; i++) {
-        usleep(20000);
-        char *out = slurp(t->log);
-        const char *l = strstr(out, "listening on ");
-        const char *ca = strstr(out, "CA certificate in ");
-        if (ca)
-            sscanf(ca + 18, "%1023s", t->ca);
-        if (l && strchr(l, '\n')) {
-            const char *colon = strrchr(strstr(l, "//"), ':');
-            t->port = (uint16_t)atoi(colon + 1);
-        }
-        free(out);
-    }
-    ck_assert_msg(t->port != 0, "fleetsim-target did not start");
-    snprintf(t->url, sizeof t->url, "%s://127.0.0.1:%u", tls ? "https" : "http", t->port);
+        args[n++] = extra;
+    args[n] = NULL;
+    ck_assert_msg(procs_target_start(&t->p, args) == 0, "fleetsim-target did not start");
 }
 
 static void target_down(struct tgt *t)
 {
-    if (t->pid > 0) {
-        kill(t->pid, SIGTERM);
-        wait_exit(t->pid, 10);
-    }
-    unlink(t->log);
-    t->pid = 0;
+    procs_target_stop(&t->p, SIGTERM);
 }
 
 /* ---- HTTP to the target -------------------------------------------------------------------- */
-
-struct call {
-    struct event_base *base;
-    int status;
-    char *body;
-};
-
-static void call_done(const struct http_result *res, void *arg)
-{
-    struct call *c = arg;
-    c->status = res->error == HTTP_ERR_NONE ? res->status : -1;
-    c->body = strndup(res->body ? res->body : "", res->body_len);
-    event_base_loopbreak(c->base);
-}
 
 /* One request to the target; returns the status (-1 on a transport error), body in *out. */
 static int call(const struct tgt *t, const char *method, const char *path, const char *body,
                 char **out)
 {
     char err[256];
-    SSL_CTX *ssl = t->tls ? tls_client_ctx_new(t->ca, false, err, sizeof err) : NULL;
+    SSL_CTX *ssl = t->tls ? tls_client_ctx_new(t->p.ca_path, false, err, sizeof err) : NULL;
     struct http_conn_config cc;
-    ck_assert_int_eq(http_conn_config_init(&cc, "127.0.0.1", t->port, ssl, err, sizeof err), 0);
+    ck_assert_int_eq(http_conn_config_init(&cc, "127.0.0.1", t->p.port, ssl, err, sizeof err), 0);
     cc.max_body_bytes = 64u << 20;
-    struct call c = {.base = event_base_new(), .status = -1};
-    struct http_conn *conn = http_conn_new(c.base, &cc);
-    struct http_request req = {method, path,
-                               "Authorization: Bearer " API_KEY "\r\nContent-Type: application/json\r\n",
-                               body, body ? strlen(body) : 0, clock_now_ns()};
-    ck_assert_int_eq(http_conn_send(conn, &req, call_done, &c), 0);
-    event_base_dispatch(c.base);
-    http_conn_free(conn);
-    event_base_free(c.base);
+    struct http_once o;
+    http_once(&cc, method, path,
+              "Authorization: Bearer " API_KEY "\r\nContent-Type: application/json\r\n", body,
+              &o);
     if (ssl)
         SSL_CTX_free(ssl);
     if (out)
-        *out = c.body;
+        *out = o.body ? o.body : strdup("");
     else
-        free(c.body);
-    return c.status;
+        free(o.body);
+    return o.error == HTTP_ERR_NONE ? o.status : -1;
 }
 
 static json_object *stats(const struct tgt *t)
@@ -215,27 +116,22 @@ struct run {
 /* Runs fleetsim with args (NULL-terminated) against url (NULL: none) and --summary-json. */
 static void fleetsim(struct run *r, const char *url, const char *const *args)
 {
-    char prog[PATH_MAX_LEN], out[64], sum[64];
-    snprintf(prog, sizeof prog, "%s/fleetsim", builddir);
-    snprintf(out, sizeof out, "/tmp/check_fleet_run.%d.out", (int)getpid());
+    char sum[64];
     snprintf(sum, sizeof sum, "/tmp/check_fleet_run.%d.json", (int)getpid());
     unlink(sum);
-    char *argv[64] = {prog};
-    int n = 1;
+    const char *argv[PROCS_MAX_ARGS + 1];
+    int n = 0;
     if (url) {
         argv[n++] = "--url";
-        argv[n++] = (char *)url;
+        argv[n++] = url;
     }
     argv[n++] = "--summary-json";
     argv[n++] = sum;
-    for (int i = 0; args[i] && n < 62; i++)
-        argv[n++] = (char *)args[i];
+    for (int i = 0; args[i] && n < PROCS_MAX_ARGS; i++)
+        argv[n++] = args[i];
     argv[n] = NULL;
-    pid_t pid = spawn(argv, out);
-    r->rc = wait_exit(pid, RUN_TIMEOUT_S);
-    r->out = slurp(out);
+    r->rc = procs_run("fleetsim", argv, fleet_env, RUN_TIMEOUT_S * 1000u, &r->out, NULL);
     r->summary = json_object_from_file(sum);
-    unlink(out);
     unlink(sum);
 }
 
@@ -327,9 +223,9 @@ static void heartbeat_run(bool tls, unsigned n, unsigned secs, unsigned ramp_s)
     snprintf(ramp, sizeof ramp, "%us", ramp_s);
     const char *args[] = {"--agents", agents, "--heartbeat", "1s", "--poll", "0", "--duration",
                           dur, "--seed", "7", "--report-interval", "2s", "--ramp", ramp,
-                          tls ? "--cacert" : NULL, t.ca, NULL};
+                          tls ? "--cacert" : NULL, t.p.ca_path, NULL};
     struct run r;
-    fleetsim(&r, t.url, args);
+    fleetsim(&r, t.p.url, args);
     json_object *st = stats(&t);
     target_down(&t);
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
@@ -414,7 +310,7 @@ START_TEST(test_renewal_jobs)
     const char *args[] = {"--agents", "20", "--heartbeat", "1s", "--poll", "500ms", "--ramp",
                           "500ms", "--duration", "8s", "--seed", "3", "-q", NULL};
     struct run r;
-    fleetsim(&r, t.url, args);
+    fleetsim(&r, t.p.url, args);
     json_object *st = stats(&t);
     target_down(&t);
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
@@ -442,13 +338,14 @@ START_TEST(test_retire_and_unknown)
 {
     struct tgt t;
     target_up(&t, false, 20, 0, NULL);
-    char prog[PATH_MAX_LEN], out[64];
-    snprintf(prog, sizeof prog, "%s/fleetsim", builddir);
+    char out[64];
     snprintf(out, sizeof out, "/tmp/check_fleet_retire.%d.out", (int)getpid());
     /* 25 agents, of which 21..25 do not exist in the target */
-    char *argv[] = {prog, "--url", t.url, "--agents", "25", "--heartbeat", "500ms", "--poll",
-                    "500ms", "--duration", "6s", "--seed", "5", "--report-interval", "0", NULL};
-    pid_t pid = spawn(argv, out);
+    const char *args[] = {"--url", t.p.url, "--agents", "25", "--heartbeat", "500ms", "--poll",
+                          "500ms", "--duration", "6s", "--seed", "5", "--report-interval", "0",
+                          NULL};
+    pid_t pid = procs_start("fleetsim", args, fleet_env, out);
+    ck_assert_int_gt(pid, 0);
     usleep(2500000);
     for (unsigned i = 1; i <= 10; i++) {
         char path[256], id[IDENTITY_NAME_MAX];
@@ -456,8 +353,8 @@ START_TEST(test_retire_and_unknown)
         snprintf(path, sizeof path, "/api/v1/agents/%s?force=true&reason=test", id);
         ck_assert_int_eq(call(&t, "DELETE", path, NULL, NULL), 200);
     }
-    int rc = wait_exit(pid, RUN_TIMEOUT_S);
-    char *text = slurp(out);
+    int rc = procs_wait(pid, RUN_TIMEOUT_S * 1000u);
+    char *text = testenv_slurp(out);
     unlink(out);
     json_object *st = stats(&t);
     target_down(&t);
@@ -486,13 +383,13 @@ START_TEST(test_register_and_agents_file)
     const char *reg[] = {"--agents", "30", "--register", "--agents-file", file, "--heartbeat",
                          "1s", "--poll", "0", "--duration", "3s", "--seed", "9", NULL};
     struct run r;
-    fleetsim(&r, t.url, reg);
+    fleetsim(&r, t.p.url, reg);
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
     ck_assert_ptr_nonnull(strstr(r.out, "registering agents: 30/30 done, 0 failed"));
     ck_assert_int_eq(counter(r.summary, "http_reqs") - acct_field(r.summary, "answered"), 0);
     run_free(&r);
     /* the file holds "INDEX ID" lines with the server's ids */
-    char *ids = slurp(file);
+    char *ids = testenv_slurp(file);
     unsigned lines = 0;
     for (char *l = strchr(ids, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
         unsigned idx;
@@ -506,7 +403,7 @@ START_TEST(test_register_and_agents_file)
     /* a later run reads the ids and heartbeats as those agents, without registering */
     const char *again[] = {"--agents", "30", "--agents-file", file, "--heartbeat", "1s",
                            "--poll", "0", "--duration", "3s", "--seed", "9", "-q", NULL};
-    fleetsim(&r, t.url, again);
+    fleetsim(&r, t.p.url, again);
     json_object *st = stats(&t);
     target_down(&t);
     unlink(file);
@@ -595,11 +492,11 @@ START_TEST(test_exit_codes)
     const char *easy[] = {"--agents", "50", "--heartbeat", "500ms", "--poll", "0", "--duration",
                           "3s", "-q", "--threshold", "http_req_duration:p(99)<5000", NULL};
     struct run r;
-    fleetsim(&r, t.url, impossible);
+    fleetsim(&r, t.p.url, impossible);
     ck_assert_msg(r.rc == 99, "exit %d: %s", r.rc, r.out);
     ck_assert_ptr_nonnull(r.summary);
     run_free(&r);
-    fleetsim(&r, t.url, easy);
+    fleetsim(&r, t.p.url, easy);
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
     run_free(&r);
     target_down(&t);
@@ -608,7 +505,7 @@ START_TEST(test_exit_codes)
     target_up(&t, false, 50, 0, "--fault=heartbeat:latency=1200ms");
     const char *storm[] = {"--scenario", "agent-storm", "--agents", "50", "--heartbeat", "500ms",
                            "--duration", "3s", "-q", NULL};
-    fleetsim(&r, t.url, storm);
+    fleetsim(&r, t.p.url, storm);
     ck_assert_msg(r.rc == 99, "exit %d: %s", r.rc, r.out);
     ck_assert_ptr_nonnull(
         strstr(r.out, "http_req_duration{scenario:agent-storm,endpoint:heartbeat}:p(99)<1000"));
@@ -626,15 +523,12 @@ END_TEST
 
 int main(void)
 {
-    if (getenv("FLEETSIM_UNIT_ONLY") && strcmp(getenv("FLEETSIM_UNIT_ONLY"), "1") == 0)
-        return 77;
-    const char *b = getenv("top_builddir");
-    snprintf(builddir, sizeof builddir, "%s", b ? b : ".");
-    sanitized = getenv("FLEETSIM_SANITIZED") && strcmp(getenv("FLEETSIM_SANITIZED"), "1") == 0;
+    if (testenv_unit_only())
+        return TESTENV_SKIP;
+    sanitized = testenv_flag("FLEETSIM_SANITIZED");
     signal(SIGPIPE, SIG_IGN);
     Suite *s = suite_create("fleet");
-    TCase *tc = tcase_create("fleet");
-    tcase_set_timeout(tc, 180);
+    TCase *tc = testenv_tcase(s, "fleet", 180);
     tcase_add_test(tc, test_dry_run_seed);
     tcase_add_test(tc, test_heartbeats_plain);
     tcase_add_test(tc, test_heartbeats_tls);
@@ -642,10 +536,5 @@ int main(void)
     tcase_add_test(tc, test_retire_and_unknown);
     tcase_add_test(tc, test_exit_codes);
     tcase_add_test(tc, test_register_and_agents_file);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testenv_run(s);
 }

@@ -17,8 +17,9 @@
 #include <json-c/json.h>
 
 #include "sim/identity.h"
-#include "tests/integration/procs.h"
 #include "tests/integration/target_client.h"
+#include "tests/lib/procs.h"
+#include "tests/lib/testenv.h"
 
 #define API_KEY "retire-test-key"
 #define AGENTS 10u
@@ -34,28 +35,11 @@
 static const char *const agent_endpoints[] = {"heartbeat", "work", "csr", "job_status",
 					      "cert_fetch", NULL};
 
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static json_object *stats(struct tc *c)
-{
-	struct tc_resp r;
-	tc_request(c, "GET", "/_target/stats", NULL, NULL, NULL, &r);
-	ck_assert_msg(r.error == HTTP_ERR_NONE && r.status == 200, "stats: %d", r.status);
-	json_object *o = json_tokener_parse(r.body);
-	ck_assert_ptr_nonnull(o);
-	tc_resp_free(&r);
-	return o;
-}
-
 /* Requests the target answered for endpoint, over every status (a transport-level drop would be
  * status 0, also counted). */
 static int64_t endpoint_total(json_object *st, const char *endpoint)
 {
-	json_object *ep = member(member(st, "requests"), endpoint);
+	json_object *ep = tc_member(tc_member(st, "requests"), endpoint);
 	int64_t n = 0;
 	if (ep) {
 		json_object_object_foreach(ep, status, v)
@@ -78,16 +62,16 @@ static int64_t fleet_total(json_object *st)
 /* fleetsim's http_reqs for endpoint (status given: only that status; NULL: all). */
 static int64_t fleet_counted(json_object *sum, const char *endpoint, const char *status)
 {
-	json_object *arr = member(sum, "counters");
+	json_object *arr = tc_member(sum, "counters");
 	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
-		json_object *c = json_object_array_get_idx(arr, i), *tags = member(c, "tags");
-		json_object *ep = member(tags, "endpoint"), *st = member(tags, "status");
-		if (strcmp(json_object_get_string(member(c, "metric")), "http_reqs") != 0 || !ep ||
+		json_object *c = json_object_array_get_idx(arr, i), *tags = tc_member(c, "tags");
+		json_object *ep = tc_member(tags, "endpoint"), *st = tc_member(tags, "status");
+		if (strcmp(json_object_get_string(tc_member(c, "metric")), "http_reqs") != 0 || !ep ||
 		    strcmp(json_object_get_string(ep), endpoint) != 0)
 			continue;
 		if ((status && st && strcmp(json_object_get_string(st), status) == 0) ||
 		    (!status && !st))
-			return json_object_get_int64(member(c, "value"));
+			return json_object_get_int64(tc_member(c, "value"));
 	}
 	return 0;
 }
@@ -100,17 +84,16 @@ START_TEST(t_retired_agents_stop_exactly_then)
 			       "--seed-agents", n, "-q", NULL};
 	struct procs_target t;
 	ck_assert_msg(procs_target_start(&t, targs) == 0, "fleetsim-target did not start: %s",
-		      procs_slurp(t.log));
-	char prog[PROCS_PATH_MAX], out[128], sum[128];
-	procs_build_path("fleetsim", prog, sizeof prog);
+		      testenv_slurp(t.log));
+	char out[128], sum[128];
 	snprintf(out, sizeof out, "/tmp/check_fleet_retire_all.%d.out", (int)getpid());
 	snprintf(sum, sizeof sum, "/tmp/check_fleet_retire_all.%d.json", (int)getpid());
 	unlink(sum);
-	char *argv[] = {prog, "--url", t.url, "--agents", n, "--heartbeat", "500ms", "--poll",
-			"500ms", "--duration", "5s", "--seed", "5", "--report-interval", "0",
-			"--summary-json", sum, NULL};
+	const char *args[] = {"--url", t.url, "--agents", n, "--heartbeat", "500ms", "--poll",
+			      "500ms", "--duration", "5s", "--seed", "5", "--report-interval", "0",
+			      "--summary-json", sum, NULL};
 	const char *env[] = {"CERTCTL_API_KEY=" API_KEY, "CERTCTL_SERVER_URL", NULL};
-	pid_t pid = procs_spawn(argv, out, env);
+	pid_t pid = procs_start("fleetsim", args, env, out);
 	ck_assert_int_gt(pid, 0);
 
 	usleep(RUNNING_BEFORE_RETIRE_US);
@@ -128,8 +111,8 @@ START_TEST(t_retired_agents_stop_exactly_then)
 	}
 	json_object *settled = NULL;
 	for (unsigned waited = 0; waited * (STATS_POLL_US / 1000) < ALL_410_WAIT_MS; waited++) {
-		settled = stats(c);
-		if (json_object_get_int64(member(member(member(settled, "requests"), "heartbeat"),
+		settled = tc_stats(c);
+		if (json_object_get_int64(tc_member(tc_member(tc_member(settled, "requests"), "heartbeat"),
 						 "410")) >= AGENTS)
 			break;
 		json_object_put(settled);
@@ -140,13 +123,13 @@ START_TEST(t_retired_agents_stop_exactly_then)
 	/* the run goes on for a few seconds more: the window in which nothing may arrive */
 	ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "fleetsim ended before the check");
 	int rc = procs_wait(pid, RUN_LIMIT_MS);
-	json_object *end = stats(c);
+	json_object *end = tc_stats(c);
 	tc_free(c);
-	char *text = procs_slurp(out);
+	char *text = testenv_slurp(out);
 	json_object *summary = json_object_from_file(sum);
 	unlink(out);
 	unlink(sum);
-	ck_assert_int_eq(procs_target_stop(&t), 0);
+	ck_assert_int_eq(procs_target_stop(&t, SIGTERM), 0);
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, text);
 	ck_assert_ptr_nonnull(summary);
 
@@ -154,10 +137,10 @@ START_TEST(t_retired_agents_stop_exactly_then)
 	ck_assert_int_ge(endpoint_total(settled, "heartbeat"), 2 * AGENTS);
 	ck_assert_int_ge(endpoint_total(settled, "work"), AGENTS);
 	/* exactly one 410 each, all of them before the settled snapshot */
-	ck_assert_int_eq(json_object_get_int64(member(member(member(settled, "requests"),
+	ck_assert_int_eq(json_object_get_int64(tc_member(tc_member(tc_member(settled, "requests"),
 								"heartbeat"), "410")),
 			 AGENTS);
-	ck_assert_int_eq(json_object_get_int64(member(member(settled, "agents"), "retired")),
+	ck_assert_int_eq(json_object_get_int64(tc_member(tc_member(settled, "agents"), "retired")),
 			 AGENTS);
 	/* and nothing at all after it: not a heartbeat, not a poll, not a job request */
 	for (size_t i = 0; agent_endpoints[i]; i++)
@@ -172,7 +155,7 @@ START_TEST(t_retired_agents_stop_exactly_then)
 			 endpoint_total(end, "heartbeat") - 1);
 	ck_assert_int_eq(fleet_counted(summary, "work", NULL), endpoint_total(end, "work"));
 	ck_assert_int_eq(fleet_total(end) - 1,
-			 json_object_get_int64(member(member(summary, "accounting"), "answered")));
+			 json_object_get_int64(tc_member(tc_member(summary, "accounting"), "answered")));
 	char line[96];
 	snprintf(line, sizeof line, "%u agents were retired by the server (410)", AGENTS);
 	ck_assert_msg(strstr(text, line) != NULL, "no retirement line in: %s", text);
@@ -185,18 +168,11 @@ END_TEST
 
 int main(void)
 {
-	const char *unit_only = getenv("FLEETSIM_UNIT_ONLY");
-	if (unit_only && strcmp(unit_only, "1") == 0)
-		return 77;
+	if (testenv_unit_only())
+		return TESTENV_SKIP;
 	signal(SIGPIPE, SIG_IGN);
 	Suite *s = suite_create("fleet_retire");
-	TCase *tc = tcase_create("fleet_retire");
-	tcase_set_timeout(tc, TEST_TIMEOUT_S);
+	TCase *tc = testenv_tcase(s, "fleet_retire", TEST_TIMEOUT_S);
 	tcase_add_test(tc, t_retired_agents_stop_exactly_then);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testenv_run(s);
 }

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -22,6 +21,8 @@
 #include "sim/fleet.h"
 #include "sim/operator.h"
 #include "target/target.h"
+#include "tests/lib/procs.h"
+#include "tests/lib/testenv.h"
 
 #define MS_NS 1000000ULL
 #define S_NS 1000000000ULL
@@ -293,43 +294,6 @@ START_TEST(test_campaign_by_progress_poll)
 }
 END_TEST
 
-/* Runs the fleetsim binary; returns its exit status, output in out (size n). */
-static int run_fleetsim(const char *const *args, char *out, size_t n)
-{
-    const char *top = getenv("top_builddir");
-    char prog[1024];
-    snprintf(prog, sizeof prog, "%s/fleetsim", top ? top : ".");
-    int pipefd[2];
-    ck_assert_int_eq(pipe(pipefd), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dup2(pipefd[1], 1);
-        dup2(pipefd[1], 2);
-        close(pipefd[0]);
-        char *argv[32];
-        size_t i = 0;
-        argv[i++] = prog;
-        for (; args[i - 1] && i < 31; i++)
-            argv[i] = (char *)args[i - 1];
-        argv[i] = NULL;
-        unsetenv("CERTCTL_SERVER_URL");
-        unsetenv("CERTCTL_API_KEY");
-        execv(prog, argv);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    size_t len = 0;
-    ssize_t r;
-    while ((r = read(pipefd[0], out + len, n - 1 - len)) > 0 && len + 1 < n)
-        len += (size_t)r;
-    out[len] = '\0';
-    close(pipefd[0]);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 START_TEST(test_binary_bulk_renewal)
 {
     char json_path[] = "/tmp/fleetsim-operator-XXXXXX";
@@ -340,8 +304,9 @@ START_TEST(test_binary_bulk_renewal)
                           "--bulk-rate", "20/s", "--poll", "250ms", "--heartbeat", "1s",
                           "--duration", "6s", "--grace", "2s", "--report-interval", "0",
                           "--seed", "5", "--summary-json", json_path, NULL};
-    static char out[1 << 16];
-    int rc = run_fleetsim(args, out, sizeof out);
+    const char *env[] = {"CERTCTL_SERVER_URL", "CERTCTL_API_KEY", NULL};
+    char *out;
+    int rc = procs_run("fleetsim", args, env, 60000, &out, NULL);
     json_object *o = json_object_from_file(json_path);
     unlink(json_path);
     ck_assert_msg(rc == 0, "fleetsim exited %d:\n%s", rc, out);
@@ -359,25 +324,19 @@ START_TEST(test_binary_bulk_renewal)
     }
     ck_assert_int_eq(renewed, N_CERTS);
     json_object_put(o);
+    free(out);
 }
 END_TEST
 
 int main(void)
 {
-    const char *unit_only = getenv("FLEETSIM_UNIT_ONLY");
-    if (unit_only && strcmp(unit_only, "1") == 0)
-        return 77;
+    if (testenv_unit_only())
+        return TESTENV_SKIP;
     Suite *s = suite_create("operator-integration");
-    TCase *tc = tcase_create("target");
-    tcase_set_timeout(tc, 60);
+    TCase *tc = testenv_tcase(s, "target", 60);
     tcase_add_test(tc, test_first_pass_then_skipped);
     tcase_add_test(tc, test_campaign_by_later_passes);
     tcase_add_test(tc, test_campaign_by_progress_poll);
     tcase_add_test(tc, test_binary_bulk_renewal);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testenv_run(s);
 }

@@ -17,8 +17,9 @@
 #include <json-c/json.h>
 
 #include "sim/preset.h"
-#include "tests/integration/procs.h"
 #include "tests/integration/target_client.h"
+#include "tests/lib/procs.h"
+#include "tests/lib/testenv.h"
 
 #define API_KEY "presets-test-key"
 #define RUN_LIMIT_MS 60000u
@@ -40,12 +41,7 @@ static json_object *target_stats(const struct procs_target *t)
 {
 	struct tc *c = tc_new(t->port, false, NULL);
 	ck_assert_ptr_nonnull(c);
-	struct tc_resp r;
-	tc_request(c, "GET", "/_target/stats", NULL, NULL, NULL, &r);
-	ck_assert_msg(r.error == HTTP_ERR_NONE && r.status == 200, "stats: %d", r.status);
-	json_object *o = json_tokener_parse(r.body);
-	ck_assert_ptr_nonnull(o);
-	tc_resp_free(&r);
+	json_object *o = tc_stats(c);
 	tc_free(c);
 	return o;
 }
@@ -63,29 +59,23 @@ static void run_preset(struct run *r, const char *const *target_args, const char
 	targv[n] = NULL;
 	struct procs_target t;
 	ck_assert_msg(procs_target_start(&t, targv) == 0, "fleetsim-target did not start: %s",
-		      procs_slurp(t.log));
+		      testenv_slurp(t.log));
 
-	char prog[PROCS_PATH_MAX], out[128], sum[128];
-	procs_build_path("fleetsim", prog, sizeof prog);
-	snprintf(out, sizeof out, "/tmp/check_presets.%d.out", (int)getpid());
+	char sum[128];
 	snprintf(sum, sizeof sum, "/tmp/check_presets.%d.json", (int)getpid());
 	unlink(sum);
-	char *argv[MAX_ARGS] = {prog, "--url", t.url, "--summary-json", sum, "--seed", "42",
-				"--report-interval", "0", "--grace", "3s"};
-	n = 11;
+	const char *argv[MAX_ARGS] = {"--url", t.url, "--summary-json", sum, "--seed", "42",
+				      "--report-interval", "0", "--grace", "3s"};
+	n = 10;
 	for (size_t i = 0; fleet_args[i] && n < MAX_ARGS - 1; i++)
-		argv[n++] = (char *)fleet_args[i];
+		argv[n++] = fleet_args[i];
 	argv[n] = NULL;
 	const char *env[] = {"CERTCTL_API_KEY=" API_KEY, "CERTCTL_SERVER_URL", NULL};
-	pid_t pid = procs_spawn(argv, out, env);
-	ck_assert_int_gt(pid, 0);
-	r->rc = procs_wait(pid, RUN_LIMIT_MS);
-	r->out = procs_slurp(out);
+	r->rc = procs_run("fleetsim", argv, env, RUN_LIMIT_MS, &r->out, NULL);
 	r->summary = json_object_from_file(sum);
-	unlink(out);
 	unlink(sum);
 	r->stats = target_stats(&t);
-	ck_assert_int_eq(procs_target_stop(&t), 0);
+	ck_assert_int_eq(procs_target_stop(&t, SIGTERM), 0);
 	ck_assert_msg(r->summary != NULL, "no summary JSON (exit %d): %s", r->rc, r->out);
 }
 
@@ -96,33 +86,25 @@ static void run_free(struct run *r)
 	json_object_put(r->stats);
 }
 
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	if (!o || !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
 static const char *member_str(json_object *o, const char *key)
 {
-	json_object *v = member(o, key);
+	json_object *v = tc_member(o, key);
 	return v ? json_object_get_string(v) : NULL;
 }
 
 /* stats.a.b.c as an integer, 0 when absent. */
 static int64_t stat_get(json_object *o, const char *a, const char *b, const char *c)
 {
-	o = member(member(o, a), b);
+	o = tc_member(tc_member(o, a), b);
 	if (c)
-		o = member(o, c);
+		o = tc_member(o, c);
 	return o ? json_object_get_int64(o) : 0;
 }
 
 /* The summary's threshold entry whose expr is expr, or NULL. */
 static json_object *threshold(const struct run *r, const char *expr)
 {
-	json_object *arr = member(r->summary, "thresholds");
+	json_object *arr = tc_member(r->summary, "thresholds");
 	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
 		json_object *t = json_object_array_get_idx(arr, i);
 		if (strcmp(member_str(t, "expr"), expr) == 0)
@@ -135,14 +117,14 @@ static bool threshold_ok(const struct run *r, const char *expr)
 {
 	json_object *t = threshold(r, expr);
 	ck_assert_msg(t != NULL, "threshold %s missing from the summary", expr);
-	return json_object_get_boolean(member(t, "ok"));
+	return json_object_get_boolean(tc_member(t, "ok"));
 }
 
 static double threshold_observed(const struct run *r, const char *expr)
 {
 	json_object *t = threshold(r, expr);
 	ck_assert_msg(t != NULL, "threshold %s missing from the summary", expr);
-	json_object *v = member(t, "observed");
+	json_object *v = tc_member(t, "observed");
 	ck_assert_msg(v && (json_object_is_type(v, json_type_double) ||
 			    json_object_is_type(v, json_type_int)),
 		      "%s: observed is not a number", expr);
@@ -152,15 +134,15 @@ static double threshold_observed(const struct run *r, const char *expr)
 /* Requests counted in the http_req_duration series of scenario (and endpoint, when given). */
 static int64_t series_count(const struct run *r, const char *scenario, const char *endpoint)
 {
-	json_object *arr = member(r->summary, "series");
+	json_object *arr = tc_member(r->summary, "series");
 	int64_t n = 0;
 	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
-		json_object *s = json_object_array_get_idx(arr, i), *tags = member(s, "tags");
+		json_object *s = json_object_array_get_idx(arr, i), *tags = tc_member(s, "tags");
 		if (strcmp(member_str(s, "metric"), "http_req_duration") != 0 ||
 		    strcmp(member_str(tags, "scenario"), scenario) != 0 ||
 		    (endpoint && strcmp(member_str(tags, "endpoint"), endpoint) != 0))
 			continue;
-		n += json_object_get_int64(member(s, "count"));
+		n += json_object_get_int64(tc_member(s, "count"));
 	}
 	return n;
 }
@@ -172,14 +154,14 @@ static size_t check_preset_thresholds(const struct run *r, const struct preset *
 {
 	size_t n = preset_threshold_count(p), failed = 0;
 	ck_assert_uint_gt(n, 0);
-	json_object *arr = member(r->summary, "thresholds");
+	json_object *arr = tc_member(r->summary, "thresholds");
 	ck_assert_ptr_nonnull(arr);
 	ck_assert_uint_eq(json_object_array_length(arr), n);
 	for (size_t i = 0; i < n; i++) {
 		const char *expr = p->thresholds[i];
 		json_object *t = threshold(r, expr);
 		ck_assert_msg(t != NULL, "%s: threshold %s missing from the summary", p->name, expr);
-		ck_assert(json_object_is_type(member(t, "ok"), json_type_boolean));
+		ck_assert(json_object_is_type(tc_member(t, "ok"), json_type_boolean));
 		(void)threshold_observed(r, expr);
 		failed += !threshold_ok(r, expr);
 		const char *ep = strstr(expr, "endpoint:");
@@ -200,13 +182,13 @@ static size_t check_preset_thresholds(const struct run *r, const struct preset *
 static void check_config(const struct run *r, const char *preset, int64_t agents,
 			 int64_t duration_ms)
 {
-	json_object *cfg = member(r->summary, "config");
+	json_object *cfg = tc_member(r->summary, "config");
 	ck_assert_ptr_nonnull(cfg);
-	json_object *sc = member(cfg, "scenarios");
+	json_object *sc = tc_member(cfg, "scenarios");
 	ck_assert_uint_eq(json_object_array_length(sc), 1);
 	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(sc, 0)), preset);
-	ck_assert_int_eq(json_object_get_int64(member(cfg, "agents")), agents);
-	ck_assert_int_eq(json_object_get_int64(member(cfg, "duration_ms")), duration_ms);
+	ck_assert_int_eq(json_object_get_int64(tc_member(cfg, "agents")), agents);
+	ck_assert_int_eq(json_object_get_int64(tc_member(cfg, "duration_ms")), duration_ms);
 }
 
 /* ---- the presets, scaled down ------------------------------------------------------------- */
@@ -414,14 +396,9 @@ END_TEST
 /* --list-scenarios prints every preset with exactly the table's thresholds. */
 START_TEST(t_list_scenarios_matches_table)
 {
-	char prog[PROCS_PATH_MAX], out[128];
-	procs_build_path("fleetsim", prog, sizeof prog);
-	snprintf(out, sizeof out, "/tmp/check_presets_list.%d.out", (int)getpid());
-	char *argv[] = {prog, "--list-scenarios", NULL};
-	pid_t pid = procs_spawn(argv, out, NULL);
-	ck_assert_int_eq(procs_wait(pid, 10000), 0);
-	char *text = procs_slurp(out);
-	unlink(out);
+	const char *args[] = {"--list-scenarios", NULL};
+	char *text;
+	ck_assert_int_eq(procs_run("fleetsim", args, NULL, 10000, &text, NULL), 0);
 	ck_assert_uint_eq(preset_count(), 4);
 	for (size_t i = 0; i < preset_count(); i++) {
 		const struct preset *p = preset_at(i);
@@ -452,15 +429,12 @@ END_TEST
 
 int main(void)
 {
-	const char *unit_only = getenv("FLEETSIM_UNIT_ONLY");
-	if (unit_only && strcmp(unit_only, "1") == 0)
-		return 77;
-	const char *san = getenv("FLEETSIM_SANITIZED");
-	sanitized = san && strcmp(san, "1") == 0;
+	if (testenv_unit_only())
+		return TESTENV_SKIP;
+	sanitized = testenv_flag("FLEETSIM_SANITIZED");
 	signal(SIGPIPE, SIG_IGN);
 	Suite *s = suite_create("presets");
-	TCase *tc = tcase_create("presets");
-	tcase_set_timeout(tc, TEST_TIMEOUT_S);
+	TCase *tc = testenv_tcase(s, "presets", TEST_TIMEOUT_S);
 	tcase_add_test(tc, t_list_scenarios_matches_table);
 	tcase_add_test(tc, t_agent_storm_passes);
 	tcase_add_test(tc, t_bulk_renewal_passes);
@@ -471,10 +445,5 @@ int main(void)
 	tcase_add_test(tc, t_bulk_renewal_fault_exit_99);
 	tcase_add_test(tc, t_acme_burst_fault_exit_99);
 	tcase_add_test(tc, t_fleet_fault_exit_99);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testenv_run(s);
 }

@@ -15,6 +15,7 @@
 #include "seed/seed_cmd.h"
 #include "sim/identity.h"
 #include "tests/lib/pg.h"
+#include "tests/lib/testenv.h"
 
 #define OUT_MAX 16384
 #define SCRAM_PASSWORD "Corr3ct-H0rse-pw"
@@ -701,7 +702,7 @@ END_TEST
 static Suite *seed_suite(void)
 {
     Suite *s = suite_create("seed");
-    TCase *tc = tcase_create("trust");
+    TCase *tc = testenv_tcase(s, "trust", 0);
     tcase_add_unchecked_fixture(tc, start_trust, stop_trust);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_seed_counts_and_rerun);
@@ -714,23 +715,16 @@ static Suite *seed_suite(void)
     tcase_add_test(tc, test_missing_issuer);
     tcase_add_test(tc, test_failure_leaves_nothing);
     tcase_add_test(tc, test_seed_run_api);
-    suite_add_tcase(s, tc);
-    TCase *auth = tcase_create("scram");
+    TCase *auth = testenv_tcase(s, "scram", 0);
     tcase_add_unchecked_fixture(auth, start_scram, stop_scram);
     tcase_set_timeout(auth, 120);
     tcase_add_test(auth, test_wrong_password);
-    suite_add_tcase(s, auth);
     return s;
 }
 
 int main(void)
 {
-    const char *unit_only = getenv("FLEETSIM_UNIT_ONLY");
-    if (unit_only != NULL && strcmp(unit_only, "1") == 0)
-        return 77;
-    SRunner *sr = srunner_create(seed_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    if (testenv_unit_only())
+        return TESTENV_SKIP;
+    return testenv_run(seed_suite());
 }

@@ -18,9 +18,10 @@
 #include <json-c/json.h>
 
 #include "sim/identity.h"
-#include "tests/integration/procs.h"
 #include "tests/integration/target_client.h"
 #include "tests/lib/pg.h"
+#include "tests/lib/procs.h"
+#include "tests/lib/testenv.h"
 
 #define API_KEY "seed-e2e-key"
 #define RUN_SEED "7"      /* fleetsim's run seed: metadata differs from the seed command's (1) */
@@ -52,26 +53,7 @@ static void x(const char *db, const char *sql)
  * output in *out (caller frees). */
 static int run_fleetsim(const char *const *args, const char *const *env, char **out)
 {
-	char prog[PROCS_PATH_MAX], path[128];
-	procs_build_path("fleetsim", prog, sizeof prog);
-	snprintf(path, sizeof path, "/tmp/check_seed_e2e.%d.out", (int)getpid());
-	char *argv[40] = {prog};
-	size_t n = 1;
-	for (size_t i = 0; args[i] && n < 39; i++)
-		argv[n++] = (char *)args[i];
-	argv[n] = NULL;
-	pid_t pid = procs_spawn(argv, path, env);
-	ck_assert_int_gt(pid, 0);
-	int rc = procs_wait(pid, STEP_LIMIT_MS);
-	*out = procs_slurp(path);
-	unlink(path);
-	return rc;
-}
-
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+	return procs_run("fleetsim", args, env, STEP_LIMIT_MS, out, NULL);
 }
 
 /* A fresh database with certctl's schema and its iss-local issuer, seeded by the real `fleetsim
@@ -106,7 +88,7 @@ static void target_on_db(struct procs_target *t, const char *url)
 	const char *targs[] = {"--db", url, "--plain", "--rate-limit", "off", "--api-key",
 			       API_KEY, "-q", NULL};
 	ck_assert_msg(procs_target_start(t, targs) == 0, "fleetsim-target --db did not start: %s",
-		      procs_slurp(t->log));
+		      testenv_slurp(t->log));
 }
 
 START_TEST(t_seed_target_db_fleet)
@@ -141,20 +123,17 @@ START_TEST(t_seed_target_db_fleet)
 
 	struct tc *c = tc_new(t.port, false, NULL);
 	ck_assert_ptr_nonnull(c);
-	struct tc_resp r;
-	tc_request(c, "GET", "/_target/stats", NULL, NULL, NULL, &r);
-	json_object *st = json_tokener_parse(r.body);
-	tc_resp_free(&r);
+	json_object *st = tc_stats(c);
 	tc_free(c);
-	ck_assert_int_eq(procs_target_stop(&t), 0);
+	ck_assert_int_eq(procs_target_stop(&t, SIGTERM), 0);
 	ck_assert_msg(rc == 0, "fleet run: exit %d: %s", rc, out);
 	free(out);
 	ck_assert_ptr_nonnull(st);
 	ck_assert_ptr_nonnull(summary);
 
 	/* every seeded agent heartbeat, and every heartbeat was answered 200 */
-	json_object *by = member(st, "heartbeats_by_agent");
-	json_object *hb = member(member(st, "requests"), "heartbeat");
+	json_object *by = tc_member(st, "heartbeats_by_agent");
+	json_object *hb = tc_member(tc_member(st, "requests"), "heartbeat");
 	ck_assert_ptr_nonnull(by);
 	ck_assert_ptr_nonnull(hb);
 	ck_assert_int_eq(json_object_object_length(by), agents);
@@ -162,7 +141,7 @@ START_TEST(t_seed_target_db_fleet)
 	for (unsigned i = 1; i <= agents; i++) {
 		char id[IDENTITY_NAME_MAX];
 		identity_agent_id(id, sizeof id, IDENTITY_DEFAULT_PREFIX, i);
-		json_object *v = member(by, id);
+		json_object *v = tc_member(by, id);
 		ck_assert_msg(v != NULL, "%s never heartbeat", id);
 		/* 5 s of 1 s beats, the first within the first second: about 5 each */
 		ck_assert_msg(json_object_get_int64(v) >= 3, "%s: %lld heartbeats", id,
@@ -170,12 +149,12 @@ START_TEST(t_seed_target_db_fleet)
 		total += json_object_get_int64(v);
 	}
 	ck_assert_int_eq(json_object_object_length(hb), 1);
-	ck_assert_int_eq(json_object_get_int64(member(hb, "200")), total);
-	ck_assert_int_eq(json_object_get_int64(member(member(st, "agents"), "total")), agents);
+	ck_assert_int_eq(json_object_get_int64(tc_member(hb, "200")), total);
+	ck_assert_int_eq(json_object_get_int64(tc_member(tc_member(st, "agents"), "total")), agents);
 	/* fleetsim's view agrees: every scheduled heartbeat answered (the pre-flight one aside) */
-	json_object *acc = member(summary, "accounting");
-	ck_assert_int_eq(json_object_get_int64(member(acc, "answered")), total - 1);
-	ck_assert_int_eq(json_object_get_int64(member(acc, "scheduled")), total - 1);
+	json_object *acc = tc_member(summary, "accounting");
+	ck_assert_int_eq(json_object_get_int64(tc_member(acc, "answered")), total - 1);
+	ck_assert_int_eq(json_object_get_int64(tc_member(acc, "scheduled")), total - 1);
 	json_object_put(summary);
 	json_object_put(st);
 
@@ -273,7 +252,7 @@ START_TEST(t_bulk_renewal_on_postgresql_then_reset_and_clean)
 	int rc = run_fleetsim(run_args, run_env, &out);
 	json_object *summary = json_object_from_file(sum);
 	unlink(sum);
-	ck_assert_int_eq(procs_target_stop(&t), 0);
+	ck_assert_int_eq(procs_target_stop(&t, SIGTERM), 0);
 	ck_assert_msg(rc == 0, "bulk-renewal: exit %d: %s", rc, out);
 	ck_assert_ptr_nonnull(summary);
 	/* every targeted certificate renewed by the fleet, and the campaign time reported */
@@ -285,11 +264,11 @@ START_TEST(t_bulk_renewal_on_postgresql_then_reset_and_clean)
 	snprintf(line, sizeof line, "complete in %.2fs: %u certificates renewed", campaign_s, certs);
 	ck_assert_msg(strstr(out, line) != NULL, "%s not in: %s", line, out);
 	bool found = false;
-	json_object *counters = member(summary, "counters");
+	json_object *counters = tc_member(summary, "counters");
 	for (size_t i = 0; counters && i < json_object_array_length(counters); i++) {
 		json_object *c = json_object_array_get_idx(counters, i);
-		if (strcmp(json_object_get_string(member(c, "metric")), "campaign_renewed") == 0) {
-			ck_assert_int_eq(json_object_get_int64(member(c, "value")), certs);
+		if (strcmp(json_object_get_string(tc_member(c, "metric")), "campaign_renewed") == 0) {
+			ck_assert_int_eq(json_object_get_int64(tc_member(c, "value")), certs);
 			found = true;
 		}
 	}
@@ -364,27 +343,13 @@ END_TEST
 
 int main(void)
 {
-	const char *unit_only = getenv("FLEETSIM_UNIT_ONLY");
-	if (unit_only && strcmp(unit_only, "1") == 0)
-		return 77;
-	const char *san = getenv("FLEETSIM_SANITIZED");
-	sanitized = san && strcmp(san, "1") == 0;
+	if (testenv_unit_only())
+		return TESTENV_SKIP;
+	sanitized = testenv_flag("FLEETSIM_SANITIZED");
 	signal(SIGPIPE, SIG_IGN);
 	Suite *s = suite_create("seed_e2e");
-	TCase *tc = tcase_create("seed_e2e");
-	tcase_set_timeout(tc, TEST_TIMEOUT_S);
+	TCase *tc = testenv_tcase(s, "seed_e2e", TEST_TIMEOUT_S);
 	tcase_add_test(tc, t_seed_target_db_fleet);
 	tcase_add_test(tc, t_bulk_renewal_on_postgresql_then_reset_and_clean);
-	suite_add_tcase(s, tc);
-	char err[512];
-	cluster_up = pgtmp_start(&cluster, err, sizeof err) == 0;
-	if (!cluster_up)
-		fprintf(stderr, "check_seed_e2e: PostgreSQL: %s\n", err);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	if (cluster_up)
-		pgtmp_stop(&cluster);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return pgtmp_run_suite(s, &cluster, &cluster_up, "check_seed_e2e");
 }

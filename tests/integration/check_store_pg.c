@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "tests/lib/pg.h"
+#include "tests/lib/testenv.h"
 #include "tests/unit/store_cases.h"
 
 static struct pgtmp cluster;
@@ -102,22 +103,16 @@ static const struct store_backend pg_backend = {.name = "postgresql", .open = op
 
 int main(void)
 {
-    const char *unit_only = getenv("FLEETSIM_UNIT_ONLY");
-    if (unit_only != NULL && strcmp(unit_only, "1") == 0)
-        return 77;
+    if (testenv_unit_only())
+        return TESTENV_SKIP;
     Suite *s = suite_create("store_pg");
     store_cases_add(s, &pg_backend, 60);
-    TCase *tc = tcase_create("postgresql_only");
-    tcase_set_timeout(tc, 60);
+    TCase *tc = testenv_tcase(s, "postgresql_only", 60);
     tcase_add_test(tc, rows_as_certctl_writes_them);
     tcase_add_test(tc, missing_tables_is_one_clear_error);
-    suite_add_tcase(s, tc);
     /* One cluster for the whole program: started before the (forked) tests, stopped after. */
     start_cluster();
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int rc = testenv_run(s);
     stop_cluster();
-    return failed == 0 ? 0 : 1;
+    return rc;
 }

@@ -22,6 +22,8 @@
 #include "target/target.h"
 #include "tests/integration/target_client.h"
 #include "tests/lib/pg.h"
+#include "tests/lib/procs.h"
+#include "tests/lib/testenv.h"
 
 #define KEY "test-key-2026"
 #define TEST_TIMEOUT_S 60
@@ -79,42 +81,14 @@ static void rq(struct fx *f, const char *method, const char *path, const char *b
 	tc_request(f->c, method, path, KEY, NULL, body, r);
 }
 
-/* Expects an answered request with this status; frees nothing. */
-#define ck_status(r, want)                                                                     \
-	ck_assert_msg((r).error == HTTP_ERR_NONE && (r).status == (want),                      \
-		      "status %d (error %s), want %d; body %s", (r).status,                       \
-		      http_error_name((r).error), (want), (r).body ? (r).body : "")
-
-static json_object *body_json(const struct tc_resp *r)
-{
-	json_object *o = json_tokener_parse(r->body);
-	ck_assert_msg(o != NULL, "not JSON: %s", r->body);
-	return o;
-}
-
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	if (!json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static int64_t jint(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no %s", key);
-	return json_object_get_int64(v);
-}
-
 /* Checks certctl's ErrorWithRequestID body and that request_id equals X-Request-ID. */
 static void ck_error_body(const struct tc_resp *r, const char *error, const char *message)
 {
 	ck_assert_str_eq(r->content_type, APP_JSON);
-	json_object *o = body_json(r);
-	ck_assert_str_eq(jstr(o, "error"), error);
-	ck_assert_str_eq(jstr(o, "message"), message);
-	ck_assert_str_eq(jstr(o, "request_id"), r->request_id);
+	json_object *o = tc_body_json(r);
+	ck_assert_str_eq(tc_jstr(o, "error"), error);
+	ck_assert_str_eq(tc_jstr(o, "message"), message);
+	ck_assert_str_eq(tc_jstr(o, "request_id"), r->request_id);
 	ck_assert_uint_eq(strlen(r->request_id), 36);
 	ck_assert_int_eq(r->body[r->body_len - 1], '\n');
 	json_object_put(o);
@@ -161,19 +135,19 @@ static int work_find(struct fx *f, const char *agent, const char *want_type, con
 	rq(f, "GET", path, NULL, &r);
 	ck_status(r, 200);
 	ck_assert_str_eq(r.content_type, APP_JSON);
-	json_object *o = body_json(&r), *jobs = NULL;
+	json_object *o = tc_body_json(&r), *jobs = NULL;
 	ck_assert(json_object_object_get_ex(o, "jobs", &jobs));
-	int count = (int)jint(o, "count");
+	int count = (int)tc_jint(o, "count");
 	ck_assert_int_eq(count, (int)json_object_array_length(jobs));
 	if (count_out)
 		*count_out = count;
 	int found = 0;
 	for (size_t i = 0; i < json_object_array_length(jobs); i++) {
 		json_object *j = json_object_array_get_idx(jobs, i);
-		if (strcmp(jstr(j, "type"), want_type) == 0 &&
-		    strcmp(jstr(j, "certificate_id"), cert) == 0) {
+		if (strcmp(tc_jstr(j, "type"), want_type) == 0 &&
+		    strcmp(tc_jstr(j, "certificate_id"), cert) == 0) {
 			if (!found && id_out)
-				snprintf(id_out, n, "%s", jstr(j, "id"));
+				snprintf(id_out, n, "%s", tc_jstr(j, "id"));
 			found++;
 		}
 	}
@@ -186,22 +160,14 @@ static int work_find(struct fx *f, const char *agent, const char *want_type, con
 
 static json_object *stats(struct fx *f)
 {
-	struct tc_resp r;
-	tc_request(f->c, "GET", "/_target/stats", NULL, NULL, NULL, &r);
-	ck_status(r, 200);
-	json_object *o = body_json(&r);
-	tc_resp_free(&r);
-	return o;
+	return tc_stats(f->c);
 }
 
+/* o.a.b (.c when c is not NULL) as an integer; 0 when absent. */
 static int64_t stat_path(json_object *o, const char *a, const char *b, const char *c)
 {
-	json_object *x = NULL, *y = NULL, *z = NULL;
-	if (!json_object_object_get_ex(o, a, &x) || !json_object_object_get_ex(x, b, &y))
-		return 0;
-	if (!c)
-		return json_object_get_int64(y);
-	return json_object_object_get_ex(y, c, &z) ? json_object_get_int64(z) : 0;
+	json_object *v = tc_member(tc_member(o, a), b);
+	return json_object_get_int64(c ? tc_member(v, c) : v);
 }
 
 /* ---- tests: open routes and auth ------------------------------------------------------------ */
@@ -231,9 +197,9 @@ START_TEST(t_open_routes_and_auth)
 
 	tc_request(f.c, "GET", "/api/v1/version", NULL, NULL, NULL, &r);
 	ck_status(r, 200);
-	json_object *o = body_json(&r);
-	ck_assert_ptr_nonnull(jstr(o, "version"));
-	ck_assert_ptr_nonnull(jstr(o, "go_version"));
+	json_object *o = tc_body_json(&r);
+	ck_assert_ptr_nonnull(tc_jstr(o, "version"));
+	ck_assert_ptr_nonnull(tc_jstr(o, "go_version"));
 	json_object_put(o);
 	tc_resp_free(&r);
 
@@ -306,10 +272,10 @@ START_TEST(t_heartbeat_codes)
 	/* metadata from the body reached the agent record */
 	rq(&f, "GET", "/api/v1/agents/ag-loadtest-00001", NULL, &r);
 	ck_status(r, 200);
-	json_object *o = body_json(&r);
-	ck_assert_str_eq(jstr(o, "os"), "darwin");
-	ck_assert_str_eq(jstr(o, "architecture"), "arm64");
-	ck_assert_str_eq(jstr(o, "version"), "1.0.0");
+	json_object *o = tc_body_json(&r);
+	ck_assert_str_eq(tc_jstr(o, "os"), "darwin");
+	ck_assert_str_eq(tc_jstr(o, "architecture"), "arm64");
+	ck_assert_str_eq(tc_jstr(o, "version"), "1.0.0");
 	json_object_put(o);
 	tc_resp_free(&r);
 	/* certctl ignores an undecodable body and still records the heartbeat */
@@ -335,9 +301,9 @@ static void register_agent(struct fx *f, const char *name, char *id_out, size_t 
 	struct tc_resp r;
 	rq(f, "POST", "/api/v1/agents", body, &r);
 	ck_status(r, 201);
-	json_object *o = body_json(&r);
-	snprintf(id_out, n, "%s", jstr(o, "id"));
-	ck_assert_str_eq(jstr(o, "name"), name);
+	json_object *o = tc_body_json(&r);
+	snprintf(id_out, n, "%s", tc_jstr(o, "id"));
+	ck_assert_str_eq(tc_jstr(o, "name"), name);
 	json_object_put(o);
 	tc_resp_free(&r);
 	ck_assert_int_eq(strncmp(id_out, "agent-", 6), 0);
@@ -386,8 +352,8 @@ START_TEST(t_register_and_retire)
 	snprintf(path, sizeof path, "/api/v1/agents/%s", id);
 	rq(&f, "DELETE", path, NULL, &r);
 	ck_status(r, 200);
-	json_object *o = body_json(&r);
-	ck_assert_ptr_nonnull(jstr(o, "retired_at"));
+	json_object *o = tc_body_json(&r);
+	ck_assert_ptr_nonnull(tc_jstr(o, "retired_at"));
 	json_object_put(o);
 	tc_resp_free(&r);
 	/* a retired agent's heartbeat: 410 Gone; its poll still 200 */
@@ -413,11 +379,11 @@ START_TEST(t_register_and_retire)
 	/* the seeded agent owns a target: blocked unless forced with a reason */
 	rq(&f, "DELETE", "/api/v1/agents/ag-loadtest-00001", NULL, &r);
 	ck_status(r, 409);
-	o = body_json(&r);
-	ck_assert_str_eq(jstr(o, "error"), "blocked_by_dependencies");
+	o = tc_body_json(&r);
+	ck_assert_str_eq(tc_jstr(o, "error"), "blocked_by_dependencies");
 	json_object *counts = NULL;
 	ck_assert(json_object_object_get_ex(o, "counts", &counts));
-	ck_assert_int_eq(jint(counts, "active_targets"), 1);
+	ck_assert_int_eq(tc_jint(counts, "active_targets"), 1);
 	json_object_put(o);
 	tc_resp_free(&r);
 	rq(&f, "DELETE", "/api/v1/agents/ag-loadtest-00001?force=true", NULL, &r);
@@ -451,9 +417,9 @@ static void bulk_by_ids(struct fx *f, const char *ids_json, int matched, int enq
 	struct tc_resp r;
 	rq(f, "POST", "/api/v1/certificates/bulk-renew", body, &r);
 	ck_status(r, 200);
-	json_object *o = body_json(&r);
-	ck_assert_int_eq(jint(o, "total_matched"), matched);
-	ck_assert_int_eq(jint(o, "total_enqueued"), enqueued);
+	json_object *o = tc_body_json(&r);
+	ck_assert_int_eq(tc_jint(o, "total_matched"), matched);
+	ck_assert_int_eq(tc_jint(o, "total_enqueued"), enqueued);
 	json_object_put(o);
 	tc_resp_free(&r);
 }
@@ -495,8 +461,8 @@ static void csr_flow(struct fx *f, const char *agent, const char *other_agent, c
 	snprintf(path, sizeof path, "/api/v1/agents/%s/certificates/%s", agent, cert);
 	rq(f, "GET", path, NULL, &r);
 	ck_status(r, 200);
-	json_object *o = body_json(&r);
-	const char *chain = jstr(o, "certificate_pem");
+	json_object *o = tc_body_json(&r);
+	const char *chain = tc_jstr(o, "certificate_pem");
 	ck_assert_ptr_nonnull(chain);
 	BIO *bio = BIO_new_mem_buf(chain, -1);
 	X509 *leaf = PEM_read_bio_X509(bio, NULL, NULL, NULL);
@@ -518,16 +484,16 @@ static void csr_flow(struct fx *f, const char *agent, const char *other_agent, c
 	snprintf(path, sizeof path, "/api/v1/jobs/%s", dep);
 	rq(f, "GET", path, NULL, &r);
 	ck_status(r, 200);
-	o = body_json(&r);
-	ck_assert_str_eq(jstr(o, "status"), "Completed");
-	ck_assert_str_eq(jstr(o, "type"), "Deployment");
+	o = tc_body_json(&r);
+	ck_assert_str_eq(tc_jstr(o, "status"), "Completed");
+	ck_assert_str_eq(tc_jstr(o, "type"), "Deployment");
 	json_object_put(o);
 	tc_resp_free(&r);
 	snprintf(path, sizeof path, "/api/v1/jobs/%s", job);
 	rq(f, "GET", path, NULL, &r);
 	ck_status(r, 200);
-	o = body_json(&r);
-	ck_assert_str_eq(jstr(o, "status"), "Completed");
+	o = tc_body_json(&r);
+	ck_assert_str_eq(tc_jstr(o, "status"), "Completed");
 	json_object_put(o);
 	tc_resp_free(&r);
 }
@@ -636,11 +602,11 @@ static void bulk_agent(struct fx *f, int matched, int enqueued, int skipped)
 	struct tc_resp r;
 	rq(f, "POST", "/api/v1/certificates/bulk-renew", "{\"agent_id\":\"ag-loadtest-00001\"}", &r);
 	ck_status(r, 200);
-	json_object *o = body_json(&r), *jobs = NULL;
-	ck_assert_int_eq(jint(o, "total_matched"), matched);
-	ck_assert_int_eq(jint(o, "total_enqueued"), enqueued);
-	ck_assert_int_eq(jint(o, "total_skipped"), skipped);
-	ck_assert_int_eq(jint(o, "total_failed"), 0);
+	json_object *o = tc_body_json(&r), *jobs = NULL;
+	ck_assert_int_eq(tc_jint(o, "total_matched"), matched);
+	ck_assert_int_eq(tc_jint(o, "total_enqueued"), enqueued);
+	ck_assert_int_eq(tc_jint(o, "total_skipped"), skipped);
+	ck_assert_int_eq(tc_jint(o, "total_failed"), 0);
 	ck_assert(json_object_object_get_ex(o, "enqueued_jobs", &jobs));
 	ck_assert_int_eq((int)json_object_array_length(jobs), enqueued);
 	json_object_put(o);
@@ -655,13 +621,13 @@ static void list_expect(struct fx *f, const char *query, int items, int total, i
 	struct tc_resp r;
 	rq(f, "GET", path, NULL, &r);
 	ck_status(r, 200);
-	json_object *o = body_json(&r), *data = NULL;
+	json_object *o = tc_body_json(&r), *data = NULL;
 	ck_assert(json_object_object_get_ex(o, "data", &data));
 	ck_assert_msg((int)json_object_array_length(data) == items, "%s: %zu items", query,
 		      json_object_array_length(data));
-	ck_assert_int_eq(jint(o, "total"), total);
-	ck_assert_int_eq(jint(o, "page"), page);
-	ck_assert_int_eq(jint(o, "per_page"), per_page);
+	ck_assert_int_eq(tc_jint(o, "total"), total);
+	ck_assert_int_eq(tc_jint(o, "page"), page);
+	ck_assert_int_eq(tc_jint(o, "per_page"), per_page);
 	json_object_put(o);
 	tc_resp_free(&r);
 }
@@ -703,17 +669,17 @@ START_TEST(t_bulk_clamp_and_paging)
 			   "\"loadtest\",\"sans\":[\"k6-1.example.test\"]}";
 	rq(&f, "POST", "/api/v1/certificates", cert, &r);
 	ck_status(r, 201);
-	json_object *o = body_json(&r);
+	json_object *o = tc_body_json(&r);
 	char id[128], path[256];
-	snprintf(id, sizeof id, "%s", jstr(o, "id"));
-	ck_assert_str_eq(jstr(o, "status"), "Pending");
+	snprintf(id, sizeof id, "%s", tc_jstr(o, "id"));
+	ck_assert_str_eq(tc_jstr(o, "status"), "Pending");
 	json_object_put(o);
 	tc_resp_free(&r);
 	snprintf(path, sizeof path, "/api/v1/certificates/%s", id);
 	rq(&f, "GET", path, NULL, &r);
 	ck_status(r, 200);
-	o = body_json(&r);
-	ck_assert_str_eq(jstr(o, "common_name"), "k6-1.example.test");
+	o = tc_body_json(&r);
+	ck_assert_str_eq(tc_jstr(o, "common_name"), "k6-1.example.test");
 	json_object_put(o);
 	tc_resp_free(&r);
 	rq(&f, "POST", "/api/v1/certificates", cert, &r); /* the name is taken */
@@ -749,8 +715,8 @@ START_TEST(t_profiles_and_acme_routing)
 	struct tc_resp r;
 	rq(&f, "POST", "/api/v1/profiles", "{\"id\":\"prof-test\",\"name\":\"Test profile\"}", &r);
 	ck_status(r, 201);
-	json_object *o = body_json(&r);
-	ck_assert_str_eq(jstr(o, "id"), "prof-test");
+	json_object *o = tc_body_json(&r);
+	ck_assert_str_eq(tc_jstr(o, "id"), "prof-test");
 	json_object_put(o);
 	tc_resp_free(&r);
 	rq(&f, "POST", "/api/v1/profiles", "{\"id\":\"prof-test\",\"name\":\"Test profile\"}", &r);
@@ -765,9 +731,9 @@ START_TEST(t_profiles_and_acme_routing)
 	for (int i = 0; i < 2; i++) {
 		tc_request(f.c, "GET", dirs[i], NULL, NULL, NULL, &r);
 		ck_status(r, 200);
-		o = body_json(&r);
-		ck_assert_ptr_nonnull(jstr(o, "newNonce"));
-		ck_assert_ptr_nonnull(jstr(o, "newOrder"));
+		o = tc_body_json(&r);
+		ck_assert_ptr_nonnull(tc_jstr(o, "newNonce"));
+		ck_assert_ptr_nonnull(tc_jstr(o, "newOrder"));
 		json_object_put(o);
 		tc_resp_free(&r);
 	}
@@ -986,8 +952,8 @@ END_TEST
 
 START_TEST(t_tls_given_files)
 {
-	char err[256], dir[] = "/tmp/check_target.XXXXXX", cert[128], key[128], cafile[128];
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char err[256], dir[64], cert[128], key[128], cafile[128];
+	testenv_mkdtemp(dir, sizeof dir, "check_target");
 	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
 	snprintf(key, sizeof key, "%s/key.pem", dir);
 	snprintf(cafile, sizeof cafile, "%s/ca.pem", dir);
@@ -1024,20 +990,11 @@ START_TEST(t_tls_given_files)
 	EVP_PKEY_free(pkey);
 	X509_free(x);
 	ca_free(ca);
-	unlink(cert);
-	unlink(key);
-	unlink(cafile);
-	rmdir(dir);
+	testenv_rmtree(dir);
 }
 END_TEST
 
 /* ---- the fleetsim-target program ------------------------------------------------------------ */
-
-static void prog_path(char *buf, size_t n)
-{
-	const char *b = getenv("top_builddir");
-	snprintf(buf, n, "%s/fleetsim-target", b ? b : ".");
-}
 
 static bool cmdline_contains(pid_t pid, const char *needle)
 {
@@ -1056,12 +1013,10 @@ static bool cmdline_contains(pid_t pid, const char *needle)
 
 START_TEST(t_process_plain)
 {
-	char prog[512];
-	prog_path(prog, sizeof prog);
-	char *argv[] = {prog,	     "--listen", "127.0.0.1:0", "--plain", "--api-key",
-			"secret-k1", "--seed-agents", "3", "--rate-limit", "off", "-q", NULL};
-	struct tc_proc p;
-	ck_assert_int_eq(tc_spawn(prog, argv, &p), 0);
+	const char *args[] = {"--plain", "--api-key", "secret-k1", "--seed-agents", "3",
+			      "--rate-limit", "off", "-q", NULL};
+	struct procs_target p;
+	ck_assert_int_eq(procs_target_start(&p, args), 0);
 	ck_assert(!cmdline_contains(p.pid, "secret-k1")); /* scrubbed from argv */
 	ck_assert_str_eq(p.ca_path, "");
 	struct tc *c = tc_new(p.port, false, NULL);
@@ -1070,27 +1025,20 @@ START_TEST(t_process_plain)
 		   &r);
 	ck_status(r, 200);
 	tc_resp_free(&r);
-	tc_request(c, "GET", "/_target/stats", NULL, NULL, NULL, &r);
-	ck_status(r, 200);
-	json_object *s = body_json(&r);
+	json_object *s = tc_stats(c);
 	ck_assert_int_eq(stat_path(s, "heartbeats_by_agent", "ag-loadtest-00003", NULL), 1);
 	ck_assert_int_eq(stat_path(s, "agents", "total", NULL), 3);
 	json_object_put(s);
-	tc_resp_free(&r);
 	tc_free(c);
-	int status = tc_stop(&p, SIGTERM);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_eq(procs_target_stop(&p, SIGTERM), 0); /* exited, with status 0 */
 }
 END_TEST
 
 START_TEST(t_process_tls_generated)
 {
-	char prog[512];
-	prog_path(prog, sizeof prog);
-	char *argv[] = {prog, "--listen", "127.0.0.1:0", "--seed-agents", "1", NULL};
-	struct tc_proc p;
-	ck_assert_int_eq(tc_spawn(prog, argv, &p), 0);
+	const char *args[] = {"--seed-agents", "1", NULL};
+	struct procs_target p;
+	ck_assert_int_eq(procs_target_start(&p, args), 0);
 	ck_assert_str_ne(p.ca_path, "");
 	ck_assert_str_ne(p.key_file, "");
 	char key[300];
@@ -1108,21 +1056,28 @@ START_TEST(t_process_tls_generated)
 	ck_status(r, 200);
 	tc_resp_free(&r);
 	tc_free(c);
-	char ca_copy[512];
-	snprintf(ca_copy, sizeof ca_copy, "%s", p.ca_path);
-	int status = tc_stop(&p, SIGINT);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
-	ck_assert_int_ne(stat(ca_copy, &st), 0);
+	ck_assert_int_eq(procs_target_stop(&p, SIGINT), 0); /* exited, with status 0 */
+	ck_assert_int_ne(stat(p.ca_path, &st), 0);            /* it removed its CA */
 }
 END_TEST
 
+/* Runs fleetsim-target with args to its end (10 s at most) and returns its exit code; the
+ * first line it wrote to stderr goes into line (size n). */
+static int run_target(const char *const *args, char *line, size_t n)
+{
+	char *out, *err;
+	int rc = procs_run("fleetsim-target", args, NULL, 10000, &out, &err);
+	snprintf(line, n, "%.*s", (int)strcspn(err, "\n"), err);
+	free(out);
+	free(err);
+	return rc;
+}
+
 START_TEST(t_process_bad_options)
 {
-	char prog[512], line[512];
-	prog_path(prog, sizeof prog);
+	char line[512];
 	struct {
-		char *args[6];
+		const char *args[6];
 		const char *expect;
 	} cases[] = {
 		{{"--rate-limit", "5/x", NULL}, "--rate-limit"},
@@ -1134,18 +1089,15 @@ START_TEST(t_process_bad_options)
 		{{"--tls-cert", "/nonexistent/cert.pem", NULL}, "--tls-cert"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		char *argv[8] = {prog};
-		for (int j = 0; cases[i].args[j]; j++)
-			argv[j + 1] = cases[i].args[j];
-		int rc = tc_run_exit(prog, argv, line, sizeof line);
+		int rc = run_target(cases[i].args, line, sizeof line);
 		ck_assert_msg(rc == 2, "case %zu: exit %d (%s)", i, rc, line);
 		ck_assert_msg(strncmp(line, "fleetsim-target: ", 17) == 0, "%s", line);
 		ck_assert_msg(strstr(line, cases[i].expect) != NULL, "case %zu: %s", i, line);
 	}
-	char *help[] = {prog, "--help", NULL};
-	ck_assert_int_eq(tc_run_exit(prog, help, line, sizeof line), 0);
-	char *version[] = {prog, "--version", NULL};
-	ck_assert_int_eq(tc_run_exit(prog, version, line, sizeof line), 0);
+	const char *help[] = {"--help", NULL};
+	ck_assert_int_eq(run_target(help, line, sizeof line), 0);
+	const char *version[] = {"--version", NULL};
+	ck_assert_int_eq(run_target(version, line, sizeof line), 0);
 }
 END_TEST
 
@@ -1184,18 +1136,15 @@ static bool options_subset(const char *a, const char *b)
 /* Every option in --help is in the man page's OPTIONS list, and the reverse. */
 START_TEST(t_help_matches_man)
 {
-	char prog[512], cmd[600], man[512], line[512];
+	char man[512], line[512], *help;
 	char help_set[4096] = " ", man_set[4096] = " ";
-	prog_path(prog, sizeof prog);
-	snprintf(cmd, sizeof cmd, "%s --help", prog);
-	FILE *h = popen(cmd, "r");
-	ck_assert_ptr_nonnull(h);
-	while (fgets(line, sizeof line, h))
-		if (strncmp(line, "  -", 3) == 0)
-			collect_options(line, help_set, sizeof help_set);
-	ck_assert_int_eq(pclose(h), 0);
-	const char *src = getenv("top_srcdir");
-	snprintf(man, sizeof man, "%s/man/fleetsim-target.1", src ? src : "..");
+	const char *args[] = {"--help", NULL};
+	ck_assert_int_eq(procs_run("fleetsim-target", args, NULL, 10000, &help, NULL), 0);
+	for (char *l = strtok(help, "\n"); l; l = strtok(NULL, "\n"))
+		if (strncmp(l, "  -", 3) == 0)
+			collect_options(l, help_set, sizeof help_set);
+	free(help);
+	ck_assert_int_ge(testenv_src_path("man/fleetsim-target.1", man, sizeof man), 0);
 	FILE *m = fopen(man, "r");
 	ck_assert_msg(m != NULL, "%s", man);
 	bool after_tp = false;
@@ -1258,22 +1207,13 @@ START_TEST(t_postgresql_store)
 }
 END_TEST
 
-static TCase *tcase(Suite *s, const char *name)
-{
-	TCase *tc = tcase_create(name);
-	tcase_set_timeout(tc, TEST_TIMEOUT_S);
-	suite_add_tcase(s, tc);
-	return tc;
-}
-
 int main(void)
 {
-	const char *unit_only = getenv("FLEETSIM_UNIT_ONLY");
-	if (unit_only && strcmp(unit_only, "1") == 0)
-		return 77;
+	if (testenv_unit_only())
+		return TESTENV_SKIP;
 	signal(SIGPIPE, SIG_IGN);
 	Suite *s = suite_create("target");
-	TCase *tc = tcase(s, "inprocess_plain");
+	TCase *tc = testenv_tcase(s, "inprocess_plain", TEST_TIMEOUT_S);
 	tcase_add_test(tc, t_open_routes_and_auth);
 	tcase_add_test(tc, t_heartbeat_codes);
 	tcase_add_test(tc, t_register_and_retire);
@@ -1283,26 +1223,15 @@ int main(void)
 	tcase_add_test(tc, t_stats_numbers);
 	tcase_add_test(tc, t_rate_limit);
 	tcase_add_test(tc, t_faults);
-	tc = tcase(s, "tls");
+	tc = testenv_tcase(s, "tls", TEST_TIMEOUT_S);
 	tcase_add_test(tc, t_tls_generated_ca);
 	tcase_add_test(tc, t_tls_given_files);
-	tc = tcase(s, "process");
+	tc = testenv_tcase(s, "process", TEST_TIMEOUT_S);
 	tcase_add_test(tc, t_process_plain);
 	tcase_add_test(tc, t_process_tls_generated);
 	tcase_add_test(tc, t_process_bad_options);
 	tcase_add_test(tc, t_help_matches_man);
-	tc = tcase(s, "postgresql");
+	tc = testenv_tcase(s, "postgresql", TEST_TIMEOUT_S);
 	tcase_add_test(tc, t_postgresql_store);
-
-	char err[512];
-	cluster_up = pgtmp_start(&cluster, err, sizeof err) == 0;
-	if (!cluster_up)
-		fprintf(stderr, "check_target: PostgreSQL: %s\n", err);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	if (cluster_up)
-		pgtmp_stop(&cluster);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return pgtmp_run_suite(s, &cluster, &cluster_up, "check_target");
 }

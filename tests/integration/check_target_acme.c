@@ -22,6 +22,7 @@
 #include "target/target.h"
 #include "tests/integration/target_client.h"
 #include "tests/lib/pg.h"
+#include "tests/lib/testenv.h"
 
 #define KEY "acceptance-key-2026"
 #define PROFILE TARGET_DEFAULT_ACME_PROFILE
@@ -69,46 +70,13 @@ static void fx_stop(struct fx *f)
 	target_stop(f->t);
 }
 
-#define ck_status(r, want)                                                                     \
-	ck_assert_msg((r).error == HTTP_ERR_NONE && (r).status == (want),                      \
-		      "status %d (error %s), want %d; body %s", (r).status,                       \
-		      http_error_name((r).error), (want), (r).body ? (r).body : "")
-
-static json_object *body_json(const struct tc_resp *r)
-{
-	json_object *o = json_tokener_parse(r->body);
-	ck_assert_msg(o != NULL, "not JSON: %s", r->body);
-	return o;
-}
-
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	if (!json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static int64_t jint(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no %s", key);
-	return json_object_get_int64(v);
-}
-
 /* The target's count of answers with status for endpoint (GET /_target/stats). */
 static int64_t stat_count(struct fx *f, const char *endpoint, const char *status)
 {
-	struct tc_resp r;
-	tc_request(f->c, "GET", "/_target/stats", NULL, NULL, NULL, &r);
-	ck_status(r, 200);
-	json_object *o = body_json(&r), *req, *ep, *n;
-	int64_t v = 0;
-	if (json_object_object_get_ex(o, "requests", &req) &&
-	    json_object_object_get_ex(req, endpoint, &ep) && json_object_object_get_ex(ep, status, &n))
-		v = json_object_get_int64(n);
+	json_object *o = tc_stats(f->c);
+	int64_t v = json_object_get_int64(tc_member(tc_member(tc_member(o, "requests"), endpoint),
+						   status));
 	json_object_put(o);
-	tc_resp_free(&r);
 	return v;
 }
 
@@ -183,12 +151,12 @@ static void ck_problem(const struct tc_resp *r, int status, const char *type)
 		      r->status, status, r->body);
 	ck_assert_str_eq(r->content_type, PROBLEM_JSON);
 	ck_assert_str_eq(r->replay_nonce, "");
-	json_object *o = body_json(r);
+	json_object *o = tc_body_json(r);
 	snprintf(want, sizeof want, "urn:ietf:params:acme:error:%s", type);
-	ck_assert_str_eq(jstr(o, "type"), want);
-	ck_assert_int_eq(jint(o, "status"), status);
-	ck_assert_ptr_nonnull(jstr(o, "detail"));
-	ck_assert_uint_gt(strlen(jstr(o, "detail")), 0);
+	ck_assert_str_eq(tc_jstr(o, "type"), want);
+	ck_assert_int_eq(tc_jint(o, "status"), status);
+	ck_assert_ptr_nonnull(tc_jstr(o, "detail"));
+	ck_assert_uint_gt(strlen(tc_jstr(o, "detail")), 0);
 	json_object_put(o);
 }
 
@@ -208,8 +176,8 @@ static void new_account(struct fx *f, struct acl *a)
 	acme_url(f, "account/acme-acc-", want, sizeof want);
 	strncat(want, tp, sizeof want - strlen(want) - 1);
 	ck_assert_str_eq(r.location, want);
-	json_object *o = body_json(&r);
-	ck_assert_str_eq(jstr(o, "status"), "valid");
+	json_object *o = tc_body_json(&r);
+	ck_assert_str_eq(tc_jstr(o, "status"), "valid");
 	json_object_put(o);
 	snprintf(a->kid, sizeof a->kid, "%s", r.location);
 	tc_resp_free(&r);
@@ -231,7 +199,7 @@ static json_object *new_order(struct fx *f, struct acl *a, const char *payload, 
 	ck_status(r, 201);
 	snprintf(loc, n, "%s", r.location);
 	ck_assert_int_eq(strncmp(loc, "https://127.0.0.1:", 18), 0);
-	json_object *o = body_json(&r);
+	json_object *o = tc_body_json(&r);
 	tc_resp_free(&r);
 	return o;
 }
@@ -249,7 +217,7 @@ START_TEST(t_acme_directory_https)
 	ck_status(r, 200);
 	ck_assert_str_eq(r.content_type, APP_JSON);
 	ck_assert_uint_gt(strlen(r.replay_nonce), 10); /* each directory GET makes a nonce */
-	json_object *d = body_json(&r);
+	json_object *d = tc_body_json(&r);
 	const char *keys[] = {"newNonce", "newAccount", "newOrder", "revokeCert", "keyChange",
 			      "renewalInfo"};
 	const char *paths[] = {"new-nonce", "new-account", "new-order", "revoke-cert",
@@ -257,8 +225,8 @@ START_TEST(t_acme_directory_https)
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		char want[256];
 		acme_url(&f, paths[i], want, sizeof want); /* https:// + Host + path */
-		ck_assert_ptr_nonnull(jstr(d, keys[i]));
-		ck_assert_str_eq(jstr(d, keys[i]), want);
+		ck_assert_ptr_nonnull(tc_jstr(d, keys[i]));
+		ck_assert_str_eq(tc_jstr(d, keys[i]), want);
 	}
 	json_object_put(d);
 	tc_resp_free(&r);
@@ -451,25 +419,25 @@ START_TEST(t_acme_order_https)
 
 	/* trust_authenticated: the order starts ready, its authorization valid */
 	json_object *order = new_order(&f, &a, payload, loc, sizeof loc);
-	ck_assert_str_eq(jstr(order, "status"), "ready");
+	ck_assert_str_eq(tc_jstr(order, "status"), "ready");
 	json_object *az = NULL;
 	ck_assert(json_object_object_get_ex(order, "authorizations", &az));
 	ck_assert_uint_eq(json_object_array_length(az), 1);
 	post_signed(&f, &a, json_object_get_string(json_object_array_get_idx(az, 0)), "", false, &r);
 	ck_status(r, 200);
-	json_object *o = body_json(&r);
-	ck_assert_str_eq(jstr(o, "status"), "valid");
+	json_object *o = tc_body_json(&r);
+	ck_assert_str_eq(tc_jstr(o, "status"), "valid");
 	json_object *chs = NULL;
 	ck_assert(json_object_object_get_ex(o, "challenges", &chs));
 	json_object *ch = json_object_array_get_idx(chs, 0);
-	ck_assert_str_eq(jstr(ch, "type"), "http-01");
-	snprintf(url, sizeof url, "%s", jstr(ch, "url"));
+	ck_assert_str_eq(tc_jstr(ch, "type"), "http-01");
+	snprintf(url, sizeof url, "%s", tc_jstr(ch, "url"));
 	json_object_put(o);
 	tc_resp_free(&r);
 	post_signed(&f, &a, url, "{}", false, &r);
 	ck_status(r, 200);
-	o = body_json(&r);
-	ck_assert_str_eq(jstr(o, "status"), "valid");
+	o = tc_body_json(&r);
+	ck_assert_str_eq(tc_jstr(o, "status"), "valid");
 	json_object_put(o);
 	tc_resp_free(&r);
 
@@ -479,21 +447,21 @@ START_TEST(t_acme_order_https)
 	char fin[4096];
 	snprintf(fin, sizeof fin, "{\"csr\":\"%s\"}", csr);
 	free(csr);
-	snprintf(url, sizeof url, "%s", jstr(order, "finalize"));
+	snprintf(url, sizeof url, "%s", tc_jstr(order, "finalize"));
 	post_signed(&f, &a, url, fin, false, &r);
 	ck_status(r, 200);
 	ck_assert_str_eq(r.location, loc);
-	o = body_json(&r);
-	ck_assert_str_eq(jstr(o, "status"), "valid");
-	snprintf(url, sizeof url, "%s", jstr(o, "certificate"));
+	o = tc_body_json(&r);
+	ck_assert_str_eq(tc_jstr(o, "status"), "valid");
+	snprintf(url, sizeof url, "%s", tc_jstr(o, "certificate"));
 	json_object_put(o);
 	tc_resp_free(&r);
 	json_object_put(order);
 	post_signed(&f, &a, loc, "", false, &r); /* the order, read back */
 	ck_status(r, 200);
-	o = body_json(&r);
-	ck_assert_str_eq(jstr(o, "status"), "valid");
-	ck_assert_str_eq(jstr(o, "certificate"), url);
+	o = tc_body_json(&r);
+	ck_assert_str_eq(tc_jstr(o, "status"), "valid");
+	ck_assert_str_eq(tc_jstr(o, "certificate"), url);
 	json_object_put(o);
 	tc_resp_free(&r);
 
@@ -511,11 +479,11 @@ START_TEST(t_acme_order_https)
 	tc_request(f.c, "GET", path, NULL, NULL, NULL, &r);
 	ck_status(r, 200);
 	ck_assert_str_eq(r.retry_after, "21600");
-	o = body_json(&r);
+	o = tc_body_json(&r);
 	json_object *w = NULL;
 	ck_assert(json_object_object_get_ex(o, "suggestedWindow", &w));
-	ck_assert_ptr_nonnull(jstr(w, "start"));
-	ck_assert_ptr_nonnull(jstr(w, "end"));
+	ck_assert_ptr_nonnull(tc_jstr(w, "start"));
+	ck_assert_ptr_nonnull(tc_jstr(w, "end"));
 	json_object_put(o);
 	tc_resp_free(&r);
 	snprintf(v, sizeof v, "%s", "/acme/profile/" PROFILE "/renewal-info/aaaa.bbbb");
@@ -586,10 +554,10 @@ static void expect(struct fx *f, const char *method, const char *path, const cha
 static void ck_error_body(const struct tc_resp *r, const char *error, const char *message)
 {
 	ck_assert_str_eq(r->content_type, APP_JSON);
-	json_object *o = body_json(r);
-	ck_assert_str_eq(jstr(o, "error"), error);
-	ck_assert_str_eq(jstr(o, "message"), message);
-	ck_assert_str_eq(jstr(o, "request_id"), r->request_id);
+	json_object *o = tc_body_json(r);
+	ck_assert_str_eq(tc_jstr(o, "error"), error);
+	ck_assert_str_eq(tc_jstr(o, "message"), message);
+	ck_assert_str_eq(tc_jstr(o, "request_id"), r->request_id);
 	json_object_put(o);
 }
 
@@ -645,9 +613,9 @@ static void agent_lifecycle(struct fx *f)
 	rq(f, "POST", "/api/v1/agents", "{\"name\":\"https-agent\",\"hostname\":\"h.example.test\"}",
 	   &r);
 	ck_status(r, 201);
-	json_object *o = body_json(&r);
+	json_object *o = tc_body_json(&r);
 	char id[128], path[256];
-	snprintf(id, sizeof id, "%s", jstr(o, "id"));
+	snprintf(id, sizeof id, "%s", tc_jstr(o, "id"));
 	json_object_put(o);
 	tc_resp_free(&r);
 	rq(f, "POST", "/api/v1/agents", "{\"name\":\"https-agent\",\"hostname\":\"h\"}", &r);
@@ -689,14 +657,14 @@ static void work_job(struct fx *f, const char *agent, const char *type, const ch
 	struct tc_resp r;
 	rq(f, "GET", path, NULL, &r);
 	ck_status(r, 200);
-	json_object *o = body_json(&r), *jobs = NULL;
+	json_object *o = tc_body_json(&r), *jobs = NULL;
 	ck_assert(json_object_object_get_ex(o, "jobs", &jobs));
-	ck_assert_int_eq(jint(o, "count"), (int64_t)json_object_array_length(jobs));
+	ck_assert_int_eq(tc_jint(o, "count"), (int64_t)json_object_array_length(jobs));
 	id[0] = '\0';
 	for (size_t i = 0; i < json_object_array_length(jobs) && !id[0]; i++) {
 		json_object *j = json_object_array_get_idx(jobs, i);
-		if (strcmp(jstr(j, "type"), type) == 0 && strcmp(jstr(j, "certificate_id"), cert) == 0)
-			snprintf(id, n, "%s", jstr(j, "id"));
+		if (strcmp(tc_jstr(j, "type"), type) == 0 && strcmp(tc_jstr(j, "certificate_id"), cert) == 0)
+			snprintf(id, n, "%s", tc_jstr(j, "id"));
 	}
 	json_object_put(o);
 	tc_resp_free(&r);
@@ -731,9 +699,9 @@ static void renewal(struct fx *f)
 	rq(f, "POST", "/api/v1/certificates/bulk-renew",
 	   "{\"certificate_ids\":[\"mc-loadtest-00001\",\"mc-nope\"]}", &r);
 	ck_status(r, 200);
-	json_object *o = body_json(&r);
-	ck_assert_int_eq(jint(o, "total_matched"), 1);
-	ck_assert_int_eq(jint(o, "total_enqueued"), 1);
+	json_object *o = tc_body_json(&r);
+	ck_assert_int_eq(tc_jint(o, "total_matched"), 1);
+	ck_assert_int_eq(tc_jint(o, "total_enqueued"), 1);
 	json_object_put(o);
 	tc_resp_free(&r);
 	char job[128], dep[128], path[256];
@@ -753,8 +721,8 @@ static void renewal(struct fx *f)
 	expect(f, "POST", path, "{\"status\":\"Running\"}", 200);
 	rq(f, "GET", "/api/v1/agents/ag-loadtest-00001/certificates/mc-loadtest-00001", NULL, &r);
 	ck_status(r, 200);
-	o = body_json(&r);
-	BIO *bio = BIO_new_mem_buf(jstr(o, "certificate_pem"), -1);
+	o = tc_body_json(&r);
+	BIO *bio = BIO_new_mem_buf(tc_jstr(o, "certificate_pem"), -1);
 	X509 *leaf = PEM_read_bio_X509(bio, NULL, NULL, NULL);
 	ck_assert_ptr_nonnull(leaf);
 	ck_assert_int_eq(EVP_PKEY_eq(X509_get0_pubkey(leaf), key), 1);
@@ -768,8 +736,8 @@ static void renewal(struct fx *f)
 		snprintf(path, sizeof path, "/api/v1/jobs/%s", ids[i]);
 		rq(f, "GET", path, NULL, &r);
 		ck_status(r, 200);
-		o = body_json(&r);
-		ck_assert_str_eq(jstr(o, "status"), "Completed");
+		o = tc_body_json(&r);
+		ck_assert_str_eq(tc_jstr(o, "status"), "Completed");
 		json_object_put(o);
 		tc_resp_free(&r);
 	}
@@ -785,11 +753,11 @@ static void operator_paths(struct fx *f, int seeded)
 	struct tc_resp r;
 	rq(f, "GET", "/api/v1/certificates?per_page=2&page=2", NULL, &r);
 	ck_status(r, 200);
-	json_object *o = body_json(&r), *data = NULL;
+	json_object *o = tc_body_json(&r), *data = NULL;
 	ck_assert(json_object_object_get_ex(o, "data", &data));
 	ck_assert_uint_eq(json_object_array_length(data), 2);
-	ck_assert_int_eq(jint(o, "total"), seeded);
-	ck_assert_int_eq(jint(o, "page"), 2);
+	ck_assert_int_eq(tc_jint(o, "total"), seeded);
+	ck_assert_int_eq(tc_jint(o, "page"), 2);
 	json_object_put(o);
 	tc_resp_free(&r);
 	rq(f, "POST", "/api/v1/certificates",
@@ -798,9 +766,9 @@ static void operator_paths(struct fx *f, int seeded)
 	   "\"renewal_policy_id\":\"rp-loadtest\",\"environment\":\"loadtest\"}",
 	   &r);
 	ck_status(r, 201);
-	o = body_json(&r);
+	o = tc_body_json(&r);
 	char path[256];
-	snprintf(path, sizeof path, "/api/v1/certificates/%s", jstr(o, "id"));
+	snprintf(path, sizeof path, "/api/v1/certificates/%s", tc_jstr(o, "id"));
 	json_object_put(o);
 	tc_resp_free(&r);
 	expect(f, "GET", path, NULL, 200);
@@ -909,34 +877,18 @@ END_TEST
 
 int main(void)
 {
-	const char *unit_only = getenv("FLEETSIM_UNIT_ONLY");
-	if (unit_only && strcmp(unit_only, "1") == 0)
-		return 77;
+	if (testenv_unit_only())
+		return TESTENV_SKIP;
 	signal(SIGPIPE, SIG_IGN);
 	Suite *s = suite_create("target_acme");
-	TCase *tc = tcase_create("acme_https");
-	tcase_set_timeout(tc, TEST_TIMEOUT_S);
+	TCase *tc = testenv_tcase(s, "acme_https", TEST_TIMEOUT_S);
 	tcase_add_test(tc, t_acme_directory_https);
 	tcase_add_test(tc, t_acme_rejections_https);
 	tcase_add_test(tc, t_acme_order_https);
 	tcase_add_test(tc, t_acme_rate_limited_https);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("certctl_https");
-	tcase_set_timeout(tc, TEST_TIMEOUT_S);
+	tc = testenv_tcase(s, "certctl_https", TEST_TIMEOUT_S);
 	tcase_add_test(tc, t_certctl_endpoints_https_memory);
 	tcase_add_test(tc, t_certctl_endpoints_https_postgresql);
 	tcase_add_test(tc, t_rate_limit_https);
-	suite_add_tcase(s, tc);
-
-	char err[512];
-	cluster_up = pgtmp_start(&cluster, err, sizeof err) == 0;
-	if (!cluster_up)
-		fprintf(stderr, "check_target_acme: PostgreSQL: %s\n", err);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	if (cluster_up)
-		pgtmp_stop(&cluster);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return pgtmp_run_suite(s, &cluster, &cluster_up, "check_target_acme");
 }

@@ -1,25 +1,14 @@
-/* tests/integration/target_client.c - blocking test client over engine/http_client and a
- * spawner for the fleetsim-target program (see target_client.h). */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
+/* tests/integration/target_client.c - blocking test client over engine/http_client and helpers
+ * to read its answers in Check tests (see target_client.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "engine/clock.h"
 #include "engine/tls.h"
 #include "tests/integration/target_client.h"
-
-#define SPAWN_WAIT_MS 10000
-#define STOP_WAIT_MS 10000
-#define POLL_STEP_MS 10
 
 struct tc {
 	struct event_base *base;
@@ -125,132 +114,40 @@ void tc_free(struct tc *c)
 	free(c);
 }
 
-/* Reads one line from fd within the deadline into buf. Returns its length or -1. */
-static int read_line(int fd, char *buf, size_t n, uint64_t deadline_ns)
+json_object *tc_body_json(const struct tc_resp *r)
 {
-	size_t len = 0;
-	while (len + 1 < n) {
-		uint64_t now = clock_now_ns();
-		if (now >= deadline_ns)
-			return -1;
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int pr = poll(&pfd, 1, (int)((deadline_ns - now) / 1000000ULL) + 1);
-		if (pr <= 0)
-			continue;
-		char ch;
-		ssize_t r = read(fd, &ch, 1);
-		if (r <= 0)
-			return -1;
-		if (ch == '\n')
-			break;
-		buf[len++] = ch;
-	}
-	buf[len] = '\0';
-	return (int)len;
+	json_object *o = json_tokener_parse(r->body);
+	ck_assert_msg(o != NULL, "not JSON: %s", r->body);
+	return o;
 }
 
-static void copy_after(const char *line, const char *marker, char *dst, size_t n)
+json_object *tc_member(json_object *o, const char *key)
 {
-	const char *p = strstr(line, marker);
-	if (!p)
-		return;
-	p += strlen(marker);
-	size_t len = strcspn(p, " ");
-	if (len >= n)
-		len = n - 1;
-	memcpy(dst, p, len);
-	dst[len] = '\0';
+	json_object *v = NULL;
+	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
 }
 
-int tc_spawn(const char *prog, char *const argv[], struct tc_proc *p)
+const char *tc_jstr(json_object *o, const char *key)
 {
-	memset(p, 0, sizeof *p);
-	int out[2];
-	if (pipe2(out, O_CLOEXEC) < 0)
-		return -1;
-	p->pid = fork();
-	if (p->pid < 0) {
-		close(out[0]);
-		close(out[1]);
-		return -1;
-	}
-	if (p->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a crashed test */
-		dup2(out[1], STDOUT_FILENO);
-		int devnull = open("/dev/null", O_WRONLY);
-		if (devnull >= 0)
-			dup2(devnull, STDERR_FILENO);
-		execv(prog, argv);
-		_exit(127);
-	}
-	close(out[1]);
-	p->out_fd = out[0];
-	uint64_t deadline = clock_now_ns() + SPAWN_WAIT_MS * 1000000ULL;
-	char line[1024];
-	while (read_line(p->out_fd, line, sizeof line, deadline) >= 0) {
-		copy_after(line, "CA certificate in ", p->ca_path, sizeof p->ca_path);
-		copy_after(line, "API key generated into ", p->key_file, sizeof p->key_file);
-		const char *l = strstr(line, "listening on ");
-		const char *colon = l ? strrchr(l, ':') : NULL;
-		if (colon) {
-			p->port = (uint16_t)atoi(colon + 1);
-			return p->port ? 0 : -1;
-		}
-	}
-	tc_stop(p, SIGKILL);
-	return -1;
+	json_object *v = NULL;
+	if (!json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return json_object_get_string(v);
 }
 
-int tc_stop(struct tc_proc *p, int sig)
+int64_t tc_jint(json_object *o, const char *key)
 {
-	if (p->pid <= 0)
-		return -1;
-	kill(p->pid, sig);
-	int status = -1;
-	for (int waited = 0; waited < STOP_WAIT_MS; waited += POLL_STEP_MS) {
-		pid_t r = waitpid(p->pid, &status, WNOHANG);
-		if (r == p->pid)
-			break;
-		if (r < 0) {
-			status = -1;
-			break;
-		}
-		usleep(POLL_STEP_MS * 1000);
-		if (waited + POLL_STEP_MS >= STOP_WAIT_MS) {
-			kill(p->pid, SIGKILL);
-			waitpid(p->pid, &status, 0);
-			status = -1;
-		}
-	}
-	if (p->out_fd > 0)
-		close(p->out_fd);
-	p->out_fd = -1;
-	p->pid = 0;
-	return status;
+	json_object *v = NULL;
+	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no %s", key);
+	return json_object_get_int64(v);
 }
 
-int tc_run_exit(const char *prog, char *const argv[], char *line, size_t n)
+json_object *tc_stats(struct tc *c)
 {
-	int err[2];
-	if (pipe2(err, O_CLOEXEC) < 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(err[1], STDERR_FILENO);
-		int devnull = open("/dev/null", O_WRONLY);
-		if (devnull >= 0)
-			dup2(devnull, STDOUT_FILENO);
-		execv(prog, argv);
-		_exit(127);
-	}
-	close(err[1]);
-	if (read_line(err[0], line, n, clock_now_ns() + SPAWN_WAIT_MS * 1000000ULL) < 0)
-		line[0] = '\0';
-	close(err[0]);
-	struct tc_proc p = {.pid = pid, .out_fd = -1};
-	int status = tc_stop(&p, 0);
-	return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	struct tc_resp r;
+	tc_request(c, "GET", "/_target/stats", NULL, NULL, NULL, &r);
+	ck_status(r, 200);
+	json_object *o = tc_body_json(&r);
+	tc_resp_free(&r);
+	return o;
 }

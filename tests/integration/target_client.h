@@ -1,14 +1,16 @@
 /* tests/integration/target_client.h - a blocking wrapper over engine/http_client for the
  * target's integration tests: one keep-alive connection on a private event_base, one request at
- * a time, the response copied out with the headers the tests check. Also spawns the
- * fleetsim-target program and reads the address lines it prints. */
+ * a time, the response copied out with the headers the tests check. (The fleetsim-target
+ * program itself is started with tests/lib/procs.h.) */
 #ifndef FLEETSIM_TESTS_TARGET_CLIENT_H
 #define FLEETSIM_TESTS_TARGET_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
+
+#include <check.h>
+#include <json-c/json.h>
 
 #include "engine/http_client.h"
 
@@ -49,26 +51,27 @@ void tc_resp_free(struct tc_resp *r);
 /* Closes the connection and frees the client (NULL is fine). */
 void tc_free(struct tc *c);
 
-/* A running fleetsim-target process. */
-struct tc_proc {
-	pid_t pid;
-	uint16_t port;
-	char ca_path[512]; /* "" when none printed */
-	char key_file[512];
-	int out_fd; /* its stdout */
-	char first_stderr_line[512];
-};
+/* ---- reading answers in Check tests ---- */
 
-/* Runs prog with argv (NULL-terminated, argv[0] included), waits up to 10 s for its
- * "listening on" line and parses the port, CA and key-file lines. Returns 0, or -1 (the
- * process is killed and reaped). */
-int tc_spawn(const char *prog, char *const argv[], struct tc_proc *p);
+/* Expects r (a struct tc_resp) answered with status want; frees nothing. */
+#define ck_status(r, want)                                                                     \
+	ck_assert_msg((r).error == HTTP_ERR_NONE && (r).status == (want),                      \
+		      "status %d (error %s), want %d; body %s", (r).status,                       \
+		      http_error_name((r).error), (want), (r).body ? (r).body : "")
 
-/* Sends sig, waits up to 10 s and returns the exit status as from waitpid (or -1). */
-int tc_stop(struct tc_proc *p, int sig);
+/* r's body parsed as JSON (the test fails when it is not); the caller puts it. */
+json_object *tc_body_json(const struct tc_resp *r);
 
-/* Runs prog with argv to completion (10 s at most) and returns its exit code; the first line
- * it wrote to stderr goes into line (size n). Returns -1 on failure to run. */
-int tc_run_exit(const char *prog, char *const argv[], char *line, size_t n);
+/* The member key of object o, borrowed; NULL when o is NULL or has no such member. */
+json_object *tc_member(json_object *o, const char *key);
+
+/* The member key of o as a string, NULL when absent. */
+const char *tc_jstr(json_object *o, const char *key);
+
+/* The member key of o as an integer (the test fails when it is absent). */
+int64_t tc_jint(json_object *o, const char *key);
+
+/* GET /_target/stats over c, expected 200 with a JSON body: the parsed object (caller puts). */
+json_object *tc_stats(struct tc *c);
 
 #endif

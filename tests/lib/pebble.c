@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,17 +17,16 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
-#include <event2/event.h>
 #include <netinet/in.h>
 #include <openssl/pem.h>
 
-#include "engine/clock.h"
-#include "engine/http_client.h"
+#include "engine/http_once.h"
 #include "engine/tls.h"
 #include "target/ca.h"
+#include "tests/lib/procs.h"
+#include "tests/lib/testenv.h"
 
 #define LOOPBACK "127.0.0.1"
-#define STOP_WAIT_MS 3000
 #define POLL_MS 20
 #define MGMT_TIMEOUT_NS (10ULL * 1000000000ULL)
 #define MGMT_MAX_BODY (1u << 20)
@@ -160,14 +158,6 @@ static void exec_pebble(const char *bin, const struct pebble *p, const char *con
     _exit(127);
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -223,47 +213,11 @@ int pebble_start(struct pebble *p, const struct pebble_options *opts, char *err,
 
 void pebble_stop(struct pebble *p)
 {
-    if (p->pid > 0) {
-        kill(p->pid, SIGTERM);
-        int status;
-        long waited = 0;
-        while (waitpid(p->pid, &status, WNOHANG) == 0 && waited < STOP_WAIT_MS) {
-            sleep_ms(POLL_MS);
-            waited += POLL_MS;
-        }
-        if (waited >= STOP_WAIT_MS) {
-            kill(p->pid, SIGKILL);
-            waitpid(p->pid, &status, 0);
-        }
-        p->pid = 0;
-    }
+    procs_stop(p->pid, SIGTERM);
+    p->pid = 0;
     if (p->dir[0] && !getenv("FLEETSIM_KEEP_PEBBLE"))
-        nftw(p->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+        testenv_rmtree(p->dir);
     p->dir[0] = '\0';
-}
-
-struct mgmt_get {
-    struct event_base *base;
-    bool done;
-    int status;
-    enum http_error error;
-    char *body;
-    size_t len;
-};
-
-static void mgmt_done(const struct http_result *res, void *arg)
-{
-    struct mgmt_get *g = arg;
-    g->done = true;
-    g->status = res->status;
-    g->error = res->error;
-    g->body = malloc(res->body_len + 1);
-    if (g->body) {
-        memcpy(g->body, res->body, res->body_len);
-        g->body[res->body_len] = '\0';
-        g->len = res->body_len;
-    }
-    event_base_loopbreak(g->base);
 }
 
 int pebble_mgmt_get(const struct pebble *p, const char *path, char **body_out, size_t *len_out,
@@ -275,7 +229,6 @@ int pebble_mgmt_get(const struct pebble *p, const char *path, char **body_out, s
     if (!ctx)
         return fail(err, errlen, "pebble: TLS: %s", terr);
     struct http_conn_config cc;
-    struct mgmt_get g = {0};
     int rc = -1;
     if (http_conn_config_init(&cc, LOOPBACK, p->mgmt_port, ctx, terr, sizeof terr) != 0) {
         fail(err, errlen, "pebble: %s", terr);
@@ -283,23 +236,18 @@ int pebble_mgmt_get(const struct pebble *p, const char *path, char **body_out, s
     }
     cc.timeout_ns = MGMT_TIMEOUT_NS;
     cc.max_body_bytes = MGMT_MAX_BODY;
-    g.base = event_base_new();
-    struct http_conn *conn = g.base ? http_conn_new(g.base, &cc) : NULL;
-    struct http_request req = {"GET", path, NULL, NULL, 0, clock_now_ns()};
-    if (conn && http_conn_send(conn, &req, mgmt_done, &g) == 0)
-        event_base_dispatch(g.base);
-    http_conn_free(conn);
-    if (g.base)
-        event_base_free(g.base);
-    if (!g.done || g.error != HTTP_ERR_NONE || g.status != 200 || !g.body) {
-        snprintf(err, errlen, "pebble: GET %s on the management port: %s (HTTP %d)", path,
-                 g.done ? http_error_name(g.error) : "not sent", g.status);
-        free(g.body);
+    struct http_once o;
+    http_once(&cc, "GET", path, NULL, NULL, &o);
+    if (o.error != HTTP_ERR_NONE || o.status != 200) {
+        char why[200];
+        snprintf(err, errlen, "pebble: GET %s on the management port: %s", path,
+                 http_once_describe(&o, why, sizeof why));
+        http_once_release(&o);
         goto out;
     }
-    *body_out = g.body;
+    *body_out = o.body;
     if (len_out)
-        *len_out = g.len;
+        *len_out = o.body_len;
     rc = 0;
 out:
     SSL_CTX_free(ctx);

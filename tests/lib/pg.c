@@ -9,15 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef PGTMP_SRCDIR
-#define PGTMP_SRCDIR "."
-#endif
+#include "tests/lib/procs.h"
+#include "tests/lib/testenv.h"
 
 #define PGTMP_SCRIPT "tests/lib/pgtmp.sh"
 #define PGTMP_OUT_MAX 4096
+/* Longest wait for pgtmp.sh (initdb and a start bounded by pg_ctl -t 30 take seconds). */
+#define PGTMP_SCRIPT_WAIT_MS 180000u
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -33,85 +33,35 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
             *p = (p[1] == '\0') ? '\0' : ' ';
 }
 
-int pgtmp_srcpath(const char *rel, char *buf, size_t n)
-{
-    const char *top = getenv("top_srcdir");
-    if (top == NULL || top[0] == '\0')
-        top = PGTMP_SRCDIR;
-    int len = snprintf(buf, n, "%s/%s", top, rel);
-    return (len < 0 || (size_t)len >= n) ? -1 : len;
-}
-
-/* Reads fd to EOF into buf (size n, NUL-terminated; the excess is discarded). */
-static void read_all(int fd, char *buf, size_t n)
-{
-    size_t used = 0;
-    char scratch[512];
-    for (;;) {
-        ssize_t r = read(fd, scratch, sizeof scratch);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        size_t take = (size_t)r;
-        if (used + take > n - 1)
-            take = n - 1 - used;
-        memcpy(buf + used, scratch, take);
-        used += take;
-    }
-    buf[used] = '\0';
-}
-
 /* Runs `sh pgtmp.sh ARGS...` with PGTMP_PASSWORD set to password (or unset); captures stdout and
  * stderr. Returns the exit status (0 success), or -1 when the script could not be run. */
 static int run_script(const char *const *args, size_t nargs, const char *password, char *out,
                       size_t outlen, char *errout, size_t errlen)
 {
     char script[PGTMP_PATH_MAX];
-    if (pgtmp_srcpath(PGTMP_SCRIPT, script, sizeof script) < 0)
+    if (testenv_src_path(PGTMP_SCRIPT, script, sizeof script) < 0)
         return -1;
-    int po[2], pe[2];
-    if (pipe(po) != 0)
-        return -1;
-    if (pipe(pe) != 0) {
-        close(po[0]);
-        close(po[1]);
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(po[0]); close(po[1]); close(pe[0]); close(pe[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        dup2(po[1], STDOUT_FILENO);
-        dup2(pe[1], STDERR_FILENO);
-        close(po[0]); close(po[1]); close(pe[0]); close(pe[1]);
-        if (password != NULL && password[0] != '\0')
-            setenv("PGTMP_PASSWORD", password, 1);
-        else
-            unsetenv("PGTMP_PASSWORD");
-        const char *argv[8];
-        size_t k = 0;
-        argv[k++] = "sh";
-        argv[k++] = script;
-        for (size_t i = 0; i < nargs && k < 7; i++)
-            argv[k++] = args[i];
-        argv[k] = NULL;
-        execv("/bin/sh", (char *const *)argv);
-        _exit(127);
-    }
-    close(po[1]);
-    close(pe[1]);
-    read_all(po[0], out, outlen);
-    read_all(pe[0], errout, errlen);
-    close(po[0]);
-    close(pe[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    char *argv[8] = {"/bin/sh", script};
+    size_t k = 2;
+    for (size_t i = 0; i < nargs && k < 7; i++)
+        argv[k++] = (char *)args[i];
+    argv[k] = NULL;
+    char pw[PGTMP_PASSWORD_MAX + 32];
+    snprintf(pw, sizeof pw, "PGTMP_PASSWORD=%s", password ? password : "");
+    const char *env[] = {password && password[0] ? pw : "PGTMP_PASSWORD", NULL};
+    char out_path[64], err_path[64];
+    snprintf(out_path, sizeof out_path, "/tmp/pgtmp_script.%d.out", (int)getpid());
+    snprintf(err_path, sizeof err_path, "/tmp/pgtmp_script.%d.err", (int)getpid());
+    pid_t pid = procs_spawn(argv, out_path, err_path, env);
+    int rc = pid > 0 ? procs_wait(pid, PGTMP_SCRIPT_WAIT_MS) : -1;
+    char *text = testenv_slurp(out_path), *etext = testenv_slurp(err_path);
+    snprintf(out, outlen, "%s", text);
+    snprintf(errout, errlen, "%s", etext);
+    free(text);
+    free(etext);
+    unlink(out_path);
+    unlink(err_path);
+    return rc;
 }
 
 static int fill_urls(struct pgtmp *pg)
@@ -320,9 +270,21 @@ int pgtmp_create_db(const struct pgtmp *pg, const char *dbname, bool with_schema
     if (!with_schema)
         return 0;
     char path[PGTMP_PATH_MAX];
-    if (pgtmp_srcpath("seed/schema.sql", path, sizeof path) < 0) {
+    if (testenv_src_path("seed/schema.sql", path, sizeof path) < 0) {
         set_err(err, errlen, "pgtmp: source path too long");
         return -1;
     }
     return pgtmp_exec_file(pg, dbname, path, err, errlen);
+}
+
+int pgtmp_run_suite(struct Suite *s, struct pgtmp *pg, bool *up, const char *name)
+{
+    char err[512];
+    *up = pgtmp_start(pg, err, sizeof err) == 0;
+    if (!*up)
+        fprintf(stderr, "%s: PostgreSQL: %s\n", name, err);
+    int rc = testenv_run(s);
+    if (*up)
+        pgtmp_stop(pg);
+    return rc;
 }

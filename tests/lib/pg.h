@@ -69,8 +69,11 @@ int pgtmp_query_i64(const struct pgtmp *pg, const char *dbname, const char *sql,
 int pgtmp_create_db(const struct pgtmp *pg, const char *dbname, bool with_schema, char *err,
                     size_t errlen);
 
-/* Path of a file in the source tree: $top_srcdir/rel (or the configure-time source dir when
- * top_srcdir is unset) into buf. Returns the length or -1. */
-int pgtmp_srcpath(const char *rel, char *buf, size_t n);
+struct Suite; /* Check's suite (check.h) */
+
+/* Runs the Check suite s (tests/lib/testenv.h) with a cluster in pg started before its (forked)
+ * tests and stopped after; *up tells the tests whether it runs (when it could not start, the
+ * reason goes to stderr after name). Returns as testenv_run. */
+int pgtmp_run_suite(struct Suite *s, struct pgtmp *pg, bool *up, const char *name);
 
 #endif

@@ -31,6 +31,8 @@
 #include "sim/csr.h"
 #include "target/acme_server.h"
 #include "target/ca.h"
+#include "tests/lib/acme_run.h"
+#include "tests/lib/testenv.h"
 
 #define PROFILE "p"
 #define PREFIX "/acme/profile/" PROFILE "/"
@@ -457,22 +459,9 @@ static void run_init(struct run *r, enum acme_mode mode, uint32_t clients, uint3
 /* Runs the group until every actor is done (bounded), then collects its results. */
 static void run_go(struct run *r)
 {
-    char err[160];
-    r->g = acme_group_new(&r->cfg, err, sizeof err);
-    ck_assert_msg(r->g != NULL, "%s", err);
-    uint64_t t0 = clock_now_ns();
-    ck_assert_int_eq(acme_group_start(r->g, t0), 0);
-    while (!acme_group_finished(r->g) && clock_now_ns() - t0 < WAIT_LIMIT_NS)
-        usleep(5000);
-    ck_assert_msg(acme_group_finished(r->g), "the actors did not finish in time");
-    acme_group_join(r->g);
-    r->m = metrics_new(false);
-    ck_assert_int_eq(acme_group_metrics_merge(r->g, r->m), 0);
-    acme_group_counters(r->g, &r->k);
     struct metrics_accounting acc;
-    metrics_accounting(r->m, &acc);
-    ck_assert(metrics_accounting_balanced(&acc, acme_group_in_flight(r->g)));
-    ck_assert_uint_eq(r->k.started, r->k.completed + r->k.failed + r->k.abandoned);
+    r->g = acme_run_go(&r->cfg, WAIT_LIMIT_NS, "the actors did not finish in time", &r->m, &r->k,
+                       &acc);
 }
 
 static void run_free(struct run *r)
@@ -758,16 +747,14 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("acme_client");
-    TCase *pure = tcase_create("proto");
+    TCase *pure = testenv_tcase(s, "proto", 0);
     tcase_add_test(pure, t_directory_parse);
     tcase_add_test(pure, t_order_authz_parse);
     tcase_add_test(pure, t_problems_and_shape);
     tcase_add_test(pure, t_url_path);
     tcase_add_test(pure, t_csr_and_renewal_id);
     tcase_add_test(pure, t_group_config_checks);
-    suite_add_tcase(s, pure);
-    TCase *actors = tcase_create("actors");
-    tcase_set_timeout(actors, 30);
+    TCase *actors = testenv_tcase(s, "actors", 30);
     tcase_add_test(actors, t_orders_complete);
     tcase_add_test(actors, t_bad_nonce_retried);
     tcase_add_test(actors, t_bad_nonce_bounded);
@@ -777,16 +764,11 @@ static Suite *suite(void)
     tcase_add_test(actors, t_burst_paced_and_stopped);
     tcase_add_test(actors, t_foreign_url_refused);
     tcase_add_test(actors, t_preflight);
-    suite_add_tcase(s, actors);
     return s;
 }
 
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return testenv_run(suite());
 }

@@ -32,6 +32,7 @@
 #include "engine/jose.h"
 #include "target/acme_map.h"
 #include "target/ca.h"
+#include "tests/lib/testenv.h"
 
 #define PROFILE "prof-test"
 #define IO_TIMEOUT_S 5
@@ -1067,8 +1068,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("acme_server");
-	TCase *tc = tcase_create("flows");
-	tcase_set_timeout(tc, 60);
+	TCase *tc = testenv_tcase(s, "flows", 60);
 	tcase_add_checked_fixture(tc, setup_default, teardown);
 	tcase_add_test(tc, test_directory_and_nonces);
 	tcase_add_test(tc, test_full_flow_es256);
@@ -1078,19 +1078,11 @@ int main(void)
 	tcase_add_test(tc, test_order_errors);
 	tcase_add_test(tc, test_renewal_info);
 	tcase_add_test(tc, test_key_change_and_revoke);
-	suite_add_tcase(s, tc);
-	TCase *tn = tcase_create("nonce_cap");
-	tcase_set_timeout(tn, 60);
+	TCase *tn = testenv_tcase(s, "nonce_cap", 60);
 	tcase_add_checked_fixture(tn, setup_small_nonces, teardown);
 	tcase_add_test(tn, test_nonce_cap);
-	suite_add_tcase(s, tn);
-	TCase *tp = tcase_create("pure");
+	TCase *tp = testenv_tcase(s, "pure", 0);
 	tcase_add_test(tp, test_endpoint_names);
 	tcase_add_test(tp, test_map_grows_and_removes);
-	suite_add_tcase(s, tp);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testenv_run(s);
 }

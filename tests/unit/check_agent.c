@@ -25,6 +25,7 @@
 #include "sim/agent.h"
 #include "sim/agent_work.h"
 #include "sim/register.h"
+#include "tests/lib/testenv.h"
 
 #define MS 1000000ULL
 #define MAX_AGENTS 32
@@ -705,16 +706,14 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("agent");
-    TCase *pure = tcase_create("pure");
+    TCase *pure = testenv_tcase(s, "pure", 0);
     tcase_add_test(pure, test_expected_and_names);
     tcase_add_test(pure, test_profiles);
     tcase_add_test(pure, test_bodies_and_headers);
     tcase_add_test(pure, test_work_parse);
     tcase_add_test(pure, test_status_bodies);
     tcase_add_test(pure, test_agents_file);
-    suite_add_tcase(s, pure);
-    TCase *loop = tcase_create("loop");
-    tcase_set_timeout(loop, 30);
+    TCase *loop = testenv_tcase(s, "loop", 30);
     tcase_add_test(loop, test_heartbeat_counts);
     tcase_add_test(loop, test_certctl_headers_and_backoff);
     tcase_add_test(loop, test_drops_when_in_flight);
@@ -722,10 +721,5 @@ int main(void)
     tcase_add_test(loop, test_pool);
     tcase_add_test(loop, test_job_flow_completed);
     tcase_add_test(loop, test_job_flow_key_mismatch);
-    suite_add_tcase(s, loop);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testenv_run(s);
 }

@@ -1,6 +1,7 @@
 /* tests/unit/check_ca.c - unit tests of target/ca: the self-signed P-256 CA, server certificates
  * with DNS/IP SANs, CSR signing (verified, names copied or overridden), PEM files. */
 #include "target/ca.h"
+#include "tests/lib/testenv.h"
 
 #include <check.h>
 #include <errno.h>
@@ -248,9 +249,9 @@ END_TEST
 
 START_TEST(test_pem_files_round_trip)
 {
-	char dir[] = "/tmp/check_ca.XXXXXX";
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	char certp[64], keyp[64], otherp[64];
+	char dir[64];
+	testenv_mkdtemp(dir, sizeof dir, "check_ca");
+	char certp[128], keyp[128], otherp[128];
 	snprintf(certp, sizeof certp, "%s/ca.pem", dir);
 	snprintf(keyp, sizeof keyp, "%s/ca.key", dir);
 	snprintf(otherp, sizeof otherp, "%s/other.key", dir);
@@ -280,17 +281,14 @@ START_TEST(test_pem_files_round_trip)
 	ca_free(loaded);
 	ca_free(other);
 	ca_free(ca);
-	unlink(certp);
-	unlink(keyp);
-	unlink(otherp);
-	rmdir(dir);
+	testenv_rmtree(dir);
 }
 END_TEST
 
 int main(void)
 {
 	Suite *s = suite_create("ca");
-	TCase *tc = tcase_create("ca");
+	TCase *tc = testenv_tcase(s, "ca", 0);
 	tcase_add_test(tc, test_ca_self_signed);
 	tcase_add_test(tc, test_server_cert);
 	tcase_add_test(tc, test_sign_csr_names_from_csr);
@@ -298,10 +296,5 @@ int main(void)
 	tcase_add_test(tc, test_sign_csr_bad_signature);
 	tcase_add_test(tc, test_serial_hex_form);
 	tcase_add_test(tc, test_pem_files_round_trip);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testenv_run(s);
 }

@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "sim/csr.h"
+#include "tests/lib/testenv.h"
 
 static X509_REQ *parse_req(const char *pem, size_t len)
 {
@@ -185,16 +186,10 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("csr");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 30);
+    TCase *tc = testenv_tcase(s, "core", 30);
     tcase_add_test(tc, test_csr_parses_and_verifies);
     tcase_add_test(tc, test_csr_cn_only_and_long_names);
     tcase_add_test(tc, test_cert_matches_key);
     tcase_add_test(tc, test_speed);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testenv_run(s);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine/hist.h"
+#include "tests/lib/testenv.h"
 
 #define N_VALUES 200000
 #define MAX_REL_ERROR 0.001
@@ -333,8 +334,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("hist");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 30);
+    TCase *tc = testenv_tcase(s, "core", 30);
     tcase_add_test(tc, test_percentiles_uniform);
     tcase_add_test(tc, test_percentiles_lognormal);
     tcase_add_test(tc, test_percentiles_bimodal);
@@ -349,10 +349,5 @@ int main(void)
     tcase_add_test(tc, test_bad_config);
     tcase_add_test(tc, test_memory_fixed);
     tcase_add_test(tc, test_json_rejects_bad_input);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return testenv_run(s);
 }

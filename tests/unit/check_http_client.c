@@ -17,6 +17,7 @@
 #include "engine/clock.h"
 #include "engine/http_client.h"
 #include "engine/tls.h"
+#include "tests/lib/testenv.h"
 #include "tests/unit/http_test_server.h"
 
 /* what the callback saw, copied out of the result */
@@ -740,8 +741,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("http_client");
-    TCase *t = tcase_create("plain");
-    tcase_set_timeout(t, 20);
+    TCase *t = testenv_tcase(s, "plain", 20);
     tcase_add_test(t, test_keepalive_reuse);
     tcase_add_test(t, test_send_from_callback);
     tcase_add_test(t, test_post_body_and_headers);
@@ -761,9 +761,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_ipv6_loopback);
     tcase_add_test(t, test_free_in_callback_and_while_busy);
     tcase_add_test(t, test_error_names);
-    suite_add_tcase(s, t);
-    TCase *tls = tcase_create("tls");
-    tcase_set_timeout(tls, 20);
+    TCase *tls = testenv_tcase(s, "tls", 20);
     tcase_add_checked_fixture(tls, tls_setup, tls_teardown);
     tcase_add_loop_test(tls, test_tls_verified_keepalive, 0, 2);
     tcase_add_test(tls, test_tls_verification_failures);
@@ -771,16 +769,11 @@ static Suite *suite(void)
     tcase_add_loop_test(tls, test_tls_session_resumption, 0, 3);
     tcase_add_test(tls, test_tls_server_closes_after_accept);
     tcase_add_test(tls, test_tls_body_delimiting);
-    suite_add_tcase(s, tls);
     return s;
 }
 
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);  /* as every program using the client must */
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testenv_run(suite());
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/http_parse.h"
+#include "tests/lib/testenv.h"
 
 struct pcase {
     const char *name;
@@ -324,12 +325,11 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("http_parse");
-    TCase *t = tcase_create("table");
+    TCase *t = testenv_tcase(s, "table", 0);
     tcase_add_loop_test(t, test_table_one_piece, 0, NCASES);
     tcase_add_loop_test(t, test_table_byte_by_byte, 0, NCASES);
     tcase_add_loop_test(t, test_table_odd_pieces, 0, NCASES);
-    suite_add_tcase(s, t);
-    TCase *o = tcase_create("other");
+    TCase *o = testenv_tcase(s, "other", 0);
     tcase_add_test(o, test_headers_lookup);
     tcase_add_test(o, test_extra_bytes_not_consumed);
     tcase_add_test(o, test_garbage_detected_at_once);
@@ -337,15 +337,10 @@ static Suite *suite(void)
     tcase_add_test(o, test_too_many_headers);
     tcase_add_test(o, test_chunk_line_too_long);
     tcase_add_test(o, test_large_body_grows_within_cap);
-    suite_add_tcase(s, o);
     return s;
 }
 
 int main(void)
 {
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testenv_run(suite());
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sim/identity.h"
+#include "tests/lib/testenv.h"
 
 START_TEST(test_formats)
 {
@@ -136,7 +137,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("identity");
-    TCase *tc = tcase_create("core");
+    TCase *tc = testenv_tcase(s, "core", 0);
     tcase_add_test(tc, test_formats);
     tcase_add_test(tc, test_too_small_buffer);
     tcase_add_test(tc, test_prefix_check);
@@ -144,10 +145,5 @@ int main(void)
     tcase_add_test(tc, test_cert_agent);
     tcase_add_test(tc, test_rng_deterministic);
     tcase_add_test(tc, test_meta_mix);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testenv_run(s);
 }

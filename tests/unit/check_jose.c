@@ -2,6 +2,7 @@
  * answers (RFC 7515 App. C/A.1, RFC 7638 §3.1, RFC 8037 A.3), JWS known-answer verification
  * (RFC 7515 A.3 ES256, RFC 8037 A.4 EdDSA), sign/verify round trips, tampering, rejections. */
 #include "engine/jose.h"
+#include "tests/lib/testenv.h"
 
 #include <check.h>
 #include <errno.h>
@@ -511,8 +512,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("jose");
-	TCase *tc = tcase_create("jose");
-	tcase_set_timeout(tc, 30);
+	TCase *tc = testenv_tcase(s, "jose", 30);
 	tcase_add_test(tc, test_b64url_known_answers);
 	tcase_add_test(tc, test_b64url_rejects);
 	tcase_add_test(tc, test_b64url_round_trip);
@@ -529,10 +529,5 @@ int main(void)
 	tcase_add_test(tc, test_alg_key_mismatch);
 	tcase_add_test(tc, test_parse_rejects);
 	tcase_add_test(tc, test_sign_rejects_bad_key);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testenv_run(s);
 }

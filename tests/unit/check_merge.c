@@ -5,17 +5,15 @@
  * count, other histogram configuration, not a summary); and the real binary when built. */
 #include <check.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "engine/report_json.h"
 #include "src/cmd_merge.h"
+#include "tests/lib/procs.h"
+#include "tests/lib/testenv.h"
 #include "tests/unit/outputs_fixture.h"
 
 #define N_REQUESTS 20000
@@ -39,7 +37,7 @@ static uint64_t completed_total(const struct metrics *m)
 
 static void setup(void)
 {
-    fx_mkdtemp(dir, sizeof dir, "check_merge");
+    testenv_mkdtemp(dir, sizeof dir, "check_merge");
     snprintf(path_a, sizeof path_a, "%s/a.json", dir);
     snprintf(path_b, sizeof path_b, "%s/b.json", dir);
     snprintf(path_c, sizeof path_c, "%s/c.json", dir);
@@ -63,7 +61,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    fx_rmdir(dir);
+    testenv_rmtree(dir);
 }
 
 static struct metrics *read_file(const char *path)
@@ -291,71 +289,15 @@ END_TEST
 
 /* ---- the real binary ---- */
 
-struct exec_result {
-    int status;
-    char out[65536], errb[4096];
-};
-
-static void read_all(int fd, char *buf, size_t n)
+/* Runs $top_builddir/fleetsim with args; false when it is not built. */
+static bool exec_fleetsim(const char *const *args, struct procs_output *r)
 {
-    size_t len = 0;
-    time_t deadline = time(NULL) + 20;
-    struct pollfd p = {fd, POLLIN, 0};
-    while (len + 1 < n && time(NULL) < deadline) {
-        if (poll(&p, 1, 1000) <= 0)
-            continue;
-        ssize_t got = read(fd, buf + len, n - 1 - len);
-        if (got <= 0)
-            break;
-        len += (size_t)got;
-    }
-    buf[len] = '\0';
-}
-
-/* Runs $top_builddir/fleetsim with args; false when it is not built. stderr is read after
- * stdout (both small enough for the pipe buffers in these tests). */
-static bool exec_fleetsim(const char *const *args, struct exec_result *r)
-{
-    const char *top = getenv("top_builddir");
-    char bin[512];
-    snprintf(bin, sizeof bin, "%s/fleetsim", top ? top : ".");
-    if (access(bin, X_OK) != 0)
-        return false;
-    int po[2], pe[2];
-    ck_assert(pipe(po) == 0 && pipe(pe) == 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        const char *argv[16] = {bin};
-        for (size_t i = 0; args[i] && i < 14; i++)
-            argv[i + 1] = args[i];
-        dup2(po[1], 1);
-        dup2(pe[1], 2);
-        close(po[0]);
-        close(pe[0]);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    close(po[1]);
-    close(pe[1]);
-    read_all(po[0], r->out, sizeof r->out);
-    read_all(pe[0], r->errb, sizeof r->errb);
-    close(po[0]);
-    close(pe[0]);
-    int st = 0;
-    for (int i = 0; i < 200 && waitpid(pid, &st, WNOHANG) == 0; i++)
-        usleep(50000);
-    if (waitpid(pid, &st, WNOHANG) == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-    }
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return true;
+    return procs_exec("fleetsim", args, 30000, r);
 }
 
 START_TEST(binary_merge_and_report)
 {
-    static struct exec_result r;
+    static struct procs_output r;
     char html[160], html2[160];
     snprintf(html, sizeof html, "%s/merged.html", dir);
     snprintf(html2, sizeof html2, "%s/report.html", dir);
@@ -396,7 +338,7 @@ END_TEST
 static Suite *merge_suite(void)
 {
     Suite *s = suite_create("merge");
-    TCase *tc = tcase_create("merge");
+    TCase *tc = testenv_tcase(s, "merge", 0);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, merge_equals_whole);
@@ -405,15 +347,10 @@ static Suite *merge_suite(void)
     tcase_add_test(tc, refusals);
     tcase_add_test(tc, missing_shard_warns);
     tcase_add_test(tc, binary_merge_and_report);
-    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(merge_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return testenv_run(merge_suite());
 }

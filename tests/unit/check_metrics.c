@@ -9,6 +9,7 @@
 
 #include "engine/clock.h"
 #include "engine/metrics.h"
+#include "tests/lib/testenv.h"
 
 #define MS 1000000ULL /* ns */
 
@@ -353,8 +354,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("metrics");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 30);
+    TCase *tc = testenv_tcase(s, "core", 30);
     tcase_add_test(tc, test_series_identity);
     tcase_add_test(tc, test_answered_records_timings);
     tcase_add_test(tc, test_status_accounting);
@@ -365,10 +365,5 @@ int main(void)
     tcase_add_test(tc, test_limits);
     tcase_add_test(tc, test_reset_and_names);
     tcase_add_test(tc, test_clock);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return testenv_run(s);
 }

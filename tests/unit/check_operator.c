@@ -17,6 +17,7 @@
 #include "sim/operator.h"
 #include "sim/preset.h"
 #include "src/options.h"
+#include "tests/lib/testenv.h"
 #include "tests/unit/http_test_server.h"
 
 #define MS_NS 1000000ULL
@@ -521,7 +522,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("operator");
-    TCase *pure = tcase_create("pure");
+    TCase *pure = testenv_tcase(s, "pure", 0);
     tcase_add_test(pure, test_call_offsets_exact);
     tcase_add_test(pure, test_batches_cycle);
     tcase_add_test(pure, test_body_bytes);
@@ -530,17 +531,10 @@ int main(void)
     tcase_add_test(pure, test_campaign_rule);
     tcase_add_test(pure, test_campaign_by_later_passes);
     tcase_add_test(pure, test_preset_and_options);
-    suite_add_tcase(s, pure);
-    TCase *actor = tcase_create("actor");
-    tcase_set_timeout(actor, 10);
+    TCase *actor = testenv_tcase(s, "actor", 10);
     tcase_add_test(actor, test_actor_drops_beyond_cap);
     tcase_add_test(actor, test_actor_times_and_wire);
     tcase_add_test(actor, test_actor_max_calls);
     tcase_add_test(actor, test_actor_config_refused);
-    suite_add_tcase(s, actor);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testenv_run(s);
 }

@@ -4,21 +4,18 @@
  * secret-free config JSON; and the real fleetsim binary's exit status and output for bad input. */
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "engine/threshold.h"
 #include "sim/preset.h"
 #include "src/help.h"
 #include "src/options.h"
+#include "tests/lib/procs.h"
+#include "tests/lib/testenv.h"
 
 #define MAX_ARGS 16
 #define SEC 1000000000ULL
@@ -30,10 +27,7 @@ static char dir[64], keyfile[96], cafile[96], emptyfile[96], scenfile[96], badsc
 
 static void write_file(const char *path, const char *content)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, content, strlen(content)), (ssize_t)strlen(content));
-    close(fd);
+    ck_assert_int_eq(testenv_write_file(path, content, strlen(content), 0600), 0);
 }
 
 /* Per test (checked): no CERTCTL_* variables unless the test sets them. */
@@ -46,8 +40,7 @@ static void clear_env(void)
 /* Per test case, in the runner itself (unchecked), so the files go even when a test fails. */
 static void setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/check_options.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    testenv_mkdtemp(dir, sizeof dir, "check_options");
     snprintf(keyfile, sizeof(keyfile), "%s/key.txt", dir);
     snprintf(cafile, sizeof(cafile), "%s/ca.pem", dir);
     snprintf(emptyfile, sizeof(emptyfile), "%s/empty", dir);
@@ -64,13 +57,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char path[160];
-    static const char *const names[] = {"key.txt", "ca.pem", "empty", "agents.txt", "nightly.json", "bad.json"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        unlink(path);
-    }
-    rmdir(dir);
+    testenv_rmtree(dir);
 }
 
 static const char *subst(const char *a)
@@ -820,80 +807,13 @@ END_TEST
 
 /* ---- the real binary ---- */
 
-struct exec_result {
-    int status;
-    char out[8192];
-    size_t out_len;
-    char errb[8192];
-    size_t err_len;
-};
-
-/* Reads both pipes until EOF or the deadline. */
-static void drain(int ofd, int efd, struct exec_result *r)
-{
-    struct pollfd p[2] = {{ofd, POLLIN, 0}, {efd, POLLIN, 0}};
-    int open_fds = 2;
-    time_t deadline = time(NULL) + 10;
-    while (open_fds > 0 && time(NULL) < deadline) {
-        if (poll(p, 2, 1000) <= 0)
-            continue;
-        for (int i = 0; i < 2; i++) {
-            if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP)))
-                continue;
-            char *buf = i == 0 ? r->out : r->errb;
-            size_t *len = i == 0 ? &r->out_len : &r->err_len;
-            size_t room = sizeof(r->out) - 1 - *len;
-            ssize_t got = read(p[i].fd, buf + *len, room ? room : 1);
-            if (got <= 0 || room == 0) {
-                p[i].fd = -1;
-                open_fds--;
-            } else {
-                *len += (size_t)got;
-                buf[*len] = '\0';
-            }
-        }
-    }
-}
-
 /* Runs the binary with args (env cleared of CERTCTL_*); false when it does not exist. */
-static bool exec_fleetsim(const char *const *args, struct exec_result *r)
+static bool exec_fleetsim(const char *const *args, struct procs_output *r)
 {
-    const char *top = getenv("top_builddir");
-    char path[512];
-    snprintf(path, sizeof(path), "%s/fleetsim", top ? top : ".");
-    if (access(path, X_OK) != 0)
-        return false;
-    memset(r, 0, sizeof(*r));
-    int po[2], pe[2];
-    ck_assert_int_eq(pipe(po), 0);
-    ck_assert_int_eq(pipe(pe), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dup2(po[1], 1);
-        dup2(pe[1], 2);
-        close(po[0]);
-        close(pe[0]);
-        const char *argv[MAX_ARGS + 2] = {path};
-        for (size_t i = 0; args[i] && i < MAX_ARGS; i++)
-            argv[i + 1] = subst(args[i]);
-        execv(path, (char *const *)argv);
-        _exit(127);
-    }
-    close(po[1]);
-    close(pe[1]);
-    drain(po[0], pe[0], r);
-    close(po[0]);
-    close(pe[0]);
-    int st = 0;
-    for (int i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; i++)
-        usleep(50000);
-    if (waitpid(pid, &st, WNOHANG) == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-    }
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return true;
+    const char *argv[MAX_ARGS + 1] = {NULL};
+    for (size_t i = 0; args[i] && i < MAX_ARGS; i++)
+        argv[i] = subst(args[i]);
+    return procs_exec("fleetsim", argv, 15000, r);
 }
 
 static size_t count_lines(const char *s)
@@ -917,7 +837,7 @@ START_TEST(binary_bad_input)
         {"run", "--duration"},
         {"--api-key", "Sup3rSecretKey", "--agents", "0"},
     };
-    struct exec_result r;
+    struct procs_output r;
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         if (!exec_fleetsim(lines[i], &r)) {
             printf("SKIP binary_bad_input: $top_builddir/fleetsim is not built yet\n");
@@ -935,7 +855,7 @@ END_TEST
 
 START_TEST(binary_list_scenarios)
 {
-    struct exec_result r;
+    struct procs_output r;
     if (!exec_fleetsim(ARGS("--list-scenarios"), &r)) {
         printf("SKIP binary_list_scenarios: $top_builddir/fleetsim is not built yet\n");
         return;
@@ -959,7 +879,7 @@ END_TEST
 
 START_TEST(binary_help_version)
 {
-    struct exec_result r;
+    struct procs_output r;
     if (!exec_fleetsim(ARGS("--help"), &r)) {
         printf("SKIP binary_help_version: $top_builddir/fleetsim is not built yet\n");
         return;
@@ -982,12 +902,11 @@ END_TEST
 static Suite *options_suite(void)
 {
     Suite *s = suite_create("options");
-    TCase *bad = tcase_create("bad_lines");
+    TCase *bad = testenv_tcase(s, "bad_lines", 0);
     tcase_add_unchecked_fixture(bad, setup, teardown);
     tcase_add_checked_fixture(bad, clear_env, NULL);
     tcase_add_loop_test(bad, bad_line, 0, (int)N_BAD_LINES);
-    suite_add_tcase(s, bad);
-    TCase *good = tcase_create("good_lines");
+    TCase *good = testenv_tcase(s, "good_lines", 0);
     tcase_add_unchecked_fixture(good, setup, teardown);
     tcase_add_checked_fixture(good, clear_env, NULL);
     tcase_add_test(good, defaults);
@@ -1001,24 +920,18 @@ static Suite *options_suite(void)
     tcase_add_test(good, output_options);
     tcase_add_test(good, acme_options_and_presets);
     tcase_add_test(good, scenario_file_and_list);
-    suite_add_tcase(s, good);
-    TCase *bin = tcase_create("binary");
+    TCase *bin = testenv_tcase(s, "binary", 0);
     tcase_add_unchecked_fixture(bin, setup, teardown);
     tcase_add_checked_fixture(bin, clear_env, NULL);
     tcase_set_timeout(bin, 60);
     tcase_add_test(bin, binary_bad_input);
     tcase_add_test(bin, binary_help_version);
     tcase_add_test(bin, binary_list_scenarios);
-    suite_add_tcase(s, bin);
     return s;
 }
 
 int main(void)
 {
     printf("check_options: %zu bad command lines in the table\n", (size_t)N_BAD_LINES);
-    SRunner *sr = srunner_create(options_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return testenv_run(options_suite());
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "engine/parse.h"
+#include "tests/lib/testenv.h"
 
 #define MS 1000000ULL
 #define SEC 1000000000ULL
@@ -407,16 +408,12 @@ static char tmpdir[64];
 
 static void make_tmpdir(void)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_parse.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    testenv_mkdtemp(tmpdir, sizeof tmpdir, "check_parse");
 }
 
 static void write_file(const char *path, const char *content, mode_t mode)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, content, strlen(content)), (ssize_t)strlen(content));
-    close(fd);
+    ck_assert_int_eq(testenv_write_file(path, content, strlen(content), mode), 0);
 }
 
 START_TEST(files)
@@ -439,8 +436,7 @@ START_TEST(files)
     ck_assert_int_eq(parse_writable_path("/nonexistent/dir/out.json", err, sizeof(err)), -ENOENT);
     ck_assert(strncmp(err, "cannot be written: its directory does not exist (", 49) == 0);
     ck_assert_int_eq(parse_writable_path(tmpdir, err, sizeof(err)), -EISDIR);
-    unlink(path);
-    rmdir(tmpdir);
+    ck_assert_int_eq(testenv_rmtree(tmpdir), 0);
 }
 END_TEST
 
@@ -477,8 +473,7 @@ START_TEST(first_line)
         ck_assert_int_eq(key[i], 0);
 
     ck_assert_int_eq(parse_read_first_line("/nonexistent/key", key, sizeof(key), err, sizeof(err)), -ENOENT);
-    unlink(path);
-    rmdir(tmpdir);
+    ck_assert_int_eq(testenv_rmtree(tmpdir), 0);
 }
 END_TEST
 
@@ -505,10 +500,30 @@ START_TEST(error_line)
 }
 END_TEST
 
+START_TEST(hex_digits_and_unreserved_ids)
+{
+    ck_assert_int_eq(parse_hex_digit('0'), 0);
+    ck_assert_int_eq(parse_hex_digit('9'), 9);
+    ck_assert_int_eq(parse_hex_digit('a'), 10);
+    ck_assert_int_eq(parse_hex_digit('F'), 15);
+    ck_assert_int_eq(parse_hex_digit('g'), -1);
+    ck_assert_int_eq(parse_hex_digit('\0'), -1);
+    ck_assert_int_eq(parse_hex_digit((char)0xc3), -1);
+    ck_assert(parse_unreserved("ag-loadtest-00001", 17));
+    ck_assert(parse_unreserved("A.z_0~-", 7));
+    ck_assert(!parse_unreserved("ag-loadtest-00001", 16)); /* longer than max_len */
+    ck_assert(!parse_unreserved("", 8));
+    ck_assert(!parse_unreserved(NULL, 8));
+    ck_assert(!parse_unreserved("a/b", 8));
+    ck_assert(!parse_unreserved("a b", 8));
+    ck_assert(!parse_unreserved("a%20", 8));
+}
+END_TEST
+
 static Suite *parse_suite(void)
 {
     Suite *s = suite_create("parse");
-    TCase *tc = tcase_create("values");
+    TCase *tc = testenv_tcase(s, "values", 0);
     tcase_add_test(tc, duration_good);
     tcase_add_test(tc, duration_bad);
     tcase_add_test(tc, duration_range_and_zero);
@@ -518,27 +533,21 @@ static Suite *parse_suite(void)
     tcase_add_test(tc, percent_good_and_bad);
     tcase_add_test(tc, shard_good_and_bad);
     tcase_add_test(tc, os_mix_good_and_bad);
-    suite_add_tcase(s, tc);
-    TCase *net = tcase_create("net");
+    tcase_add_test(tc, hex_digits_and_unreserved_ids);
+    TCase *net = testenv_tcase(s, "net", 0);
     tcase_add_test(net, url_good);
     tcase_add_test(net, url_bad);
     tcase_add_test(net, url_redact);
     tcase_add_test(net, ipv4_range_good_and_bad);
     tcase_add_test(net, listen_good_and_bad);
-    suite_add_tcase(s, net);
-    TCase *fs = tcase_create("files");
+    TCase *fs = testenv_tcase(s, "files", 0);
     tcase_add_test(fs, files);
     tcase_add_test(fs, first_line);
     tcase_add_test(fs, error_line);
-    suite_add_tcase(s, fs);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(parse_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return testenv_run(parse_suite());
 }

@@ -22,6 +22,7 @@
 
 #include "engine/metrics_http.h"
 #include "engine/prometheus.h"
+#include "tests/lib/testenv.h"
 #include "tests/unit/outputs_fixture.h"
 
 #define MAX_SAMPLES 8192
@@ -504,24 +505,16 @@ END_TEST
 static Suite *prometheus_suite(void)
 {
     Suite *s = suite_create("prometheus");
-    TCase *tc = tcase_create("exposition");
-    tcase_set_timeout(tc, 30);
+    TCase *tc = testenv_tcase(s, "exposition", 30);
     tcase_add_test(tc, buckets_match_brute_force);
     tcase_add_test(tc, registry_round_trip);
     tcase_add_test(tc, names_and_escaping);
-    suite_add_tcase(s, tc);
-    TCase *http = tcase_create("http");
-    tcase_set_timeout(http, 30);
+    TCase *http = testenv_tcase(s, "http", 30);
     tcase_add_test(http, http_endpoint);
-    suite_add_tcase(s, http);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(prometheus_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return testenv_run(prometheus_suite());
 }

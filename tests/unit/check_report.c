@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "engine/report.h"
+#include "tests/lib/testenv.h"
 
 #define MS 1000000ULL
 
@@ -453,8 +454,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("report");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 30);
+    TCase *tc = testenv_tcase(s, "core", 30);
     tcase_add_test(tc, test_text_summary);
     tcase_add_test(tc, test_accounting_imbalance_is_loud);
     tcase_add_test(tc, test_bottleneck_verdict);
@@ -463,10 +463,5 @@ int main(void)
     tcase_add_test(tc, test_merge_of_two_summaries);
     tcase_add_test(tc, test_atomic_write_and_errors);
     tcase_add_test(tc, test_progress_and_interval_log);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return testenv_run(s);
 }

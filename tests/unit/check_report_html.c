@@ -15,6 +15,7 @@
 #include "engine/report_html.h"
 #include "engine/report_json.h"
 #include "engine/threshold.h"
+#include "tests/lib/testenv.h"
 #include "tests/unit/outputs_fixture.h"
 
 #define MAX_DEPTH 64
@@ -24,12 +25,12 @@ static char dir[64];
 
 static void setup(void)
 {
-    fx_mkdtemp(dir, sizeof dir, "check_report_html");
+    testenv_mkdtemp(dir, sizeof dir, "check_report_html");
 }
 
 static void teardown(void)
 {
-    fx_rmdir(dir);
+    testenv_rmtree(dir);
 }
 
 /* ---- a small well-formedness checker ---- */
@@ -409,7 +410,7 @@ END_TEST
 static Suite *html_suite(void)
 {
     Suite *s = suite_create("report_html");
-    TCase *tc = tcase_create("report_html");
+    TCase *tc = testenv_tcase(s, "report_html", 0);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, page_content);
@@ -417,15 +418,10 @@ static Suite *html_suite(void)
     tcase_add_test(tc, files_atomic_and_refused);
     tcase_add_test(tc, empty_run);
     tcase_add_test(tc, checker_rejects);
-    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(html_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return testenv_run(html_suite());
 }

@@ -5,7 +5,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "sim/preset.h"
 #include "sim/scenario_file.h"
 #include "src/options.h"
+#include "tests/lib/testenv.h"
 
 #define SEC 1000000000ULL
 #define MS 1000000ULL
@@ -25,10 +25,7 @@ static char dir[64];
 
 static void write_file(const char *path, const char *content, size_t len)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, content, len), (ssize_t)len);
-    close(fd);
+    ck_assert_int_eq(testenv_write_file(path, content, len, 0600), 0);
 }
 
 /* Writes content to DIR/name; returns the path (static buffer per call site is not enough:
@@ -41,15 +38,12 @@ static void put(const char *name, const char *content, char *path, size_t n)
 
 static void setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/check_scenario_file.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    testenv_mkdtemp(dir, sizeof dir, "check_scenario_file");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(testenv_rmtree(dir), 0);
 }
 
 static void clear_env(void)
@@ -147,26 +141,13 @@ START_TEST(good_minimal)
 }
 END_TEST
 
-/* The top source directory: $top_srcdir (make check), else from this file's path. */
-static void source_dir(char *buf, size_t n)
-{
-    const char *top = getenv("top_srcdir");
-    if (top) {
-        snprintf(buf, n, "%s", top);
-        return;
-    }
-    char here[512];
-    snprintf(here, sizeof(here), "%s", __FILE__);
-    snprintf(buf, n, "%s/../..", dirname(here));
-}
-
 START_TEST(shipped_examples)
 {
     static const char *const names[] = {"nightly-soak", "renewal-wave", "acme-orders"};
-    char top[512], path[700];
-    source_dir(top, sizeof(top));
+    char rel[128], path[700];
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        snprintf(path, sizeof(path), "%s/docs/examples/%s.json", top, names[i]);
+        snprintf(rel, sizeof(rel), "docs/examples/%s.json", names[i]);
+        ck_assert_int_ge(testenv_src_path(rel, path, sizeof(path)), 0);
         struct preset *p = NULL;
         ck_assert_msg(scenario_file_load(path, &p, err, sizeof(err)) == 0, "%s: %s", path, err);
         ck_assert_str_eq(p->name, names[i]);
@@ -546,7 +527,7 @@ END_TEST
 static Suite *scenario_file_suite(void)
 {
     Suite *s = suite_create("scenario_file");
-    TCase *good = tcase_create("good");
+    TCase *good = testenv_tcase(s, "good", 0);
     tcase_add_unchecked_fixture(good, setup, teardown);
     tcase_add_checked_fixture(good, clear_env, NULL);
     tcase_add_test(good, good_full);
@@ -554,27 +535,20 @@ static Suite *scenario_file_suite(void)
     tcase_add_test(good, shipped_examples);
     tcase_add_test(good, is_file_and_names);
     tcase_add_test(good, unreadable_files);
-    suite_add_tcase(s, good);
-    TCase *bad = tcase_create("bad");
+    TCase *bad = testenv_tcase(s, "bad", 0);
     tcase_add_loop_test(bad, bad_file, 0, (int)N_BAD_FILES);
-    suite_add_tcase(s, bad);
-    TCase *opt = tcase_create("options");
+    TCase *opt = testenv_tcase(s, "options", 0);
     tcase_add_unchecked_fixture(opt, setup, teardown);
     tcase_add_checked_fixture(opt, clear_env, NULL);
     tcase_add_test(opt, file_equals_command_line);
     tcase_add_test(opt, file_equals_preset);
     tcase_add_test(opt, explicit_options_win);
     tcase_add_test(opt, errors_through_options);
-    suite_add_tcase(s, opt);
     return s;
 }
 
 int main(void)
 {
     printf("check_scenario_file: %zu bad files in the table\n", (size_t)N_BAD_FILES);
-    SRunner *sr = srunner_create(scenario_file_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return testenv_run(scenario_file_suite());
 }

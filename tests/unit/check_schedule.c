@@ -1,11 +1,14 @@
 /* tests/unit/check_schedule.c - sim/schedule: first events fall inside the ramp, intervals stay
  * inside the jitter band and average the interval, times are anchored on intended times, the
- * same (seed, index) always gives the same times and another seed other times, and the poll and
- * reconnect back-offs follow their rules. */
+ * same (seed, index) always gives the same times and another seed other times, the poll and
+ * reconnect back-offs follow their rules, and the due-time queue pops entries in due order
+ * (checked against a brute-force scan through random sets, moves and removals). */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 
 #include "sim/schedule.h"
+#include "tests/lib/testenv.h"
 
 #define S_NS 1000000000ULL
 
@@ -169,10 +172,75 @@ START_TEST(test_jittered_extremes)
 }
 END_TEST
 
+/* due-time queue: 2,000 random operations against a brute-force minimum */
+#define QN 65 /* one more than the queue's first capacity step (64) */
+START_TEST(test_queue_against_scan)
+{
+    struct schedule_queue q;
+    struct schedule_entry e[QN] = {{0}};
+    schedule_queue_init(&q);
+    ck_assert_ptr_null(schedule_queue_first(&q));
+    ck_assert_int_eq(schedule_queue_reserve(&q, QN - 1), 0);
+    ck_assert_uint_eq(q.cap, QN - 1);
+    uint64_t rng = 7;
+    for (int op = 0; op < 2000; op++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint32_t i = (uint32_t)(rng >> 33) % (QN - 1);
+        uint64_t due = (rng >> 20) % 1000;
+        if ((rng >> 10) % 4 == 0)
+            schedule_queue_remove(&q, &e[i]);
+        else
+            ck_assert_int_eq(schedule_queue_set(&q, &e[i], due), 0);
+        uint64_t best = UINT64_MAX;
+        uint32_t queued = 0;
+        for (uint32_t k = 0; k < QN; k++) {
+            if (e[k].pos) {
+                queued++;
+                best = e[k].due_ns < best ? e[k].due_ns : best;
+            }
+        }
+        ck_assert_uint_eq(queued, q.n);
+        if (queued)
+            ck_assert_uint_eq(schedule_queue_first(&q)->due_ns, best);
+    }
+    /* full: one more entry than reserved is refused */
+    for (uint32_t k = 0; k < QN - 1; k++)
+        ck_assert_int_eq(schedule_queue_set(&q, &e[k], 500 + k % 7), 0);
+    ck_assert_int_eq(schedule_queue_set(&q, &e[QN - 1], 1), -ENOSPC);
+    ck_assert_uint_eq(e[QN - 1].pos, 0);
+    /* pop_due: nothing before its time, then every entry in due order */
+    ck_assert_ptr_null(schedule_queue_pop_due(&q, 499));
+    uint64_t last = 0;
+    uint32_t popped = 0;
+    struct schedule_entry *x;
+    while ((x = schedule_queue_pop_due(&q, 506))) {
+        ck_assert_uint_ge(x->due_ns, last);
+        ck_assert_uint_eq(x->pos, 0);
+        last = x->due_ns;
+        popped++;
+    }
+    ck_assert_uint_eq(popped, QN - 1);
+    ck_assert_uint_eq(q.n, 0);
+    schedule_queue_set(&q, &e[0], 3);
+    schedule_queue_free(&q);
+    ck_assert_uint_eq(e[0].pos, 0); /* freeing unqueues what was left */
+}
+END_TEST
+
+START_TEST(test_slot_end)
+{
+    ck_assert_uint_eq(schedule_slot_end_ns(1234567, 0), 1234567);
+    ck_assert_uint_eq(schedule_slot_end_ns(1000000, 1000000), 1000000); /* on a boundary */
+    ck_assert_uint_eq(schedule_slot_end_ns(1000001, 1000000), 2000000);
+    ck_assert_uint_eq(schedule_slot_end_ns(1999999, 1000000), 2000000);
+    ck_assert_uint_eq(schedule_slot_end_ns(UINT64_MAX - 5, 1000), UINT64_MAX);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("schedule");
-    TCase *tc = tcase_create("core");
+    TCase *tc = testenv_tcase(s, "core", 0);
     tcase_add_test(tc, test_first_within_ramp);
     tcase_add_test(tc, test_ramp_zero_and_off);
     tcase_add_test(tc, test_jitter_band);
@@ -182,10 +250,7 @@ int main(void)
     tcase_add_test(tc, test_poll_backoff);
     tcase_add_test(tc, test_reconnect_backoff);
     tcase_add_test(tc, test_jittered_extremes);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    tcase_add_test(tc, test_queue_against_scan);
+    tcase_add_test(tc, test_slot_end);
+    return testenv_run(s);
 }

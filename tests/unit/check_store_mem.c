@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "sim/identity.h"
+#include "tests/lib/testenv.h"
 #include "tests/unit/store_cases.h"
 
 static struct store *open_mem(struct store_config *cfg)
@@ -100,14 +101,8 @@ int main(void)
 {
     Suite *s = suite_create("store_mem");
     store_cases_add(s, &mem_backend, 10);
-    TCase *tc = tcase_create("memory_only");
-    tcase_set_timeout(tc, 60);
+    TCase *tc = testenv_tcase(s, "memory_only", 60);
     tcase_add_test(tc, heartbeat_and_poll_allocate_nothing_lasting);
     tcase_add_test(tc, per_agent_cost_independent_of_fleet);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return testenv_run(s);
 }

@@ -19,6 +19,7 @@
 #include "target/json_write.h"
 #include "target/ratelimit.h"
 #include "target/target.h"
+#include "tests/lib/testenv.h"
 
 #define NS_PER_MS 1000000ULL
 #define NS_PER_S 1000000000ULL
@@ -287,7 +288,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("target_parts");
-	TCase *tc = tcase_create("parts");
+	TCase *tc = testenv_tcase(s, "parts", 0);
 	tcase_add_test(tc, t_fault_parse_kinds);
 	tcase_add_test(tc, t_fault_parse_errors);
 	tcase_add_test(tc, t_fault_decide_shares);
@@ -299,10 +300,5 @@ int main(void)
 	tcase_add_test(tc, t_auth_keys);
 	tcase_add_test(tc, t_endpoint_names);
 	tcase_add_test(tc, t_config_check);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testenv_run(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/threshold.h"
+#include "tests/lib/testenv.h"
 
 struct good_case {
     const char *spec;
@@ -295,18 +296,12 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("threshold");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 30);
+    TCase *tc = testenv_tcase(s, "core", 30);
     tcase_add_loop_test(tc, test_parse_good, 0, sizeof good / sizeof good[0]);
     tcase_add_loop_test(tc, test_parse_bad, 0, sizeof bad / sizeof bad[0]);
     tcase_add_test(tc, test_parse_tags_kept);
     tcase_add_test(tc, test_check_scenarios);
     tcase_add_loop_test(tc, test_evaluate, 0, sizeof evals / sizeof evals[0]);
     tcase_add_test(tc, test_format_observed);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return testenv_run(s);
 }

@@ -2,12 +2,10 @@
  * tests (see outputs_fixture.h). */
 #include "tests/unit/outputs_fixture.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "engine/report_json.h"
 #include "engine/threshold.h"
@@ -113,29 +111,4 @@ int fx_write_summary(const char *path, const struct metrics *m, uint64_t seed, u
         fprintf(stderr, "fixture: %s\n", err);
     json_object_put(config);
     return rc;
-}
-
-void fx_mkdtemp(char *buf, size_t n, const char *name)
-{
-    snprintf(buf, n, "/tmp/%s.XXXXXX", name);
-    if (mkdtemp(buf) == NULL) {
-        perror("mkdtemp");
-        abort();
-    }
-}
-
-void fx_rmdir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[1024];
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    if (d != NULL)
-        closedir(d);
-    rmdir(dir);
 }

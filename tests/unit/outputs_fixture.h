@@ -30,8 +30,4 @@ struct metrics *fx_registry(size_t n, int part, int parts, double elapsed_s);
 int fx_write_summary(const char *path, const struct metrics *m, uint64_t seed, uint32_t shard_k,
                      uint32_t shard_n, const char *const *specs, size_t n_specs);
 
-/* A new temporary directory (mkdtemp) path in buf; fx_rmdir removes it and its files. */
-void fx_mkdtemp(char *buf, size_t n, const char *name);
-void fx_rmdir(const char *dir);
-
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "sim/identity.h"
+#include "tests/lib/testenv.h"
 #include "tests/unit/store_cases_int.h"
 
 
@@ -378,8 +379,7 @@ END_TEST
 void store_cases_add(Suite *s, const struct store_backend *b, double timeout_s)
 {
     backend = b;
-    TCase *tc = tcase_create(b->name);
-    tcase_set_timeout(tc, timeout_s);
+    TCase *tc = testenv_tcase(s, b->name, timeout_s);
     tcase_add_test(tc, register_rules);
     tcase_add_test(tc, heartbeat_rules);
     tcase_add_test(tc, retire_rules);
@@ -388,5 +388,4 @@ void store_cases_add(Suite *s, const struct store_backend *b, double timeout_s)
     tcase_add_test(tc, csr_complete_edge_rules);
     tcase_add_test(tc, job_status_rules);
     store_cases_add_certs(tc);
-    suite_add_tcase(s, tc);
 }
