@@ -199,13 +199,10 @@ static void err_reset(void)
         ERR_clear_error();
 }
 
-/* Memory an open TLS connection does not need: the certificates of the peer's chain beyond
- * its own (intermediates, a root) once verification is done — OpenSSL keeps every parsed
- * certificate for the connection's life, ~4 KiB each in OpenSSL 3, and the leaf stays (the
- * session refers to it) — and record buffers left allocated by post-handshake messages (a TLS
- * 1.3 session ticket re-creates the write buffer, which SSL_MODE_RELEASE_BUFFERS frees only
- * after the next write). Touches nothing still in use: SSL_free_buffers keeps buffered
- * bytes, and a certificate still referenced elsewhere only loses one reference. */
+/* After a verified handshake: frees the certificates of the peer's chain beyond its own
+ * (intermediates, a root). OpenSSL keeps every certificate it parsed for the connection's
+ * life, ~4 KiB each in OpenSSL 3, though nothing here looks at them again; the leaf stays (the
+ * session refers to it). A certificate still referenced elsewhere only loses a reference. */
 static void tls_trim_chain(SSL *ssl)
 {
     STACK_OF(X509) *chains[2] = {SSL_get_peer_cert_chain(ssl), SSL_get0_verified_chain(ssl)};
@@ -214,6 +211,9 @@ static void tls_trim_chain(SSL *ssl)
             X509_free(sk_X509_pop(chains[i]));
 }
 
+/* On a connection falling idle: frees the record buffers unless they hold bytes. A TLS 1.3
+ * session ticket read after a response re-creates the 16.5 KiB write buffer, which
+ * SSL_MODE_RELEASE_BUFFERS would only free after the next write. */
 static void tls_trim_buffers(SSL *ssl)
 {
     if (!SSL_has_pending(ssl))
@@ -231,6 +231,7 @@ static void free_inflight(struct inflight *inf)
  * Touches nothing of c after the callback (it may free c or send again). */
 static void finish(struct http_conn *c, enum http_error err, bool close_after)
 {
+    uint64_t done_ns = clock_now_ns(); /* before any clean-up below */
     struct inflight *inf = c->inf;
     c->inf = NULL;
     event_del(&c->tmo);
@@ -253,7 +254,7 @@ static void finish(struct http_conn *c, enum http_error err, bool close_after)
         .connect_ns = inf->connect_ns,
         .tls_ns = inf->tls_ns,
         .first_byte_ns = inf->first_byte_ns,
-        .done_ns = clock_now_ns(),
+        .done_ns = done_ns,
         .reused = inf->reused,
         .tls_resumed = inf->tls_resumed,
         .priv_ = &inf->parser,

@@ -235,7 +235,8 @@ void agent_init(struct agent *a, struct agent_loop *l, uint32_t index)
 
 /* Sets the loop's timerfd for the end of the slot holding the first due time (disarms it when
  * the queue is empty). Only a change costs a syscall; during a timer wake-up it waits until
- * the wake-up's end. */
+ * the wake-up's end. A removed first entry is noticed here or, at the latest, by a wake-up that
+ * finds nothing due and re-arms. */
 static void loop_timer_update(struct agent_loop *l)
 {
     if (l->timer_batch_ns)
@@ -288,7 +289,7 @@ static void agent_arm(struct agent *a)
         next = a->hold_until_ns;
     struct agent_loop *l = a->loop;
     if (next == UINT64_MAX) {
-        if (a->due.pos) {
+        if (a->due.queued) {
             schedule_queue_remove(&l->timers, &a->due);
             loop_timer_update(l);
         }
@@ -296,13 +297,12 @@ static void agent_arm(struct agent *a)
     }
     if (l->timer_batch_ns && next <= l->timer_batch_ns)
         next = l->timer_batch_ns + 1; /* the next wake-up, not this one */
-    if (a->due.pos && a->due.due_ns == next)
+    if (a->due.queued && a->due.due_ns == next)
         return;
     if (schedule_queue_set(&l->timers, &a->due, next) != 0) {
         /* not started (no place reserved): take one now */
-        if (schedule_queue_reserve(&l->timers, l->timers_reserved + 1) != 0)
+        if (schedule_queue_reserve(&l->timers) != 0)
             return;
-        l->timers_reserved++;
         schedule_queue_set(&l->timers, &a->due, next);
     }
     loop_timer_update(l);
@@ -312,11 +312,8 @@ int agent_start(struct agent *a)
 {
     struct agent_loop *l = a->loop;
     const struct agent_settings *set = l->set;
-    if (!a->started) {
-        if (schedule_queue_reserve(&l->timers, l->timers_reserved + 1) != 0)
-            return -ENOMEM;
-        l->timers_reserved++;
-    }
+    if (!a->started && schedule_queue_reserve(&l->timers) != 0)
+        return -ENOMEM;
     schedule_timer_init(&a->hb, set->seed, a->index, SCHEDULE_HEARTBEAT, &set->heartbeat);
     schedule_timer_init(&a->poll, set->seed, a->index, SCHEDULE_POLL, &set->poll);
     a->started = true;
@@ -499,6 +496,7 @@ static void agent_pump(struct agent *a)
     int kind = next_waiting(a);
     if (kind < 0 || a->hold_until_ns > clock_now_ns())
         return;
+    a->hold_until_ns = 0; /* the back-off is over: no timer for it (e.g. while pool-waiting) */
     bool queued;
     struct http_conn *conn = agent_acquire(a, &queued);
     if (!conn) {

@@ -130,7 +130,6 @@ struct agent_loop {
     uint32_t *pool_free;        /* indexes of idle pool connections (a stack) */
     uint32_t n_pool_free;
     struct schedule_queue timers; /* started agents by the time they next want to run */
-    uint32_t timers_reserved;   /* queue capacity reserved by agent_start */
     int timer_fd;               /* timerfd (CLOCK_MONOTONIC) waking the loop for the queue */
     struct event *timer_ev;
     uint64_t timer_armed_ns;    /* when timer_fd fires; 0 = disarmed, UINT64_MAX = unknown */

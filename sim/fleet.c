@@ -123,6 +123,8 @@ static int loop_init(struct fleet *f, struct fleet_loop *fl, uint32_t n_agents, 
         return rc;
     }
     fl->al_ready = true;
+    if (f->cfg.timer_slot_ns)
+        fl->al.timer_slot_ns = f->cfg.timer_slot_ns == FLEET_TIMER_EXACT ? 0 : f->cfg.timer_slot_ns;
     return 0;
 }
 
@@ -261,7 +263,6 @@ static void *loop_main(void *arg)
     fl->al.run_start_ns = f->start_ns;
     fl->trim_last_ns = f->start_ns;
     fl->next_interval_ns = f->start_ns + f->cfg.report_interval_ns;
-    if (getenv("PERF_SLOT_US")) fl->al.timer_slot_ns = strtoull(getenv("PERF_SLOT_US"), NULL, 10) * 1000; /* PERF-TEMP */
     for (uint32_t i = 0; i < fl->n_agents; i++)
         agent_start(&fl->agents[i]);
     struct timeval tick = {0, (suseconds_t)(FLEET_TICK_NS / 1000)};

@@ -102,36 +102,44 @@ uint64_t schedule_reconnect_backoff_ns(uint64_t *rng, uint32_t attempt)
 void schedule_queue_init(struct schedule_queue *q)
 {
     q->heap = NULL;
-    q->n = q->cap = 0;
+    q->n = q->cap = q->live = q->reserved = 0;
 }
 
 void schedule_queue_free(struct schedule_queue *q)
 {
-    for (uint32_t i = 0; i < q->n; i++)
-        q->heap[i].entry->pos = 0;
+    for (uint32_t i = 0; i < q->n; i++) {
+        struct schedule_queue_slot *s = &q->heap[i];
+        if (s->entry->queued && s->entry->gen == s->gen) {
+            s->entry->queued = false;
+            s->entry->gen++;
+        }
+    }
     free(q->heap);
     schedule_queue_init(q);
 }
 
-int schedule_queue_reserve(struct schedule_queue *q, uint32_t reserved_total)
+int schedule_queue_reserve(struct schedule_queue *q)
 {
-    if (reserved_total <= q->cap)
-        return 0;
-    uint32_t cap = q->cap ? q->cap : 64;
-    while (cap < reserved_total)
-        cap = cap > UINT32_MAX / 2 ? reserved_total : cap * 2;
-    struct schedule_queue_slot *h = realloc(q->heap, (size_t)cap * sizeof *h);
-    if (!h)
+    if (q->reserved >= UINT32_MAX / 2)
         return -ENOMEM;
-    q->heap = h;
-    q->cap = cap;
+    uint32_t want = 2 * (q->reserved + 1);
+    if (want > q->cap) {
+        uint32_t cap = q->cap ? q->cap : 64;
+        while (cap < want)
+            cap = cap > UINT32_MAX / 2 ? want : cap * 2;
+        struct schedule_queue_slot *h = realloc(q->heap, (size_t)cap * sizeof *h);
+        if (!h)
+            return -ENOMEM;
+        q->heap = h;
+        q->cap = cap;
+    }
+    q->reserved++;
     return 0;
 }
 
-static void put(struct schedule_queue *q, uint32_t i, struct schedule_queue_slot s)
+static bool stale(const struct schedule_queue_slot *s)
 {
-    q->heap[i] = s;
-    s.entry->pos = i + 1;
+    return !s->entry->queued || s->entry->gen != s->gen;
 }
 
 static void sift_up(struct schedule_queue *q, uint32_t i)
@@ -141,10 +149,10 @@ static void sift_up(struct schedule_queue *q, uint32_t i)
         uint32_t parent = (i - 1) / 2;
         if (q->heap[parent].due_ns <= s.due_ns)
             break;
-        put(q, i, q->heap[parent]);
+        q->heap[i] = q->heap[parent];
         i = parent;
     }
-    put(q, i, s);
+    q->heap[i] = s;
 }
 
 static void sift_down(struct schedule_queue *q, uint32_t i)
@@ -158,60 +166,80 @@ static void sift_down(struct schedule_queue *q, uint32_t i)
             c++;
         if (s.due_ns <= q->heap[c].due_ns)
             break;
-        put(q, i, q->heap[c]);
+        q->heap[i] = q->heap[c];
         i = c;
     }
-    put(q, i, s);
+    q->heap[i] = s;
+}
+
+static void pop_top(struct schedule_queue *q)
+{
+    q->heap[0] = q->heap[--q->n];
+    if (q->n > 1)
+        sift_down(q, 0);
+}
+
+/* Drops every stale slot and rebuilds the heap (O(n)). */
+static void compact(struct schedule_queue *q)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < q->n; i++)
+        if (!stale(&q->heap[i]))
+            q->heap[k++] = q->heap[i];
+    q->n = k;
+    for (uint32_t i = k / 2; i-- > 0;)
+        sift_down(q, i);
 }
 
 int schedule_queue_set(struct schedule_queue *q, struct schedule_entry *e, uint64_t due_ns)
 {
-    if (e->pos) {
-        uint32_t i = e->pos - 1;
-        uint64_t old = q->heap[i].due_ns;
-        e->due_ns = q->heap[i].due_ns = due_ns;
-        if (due_ns < old)
-            sift_up(q, i);
-        else if (due_ns > old)
-            sift_down(q, i);
+    if (e->queued && e->due_ns == due_ns)
         return 0;
-    }
+    if (!e->queued && q->live >= q->reserved)
+        return -ENOSPC;
+    if (q->n >= q->cap)
+        compact(q); /* at most `reserved` slots are live, and cap >= 2 * reserved */
     if (q->n >= q->cap)
         return -ENOSPC;
+    if (!e->queued)
+        q->live++;
+    e->gen++;
     e->due_ns = due_ns;
-    q->heap[q->n] = (struct schedule_queue_slot){due_ns, e};
+    e->queued = true;
+    q->heap[q->n] = (struct schedule_queue_slot){due_ns, e, e->gen};
     sift_up(q, q->n++);
     return 0;
 }
 
 void schedule_queue_remove(struct schedule_queue *q, struct schedule_entry *e)
 {
-    if (!e->pos)
+    if (!e->queued)
         return;
-    uint32_t i = e->pos - 1;
-    e->pos = 0;
-    struct schedule_queue_slot last = q->heap[--q->n];
-    if (i == q->n)
-        return;
-    put(q, i, last);
-    if (i > 0 && q->heap[(i - 1) / 2].due_ns > last.due_ns)
-        sift_up(q, i);
-    else
-        sift_down(q, i);
+    e->queued = false;
+    e->gen++;
+    q->live--;
 }
 
-struct schedule_entry *schedule_queue_first(const struct schedule_queue *q)
+struct schedule_entry *schedule_queue_first(struct schedule_queue *q)
 {
+    while (q->n && stale(&q->heap[0]))
+        pop_top(q);
     return q->n ? q->heap[0].entry : NULL;
 }
 
 struct schedule_entry *schedule_queue_pop_due(struct schedule_queue *q, uint64_t now_ns)
 {
-    if (!q->n || q->heap[0].due_ns > now_ns)
-        return NULL;
-    struct schedule_entry *e = q->heap[0].entry;
-    schedule_queue_remove(q, e);
-    return e;
+    while (q->n && q->heap[0].due_ns <= now_ns) {
+        struct schedule_queue_slot top = q->heap[0];
+        pop_top(q);
+        if (stale(&top))
+            continue;
+        top.entry->queued = false;
+        top.entry->gen++;
+        q->live--;
+        return top.entry;
+    }
+    return NULL;
 }
 
 uint64_t schedule_slot_end_ns(uint64_t t_ns, uint64_t slot_ns)

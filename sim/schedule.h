@@ -71,47 +71,53 @@ uint64_t schedule_reconnect_backoff_ns(uint64_t *rng, uint32_t attempt);
 
 /* ---- due-time queue: one event loop's agents, woken together ------------------------------
  * A binary min-heap of due times over entries the caller embeds in its own objects, so an
- * event loop arms one timer for all its agents instead of one libevent timer each. Pure: no
- * clock, no I/O; times are whatever clock the caller uses (clock_now_ns in sim/agent). */
+ * event loop arms one timer for all its agents instead of one libevent timer each. Moving or
+ * removing an entry leaves its old heap slot behind as stale (recognised by a generation
+ * number and skipped when it surfaces), so reordering the heap never writes into the owners:
+ * with thousands of agents each such write would be a cache miss. Pure: no clock, no I/O;
+ * times are whatever clock the caller uses (clock_now_ns in sim/agent). */
 
 /* One queued object. Zero-initialised = not queued. */
 struct schedule_entry {
-    uint64_t due_ns; /* when the owner wants to run */
-    uint32_t pos;    /* 1 + its index in the heap; 0 = not queued */
+    uint64_t due_ns; /* when the owner wants to run (valid while queued) */
+    uint32_t gen;    /* bumped at every set and remove: older heap slots are stale */
+    bool queued;
 };
 
-/* The heap holds each due time beside its entry, so that ordering never touches the
- * entries' (scattered) owners. */
+/* A heap slot: the due time and generation beside the entry, so ordering reads no owner. */
 struct schedule_queue_slot {
     uint64_t due_ns;
     struct schedule_entry *entry;
+    uint32_t gen;
 };
 
 struct schedule_queue {
     struct schedule_queue_slot *heap;
-    uint32_t n, cap;
+    uint32_t n, cap; /* slots in use (stale ones included), allocated */
+    uint32_t live;   /* entries queued */
+    uint32_t reserved; /* entries the caller reserved room for */
 };
 
 /* An empty queue (no allocation yet). */
 void schedule_queue_init(struct schedule_queue *q);
 
-/* Frees the heap (the entries are the caller's). */
+/* Frees the heap and unqueues what is left (the entries are the caller's). */
 void schedule_queue_free(struct schedule_queue *q);
 
-/* Makes room for `more` further entries beyond the capacity already reserved, so that
- * schedule_queue_set never allocates. reserved_total is the caller's running count of
- * reservations. Returns 0 or -ENOMEM. */
-int schedule_queue_reserve(struct schedule_queue *q, uint32_t reserved_total);
+/* Makes room for one more entry (the heap keeps two slots per reserved entry, so stale slots
+ * can always be compacted away), so that schedule_queue_set never allocates. Returns 0 or
+ * -ENOMEM. */
+int schedule_queue_reserve(struct schedule_queue *q);
 
-/* Queues e for due_ns, or moves it there when already queued. Returns 0, or -ENOSPC when the
- * queue is full (more entries than reserved). */
+/* Queues e for due_ns, or moves it there when already queued. Returns 0, or -ENOSPC when
+ * more entries are queued than were reserved. */
 int schedule_queue_set(struct schedule_queue *q, struct schedule_entry *e, uint64_t due_ns);
 
-/* Takes e out of the queue (no-op when not queued). */
+/* Takes e out of the queue (no-op when not queued). Touches only e. */
 void schedule_queue_remove(struct schedule_queue *q, struct schedule_entry *e);
 
-/* The entry due first, or NULL when the queue is empty. */
-struct schedule_entry *schedule_queue_first(const struct schedule_queue *q);
+/* The entry due first, or NULL when the queue is empty (drops stale slots on its way). */
+struct schedule_entry *schedule_queue_first(struct schedule_queue *q);
 
 /* Removes and returns the entry due first if it is due at now_ns (due_ns <= now_ns), else
  * NULL. Entries with equal due times come out in no particular order. */

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sim/schedule.h"
 #include "tests/lib/testenv.h"
@@ -172,20 +173,21 @@ START_TEST(test_jittered_extremes)
 }
 END_TEST
 
-/* due-time queue: 2,000 random operations against a brute-force minimum */
-#define QN 65 /* one more than the queue's first capacity step (64) */
+/* due-time queue: 3,000 random sets, moves and removals against a brute-force minimum */
+#define QN 40
 START_TEST(test_queue_against_scan)
 {
     struct schedule_queue q;
-    struct schedule_entry e[QN] = {{0}};
+    struct schedule_entry e[QN + 1];
+    memset(e, 0, sizeof e);
     schedule_queue_init(&q);
     ck_assert_ptr_null(schedule_queue_first(&q));
-    ck_assert_int_eq(schedule_queue_reserve(&q, QN - 1), 0);
-    ck_assert_uint_eq(q.cap, QN - 1);
+    for (int k = 0; k < QN; k++)
+        ck_assert_int_eq(schedule_queue_reserve(&q), 0);
     uint64_t rng = 7;
-    for (int op = 0; op < 2000; op++) {
+    for (int op = 0; op < 3000; op++) {
         rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-        uint32_t i = (uint32_t)(rng >> 33) % (QN - 1);
+        uint32_t i = (uint32_t)(rng >> 33) % QN;
         uint64_t due = (rng >> 20) % 1000;
         if ((rng >> 10) % 4 == 0)
             schedule_queue_remove(&q, &e[i]);
@@ -194,36 +196,41 @@ START_TEST(test_queue_against_scan)
         uint64_t best = UINT64_MAX;
         uint32_t queued = 0;
         for (uint32_t k = 0; k < QN; k++) {
-            if (e[k].pos) {
+            if (e[k].queued) {
                 queued++;
                 best = e[k].due_ns < best ? e[k].due_ns : best;
             }
         }
-        ck_assert_uint_eq(queued, q.n);
+        ck_assert_uint_eq(queued, q.live);
+        ck_assert_uint_le(q.n, q.cap); /* stale slots never outgrow the heap */
+        const struct schedule_entry *first = schedule_queue_first(&q);
         if (queued)
-            ck_assert_uint_eq(schedule_queue_first(&q)->due_ns, best);
+            ck_assert_uint_eq(first->due_ns, best);
+        else
+            ck_assert_ptr_null(first);
     }
     /* full: one more entry than reserved is refused */
-    for (uint32_t k = 0; k < QN - 1; k++)
+    for (uint32_t k = 0; k < QN; k++)
         ck_assert_int_eq(schedule_queue_set(&q, &e[k], 500 + k % 7), 0);
-    ck_assert_int_eq(schedule_queue_set(&q, &e[QN - 1], 1), -ENOSPC);
-    ck_assert_uint_eq(e[QN - 1].pos, 0);
-    /* pop_due: nothing before its time, then every entry in due order */
+    ck_assert_int_eq(schedule_queue_set(&q, &e[QN], 1), -ENOSPC);
+    ck_assert(!e[QN].queued);
+    /* pop_due: nothing before its time, then every entry once, in due order */
     ck_assert_ptr_null(schedule_queue_pop_due(&q, 499));
     uint64_t last = 0;
     uint32_t popped = 0;
     struct schedule_entry *x;
     while ((x = schedule_queue_pop_due(&q, 506))) {
         ck_assert_uint_ge(x->due_ns, last);
-        ck_assert_uint_eq(x->pos, 0);
+        ck_assert(!x->queued);
         last = x->due_ns;
         popped++;
     }
-    ck_assert_uint_eq(popped, QN - 1);
-    ck_assert_uint_eq(q.n, 0);
+    ck_assert_uint_eq(popped, QN);
+    ck_assert_uint_eq(q.live, 0);
+    ck_assert_ptr_null(schedule_queue_first(&q));
     schedule_queue_set(&q, &e[0], 3);
     schedule_queue_free(&q);
-    ck_assert_uint_eq(e[0].pos, 0); /* freeing unqueues what was left */
+    ck_assert(!e[0].queued); /* freeing unqueues what was left */
 }
 END_TEST
 
