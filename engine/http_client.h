@@ -1,9 +1,9 @@
-/* engine/http_client.h - HTTP/1.1 client connection over libevent bufferevents, plain or TLS:
+/* engine/http_client.h - HTTP/1.1 client connection on bare libevent events, plain or TLS:
  * keep-alive, exactly one request in flight, per-request timeout, bounded buffers and
  * per-request timings (intended, sent, connect, TLS, first byte, done) on one monotonic clock.
  * Non-blocking only: callbacks run from the connection's event_base. A program using it must
- * ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)): libevent and OpenSSL write to sockets the server
- * may have closed. */
+ * ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)): OpenSSL writes to sockets the server may have
+ * closed. */
 #ifndef FLEETSIM_ENGINE_HTTP_CLIENT_H
 #define FLEETSIM_ENGINE_HTTP_CLIENT_H
 
@@ -121,6 +121,8 @@ struct http_conn *http_conn_new(struct event_base *base, const struct http_conn_
 void http_conn_set_source_ipv4(struct http_conn *conn, const struct in_addr *src);
 
 /* Sends req; cb(res, arg) runs once when the response is complete or the request failed.
+ * On an open idle connection the bytes are written to the socket before this returns (the
+ * rest waits for writability when the socket is full); otherwise the connect starts.
  * Returns 0, -EBUSY when a request is already in flight on this connection, -EINVAL for a
  * missing method/path, -ENOMEM. On a non-zero return cb is never called. */
 int http_conn_send(struct http_conn *conn, const struct http_request *req, http_done_cb cb,

@@ -10,8 +10,10 @@
 #include <openssl/ssl.h>
 
 /* Creates a client SSL_CTX: TLS 1.2 and 1.3 only, ALPN "http/1.1", SSL_MODE_RELEASE_BUFFERS,
- * client session cache without internal store (sessions are handed to the slot set with
- * tls_ssl_set_session_slot). Verification is on and uses cacert_file (PEM, only that file)
+ * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER (a blocked SSL_write may be repeated from a copy),
+ * read_ahead (several records per read(): a reader must drain SSL_has_pending before waiting
+ * on the socket again), client session cache without internal store (sessions are handed to
+ * the slot set with tls_ssl_set_session_slot). Verification is on and uses cacert_file (PEM, only that file)
  * when non-NULL, else the system default store; insecure = true turns verification off.
  * Returns the context (free with SSL_CTX_free; it is reference counted, and every http_conn
  * using it must be freed first), or NULL with a one-line reason in err. */
