@@ -2,8 +2,11 @@
 # bench/fleet_bench.sh - fleetsim's own cost per simulated agent: resident memory per agent at
 # 1,000, 5,000 and 15,000 agents with per-agent keep-alive connections, plain and TLS, and CPU
 # microseconds per heartbeat, against fleetsim-target running in its own process on loopback;
-# also the heartbeats' lag (intended -> sent) p50/p99 over the whole run, the price of the
-# agents' wake-up slot (docs/fleet.md).
+# wake-ups of fleetsim's threads per heartbeat, and the heartbeats' lag (intended -> sent)
+# p50/p99 over the whole run (ramp included). Then the marginal CPU of one more TLS heartbeat
+# (the slope between the smallest and the largest fleet: what a heartbeat costs once the
+# loop's wake-ups are paid for), and a peer run of the largest TLS fleet with exact per-agent
+# timers (--timer-slot 0) against the default 5 ms slot, as a ratio (docs/fleet.md).
 # Usage: bench/fleet_bench.sh [BUILD_DIR]   (default: the current directory; needs python3)
 # Environment: FLEET_BENCH_SIZES (default "1000 5000 15000"), FLEET_BENCH_MODES ("plain tls").
 # Goals (docs/fleet.md): <= 2 KiB/agent plain, <= 22 KiB/agent TLS, <= 30 us CPU per TLS heartbeat.
@@ -71,6 +74,8 @@ EOF
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# voluntary + involuntary context switches of every thread of process $1 (its wake-ups)
+wakeups() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}'; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # lag_ms SUMMARY_JSON: prints "p50 p99" of the heartbeats' http_req_lag (ms)
@@ -86,23 +91,27 @@ else:
 EOF
 }
 
-# measure AGENTS MODE: prints "rss_kib cpu_us_per_heartbeat heartbeats_in_window lag_p50 lag_p99"
+# measure AGENTS MODE [FLEETSIM OPTIONS...]: prints "rss_kib cpu_us_per_heartbeat
+# heartbeats_in_window lag_p50 lag_p99 wakeups_per_heartbeat"
 measure() {
     local n=$1 mode=$2
-    # a TLS handshake costs the client about 1 ms of CPU: ramp at most ~700 per second
+    shift 2
+    # a TLS handshake costs the client 1-2 ms of CPU: ramp at most ~400 per second, so the
+    # handshakes leave the loop time for the heartbeats (lag)
     local ramp=5
-    [ "$mode" = tls ] && [ $((n / 700)) -gt $ramp ] && ramp=$((n / 700))
+    [ "$mode" = tls ] && [ $((n / 400)) -gt $ramp ] && ramp=$((n / 400))
     local duration=$((ramp + 3 + WINDOW_S + 2))
     start_target "$n" "$mode"
     CERTCTL_API_KEY=$KEY "$FLEETSIM" --url "$URL" "${CACERT_ARGS[@]}" --agents "$n" \
         --heartbeat "${HEARTBEAT_S}s" --ramp "${ramp}s" --poll 0 --duration "${duration}s" \
-        --report-interval 0 --summary-json "$WORK/summary.json" -q >"$WORK/fleet.out" 2>&1 &
+        --report-interval 0 --summary-json "$WORK/summary.json" -q "$@" >"$WORK/fleet.out" 2>&1 &
     FLEET_PID=$!
     sleep $((ramp + 3))
-    local hb0 cpu0 hb1 cpu1 rss
-    hb0=$(heartbeats_answered); cpu0=$(cpu_ticks "$FLEET_PID")
+    local hb0 cpu0 wk0 hb1 cpu1 wk1 rss
+    hb0=$(heartbeats_answered); cpu0=$(cpu_ticks "$FLEET_PID"); wk0=$(wakeups "$FLEET_PID")
     sleep "$WINDOW_S"
     hb1=$(heartbeats_answered); cpu1=$(cpu_ticks "$FLEET_PID"); rss=$(rss_kib "$FLEET_PID")
+    wk1=$(wakeups "$FLEET_PID")
     wait "$FLEET_PID" || { echo "fleet_bench: fleetsim failed:" >&2; tail -20 "$WORK/fleet.out" >&2; exit 1; }
     FLEET_PID=""
     stop_target
@@ -110,20 +119,35 @@ measure() {
     python3 -c "
 hb = $hb1 - $hb0
 cpu_us = ($cpu1 - $cpu0) * 1e6 / $hz
-print($rss, round(cpu_us / hb, 1) if hb > 0 else 'n/a', hb, '$lag')"
+print($rss, round(cpu_us / hb, 1) if hb > 0 else 'n/a', hb, '$lag',
+      round(($wk1 - $wk0) / hb, 2) if hb > 0 else 'n/a')"
 }
 
 echo "fleet_bench: fleetsim's RSS per agent and CPU per heartbeat (per-agent connections,"
 echo "fleetsim-target in its own process; heartbeat ${HEARTBEAT_S}s, CPU over ${WINDOW_S}s after the ramp)"
-printf '%-6s %8s %12s %14s %16s %12s %12s %12s\n' mode agents rss_kib kib_per_agent \
-    cpu_us_per_hb heartbeats lag_p50_ms lag_p99_ms
+printf '%-6s %8s %10s %13s %13s %10s %10s %10s %10s\n' mode agents rss_kib kib_per_agent \
+    cpu_us_per_hb wakeups/hb heartbeats lag_p50_ms lag_p99_ms
+first_n=""; last_n=""
 for mode in $MODES; do
-    read -r base_rss _ _ _ _ <<<"$(measure "$BASE_AGENTS" "$mode")"
+    read -r base_rss _ _ _ _ _ <<<"$(measure "$BASE_AGENTS" "$mode")"
     for n in $SIZES; do
-        read -r rss cpu hb lag50 lag99 <<<"$(measure "$n" "$mode")"
+        read -r rss cpu hb lag50 lag99 wk <<<"$(measure "$n" "$mode")"
         per=$(python3 -c "print(round(($rss - $base_rss) / ($n - $BASE_AGENTS), 2))")
-        printf '%-6s %8s %12s %14s %16s %12s %12s %12s\n' "$mode" "$n" "$rss" "$per" "$cpu" "$hb" \
-            "$lag50" "$lag99"
+        printf '%-6s %8s %10s %13s %13s %10s %10s %10s %10s\n' "$mode" "$n" "$rss" "$per" "$cpu" \
+            "$wk" "$hb" "$lag50" "$lag99"
+        if [ "$mode" = tls ]; then
+            [ -z "$first_n" ] && { first_n=$n; first_cpu=$cpu; first_hb=$hb; }
+            last_n=$n; last_cpu=$cpu; last_hb=$hb
+        fi
     done
 done
+if [ -n "$last_n" ] && [ "$last_n" != "$first_n" ]; then
+    python3 -c "
+d_hb = $last_hb - $first_hb
+d_cpu = $last_cpu * $last_hb - $first_cpu * $first_hb
+print('tls: marginal CPU per heartbeat between %s and %s agents: %.1f us' % ('$first_n', '$last_n', d_cpu / d_hb) if d_hb > 0 else 'tls: marginal CPU: n/a')"
+    read -r _ exact_cpu _ _ _ exact_wk <<<"$(measure "$last_n" tls --timer-slot 0)"
+    python3 -c "
+print('tls %s agents: exact timers (--timer-slot 0) %s us/heartbeat, %s wake-ups/heartbeat; 5 ms slot %s us: ratio %.2f' % ('$last_n', '$exact_cpu', '$exact_wk', '$last_cpu', float('$exact_cpu') / float('$last_cpu')))"
+fi
 echo "goals: <= 2 KiB/agent plain, <= 22 KiB/agent TLS, <= 30 us CPU per TLS heartbeat"

@@ -1,9 +1,10 @@
 /* engine/http_client.c - one HTTP/1.1 client connection (see http_client.h) on bare libevent
  * events: lazy non-blocking connect (optionally from a chosen source address), TLS with an
- * OpenSSL SSL on the socket, the request written straight from http_conn_send with send() or
+ * OpenSSL SSL on a socket BIO of engine/rx_time, the request written straight from http_conn_send with send() or
  * SSL_write() (EV_WRITE only while the socket is full), one persistent EV_READ per open
  * connection (a server's close of an idle connection is noticed without re-arming anything),
- * responses read with recv() or SSL_read() into a stack buffer and parsed by engine/http_parse.
+ * responses read with recvmsg() or SSL_read() into a stack buffer and parsed by engine/http_parse,
+ * timed by when their bytes reached the host (kernel receive timestamps), not when read.
  * Idle connections hold no buffers: per-request state is allocated on send and freed after the
  * callback. Why not bufferevents: docs/client.md. */
 #include "engine/http_client.h"
@@ -24,6 +25,7 @@
 
 #include "engine/clock.h"
 #include "engine/http_parse.h"
+#include "engine/rx_time.h"
 #include "engine/tls.h"
 
 #define DETAIL_LEN 112
@@ -51,6 +53,7 @@ struct inflight {
     char *out;                 /* request bytes not yet written (malloc'd), or NULL */
     size_t out_len, out_off;
     uint64_t intended_ns, sent_ns, connect_ns, tls_ns, first_byte_ns;
+    uint64_t answered_ns;      /* the complete response's arrival (rx_time), 0 until then */
     uint64_t phase_start_ns;   /* start of the connect or of the handshake */
     enum http_error pending_err;
     bool reused, tls_resumed;
@@ -75,6 +78,7 @@ struct http_conn {
     bool bind_src;
     bool write_blocked;        /* the pending output waits for EV_WRITE */
     bool read_wants_write;     /* TLS: SSL_read asked for writability */
+    uint64_t rx_ns;            /* when the bytes last read reached the host (engine/rx_time) */
 };
 
 static void on_io(evutil_socket_t fd, short what, void *arg);
@@ -231,8 +235,9 @@ static void free_inflight(struct inflight *inf)
  * Touches nothing of c after the callback (it may free c or send again). */
 static void finish(struct http_conn *c, enum http_error err, bool close_after)
 {
-    uint64_t done_ns = clock_now_ns(); /* before any clean-up below */
     struct inflight *inf = c->inf;
+    /* a response ends when its last bytes arrived, anything else now (before the clean-up) */
+    uint64_t done_ns = err == HTTP_ERR_NONE && inf->answered_ns ? inf->answered_ns : clock_now_ns();
     c->inf = NULL;
     event_del(&c->tmo);
     if (err != HTTP_ERR_NONE || close_after) {
@@ -502,8 +507,10 @@ static bool tls_extra_data(struct http_conn *c)
 static bool feed(struct http_conn *c, const char *data, size_t n)
 {
     struct http_parser *p = &c->inf->parser;
+    /* when these bytes arrived; never before the request went out */
+    uint64_t arrived = c->rx_ns > c->inf->sent_ns ? c->rx_ns : c->inf->sent_ns;
     if (!c->inf->first_byte_ns)
-        c->inf->first_byte_ns = clock_now_ns();
+        c->inf->first_byte_ns = arrived;
     size_t used = 0;
     int rc = http_parser_feed(p, data, n, &used);
     if (rc < 0) {
@@ -512,6 +519,7 @@ static bool feed(struct http_conn *c, const char *data, size_t n)
     }
     if (rc != HTTP_PARSE_DONE)
         return false;
+    c->inf->answered_ns = arrived;
     /* bytes beyond the response answer no request: drop the connection */
     bool extra = used < n || (c->ssl && (SSL_pending(c->ssl) > 0 || tls_extra_data(c)));
     finish(c, HTTP_ERR_NONE, extra || !http_parser_keep_alive(p));
@@ -538,7 +546,7 @@ static enum rd read_once(struct http_conn *c, char *buf, size_t cap, size_t *n,
                          enum http_error *kind, char *errbuf)
 {
     if (!c->ssl) {
-        ssize_t r = recv(c->fd, buf, cap, 0);
+        ssize_t r = rx_time_recv(c->fd, buf, cap, &c->rx_ns);
         if (r > 0) {
             *n = (size_t)r;
             return RD_DATA;
@@ -699,10 +707,12 @@ static void connected(struct http_conn *c)
         fail(c, HTTP_ERR_TLS, err, NULL);
         return;
     }
-    if (SSL_set_fd(c->ssl, c->fd) != 1) {
+    BIO *bio = rx_time_bio_new(c->fd, &c->rx_ns);
+    if (!bio) {
         fail(c, HTTP_ERR_OTHER, "cannot attach the socket to TLS", NULL);
         return;
     }
+    SSL_set_bio(c->ssl, bio, bio);
     tls_ssl_set_session_slot(c->ssl, c->cfg->tls_no_resumption ? NULL : &c->session);
     if (c->session && !c->cfg->tls_no_resumption)
         SSL_set_session(c->ssl, c->session);
@@ -722,6 +732,7 @@ static void start_connect(struct http_conn *c)
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    (void)rx_time_enable(fd); /* without it, reads are timed when they happen */
     if (c->bind_src && cfg->addr.ss_family == AF_INET) {
         struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr = c->src};
         setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));

@@ -95,8 +95,11 @@ struct http_result {
                                fresh connection); 0 when never sent */
     uint64_t connect_ns;    /* duration of the TCP connect; 0 when the connection was reused */
     uint64_t tls_ns;        /* duration of the TLS handshake; 0 when reused or plain */
-    uint64_t first_byte_ns; /* first response byte received; 0 when none */
-    uint64_t done_ns;       /* the request ended (response complete or error) */
+    uint64_t first_byte_ns; /* when the first response bytes reached the host (the kernel's
+                               receive timestamp, engine/rx_time); 0 when none */
+    uint64_t done_ns;       /* a response: when its last bytes reached the host (so time the
+                               loop took to get round to it is not counted); an error: when
+                               it was noticed */
     bool reused;            /* the request went over an already open connection */
     bool tls_resumed;       /* a fresh TLS connection resumed a previous session */
     const void *priv_;      /* internal: header storage for http_result_header */

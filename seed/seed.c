@@ -202,6 +202,25 @@ static int pair_literals(const struct seed_pair *pairs, size_t n, char *tables, 
     return array_literal(tables, tn, t, n) == 0 && array_literal(names, nn, v, n) == 0 ? 0 : -1;
 }
 
+/* Runs sql (what names it in errors) with params, whose one value lists what the database lacks
+ * (NULL when nothing): 0, or the failure "<lead><s> <list>: <advice>" (s when several). */
+static int check_none_missing(struct seed_ctx *ctx, const char *what, const char *sql,
+                              int nparams, const char *const *params, const char *lead,
+                              const char *advice)
+{
+    PGresult *r = NULL;
+    int rc = seed_sql(ctx, what, sql, nparams, params, NULL, &r);
+    if (rc != 0)
+        return rc;
+    if (!PQgetisnull(r, 0, 0)) {
+        const char *missing = PQgetvalue(r, 0, 0);
+        rc = seed_fail(ctx, "%s%s %s: %s", lead, strchr(missing, ',') ? "s" : "", missing,
+                       advice);
+    }
+    PQclear(r);
+    return rc;
+}
+
 static int check_tables(struct seed_ctx *ctx)
 {
     const char *names[SEED_T_COUNT + 1];
@@ -214,21 +233,12 @@ static int check_tables(struct seed_ctx *ctx)
     if (array_literal(arr, sizeof arr, names, k) != 0)
         return seed_fail(ctx, "internal error: table list too long");
     const char *params[] = {arr};
-    PGresult *r = NULL;
-    int rc = seed_sql(ctx, "checking certctl's tables",
-                      "SELECT string_agg(t, ', ' ORDER BY t) FROM unnest($1::text[]) AS t "
-                      "WHERE to_regclass(t) IS NULL",
-                      1, params, NULL, &r);
-    if (rc != 0)
-        return rc;
-    if (!PQgetisnull(r, 0, 0)) {
-        const char *missing = PQgetvalue(r, 0, 0);
-        rc = seed_fail(ctx, "the database has no table%s %s: run certctl's migrations first "
-                            "(fleetsim seed writes into certctl's schema)",
-                       strchr(missing, ',') ? "s" : "", missing);
-    }
-    PQclear(r);
-    return rc;
+    return check_none_missing(ctx, "checking certctl's tables",
+                              "SELECT string_agg(t, ', ' ORDER BY t) FROM unnest($1::text[]) AS t "
+                              "WHERE to_regclass(t) IS NULL",
+                              1, params, "the database has no table",
+                              "run certctl's migrations first (fleetsim seed writes into "
+                              "certctl's schema)");
 }
 
 static int check_columns(struct seed_ctx *ctx)
@@ -238,23 +248,14 @@ static int check_columns(struct seed_ctx *ctx)
                       sizeof ta, ca, sizeof ca) != 0)
         return seed_fail(ctx, "internal error: column list too long");
     const char *params[] = {ta, ca};
-    PGresult *r = NULL;
-    int rc = seed_sql(ctx, "checking certctl's columns",
-                      "SELECT string_agg(x.t || '.' || x.c, ', ') FROM unnest($1::text[], "
-                      "$2::text[]) AS x(t, c) WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a "
-                      "WHERE a.attrelid = to_regclass(x.t) AND a.attname = x.c "
-                      "AND NOT a.attisdropped)",
-                      2, params, NULL, &r);
-    if (rc != 0)
-        return rc;
-    if (!PQgetisnull(r, 0, 0)) {
-        const char *missing = PQgetvalue(r, 0, 0);
-        rc = seed_fail(ctx, "the database lacks column%s %s: run certctl's migrations first "
-                            "(fleetsim expects certctl's schema as of its commit aad95d3)",
-                       strchr(missing, ',') ? "s" : "", missing);
-    }
-    PQclear(r);
-    return rc;
+    return check_none_missing(ctx, "checking certctl's columns",
+                              "SELECT string_agg(x.t || '.' || x.c, ', ') FROM unnest($1::text[], "
+                              "$2::text[]) AS x(t, c) WHERE NOT EXISTS (SELECT 1 FROM "
+                              "pg_attribute a WHERE a.attrelid = to_regclass(x.t) AND a.attname "
+                              "= x.c AND NOT a.attisdropped)",
+                              2, params, "the database lacks column",
+                              "run certctl's migrations first (fleetsim expects certctl's schema "
+                              "as of its commit aad95d3)");
 }
 
 static int check_privileges(struct seed_ctx *ctx)

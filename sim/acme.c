@@ -1,19 +1,18 @@
 /* sim/acme.c - a group of ACME client actors over one or more event loops (see acme.h): the
- * configuration defaults, the origin every request goes to, the loops' threads with their
- * periodic tick (interval snapshots, stop, drain) and the results read after the join. Each
- * loop is touched only by its own thread once started; the control thread talks to it through
- * an atomic stop flag and a mutex-protected interval snapshot, as sim/fleet.c does. */
+ * configuration defaults, the origin every request goes to, the loop hooks (start, drain,
+ * in-flight, abandon at the end) on an engine/loop_group.h group, which runs the threads, ticks,
+ * interval snapshots and drain, and the results read after the join. Each loop is touched only
+ * by its own thread once started. */
 #include "sim/acme_int.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <arpa/inet.h>
 
-#include "engine/clock.h"
+#include "engine/loop_group.h"
 #include "engine/parse.h"
 #include "sim/schedule.h"
 
@@ -30,11 +29,10 @@ struct acme_group {
     char authority[ACME_AUTHORITY_MAX]; /* host[:port] as sent in Host */
     const char *dir_path;
     bool tls;
+    struct loop_group *lg;
     struct acme_loop *loops;
     uint32_t n_loops;
     uint32_t n_actors;        /* in this shard */
-    atomic_bool stop;
-    uint64_t start_ns;
 };
 
 static const char *const ep_names[ACME_EP_COUNT] = {
@@ -107,31 +105,71 @@ static void loop_destroy(struct acme_loop *l)
     for (uint32_t i = 0; l->actors && i < l->n_actors; i++)
         acme_actor_release(&l->actors[i]);
     free(l->actors);
-    if (l->tick)
-        event_free(l->tick);
     csr_gen_free(l->csr);
     parse_secret_free(l->hdr_get);
     parse_secret_free(l->hdr_post);
-    metrics_free(l->metrics);
-    metrics_free(l->snapshot);
-    if (l->base)
-        event_base_free(l->base);
-    pthread_mutex_destroy(&l->mu);
 }
 
-/* An event_base with precise timers (lag is measured in microseconds). */
-static struct event_base *new_base(void)
+/* ---- the loop hooks (each loop's thread) ------------------------------------------------ */
+
+/* Arms every actor's first iteration: spread over one pace from the start. */
+static int loop_start(void *user, uint64_t start_ns)
 {
-    struct event_config *ec = event_config_new();
-    if (!ec)
-        return NULL;
-    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
-    struct event_base *base = event_base_new_with_config(ec);
-    event_config_free(ec);
-    return base;
+    struct acme_loop *l = user;
+    l->run_start_ns = start_ns;
+    for (uint32_t i = 0; i < l->n_actors; i++) {
+        struct acme_actor *a = &l->actors[i];
+        uint64_t off = schedule_agent_start_ns(l->cfg->seed ^ ACME_SEED_SALT, a->index,
+                                               l->cfg->pace_ns);
+        acme_arm(a, ACME_TIMER_BEGIN, start_ns + off);
+    }
+    return 0;
 }
 
-static void loop_tick(evutil_socket_t fd, short what, void *arg);
+static void loop_begin_drain(void *user)
+{
+    struct acme_loop *l = user;
+    l->stopping = true;
+    for (uint32_t i = 0; i < l->n_actors; i++)
+        acme_actor_stop(&l->actors[i]);
+}
+
+static uint64_t loop_in_flight(void *user)
+{
+    return ((struct acme_loop *)user)->busy;
+}
+
+/* Every actor reached max_iterations and nothing is in flight: the loop may end. */
+static bool loop_done(void *user)
+{
+    struct acme_loop *l = user;
+    return l->active == 0 && l->busy == 0;
+}
+
+/* Abandoned requests never call back: close them (after the in-flight count was taken). */
+static void loop_finish(void *user)
+{
+    struct acme_loop *l = user;
+    for (uint32_t i = 0; i < l->n_actors; i++) {
+        struct acme_actor *a = &l->actors[i];
+        event_del(&a->timer);
+        acme_iteration_abandon(a);
+    }
+}
+
+/* The loops: precise timers (lag is measured in microseconds). */
+static struct loop_group *new_group(const struct acme_group *g, char *err, size_t errlen)
+{
+    struct loop_group_config lc = {
+        .n_loops = g->n_loops, .tick_ns = ACME_TICK_NS,
+        .report_interval_ns = g->cfg.report_interval_ns, .grace_ns = g->cfg.grace_ns,
+        .precise_timer = true,
+        .hooks = {.start = loop_start, .begin_drain = loop_begin_drain,
+                  .in_flight = loop_in_flight, .done = loop_done, .finish = loop_finish}};
+    return loop_group_new(&lc, err, errlen);
+}
+
+/* ---- setup ------------------------------------------------------------------------------ */
 
 /* The endpoints a mode can use (their series exist from the start, the others never). */
 static bool endpoint_used(enum acme_mode mode, enum acme_endpoint ep)
@@ -140,28 +178,24 @@ static bool endpoint_used(enum acme_mode mode, enum acme_endpoint ep)
            ep == ACME_EP_RENEWAL_INFO;
 }
 
-static int loop_init(struct acme_group *g, struct acme_loop *l, uint32_t n_actors, char *err,
+static int loop_init(struct acme_group *g, uint32_t t, uint32_t n_actors, char *err,
                      size_t errlen)
 {
+    struct acme_loop *l = &g->loops[t];
     l->group = g;
     l->cfg = &g->cfg;
     l->dir_path = g->dir_path;
     l->authority = g->authority;
     l->tls = g->tls;
     l->n_actors = l->active = n_actors;
-    pthread_mutex_init(&l->mu, NULL);
-    atomic_init(&l->finished, false);
-    bool intervals = g->cfg.report_interval_ns > 0;
-    l->base = new_base();
-    l->metrics = metrics_new(intervals);
-    l->snapshot = intervals ? metrics_new(false) : NULL;
+    l->base = loop_group_base(g->lg, t);
+    l->metrics = loop_group_metrics(g->lg, t);
+    loop_group_set_user(g->lg, t, l);
     l->actors = calloc(n_actors ? n_actors : 1, sizeof *l->actors);
     l->csr = g->cfg.mode == ACME_MODE_ORDER ? csr_gen_new() : NULL;
     l->hdr_get = make_headers(g, false);
     l->hdr_post = make_headers(g, true);
-    l->tick = l->base ? event_new(l->base, -1, EV_PERSIST, loop_tick, l) : NULL;
-    bool ok = l->base && l->metrics && (!intervals || l->snapshot) && l->actors && l->hdr_get &&
-              l->hdr_post && l->tick && (g->cfg.mode != ACME_MODE_ORDER || l->csr);
+    bool ok = l->actors && l->hdr_get && l->hdr_post && (g->cfg.mode != ACME_MODE_ORDER || l->csr);
     for (int e = 0; ok && e < ACME_EP_COUNT; e++) {
         if (!endpoint_used(g->cfg.mode, (enum acme_endpoint)e))
             continue;
@@ -250,7 +284,6 @@ struct acme_group *acme_group_new(const struct acme_config *cfg, char *err, size
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    atomic_init(&g->stop, false);
     if (group_setup(g, cfg, err, errlen) != 0) {
         acme_group_free(g);
         return NULL;
@@ -258,14 +291,15 @@ struct acme_group *acme_group_new(const struct acme_config *cfg, char *err, size
     g->n_actors = acme_shard_size(cfg->n_clients, cfg->shard_k, cfg->shard_n);
     g->n_loops = cfg->threads < g->n_actors ? cfg->threads : (g->n_actors ? g->n_actors : 1);
     g->loops = calloc(g->n_loops, sizeof *g->loops);
-    if (!g->loops) {
-        snprintf(err, errlen, "out of memory");
+    if (!g->loops || !(g->lg = new_group(g, err, errlen))) {
+        if (!g->loops)
+            snprintf(err, errlen, "out of memory");
         acme_group_free(g);
         return NULL;
     }
     for (uint32_t t = 0; t < g->n_loops; t++) {
         uint32_t n = g->n_actors / g->n_loops + (t < g->n_actors % g->n_loops);
-        if (loop_init(g, &g->loops[t], n, err, errlen) != 0) {
+        if (loop_init(g, t, n, err, errlen) != 0) {
             acme_group_free(g);
             return NULL;
         }
@@ -297,149 +331,35 @@ uint32_t acme_group_size(const struct acme_group *g)
     return g->n_actors;
 }
 
-static void loop_snapshot(struct acme_loop *l)
-{
-    if (!l->snapshot)
-        return;
-    pthread_mutex_lock(&l->mu);
-    metrics_interval_take(l->metrics, l->snapshot);
-    pthread_mutex_unlock(&l->mu);
-}
-
-static void loop_begin_drain(struct acme_loop *l, uint64_t now)
-{
-    l->stopping = true;
-    l->drain_deadline_ns = now + l->cfg->grace_ns;
-    for (uint32_t i = 0; i < l->n_actors; i++)
-        acme_actor_stop(&l->actors[i]);
-}
-
-static void loop_tick(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct acme_loop *l = arg;
-    struct acme_group *g = l->group;
-    uint64_t now = clock_now_ns();
-    if (g->cfg.report_interval_ns && now >= l->next_interval_ns) {
-        loop_snapshot(l);
-        while (l->next_interval_ns <= now)
-            l->next_interval_ns += g->cfg.report_interval_ns;
-    }
-    if (!l->stopping && atomic_load(&g->stop))
-        loop_begin_drain(l, now);
-    bool all_done = l->active == 0 && l->busy == 0;
-    if (all_done || (l->stopping && (l->busy == 0 || now >= l->drain_deadline_ns)))
-        event_base_loopbreak(l->base);
-}
-
-static uint64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * CLOCK_NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
-/* Arms every actor's first iteration: spread over one pace from the start. */
-static void loop_start_actors(struct acme_loop *l, uint64_t start_ns)
-{
-    for (uint32_t i = 0; i < l->n_actors; i++) {
-        struct acme_actor *a = &l->actors[i];
-        uint64_t off = schedule_agent_start_ns(l->cfg->seed ^ ACME_SEED_SALT, a->index,
-                                               l->cfg->pace_ns);
-        acme_arm(a, ACME_TIMER_BEGIN, start_ns + off);
-    }
-}
-
-static void *loop_main(void *arg)
-{
-    struct acme_loop *l = arg;
-    struct acme_group *g = l->group;
-    uint64_t cpu0 = thread_cpu_ns(), wall0 = clock_now_ns();
-    l->run_start_ns = g->start_ns;
-    l->next_interval_ns = g->start_ns + g->cfg.report_interval_ns;
-    loop_start_actors(l, g->start_ns);
-    struct timeval tick = {0, (suseconds_t)(ACME_TICK_NS / CLOCK_NS_PER_US)};
-    event_add(l->tick, &tick);
-    event_base_dispatch(l->base);
-    /* abandoned requests never call back: close them before counting what is in flight */
-    l->in_flight_end = (int64_t)l->busy;
-    for (uint32_t i = 0; i < l->n_actors; i++) {
-        struct acme_actor *a = &l->actors[i];
-        event_del(&a->timer);
-        acme_iteration_abandon(a);
-    }
-    l->cpu_ns = thread_cpu_ns() - cpu0;
-    l->wall_ns = clock_now_ns() - wall0;
-    metrics_set_elapsed_ns(l->metrics, clock_now_ns() - g->start_ns);
-    loop_snapshot(l);
-    atomic_store(&l->finished, true);
-    return NULL;
-}
-
 int acme_group_start(struct acme_group *g, uint64_t start_ns)
 {
-    g->start_ns = start_ns;
-    for (uint32_t t = 0; t < g->n_loops; t++) {
-        int rc = pthread_create(&g->loops[t].thread, NULL, loop_main, &g->loops[t]);
-        if (rc != 0) {
-            acme_group_stop(g);
-            acme_group_join(g);
-            return -rc;
-        }
-        g->loops[t].thread_started = true;
-    }
-    return 0;
+    return loop_group_start(g->lg, start_ns);
 }
 
 void acme_group_stop(struct acme_group *g)
 {
-    atomic_store(&g->stop, true);
+    loop_group_stop(g->lg);
 }
 
 bool acme_group_finished(const struct acme_group *g)
 {
-    for (uint32_t t = 0; t < g->n_loops; t++)
-        if (g->loops[t].thread_started && !atomic_load(&g->loops[t].finished))
-            return false;
-    return true;
+    return loop_group_finished(g->lg);
 }
 
 int acme_group_join(struct acme_group *g)
 {
-    for (uint32_t t = 0; t < g->n_loops; t++) {
-        if (g->loops[t].thread_started) {
-            pthread_join(g->loops[t].thread, NULL);
-            g->loops[t].thread_started = false;
-        }
-    }
+    loop_group_join(g->lg);
     return 0;
 }
 
 int acme_group_interval_take(struct acme_group *g, struct metrics *out)
 {
-    int rc = 0;
-    for (uint32_t t = 0; t < g->n_loops && rc == 0; t++) {
-        struct acme_loop *l = &g->loops[t];
-        if (!l->snapshot)
-            continue;
-        pthread_mutex_lock(&l->mu);
-        rc = metrics_merge(out, l->snapshot);
-        metrics_reset(l->snapshot);
-        pthread_mutex_unlock(&l->mu);
-    }
-    return rc;
+    return loop_group_interval_take(g->lg, out, NULL);
 }
 
 int acme_group_metrics_merge(const struct acme_group *g, struct metrics *out)
 {
-    for (uint32_t t = 0; t < g->n_loops; t++) {
-        int rc = metrics_merge(out, g->loops[t].metrics);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    return loop_group_metrics_merge(g->lg, out);
 }
 
 void acme_group_counters(const struct acme_group *g, struct acme_counters *out)
@@ -462,32 +382,24 @@ void acme_group_counters(const struct acme_group *g, struct acme_counters *out)
 
 int64_t acme_group_in_flight(const struct acme_group *g)
 {
-    int64_t n = 0;
-    for (uint32_t t = 0; t < g->n_loops; t++)
-        n += g->loops[t].in_flight_end;
-    return n;
+    return loop_group_in_flight_end(g->lg);
 }
 
 double acme_group_max_core_share(const struct acme_group *g)
 {
-    double best = 0;
-    for (uint32_t t = 0; t < g->n_loops; t++) {
-        const struct acme_loop *l = &g->loops[t];
-        double s = l->wall_ns ? (double)l->cpu_ns / (double)l->wall_ns : 0;
-        best = s > best ? s : best;
-    }
-    return best;
+    return loop_group_max_core_share(g->lg);
 }
 
 void acme_group_free(struct acme_group *g)
 {
     if (!g)
         return;
-    acme_group_stop(g);
-    acme_group_join(g);
+    loop_group_stop(g->lg);
+    loop_group_join(g->lg);
     for (uint32_t t = 0; g->loops && t < g->n_loops; t++)
         loop_destroy(&g->loops[t]);
     free(g->loops);
+    loop_group_free(g->lg);
     free(g->directory_url);
     free(g->scenario);
     parse_secret_free(g->api_key);

@@ -4,8 +4,6 @@
 #ifndef FLEETSIM_SIM_ACME_INT_H
 #define FLEETSIM_SIM_ACME_INT_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -55,8 +53,8 @@ struct acme_loop {
     const char *dir_path;           /* request target of the directory URL */
     const char *authority;          /* Host the server builds its URLs from */
     bool tls;
-    struct event_base *base;
-    struct metrics *metrics;
+    struct event_base *base;        /* the loop group's (engine/loop_group.h) */
+    struct metrics *metrics;        /* the loop group's */
     struct metrics_series *series[ACME_EP_COUNT];
     struct csr_gen *csr;
     char *hdr_get, *hdr_post;       /* extra header lines (secret: may hold the key) */
@@ -64,20 +62,9 @@ struct acme_loop {
     uint32_t n_actors;
     uint32_t active;                /* actors not done */
     uint64_t busy;                  /* requests in flight */
-    bool stopping;
+    bool stopping;                  /* draining: start nothing new */
     struct acme_counters counters;
     uint64_t run_start_ns;
-    /* thread plumbing (sim/acme.c) */
-    struct event *tick;
-    pthread_t thread;
-    bool thread_started;
-    pthread_mutex_t mu;             /* guards snapshot */
-    struct metrics *snapshot;
-    uint64_t next_interval_ns;
-    uint64_t drain_deadline_ns;
-    atomic_bool finished;
-    uint64_t cpu_ns, wall_ns;
-    int64_t in_flight_end;
 };
 
 /* A signed request being sent (kept for badNonce resends). */

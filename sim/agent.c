@@ -48,20 +48,28 @@ void agent_settings_profile(struct agent_settings *set, enum agent_profile profi
     set->profile = profile;
     if (profile == AGENT_PROFILE_CERTCTL_1_0) {
         /* certctl-facts §2: 60 s heartbeat, 30 s poll, both at start, no jitter. */
-        set->heartbeat = (struct schedule_params){60 * NS_PER_S, 0, 60 * NS_PER_S, true};
-        set->poll = (struct schedule_params){30 * NS_PER_S, 0, 60 * NS_PER_S, true};
+        set->heartbeat = (struct schedule_params){60 * NS_PER_S, 0, 60 * NS_PER_S, true, 0};
+        set->poll = (struct schedule_params){30 * NS_PER_S, 0, 60 * NS_PER_S, true, 0};
         set->poll_backoff = true;
         set->version = AGENT_VERSION_CERTCTL_1_0;
         set->user_agent = AGENT_USER_AGENT_GO;
         set->content_type_on_get = true;
+        agent_settings_timer_slot(set, AGENT_TIMER_SLOT_DEFAULT_NS);
         return;
     }
-    set->heartbeat = (struct schedule_params){30 * NS_PER_S, 10.0, 30 * NS_PER_S, false};
-    set->poll = (struct schedule_params){30 * NS_PER_S, 10.0, 30 * NS_PER_S, false};
+    set->heartbeat = (struct schedule_params){30 * NS_PER_S, 10.0, 30 * NS_PER_S, false, 0};
+    set->poll = (struct schedule_params){30 * NS_PER_S, 10.0, 30 * NS_PER_S, false, 0};
     set->version = AGENT_VERSION_DEFAULT;
     snprintf(set->user_agent_buf, sizeof set->user_agent_buf, "fleetsim/%s",
              fleetsim_version ? fleetsim_version : "0");
     set->user_agent = set->user_agent_buf;
+    agent_settings_timer_slot(set, AGENT_TIMER_SLOT_DEFAULT_NS);
+}
+
+void agent_settings_timer_slot(struct agent_settings *set, uint64_t slot_ns)
+{
+    set->timer_slot_ns = slot_ns;
+    set->heartbeat.grid_ns = set->poll.grid_ns = slot_ns;
 }
 
 char *agent_headers(const struct agent_settings *set, bool content_type)
@@ -102,7 +110,7 @@ int agent_loop_init(struct agent_loop *l, struct event_base *base,
     memset(l, 0, sizeof *l);
     l->timer_fd = -1;
     schedule_queue_init(&l->timers);
-    l->timer_slot_ns = AGENT_TIMER_SLOT_NS;
+    l->timer_slot_ns = set->timer_slot_ns;
     l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (l->timer_fd < 0)
         return -errno;
@@ -233,6 +241,17 @@ void agent_init(struct agent *a, struct agent_loop *l, uint32_t index)
     a->hb.next_ns = a->poll.next_ns = UINT64_MAX;
 }
 
+/* The end of the wake-up slot holding t_ns; slots are counted from the run start, so
+ * intended times on the schedule's grid wake the loop exactly when they are due. */
+static uint64_t loop_slot_end_ns(const struct agent_loop *l, uint64_t t_ns)
+{
+    uint64_t start = l->run_start_ns;
+    if (t_ns <= start)
+        return t_ns;
+    uint64_t end = schedule_slot_end_ns(t_ns - start, l->timer_slot_ns);
+    return end > UINT64_MAX - start ? UINT64_MAX : start + end;
+}
+
 /* Sets the loop's timerfd for the end of the slot holding the first due time (disarms it when
  * the queue is empty). Only a change costs a syscall; during a timer wake-up it waits until
  * the wake-up's end. A removed first entry is noticed here or, at the latest, by a wake-up that
@@ -242,7 +261,7 @@ static void loop_timer_update(struct agent_loop *l)
     if (l->timer_batch_ns)
         return;
     const struct schedule_entry *first = schedule_queue_first(&l->timers);
-    uint64_t want = first ? schedule_slot_end_ns(first->due_ns, l->timer_slot_ns) : 0;
+    uint64_t want = first ? loop_slot_end_ns(l, first->due_ns) : 0;
     if (want == l->timer_armed_ns)
         return;
     struct itimerspec its = {{0, 0}, {(time_t)(want / NS_PER_S), (long)(want % NS_PER_S)}};

@@ -40,11 +40,12 @@
 #define AGENT_SCRATCH_BYTES 4096u
 /* Longest agent, job or certificate id accepted, bytes. */
 #define AGENT_ID_MAX 128u
-/* Agents' timers wake their loop at the end of the slot their due time falls in, so every
- * agent due in the same slot is served by one wake-up (each costs ~18 us of CPU on a VM, more
- * than a heartbeat's own work). A request is never sent before its intended time; it may be
- * up to one slot late, which http_req_lag records (docs/fleet.md). */
-#define AGENT_TIMER_SLOT_NS 1000000ULL
+/* The agents' wake-up slot (--timer-slot): intended times fall on a grid of this width from
+ * the run start, so every agent due in the same slot is served by one wake-up of its loop
+ * (each wake-up costs ~10-30 us of CPU on a VM, more than a heartbeat's own work). A request
+ * is never sent before its intended time; http_req_lag records how late fleetsim was beyond
+ * it (docs/fleet.md). */
+#define AGENT_TIMER_SLOT_DEFAULT_NS 5000000ULL
 
 /* The endpoints an agent uses (metric tag names of DESIGN §4 Metrics). */
 enum agent_endpoint {
@@ -81,6 +82,8 @@ struct agent_settings {
     uint32_t source_first;  /* first source IPv4 (host order) when source_count > 0 */
     uint32_t source_count;  /* 0: no source addresses (ip_address "") */
     uint32_t keys_per_agent; /* 0 = AGENT_KEYS_PER_AGENT */
+    uint64_t timer_slot_ns;  /* wake-up slot and grid of intended times; 0 = each agent at its
+                                own time (set with agent_settings_timer_slot) */
     char user_agent_buf[64]; /* storage agent_settings_profile may point user_agent at */
 };
 
@@ -133,7 +136,7 @@ struct agent_loop {
     int timer_fd;               /* timerfd (CLOCK_MONOTONIC) waking the loop for the queue */
     struct event *timer_ev;
     uint64_t timer_armed_ns;    /* when timer_fd fires; 0 = disarmed, UINT64_MAX = unknown */
-    uint64_t timer_slot_ns;     /* wake-up slot width; AGENT_TIMER_SLOT_NS, 0 = exact */
+    uint64_t timer_slot_ns;     /* wake-up slot width (set->timer_slot_ns); 0 = exact */
     uint64_t timer_batch_ns;    /* during a timer wake-up: its time, else 0 */
     uint64_t connects;          /* requests that opened a fresh connection (churn indicator) */
     char scratch[AGENT_SCRATCH_BYTES]; /* request path, then small bodies */
@@ -178,9 +181,14 @@ void agent_record_result(struct metrics_series *s, const struct http_result *res
  * default = heartbeat 30 s, jitter 10 %, poll 30 s, ramp 30 s, version 2.1.0, User-Agent
  * fleetsim/VERSION; certctl-1.0 = heartbeat 60 s, poll 30 s, no jitter, both timers at the
  * agent's start, poll back-off, version 1.0.0, Go's User-Agent, Content-Type on every request.
- * Other fields are zeroed; the caller sets prefix, seed, mix, base path, key, ids. */
+ * Both profiles use the wake-up slot AGENT_TIMER_SLOT_DEFAULT_NS. Other fields are zeroed;
+ * the caller sets prefix, seed, mix, base path, key, ids. */
 void agent_settings_profile(struct agent_settings *set, enum agent_profile profile,
                             const char *fleetsim_version);
+
+/* Sets the agents' wake-up slot (ns; 0 = each agent woken at its own time): set->timer_slot_ns
+ * and the grid that both timers' intended times are rounded up to. */
+void agent_settings_timer_slot(struct agent_settings *set, uint64_t slot_ns);
 
 /* The extra header lines every agent request carries: User-Agent, Authorization: Bearer (when
  * an API key is set) and, when content_type, Content-Type: application/json. Returns a
@@ -188,7 +196,7 @@ void agent_settings_profile(struct agent_settings *set, enum agent_profile profi
 char *agent_headers(const struct agent_settings *set, bool content_type);
 
 /* Prepares a loop context: its timer queue with a timerfd event on base (wake-up slot
- * AGENT_TIMER_SLOT_NS; set l->timer_slot_ns before starting agents to change it). pool_size 0 =
+ * set->timer_slot_ns, slots counted from l->run_start_ns). pool_size 0 =
  * per-agent connections. keys_held/keys_max: the fleet-wide key budget (keys_held shared
  * between loops). Returns 0, -ENOMEM, -EIO (OpenSSL) or the negative errno of timerfd_create. */
 int agent_loop_init(struct agent_loop *l, struct event_base *base,

@@ -1,55 +1,34 @@
-/* sim/fleet.c - this shard's agents over --threads event loops (see fleet.h). Each loop owns
- * its event_base, metrics registry and agents, and is touched only by its thread once started;
- * the control thread talks to it through an atomic stop flag and a mutex-protected interval
- * snapshot that the loop refreshes from its own periodic tick. */
+/* sim/fleet.c - this shard's agents over --threads event loops (see fleet.h). The loops, their
+ * threads, ticks, interval snapshots and drain are an engine/loop_group.h group; each loop's
+ * user is a struct fleet_loop with its agents, touched only by that loop's thread once started. */
 #include "sim/fleet.h"
 
 #include <errno.h>
 #include <malloc.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <event2/event.h>
-
-#include "engine/clock.h"
+#include "engine/loop_group.h"
 #include "sim/schedule.h"
 
 struct fleet_loop {
-    struct fleet *fleet;
-    struct event_base *base;
-    struct metrics *metrics;
     struct agent_loop al;
     bool al_ready;
     struct agent *agents;
     uint32_t n_agents;
-    struct event *tick;
-    pthread_t thread;
-    bool thread_started;
-    pthread_mutex_t mu;       /* guards snapshot */
-    struct metrics *snapshot; /* interval data taken by the loop, read by the control thread */
-    uint64_t snapshot_ns;     /* when the loop last took its interval data */
-    uint64_t next_interval_ns;
-    bool draining;
-    uint64_t drain_deadline_ns;
-    atomic_bool finished;
-    uint64_t cpu_ns, wall_ns;
-    int64_t in_flight_end;
     uint64_t trim_seen, trim_done;     /* al.connects at the last change, at the last trim */
     uint64_t trim_change_ns, trim_last_ns;
 };
 
 struct fleet {
     struct fleet_config cfg;
+    struct loop_group *lg;
     struct fleet_loop *loops;
     uint32_t n_loops;
     uint32_t n_agents; /* in this shard */
     _Atomic uint64_t keys_held;
-    atomic_bool stop;
-    uint64_t start_ns;
 };
 
 uint32_t fleet_shard_size(uint32_t n_agents, uint32_t shard_k, uint32_t shard_n)
@@ -69,6 +48,62 @@ uint32_t fleet_size(const struct fleet *f)
     return f->n_agents;
 }
 
+/* ---- the loop hooks (each loop's thread) ------------------------------------------------ */
+
+static int loop_start(void *user, uint64_t start_ns)
+{
+    struct fleet_loop *fl = user;
+    fl->al.run_start_ns = start_ns;
+    fl->trim_last_ns = start_ns;
+    for (uint32_t i = 0; i < fl->n_agents; i++)
+        agent_start(&fl->agents[i]);
+    return 0;
+}
+
+/* Connection churn (the ramp, reconnects) frees each TLS handshake's transient buffers
+ * (~60 KiB) between long-lived connection state, and the allocator keeps those holes mapped.
+ * Once the churn has been quiet for FLEET_TRIM_QUIET_NS (or at most every FLEET_TRIM_MAX_NS
+ * while it goes on) the loop hands whole free pages back to the system with malloc_trim(0):
+ * ~8 KiB per TLS agent after a ramp (bench/fleet_bench.sh), for ~1.3 ms of the loop's time
+ * with 15,000 TLS agents. */
+#define FLEET_TRIM_QUIET_NS (1000ULL * 1000000ULL)
+#define FLEET_TRIM_MAX_NS (30000ULL * 1000000ULL)
+
+static void loop_trim(void *user, uint64_t now)
+{
+    struct fleet_loop *fl = user;
+    uint64_t n = fl->al.connects;
+    if (n != fl->trim_seen) {
+        fl->trim_seen = n;
+        fl->trim_change_ns = now;
+    }
+    if (n == fl->trim_done)
+        return;
+    if (now - fl->trim_change_ns >= FLEET_TRIM_QUIET_NS ||
+        now - fl->trim_last_ns >= FLEET_TRIM_MAX_NS) {
+#ifdef __GLIBC__
+        malloc_trim(0);
+#endif
+        fl->trim_done = n;
+        fl->trim_last_ns = now;
+    }
+}
+
+static void loop_begin_drain(void *user)
+{
+    struct fleet_loop *fl = user;
+    fl->al.stopping = true;
+    for (uint32_t i = 0; i < fl->n_agents; i++)
+        agent_stop(&fl->agents[i]);
+}
+
+static uint64_t loop_in_flight(void *user)
+{
+    return ((struct fleet_loop *)user)->al.busy;
+}
+
+/* ---- setup ------------------------------------------------------------------------------ */
+
 static void loop_destroy(struct fleet_loop *fl)
 {
     for (uint32_t i = 0; fl->agents && i < fl->n_agents; i++)
@@ -77,55 +112,43 @@ static void loop_destroy(struct fleet_loop *fl)
     free(fl->agents);
     if (fl->al_ready)
         agent_loop_destroy(&fl->al);
-    if (fl->tick)
-        event_free(fl->tick);
-    metrics_free(fl->metrics);
-    metrics_free(fl->snapshot);
-    if (fl->base)
-        event_base_free(fl->base);
-    pthread_mutex_destroy(&fl->mu);
 }
 
-/* An event_base with libevent's default (coarse) clock. The agents' timers do not depend on
- * it: each loop wakes them with its own timerfd (sim/agent.c), exact to the wake-up slot. With
- * EVENT_BASE_FLAG_PRECISE_TIMER libevent would call timerfd_settime on every loop iteration,
- * also on the ones that only read responses; its own timers here (the 100 ms tick, request
- * deadlines) need no better than a few ms. */
-static struct event_base *new_base(void)
+static int loop_init(struct fleet *f, uint32_t t, uint32_t n_agents, uint32_t pool, char *err,
+                     size_t errlen)
 {
-    return event_base_new();
-}
-
-static void loop_tick(evutil_socket_t fd, short what, void *arg);
-
-static int loop_init(struct fleet *f, struct fleet_loop *fl, uint32_t n_agents, uint32_t pool,
-                     char *err, size_t errlen)
-{
-    fl->fleet = f;
+    struct fleet_loop *fl = &f->loops[t];
     fl->n_agents = n_agents;
-    pthread_mutex_init(&fl->mu, NULL);
-    atomic_init(&fl->finished, false);
-    bool intervals = f->cfg.report_interval_ns > 0;
-    fl->base = new_base();
-    fl->metrics = metrics_new(intervals);
-    fl->snapshot = intervals ? metrics_new(false) : NULL;
     fl->agents = calloc(n_agents ? n_agents : 1, sizeof *fl->agents);
-    if (!fl->base || !fl->metrics || (intervals && !fl->snapshot) || !fl->agents) {
+    if (!fl->agents) {
         snprintf(err, errlen, "out of memory setting up %u agents", n_agents);
         return -ENOMEM;
     }
-    fl->tick = event_new(fl->base, -1, EV_PERSIST, loop_tick, fl);
-    int rc = fl->tick ? agent_loop_init(&fl->al, fl->base, &f->cfg.agent, f->cfg.conn,
-                                        fl->metrics, pool, &f->keys_held, f->cfg.keys_max)
-                      : -ENOMEM;
+    int rc = agent_loop_init(&fl->al, loop_group_base(f->lg, t), &f->cfg.agent, f->cfg.conn,
+                             loop_group_metrics(f->lg, t), pool, &f->keys_held, f->cfg.keys_max);
     if (rc != 0) {
         snprintf(err, errlen, "cannot set up an agent loop: %s", strerror(-rc));
         return rc;
     }
     fl->al_ready = true;
-    if (f->cfg.timer_slot_ns)
-        fl->al.timer_slot_ns = f->cfg.timer_slot_ns == FLEET_TIMER_EXACT ? 0 : f->cfg.timer_slot_ns;
+    loop_group_set_user(f->lg, t, fl);
     return 0;
+}
+
+/* The loops: libevent's default (coarse) clock. The agents' timers do not depend on it: each
+ * loop wakes them with its own timerfd (sim/agent.c), exact to the wake-up slot. With
+ * EVENT_BASE_FLAG_PRECISE_TIMER libevent would call timerfd_settime on every loop iteration,
+ * also on the ones that only read responses; its own timers here (the 100 ms tick, request
+ * deadlines) need no better than a few ms. */
+static struct loop_group *new_group(const struct fleet *f, char *err, size_t errlen)
+{
+    struct loop_group_config lc = {
+        .n_loops = f->n_loops, .tick_ns = FLEET_TICK_NS,
+        .report_interval_ns = f->cfg.report_interval_ns, .grace_ns = f->cfg.grace_ns,
+        .precise_timer = false,
+        .hooks = {.start = loop_start, .tick = loop_trim, .begin_drain = loop_begin_drain,
+                  .in_flight = loop_in_flight}};
+    return loop_group_new(&lc, err, errlen);
 }
 
 struct fleet *fleet_new(const struct fleet_config *cfg, char *err, size_t errlen)
@@ -145,13 +168,13 @@ struct fleet *fleet_new(const struct fleet_config *cfg, char *err, size_t errlen
     if (f->cfg.keys_max == 0)
         f->cfg.keys_max = FLEET_DEFAULT_KEYS_MAX;
     atomic_init(&f->keys_held, 0);
-    atomic_init(&f->stop, false);
     f->n_agents = fleet_shard_size(cfg->n_agents, cfg->shard_k, cfg->shard_n);
     f->n_loops = cfg->threads < f->n_agents ? cfg->threads : (f->n_agents ? f->n_agents : 1);
     f->loops = calloc(f->n_loops, sizeof *f->loops);
-    if (!f->loops) {
-        snprintf(err, errlen, "out of memory");
-        free(f);
+    if (!f->loops || !(f->lg = new_group(f, err, errlen))) {
+        if (!f->loops)
+            snprintf(err, errlen, "out of memory");
+        fleet_free(f);
         return NULL;
     }
     for (uint32_t t = 0; t < f->n_loops; t++) {
@@ -161,7 +184,7 @@ struct fleet *fleet_new(const struct fleet_config *cfg, char *err, size_t errlen
             pool = cfg->pool_size / f->n_loops + (t < cfg->pool_size % f->n_loops);
             pool = pool ? pool : 1;
         }
-        if (loop_init(f, &f->loops[t], n, pool, err, errlen) != 0) {
+        if (loop_init(f, t, n, pool, err, errlen) != 0) {
             fleet_free(f);
             return NULL;
         }
@@ -181,169 +204,37 @@ struct fleet *fleet_new(const struct fleet_config *cfg, char *err, size_t errlen
     return f;
 }
 
-/* Takes the loop's interval data into its snapshot (loop thread only). */
-static void loop_snapshot(struct fleet_loop *fl)
-{
-    if (!fl->snapshot)
-        return;
-    pthread_mutex_lock(&fl->mu);
-    metrics_interval_take(fl->metrics, fl->snapshot);
-    fl->snapshot_ns = clock_now_ns();
-    pthread_mutex_unlock(&fl->mu);
-}
-
-static void loop_begin_drain(struct fleet_loop *fl, uint64_t now)
-{
-    fl->draining = true;
-    fl->drain_deadline_ns = now + fl->fleet->cfg.grace_ns;
-    fl->al.stopping = true;
-    for (uint32_t i = 0; i < fl->n_agents; i++)
-        agent_stop(&fl->agents[i]);
-}
-
-/* Connection churn (the ramp, reconnects) frees each TLS handshake's transient buffers
- * (~60 KiB) between long-lived connection state, and the allocator keeps those holes mapped.
- * Once the churn has been quiet for FLEET_TRIM_QUIET_NS (or at most every FLEET_TRIM_MAX_NS
- * while it goes on) the loop hands whole free pages back to the system with malloc_trim(0):
- * ~8 KiB per TLS agent after a ramp (bench/fleet_bench.sh), for ~1.3 ms of the loop's time
- * with 15,000 TLS agents. */
-#define FLEET_TRIM_QUIET_NS (1000ULL * 1000000ULL)
-#define FLEET_TRIM_MAX_NS (30000ULL * 1000000ULL)
-
-static void loop_trim(struct fleet_loop *fl, uint64_t now)
-{
-    uint64_t n = fl->al.connects;
-    if (n != fl->trim_seen) {
-        fl->trim_seen = n;
-        fl->trim_change_ns = now;
-    }
-    if (n == fl->trim_done)
-        return;
-    if (now - fl->trim_change_ns >= FLEET_TRIM_QUIET_NS ||
-        now - fl->trim_last_ns >= FLEET_TRIM_MAX_NS) {
-#ifdef __GLIBC__
-        malloc_trim(0);
-#endif
-        fl->trim_done = n;
-        fl->trim_last_ns = now;
-    }
-}
-
-static void loop_tick(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct fleet_loop *fl = arg;
-    struct fleet *f = fl->fleet;
-    uint64_t now = clock_now_ns();
-    if (f->cfg.report_interval_ns && now >= fl->next_interval_ns) {
-        loop_snapshot(fl);
-        while (fl->next_interval_ns <= now)
-            fl->next_interval_ns += f->cfg.report_interval_ns;
-    }
-    loop_trim(fl, now);
-    if (!fl->draining && atomic_load(&f->stop))
-        loop_begin_drain(fl, now);
-    if (fl->draining && (fl->al.busy == 0 || now >= fl->drain_deadline_ns))
-        event_base_loopbreak(fl->base);
-}
-
-static uint64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * CLOCK_NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
-static void *loop_main(void *arg)
-{
-    struct fleet_loop *fl = arg;
-    struct fleet *f = fl->fleet;
-    uint64_t cpu0 = thread_cpu_ns(), wall0 = clock_now_ns();
-    fl->al.run_start_ns = f->start_ns;
-    fl->trim_last_ns = f->start_ns;
-    fl->next_interval_ns = f->start_ns + f->cfg.report_interval_ns;
-    for (uint32_t i = 0; i < fl->n_agents; i++)
-        agent_start(&fl->agents[i]);
-    struct timeval tick = {0, (suseconds_t)(FLEET_TICK_NS / 1000)};
-    event_add(fl->tick, &tick);
-    event_base_dispatch(fl->base);
-    fl->cpu_ns = thread_cpu_ns() - cpu0;
-    fl->wall_ns = clock_now_ns() - wall0;
-    fl->in_flight_end = (int64_t)fl->al.busy;
-    metrics_set_elapsed_ns(fl->metrics, clock_now_ns() - f->start_ns);
-    loop_snapshot(fl);
-    atomic_store(&fl->finished, true);
-    return NULL;
-}
+/* ---- the control thread ----------------------------------------------------------------- */
 
 int fleet_start(struct fleet *f, uint64_t start_ns)
 {
-    f->start_ns = start_ns;
-    for (uint32_t t = 0; t < f->n_loops; t++) {
-        int rc = pthread_create(&f->loops[t].thread, NULL, loop_main, &f->loops[t]);
-        if (rc != 0) {
-            fleet_stop(f);
-            fleet_join(f);
-            return -rc;
-        }
-        f->loops[t].thread_started = true;
-    }
-    return 0;
+    return loop_group_start(f->lg, start_ns);
 }
 
 void fleet_stop(struct fleet *f)
 {
-    atomic_store(&f->stop, true);
+    loop_group_stop(f->lg);
 }
 
 bool fleet_finished(const struct fleet *f)
 {
-    for (uint32_t t = 0; t < f->n_loops; t++)
-        if (f->loops[t].thread_started && !atomic_load(&f->loops[t].finished))
-            return false;
-    return true;
+    return loop_group_finished(f->lg);
 }
 
 int fleet_join(struct fleet *f)
 {
-    for (uint32_t t = 0; t < f->n_loops; t++) {
-        if (f->loops[t].thread_started) {
-            pthread_join(f->loops[t].thread, NULL);
-            f->loops[t].thread_started = false;
-        }
-    }
+    loop_group_join(f->lg);
     return 0;
 }
 
 int fleet_interval_take(struct fleet *f, struct metrics *out, uint64_t *taken_ns)
 {
-    int rc = 0;
-    uint64_t latest = 0;
-    for (uint32_t t = 0; t < f->n_loops && rc == 0; t++) {
-        struct fleet_loop *fl = &f->loops[t];
-        if (!fl->snapshot)
-            continue;
-        pthread_mutex_lock(&fl->mu);
-        rc = metrics_merge(out, fl->snapshot);
-        metrics_reset(fl->snapshot);
-        latest = fl->snapshot_ns > latest ? fl->snapshot_ns : latest;
-        pthread_mutex_unlock(&fl->mu);
-    }
-    if (taken_ns)
-        *taken_ns = latest;
-    return rc;
+    return loop_group_interval_take(f->lg, out, taken_ns);
 }
 
 int fleet_metrics_merge(const struct fleet *f, struct metrics *out)
 {
-    for (uint32_t t = 0; t < f->n_loops; t++) {
-        int rc = metrics_merge(out, f->loops[t].metrics);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    return loop_group_metrics_merge(f->lg, out);
 }
 
 void fleet_counters(const struct fleet *f, struct agent_counters *out)
@@ -373,34 +264,24 @@ void fleet_counters(const struct fleet *f, struct agent_counters *out)
 
 int64_t fleet_in_flight(const struct fleet *f)
 {
-    int64_t n = 0;
-    for (uint32_t t = 0; t < f->n_loops; t++)
-        n += f->loops[t].in_flight_end;
-    return n;
+    return loop_group_in_flight_end(f->lg);
 }
 
 double fleet_max_core_share(const struct fleet *f)
 {
-    double best = 0;
-    for (uint32_t t = 0; t < f->n_loops; t++) {
-        const struct fleet_loop *fl = &f->loops[t];
-        if (fl->wall_ns > 0) {
-            double share = (double)fl->cpu_ns / (double)fl->wall_ns;
-            best = share > best ? share : best;
-        }
-    }
-    return best;
+    return loop_group_max_core_share(f->lg);
 }
 
 void fleet_free(struct fleet *f)
 {
     if (!f)
         return;
-    fleet_stop(f);
-    fleet_join(f);
-    for (uint32_t t = 0; t < f->n_loops; t++)
+    loop_group_stop(f->lg);
+    loop_group_join(f->lg);
+    for (uint32_t t = 0; f->loops && t < f->n_loops; t++)
         loop_destroy(&f->loops[t]);
     free(f->loops);
+    loop_group_free(f->lg);
     free(f);
 }
 

@@ -18,13 +18,11 @@
 /* How often each loop checks for stop requests and takes its interval snapshot (a loop wakes
  * up for this alone, so not too often). */
 #define FLEET_TICK_NS (100ULL * 1000000ULL)
-/* fleet_config.timer_slot_ns value for agents woken each at its own time (no wake-up slot):
- * about a third more CPU per heartbeat, ~0.5 ms less lag (docs/fleet.md). */
-#define FLEET_TIMER_EXACT UINT64_MAX
 
 /* What a fleet is made of. Everything pointed to must outlive the fleet. */
 struct fleet_config {
-    struct agent_settings agent;  /* shared by every agent (copied) */
+    struct agent_settings agent;  /* shared by every agent (copied); agent.timer_slot_ns is the
+                                     loops' wake-up slot */
     uint32_t n_agents;            /* N: fleet size over all shards */
     uint32_t shard_k, shard_n;    /* this process runs agents with (i - 1) mod shard_n == shard_k */
     uint32_t threads;             /* event loops, >= 1 */
@@ -33,8 +31,6 @@ struct fleet_config {
     uint64_t report_interval_ns;  /* interval snapshots; 0 = none */
     uint64_t grace_ns;            /* drain time after fleet_stop */
     uint64_t keys_max;            /* fleet-wide key cap; 0 = FLEET_DEFAULT_KEYS_MAX */
-    uint64_t timer_slot_ns;       /* agents' wake-up slot: 0 = AGENT_TIMER_SLOT_NS (1 ms),
-                                     FLEET_TIMER_EXACT = none */
 };
 
 struct fleet;

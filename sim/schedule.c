@@ -42,13 +42,14 @@ void schedule_timer_init(struct schedule_timer *t, uint64_t run_seed, uint32_t i
 {
     t->rng = schedule_rng_seed(run_seed, index, kind);
     if (p->interval_ns == 0) {
-        t->next_ns = UINT64_MAX;
+        t->next_ns = t->exact_ns = UINT64_MAX;
         return;
     }
     /* The first draw is always taken so later intervals do not depend on the profile. */
     uint64_t own = uniform_below(&t->rng, p->ramp_ns);
-    t->next_ns = p->start_at_agent_start ? schedule_agent_start_ns(run_seed, index, p->ramp_ns)
-                                         : own;
+    t->exact_ns = p->start_at_agent_start ? schedule_agent_start_ns(run_seed, index, p->ramp_ns)
+                                          : own;
+    t->next_ns = schedule_slot_end_ns(t->exact_ns, p->grid_ns);
 }
 
 uint64_t schedule_jittered_ns(uint64_t *rng, uint64_t interval_ns, double jitter_pct)
@@ -71,7 +72,10 @@ uint64_t schedule_timer_advance(struct schedule_timer *t, const struct schedule_
     if (t->next_ns == UINT64_MAX || p->interval_ns == 0)
         return t->next_ns = UINT64_MAX;
     uint64_t step = schedule_jittered_ns(&t->rng, p->interval_ns, p->jitter_pct) + extra_delay_ns;
-    t->next_ns = (UINT64_MAX - t->next_ns <= step) ? UINT64_MAX - 1 : t->next_ns + step;
+    t->exact_ns = (UINT64_MAX - t->exact_ns <= step) ? UINT64_MAX - 1 : t->exact_ns + step;
+    t->next_ns = schedule_slot_end_ns(t->exact_ns, p->grid_ns);
+    if (t->next_ns == UINT64_MAX)
+        t->next_ns = UINT64_MAX - 1; /* on, however far: UINT64_MAX means off */
     return t->next_ns;
 }
 

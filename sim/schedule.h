@@ -32,12 +32,17 @@ struct schedule_params {
     uint64_t ramp_ns;     /* the first event falls uniformly in [0, ramp_ns); 0 = at 0 */
     bool start_at_agent_start; /* first event at the agent's SCHEDULE_START offset instead of
                                   an independent draw (certctl-1.0: heartbeat and poll at once) */
+    uint64_t grid_ns;     /* intended times are rounded up to a multiple of this (the agents'
+                             wake-up slot, --timer-slot); 0 = not rounded */
 };
 
-/* One periodic timer of one agent: its RNG state and the next intended time. */
+/* One periodic timer of one agent: its RNG state and the next intended time. The intervals
+ * add up on the unrounded time, so rounding to the grid never makes the timer drift. */
 struct schedule_timer {
-    uint64_t rng;     /* private splitmix64 state */
-    uint64_t next_ns; /* next intended time, ns since the run start; UINT64_MAX when off */
+    uint64_t rng;      /* private splitmix64 state */
+    uint64_t next_ns;  /* next intended time (on the grid), ns since the run start; UINT64_MAX
+                          when off */
+    uint64_t exact_ns; /* the same before rounding to the grid */
 };
 
 /* The RNG state of an agent's timer `kind`: a pure function of (run_seed, index, kind). */
@@ -47,13 +52,13 @@ uint64_t schedule_rng_seed(uint64_t run_seed, uint32_t index, enum schedule_kind
 uint64_t schedule_agent_start_ns(uint64_t run_seed, uint32_t index, uint64_t ramp_ns);
 
 /* Initialises timer `kind` (SCHEDULE_HEARTBEAT or SCHEDULE_POLL) of agent `index`: draws the
- * first intended time per p (UINT64_MAX when p->interval_ns is 0). */
+ * first intended time per p (UINT64_MAX when p->interval_ns is 0), rounded up to p->grid_ns. */
 void schedule_timer_init(struct schedule_timer *t, uint64_t run_seed, uint32_t index,
                          enum schedule_kind kind, const struct schedule_params *p);
 
-/* Moves the timer to its next intended time: previous intended + one jittered interval +
- * extra_delay_ns (a back-off), so the schedule never drifts with the loop's lateness. Returns
- * the new next_ns (UINT64_MAX stays UINT64_MAX). */
+/* Moves the timer to its next intended time: previous (unrounded) intended + one jittered
+ * interval + extra_delay_ns (a back-off), rounded up to p->grid_ns, so the schedule never drifts
+ * with the loop's lateness. Returns the new next_ns (UINT64_MAX stays UINT64_MAX). */
 uint64_t schedule_timer_advance(struct schedule_timer *t, const struct schedule_params *p,
                                 uint64_t extra_delay_ns);
 

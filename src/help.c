@@ -102,6 +102,8 @@ static const char help_text[] =
     "  --source-ips RANGE     spread source addresses over a.b.c.d-a.b.c.e\n"
     "                         (default: any)\n"
     "  --threads N            event-loop threads, 1 to 256 (default 1)\n"
+    "  --timer-slot DUR       agents' wake-up slot: intended times on a grid of DUR,\n"
+    "                         0 to 1s, 0 = each agent at its own time (default 5ms)\n"
     "  --shard K/N            run slice K (from 0) of N of the fleet (default 0/1)\n"
     "  --timeout DUR          per request (default 30s)\n"
     "  --grace DUR            drain time for requests in flight (default 10s)\n"

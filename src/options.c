@@ -63,6 +63,7 @@ static const struct option_spec {
     {"conn", RUN_OPT_CONN, true, optval_conn},
     {"source-ips", RUN_OPT_SOURCE_IPS, true, optval_source_ips},
     {"threads", RUN_OPT_THREADS, true, optval_threads},
+    {"timer-slot", RUN_OPT_TIMER_SLOT, true, optval_timer_slot},
     {"shard", RUN_OPT_SHARD, true, optval_shard},
     {"timeout", RUN_OPT_TIMEOUT, true, optval_timeout},
     {"grace", RUN_OPT_GRACE, true, optval_grace},
@@ -116,6 +117,7 @@ void options_defaults(struct run_config *cfg)
     cfg->report_interval_ns = OPTIONS_DEFAULT_REPORT_INTERVAL_NS;
     cfg->conn_mode = OPTIONS_CONN_PER_AGENT;
     cfg->threads = OPTIONS_DEFAULT_THREADS;
+    cfg->timer_slot_ns = OPTIONS_DEFAULT_TIMER_SLOT_NS;
     cfg->shard_k = 0;
     cfg->shard_n = 1;
     cfg->timeout_ns = OPTIONS_DEFAULT_TIMEOUT_NS;

@@ -34,6 +34,8 @@ struct threshold; /* engine/threshold.h (owner "measure") */
 #define OPTIONS_DEFAULT_TIMEOUT_NS (30ULL * 1000000000ULL)
 #define OPTIONS_DEFAULT_GRACE_NS (10ULL * 1000000000ULL)
 #define OPTIONS_DEFAULT_THREADS 1u
+#define OPTIONS_DEFAULT_TIMER_SLOT_NS 5000000ULL /* = AGENT_TIMER_SLOT_DEFAULT_NS */
+#define OPTIONS_MAX_TIMER_SLOT_NS 1000000000ULL
 #define OPTIONS_MAX_THREADS 256u
 #define OPTIONS_DEFAULT_BULK_BATCH 50u      /* certctl clamps filtered matches at 50 */
 #define OPTIONS_MAX_CERTS PRESET_MAX_CERTS
@@ -80,6 +82,7 @@ enum run_opt {
     RUN_OPT_CONN,
     RUN_OPT_SOURCE_IPS,
     RUN_OPT_THREADS,
+    RUN_OPT_TIMER_SLOT,
     RUN_OPT_SHARD,
     RUN_OPT_TIMEOUT,
     RUN_OPT_GRACE,
@@ -179,6 +182,7 @@ struct run_config {
     bool source_ips_set;
     struct ipv4_range source_ips;
     uint32_t threads;                   /* default 1 */
+    uint64_t timer_slot_ns;             /* agents' wake-up slot, 0 = exact; default 5 ms */
     uint32_t shard_k, shard_n;          /* default 0/1 */
     uint64_t timeout_ns;                /* per request, default 30 s */
     uint64_t grace_ns;                  /* drain at the end, default 10 s */

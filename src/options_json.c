@@ -100,6 +100,7 @@ static json_object *run_json(const struct run_config *cfg, json_object *o)
     else
         add(o, "source_ips", NULL);
     add(o, "threads", json_object_new_int64(cfg->threads));
+    add(o, "timer_slot_ms", ms_json(cfg->timer_slot_ns));
     json_object *shard = json_object_new_object();
     add(shard, "k", json_object_new_int64(cfg->shard_k));
     add(shard, "n", json_object_new_int64(cfg->shard_n));

@@ -403,6 +403,12 @@ int optval_threads(struct run_config *cfg, enum run_opt id, const char *arg, cha
     return parse_count_u32(arg, 1, OPTIONS_MAX_THREADS, &cfg->threads, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
 }
 
+int optval_timer_slot(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+{
+    (void)id;
+    return duration_in(arg, 0, OPTIONS_MAX_TIMER_SLOT_NS, &cfg->timer_slot_ns, reason, n);
+}
+
 int optval_shard(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;

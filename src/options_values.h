@@ -67,6 +67,7 @@ int optval_report_interval(struct run_config *cfg, enum run_opt id, const char *
 int optval_conn(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_source_ips(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_threads(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_timer_slot(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_shard(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_timeout(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_grace(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);

@@ -1,19 +1,17 @@
-/* src/run_operator.c - the operator's thread in `fleetsim run` (see run_operator.h): its own
- * event_base and metrics registry, a periodic tick that takes interval snapshots and watches
- * the stop flag and the drain, and the summary lines about the bulk-renewal campaign. */
+/* src/run_operator.c - the operator's thread in `fleetsim run` (see run_operator.h): a one-loop
+ * engine/loop_group.h group (its own event_base, metrics registry, interval snapshots, stop and
+ * drain) running the operator through the loop hooks, and the summary lines about the
+ * bulk-renewal campaign. */
 #include "src/run_operator.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
-
 #include "config.h"
 #include "engine/clock.h"
+#include "engine/loop_group.h"
 #include "engine/parse.h"
 #include "sim/agent.h"
 #include "sim/identity.h"
@@ -26,18 +24,7 @@
 
 struct run_operator {
     struct operator *op;
-    struct event_base *base;
-    struct metrics *metrics;
-    struct metrics *snapshot;  /* interval data taken by the loop, read by the control thread */
-    pthread_mutex_t mu;        /* guards snapshot */
-    struct event *tick;
-    pthread_t thread;
-    bool thread_started;
-    atomic_bool stop;
-    atomic_bool finished;
-    bool draining;
-    uint64_t drain_deadline_ns, grace_ns;
-    uint64_t start_ns, report_interval_ns, next_interval_ns;
+    struct loop_group *lg;     /* one loop: the operator's thread */
     char *hdr_get, *hdr_post;  /* secrets: hold the API key */
     struct agent_settings hset; /* what the headers are built from */
     struct operator_summary sum;
@@ -89,64 +76,31 @@ void run_operator_plan(const struct run_ctx *c, FILE *out)
     }
 }
 
-/* ---- the loop thread -------------------------------------------------------------------- */
+/* ---- the loop hooks (the operator's thread) ------------------------------------------- */
 
-static void take_snapshot(struct run_operator *ro)
+static int op_start(void *user, uint64_t start_ns)
 {
-    if (!ro->snapshot)
-        return;
-    pthread_mutex_lock(&ro->mu);
-    metrics_interval_take(ro->metrics, ro->snapshot);
-    pthread_mutex_unlock(&ro->mu);
+    return operator_start(((struct run_operator *)user)->op, start_ns);
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+static void op_begin_drain(void *user)
 {
-    (void)fd;
-    (void)what;
-    struct run_operator *ro = arg;
-    uint64_t now = clock_now_ns();
-    if (ro->report_interval_ns && now >= ro->next_interval_ns) {
-        take_snapshot(ro);
-        while (ro->next_interval_ns <= now)
-            ro->next_interval_ns += ro->report_interval_ns;
-    }
-    if (!ro->draining && atomic_load(&ro->stop)) {
-        ro->draining = true;
-        ro->drain_deadline_ns = now + ro->grace_ns;
-        operator_stop(ro->op);
-    }
-    if (ro->draining && (operator_in_flight(ro->op) == 0 || now >= ro->drain_deadline_ns))
-        event_base_loopbreak(ro->base);
+    operator_stop(((struct run_operator *)user)->op);
 }
 
-static void *loop_main(void *arg)
+static uint64_t op_in_flight(void *user)
 {
-    struct run_operator *ro = arg;
-    ro->next_interval_ns = ro->start_ns + ro->report_interval_ns;
-    struct timeval tick = {0, (suseconds_t)(OPERATOR_TICK_NS / CLOCK_NS_PER_US)};
-    if (operator_start(ro->op, ro->start_ns) == 0 && event_add(ro->tick, &tick) == 0)
-        event_base_dispatch(ro->base);
+    return operator_in_flight(((struct run_operator *)user)->op);
+}
+
+static void op_finish(void *user)
+{
+    struct run_operator *ro = user;
     operator_finish(ro->op, &ro->sum);
     ro->summed = true;
-    metrics_set_elapsed_ns(ro->metrics, clock_now_ns() - ro->start_ns);
-    take_snapshot(ro);
-    atomic_store(&ro->finished, true);
-    return NULL;
 }
 
 /* ---- setup --------------------------------------------------------------------------------- */
-
-static struct event_base *precise_base(void)
-{
-    struct event_config *ec = event_config_new();
-    if (!ec)
-        return NULL;
-    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
-    struct event_base *base = event_base_new_with_config(ec);
-    event_config_free(ec);
-    return base;
-}
 
 /* Headers as the agents send them (agent_headers), with fleetsim's own User-Agent. */
 static int build_headers(struct run_operator *ro, const struct run_ctx *c)
@@ -160,30 +114,25 @@ static int build_headers(struct run_operator *ro, const struct run_ctx *c)
     return ro->hdr_get && ro->hdr_post ? 0 : -ENOMEM;
 }
 
-static int build(struct run_operator *ro, const struct run_ctx *c, uint64_t start_ns, char *err,
-                 size_t errlen)
+static int build(struct run_operator *ro, const struct run_ctx *c, char *err, size_t errlen)
 {
     const struct run_config *cfg = &c->cfg;
-    pthread_mutex_init(&ro->mu, NULL);
-    atomic_init(&ro->stop, false);
-    atomic_init(&ro->finished, false);
-    ro->start_ns = start_ns;
-    ro->grace_ns = cfg->grace_ns;
-    ro->report_interval_ns = cfg->report_interval_ns;
     ro->batch = cfg->bulk_batch;
     ro->n_certs = cfg->certs;
     ro->rate_per_s = cfg->bulk_rate_per_s;
     ro->scenario = run_operator_scenario(c);
-    bool intervals = cfg->report_interval_ns > 0;
-    ro->base = precise_base();
-    ro->metrics = metrics_new(intervals);
-    ro->snapshot = intervals ? metrics_new(false) : NULL;
-    ro->tick = ro->base ? event_new(ro->base, -1, EV_PERSIST, on_tick, ro) : NULL;
-    if (!ro->base || !ro->metrics || (intervals && !ro->snapshot) || !ro->tick ||
-        build_headers(ro, c) != 0) {
+    /* precise timers: the operator's calls are paced and their lag measured in microseconds */
+    struct loop_group_config lc = {
+        .n_loops = 1, .tick_ns = OPERATOR_TICK_NS, .report_interval_ns = cfg->report_interval_ns,
+        .grace_ns = cfg->grace_ns, .precise_timer = true,
+        .hooks = {.start = op_start, .begin_drain = op_begin_drain, .in_flight = op_in_flight,
+                  .finish = op_finish}};
+    char lerr[ERR_MAX];
+    if (!(ro->lg = loop_group_new(&lc, lerr, sizeof lerr)) || build_headers(ro, c) != 0) {
         snprintf(err, errlen, "operator: out of memory");
         return -ENOMEM;
     }
+    loop_group_set_user(ro->lg, 0, ro);
     struct operator_config oc = {
         .scenario = ro->scenario, .prefix = cfg->fleet_prefix, .n_certs = cfg->certs,
         .batch = cfg->bulk_batch, .rate_per_s = cfg->bulk_rate_per_s,
@@ -191,7 +140,8 @@ static int build(struct run_operator *ro, const struct run_ctx *c, uint64_t star
         .max_calls = (uint64_t)cfg->bulk_passes * operator_batch_count(cfg->certs, cfg->bulk_batch),
         .base_path = c->set.base_path ? c->set.base_path : "", .headers_get = ro->hdr_get,
         .headers_post = ro->hdr_post, .conn = &c->cc};
-    ro->op = operator_new(ro->base, &oc, ro->metrics, err, errlen);
+    ro->op = operator_new(loop_group_base(ro->lg, 0), &oc, loop_group_metrics(ro->lg, 0), err,
+                          errlen);
     return ro->op ? 0 : -EINVAL;
 }
 
@@ -210,18 +160,17 @@ int run_operator_start(const struct run_ctx *c, uint64_t start_ns, struct run_op
         fprintf(stderr, "fleetsim: operator: out of memory\n");
         return RUN_EXIT_FAILED;
     }
-    if (build(ro, c, start_ns, err, sizeof err) != 0) {
+    if (build(ro, c, err, sizeof err) != 0) {
         fprintf(stderr, "fleetsim: %s\n", err);
         run_operator_free(ro);
         return RUN_EXIT_FAILED;
     }
-    int rc = pthread_create(&ro->thread, NULL, loop_main, ro);
+    int rc = loop_group_start(ro->lg, start_ns);
     if (rc != 0) {
-        fprintf(stderr, "fleetsim: cannot start the operator's thread: %s\n", strerror(rc));
+        fprintf(stderr, "fleetsim: cannot start the operator's thread: %s\n", strerror(-rc));
         run_operator_free(ro);
         return RUN_EXIT_FAILED;
     }
-    ro->thread_started = true;
     *out = ro;
     return 0;
 }
@@ -229,36 +178,28 @@ int run_operator_start(const struct run_ctx *c, uint64_t start_ns, struct run_op
 void run_operator_stop(struct run_operator *ro)
 {
     if (ro)
-        atomic_store(&ro->stop, true);
+        loop_group_stop(ro->lg);
 }
 
 bool run_operator_finished(const struct run_operator *ro)
 {
-    return !ro || !ro->thread_started || atomic_load(&ro->finished);
+    return !ro || loop_group_finished(ro->lg);
 }
 
 void run_operator_join(struct run_operator *ro)
 {
-    if (ro && ro->thread_started) {
-        pthread_join(ro->thread, NULL);
-        ro->thread_started = false;
-    }
+    if (ro)
+        loop_group_join(ro->lg);
 }
 
 int run_operator_interval_take(struct run_operator *ro, struct metrics *out)
 {
-    if (!ro || !ro->snapshot)
-        return 0;
-    pthread_mutex_lock(&ro->mu);
-    int rc = metrics_merge(out, ro->snapshot);
-    metrics_reset(ro->snapshot);
-    pthread_mutex_unlock(&ro->mu);
-    return rc;
+    return ro ? loop_group_interval_take(ro->lg, out, NULL) : 0;
 }
 
 int run_operator_merge(struct run_operator *ro, struct metrics *out)
 {
-    return ro ? metrics_merge(out, ro->metrics) : 0;
+    return ro ? loop_group_metrics_merge(ro->lg, out) : 0;
 }
 
 int64_t run_operator_in_flight(const struct run_operator *ro)
@@ -328,16 +269,10 @@ void run_operator_free(struct run_operator *ro)
 {
     if (!ro)
         return;
-    run_operator_stop(ro);
-    run_operator_join(ro);
+    loop_group_stop(ro->lg);
+    loop_group_join(ro->lg);
     operator_free(ro->op);
-    if (ro->tick)
-        event_free(ro->tick);
-    metrics_free(ro->metrics);
-    metrics_free(ro->snapshot);
-    if (ro->base)
-        event_base_free(ro->base);
-    pthread_mutex_destroy(&ro->mu);
+    loop_group_free(ro->lg);
     parse_secret_free(ro->hdr_get);
     parse_secret_free(ro->hdr_post);
     explicit_bzero(&ro->hset, sizeof ro->hset);

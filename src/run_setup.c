@@ -15,6 +15,9 @@
 
 #define ERR_MAX 512
 
+_Static_assert(OPTIONS_DEFAULT_TIMER_SLOT_NS == AGENT_TIMER_SLOT_DEFAULT_NS,
+               "--timer-slot's default is the agents' default slot");
+
 /* The agents' settings: the profile's, then what a --scenario or the command line chose
  * (options_given) on top, so e.g. certctl-1.0 keeps its 60 s heartbeat unless one was asked. */
 static void build_settings(struct run_ctx *c)
@@ -37,6 +40,7 @@ static void build_settings(struct run_ctx *c)
         set->heartbeat.jitter_pct = set->poll.jitter_pct = cfg->jitter_pct;
     uint64_t ramp = options_given(cfg, RUN_OPT_RAMP) ? cfg->ramp_ns : set->heartbeat.interval_ns;
     set->heartbeat.ramp_ns = set->poll.ramp_ns = ramp;
+    agent_settings_timer_slot(set, cfg->timer_slot_ns);
     set->base_path = cfg->url_set ? cfg->url.base_path : "";
     if (cfg->source_ips_set) {
         set->source_first = cfg->source_ips.first;

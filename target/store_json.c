@@ -53,6 +53,24 @@ static void add_str(json_object *o, const char *key, const char *v)
     json_object_object_add(o, key, json_object_new_string(v ? v : ""));
 }
 
+/* One string member of an object: key and its value (NULL: ""). */
+struct str_member {
+    const char *key;
+    const char *value;
+};
+
+/* add_str for each of the n members, in order. */
+static void add_strs(json_object *o, const struct str_member *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        add_str(o, m[i].key, m[i].value);
+}
+
+/* add_strs over a list of {key, value} pairs. */
+#define ADD_STRS(o, ...)                                                                         \
+    add_strs((o), (const struct str_member[]){__VA_ARGS__},                                      \
+             sizeof((const struct str_member[]){__VA_ARGS__}) / sizeof(struct str_member))
+
 static void add_opt_str(json_object *o, const char *key, const char *v)
 {
     if (v != NULL && v[0] != '\0')
@@ -81,17 +99,11 @@ static json_object *str_array(const char *const *v, size_t n)
 json_object *store_json_agent(const struct store_agent_view *a)
 {
     json_object *o = json_object_new_object();
-    add_str(o, "id", a->id);
-    add_str(o, "name", a->name);
-    add_str(o, "hostname", a->hostname);
-    add_str(o, "status", a->status);
+    ADD_STRS(o, {"id", a->id}, {"name", a->name}, {"hostname", a->hostname}, {"status", a->status});
     add_opt_time(o, "last_heartbeat_at", a->last_heartbeat_us);
     add_time(o, "registered_at", a->registered_us);
-    add_str(o, "api_key_hash", a->api_key_hash);
-    add_str(o, "os", a->os);
-    add_str(o, "architecture", a->architecture);
-    add_str(o, "ip_address", a->ip_address);
-    add_str(o, "version", a->version);
+    ADD_STRS(o, {"api_key_hash", a->api_key_hash}, {"os", a->os}, {"architecture", a->architecture},
+             {"ip_address", a->ip_address}, {"version", a->version});
     add_opt_time(o, "retired_at", a->retired_us);
     if (a->retired_reason != NULL)
         add_str(o, "retired_reason", a->retired_reason);
@@ -101,14 +113,10 @@ json_object *store_json_agent(const struct store_agent_view *a)
 json_object *store_json_cert(const struct store_cert_view *c)
 {
     json_object *o = json_object_new_object();
-    add_str(o, "id", c->id);
-    add_str(o, "name", c->name);
-    add_str(o, "common_name", c->common_name);
+    ADD_STRS(o, {"id", c->id}, {"name", c->name}, {"common_name", c->common_name});
     json_object_object_add(o, "sans", str_array(c->sans, c->n_sans));
-    add_str(o, "environment", c->environment);
-    add_str(o, "owner_id", c->owner_id);
-    add_str(o, "team_id", c->team_id);
-    add_str(o, "issuer_id", c->issuer_id);
+    ADD_STRS(o, {"environment", c->environment}, {"owner_id", c->owner_id}, {"team_id", c->team_id},
+             {"issuer_id", c->issuer_id});
     json_object_object_add(o, "target_ids", str_array(c->target_ids, c->n_target_ids));
     add_str(o, "renewal_policy_id", c->renewal_policy_id);
     add_opt_str(o, "certificate_profile_id", c->profile_id);
@@ -128,9 +136,7 @@ json_object *store_json_cert(const struct store_cert_view *c)
 json_object *store_json_job(const struct store_job_view *j)
 {
     json_object *o = json_object_new_object();
-    add_str(o, "id", j->id);
-    add_str(o, "type", j->type);
-    add_str(o, "certificate_id", j->certificate_id);
+    ADD_STRS(o, {"id", j->id}, {"type", j->type}, {"certificate_id", j->certificate_id});
     if (j->target_id)
         add_str(o, "target_id", j->target_id);
     if (j->agent_id)
@@ -151,9 +157,7 @@ json_object *store_json_job(const struct store_job_view *j)
 json_object *store_json_work_item(const struct store_work_view *w)
 {
     json_object *o = json_object_new_object();
-    add_str(o, "id", w->id);
-    add_str(o, "type", w->type);
-    add_str(o, "certificate_id", w->certificate_id);
+    ADD_STRS(o, {"id", w->id}, {"type", w->type}, {"certificate_id", w->certificate_id});
     add_opt_str(o, "common_name", w->common_name);
     if (w->n_sans > 0)
         json_object_object_add(o, "sans", str_array(w->sans, w->n_sans));
@@ -169,9 +173,7 @@ json_object *store_json_work_item(const struct store_work_view *w)
 json_object *store_json_profile(const struct store_profile_view *p)
 {
     json_object *o = json_object_new_object();
-    add_str(o, "id", p->id);
-    add_str(o, "name", p->name);
-    add_str(o, "description", p->description);
+    ADD_STRS(o, {"id", p->id}, {"name", p->name}, {"description", p->description});
     json_object_object_add(o, "allowed_key_algorithms", store_json_parse_or(p->rules_json, "[]"));
     json_object_object_add(o, "max_ttl_seconds", json_object_new_int64(p->max_ttl_seconds));
     json_object_object_add(o, "allowed_ekus", json_tokener_parse("[\"serverAuth\"]"));

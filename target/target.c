@@ -15,6 +15,7 @@
 
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
@@ -232,6 +233,24 @@ static int build_ca_tls_acme(struct target *t, const struct target_config *cfg, 
 	return t->acme ? 0 : -EIO;
 }
 
+/* Largest response sent as one TLS record (the record layer's maximum plaintext). */
+#define TLS_ONE_RECORD_BYTES 16384u
+
+/* evhttp adds a response's headers and body to the output as separate chains, and
+ * bufferevent_openssl writes each chain as its own TLS record (and segment), so a client wakes
+ * twice per response. Go's net/http, which certctl uses, writes a small response in one go:
+ * keep a small output contiguous so it leaves as one record, as certctl's would. */
+static void one_record_output_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
+				 void *arg)
+{
+	(void)arg;
+	if (info->n_added == 0)
+		return;
+	size_t len = evbuffer_get_length(out);
+	if (len <= TLS_ONE_RECORD_BYTES && (size_t)evbuffer_get_contiguous_space(out) < len)
+		evbuffer_pullup(out, -1);
+}
+
 /* evhttp asks for one bufferevent per accepted connection: a server-side TLS one. */
 static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
 {
@@ -246,6 +265,7 @@ static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
 		return NULL;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	evbuffer_add_cb(bufferevent_get_output(bev), one_record_output_cb, NULL);
 	return bev;
 }
 

@@ -6,6 +6,7 @@
  * hint; the same --seed giving the same schedule (also per shard); and exit codes 0 / 99.
  * Skipped (77) when FLEETSIM_UNIT_ONLY=1; smaller fleets under FLEETSIM_SANITIZED=1. */
 #include <check.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "engine/clock.h"
 #include "engine/http_once.h"
 #include "engine/tls.h"
+#include "sim/agent.h"
 #include "sim/identity.h"
 #include "sim/schedule.h"
 #include "tests/lib/procs.h"
@@ -202,7 +204,8 @@ static void assert_balanced(json_object *sum)
  * from the same schedule fleetsim uses. */
 static int64_t expected_beats(uint32_t index, unsigned secs, unsigned ramp_s)
 {
-    struct schedule_params p = {CLOCK_NS_PER_S, 10.0, ramp_s * CLOCK_NS_PER_S, false};
+    struct schedule_params p = {CLOCK_NS_PER_S, 10.0, ramp_s * CLOCK_NS_PER_S, false,
+                                AGENT_TIMER_SLOT_DEFAULT_NS};
     struct schedule_timer tm;
     schedule_timer_init(&tm, 7, index, SCHEDULE_HEARTBEAT, &p);
     int64_t n = 0;
@@ -482,6 +485,43 @@ START_TEST(test_dry_run_seed)
 }
 END_TEST
 
+/* How many of a dry run's event offsets (printed in ms with 3 decimals) are multiples of
+ * grid_us, and how many events there are. */
+static unsigned on_grid(const char *events, long grid_us, unsigned *total)
+{
+    unsigned n = 0;
+    *total = 0;
+    for (const char *l = events; *l; l = strchr(l, '\n') + 1) {
+        char id[64], ep[32];
+        double at;
+        if (sscanf(l, "event %63s %31s %lf", id, ep, &at) != 3)
+            continue;
+        (*total)++;
+        n += llround(at * 1000.0) % grid_us == 0;
+    }
+    return n;
+}
+
+/* --timer-slot puts every intended time on its grid (5 ms by default); 0 leaves them alone. */
+START_TEST(test_dry_run_timer_grid)
+{
+    const char *dflt[] = {"--dry-run", "--agents", "300", "--seed", "7", NULL};
+    const char *slot20[] = {"--dry-run", "--agents", "300", "--seed", "7", "--timer-slot", "20ms", NULL};
+    const char *exact[] = {"--dry-run", "--agents", "300", "--seed", "7", "--timer-slot", "0", NULL};
+    char *d = dry_events(dflt), *s = dry_events(slot20), *e = dry_events(exact);
+    unsigned total;
+    ck_assert_uint_eq(on_grid(d, 5000, &total), total);
+    ck_assert_uint_eq(total, 1000);
+    ck_assert_uint_eq(on_grid(s, 20000, &total), total);
+    ck_assert_uint_eq(total, 1000);
+    ck_assert_uint_lt(on_grid(e, 5000, &total), total / 20);
+    ck_assert_uint_eq(total, 1000);
+    free(d);
+    free(s);
+    free(e);
+}
+END_TEST
+
 START_TEST(test_exit_codes)
 {
     struct tgt t;
@@ -530,6 +570,7 @@ int main(void)
     Suite *s = suite_create("fleet");
     TCase *tc = testenv_tcase(s, "fleet", 180);
     tcase_add_test(tc, test_dry_run_seed);
+    tcase_add_test(tc, test_dry_run_timer_grid);
     tcase_add_test(tc, test_heartbeats_plain);
     tcase_add_test(tc, test_heartbeats_tls);
     tcase_add_test(tc, test_renewal_jobs);

@@ -161,6 +161,30 @@ static int count_lines(const char *s)
     return n;
 }
 
+/* fresh_db, and the database's URL into url (size n). */
+static void fresh_db_url(struct pgtmp *pg, char *name, bool with_issuer, char *url, size_t n)
+{
+    fresh_db(pg, name, with_issuer);
+    db_url(pg, name, url, n);
+}
+
+/* run_seed_env that must succeed (exit 0). */
+static void seed_ok(const char *const *args, const char *password, struct outcome *res)
+{
+    run_seed_env(args, password, res);
+    ck_assert_msg(res->code == 0, "exit %d: %s", res->code, res->err);
+}
+
+/* run_seed_env that must fail with exit code and one line on stderr containing needle. */
+static void seed_fails(const char *const *args, const char *password, int code,
+                       const char *needle, struct outcome *res)
+{
+    run_seed_env(args, password, res);
+    ck_assert_msg(res->code == code, "exit %d, want %d: %s", res->code, code, res->err);
+    ck_assert_msg(count_lines(res->err) == 1, "%s", res->err);
+    ck_assert_msg(strstr(res->err, needle) != NULL, "no '%s' in: %s", needle, res->err);
+}
+
 /* Value in the column "created" (col 0) or "already present" (col 1) of table's result row;
  * --clean tables have one column, "removed" (col 0). */
 static long result_cell(const char *out, const char *table, int col)
@@ -193,12 +217,10 @@ static int64_t fleet_digest(struct pgtmp *pg, const char *db)
 START_TEST(test_seed_counts_and_rerun)
 {
     char db[32], url[256];
-    fresh_db(&cluster, db, true);
-    db_url(&cluster, db, url, sizeof url);
+    fresh_db_url(&cluster, db, true, url, sizeof url);
     const char *args[] = {"--db", url, "--agents", "500", "--certs", "1200", "--seed", "7", NULL};
     struct outcome r;
-    run_seed(args, &r);
-    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    seed_ok(args, NULL, &r);
     ck_assert_int_eq(result_cell(r.out, "agents", 0), 500);
     ck_assert_int_eq(result_cell(r.out, "managed_certificates", 0), 1200);
     ck_assert_int_eq(result_cell(r.out, "certificate_target_mappings", 0), 1200);
@@ -261,8 +283,7 @@ START_TEST(test_seed_counts_and_rerun)
 
     /* a re-run creates nothing and changes nothing */
     int64_t before = fleet_digest(&cluster, db);
-    run_seed(args, &r);
-    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    seed_ok(args, NULL, &r);
     const char *tables[] = {"teams", "owners", "renewal_policies", "agents", "deployment_targets",
                             "managed_certificates", "certificate_target_mappings"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
@@ -274,8 +295,7 @@ START_TEST(test_seed_counts_and_rerun)
     /* a larger re-run adds only the missing rows; existing certificates keep their mapping */
     const char *more[] = {"--db", url, "--agents", "600", "--certs", "1300", "--seed", "7", "-q",
                           NULL};
-    run_seed(more, &r);
-    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    seed_ok(more, NULL, &r);
     ck_assert_str_eq(r.out, "");
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM agents"), 600);
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM certificate_target_mappings"), 1300);
@@ -285,8 +305,7 @@ START_TEST(test_seed_counts_and_rerun)
     /* --dry-run connects to nothing and changes nothing */
     before = fleet_digest(&cluster, db);
     const char *dry[] = {"--db", "postgresql://postgres@127.0.0.1:1/none", "--dry-run", NULL};
-    run_seed(dry, &r);
-    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    seed_ok(dry, NULL, &r);
     ck_assert_ptr_nonnull(strstr(r.out, "not contacted"));
     ck_assert_ptr_nonnull(strstr(r.out, "ag-loadtest-05000"));
     ck_assert_int_eq(fleet_digest(&cluster, db), before);
@@ -296,12 +315,10 @@ END_TEST
 START_TEST(test_reset)
 {
     char db[32], url[256];
-    fresh_db(&cluster, db, true);
-    db_url(&cluster, db, url, sizeof url);
+    fresh_db_url(&cluster, db, true, url, sizeof url);
     const char *args[] = {"--db", url, "--agents", "20", "--certs", "40", "-q", NULL};
     struct outcome r;
-    run_seed(args, &r);
-    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    seed_ok(args, NULL, &r);
     x(&cluster, db, "CREATE TABLE t_offsets AS SELECT id, expires_at - created_at AS off "
                     "FROM managed_certificates");
     /* a run renewed certificates 1-5: new versions, jobs, new expiry, status changes */
@@ -326,8 +343,7 @@ START_TEST(test_reset)
                     "pem_chain) VALUES ('cv-other', 'mc-other-1', '02', now(), now(), 'fp-o', 'p')");
 
     const char *reset[] = {"--db", url, "--reset", NULL};
-    run_seed(reset, &r);
-    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    seed_ok(reset, NULL, &r);
     ck_assert_ptr_nonnull(strstr(r.out, "40 certificates restored"));
     ck_assert_ptr_nonnull(strstr(r.out, "removed 5 jobs and 5 certificate versions"));
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM managed_certificates m JOIN t_offsets o"
@@ -351,12 +367,10 @@ END_TEST
 START_TEST(test_clean_spares_other_rows)
 {
     char db[32], url[256];
-    fresh_db(&cluster, db, true);
-    db_url(&cluster, db, url, sizeof url);
+    fresh_db_url(&cluster, db, true, url, sizeof url);
     const char *args[] = {"--db", url, "--agents", "30", "--certs", "60", "-q", NULL};
     struct outcome r;
-    run_seed(args, &r);
-    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    seed_ok(args, NULL, &r);
     x(&cluster, db,
       "INSERT INTO teams (id, name) VALUES ('t-other', 'other'); "
       "INSERT INTO owners (id, name, email, team_id) VALUES ('o-other', 'o', 'o@x', 't-other'); "
@@ -379,8 +393,7 @@ START_TEST(test_clean_spares_other_rows)
       "now(), now(), 'fp1', 'p'), ('cv-other', 'mc-other-1', '2', now(), now(), 'fp2', 'p')");
 
     const char *clean[] = {"--db", url, "--clean", NULL};
-    run_seed(clean, &r);
-    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    seed_ok(clean, NULL, &r);
     ck_assert_int_eq(result_cell(r.out, "agents", 0), 30);
     ck_assert_int_eq(result_cell(r.out, "managed_certificates", 0), 60);
     ck_assert_int_eq(result_cell(r.out, "jobs", 0), 1);
@@ -413,8 +426,7 @@ START_TEST(test_clean_spares_other_rows)
 
     /* with the shared certificate gone, a second clean removes the owner and team too */
     x(&cluster, db, "DELETE FROM managed_certificates WHERE id = 'mc-shared-1'");
-    run_seed(clean, &r);
-    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    seed_ok(clean, NULL, &r);
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM owners WHERE id = 'o-loadtest'"), 0);
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM teams WHERE id = 't-loadtest'"), 0);
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM agents"), 2);
@@ -510,10 +522,7 @@ START_TEST(test_unreachable)
     snprintf(url, sizeof url, "postgresql://postgres@127.0.0.1:%u/certctl", closed_port());
     const char *args[] = {"--db", url, NULL};
     struct outcome r;
-    run_seed(args, &r);
-    ck_assert_int_eq(r.code, 1);
-    ck_assert_int_eq(count_lines(r.err), 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "cannot connect to the database"));
+    seed_fails(args, NULL, 1, "cannot connect to the database", &r);
     ck_assert_ptr_nonnull(strstr(r.err, "Connection refused"));
 }
 END_TEST
@@ -521,26 +530,19 @@ END_TEST
 START_TEST(test_missing_table)
 {
     char db[32], url[256];
-    fresh_db(&cluster, db, true);
-    db_url(&cluster, db, url, sizeof url);
+    fresh_db_url(&cluster, db, true, url, sizeof url);
     x(&cluster, db, "DROP TABLE certificate_target_mappings");
     const char *args[] = {"--db", url, "--agents", "10", "--certs", "10", NULL};
     struct outcome r;
-    run_seed(args, &r);
-    ck_assert_int_eq(r.code, 1);
-    ck_assert_int_eq(count_lines(r.err), 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "certificate_target_mappings"));
+    seed_fails(args, NULL, 1, "certificate_target_mappings", &r);
     ck_assert_ptr_nonnull(strstr(r.err, "run certctl's migrations first"));
     ck_assert_int_eq(q(&cluster, db, "SELECT (SELECT count(*) FROM agents) + (SELECT count(*) "
                                      "FROM teams) + (SELECT count(*) FROM owners)"), 0);
     /* a missing column is named the same way */
     char db2[32];
-    fresh_db(&cluster, db2, true);
-    db_url(&cluster, db2, url, sizeof url);
+    fresh_db_url(&cluster, db2, true, url, sizeof url);
     x(&cluster, db2, "ALTER TABLE agents DROP COLUMN os");
-    run_seed(args, &r);
-    ck_assert_int_eq(r.code, 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "agents.os"));
+    seed_fails(args, NULL, 1, "agents.os", &r);
     ck_assert_int_eq(q(&cluster, db2, "SELECT count(*) FROM teams"), 0);
 }
 END_TEST
@@ -548,14 +550,10 @@ END_TEST
 START_TEST(test_missing_issuer)
 {
     char db[32], url[256];
-    fresh_db(&cluster, db, false);
-    db_url(&cluster, db, url, sizeof url);
+    fresh_db_url(&cluster, db, false, url, sizeof url);
     const char *args[] = {"--db", url, "--agents", "10", "--certs", "10", NULL};
     struct outcome r;
-    run_seed(args, &r);
-    ck_assert_int_eq(r.code, 1);
-    ck_assert_int_eq(count_lines(r.err), 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "issuer \"iss-local\" does not exist"));
+    seed_fails(args, NULL, 1, "issuer \"iss-local\" does not exist", &r);
     ck_assert_ptr_nonnull(strstr(r.err, "only while its issuers table is empty"));
     ck_assert_int_eq(q(&cluster, db, "SELECT (SELECT count(*) FROM agents) + (SELECT count(*) "
                                      "FROM teams) + (SELECT count(*) FROM issuers)"), 0);
@@ -563,8 +561,7 @@ START_TEST(test_missing_issuer)
     x(&cluster, db, "INSERT INTO issuers (id, name, type) VALUES ('iss-other', 'o', 'GenericCA')");
     const char *other[] = {"--db", url, "--agents", "3", "--certs", "4", "--issuer-id",
                            "iss-other", "-q", NULL};
-    run_seed(other, &r);
-    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    seed_ok(other, NULL, &r);
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM managed_certificates WHERE issuer_id = "
                                      "'iss-other'"), 4);
 }
@@ -573,8 +570,7 @@ END_TEST
 START_TEST(test_failure_leaves_nothing)
 {
     char db[32], url[256];
-    fresh_db(&cluster, db, true);
-    db_url(&cluster, db, url, sizeof url);
+    fresh_db_url(&cluster, db, true, url, sizeof url);
     /* a foreign row already holds the name certificate 3 needs: the insert of certificates
      * fails after agents and targets were inserted in the same transaction */
     x(&cluster, db, "INSERT INTO teams (id, name) VALUES ('t-x', 'x'); INSERT INTO owners (id, "
@@ -586,10 +582,7 @@ START_TEST(test_failure_leaves_nothing)
     int64_t before = fleet_digest(&cluster, db);
     const char *args[] = {"--db", url, "--agents", "10", "--certs", "10", NULL};
     struct outcome r;
-    run_seed(args, &r);
-    ck_assert_int_eq(r.code, 1);
-    ck_assert_int_eq(count_lines(r.err), 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "managed_certificates"));
+    seed_fails(args, NULL, 1, "managed_certificates", &r);
     ck_assert_int_eq(fleet_digest(&cluster, db), before);
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM agents"), 0);
 
@@ -601,10 +594,7 @@ START_TEST(test_failure_leaves_nothing)
              (unsigned)cluster.port, db);
     before = fleet_digest(&cluster, db);
     const char *ro_args[] = {"--db", ro, NULL};
-    run_seed(ro_args, &r);
-    ck_assert_int_eq(r.code, 1);
-    ck_assert_int_eq(count_lines(r.err), 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "permission denied"));
+    seed_fails(ro_args, NULL, 1, "permission denied", &r);
     ck_assert_ptr_nonnull(strstr(r.err, "INSERT on agents"));
     ck_assert_int_eq(fleet_digest(&cluster, db), before);
 }
@@ -613,14 +603,10 @@ END_TEST
 START_TEST(test_wrong_password)
 {
     char db[32], url[256];
-    fresh_db(&scram, db, true);
-    db_url(&scram, db, url, sizeof url);
+    fresh_db_url(&scram, db, true, url, sizeof url);
     const char *args[] = {"--db", url, "--agents", "5", "--certs", "5", NULL};
     struct outcome r;
-    run_seed_env(args, WRONG_PASSWORD, &r);
-    ck_assert_int_eq(r.code, 1);
-    ck_assert_int_eq(count_lines(r.err), 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "password authentication failed"));
+    seed_fails(args, WRONG_PASSWORD, 1, "password authentication failed", &r);
     ck_assert_ptr_null(strstr(r.err, WRONG_PASSWORD));
     ck_assert_ptr_null(strstr(r.out, WRONG_PASSWORD));
     ck_assert_int_eq(q(&scram, db, "SELECT count(*) FROM agents"), 0);
@@ -630,20 +616,14 @@ START_TEST(test_wrong_password)
     snprintf(inurl, sizeof inurl, "postgresql://postgres:%s@127.0.0.1:%u/%s", WRONG_PASSWORD,
              (unsigned)scram.port, db);
     const char *args2[] = {"--db", inurl, NULL};
-    run_seed_env(args2, NULL, &r);
-    ck_assert_int_eq(r.code, 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "password authentication failed"));
+    seed_fails(args2, NULL, 1, "password authentication failed", &r);
     ck_assert_ptr_null(strstr(r.err, WRONG_PASSWORD));
 
     /* no password at all */
-    run_seed_env(args, NULL, &r);
-    ck_assert_int_eq(r.code, 1);
-    ck_assert_int_eq(count_lines(r.err), 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "cannot connect to the database"));
+    seed_fails(args, NULL, 1, "cannot connect to the database", &r);
 
     /* the right one works, and is not printed */
-    run_seed_env(args, SCRAM_PASSWORD, &r);
-    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    seed_ok(args, SCRAM_PASSWORD, &r);
     ck_assert_ptr_null(strstr(r.out, SCRAM_PASSWORD));
     ck_assert_int_eq(q(&scram, db, "SELECT count(*) FROM agents"), 5);
 }

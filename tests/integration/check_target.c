@@ -19,10 +19,9 @@
 #include <openssl/x509.h>
 
 #include "target/ca.h"
-#include "target/target.h"
-#include "tests/integration/target_client.h"
 #include "tests/lib/pg.h"
 #include "tests/lib/procs.h"
+#include "tests/lib/target_fx.h"
 #include "tests/lib/testenv.h"
 
 #define KEY "test-key-2026"
@@ -31,225 +30,48 @@
 #define HB_BODY                                                                                \
 	"{\"architecture\":\"arm64\",\"hostname\":\"h1.example.test\",\"ip_address\":"        \
 	"\"127.0.0.1\",\"os\":\"darwin\",\"version\":\"1.0.0\"}"
-#define ERR_AUTH_MISSING "{\"error\":\"Authorization header required\"}\n"
-#define ERR_AUTH_FORMAT                                                                        \
-	"{\"error\":\"Invalid Authorization header format, expected: Bearer <token>\"}\n"
-#define ERR_AUTH_KEY "{\"error\":\"Invalid API key\"}\n"
 #define TEXT_PLAIN "text/plain; charset=utf-8"
 #define APP_JSON "application/json"
+#define PROBLEM_JSON "application/problem+json"
+#define HB_1 "/api/v1/agents/ag-loadtest-00001/heartbeat"
 
 static struct pgtmp cluster;
 static bool cluster_up;
 
-/* ---- fixtures ---------------------------------------------------------------------------- */
-
-struct fx {
-	struct target *t;
-	struct tc *c;
-};
-
-static void base_config(struct target_config *cfg)
+/* The tests' target config: plain HTTP unless tls, seed_agents agents, seed_certs certificates. */
+static struct target_config test_cfg(bool tls, int seed_agents, int seed_certs)
 {
-	target_config_defaults(cfg);
-	cfg->port = 0;
-	cfg->plain = true;
-	cfg->rate_per_s = 0;
-	cfg->api_keys[0] = KEY;
-	cfg->n_api_keys = 1;
-	cfg->quiet = true;
+	struct target_config cfg;
+	tc_fx_config(&cfg, KEY, tls);
+	cfg.seed_agents = seed_agents;
+	cfg.seed_certs = seed_certs;
+	return cfg;
 }
 
-static void fx_start(struct fx *f, const struct target_config *cfg)
+/* f: the target of test_cfg(tls, seed_agents, seed_certs) started with its client. */
+static void start(struct tc_fx *f, bool tls, int seed_agents, int seed_certs)
 {
-	char err[512];
-	f->t = target_start(cfg, err, sizeof err);
-	ck_assert_msg(f->t != NULL, "target_start: %s", err);
-	f->c = tc_new(target_port(f->t), target_is_tls(f->t), target_ca_path(f->t));
-	ck_assert_ptr_nonnull(f->c);
+	struct target_config cfg = test_cfg(tls, seed_agents, seed_certs);
+	tc_fx_start(f, &cfg);
 }
 
-static void fx_stop(struct fx *f)
+/* A request without the key, expected to answer status want; the answer stays in *r. */
+static void open_rq(struct tc_fx *f, const char *method, const char *path, int want,
+		    struct tc_resp *r)
 {
-	tc_free(f->c);
-	target_stop(f->t);
-}
-
-/* A request with the test key. */
-static void rq(struct fx *f, const char *method, const char *path, const char *body,
-	       struct tc_resp *r)
-{
-	tc_request(f->c, method, path, KEY, NULL, body, r);
-}
-
-/* Checks certctl's ErrorWithRequestID body and that request_id equals X-Request-ID. */
-static void ck_error_body(const struct tc_resp *r, const char *error, const char *message)
-{
-	ck_assert_str_eq(r->content_type, APP_JSON);
-	json_object *o = tc_body_json(r);
-	ck_assert_str_eq(tc_jstr(o, "error"), error);
-	ck_assert_str_eq(tc_jstr(o, "message"), message);
-	ck_assert_str_eq(tc_jstr(o, "request_id"), r->request_id);
-	ck_assert_uint_eq(strlen(r->request_id), 36);
-	ck_assert_int_eq(r->body[r->body_len - 1], '\n');
-	json_object_put(o);
-}
-
-/* ---- CSR helpers --------------------------------------------------------------------------- */
-
-static char *csr_pem_for(EVP_PKEY *key, const char *cn)
-{
-	X509_REQ *req = X509_REQ_new();
-	X509_NAME *name = X509_NAME_new();
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
-	X509_REQ_set_subject_name(req, name);
-	X509_NAME_free(name);
-	X509_REQ_set_pubkey(req, key);
-	ck_assert_int_gt(X509_REQ_sign(req, key, EVP_sha256()), 0);
-	BIO *bio = BIO_new(BIO_s_mem());
-	PEM_write_bio_X509_REQ(bio, req);
-	char *data = NULL;
-	long len = BIO_get_mem_data(bio, &data);
-	char *pem = strndup(data, (size_t)len);
-	BIO_free(bio);
-	X509_REQ_free(req);
-	return pem;
-}
-
-static char *csr_body(const char *cert_id, const char *pem)
-{
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "certificate_id", json_object_new_string(cert_id));
-	json_object_object_add(o, "csr_pem", json_object_new_string(pem));
-	char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-	return s;
-}
-
-/* The first job of the agent's work answer whose type is want_type; its id into id_out. */
-static int work_find(struct fx *f, const char *agent, const char *want_type, const char *cert,
-		     char *id_out, size_t n, int *count_out)
-{
-	char path[128];
-	snprintf(path, sizeof path, "/api/v1/agents/%s/work", agent);
-	struct tc_resp r;
-	rq(f, "GET", path, NULL, &r);
-	ck_status(r, 200);
-	ck_assert_str_eq(r.content_type, APP_JSON);
-	json_object *o = tc_body_json(&r), *jobs = NULL;
-	ck_assert(json_object_object_get_ex(o, "jobs", &jobs));
-	int count = (int)tc_jint(o, "count");
-	ck_assert_int_eq(count, (int)json_object_array_length(jobs));
-	if (count_out)
-		*count_out = count;
-	int found = 0;
-	for (size_t i = 0; i < json_object_array_length(jobs); i++) {
-		json_object *j = json_object_array_get_idx(jobs, i);
-		if (strcmp(tc_jstr(j, "type"), want_type) == 0 &&
-		    strcmp(tc_jstr(j, "certificate_id"), cert) == 0) {
-			if (!found && id_out)
-				snprintf(id_out, n, "%s", tc_jstr(j, "id"));
-			found++;
-		}
-	}
-	json_object_put(o);
-	tc_resp_free(&r);
-	return found;
-}
-
-/* ---- /_target/stats ------------------------------------------------------------------------ */
-
-static json_object *stats(struct fx *f)
-{
-	return tc_stats(f->c);
-}
-
-/* o.a.b (.c when c is not NULL) as an integer; 0 when absent. */
-static int64_t stat_path(json_object *o, const char *a, const char *b, const char *c)
-{
-	json_object *v = tc_member(tc_member(o, a), b);
-	return json_object_get_int64(c ? tc_member(v, c) : v);
+	tc_request(f->c, method, path, NULL, NULL, NULL, r);
+	ck_status(*r, want);
 }
 
 /* ---- tests: open routes and auth ------------------------------------------------------------ */
 
 START_TEST(t_open_routes_and_auth)
 {
-	struct target_config cfg;
-	base_config(&cfg);
-	struct fx f;
-	fx_start(&f, &cfg);
-	struct tc_resp r;
-
-	tc_request(f.c, "GET", "/health", NULL, NULL, NULL, &r);
-	ck_status(r, 200);
-	ck_assert_str_eq(r.body, "{\"status\":\"healthy\"}\n");
-	ck_assert_str_eq(r.content_type, APP_JSON);
-	ck_assert_uint_eq(strlen(r.request_id), 36);
-	char first_id[64];
-	snprintf(first_id, sizeof first_id, "%s", r.request_id);
-	tc_resp_free(&r);
-
-	tc_request(f.c, "GET", "/ready", NULL, NULL, NULL, &r);
-	ck_status(r, 200);
-	ck_assert_str_eq(r.body, "{\"db\":\"reachable\",\"status\":\"ready\"}\n");
-	ck_assert_str_ne(r.request_id, first_id);
-	tc_resp_free(&r);
-
-	tc_request(f.c, "GET", "/api/v1/version", NULL, NULL, NULL, &r);
-	ck_status(r, 200);
-	json_object *o = tc_body_json(&r);
-	ck_assert_ptr_nonnull(tc_jstr(o, "version"));
-	ck_assert_ptr_nonnull(tc_jstr(o, "go_version"));
-	json_object_put(o);
-	tc_resp_free(&r);
-
-	tc_request(f.c, "GET", "/api/v1/auth/info", NULL, NULL, NULL, &r);
-	ck_status(r, 200);
-	ck_assert_str_eq(r.body, "{\"auth_type\":\"api-key\",\"required\":true}\n");
-	tc_resp_free(&r);
-
-	/* certctl's three 401 bodies, text/plain with a trailing newline */
-	tc_request(f.c, "GET", "/api/v1/auth/check", NULL, NULL, NULL, &r);
-	ck_status(r, 401);
-	ck_assert_str_eq(r.body, ERR_AUTH_MISSING);
-	ck_assert_str_eq(r.content_type, TEXT_PLAIN);
-	ck_assert_str_eq(r.www_authenticate, "Bearer realm=\"certctl\"");
-	ck_assert_str_eq(r.nosniff, "nosniff");
-	ck_assert_uint_eq(strlen(r.request_id), 36);
-	tc_resp_free(&r);
-
-	tc_request(f.c, "GET", "/api/v1/auth/check", NULL, "Authorization: Basic abc\r\n", NULL, &r);
-	ck_status(r, 401);
-	ck_assert_str_eq(r.body, ERR_AUTH_FORMAT);
-	ck_assert_str_eq(r.content_type, TEXT_PLAIN);
-	ck_assert_str_eq(r.www_authenticate, "");
-	tc_resp_free(&r);
-
-	tc_request(f.c, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", "wrong-key", NULL,
-		   HB_BODY, &r);
-	ck_status(r, 401);
-	ck_assert_str_eq(r.body, ERR_AUTH_KEY);
-	tc_resp_free(&r);
-
-	rq(&f, "GET", "/api/v1/auth/check", NULL, &r);
-	ck_status(r, 200);
-	ck_assert_str_eq(r.body,
-			 "{\"admin\":false,\"status\":\"authenticated\",\"user\":\"legacy-key-0\"}\n");
-	tc_resp_free(&r);
-
-	/* unknown paths sit behind auth (401), then 404; a known path with another method 405 */
-	tc_request(f.c, "GET", "/api/v1/nothing", NULL, NULL, NULL, &r);
-	ck_status(r, 401);
-	tc_resp_free(&r);
-	rq(&f, "GET", "/api/v1/nothing", NULL, &r);
-	ck_status(r, 404);
-	ck_assert_str_eq(r.body, "404 page not found\n");
-	ck_assert_str_eq(r.content_type, TEXT_PLAIN);
-	tc_resp_free(&r);
-	rq(&f, "PUT", "/api/v1/agents/ag-loadtest-00001/heartbeat", "{}", &r);
-	ck_status(r, 405);
-	tc_resp_free(&r);
-	fx_stop(&f);
+	struct tc_fx f;
+	start(&f, false, 0, 0);
+	tc_fx_ck_open_and_auth(&f, "/api/v1/auth/check", "Authorization: Basic abc\r\n", "wrong-key",
+			       HB_BODY);
+	tc_fx_stop(&f);
 }
 END_TEST
 
@@ -257,480 +79,291 @@ END_TEST
 
 START_TEST(t_heartbeat_codes)
 {
-	struct target_config cfg;
-	base_config(&cfg);
-	cfg.seed_agents = 2;
-	struct fx f;
-	fx_start(&f, &cfg);
+	struct tc_fx f;
+	start(&f, false, 2, 0);
 	struct tc_resp r;
 
-	rq(&f, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", HB_BODY, &r);
+	tc_fx_rq(&f, "POST", HB_1, HB_BODY, &r);
 	ck_status(r, 200);
 	ck_assert_str_eq(r.body, "{\"status\":\"heartbeat_recorded\"}\n");
 	ck_assert_str_eq(r.content_type, APP_JSON);
 	tc_resp_free(&r);
 	/* metadata from the body reached the agent record */
-	rq(&f, "GET", "/api/v1/agents/ag-loadtest-00001", NULL, &r);
-	ck_status(r, 200);
-	json_object *o = tc_body_json(&r);
+	json_object *o = tc_fx_json(&f, "GET", "/api/v1/agents/ag-loadtest-00001", NULL, 200);
 	ck_assert_str_eq(tc_jstr(o, "os"), "darwin");
 	ck_assert_str_eq(tc_jstr(o, "architecture"), "arm64");
 	ck_assert_str_eq(tc_jstr(o, "version"), "1.0.0");
 	json_object_put(o);
-	tc_resp_free(&r);
 	/* certctl ignores an undecodable body and still records the heartbeat */
-	rq(&f, "POST", "/api/v1/agents/ag-loadtest-00002/heartbeat", "not json", &r);
-	ck_status(r, 200);
-	tc_resp_free(&r);
-	rq(&f, "POST", "/api/v1/agents/ag-loadtest-00099/heartbeat", HB_BODY, &r);
-	ck_status(r, 404);
-	ck_error_body(&r, "Not Found", "Agent not found");
-	tc_resp_free(&r);
-	rq(&f, "GET", "/api/v1/agents/ag-loadtest-00099", NULL, &r);
-	ck_status(r, 404);
-	tc_resp_free(&r);
-	fx_stop(&f);
+	tc_fx_expect(&f, "POST", "/api/v1/agents/ag-loadtest-00002/heartbeat", "not json", 200);
+	tc_fx_expect_error(&f, "POST", "/api/v1/agents/ag-loadtest-00099/heartbeat", HB_BODY, 404,
+			   "Not Found", "Agent not found");
+	tc_fx_expect(&f, "GET", "/api/v1/agents/ag-loadtest-00099", NULL, 404);
+	tc_fx_stop(&f);
 }
 END_TEST
 
-static void register_agent(struct fx *f, const char *name, char *id_out, size_t n)
+static void register_agent(struct tc_fx *f, const char *name, char *id_out, size_t n)
 {
 	char body[256];
 	snprintf(body, sizeof body, "{\"name\":\"%s\",\"hostname\":\"%s.example.test\"}", name,
 		 name);
-	struct tc_resp r;
-	rq(f, "POST", "/api/v1/agents", body, &r);
-	ck_status(r, 201);
-	json_object *o = tc_body_json(&r);
+	json_object *o = tc_fx_json(f, "POST", "/api/v1/agents", body, 201);
 	snprintf(id_out, n, "%s", tc_jstr(o, "id"));
 	ck_assert_str_eq(tc_jstr(o, "name"), name);
 	json_object_put(o);
-	tc_resp_free(&r);
 	ck_assert_int_eq(strncmp(id_out, "agent-", 6), 0);
+}
+
+/* POST /api/v1/agents with body: 400 with certctl's message (NULL: any body). */
+static void register_rejected(struct tc_fx *f, const char *body, const char *message)
+{
+	if (message)
+		tc_fx_expect_error(f, "POST", "/api/v1/agents", body, 400, "Bad Request", message);
+	else
+		tc_fx_expect(f, "POST", "/api/v1/agents", body, 400);
+}
+
+/* The seeded agent 1 owns a target: its retirement is blocked unless forced with a reason. */
+static void retire_blocked(struct tc_fx *f)
+{
+	json_object *o = tc_fx_json(f, "DELETE", "/api/v1/agents/ag-loadtest-00001", NULL, 409);
+	ck_assert_str_eq(tc_jstr(o, "error"), "blocked_by_dependencies");
+	json_object *counts = tc_member(o, "counts");
+	ck_assert_ptr_nonnull(counts);
+	ck_assert_int_eq(tc_jint(counts, "active_targets"), 1);
+	json_object_put(o);
+	tc_fx_expect(f, "DELETE", "/api/v1/agents/ag-loadtest-00001?force=true", NULL, 400);
+	tc_fx_expect(f, "DELETE", "/api/v1/agents/ag-loadtest-00001?force=true&reason=decommissioned",
+		     NULL, 200);
+	tc_fx_expect(f, "DELETE", "/api/v1/agents/server-scanner", NULL, 403);
 }
 
 START_TEST(t_register_and_retire)
 {
-	struct target_config cfg;
-	base_config(&cfg);
-	cfg.seed_agents = 1;
-	struct fx f;
-	fx_start(&f, &cfg);
+	struct tc_fx f;
+	start(&f, false, 1, 0);
 	struct tc_resp r;
-	char id[128], path[256];
+	char id[128], hb[256], agent[256], work[256];
 	register_agent(&f, "x-agent", id, sizeof id);
 
-	rq(&f, "POST", "/api/v1/agents", "{\"name\":\"x-agent\",\"hostname\":\"h\"}", &r);
-	ck_status(r, 409);
-	ck_error_body(&r, "Conflict", "Agent with this name already exists");
-	tc_resp_free(&r);
-	rq(&f, "POST", "/api/v1/agents", "{\"hostname\":\"h\"}", &r);
-	ck_status(r, 400);
-	ck_error_body(&r, "Bad Request", "name is required");
-	tc_resp_free(&r);
-	rq(&f, "POST", "/api/v1/agents", "{\"name\":\"y\"}", &r);
-	ck_status(r, 400);
-	ck_error_body(&r, "Bad Request", "hostname is required");
-	tc_resp_free(&r);
-	rq(&f, "POST", "/api/v1/agents", "{\"name\":", &r);
-	ck_status(r, 400);
-	ck_error_body(&r, "Bad Request", "Invalid request body");
-	tc_resp_free(&r);
+	tc_fx_expect_error(&f, "POST", "/api/v1/agents", "{\"name\":\"x-agent\",\"hostname\":\"h\"}",
+			   409, "Conflict", "Agent with this name already exists");
+	register_rejected(&f, "{\"hostname\":\"h\"}", "name is required");
+	register_rejected(&f, "{\"name\":\"y\"}", "hostname is required");
+	register_rejected(&f, "{\"name\":", "Invalid request body");
 	char longname[200];
 	memset(longname, 'n', 129);
 	longname[129] = '\0';
 	char body[400];
 	snprintf(body, sizeof body, "{\"name\":\"%s\",\"hostname\":\"h\"}", longname);
-	rq(&f, "POST", "/api/v1/agents", body, &r);
-	ck_status(r, 400);
-	tc_resp_free(&r);
+	register_rejected(&f, body, NULL);
 
-	snprintf(path, sizeof path, "/api/v1/agents/%s/heartbeat", id);
-	rq(&f, "POST", path, HB_BODY, &r);
-	ck_status(r, 200);
-	tc_resp_free(&r);
-	snprintf(path, sizeof path, "/api/v1/agents/%s", id);
-	rq(&f, "DELETE", path, NULL, &r);
-	ck_status(r, 200);
-	json_object *o = tc_body_json(&r);
+	snprintf(hb, sizeof hb, "/api/v1/agents/%s/heartbeat", id);
+	snprintf(agent, sizeof agent, "/api/v1/agents/%s", id);
+	snprintf(work, sizeof work, "/api/v1/agents/%s/work", id);
+	tc_fx_expect(&f, "POST", hb, HB_BODY, 200);
+	json_object *o = tc_fx_json(&f, "DELETE", agent, NULL, 200);
 	ck_assert_ptr_nonnull(tc_jstr(o, "retired_at"));
 	json_object_put(o);
-	tc_resp_free(&r);
 	/* a retired agent's heartbeat: 410 Gone; its poll still 200 */
-	snprintf(path, sizeof path, "/api/v1/agents/%s/heartbeat", id);
-	rq(&f, "POST", path, HB_BODY, &r);
-	ck_status(r, 410);
-	ck_error_body(&r, "Gone", "Agent has been retired");
-	tc_resp_free(&r);
-	snprintf(path, sizeof path, "/api/v1/agents/%s/work", id);
-	rq(&f, "GET", path, NULL, &r);
+	tc_fx_expect_error(&f, "POST", hb, HB_BODY, 410, "Gone", "Agent has been retired");
+	tc_fx_rq(&f, "GET", work, NULL, &r);
 	ck_status(r, 200);
 	ck_assert_str_eq(r.body, "{\"count\":0,\"jobs\":[]}\n");
 	tc_resp_free(&r);
-	snprintf(path, sizeof path, "/api/v1/agents/%s", id);
-	rq(&f, "DELETE", path, NULL, &r);
+	tc_fx_rq(&f, "DELETE", agent, NULL, &r);
 	ck_status(r, 204);
 	ck_assert_uint_eq(r.body_len, 0);
 	tc_resp_free(&r);
-	rq(&f, "DELETE", "/api/v1/agents/agent-nope", NULL, &r);
-	ck_status(r, 404);
-	ck_error_body(&r, "Not Found", "Agent not found");
-	tc_resp_free(&r);
-	/* the seeded agent owns a target: blocked unless forced with a reason */
-	rq(&f, "DELETE", "/api/v1/agents/ag-loadtest-00001", NULL, &r);
-	ck_status(r, 409);
-	o = tc_body_json(&r);
-	ck_assert_str_eq(tc_jstr(o, "error"), "blocked_by_dependencies");
-	json_object *counts = NULL;
-	ck_assert(json_object_object_get_ex(o, "counts", &counts));
-	ck_assert_int_eq(tc_jint(counts, "active_targets"), 1);
-	json_object_put(o);
-	tc_resp_free(&r);
-	rq(&f, "DELETE", "/api/v1/agents/ag-loadtest-00001?force=true", NULL, &r);
-	ck_status(r, 400);
-	tc_resp_free(&r);
-	rq(&f, "DELETE", "/api/v1/agents/ag-loadtest-00001?force=true&reason=decommissioned", NULL,
-	   &r);
-	ck_status(r, 200);
-	tc_resp_free(&r);
-	rq(&f, "DELETE", "/api/v1/agents/server-scanner", NULL, &r);
-	ck_status(r, 403);
-	tc_resp_free(&r);
+	tc_fx_expect_error(&f, "DELETE", "/api/v1/agents/agent-nope", NULL, 404, "Not Found",
+			   "Agent not found");
+	retire_blocked(&f);
 
-	json_object *s = stats(&f);
-	ck_assert_int_eq(stat_path(s, "agents", "retired", NULL), 2);
-	ck_assert_int_eq(stat_path(s, "agents", "total", NULL), 2);
-	ck_assert_int_eq(stat_path(s, "requests", "agent_retire", "204"), 1);
-	ck_assert_int_eq(stat_path(s, "requests", "register", "201"), 1);
-	ck_assert_int_eq(stat_path(s, "requests", "heartbeat", "410"), 1);
-	json_object_put(s);
-	fx_stop(&f);
+	tc_fx_ck_stats(&f, "agents.retired=2 agents.total=2 requests.agent_retire.204=1 "
+			"requests.register.201=1 requests.heartbeat.410=1");
+	tc_fx_stop(&f);
 }
 END_TEST
 
 /* ---- work routing and the CSR flow ---------------------------------------------------------- */
 
-static void bulk_by_ids(struct fx *f, const char *ids_json, int matched, int enqueued)
+/* A CSR for cert_id signed by key (freed here) with subject cn: POSTed from agent 1, answered
+ * want. */
+static void csr_rejected(struct tc_fx *f, EVP_PKEY *key, const char *cert_id, const char *cn,
+			 int want)
 {
-	char body[512];
-	snprintf(body, sizeof body, "{\"certificate_ids\":%s}", ids_json);
-	struct tc_resp r;
-	rq(f, "POST", "/api/v1/certificates/bulk-renew", body, &r);
-	ck_status(r, 200);
-	json_object *o = tc_body_json(&r);
-	ck_assert_int_eq(tc_jint(o, "total_matched"), matched);
-	ck_assert_int_eq(tc_jint(o, "total_enqueued"), enqueued);
-	json_object_put(o);
-	tc_resp_free(&r);
-}
-
-/* Runs the agent side of one renewal for cert (mapped to agent) and checks every answer. */
-static void csr_flow(struct fx *f, const char *agent, const char *other_agent, const char *cert,
-		     const char *cn)
-{
-	char job[128], path[256];
-	ck_assert_int_eq(work_find(f, agent, "Renewal", cert, job, sizeof job, NULL), 1);
-	ck_assert_int_eq(work_find(f, other_agent, "Renewal", cert, NULL, 0, NULL), 0);
-	/* AwaitingCSR items come back on every poll until the CSR arrives */
-	ck_assert_int_eq(work_find(f, agent, "Renewal", cert, NULL, 0, NULL), 1);
-
-	EVP_PKEY *key = EVP_EC_gen("P-256");
-	char *pem = csr_pem_for(key, cn);
-	char *body = csr_body(cert, pem);
-	struct tc_resp r;
-	snprintf(path, sizeof path, "/api/v1/agents/%s/csr", agent);
-	rq(f, "POST", path, body, &r);
-	ck_status(r, 202);
-	ck_assert_str_eq(r.body, "{\"status\":\"csr_signed\"}\n");
-	tc_resp_free(&r);
+	char *pem = tc_csr_pem(key, cn);
+	char *body = tc_csr_body(cert_id, pem);
+	tc_fx_expect(f, "POST", "/api/v1/agents/ag-loadtest-00001/csr", body, want);
 	free(body);
 	free(pem);
-
-	char dep[128];
-	int count = 0;
-	ck_assert_int_eq(work_find(f, agent, "Deployment", cert, dep, sizeof dep, &count), 1);
-	ck_assert_int_eq(work_find(f, agent, "Renewal", cert, NULL, 0, NULL), 0);
-	ck_assert_int_eq(work_find(f, other_agent, "Deployment", cert, NULL, 0, NULL), 0);
-
-	snprintf(path, sizeof path, "/api/v1/agents/%s/jobs/%s/status", agent, dep);
-	rq(f, "POST", path, "{\"status\":\"Running\"}", &r);
-	ck_status(r, 200);
-	ck_assert_str_eq(r.body, "{\"status\":\"updated\"}\n");
-	tc_resp_free(&r);
-
-	snprintf(path, sizeof path, "/api/v1/agents/%s/certificates/%s", agent, cert);
-	rq(f, "GET", path, NULL, &r);
-	ck_status(r, 200);
-	json_object *o = tc_body_json(&r);
-	const char *chain = tc_jstr(o, "certificate_pem");
-	ck_assert_ptr_nonnull(chain);
-	BIO *bio = BIO_new_mem_buf(chain, -1);
-	X509 *leaf = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-	X509 *ca = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-	ck_assert_ptr_nonnull(leaf);
-	ck_assert_ptr_nonnull(ca); /* leaf + chain */
-	ck_assert_int_eq(EVP_PKEY_eq(X509_get0_pubkey(leaf), key), 1);
-	X509_free(leaf);
-	X509_free(ca);
-	BIO_free(bio);
-	json_object_put(o);
-	tc_resp_free(&r);
 	EVP_PKEY_free(key);
-
-	snprintf(path, sizeof path, "/api/v1/agents/%s/jobs/%s/status", agent, dep);
-	rq(f, "POST", path, "{\"status\":\"Completed\"}", &r);
-	ck_status(r, 200);
-	tc_resp_free(&r);
-	snprintf(path, sizeof path, "/api/v1/jobs/%s", dep);
-	rq(f, "GET", path, NULL, &r);
-	ck_status(r, 200);
-	o = tc_body_json(&r);
-	ck_assert_str_eq(tc_jstr(o, "status"), "Completed");
-	ck_assert_str_eq(tc_jstr(o, "type"), "Deployment");
-	json_object_put(o);
-	tc_resp_free(&r);
-	snprintf(path, sizeof path, "/api/v1/jobs/%s", job);
-	rq(f, "GET", path, NULL, &r);
-	ck_status(r, 200);
-	o = tc_body_json(&r);
-	ck_assert_str_eq(tc_jstr(o, "status"), "Completed");
-	json_object_put(o);
-	tc_resp_free(&r);
 }
 
-static void csr_rejections(struct fx *f)
+static void csr_rejections(struct tc_fx *f)
 {
-	struct tc_resp r;
 	const char *path = "/api/v1/agents/ag-loadtest-00001/csr";
-	rq(f, "POST", path, "{", &r);
-	ck_status(r, 400);
-	ck_error_body(&r, "Bad Request", "Invalid request body");
-	tc_resp_free(&r);
-	rq(f, "POST", path, "{\"certificate_id\":\"mc-loadtest-00001\",\"csr_pem\":\"hello\"}", &r);
-	ck_status(r, 400);
-	ck_error_body(&r, "Bad Request", "csr_pem must be a valid PEM-encoded certificate request");
-	tc_resp_free(&r);
-	rq(f, "POST", path,
-	   "{\"certificate_id\":\"mc-loadtest-00001\",\"csr_pem\":\"-----BEGIN CERTIFICATE "
-	   "REQUEST-----\\nAAAA\\n-----END CERTIFICATE REQUEST-----\\n\"}",
-	   &r);
-	ck_status(r, 500);
-	ck_error_body(&r, "Internal Server Error", "Failed to submit CSR");
-	tc_resp_free(&r);
+	tc_fx_expect_error(f, "POST", path, "{", 400, "Bad Request", "Invalid request body");
+	tc_fx_expect_error(f, "POST", path,
+			   "{\"certificate_id\":\"mc-loadtest-00001\",\"csr_pem\":\"hello\"}", 400,
+			   "Bad Request", "csr_pem must be a valid PEM-encoded certificate request");
+	tc_fx_expect_error(f, "POST", path,
+			   "{\"certificate_id\":\"mc-loadtest-00001\",\"csr_pem\":\"-----BEGIN "
+			   "CERTIFICATE REQUEST-----\\nAAAA\\n-----END CERTIFICATE REQUEST-----\\n\"}",
+			   500, "Internal Server Error", "Failed to submit CSR");
 	/* a key weaker than the default profile allows (RSA 1024) */
-	EVP_PKEY *weak = EVP_RSA_gen(1024);
-	char *pem = csr_pem_for(weak, "loadtest-00001.certs.example.test");
-	char *body = csr_body("mc-loadtest-00001", pem);
-	rq(f, "POST", path, body, &r);
-	ck_status(r, 500);
-	tc_resp_free(&r);
-	free(body);
-	free(pem);
-	EVP_PKEY_free(weak);
+	csr_rejected(f, EVP_RSA_gen(1024), "mc-loadtest-00001", "loadtest-00001.certs.example.test",
+		     500);
 	/* a valid CSR for a certificate that does not exist */
-	EVP_PKEY *key = EVP_EC_gen("P-256");
-	pem = csr_pem_for(key, "x.example.test");
-	body = csr_body("mc-nope", pem);
-	rq(f, "POST", path, body, &r);
-	ck_status(r, 500);
-	tc_resp_free(&r);
-	free(body);
-	free(pem);
-	EVP_PKEY_free(key);
+	csr_rejected(f, EVP_EC_gen("P-256"), "mc-nope", "x.example.test", 500);
 }
 
-static void agent_flow(struct fx *f)
+static void agent_flow(struct tc_fx *f)
 {
-	struct tc_resp r;
-	bulk_by_ids(f, "[\"mc-loadtest-00001\",\"mc-nope\"]", 1, 1);
-	rq(f, "GET", "/api/v1/agents/ag-nope/work", NULL, &r);
-	ck_status(r, 500);
-	ck_error_body(&r, "Internal Server Error", "Failed to get pending work");
-	tc_resp_free(&r);
+	tc_fx_bulk_ids(f, "[\"mc-loadtest-00001\",\"mc-nope\"]", 1, 1);
+	tc_fx_expect_error(f, "GET", "/api/v1/agents/ag-nope/work", NULL, 500,
+			   "Internal Server Error", "Failed to get pending work");
 	csr_rejections(f);
-	csr_flow(f, "ag-loadtest-00001", "ag-loadtest-00002", "mc-loadtest-00001",
-		 "loadtest-00001.certs.example.test");
+	tc_fx_csr_flow(f, "ag-loadtest-00001", "ag-loadtest-00002", "mc-loadtest-00001",
+		       "loadtest-00001.certs.example.test");
 	/* certificate 2 is mapped to agent 2 */
-	bulk_by_ids(f, "[\"mc-loadtest-00002\"]", 1, 1);
-	csr_flow(f, "ag-loadtest-00002", "ag-loadtest-00001", "mc-loadtest-00002",
-		 "loadtest-00002.certs.example.test");
+	tc_fx_bulk_ids(f, "[\"mc-loadtest-00002\"]", 1, 1);
+	tc_fx_csr_flow(f, "ag-loadtest-00002", "ag-loadtest-00001", "mc-loadtest-00002",
+		       "loadtest-00002.certs.example.test");
 
-	rq(f, "POST", "/api/v1/agents/ag-loadtest-00001/jobs/job-nope/status",
-	   "{\"status\":\"Running\"}", &r);
-	ck_status(r, 500);
-	ck_error_body(&r, "Internal Server Error", "Failed to update job status");
-	tc_resp_free(&r);
-	rq(f, "POST", "/api/v1/agents/ag-loadtest-00001/jobs/job-nope/status", "{\"status\":\"\"}",
-	   &r);
-	ck_status(r, 400);
-	ck_error_body(&r, "Bad Request", "Status is required");
-	tc_resp_free(&r);
-	rq(f, "GET", "/api/v1/agents/ag-loadtest-00001/certificates/mc-loadtest-00003", NULL, &r);
-	ck_status(r, 404);
-	ck_error_body(&r, "Not Found", "Certificate not found or not ready");
-	tc_resp_free(&r);
-	rq(f, "GET", "/api/v1/jobs/job-nope", NULL, &r);
-	ck_status(r, 404);
-	tc_resp_free(&r);
+	const char *job_nope = "/api/v1/agents/ag-loadtest-00001/jobs/job-nope/status";
+	tc_fx_expect_error(f, "POST", job_nope, "{\"status\":\"Running\"}", 500,
+			   "Internal Server Error", "Failed to update job status");
+	tc_fx_expect_error(f, "POST", job_nope, "{\"status\":\"\"}", 400, "Bad Request",
+			   "Status is required");
+	tc_fx_expect_error(f, "GET", "/api/v1/agents/ag-loadtest-00001/certificates/mc-loadtest-00003",
+			   NULL, 404, "Not Found", "Certificate not found or not ready");
+	tc_fx_expect(f, "GET", "/api/v1/jobs/job-nope", NULL, 404);
 }
 
 START_TEST(t_work_routing_and_csr)
 {
-	struct target_config cfg;
-	base_config(&cfg);
-	cfg.seed_agents = 2;
-	cfg.seed_certs = 4;
-	struct fx f;
-	fx_start(&f, &cfg);
+	struct tc_fx f;
+	start(&f, false, 2, 4);
 	agent_flow(&f);
-	json_object *s = stats(&f);
-	ck_assert_int_eq(stat_path(s, "requests", "csr", "202"), 2);
-	ck_assert_int_eq(stat_path(s, "requests", "csr", "400"), 2);
-	ck_assert_int_eq(stat_path(s, "requests", "csr", "500"), 3);
-	ck_assert_int_eq(stat_path(s, "requests", "bulk_renew", "200"), 2);
-	ck_assert_int_eq(stat_path(s, "requests", "cert_fetch", "200"), 2);
-	ck_assert_int_eq(stat_path(s, "jobs", "Completed", NULL), 4);
-	json_object_put(s);
-	fx_stop(&f);
+	tc_fx_ck_stats(&f, "requests.csr.202=2 requests.csr.400=2 requests.csr.500=3 "
+			"requests.bulk_renew.200=2 requests.cert_fetch.200=2 jobs.Completed=4");
+	tc_fx_stop(&f);
 }
 END_TEST
 
 /* ---- operator endpoints ------------------------------------------------------------------- */
 
-static void bulk_agent(struct fx *f, int matched, int enqueued, int skipped)
+static void bulk_agent(struct tc_fx *f, int matched, int enqueued, int skipped)
 {
-	struct tc_resp r;
-	rq(f, "POST", "/api/v1/certificates/bulk-renew", "{\"agent_id\":\"ag-loadtest-00001\"}", &r);
-	ck_status(r, 200);
-	json_object *o = tc_body_json(&r), *jobs = NULL;
+	json_object *o = tc_fx_json(f, "POST", "/api/v1/certificates/bulk-renew",
+				    "{\"agent_id\":\"ag-loadtest-00001\"}", 200);
 	ck_assert_int_eq(tc_jint(o, "total_matched"), matched);
 	ck_assert_int_eq(tc_jint(o, "total_enqueued"), enqueued);
 	ck_assert_int_eq(tc_jint(o, "total_skipped"), skipped);
 	ck_assert_int_eq(tc_jint(o, "total_failed"), 0);
-	ck_assert(json_object_object_get_ex(o, "enqueued_jobs", &jobs));
+	json_object *jobs = tc_member(o, "enqueued_jobs");
+	ck_assert_ptr_nonnull(jobs);
 	ck_assert_int_eq((int)json_object_array_length(jobs), enqueued);
 	json_object_put(o);
-	tc_resp_free(&r);
 }
 
-static void list_expect(struct fx *f, const char *query, int items, int total, int page,
+/* GET /api/v1/certificates<query>: 200 with items entries and these paging numbers. */
+static void list_expect(struct tc_fx *f, const char *query, int items, int total, int page,
 			int per_page)
 {
 	char path[256];
 	snprintf(path, sizeof path, "/api/v1/certificates%s", query);
-	struct tc_resp r;
-	rq(f, "GET", path, NULL, &r);
-	ck_status(r, 200);
-	json_object *o = tc_body_json(&r), *data = NULL;
-	ck_assert(json_object_object_get_ex(o, "data", &data));
+	json_object *o = tc_fx_json(f, "GET", path, NULL, 200), *data = tc_member(o, "data");
+	ck_assert_ptr_nonnull(data);
 	ck_assert_msg((int)json_object_array_length(data) == items, "%s: %zu items", query,
 		      json_object_array_length(data));
 	ck_assert_int_eq(tc_jint(o, "total"), total);
 	ck_assert_int_eq(tc_jint(o, "page"), page);
 	ck_assert_int_eq(tc_jint(o, "per_page"), per_page);
 	json_object_put(o);
-	tc_resp_free(&r);
+}
+
+/* k6's issuance body: 201 Pending, readable back; again 500 (the name is taken). */
+static void issue_k6_cert(struct tc_fx *f)
+{
+	const char *cert = "{\"name\":\"k6-cert-1\",\"common_name\":\"k6-1.example.test\","
+			   "\"owner_id\":\"o-alice\",\"team_id\":\"t-platform\",\"issuer_id\":"
+			   "\"iss-local\",\"renewal_policy_id\":\"rp-standard\",\"environment\":"
+			   "\"loadtest\",\"sans\":[\"k6-1.example.test\"]}";
+	json_object *o = tc_fx_json(f, "POST", "/api/v1/certificates", cert, 201);
+	char path[256];
+	snprintf(path, sizeof path, "/api/v1/certificates/%s", tc_jstr(o, "id"));
+	ck_assert_str_eq(tc_jstr(o, "status"), "Pending");
+	json_object_put(o);
+	o = tc_fx_json(f, "GET", path, NULL, 200);
+	ck_assert_str_eq(tc_jstr(o, "common_name"), "k6-1.example.test");
+	json_object_put(o);
+	tc_fx_expect(f, "POST", "/api/v1/certificates", cert, 500);
 }
 
 START_TEST(t_bulk_clamp_and_paging)
 {
-	struct target_config cfg;
-	base_config(&cfg);
-	cfg.seed_agents = 1;
-	cfg.seed_certs = 60;
-	struct fx f;
-	fx_start(&f, &cfg);
-	struct tc_resp r;
-
-	list_expect(&f, "", 50, 60, 1, 50);
-	list_expect(&f, "?page=2", 10, 60, 2, 50);
-	list_expect(&f, "?per_page=500", 60, 60, 1, 500);
-	list_expect(&f, "?per_page=501", 50, 60, 1, 50);
-	list_expect(&f, "?per_page=0", 50, 60, 1, 50);
-	list_expect(&f, "?per_page=abc&page=-3", 50, 60, 1, 50);
-	list_expect(&f, "?page=4&per_page=20", 0, 60, 4, 20);
+	struct target_config cfg = test_cfg(false, 1, 60);
+	struct tc_fx f;
+	tc_fx_start(&f, &cfg);
+	static const struct {
+		const char *query;
+		int items, total, page, per_page;
+	} lists[] = {
+		{"", 50, 60, 1, 50},
+		{"?page=2", 10, 60, 2, 50},
+		{"?per_page=500", 60, 60, 1, 500},
+		{"?per_page=501", 50, 60, 1, 50},
+		{"?per_page=0", 50, 60, 1, 50},
+		{"?per_page=abc&page=-3", 50, 60, 1, 50},
+		{"?page=4&per_page=20", 0, 60, 4, 20},
+	};
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+		list_expect(&f, lists[i].query, lists[i].items, lists[i].total, lists[i].page,
+			    lists[i].per_page);
 
 	/* certctl's clamp: a filtered call processes the 50 oldest matches; a repeat makes no
 	 * progress because those 50 are now in progress */
 	bulk_agent(&f, 50, 50, 0);
 	bulk_agent(&f, 50, 0, 50);
 	list_expect(&f, "?status=RenewalInProgress&per_page=1", 1, 50, 1, 1);
-	rq(&f, "POST", "/api/v1/certificates/bulk-renew", "{}", &r);
-	ck_status(r, 400);
-	tc_resp_free(&r);
-	rq(&f, "POST", "/api/v1/certificates/bulk-renew", "[1]", &r);
-	ck_status(r, 400);
-	tc_resp_free(&r);
+	tc_fx_expect(&f, "POST", "/api/v1/certificates/bulk-renew", "{}", 400);
+	tc_fx_expect(&f, "POST", "/api/v1/certificates/bulk-renew", "[1]", 400);
 
-	/* k6's issuance body */
-	const char *cert = "{\"name\":\"k6-cert-1\",\"common_name\":\"k6-1.example.test\","
-			   "\"owner_id\":\"o-alice\",\"team_id\":\"t-platform\",\"issuer_id\":"
-			   "\"iss-local\",\"renewal_policy_id\":\"rp-standard\",\"environment\":"
-			   "\"loadtest\",\"sans\":[\"k6-1.example.test\"]}";
-	rq(&f, "POST", "/api/v1/certificates", cert, &r);
-	ck_status(r, 201);
-	json_object *o = tc_body_json(&r);
-	char id[128], path[256];
-	snprintf(id, sizeof id, "%s", tc_jstr(o, "id"));
-	ck_assert_str_eq(tc_jstr(o, "status"), "Pending");
-	json_object_put(o);
-	tc_resp_free(&r);
-	snprintf(path, sizeof path, "/api/v1/certificates/%s", id);
-	rq(&f, "GET", path, NULL, &r);
-	ck_status(r, 200);
-	o = tc_body_json(&r);
-	ck_assert_str_eq(tc_jstr(o, "common_name"), "k6-1.example.test");
-	json_object_put(o);
-	tc_resp_free(&r);
-	rq(&f, "POST", "/api/v1/certificates", cert, &r); /* the name is taken */
-	ck_status(r, 500);
-	tc_resp_free(&r);
-	rq(&f, "POST", "/api/v1/certificates", "{\"name\":\"k6-cert-2\"}", &r);
-	ck_status(r, 400);
-	ck_error_body(&r, "Bad Request", "common_name is required");
-	tc_resp_free(&r);
-	rq(&f, "GET", "/api/v1/certificates/mc-nope", NULL, &r);
-	ck_status(r, 404);
-	tc_resp_free(&r);
+	issue_k6_cert(&f);
+	tc_fx_expect_error(&f, "POST", "/api/v1/certificates", "{\"name\":\"k6-cert-2\"}", 400,
+			   "Bad Request", "common_name is required");
+	tc_fx_expect(&f, "GET", "/api/v1/certificates/mc-nope", NULL, 404);
 	list_expect(&f, "", 50, 61, 1, 50);
-	fx_stop(&f);
+	tc_fx_stop(&f);
 
 	/* the same fleet with the clamp off: all 60 at once */
 	cfg.bulk_clamp = false;
-	fx_start(&f, &cfg);
+	tc_fx_start(&f, &cfg);
 	bulk_agent(&f, 60, 60, 0);
-	json_object *s = stats(&f);
-	ck_assert_int_eq(stat_path(s, "jobs", "AwaitingCSR", NULL), 60);
-	json_object_put(s);
-	fx_stop(&f);
+	tc_fx_ck_stats(&f, "jobs.AwaitingCSR=60");
+	tc_fx_stop(&f);
 }
 END_TEST
 
 START_TEST(t_profiles_and_acme_routing)
 {
-	struct target_config cfg;
-	base_config(&cfg);
-	struct fx f;
-	fx_start(&f, &cfg);
+	struct tc_fx f;
+	start(&f, false, 0, 0);
 	struct tc_resp r;
-	rq(&f, "POST", "/api/v1/profiles", "{\"id\":\"prof-test\",\"name\":\"Test profile\"}", &r);
-	ck_status(r, 201);
-	json_object *o = tc_body_json(&r);
+	const char *prof = "{\"id\":\"prof-test\",\"name\":\"Test profile\"}";
+	json_object *o = tc_fx_json(&f, "POST", "/api/v1/profiles", prof, 201);
 	ck_assert_str_eq(tc_jstr(o, "id"), "prof-test");
 	json_object_put(o);
-	tc_resp_free(&r);
-	rq(&f, "POST", "/api/v1/profiles", "{\"id\":\"prof-test\",\"name\":\"Test profile\"}", &r);
-	ck_status(r, 409);
-	tc_resp_free(&r);
-	rq(&f, "POST", "/api/v1/profiles", "{\"id\":\"prof-x\"}", &r);
-	ck_status(r, 400);
-	tc_resp_free(&r);
+	tc_fx_expect(&f, "POST", "/api/v1/profiles", prof, 409);
+	tc_fx_expect(&f, "POST", "/api/v1/profiles", "{\"id\":\"prof-x\"}", 400);
 
 	const char *dirs[] = {"/acme/profile/prof-test/directory",
 			      "/acme/profile/prof-loadtest/directory"};
 	for (int i = 0; i < 2; i++) {
-		tc_request(f.c, "GET", dirs[i], NULL, NULL, NULL, &r);
-		ck_status(r, 200);
+		open_rq(&f, "GET", dirs[i], 200, &r);
 		o = tc_body_json(&r);
 		ck_assert_ptr_nonnull(tc_jstr(o, "newNonce"));
 		ck_assert_ptr_nonnull(tc_jstr(o, "newOrder"));
@@ -742,17 +375,13 @@ START_TEST(t_profiles_and_acme_routing)
 	ck_assert(r.status == 200 || r.status == 204);
 	ck_assert_uint_gt(strlen(r.replay_nonce), 10);
 	tc_resp_free(&r);
-	tc_request(f.c, "GET", "/acme/profile/prof-none/directory", NULL, NULL, NULL, &r);
-	ck_status(r, 404);
-	ck_assert_str_eq(r.content_type, "application/problem+json");
+	open_rq(&f, "GET", "/acme/profile/prof-none/directory", 404, &r);
+	ck_assert_str_eq(r.content_type, PROBLEM_JSON);
 	tc_resp_free(&r);
 
-	json_object *s = stats(&f);
-	ck_assert_int_eq(stat_path(s, "requests", "acme_directory", "200"), 2);
-	ck_assert_int_eq(stat_path(s, "requests", "acme_directory", "404"), 1);
-	ck_assert_int_eq(stat_path(s, "requests", "profile_create", "201"), 1);
-	json_object_put(s);
-	fx_stop(&f);
+	tc_fx_ck_stats(&f, "requests.acme_directory.200=2 requests.acme_directory.404=1 "
+			"requests.profile_create.201=1");
+	tc_fx_stop(&f);
 }
 END_TEST
 
@@ -760,106 +389,92 @@ END_TEST
 
 START_TEST(t_stats_numbers)
 {
-	struct target_config cfg;
-	base_config(&cfg);
-	cfg.seed_agents = 3;
+	struct target_config cfg = test_cfg(false, 3, 0);
 	cfg.os_mix = (struct identity_os_mix){{0, 100, 0}};
-	struct fx f;
-	fx_start(&f, &cfg);
+	struct tc_fx f;
+	tc_fx_start(&f, &cfg);
 	struct tc_resp r;
-	for (int i = 0; i < 3; i++) {
-		rq(&f, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", "{}", &r);
-		ck_status(r, 200);
-		tc_resp_free(&r);
-	}
-	rq(&f, "POST", "/api/v1/agents/ag-loadtest-00002/heartbeat", "{}", &r);
+	for (int i = 0; i < 3; i++)
+		tc_fx_expect(&f, "POST", HB_1, "{}", 200);
+	tc_fx_rq(&f, "POST", "/api/v1/agents/ag-loadtest-00002/heartbeat", "{}", &r);
 	tc_resp_free(&r);
-	rq(&f, "POST", "/api/v1/agents/ag-loadtest-00009/heartbeat", "{}", &r);
-	ck_status(r, 404);
-	tc_resp_free(&r);
+	tc_fx_expect(&f, "POST", "/api/v1/agents/ag-loadtest-00009/heartbeat", "{}", 404);
 	char id[128], path[256];
 	register_agent(&f, "api-agent", id, sizeof id);
 	snprintf(path, sizeof path, "/api/v1/agents/%s/heartbeat", id);
-	rq(&f, "POST", path, "{\"os\":\"linux\"}", &r);
+	tc_fx_rq(&f, "POST", path, "{\"os\":\"linux\"}", &r);
 	tc_resp_free(&r);
 	tc_request(f.c, "GET", "/health", NULL, NULL, NULL, &r);
 	tc_resp_free(&r);
 
-	json_object *s = stats(&f), *hb = NULL;
-	ck_assert_int_eq(stat_path(s, "requests", "heartbeat", "200"), 5);
-	ck_assert_int_eq(stat_path(s, "requests", "heartbeat", "404"), 1);
-	ck_assert_int_eq(stat_path(s, "requests", "health", "200"), 1);
-	ck_assert_int_eq(stat_path(s, "heartbeats_by_agent", "ag-loadtest-00001", NULL), 3);
-	ck_assert_int_eq(stat_path(s, "heartbeats_by_agent", "ag-loadtest-00002", NULL), 1);
-	ck_assert_int_eq(stat_path(s, "heartbeats_by_agent", id, NULL), 1);
-	ck_assert(json_object_object_get_ex(s, "heartbeats_by_agent", &hb));
+	char spec[512];
+	snprintf(spec, sizeof spec,
+		 "requests.heartbeat.200=5 requests.heartbeat.404=1 requests.health.200=1 "
+		 "heartbeats_by_agent.ag-loadtest-00001=3 heartbeats_by_agent.ag-loadtest-00002=1 "
+		 "heartbeats_by_agent.%s=1 agents.total=4 agents.retired=0 agents.os.windows=3 "
+		 "agents.os.linux=1 agents.os.darwin=0",
+		 id);
+	tc_fx_ck_stats(&f, spec);
+	json_object *s = tc_stats(f.c);
+	json_object *hb = tc_member(s, "heartbeats_by_agent");
+	ck_assert_ptr_nonnull(hb);
 	ck_assert_int_eq(json_object_object_length(hb), 3); /* agent 3 never beat */
-	ck_assert_int_eq(stat_path(s, "agents", "total", NULL), 4);
-	ck_assert_int_eq(stat_path(s, "agents", "retired", NULL), 0);
-	json_object *agents = NULL;
-	json_object_object_get_ex(s, "agents", &agents);
-	ck_assert_int_eq(stat_path(agents, "os", "windows", NULL), 3);
-	ck_assert_int_eq(stat_path(agents, "os", "linux", NULL), 1);
-	ck_assert_int_eq(stat_path(agents, "os", "darwin", NULL), 0);
 	json_object_put(s);
-	fx_stop(&f);
+	tc_fx_stop(&f);
 }
 END_TEST
 
 START_TEST(t_rate_limit)
 {
-	struct target_config cfg;
-	base_config(&cfg);
-	cfg.seed_agents = 1;
+	struct target_config cfg = test_cfg(false, 1, 0);
 	cfg.rate_per_s = 5;
 	cfg.burst = 0; /* 2 x 5 = 10 */
-	struct fx f;
-	fx_start(&f, &cfg);
+	struct tc_fx f;
+	tc_fx_start(&f, &cfg);
 	struct tc_resp r;
-	int ok = 0, limited = 0;
-	for (int i = 0; i < 14; i++) {
-		rq(&f, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", "{}", &r);
-		ck_assert_int_eq(r.error, HTTP_ERR_NONE);
-		if (r.status == 200) {
-			ok++;
-		} else {
-			ck_assert_int_eq(r.status, 429);
-			ck_assert_str_eq(r.retry_after, "1");
-			ck_assert_str_eq(r.content_type, TEXT_PLAIN);
-			ck_assert_str_eq(r.body, "{\"error\":\"Rate limit exceeded\"}\n");
-			limited++;
-		}
-		tc_resp_free(&r);
-	}
+	int limited = 0;
+	int ok = tc_fx_heartbeats(&f, "ag-loadtest-00001", 14, &limited);
 	/* 10 in the burst, maybe one more refilled while the loop ran */
 	ck_assert_int_ge(ok, 10);
 	ck_assert_int_le(ok, 11);
 	ck_assert_int_eq(ok + limited, 14);
 	/* the limiter runs before auth: no key, still 429 */
-	tc_request(f.c, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", NULL, NULL, "{}", &r);
+	tc_request(f.c, "POST", HB_1, NULL, NULL, "{}", &r);
 	ck_status(r, 429);
 	tc_resp_free(&r);
 	/* no-auth routes have their own bucket */
-	tc_request(f.c, "GET", "/health", NULL, NULL, NULL, &r);
-	ck_status(r, 200);
+	open_rq(&f, "GET", "/health", 200, &r);
 	tc_resp_free(&r);
 	usleep(1100 * 1000); /* ~5 tokens come back */
-	rq(&f, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", "{}", &r);
-	ck_status(r, 200);
-	tc_resp_free(&r);
-	json_object *s = stats(&f);
-	ck_assert_int_eq(stat_path(s, "requests", "heartbeat", "429"), limited + 1);
-	json_object_put(s);
-	fx_stop(&f);
+	tc_fx_expect(&f, "POST", HB_1, "{}", 200);
+	ck_assert_int_eq(tc_fx_stat_count(&f, "heartbeat", "429"), limited + 1);
+	tc_fx_stop(&f);
 }
 END_TEST
 
+/* A request (with the key) answered want no sooner than min_ms; the answer stays in *r. */
+static void rq_slow(struct tc_fx *f, const char *method, const char *path, const char *body,
+		    int want, uint64_t min_ms, struct tc_resp *r)
+{
+	tc_fx_rq(f, method, path, body, r);
+	ck_status(*r, want);
+	ck_assert_uint_ge(r->duration_ns, min_ms * MS);
+}
+
+/* The stalled or dropped request method path: the connection closes without an answer. */
+static void rq_closed(struct tc_fx *f, const char *path, const char *body, uint64_t min_ms)
+{
+	struct tc_resp r;
+	tc_fx_rq(f, "POST", path, body, &r);
+	ck_assert_int_eq(r.error, HTTP_ERR_CLOSED);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_ge(r.duration_ns, min_ms * MS);
+	tc_resp_free(&r);
+}
+
 START_TEST(t_faults)
 {
-	struct target_config cfg;
-	base_config(&cfg);
-	cfg.seed_agents = 1;
-	cfg.seed_certs = 1;
+	struct target_config cfg = test_cfg(false, 1, 1);
 	const char *faults[] = {"heartbeat:error=1",	   "work:latency=200ms",
 				"csr:drop=1",		   "job_status:stall=300ms",
 				"cert_fetch:latency=10ms-30ms", "acme_directory:latency=50ms",
@@ -868,53 +483,33 @@ START_TEST(t_faults)
 	for (size_t i = 0; i < nf; i++)
 		cfg.faults[i] = faults[i];
 	cfg.n_faults = nf;
-	struct fx f;
-	fx_start(&f, &cfg);
+	struct tc_fx f;
+	tc_fx_start(&f, &cfg);
 	struct tc_resp r;
-	for (int i = 0; i < 5; i++) {
-		rq(&f, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", "{}", &r);
-		ck_status(r, 500);
-		ck_error_body(&r, "Internal Server Error", "injected fault");
-		tc_resp_free(&r);
-	}
-	rq(&f, "GET", "/api/v1/agents/ag-loadtest-00001/work", NULL, &r);
-	ck_status(r, 200);
-	ck_assert_uint_ge(r.duration_ns, 200 * MS);
+	for (int i = 0; i < 5; i++)
+		tc_fx_expect_error(&f, "POST", HB_1, "{}", 500, "Internal Server Error",
+				   "injected fault");
+	rq_slow(&f, "GET", "/api/v1/agents/ag-loadtest-00001/work", NULL, 200, 200, &r);
 	tc_resp_free(&r);
-	rq(&f, "GET", "/api/v1/agents/ag-loadtest-00001/certificates/mc-loadtest-00001", NULL, &r);
-	ck_status(r, 404);
-	ck_assert_uint_ge(r.duration_ns, 10 * MS);
+	rq_slow(&f, "GET", "/api/v1/agents/ag-loadtest-00001/certificates/mc-loadtest-00001", NULL,
+		404, 10, &r);
 	tc_resp_free(&r);
-	rq(&f, "POST", "/api/v1/agents/ag-loadtest-00001/csr", "{}", &r);
-	ck_assert_int_eq(r.error, HTTP_ERR_CLOSED);
-	ck_assert_int_eq(r.status, 0);
-	tc_resp_free(&r);
-	rq(&f, "POST", "/api/v1/agents/ag-loadtest-00001/jobs/j/status", "{\"status\":\"x\"}", &r);
-	ck_assert_int_eq(r.error, HTTP_ERR_CLOSED);
-	ck_assert_uint_ge(r.duration_ns, 300 * MS);
-	tc_resp_free(&r);
+	rq_closed(&f, "/api/v1/agents/ag-loadtest-00001/csr", "{}", 0);
+	rq_closed(&f, "/api/v1/agents/ag-loadtest-00001/jobs/j/status", "{\"status\":\"x\"}", 300);
 	/* a held ACME request keeps its profile and path */
-	tc_request(f.c, "GET", "/acme/profile/prof-loadtest/directory", NULL, NULL, NULL, &r);
-	ck_status(r, 200);
+	open_rq(&f, "GET", "/acme/profile/prof-loadtest/directory", 200, &r);
 	ck_assert_uint_ge(r.duration_ns, 50 * MS);
 	ck_assert_ptr_nonnull(strstr(r.body, "/acme/profile/prof-loadtest/new-nonce"));
 	tc_resp_free(&r);
-	tc_request(f.c, "HEAD", "/acme/profile/prof-loadtest/new-nonce", NULL, NULL, NULL, &r);
-	ck_status(r, 500);
-	ck_assert_str_eq(r.content_type, "application/problem+json");
+	open_rq(&f, "HEAD", "/acme/profile/prof-loadtest/new-nonce", 500, &r);
+	ck_assert_str_eq(r.content_type, PROBLEM_JSON);
 	tc_resp_free(&r);
-	tc_request(f.c, "GET", "/health", NULL, NULL, NULL, &r); /* untouched */
-	ck_status(r, 200);
+	open_rq(&f, "GET", "/health", 200, &r); /* untouched */
 	ck_assert_uint_lt(r.duration_ns, 150 * MS);
 	tc_resp_free(&r);
-	json_object *s = stats(&f);
-	ck_assert_int_eq(stat_path(s, "requests", "heartbeat", "500"), 5);
-	ck_assert_int_eq(stat_path(s, "requests", "heartbeat", "200"), 0);
-	ck_assert_int_eq(stat_path(s, "requests", "csr", "0"), 1);
-	ck_assert_int_eq(stat_path(s, "requests", "job_status", "0"), 1);
-	ck_assert_int_eq(stat_path(s, "requests", "work", "200"), 1);
-	json_object_put(s);
-	fx_stop(&f);
+	tc_fx_ck_stats(&f, "requests.heartbeat.500=5 requests.heartbeat.200=0 requests.csr.0=1 "
+			"requests.job_status.0=1 requests.work.200=1");
+	tc_fx_stop(&f);
 }
 END_TEST
 
@@ -922,20 +517,12 @@ END_TEST
 
 START_TEST(t_tls_generated_ca)
 {
-	struct target_config cfg;
-	base_config(&cfg);
-	cfg.plain = false;
-	cfg.seed_agents = 2;
-	cfg.seed_certs = 2;
-	struct fx f;
-	fx_start(&f, &cfg);
-	const char *ca = target_ca_path(f.t);
-	ck_assert_ptr_nonnull(ca);
+	struct tc_fx f;
+	start(&f, true, 2, 2);
 	char ca_copy[512];
-	snprintf(ca_copy, sizeof ca_copy, "%s", ca);
+	snprintf(ca_copy, sizeof ca_copy, "%s", target_ca_path(f.t));
 	struct tc_resp r;
-	tc_request(f.c, "GET", "/health", NULL, NULL, NULL, &r);
-	ck_status(r, 200);
+	open_rq(&f, "GET", "/health", 200, &r);
 	tc_resp_free(&r);
 	agent_flow(&f);
 	/* without the CA the handshake fails verification */
@@ -944,7 +531,7 @@ START_TEST(t_tls_generated_ca)
 	ck_assert_int_eq(r.error, HTTP_ERR_TLS);
 	tc_resp_free(&r);
 	tc_free(untrusting);
-	fx_stop(&f);
+	tc_fx_stop(&f);
 	struct stat st;
 	ck_assert_int_ne(stat(ca_copy, &st), 0); /* the generated CA file is removed */
 }
@@ -970,23 +557,18 @@ START_TEST(t_tls_given_files)
 	fclose(fk);
 	ck_assert_int_eq(ca_write_pem(ca, cafile), 0);
 
-	struct target_config cfg;
-	base_config(&cfg);
-	cfg.plain = false;
+	struct target_config cfg = test_cfg(true, 0, 0);
 	cfg.tls_cert_file = cert;
 	cfg.tls_key_file = key;
 	cfg.seed_agents = 1;
-	char e2[512];
-	struct target *t = target_start(&cfg, e2, sizeof e2);
-	ck_assert_msg(t != NULL, "%s", e2);
-	ck_assert_ptr_null(target_ca_path(t)); /* nothing generated */
-	struct tc *c = tc_new(target_port(t), true, cafile);
-	struct tc_resp r;
-	tc_request(c, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", KEY, NULL, "{}", &r);
-	ck_status(r, 200);
-	tc_resp_free(&r);
-	tc_free(c);
-	target_stop(t);
+	struct tc_fx f;
+	tc_fx_start(&f, &cfg);
+	ck_assert_ptr_null(target_ca_path(f.t)); /* nothing generated */
+	tc_free(f.c); /* a client trusting the given CA instead */
+	f.c = tc_new(target_port(f.t), true, cafile);
+	ck_assert_ptr_nonnull(f.c);
+	tc_fx_expect(&f, "POST", HB_1, "{}", 200);
+	tc_fx_stop(&f);
 	EVP_PKEY_free(pkey);
 	X509_free(x);
 	ca_free(ca);
@@ -1019,17 +601,11 @@ START_TEST(t_process_plain)
 	ck_assert_int_eq(procs_target_start(&p, args), 0);
 	ck_assert(!cmdline_contains(p.pid, "secret-k1")); /* scrubbed from argv */
 	ck_assert_str_eq(p.ca_path, "");
-	struct tc *c = tc_new(p.port, false, NULL);
-	struct tc_resp r;
-	tc_request(c, "POST", "/api/v1/agents/ag-loadtest-00003/heartbeat", "secret-k1", NULL, "{}",
-		   &r);
-	ck_status(r, 200);
-	tc_resp_free(&r);
-	json_object *s = tc_stats(c);
-	ck_assert_int_eq(stat_path(s, "heartbeats_by_agent", "ag-loadtest-00003", NULL), 1);
-	ck_assert_int_eq(stat_path(s, "agents", "total", NULL), 3);
-	json_object_put(s);
-	tc_free(c);
+	struct tc_fx f = {.c = tc_new(p.port, false, NULL), .key = "secret-k1"};
+	ck_assert_ptr_nonnull(f.c);
+	tc_fx_expect(&f, "POST", "/api/v1/agents/ag-loadtest-00003/heartbeat", "{}", 200);
+	tc_fx_ck_stats(&f, "heartbeats_by_agent.ag-loadtest-00003=1 agents.total=3");
+	tc_free(f.c);
 	ck_assert_int_eq(procs_target_stop(&p, SIGTERM), 0); /* exited, with status 0 */
 }
 END_TEST
@@ -1050,12 +626,10 @@ START_TEST(t_process_tls_generated)
 	struct stat st;
 	ck_assert_int_eq(stat(p.key_file, &st), 0);
 	ck_assert_int_eq(st.st_mode & 077, 0); /* private */
-	struct tc *c = tc_new(p.port, true, p.ca_path);
-	struct tc_resp r;
-	tc_request(c, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", key, NULL, "{}", &r);
-	ck_status(r, 200);
-	tc_resp_free(&r);
-	tc_free(c);
+	struct tc_fx f = {.c = tc_new(p.port, true, p.ca_path), .key = key};
+	ck_assert_ptr_nonnull(f.c);
+	tc_fx_expect(&f, "POST", HB_1, "{}", 200);
+	tc_free(f.c);
 	ck_assert_int_eq(procs_target_stop(&p, SIGINT), 0); /* exited, with status 0 */
 	ck_assert_int_ne(stat(p.ca_path, &st), 0);            /* it removed its CA */
 }
@@ -1172,32 +746,18 @@ END_TEST
 START_TEST(t_postgresql_store)
 {
 	char err[512], db[64], conninfo[PGTMP_CONNINFO_MAX];
-	ck_assert(cluster_up);
-	snprintf(db, sizeof db, "target_%d", (int)getpid());
-	ck_assert_msg(pgtmp_create_db(&cluster, db, true, err, sizeof err) == 0, "%s", err);
-	ck_assert(pgtmp_conninfo_db(&cluster, db, conninfo, sizeof conninfo) > 0);
-	struct target_config cfg;
-	base_config(&cfg);
+	tc_fx_pg_db(&cluster, cluster_up, "target", db, conninfo, sizeof conninfo);
+	struct target_config cfg = test_cfg(false, 2, 4);
 	cfg.db_url = conninfo;
-	cfg.seed_agents = 2;
-	cfg.seed_certs = 4;
-	struct fx f;
-	fx_start(&f, &cfg);
-	struct tc_resp r;
-	rq(&f, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", HB_BODY, &r);
-	ck_status(r, 200);
-	tc_resp_free(&r);
-	rq(&f, "POST", "/api/v1/agents/ag-loadtest-00099/heartbeat", HB_BODY, &r);
-	ck_status(r, 404);
-	tc_resp_free(&r);
+	struct tc_fx f;
+	tc_fx_start(&f, &cfg);
+	tc_fx_expect(&f, "POST", HB_1, HB_BODY, 200);
+	tc_fx_expect(&f, "POST", "/api/v1/agents/ag-loadtest-00099/heartbeat", HB_BODY, 404);
 	agent_flow(&f);
 	list_expect(&f, "?per_page=2", 2, 4, 1, 2);
-	json_object *s = stats(&f);
-	ck_assert_int_eq(stat_path(s, "agents", "total", NULL), 2);
-	ck_assert_int_eq(stat_path(s, "jobs", "Completed", NULL), 4);
-	ck_assert_int_eq(stat_path(s, "heartbeats_by_agent", "ag-loadtest-00001", NULL), 1);
-	json_object_put(s);
-	fx_stop(&f);
+	tc_fx_ck_stats(&f, "agents.total=2 jobs.Completed=4 "
+			"heartbeats_by_agent.ag-loadtest-00001=1");
+	tc_fx_stop(&f);
 	int64_t n = -1;
 	ck_assert(pgtmp_query_i64(&cluster, db,
 				  "SELECT count(*) FROM jobs WHERE type = 'Deployment' AND "
@@ -1213,25 +773,17 @@ int main(void)
 		return TESTENV_SKIP;
 	signal(SIGPIPE, SIG_IGN);
 	Suite *s = suite_create("target");
-	TCase *tc = testenv_tcase(s, "inprocess_plain", TEST_TIMEOUT_S);
-	tcase_add_test(tc, t_open_routes_and_auth);
-	tcase_add_test(tc, t_heartbeat_codes);
-	tcase_add_test(tc, t_register_and_retire);
-	tcase_add_test(tc, t_work_routing_and_csr);
-	tcase_add_test(tc, t_bulk_clamp_and_paging);
-	tcase_add_test(tc, t_profiles_and_acme_routing);
-	tcase_add_test(tc, t_stats_numbers);
-	tcase_add_test(tc, t_rate_limit);
-	tcase_add_test(tc, t_faults);
-	tc = testenv_tcase(s, "tls", TEST_TIMEOUT_S);
-	tcase_add_test(tc, t_tls_generated_ca);
-	tcase_add_test(tc, t_tls_given_files);
-	tc = testenv_tcase(s, "process", TEST_TIMEOUT_S);
-	tcase_add_test(tc, t_process_plain);
-	tcase_add_test(tc, t_process_tls_generated);
-	tcase_add_test(tc, t_process_bad_options);
-	tcase_add_test(tc, t_help_matches_man);
-	tc = testenv_tcase(s, "postgresql", TEST_TIMEOUT_S);
-	tcase_add_test(tc, t_postgresql_store);
+	const TTest *plain[] = {t_open_routes_and_auth, t_heartbeat_codes,	  t_register_and_retire,
+				t_work_routing_and_csr, t_bulk_clamp_and_paging, t_profiles_and_acme_routing,
+				t_stats_numbers,	t_rate_limit,		  t_faults};
+	const TTest *tls[] = {t_tls_generated_ca, t_tls_given_files};
+	const TTest *process[] = {t_process_plain, t_process_tls_generated, t_process_bad_options,
+				  t_help_matches_man};
+	testenv_tcase_tests(s, "inprocess_plain", TEST_TIMEOUT_S, plain,
+			    sizeof plain / sizeof *plain);
+	testenv_tcase_tests(s, "tls", TEST_TIMEOUT_S, tls, sizeof tls / sizeof *tls);
+	testenv_tcase_tests(s, "process", TEST_TIMEOUT_S, process,
+			    sizeof process / sizeof *process);
+	testenv_tcase_tests(s, "postgresql", TEST_TIMEOUT_S, &t_postgresql_store, 1);
 	return pgtmp_run_suite(s, &cluster, &cluster_up, "check_target");
 }

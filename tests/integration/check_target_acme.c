@@ -20,8 +20,8 @@
 
 #include "engine/jose.h"
 #include "target/target.h"
-#include "tests/integration/target_client.h"
 #include "tests/lib/pg.h"
+#include "tests/lib/target_fx.h"
 #include "tests/lib/testenv.h"
 
 #define KEY "acceptance-key-2026"
@@ -35,51 +35,6 @@
 static struct pgtmp cluster;
 static bool cluster_up;
 
-/* ---- fixture: an HTTPS target in this process and one verified client ---------------------- */
-
-struct fx {
-	struct target *t;
-	struct tc *c;
-};
-
-static void base_config(struct target_config *cfg)
-{
-	target_config_defaults(cfg);
-	cfg->port = 0;
-	cfg->plain = false; /* HTTPS with a generated CA */
-	cfg->rate_per_s = 0;
-	cfg->api_keys[0] = KEY;
-	cfg->n_api_keys = 1;
-	cfg->quiet = true;
-}
-
-static void fx_start(struct fx *f, const struct target_config *cfg)
-{
-	char err[512];
-	f->t = target_start(cfg, err, sizeof err);
-	ck_assert_msg(f->t != NULL, "target_start: %s", err);
-	ck_assert(target_is_tls(f->t));
-	ck_assert_ptr_nonnull(target_ca_path(f->t));
-	f->c = tc_new(target_port(f->t), true, target_ca_path(f->t));
-	ck_assert_ptr_nonnull(f->c);
-}
-
-static void fx_stop(struct fx *f)
-{
-	tc_free(f->c);
-	target_stop(f->t);
-}
-
-/* The target's count of answers with status for endpoint (GET /_target/stats). */
-static int64_t stat_count(struct fx *f, const char *endpoint, const char *status)
-{
-	json_object *o = tc_stats(f->c);
-	int64_t v = json_object_get_int64(tc_member(tc_member(tc_member(o, "requests"), endpoint),
-						   status));
-	json_object_put(o);
-	return v;
-}
-
 /* ---- an ACME client on fleetsim's HTTP client --------------------------------------------- */
 
 struct acl {
@@ -88,7 +43,7 @@ struct acl {
 	char nonce[TC_HEADER_MAX];
 };
 
-static void acme_url(const struct fx *f, const char *rest, char *out, size_t n)
+static void acme_url(const struct tc_fx *f, const char *rest, char *out, size_t n)
 {
 	snprintf(out, n, "https://127.0.0.1:%u/acme/profile/" PROFILE "/%s", target_port(f->t),
 		 rest);
@@ -103,7 +58,7 @@ static const char *path_of(const char *url)
 	return p;
 }
 
-static void fresh_nonce(struct fx *f, struct acl *a)
+static void fresh_nonce(struct tc_fx *f, struct acl *a)
 {
 	struct tc_resp r;
 	tc_request(f->c, "HEAD", "/acme/profile/" PROFILE "/new-nonce", NULL, NULL, NULL, &r);
@@ -125,14 +80,14 @@ static char *sign(const struct acl *a, const char *url, const char *nonce, const
 }
 
 /* POSTs a ready JWS body to url's path. */
-static void post_raw(struct fx *f, const char *url, const char *body, struct tc_resp *r)
+static void post_raw(struct tc_fx *f, const char *url, const char *body, struct tc_resp *r)
 {
 	tc_request(f->c, "POST", path_of(url), NULL, NULL, body, r);
 }
 
 /* Signs payload for url with the client's current nonce (fetching one when it has none),
  * POSTs it and keeps the answer's Replay-Nonce (problems carry none). */
-static void post_signed(struct fx *f, struct acl *a, const char *url, const char *payload,
+static void post_signed(struct tc_fx *f, struct acl *a, const char *url, const char *payload,
 			bool use_jwk, struct tc_resp *r)
 {
 	if (!a->nonce[0])
@@ -160,8 +115,18 @@ static void ck_problem(const struct tc_resp *r, int status, const char *type)
 	json_object_put(o);
 }
 
+/* POSTs the ready JWS body to url's path: an ACME problem of status and type. */
+static void post_problem(struct tc_fx *f, const char *url, const char *body, int status,
+			 const char *type)
+{
+	struct tc_resp r;
+	post_raw(f, url, body, &r);
+	ck_problem(&r, status, type);
+	tc_resp_free(&r);
+}
+
 /* new-account with a fresh P-256 key: 201, Location = kid under this profile. */
-static void new_account(struct fx *f, struct acl *a)
+static void new_account(struct tc_fx *f, struct acl *a)
 {
 	memset(a, 0, sizeof *a);
 	a->key = EVP_EC_gen("P-256");
@@ -188,8 +153,27 @@ static void acl_free(struct acl *a)
 	EVP_PKEY_free(a->key);
 }
 
+/* An HTTPS target allowing active_orders orders per account (0: the default) and a new
+ * account on it. */
+static void acme_start(struct tc_fx *f, struct acl *a, uint32_t active_orders)
+{
+	struct target_config cfg;
+	tc_fx_config(&cfg, KEY, true);
+	if (active_orders)
+		cfg.acme_active_orders = active_orders;
+	tc_fx_start(f, &cfg);
+	new_account(f, a);
+}
+
+/* Frees the account and stops the target. */
+static void acme_stop(struct tc_fx *f, struct acl *a)
+{
+	acl_free(a);
+	tc_fx_stop(f);
+}
+
 /* new-order for ORDER_PAYLOAD's name; returns the parsed order and its Location. */
-static json_object *new_order(struct fx *f, struct acl *a, const char *payload, char *loc,
+static json_object *new_order(struct tc_fx *f, struct acl *a, const char *payload, char *loc,
 			      size_t n)
 {
 	char url[256];
@@ -209,9 +193,9 @@ static json_object *new_order(struct fx *f, struct acl *a, const char *payload, 
 START_TEST(t_acme_directory_https)
 {
 	struct target_config cfg;
-	base_config(&cfg);
-	struct fx f;
-	fx_start(&f, &cfg);
+	tc_fx_config(&cfg, KEY, true);
+	struct tc_fx f;
+	tc_fx_start(&f, &cfg);
 	struct tc_resp r;
 	tc_request(f.c, "GET", "/acme/profile/" PROFILE "/directory", NULL, NULL, NULL, &r);
 	ck_status(r, 200);
@@ -244,21 +228,17 @@ START_TEST(t_acme_directory_https)
 	ck_status(r, 404);
 	ck_assert_str_eq(r.content_type, PROBLEM_JSON);
 	tc_resp_free(&r);
-	ck_assert_int_eq(stat_count(&f, "acme_nonce", "200"), 1);
-	ck_assert_int_eq(stat_count(&f, "acme_nonce", "204"), 1);
-	fx_stop(&f);
+	tc_fx_ck_stats(&f, "requests.acme_nonce.200=1 requests.acme_nonce.204=1");
+	tc_fx_stop(&f);
 }
 END_TEST
 
 START_TEST(t_acme_rejections_https)
 {
-	struct target_config cfg;
-	base_config(&cfg);
-	struct fx f;
-	fx_start(&f, &cfg);
+	struct tc_fx f;
 	struct acl a;
-	new_account(&f, &a);
-	char url[256], other[320];
+	acme_start(&f, &a, 0);
+	char url[256];
 	acme_url(&f, "new-order", url, sizeof url);
 	struct tc_resp r;
 
@@ -271,16 +251,12 @@ START_TEST(t_acme_rejections_https)
 	ck_assert_ptr_nonnull(sig);
 	sig += strlen("\"signature\":\"");
 	sig[0] = sig[0] == 'A' ? 'B' : 'A';
-	post_raw(&f, url, body, &r);
-	ck_problem(&r, 401, "unauthorized");
-	tc_resp_free(&r);
+	post_problem(&f, url, body, 401, "unauthorized");
 	free(body);
 
 	/* the nonce of that request was consumed: a correctly signed request reusing it */
 	body = sign(&a, url, used_nonce, ORDER_PAYLOAD, false);
-	post_raw(&f, url, body, &r);
-	ck_problem(&r, 400, "badNonce");
-	tc_resp_free(&r);
+	post_problem(&f, url, body, 400, "badNonce");
 	free(body);
 
 	/* a good request, answered 201, then the very same bytes again (a replay) */
@@ -289,35 +265,22 @@ START_TEST(t_acme_rejections_https)
 	post_raw(&f, url, body, &r);
 	ck_status(r, 201);
 	tc_resp_free(&r);
-	post_raw(&f, url, body, &r);
-	ck_problem(&r, 400, "badNonce");
-	tc_resp_free(&r);
+	post_problem(&f, url, body, 400, "badNonce");
 	free(body);
 
 	/* wrong url: another endpoint's url, http:// on this HTTPS listener, another port */
-	acme_url(&f, "new-account", other, sizeof other);
-	fresh_nonce(&f, &a);
-	body = sign(&a, other, a.nonce, ORDER_PAYLOAD, false);
-	post_raw(&f, url, body, &r);
-	ck_problem(&r, 401, "unauthorized");
-	tc_resp_free(&r);
-	free(body);
-	snprintf(other, sizeof other, "http%s", url + strlen("https"));
-	fresh_nonce(&f, &a);
-	body = sign(&a, other, a.nonce, ORDER_PAYLOAD, false);
-	post_raw(&f, url, body, &r);
-	ck_problem(&r, 401, "unauthorized");
-	tc_resp_free(&r);
-	free(body);
+	char others[3][320];
+	acme_url(&f, "new-account", others[0], sizeof others[0]);
+	snprintf(others[1], sizeof others[1], "http%s", url + strlen("https"));
 	unsigned port = target_port(f.t);
-	snprintf(other, sizeof other, "https://127.0.0.1:%u%s", port < 65535 ? port + 1 : port - 1,
-		 path_of(url));
-	fresh_nonce(&f, &a);
-	body = sign(&a, other, a.nonce, ORDER_PAYLOAD, false);
-	post_raw(&f, url, body, &r);
-	ck_problem(&r, 401, "unauthorized");
-	tc_resp_free(&r);
-	free(body);
+	snprintf(others[2], sizeof others[2], "https://127.0.0.1:%u%s",
+		 port < 65535 ? port + 1 : port - 1, path_of(url));
+	for (int i = 0; i < 3; i++) {
+		fresh_nonce(&f, &a);
+		body = sign(&a, others[i], a.nonce, ORDER_PAYLOAD, false);
+		post_problem(&f, url, body, 401, "unauthorized");
+		free(body);
+	}
 
 	/* after all that the account still works, chaining nonces from the answers */
 	char loc[512];
@@ -325,12 +288,9 @@ START_TEST(t_acme_rejections_https)
 	json_object_put(o);
 
 	/* the target saw exactly this: two orders made, four 401s, two badNonce */
-	ck_assert_int_eq(stat_count(&f, "acme_order", "201"), 2);
-	ck_assert_int_eq(stat_count(&f, "acme_order", "401"), 4);
-	ck_assert_int_eq(stat_count(&f, "acme_order", "400"), 2);
-	ck_assert_int_eq(stat_count(&f, "acme_account", "201"), 1);
-	acl_free(&a);
-	fx_stop(&f);
+	tc_fx_ck_stats(&f, "requests.acme_order.201=2 requests.acme_order.401=4 "
+			"requests.acme_order.400=2 requests.acme_account.201=1");
+	acme_stop(&f, &a);
 }
 END_TEST
 
@@ -400,12 +360,9 @@ static void ari_id(X509 *x, char *out, size_t n)
 
 START_TEST(t_acme_order_https)
 {
-	struct target_config cfg;
-	base_config(&cfg);
-	struct fx f;
-	fx_start(&f, &cfg);
+	struct tc_fx f;
 	struct acl a;
-	new_account(&f, &a);
+	acme_start(&f, &a, 0);
 	struct tc_resp r;
 	const char *name = "order-1.example.test";
 	char payload[256], loc[512], url[600], v[TC_HEADER_MAX];
@@ -491,27 +448,20 @@ START_TEST(t_acme_order_https)
 	ck_status(r, 404);
 	tc_resp_free(&r);
 
-	ck_assert_int_eq(stat_count(&f, "acme_finalize", "200"), 1);
-	ck_assert_int_eq(stat_count(&f, "acme_cert", "200"), 1);
-	ck_assert_int_eq(stat_count(&f, "acme_authz", "200"), 1);
-	ck_assert_int_eq(stat_count(&f, "acme_challenge", "200"), 1);
-	ck_assert_int_eq(stat_count(&f, "acme_renewal_info", "200"), 1);
+	tc_fx_ck_stats(&f, "requests.acme_finalize.200=1 requests.acme_cert.200=1 "
+			"requests.acme_authz.200=1 requests.acme_challenge.200=1 "
+			"requests.acme_renewal_info.200=1");
 	X509_free(leaf);
 	EVP_PKEY_free(key);
-	acl_free(&a);
-	fx_stop(&f);
+	acme_stop(&f, &a);
 }
 END_TEST
 
 START_TEST(t_acme_rate_limited_https)
 {
-	struct target_config cfg;
-	base_config(&cfg);
-	cfg.acme_active_orders = 2;
-	struct fx f;
-	fx_start(&f, &cfg);
+	struct tc_fx f;
 	struct acl a, b;
-	new_account(&f, &a);
+	acme_start(&f, &a, 2);
 	char loc[512], url[256];
 	for (int i = 0; i < 2; i++)
 		json_object_put(new_order(&f, &a, ORDER_PAYLOAD, loc, sizeof loc));
@@ -524,354 +474,158 @@ START_TEST(t_acme_rate_limited_https)
 	/* another account has its own limit */
 	new_account(&f, &b);
 	json_object_put(new_order(&f, &b, ORDER_PAYLOAD, loc, sizeof loc));
-	ck_assert_int_eq(stat_count(&f, "acme_order", "429"), 1);
-	ck_assert_int_eq(stat_count(&f, "acme_order", "201"), 3);
-	acl_free(&a);
+	tc_fx_ck_stats(&f, "requests.acme_order.429=1 requests.acme_order.201=3");
 	acl_free(&b);
-	fx_stop(&f);
+	acme_stop(&f, &a);
 }
 END_TEST
 
 /* ---- certctl's endpoints over HTTPS ---------------------------------------------------------- */
 
-static void rq(struct fx *f, const char *method, const char *path, const char *body,
-	       struct tc_resp *r)
+/* Agent registration over HTTPS: an agent made through the API heartbeats, is retired (200),
+ * then gets 410; a second retire is 204; unknown agents 404. */
+static void agent_lifecycle(struct tc_fx *f)
 {
-	tc_request(f->c, method, path, KEY, NULL, body, r);
-}
-
-/* method path (body) answers want with the API key; returns nothing, frees the answer. */
-static void expect(struct fx *f, const char *method, const char *path, const char *body, int want)
-{
-	struct tc_resp r;
-	rq(f, method, path, body, &r);
-	ck_assert_msg(r.error == HTTP_ERR_NONE && r.status == want, "%s %s: %d (%s), want %d: %s",
-		      method, path, r.status, http_error_name(r.error), want, r.body);
-	tc_resp_free(&r);
-}
-
-/* certctl's ErrorWithRequestID body. */
-static void ck_error_body(const struct tc_resp *r, const char *error, const char *message)
-{
-	ck_assert_str_eq(r->content_type, APP_JSON);
-	json_object *o = tc_body_json(r);
-	ck_assert_str_eq(tc_jstr(o, "error"), error);
-	ck_assert_str_eq(tc_jstr(o, "message"), message);
-	ck_assert_str_eq(tc_jstr(o, "request_id"), r->request_id);
+	json_object *o = tc_fx_json(f, "POST", "/api/v1/agents",
+				    "{\"name\":\"https-agent\",\"hostname\":\"h.example.test\"}", 201);
+	char hb[256], agent[256];
+	snprintf(hb, sizeof hb, "/api/v1/agents/%s/heartbeat", tc_jstr(o, "id"));
+	snprintf(agent, sizeof agent, "/api/v1/agents/%s", tc_jstr(o, "id"));
 	json_object_put(o);
-}
-
-static void auth_paths(struct fx *f)
-{
+	tc_fx_expect_error(f, "POST", "/api/v1/agents", "{\"name\":\"https-agent\",\"hostname\":\"h\"}",
+			   409, "Conflict", "Agent with this name already exists");
+	tc_fx_expect_error(f, "POST", "/api/v1/agents", "{\"hostname\":\"h\"}", 400, "Bad Request",
+			   "name is required");
 	struct tc_resp r;
-	const char *open[][2] = {{"/health", "{\"status\":\"healthy\"}\n"},
-				 {"/ready", "{\"db\":\"reachable\",\"status\":\"ready\"}\n"},
-				 {"/api/v1/auth/info", "{\"auth_type\":\"api-key\",\"required\":true}\n"}};
-	for (size_t i = 0; i < 3; i++) {
-		tc_request(f->c, "GET", open[i][0], NULL, NULL, NULL, &r);
-		ck_status(r, 200);
-		ck_assert_str_eq(r.body, open[i][1]);
-		ck_assert_uint_eq(strlen(r.request_id), 36);
-		tc_resp_free(&r);
-	}
-	tc_request(f->c, "GET", "/api/v1/version", NULL, NULL, NULL, &r);
-	ck_status(r, 200);
-	tc_resp_free(&r);
-	/* certctl's three 401 bodies (text/plain) */
-	tc_request(f->c, "GET", "/api/v1/certificates", NULL, NULL, NULL, &r);
-	ck_status(r, 401);
-	ck_assert_str_eq(r.body, "{\"error\":\"Authorization header required\"}\n");
-	ck_assert_str_eq(r.content_type, TEXT_PLAIN);
-	ck_assert_str_eq(r.www_authenticate, "Bearer realm=\"certctl\"");
-	tc_resp_free(&r);
-	tc_request(f->c, "GET", "/api/v1/certificates", NULL, "Authorization: Token x\r\n", NULL, &r);
-	ck_status(r, 401);
-	ck_assert_str_eq(r.body, "{\"error\":\"Invalid Authorization header format, expected: "
-				 "Bearer <token>\"}\n");
-	tc_resp_free(&r);
-	tc_request(f->c, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", "not-the-key", NULL,
-		   "{}", &r);
-	ck_status(r, 401);
-	ck_assert_str_eq(r.body, "{\"error\":\"Invalid API key\"}\n");
-	ck_assert_str_eq(r.content_type, TEXT_PLAIN);
-	tc_resp_free(&r);
-	rq(f, "GET", "/api/v1/auth/check", NULL, &r);
-	ck_status(r, 200);
-	tc_resp_free(&r);
-	rq(f, "GET", "/api/v1/nothing", NULL, &r);
-	ck_status(r, 404);
-	ck_assert_str_eq(r.body, "404 page not found\n");
-	tc_resp_free(&r);
-	expect(f, "PUT", "/api/v1/agents/ag-loadtest-00001/heartbeat", "{}", 405);
-}
-
-/* An agent registered through the API heartbeats, is retired (200), then gets 410; a second
- * retire is 204; unknown agents 404. */
-static void agent_lifecycle(struct fx *f)
-{
-	struct tc_resp r;
-	rq(f, "POST", "/api/v1/agents", "{\"name\":\"https-agent\",\"hostname\":\"h.example.test\"}",
-	   &r);
-	ck_status(r, 201);
-	json_object *o = tc_body_json(&r);
-	char id[128], path[256];
-	snprintf(id, sizeof id, "%s", tc_jstr(o, "id"));
-	json_object_put(o);
-	tc_resp_free(&r);
-	rq(f, "POST", "/api/v1/agents", "{\"name\":\"https-agent\",\"hostname\":\"h\"}", &r);
-	ck_status(r, 409);
-	ck_error_body(&r, "Conflict", "Agent with this name already exists");
-	tc_resp_free(&r);
-	rq(f, "POST", "/api/v1/agents", "{\"hostname\":\"h\"}", &r);
-	ck_status(r, 400);
-	ck_error_body(&r, "Bad Request", "name is required");
-	tc_resp_free(&r);
-	snprintf(path, sizeof path, "/api/v1/agents/%s/heartbeat", id);
-	rq(f, "POST", path, "{\"os\":\"linux\",\"architecture\":\"amd64\"}", &r);
+	tc_fx_rq(f, "POST", hb, "{\"os\":\"linux\",\"architecture\":\"amd64\"}", &r);
 	ck_status(r, 200);
 	ck_assert_str_eq(r.body, "{\"status\":\"heartbeat_recorded\"}\n");
 	tc_resp_free(&r);
-	snprintf(path, sizeof path, "/api/v1/agents/%s", id);
-	expect(f, "GET", path, NULL, 200);
-	expect(f, "DELETE", path, NULL, 200);
-	expect(f, "DELETE", path, NULL, 204);
-	snprintf(path, sizeof path, "/api/v1/agents/%s/heartbeat", id);
-	rq(f, "POST", path, "{}", &r);
-	ck_status(r, 410);
-	ck_error_body(&r, "Gone", "Agent has been retired");
-	tc_resp_free(&r);
-	rq(f, "POST", "/api/v1/agents/ag-loadtest-09999/heartbeat", "{}", &r);
-	ck_status(r, 404);
-	ck_error_body(&r, "Not Found", "Agent not found");
-	tc_resp_free(&r);
-	expect(f, "DELETE", "/api/v1/agents/agent-nope", NULL, 404);
-	expect(f, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", "{}", 200);
+	tc_fx_expect(f, "GET", agent, NULL, 200);
+	tc_fx_expect(f, "DELETE", agent, NULL, 200);
+	tc_fx_expect(f, "DELETE", agent, NULL, 204);
+	tc_fx_expect_error(f, "POST", hb, "{}", 410, "Gone", "Agent has been retired");
+	tc_fx_expect_error(f, "POST", "/api/v1/agents/ag-loadtest-09999/heartbeat", "{}", 404,
+			   "Not Found", "Agent not found");
+	tc_fx_expect(f, "DELETE", "/api/v1/agents/agent-nope", NULL, 404);
+	tc_fx_expect(f, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", "{}", 200);
 }
 
-/* The first job id of type for cert in agent's work answer ("" when none). */
-static void work_job(struct fx *f, const char *agent, const char *type, const char *cert,
-		     char *id, size_t n)
+/* Bulk renewal of certificate 1 and the agent's whole CSR flow for it (tc_fx_csr_flow: the
+ * CSR signed, the deployment job Running, the certificate fetch checked against the key, both
+ * jobs Completed); a bad CSR body, unknown job and certificate. */
+static void renewal(struct tc_fx *f)
 {
-	char path[256];
-	snprintf(path, sizeof path, "/api/v1/agents/%s/work", agent);
-	struct tc_resp r;
-	rq(f, "GET", path, NULL, &r);
-	ck_status(r, 200);
-	json_object *o = tc_body_json(&r), *jobs = NULL;
-	ck_assert(json_object_object_get_ex(o, "jobs", &jobs));
-	ck_assert_int_eq(tc_jint(o, "count"), (int64_t)json_object_array_length(jobs));
-	id[0] = '\0';
-	for (size_t i = 0; i < json_object_array_length(jobs) && !id[0]; i++) {
-		json_object *j = json_object_array_get_idx(jobs, i);
-		if (strcmp(tc_jstr(j, "type"), type) == 0 && strcmp(tc_jstr(j, "certificate_id"), cert) == 0)
-			snprintf(id, n, "%s", tc_jstr(j, "id"));
-	}
-	json_object_put(o);
-	tc_resp_free(&r);
-}
-
-static char *csr_pem(EVP_PKEY *key, const char *cn)
-{
-	X509_REQ *req = X509_REQ_new();
-	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
-				   (const unsigned char *)cn, -1, -1, 0);
-	X509_REQ_set_pubkey(req, key);
-	ck_assert_int_gt(X509_REQ_sign(req, key, EVP_sha256()), 0);
-	BIO *bio = BIO_new(BIO_s_mem());
-	PEM_write_bio_X509_REQ(bio, req);
-	char *data = NULL;
-	long len = BIO_get_mem_data(bio, &data);
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "certificate_id", json_object_new_string("mc-loadtest-00001"));
-	json_object_object_add(o, "csr_pem", json_object_new_string_len(data, (int)len));
-	char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-	BIO_free(bio);
-	X509_REQ_free(req);
-	return s;
-}
-
-/* Bulk renewal of certificate 1, its CSR from agent 1, the deployment job's statuses, the
- * certificate fetch checked against the key, both jobs Completed. */
-static void renewal(struct fx *f)
-{
-	struct tc_resp r;
-	rq(f, "POST", "/api/v1/certificates/bulk-renew",
-	   "{\"certificate_ids\":[\"mc-loadtest-00001\",\"mc-nope\"]}", &r);
-	ck_status(r, 200);
-	json_object *o = tc_body_json(&r);
-	ck_assert_int_eq(tc_jint(o, "total_matched"), 1);
-	ck_assert_int_eq(tc_jint(o, "total_enqueued"), 1);
-	json_object_put(o);
-	tc_resp_free(&r);
-	char job[128], dep[128], path[256];
-	work_job(f, "ag-loadtest-00001", "Renewal", "mc-loadtest-00001", job, sizeof job);
-	ck_assert_str_ne(job, "");
-	EVP_PKEY *key = EVP_EC_gen("P-256");
-	char *body = csr_pem(key, "loadtest-00001.certs.example.test");
-	rq(f, "POST", "/api/v1/agents/ag-loadtest-00001/csr", body, &r);
-	ck_status(r, 202);
-	ck_assert_str_eq(r.body, "{\"status\":\"csr_signed\"}\n");
-	tc_resp_free(&r);
-	free(body);
-	expect(f, "POST", "/api/v1/agents/ag-loadtest-00001/csr", "{", 400);
-	work_job(f, "ag-loadtest-00001", "Deployment", "mc-loadtest-00001", dep, sizeof dep);
-	ck_assert_str_ne(dep, "");
-	snprintf(path, sizeof path, "/api/v1/agents/ag-loadtest-00001/jobs/%s/status", dep);
-	expect(f, "POST", path, "{\"status\":\"Running\"}", 200);
-	rq(f, "GET", "/api/v1/agents/ag-loadtest-00001/certificates/mc-loadtest-00001", NULL, &r);
-	ck_status(r, 200);
-	o = tc_body_json(&r);
-	BIO *bio = BIO_new_mem_buf(tc_jstr(o, "certificate_pem"), -1);
-	X509 *leaf = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-	ck_assert_ptr_nonnull(leaf);
-	ck_assert_int_eq(EVP_PKEY_eq(X509_get0_pubkey(leaf), key), 1);
-	X509_free(leaf);
-	BIO_free(bio);
-	json_object_put(o);
-	tc_resp_free(&r);
-	expect(f, "POST", path, "{\"status\":\"Completed\"}", 200);
-	const char *ids[] = {job, dep};
-	for (int i = 0; i < 2; i++) {
-		snprintf(path, sizeof path, "/api/v1/jobs/%s", ids[i]);
-		rq(f, "GET", path, NULL, &r);
-		ck_status(r, 200);
-		o = tc_body_json(&r);
-		ck_assert_str_eq(tc_jstr(o, "status"), "Completed");
-		json_object_put(o);
-		tc_resp_free(&r);
-	}
-	expect(f, "GET", "/api/v1/jobs/job-nope", NULL, 404);
-	expect(f, "GET", "/api/v1/agents/ag-loadtest-00001/certificates/mc-loadtest-00002", NULL,
-	       404);
-	EVP_PKEY_free(key);
+	tc_fx_bulk_ids(f, "[\"mc-loadtest-00001\",\"mc-nope\"]", 1, 1);
+	tc_fx_csr_flow(f, "ag-loadtest-00001", "ag-loadtest-00002", "mc-loadtest-00001",
+		       "loadtest-00001.certs.example.test");
+	tc_fx_expect(f, "POST", "/api/v1/agents/ag-loadtest-00001/csr", "{", 400);
+	tc_fx_expect(f, "GET", "/api/v1/jobs/job-nope", NULL, 404);
+	tc_fx_expect(f, "GET", "/api/v1/agents/ag-loadtest-00001/certificates/mc-loadtest-00002", NULL,
+		     404);
 }
 
 /* Certificates list (paging), create, get; profiles create. */
-static void operator_paths(struct fx *f, int seeded)
+static void operator_paths(struct tc_fx *f, int seeded)
 {
-	struct tc_resp r;
-	rq(f, "GET", "/api/v1/certificates?per_page=2&page=2", NULL, &r);
-	ck_status(r, 200);
-	json_object *o = tc_body_json(&r), *data = NULL;
-	ck_assert(json_object_object_get_ex(o, "data", &data));
+	json_object *o = tc_fx_json(f, "GET", "/api/v1/certificates?per_page=2&page=2", NULL, 200);
+	json_object *data = tc_member(o, "data");
+	ck_assert_ptr_nonnull(data);
 	ck_assert_uint_eq(json_object_array_length(data), 2);
 	ck_assert_int_eq(tc_jint(o, "total"), seeded);
 	ck_assert_int_eq(tc_jint(o, "page"), 2);
 	json_object_put(o);
-	tc_resp_free(&r);
-	rq(f, "POST", "/api/v1/certificates",
-	   "{\"name\":\"https-cert-1\",\"common_name\":\"https-1.example.test\",\"owner_id\":"
-	   "\"o-loadtest\",\"team_id\":\"t-loadtest\",\"issuer_id\":\"iss-local\","
-	   "\"renewal_policy_id\":\"rp-loadtest\",\"environment\":\"loadtest\"}",
-	   &r);
-	ck_status(r, 201);
-	o = tc_body_json(&r);
+	o = tc_fx_json(f, "POST", "/api/v1/certificates",
+		       "{\"name\":\"https-cert-1\",\"common_name\":\"https-1.example.test\","
+		       "\"owner_id\":\"o-loadtest\",\"team_id\":\"t-loadtest\",\"issuer_id\":"
+		       "\"iss-local\",\"renewal_policy_id\":\"rp-loadtest\",\"environment\":"
+		       "\"loadtest\"}",
+		       201);
 	char path[256];
 	snprintf(path, sizeof path, "/api/v1/certificates/%s", tc_jstr(o, "id"));
 	json_object_put(o);
-	tc_resp_free(&r);
-	expect(f, "GET", path, NULL, 200);
-	expect(f, "GET", "/api/v1/certificates/mc-nope", NULL, 404);
-	expect(f, "POST", "/api/v1/certificates", "{\"name\":\"x\"}", 400);
-	expect(f, "POST", "/api/v1/profiles", "{\"id\":\"prof-https\",\"name\":\"HTTPS test\"}", 201);
-	expect(f, "POST", "/api/v1/profiles", "{\"id\":\"prof-https\",\"name\":\"HTTPS test\"}", 409);
-	expect(f, "GET", "/api/v1/profiles/prof-https", NULL, 200);
+	tc_fx_expect(f, "GET", path, NULL, 200);
+	tc_fx_expect(f, "GET", "/api/v1/certificates/mc-nope", NULL, 404);
+	tc_fx_expect(f, "POST", "/api/v1/certificates", "{\"name\":\"x\"}", 400);
+	const char *prof = "{\"id\":\"prof-https\",\"name\":\"HTTPS test\"}";
+	tc_fx_expect(f, "POST", "/api/v1/profiles", prof, 201);
+	tc_fx_expect(f, "POST", "/api/v1/profiles", prof, 409);
+	tc_fx_expect(f, "GET", "/api/v1/profiles/prof-https", NULL, 200);
 }
 
-static void certctl_endpoints(struct fx *f, int seeded_certs)
+/* certctl's endpoints on an HTTPS target of 3 agents and 6 certificates over store db_url
+ * (NULL: memory). */
+static void certctl_endpoints(const char *db_url)
 {
-	auth_paths(f);
-	agent_lifecycle(f);
-	renewal(f);
-	operator_paths(f, seeded_certs);
-	ck_assert_int_eq(stat_count(f, "heartbeat", "410"), 1);
-	ck_assert_int_eq(stat_count(f, "heartbeat", "404"), 1);
-	ck_assert_int_eq(stat_count(f, "csr", "202"), 1);
-	ck_assert_int_eq(stat_count(f, "cert_fetch", "200"), 1);
-	ck_assert_int_eq(stat_count(f, "agent_retire", "204"), 1);
+	struct target_config cfg;
+	tc_fx_config(&cfg, KEY, true);
+	cfg.db_url = db_url;
+	cfg.seed_agents = 3;
+	cfg.seed_certs = 6;
+	struct tc_fx f;
+	tc_fx_start(&f, &cfg);
+	tc_fx_ck_open_and_auth(&f, "/api/v1/certificates", "Authorization: Token x\r\n",
+			       "not-the-key", "{}");
+	agent_lifecycle(&f);
+	renewal(&f);
+	operator_paths(&f, 6);
+	tc_fx_ck_stats(&f, "requests.heartbeat.410=1 requests.heartbeat.404=1 requests.csr.202=1 "
+			"requests.cert_fetch.200=1 requests.agent_retire.204=1");
+	tc_fx_stop(&f);
 }
 
 START_TEST(t_certctl_endpoints_https_memory)
 {
-	struct target_config cfg;
-	base_config(&cfg);
-	cfg.seed_agents = 3;
-	cfg.seed_certs = 6;
-	struct fx f;
-	fx_start(&f, &cfg);
-	certctl_endpoints(&f, 6);
-	fx_stop(&f);
+	certctl_endpoints(NULL);
 }
 END_TEST
 
+/* One count(*) query on db that must give want. */
+static void ck_count(const char *db, const char *sql, int64_t want)
+{
+	char err[512];
+	int64_t n = -1;
+	ck_assert_msg(pgtmp_query_i64(&cluster, db, sql, &n, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(n, want);
+}
+
 START_TEST(t_certctl_endpoints_https_postgresql)
 {
-	char err[512], db[64], conninfo[PGTMP_CONNINFO_MAX];
-	ck_assert_msg(cluster_up, "no PostgreSQL cluster");
-	snprintf(db, sizeof db, "tacme_%d", (int)getpid());
-	ck_assert_msg(pgtmp_create_db(&cluster, db, true, err, sizeof err) == 0, "%s", err);
-	ck_assert(pgtmp_conninfo_db(&cluster, db, conninfo, sizeof conninfo) > 0);
-	struct target_config cfg;
-	base_config(&cfg);
-	cfg.db_url = conninfo;
-	cfg.seed_agents = 3;
-	cfg.seed_certs = 6;
-	struct fx f;
-	fx_start(&f, &cfg);
-	certctl_endpoints(&f, 6);
-	fx_stop(&f);
+	char db[64], conninfo[PGTMP_CONNINFO_MAX];
+	tc_fx_pg_db(&cluster, cluster_up, "tacme", db, conninfo, sizeof conninfo);
+	certctl_endpoints(conninfo);
 	/* the heartbeat and the jobs reached the tables */
-	int64_t n = -1;
-	ck_assert(pgtmp_query_i64(&cluster, db,
-				  "SELECT count(*) FROM agents WHERE id = 'ag-loadtest-00001' AND "
-				  "last_heartbeat_at > now() - interval '1 minute'",
-				  &n, err, sizeof err) == 0);
-	ck_assert_int_eq(n, 1);
-	ck_assert(pgtmp_query_i64(&cluster, db,
-				  "SELECT count(*) FROM jobs WHERE certificate_id = 'mc-loadtest-00001' "
-				  "AND status = 'Completed'",
-				  &n, err, sizeof err) == 0);
-	ck_assert_int_eq(n, 2);
-	ck_assert(pgtmp_query_i64(&cluster, db,
-				  "SELECT count(*) FROM agents WHERE name = 'https-agent' AND "
-				  "retired_at IS NOT NULL",
-				  &n, err, sizeof err) == 0);
-	ck_assert_int_eq(n, 1);
+	ck_count(db,
+		 "SELECT count(*) FROM agents WHERE id = 'ag-loadtest-00001' AND "
+		 "last_heartbeat_at > now() - interval '1 minute'",
+		 1);
+	ck_count(db,
+		 "SELECT count(*) FROM jobs WHERE certificate_id = 'mc-loadtest-00001' AND status = "
+		 "'Completed'",
+		 2);
+	ck_count(db,
+		 "SELECT count(*) FROM agents WHERE name = 'https-agent' AND retired_at IS NOT NULL",
+		 1);
 }
 END_TEST
 
 START_TEST(t_rate_limit_https)
 {
 	struct target_config cfg;
-	base_config(&cfg);
+	tc_fx_config(&cfg, KEY, true);
 	cfg.seed_agents = 1;
 	cfg.rate_per_s = 2;
 	cfg.burst = 4;
-	struct fx f;
-	fx_start(&f, &cfg);
-	struct tc_resp r;
-	int ok = 0, limited = 0;
-	for (int i = 0; i < 8; i++) {
-		rq(&f, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", "{}", &r);
-		ck_assert_int_eq(r.error, HTTP_ERR_NONE);
-		if (r.status == 429) {
-			ck_assert_str_eq(r.retry_after, "1");
-			ck_assert_str_eq(r.content_type, TEXT_PLAIN);
-			ck_assert_str_eq(r.body, "{\"error\":\"Rate limit exceeded\"}\n");
-			limited++;
-		} else {
-			ck_status(r, 200);
-			ok++;
-		}
-		tc_resp_free(&r);
-	}
+	struct tc_fx f;
+	tc_fx_start(&f, &cfg);
+	int limited = 0;
+	int ok = tc_fx_heartbeats(&f, "ag-loadtest-00001", 8, &limited);
 	/* a burst of 4, perhaps one more refilled on a slow machine (2 per second) */
 	ck_assert_int_ge(ok, 4);
 	ck_assert_int_le(ok, 6);
 	ck_assert_int_eq(ok + limited, 8);
-	ck_assert_int_eq(stat_count(&f, "heartbeat", "429"), limited);
-	fx_stop(&f);
+	ck_assert_int_eq(tc_fx_stat_count(&f, "heartbeat", "429"), limited);
+	tc_fx_stop(&f);
 }
 END_TEST
 
@@ -881,14 +635,12 @@ int main(void)
 		return TESTENV_SKIP;
 	signal(SIGPIPE, SIG_IGN);
 	Suite *s = suite_create("target_acme");
-	TCase *tc = testenv_tcase(s, "acme_https", TEST_TIMEOUT_S);
-	tcase_add_test(tc, t_acme_directory_https);
-	tcase_add_test(tc, t_acme_rejections_https);
-	tcase_add_test(tc, t_acme_order_https);
-	tcase_add_test(tc, t_acme_rate_limited_https);
-	tc = testenv_tcase(s, "certctl_https", TEST_TIMEOUT_S);
-	tcase_add_test(tc, t_certctl_endpoints_https_memory);
-	tcase_add_test(tc, t_certctl_endpoints_https_postgresql);
-	tcase_add_test(tc, t_rate_limit_https);
+	const TTest *acme[] = {t_acme_directory_https, t_acme_rejections_https, t_acme_order_https,
+			       t_acme_rate_limited_https};
+	const TTest *certctl[] = {t_certctl_endpoints_https_memory,
+				  t_certctl_endpoints_https_postgresql, t_rate_limit_https};
+	testenv_tcase_tests(s, "acme_https", TEST_TIMEOUT_S, acme, sizeof acme / sizeof *acme);
+	testenv_tcase_tests(s, "certctl_https", TEST_TIMEOUT_S, certctl,
+			    sizeof certctl / sizeof *certctl);
 	return pgtmp_run_suite(s, &cluster, &cluster_up, "check_target_acme");
 }

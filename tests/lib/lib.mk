@@ -15,3 +15,6 @@ tests_lib_libtesthelp_a_SOURCES += tests/lib/pebble.c tests/lib/pebble.h
 # ACME client groups run to their end in a test (tests/lib/acme_run.h); users also link
 # sim/libsim.a and the engine libraries.
 tests_lib_libtesthelp_a_SOURCES += tests/lib/acme_run.c tests/lib/acme_run.h
+# The in-process fleetsim-target fixture of the target's integration tests (tests/lib/target_fx.h);
+# users also compile tests/integration/target_client.c and link $(TARGET_LIBS).
+tests_lib_libtesthelp_a_SOURCES += tests/lib/target_fx.c tests/lib/target_fx.h

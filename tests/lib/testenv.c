@@ -31,6 +31,15 @@ struct TCase *testenv_tcase(struct Suite *s, const char *name, double timeout_s)
     return tc;
 }
 
+struct TCase *testenv_tcase_tests(struct Suite *s, const char *name, double timeout_s,
+                                  const struct TTest *const *tests, size_t n)
+{
+    TCase *tc = testenv_tcase(s, name, timeout_s);
+    for (size_t i = 0; i < n; i++)
+        tcase_add_test(tc, tests[i]);
+    return tc;
+}
+
 bool testenv_flag(const char *name)
 {
     const char *v = getenv(name);

@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-struct Suite; /* Check's suite and test case (check.h) */
+struct Suite; /* Check's suite, test case and test (check.h) */
 struct TCase;
+struct TTest;
 
 /* The exit code that makes automake count a test as skipped. */
 #define TESTENV_SKIP 77
@@ -21,6 +22,10 @@ int testenv_run(struct Suite *s);
 /* A new test case name added to s, with a timeout of timeout_s seconds (0: Check's default,
  * which make check sets through CK_DEFAULT_TIMEOUT). */
 struct TCase *testenv_tcase(struct Suite *s, const char *name, double timeout_s);
+
+/* testenv_tcase with the n tests (START_TEST names) added in order. Returns the test case. */
+struct TCase *testenv_tcase_tests(struct Suite *s, const char *name, double timeout_s,
+                                  const struct TTest *const *tests, size_t n);
 
 /* True when the environment variable name is set to exactly "1". */
 bool testenv_flag(const char *name);

@@ -466,8 +466,8 @@ static void rig_init(struct rig *r, uint32_t n, uint64_t hb_ms, uint64_t poll_ms
     agent_settings_profile(&r->set, AGENT_PROFILE_DEFAULT, "t");
     r->set.seed = 11;
     r->set.api_key = "k1";
-    r->set.heartbeat = (struct schedule_params){hb_ms * MS, 0, hb_ms * MS, false};
-    r->set.poll = (struct schedule_params){poll_ms * MS, 0, poll_ms * MS, false};
+    r->set.heartbeat = (struct schedule_params){hb_ms * MS, 0, hb_ms * MS, false, 0};
+    r->set.poll = (struct schedule_params){poll_ms * MS, 0, poll_ms * MS, false, 0};
     char err[256];
     ck_assert_int_eq(http_conn_config_init(&r->cc, "127.0.0.1", r->srv.port, NULL, err, sizeof err), 0);
     r->cc.timeout_ns = 2000 * MS;
@@ -571,8 +571,8 @@ START_TEST(test_certctl_headers_and_backoff)
     rig_init(&r, 2, 100, 100);
     agent_settings_profile(&r.set, AGENT_PROFILE_CERTCTL_1_0, "t");
     r.set.api_key = "k1";
-    r.set.heartbeat = (struct schedule_params){100 * MS, 0, 50 * MS, true};
-    r.set.poll = (struct schedule_params){100 * MS, 0, 50 * MS, true};
+    r.set.heartbeat = (struct schedule_params){100 * MS, 0, 50 * MS, true, 0};
+    r.set.poll = (struct schedule_params){100 * MS, 0, 50 * MS, true, 0};
     r.srv.work_status = 500; /* every poll fails: the next one waits failures x 30 s */
     rig_loop_init(&r, 0);
     rig_run(&r, 1000, 300);

@@ -161,6 +161,9 @@ static const struct bad_line bad_lines[] = {
     {{"--poll", "abc"}, "fleetsim: --poll: \"abc\" is not a duration (expected 0 for off, or a duration from 10ms to 1d, e.g. 30s)"},
     {{"--report-interval", "1ms"}, "fleetsim: --report-interval: \"1ms\" is too short (expected 0 for off, or a duration from 100ms to 1d, e.g. 30s)"},
     {{"--timeout", "0"}, "fleetsim: --timeout: \"0\" is zero (expected a duration from 1ms to 1h, e.g. 250ms, 30s, 5m or 1h30m)"},
+    {{"--timer-slot", "2s"}, "~fleetsim: --timer-slot: \"2s\" is too long (expected a duration from 0 to 1s"},
+    {{"--timer-slot", "-5ms"}, "~fleetsim: --timer-slot: \"-5ms\" is negative (expected a duration from 0 to 1s"},
+    {{"--timer-slot", "5"}, "~fleetsim: --timer-slot: \"5\" has no unit (expected"},
     {{"--grace", "2h"}, "~fleetsim: --grace: \"2h\" is too long (expected a duration from 0 to 1h"},
     {{"--ramp", "1h30"}, "~fleetsim: --ramp: \"1h30\" has no unit"},
     {{"--jitter", "10"}, "fleetsim: --jitter: \"10\" has no % sign (expected a percentage from 0% to 50%, e.g. 10%)"},
@@ -319,6 +322,7 @@ START_TEST(defaults)
     ck_assert_int_eq(cfg.conn_mode, OPTIONS_CONN_PER_AGENT);
     ck_assert(!cfg.source_ips_set);
     ck_assert_uint_eq(cfg.threads, 1);
+    ck_assert_uint_eq(cfg.timer_slot_ns, 5 * MS);
     ck_assert_uint_eq(cfg.shard_k, 0);
     ck_assert_uint_eq(cfg.shard_n, 1);
     ck_assert_uint_eq(cfg.timeout_ns, 30 * SEC);
@@ -394,7 +398,8 @@ START_TEST(full_line)
     options_free(&cfg);
 
     rc = parse(&cfg, ARGS("--source-ips", "127.0.0.2-127.0.0.254", "--threads", "2", "--shard", "3/4",
-                          "--timeout", "250ms", "--grace", "0", "-v", "-v", "--dry-run", "--insecure"));
+                          "--timeout", "250ms", "--grace", "0", "-v", "-v", "--dry-run", "--insecure",
+                          "--timer-slot", "0"));
     ck_assert_msg(rc == 0, "%s", err);
     ck_assert(cfg.source_ips_set);
     ck_assert_uint_eq(parse_ipv4_range_count(&cfg.source_ips), 253);
@@ -403,6 +408,7 @@ START_TEST(full_line)
     ck_assert_uint_eq(cfg.shard_n, 4);
     ck_assert_uint_eq(cfg.timeout_ns, 250 * MS);
     ck_assert_uint_eq(cfg.grace_ns, 0);
+    ck_assert_uint_eq(cfg.timer_slot_ns, 0);
     ck_assert_int_eq(cfg.verbosity, 2);
     ck_assert(cfg.dry_run && cfg.insecure);
     options_free(&cfg);

@@ -1,6 +1,7 @@
 /* tests/unit/check_schedule.c - sim/schedule: first events fall inside the ramp, intervals stay
  * inside the jitter band and average the interval, times are anchored on intended times, the
- * same (seed, index) always gives the same times and another seed other times, the poll and
+ * same (seed, index) always gives the same times and another seed other times, a grid rounds
+ * intended times up without drift, the poll and
  * reconnect back-offs follow their rules, and the due-time queue pops entries in due order
  * (checked against a brute-force scan through random sets, moves and removals). */
 #include <check.h>
@@ -82,6 +83,34 @@ START_TEST(test_no_jitter_anchored)
     /* an extra delay (back-off) moves that one step only */
     uint64_t before = t.next_ns;
     ck_assert_uint_eq(schedule_timer_advance(&t, &p, 5 * S_NS), before + 65 * S_NS);
+}
+END_TEST
+
+/* On a grid every intended time is a multiple of the grid at or after the unrounded time, less
+ * than one grid step after it, and the unrounded times are those of the same timer without a
+ * grid (the grid never makes a timer drift). */
+START_TEST(test_grid)
+{
+    const uint64_t grid = 5000000; /* 5 ms */
+    struct schedule_params exact = {.interval_ns = 30 * S_NS, .jitter_pct = 10, .ramp_ns = 30 * S_NS};
+    struct schedule_params on_grid = exact;
+    on_grid.grid_ns = grid;
+    for (uint32_t index = 1; index <= 50; index++) {
+        struct schedule_timer a, b;
+        schedule_timer_init(&a, 11, index, SCHEDULE_POLL, &exact);
+        schedule_timer_init(&b, 11, index, SCHEDULE_POLL, &on_grid);
+        unsigned off_grid = 0;
+        for (int k = 0; k < 200; k++) {
+            ck_assert_uint_eq(b.next_ns % grid, 0);
+            ck_assert_uint_ge(b.next_ns, a.next_ns);
+            ck_assert_uint_lt(b.next_ns - a.next_ns, grid);
+            ck_assert_uint_eq(b.exact_ns, a.next_ns);
+            off_grid += a.next_ns % grid != 0;
+            schedule_timer_advance(&a, &exact, k % 7 == 0 ? 3 * S_NS : 0);
+            schedule_timer_advance(&b, &on_grid, k % 7 == 0 ? 3 * S_NS : 0);
+        }
+        ck_assert_uint_gt(off_grid, 150); /* the grid did something */
+    }
 }
 END_TEST
 
@@ -252,6 +281,7 @@ int main(void)
     tcase_add_test(tc, test_ramp_zero_and_off);
     tcase_add_test(tc, test_jitter_band);
     tcase_add_test(tc, test_no_jitter_anchored);
+    tcase_add_test(tc, test_grid);
     tcase_add_test(tc, test_deterministic_and_seed_sensitive);
     tcase_add_test(tc, test_start_together);
     tcase_add_test(tc, test_poll_backoff);
