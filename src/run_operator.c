@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,8 +189,11 @@ bool run_operator_finished(const struct run_operator *ro)
 
 void run_operator_join(struct run_operator *ro)
 {
-    if (ro)
-        loop_group_join(ro->lg);
+    if (!ro)
+        return;
+    int rc = loop_group_join(ro->lg);
+    if (rc != 0)
+        fprintf(stderr, "fleetsim: the operator could not start: %s\n", strerror(-rc));
 }
 
 int run_operator_interval_take(struct run_operator *ro, struct metrics *out)

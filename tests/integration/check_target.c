@@ -2,7 +2,8 @@
  * engine/http_client: in-process (target_start) plain and TLS, as a separate fleetsim-target
  * process (port read from its output, SIGTERM exit 0), memory and PostgreSQL stores. Asserts
  * certctl's status codes, content types and bodies (certctl-facts §1-§3), job routing, the CSR
- * flow, bulk-renew accounting and clamp, paging, the rate limiter, faults and /_target/stats. */
+ * flow, bulk-renew accounting and clamp, paging, the rate limiter, faults and /_target/stats;
+ * over TLS a small response leaves as one TLS record, as a Go server's does. */
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
@@ -13,8 +14,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <json-c/json.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -537,6 +543,84 @@ START_TEST(t_tls_generated_ca)
 }
 END_TEST
 
+/* TLS records of application data received while counting is on (an SSL msg callback). */
+struct record_count {
+	bool on;
+	int records;
+};
+
+static void count_records(int write_p, int version, int content_type, const void *buf, size_t len,
+			  SSL *ssl, void *arg)
+{
+	(void)version;
+	(void)ssl;
+	struct record_count *rc = arg;
+	if (!write_p && rc->on && content_type == SSL3_RT_HEADER && len >= 1 &&
+	    ((const unsigned char *)buf)[0] == SSL3_RT_APPLICATION_DATA)
+		rc->records++;
+}
+
+/* Sends one heartbeat of agent 1 over ssl (blocking) and reads the whole answer (headers and a
+ * Content-Length body); returns its length in bytes. */
+static size_t tls_heartbeat(SSL *ssl)
+{
+	char rq[512];
+	int n = snprintf(rq, sizeof rq,
+			 "POST " HB_1 " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " KEY
+			 "\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+			 strlen(HB_BODY), HB_BODY);
+	ck_assert_int_eq(SSL_write(ssl, rq, n), n);
+	char in[8192];
+	size_t used = 0;
+	for (;;) {
+		int r = SSL_read(ssl, in + used, (int)(sizeof in - 1 - used));
+		ck_assert_int_gt(r, 0);
+		used += (size_t)r;
+		in[used] = 0;
+		char *end = strstr(in, "\r\n\r\n");
+		const char *cl = strcasestr(in, "\r\ncontent-length:");
+		if (end && cl && used >= (size_t)(end + 4 - in) + strtoul(cl + 17, NULL, 10))
+			break;
+	}
+	ck_assert_msg(strncmp(in, "HTTP/1.1 200", 12) == 0, "%s", in);
+	return used;
+}
+
+/* A heartbeat's answer (headers and body) arrives as one TLS record: evhttp adds them to the
+ * output separately, and without the target's coalescing they left as two records. */
+START_TEST(t_tls_small_response_one_record)
+{
+	struct tc_fx f;
+	start(&f, true, 2, 0);
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	ck_assert_int_eq(SSL_CTX_load_verify_locations(ctx, target_ca_path(f.t), NULL), 1);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(target_port(f.t)),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	SSL *ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, fd);
+	struct record_count rc = {false, 0};
+	SSL_set_msg_callback(ssl, count_records);
+	SSL_set_msg_callback_arg(ssl, &rc);
+	ck_assert_int_eq(SSL_connect(ssl), 1);
+	tls_heartbeat(ssl); /* TLS 1.3 session tickets arrive around the first answer */
+	for (int i = 0; i < 3; i++) {
+		rc.on = true;
+		rc.records = 0;
+		size_t len = tls_heartbeat(ssl);
+		rc.on = false;
+		ck_assert_uint_gt(len, 100);
+		ck_assert_int_eq(rc.records, 1);
+	}
+	SSL_free(ssl);
+	close(fd);
+	SSL_CTX_free(ctx);
+	tc_fx_stop(&f);
+}
+END_TEST
+
 START_TEST(t_tls_given_files)
 {
 	char err[256], dir[64], cert[128], key[128], cafile[128];
@@ -776,7 +860,7 @@ int main(void)
 	const TTest *plain[] = {t_open_routes_and_auth, t_heartbeat_codes,	  t_register_and_retire,
 				t_work_routing_and_csr, t_bulk_clamp_and_paging, t_profiles_and_acme_routing,
 				t_stats_numbers,	t_rate_limit,		  t_faults};
-	const TTest *tls[] = {t_tls_generated_ca, t_tls_given_files};
+	const TTest *tls[] = {t_tls_generated_ca, t_tls_given_files, t_tls_small_response_one_record};
 	const TTest *process[] = {t_process_plain, t_process_tls_generated, t_process_bad_options,
 				  t_help_matches_man};
 	testenv_tcase_tests(s, "inprocess_plain", TEST_TIMEOUT_S, plain,

@@ -47,11 +47,38 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
+/* The kernel switches receive timestamps on for the whole system only when some socket asks
+ * for them, and does so from a work queue: packets that arrive before it has run carry none.
+ * Opens a pair whose receiver asks for timestamps and waits (at most 5 s) until data arriving
+ * on it is stamped; keeping the pair open keeps them on. Returns the pair in fds. */
+static void stamps_on(int fds[2])
+{
+    tcp_pair(&fds[0], &fds[1]);
+    ck_assert_int_eq(rx_time_enable(fds[1]), 0);
+    for (int i = 0; i < 500; i++) {
+        ck_assert_int_eq(send(fds[0], "w", 1, 0), 1);
+        sleep_ms(10);
+        char b[8];
+        uint64_t arrival = 0;
+        ck_assert_int_eq(rx_time_recv(fds[1], b, sizeof b, &arrival), 1);
+        if (arrival + 5 * MS < clock_now_ns())
+            return; /* stamped when it arrived, ~10 ms ago */
+    }
+    ck_abort_msg("the kernel gave no receive timestamps");
+}
+
+static void stamps_off(int fds[2])
+{
+    close(fds[0]);
+    close(fds[1]);
+}
+
 /* Sends one byte at t0, waits WAIT_MS, reads: with timestamps on, the arrival is t0 (not the
  * read time); off, it is the read time. */
 static void check_arrival(bool enable)
 {
-    int c, s;
+    int on[2], c, s;
+    stamps_on(on);
     tcp_pair(&c, &s);
     if (enable)
         ck_assert_int_eq(rx_time_enable(s), 0);
@@ -71,6 +98,7 @@ static void check_arrival(bool enable)
     }
     close(c);
     close(s);
+    stamps_off(on);
 }
 
 START_TEST(test_recv_reports_arrival) { check_arrival(true); }
@@ -97,7 +125,8 @@ END_TEST
  * the peer, a close reads as 0, and freeing the BIO leaves the descriptor open. */
 START_TEST(test_bio)
 {
-    int c, s;
+    int on[2], c, s;
+    stamps_on(on);
     tcp_pair(&c, &s);
     ck_assert_int_eq(rx_time_enable(s), 0);
     ck_assert_int_eq(fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK), 0);
@@ -123,6 +152,7 @@ START_TEST(test_bio)
     BIO_free(b);
     ck_assert_int_eq(send(s, "", 0, MSG_NOSIGNAL), 0); /* still open */
     close(s);
+    stamps_off(on);
 }
 END_TEST
 
@@ -215,6 +245,8 @@ static void one_request(struct event_base *base, struct http_conn *conn, unsigne
 
 static void check_client(bool tls)
 {
+    int on[2];
+    stamps_on(on);
     EVP_PKEY *key = NULL;
     X509 *cert = NULL;
     char ca_path[256];
@@ -258,6 +290,7 @@ static void check_client(bool tls)
     EVP_PKEY_free(key);
     if (tls)
         unlink(ca_path);
+    stamps_off(on);
 }
 
 START_TEST(test_client_times_arrival_plain) { check_client(false); }
