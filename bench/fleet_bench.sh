@@ -6,17 +6,21 @@
 # p50/p99 over the whole run (ramp included). Then the marginal CPU of one more TLS heartbeat
 # (the slope between the smallest and the largest fleet: what a heartbeat costs once the
 # loop's wake-ups are paid for), and a peer run of the largest TLS fleet with exact per-agent
-# timers (--timer-slot 0) against the default 5 ms slot, as a ratio (docs/fleet.md).
-# Usage: bench/fleet_bench.sh [BUILD_DIR]   (default: the current directory; needs python3)
-# Environment: FLEET_BENCH_SIZES (default "1000 5000 15000"), FLEET_BENCH_MODES ("plain tls").
+# timers (--timer-slot 0) against the default 5 ms slot, as a ratio, and the CPU one wake-up
+# of a bare event loop costs on this machine (bench/wake_bench, if built) (docs/fleet.md).
+# Usage: bench/fleet_bench.sh, from the build directory or with env top_builddir set to it, as
+#        every benchmark script (needs python3).
+# Environment: FLEET_BENCH_SIZES (default "1000 5000 15000"), FLEET_BENCH_MODES ("plain tls"),
+# FLEET_BENCH_REPEAT (runs per row, default 3; the median-CPU run is printed).
 # Goals (docs/fleet.md): <= 2 KiB/agent plain, <= 22 KiB/agent TLS, <= 30 us CPU per TLS heartbeat.
 set -euo pipefail
 
-BUILD=${1:-.}
+BUILD=${top_builddir:-.}
 FLEETSIM=$BUILD/fleetsim
 TARGET=$BUILD/fleetsim-target
 SIZES=${FLEET_BENCH_SIZES:-"1000 5000 15000"}
 MODES=${FLEET_BENCH_MODES:-"plain tls"}
+REPEAT=${FLEET_BENCH_REPEAT:-3}   # runs per row; the median CPU one is printed
 BASE_AGENTS=10          # the baseline fleet whose RSS is subtracted
 HEARTBEAT_S=5           # each agent heartbeats every 5 s
 WINDOW_S=10             # CPU and heartbeats are counted over this window, which starts 3 s
@@ -123,15 +127,24 @@ print($rss, round(cpu_us / hb, 1) if hb > 0 else 'n/a', hb, '$lag',
       round(($wk1 - $wk0) / hb, 2) if hb > 0 else 'n/a')"
 }
 
+# median AGENTS MODE [FLEETSIM OPTIONS...]: measure REPEAT times; prints the run with the
+# median CPU per heartbeat (this VM's CPU figures vary by +/- 20 % from run to run)
+median() {
+    local runs=()
+    for _ in $(seq "$REPEAT"); do runs+=("$(measure "$@")"); done
+    printf '%s\n' "${runs[@]}" | sort -g -k2,2 | sed -n "$(( (REPEAT + 1) / 2 ))p"
+}
+
 echo "fleet_bench: fleetsim's RSS per agent and CPU per heartbeat (per-agent connections,"
-echo "fleetsim-target in its own process; heartbeat ${HEARTBEAT_S}s, CPU over ${WINDOW_S}s after the ramp)"
+echo "fleetsim-target in its own process; heartbeat ${HEARTBEAT_S}s, CPU over ${WINDOW_S}s after the ramp;"
+echo "each row the median-CPU run of $REPEAT)"
 printf '%-6s %8s %10s %13s %13s %10s %10s %10s %10s\n' mode agents rss_kib kib_per_agent \
     cpu_us_per_hb wakeups/hb heartbeats lag_p50_ms lag_p99_ms
 first_n=""; last_n=""
 for mode in $MODES; do
     read -r base_rss _ _ _ _ _ <<<"$(measure "$BASE_AGENTS" "$mode")"
     for n in $SIZES; do
-        read -r rss cpu hb lag50 lag99 wk <<<"$(measure "$n" "$mode")"
+        read -r rss cpu hb lag50 lag99 wk <<<"$(median "$n" "$mode")"
         per=$(python3 -c "print(round(($rss - $base_rss) / ($n - $BASE_AGENTS), 2))")
         printf '%-6s %8s %10s %13s %13s %10s %10s %10s %10s\n' "$mode" "$n" "$rss" "$per" "$cpu" \
             "$wk" "$hb" "$lag50" "$lag99"
@@ -146,8 +159,12 @@ if [ -n "$last_n" ] && [ "$last_n" != "$first_n" ]; then
 d_hb = $last_hb - $first_hb
 d_cpu = $last_cpu * $last_hb - $first_cpu * $first_hb
 print('tls: marginal CPU per heartbeat between %s and %s agents: %.1f us' % ('$first_n', '$last_n', d_cpu / d_hb) if d_hb > 0 else 'tls: marginal CPU: n/a')"
-    read -r _ exact_cpu _ _ _ exact_wk <<<"$(measure "$last_n" tls --timer-slot 0)"
+    read -r _ exact_cpu _ _ _ exact_wk <<<"$(median "$last_n" tls --timer-slot 0)"
     python3 -c "
 print('tls %s agents: exact timers (--timer-slot 0) %s us/heartbeat, %s wake-ups/heartbeat; 5 ms slot %s us: ratio %.2f' % ('$last_n', '$exact_cpu', '$exact_wk', '$last_cpu', float('$exact_cpu') / float('$last_cpu')))"
+fi
+# the floor: what one wake-up of an idle loop costs here, at each size's heartbeat rate
+if [ -x "$BUILD/bench/wake_bench" ]; then
+    for n in $SIZES; do "$BUILD/bench/wake_bench" $((n / HEARTBEAT_S)) 5; done
 fi
 echo "goals: <= 2 KiB/agent plain, <= 22 KiB/agent TLS, <= 30 us CPU per TLS heartbeat"

@@ -3,11 +3,12 @@
 # polls, bulk renewals carried out by the agents) against fleetsim-target in its own process on
 # loopback and samples both processes' resident memory; prints the samples, the growth after
 # warm-up and that growth extrapolated to eight hours.
-# Usage: bench/soak_bench.sh [BUILD_DIR] [SECONDS]   (defaults: . and 180)
+# Usage: bench/soak_bench.sh [SECONDS]   (default 180), from the build directory or with
+#        env top_builddir set to it, as every benchmark script.
 set -euo pipefail
 
-BUILD=${1:-.}
-SECONDS_TOTAL=${2:-180}
+BUILD=${top_builddir:-.}
+SECONDS_TOTAL=${1:-180}
 AGENTS=${SOAK_AGENTS:-2000}
 CERTS=${SOAK_CERTS:-2000}
 SAMPLE_S=10             # one RSS sample every 10 s

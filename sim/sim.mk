@@ -32,5 +32,5 @@ tests_integration_check_fleet_LDADD = tests/lib/libtesthelp.a sim/libsim.a engin
 # It runs the fleetsim and fleetsim-target programs.
 EXTRA_tests_integration_check_fleet_DEPENDENCIES = fleetsim$(EXEEXT) fleetsim-target$(EXEEXT)
 
-# fleetsim's own cost per agent (RSS, CPU per heartbeat); run by hand: bench/fleet_bench.sh BUILD_DIR
+# fleetsim's own cost per agent (RSS, CPU per heartbeat); run by hand from the build directory: bench/fleet_bench.sh
 EXTRA_DIST += bench/fleet_bench.sh docs/fleet.md

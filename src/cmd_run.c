@@ -40,20 +40,26 @@ static int dry_run(struct run_ctx *c)
     struct fleet_config fc;
     run_fleet_config(c, &fc);
     uint32_t shard = fleet_shard_size(cfg->agents, fc.shard_k, fc.shard_n);
-    char hb[24], poll[24], ramp[24], dur[24];
+    char hb[24], poll[24], ramp[64], poll_ramp[24], dur[24], slot[40];
     clock_format_duration(hb, sizeof hb, c->set.heartbeat.interval_ns);
     clock_format_duration(poll, sizeof poll, c->set.poll.interval_ns);
     clock_format_duration(ramp, sizeof ramp, c->set.heartbeat.ramp_ns);
+    if (c->set.poll.interval_ns && c->set.poll.ramp_ns != c->set.heartbeat.ramp_ns) {
+        size_t len = strlen(ramp);
+        snprintf(ramp + len, sizeof ramp - len, " (polls %s)",
+                 clock_format_duration(poll_ramp, sizeof poll_ramp, c->set.poll.ramp_ns));
+    }
     clock_format_duration(dur, sizeof dur, cfg->duration_ns);
+    run_timer_slot_text(c, slot, sizeof slot);
     printf("fleetsim run --dry-run: nothing is sent\n");
     printf("plan: target %s\n", c->target_text);
     printf("plan: seed %" PRIu64 ", %u agents in shard %u/%u of %u, scenario %s, profile %s\n",
            cfg->seed, shard, fc.shard_k, fc.shard_n, cfg->agents, c->scenario,
            c->set.profile == AGENT_PROFILE_CERTCTL_1_0 ? "certctl-1.0" : "default");
     printf("plan: heartbeat %s (jitter %.0f%%), poll %s, ramp %s, duration %s, %u thread(s), "
-           "%s connections\n",
+           "%s connections, %s\n",
            hb, c->set.heartbeat.jitter_pct, c->set.poll.interval_ns ? poll : "off", ramp, dur,
-           fc.threads, fc.pool_size ? "pooled" : "per-agent");
+           fc.threads, fc.pool_size ? "pooled" : "per-agent", slot);
     for (size_t i = 0; i < c->n_thresholds; i++)
         printf("plan: threshold %s\n", c->thresholds[i].spec);
     struct preflight_input in;

@@ -76,6 +76,9 @@ int run_setup_ids(struct run_ctx *c);
 /* The fleet settings for this run. */
 void run_fleet_config(const struct run_ctx *c, struct fleet_config *fc);
 
+/* "timer slot 5ms", or "exact timers" for --timer-slot 0, into buf (for the plan and summary). */
+void run_timer_slot_text(const struct run_ctx *c, char *buf, size_t n);
+
 /* Releases what setup made (stops the built-in target). */
 void run_teardown(struct run_ctx *c);
 

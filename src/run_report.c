@@ -70,11 +70,13 @@ static void print_fleet_lines(FILE *out, const struct run_ctx *c, const struct a
         fprintf(out, "\nseed %" PRIu64 "%s\n", c->cfg.seed, c->interrupted ? " (interrupted)" : "");
         return;
     }
-    fprintf(out, "\nfleet: %u agents (shard %u/%u of %u), scenario %s, profile %s, seed %" PRIu64
+    char slot[40];
+    run_timer_slot_text(c, slot, sizeof slot);
+    fprintf(out, "\nfleet: %u agents (shard %u/%u of %u), scenario %s, profile %s, %s, seed %" PRIu64
                  "%s\n",
             n_shard, c->cfg.shard_k, c->cfg.shard_n, c->cfg.agents, c->scenario,
-            c->set.profile == AGENT_PROFILE_CERTCTL_1_0 ? "certctl-1.0" : "default", c->cfg.seed,
-            c->interrupted ? " (interrupted)" : "");
+            c->set.profile == AGENT_PROFILE_CERTCTL_1_0 ? "certctl-1.0" : "default", slot,
+            c->cfg.seed, c->interrupted ? " (interrupted)" : "");
     if (k->retired)
         fprintf(out, "fleet: %" PRIu64 " agents were retired by the server (410) and stopped\n",
                 k->retired);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "engine/clock.h"
 #include "engine/tls.h"
 #include "sim/register.h"
 #include "src/run_acme.h"
@@ -38,8 +39,13 @@ static void build_settings(struct run_ctx *c)
         set->poll.interval_ns = cfg->poll_ns;
     if (options_given(cfg, RUN_OPT_JITTER))
         set->heartbeat.jitter_pct = set->poll.jitter_pct = cfg->jitter_pct;
-    uint64_t ramp = options_given(cfg, RUN_OPT_RAMP) ? cfg->ramp_ns : set->heartbeat.interval_ns;
-    set->heartbeat.ramp_ns = set->poll.ramp_ns = ramp;
+    /* Without --ramp each timer spreads its first events over its own interval, so a poll much
+     * shorter than the heartbeat runs at its full rate from the start; certctl-1.0 starts both
+     * timers together at the agent's start offset, spread over one heartbeat interval. */
+    bool ramp_given = options_given(cfg, RUN_OPT_RAMP);
+    set->heartbeat.ramp_ns = ramp_given ? cfg->ramp_ns : set->heartbeat.interval_ns;
+    set->poll.ramp_ns = ramp_given || set->poll.start_at_agent_start ? set->heartbeat.ramp_ns
+                                                                      : set->poll.interval_ns;
     agent_settings_timer_slot(set, cfg->timer_slot_ns);
     set->base_path = cfg->url_set ? cfg->url.base_path : "";
     if (cfg->source_ips_set) {
@@ -189,6 +195,15 @@ void run_fleet_config(const struct run_ctx *c, struct fleet_config *fc)
     fc->conn = &c->cc;
     fc->report_interval_ns = c->cfg.report_interval_ns;
     fc->grace_ns = c->cfg.grace_ns;
+}
+
+void run_timer_slot_text(const struct run_ctx *c, char *buf, size_t n)
+{
+    char d[24];
+    if (c->set.timer_slot_ns == 0)
+        snprintf(buf, n, "exact timers");
+    else
+        snprintf(buf, n, "timer slot %s", clock_format_duration(d, sizeof d, c->set.timer_slot_ns));
 }
 
 void run_teardown(struct run_ctx *c)

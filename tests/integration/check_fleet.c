@@ -522,6 +522,48 @@ START_TEST(test_dry_run_timer_grid)
 }
 END_TEST
 
+/* The latest first event of endpoint ep over the agents of a dry run (ms), and how many agents
+ * had one. */
+static double latest_first(const char *events, const char *ep, unsigned *agents)
+{
+    char seen[2048] = {0};
+    double latest = 0;
+    *agents = 0;
+    for (const char *l = events; *l; l = strchr(l, '\n') + 1) {
+        char id[64], e[32];
+        double at;
+        uint32_t idx;
+        if (sscanf(l, "event %63s %31s %lf", id, e, &at) != 3 || strcmp(e, ep) != 0 ||
+            identity_parse_index(id, "ag", "loadtest", &idx) != 0 || idx >= sizeof seen || seen[idx])
+            continue;
+        seen[idx] = 1;
+        (*agents)++;
+        latest = at > latest ? at : latest;
+    }
+    return latest;
+}
+
+/* Without --ramp, first polls spread over one poll interval (not the heartbeat's); with --ramp
+ * both timers use it. */
+START_TEST(test_dry_run_poll_ramp)
+{
+    const char *own[] = {"--dry-run", "--agents", "200", "--heartbeat", "60s", "--poll", "5s",
+                         "--seed", "3", NULL};
+    const char *given[] = {"--dry-run", "--agents", "200", "--heartbeat", "60s", "--poll", "5s",
+                           "--ramp", "60s", "--seed", "3", NULL};
+    char *a = dry_events(own), *b = dry_events(given);
+    unsigned n;
+    double last = latest_first(a, "work", &n);
+    ck_assert_uint_eq(n, 200); /* every agent polled within the first 1,000 events */
+    ck_assert_double_le(last, 5000.0); /* within the ramp, rounded up to the 5 ms grid */
+    ck_assert_double_gt(last, 4000.0);
+    last = latest_first(b, "work", &n);
+    ck_assert_double_gt(last, 5000.0); /* the 60 s ramp delays most first polls */
+    free(a);
+    free(b);
+}
+END_TEST
+
 START_TEST(test_exit_codes)
 {
     struct tgt t;
@@ -571,6 +613,7 @@ int main(void)
     TCase *tc = testenv_tcase(s, "fleet", 180);
     tcase_add_test(tc, test_dry_run_seed);
     tcase_add_test(tc, test_dry_run_timer_grid);
+    tcase_add_test(tc, test_dry_run_poll_ramp);
     tcase_add_test(tc, test_heartbeats_plain);
     tcase_add_test(tc, test_heartbeats_tls);
     tcase_add_test(tc, test_renewal_jobs);
