@@ -26,6 +26,7 @@
 #include "tests/integration/target_client.h"
 #include "tests/lib/acme_run.h"
 #include "tests/lib/testenv.h"
+#include "tests/lib/x509_check.h"
 
 #define NS_PER_MS 1000000ULL
 #define WAIT_LIMIT_NS (60ULL * 1000000000ULL)
@@ -111,19 +112,9 @@ static size_t check_chains(const struct run *r)
     char (*serials)[80] = calloc(r->certs.n, sizeof *serials);
     ck_assert_ptr_nonnull(serials);
     for (size_t i = 0; i < r->certs.n; i++) {
-        BIO *bio = BIO_new_mem_buf(r->certs.pem[i], -1);
-        X509 *leaf = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        ck_assert_msg(leaf != NULL, "certificate %zu does not parse", i);
-        STACK_OF(X509) *rest = sk_X509_new_null();
-        X509 *x;
-        while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)))
-            sk_X509_push(rest, x);
-        BIO_free(bio);
-        X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-        ck_assert_int_eq(X509_STORE_CTX_init(ctx, store, leaf, rest), 1);
-        ck_assert_msg(X509_verify_cert(ctx) == 1, "certificate %zu does not chain: %s", i,
-                      X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-        X509_STORE_CTX_free(ctx);
+        char what[48];
+        snprintf(what, sizeof what, "certificate %zu", i);
+        X509 *leaf = tx509_verified_leaf(r->certs.pem[i], store, what, NULL);
         /* fleetsim names its orders acme-<actor, %05u>-<n>.<suffix> */
         char prefix[64];
         snprintf(prefix, sizeof prefix, "acme-%05u-", r->certs.actor[i]);
@@ -144,7 +135,6 @@ static size_t check_chains(const struct run *r)
             ck_assert_msg(strcmp(serials[j], serials[i]) != 0, "serial %s issued twice", hex);
         OPENSSL_free(hex);
         BN_free(bn);
-        sk_X509_pop_free(rest, X509_free);
         X509_free(leaf);
     }
     free(serials);

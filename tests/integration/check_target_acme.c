@@ -23,6 +23,7 @@
 #include "tests/lib/pg.h"
 #include "tests/lib/target_fx.h"
 #include "tests/lib/testenv.h"
+#include "tests/lib/x509_check.h"
 
 #define KEY "acceptance-key-2026"
 #define PROFILE TARGET_DEFAULT_ACME_PROFILE
@@ -319,43 +320,15 @@ static char *csr_b64url(EVP_PKEY *key, const char *name)
 /* The leaf of chain (PEM) verifies against the CA in ca_path, names name and holds key. */
 static X509 *check_chain(const char *chain, const char *ca_path, const char *name, EVP_PKEY *key)
 {
-	BIO *b = BIO_new_mem_buf(chain, -1);
-	X509 *leaf = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	STACK_OF(X509) *rest = sk_X509_new_null();
-	X509 *x;
-	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)))
-		sk_X509_push(rest, x);
-	BIO_free(b);
-	ck_assert_ptr_nonnull(leaf);
-	ck_assert_int_ge(sk_X509_num(rest), 1);
 	X509_STORE *st = X509_STORE_new();
 	ck_assert_int_eq(X509_STORE_load_file(st, ca_path), 1);
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	ck_assert_int_eq(X509_STORE_CTX_init(ctx, st, leaf, rest), 1);
-	ck_assert_msg(X509_verify_cert(ctx) == 1, "chain: %s",
-		      X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-	X509_STORE_CTX_free(ctx);
+	int n_rest;
+	X509 *leaf = tx509_verified_leaf(chain, st, "the chain", &n_rest);
 	X509_STORE_free(st);
-	sk_X509_pop_free(rest, X509_free);
+	ck_assert_int_ge(n_rest, 1);
 	ck_assert_int_eq(X509_check_host(leaf, name, 0, 0, NULL), 1);
 	ck_assert_int_eq(EVP_PKEY_eq(X509_get0_pubkey(leaf), key), 1);
 	return leaf;
-}
-
-/* "b64url(AKI).b64url(serial)", the renewal-info id of x. */
-static void ari_id(X509 *x, char *out, size_t n)
-{
-	const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(x);
-	ck_assert_ptr_nonnull(aki);
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	unsigned char ser[64];
-	int sl = BN_bn2bin(bn, ser);
-	BN_free(bn);
-	char *a = jose_b64url_encode(ASN1_STRING_get0_data(aki), (size_t)ASN1_STRING_length(aki));
-	char *s = jose_b64url_encode(ser, (size_t)sl);
-	snprintf(out, n, "%s.%s", a, s);
-	free(a);
-	free(s);
 }
 
 START_TEST(t_acme_order_https)
@@ -431,7 +404,7 @@ START_TEST(t_acme_order_https)
 
 	/* renewal-info of the new certificate (open GET) */
 	char id[256], path[512];
-	ari_id(leaf, id, sizeof id);
+	tx509_ari_id(leaf, id, sizeof id);
 	snprintf(path, sizeof path, "/acme/profile/" PROFILE "/renewal-info/%s", id);
 	tc_request(f.c, "GET", path, NULL, NULL, NULL, &r);
 	ck_status(r, 200);

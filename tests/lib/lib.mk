@@ -18,3 +18,5 @@ tests_lib_libtesthelp_a_SOURCES += tests/lib/acme_run.c tests/lib/acme_run.h
 # The in-process fleetsim-target fixture of the target's integration tests (tests/lib/target_fx.h);
 # users also compile tests/integration/target_client.c and link $(TARGET_LIBS).
 tests_lib_libtesthelp_a_SOURCES += tests/lib/target_fx.c tests/lib/target_fx.h
+# Certificate checks of the ACME tests (tests/lib/x509_check.h); users also link engine/libjose.a.
+tests_lib_libtesthelp_a_SOURCES += tests/lib/x509_check.c tests/lib/x509_check.h

@@ -33,6 +33,7 @@
 #include "target/acme_map.h"
 #include "target/ca.h"
 #include "tests/lib/testenv.h"
+#include "tests/lib/x509_check.h"
 
 #define PROFILE "prof-test"
 #define IO_TIMEOUT_S 5
@@ -452,22 +453,6 @@ static X509 *full_order(struct client *c, const char *const *names, size_t n)
 	return leaf;
 }
 
-/* "b64url(AKI).b64url(serial)" of a certificate. */
-static void ari_id(X509 *x, char *out, size_t n)
-{
-	const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(x);
-	ck_assert_ptr_nonnull(aki);
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	unsigned char ser[64];
-	int sl = BN_bn2bin(bn, ser);
-	BN_free(bn);
-	char *a = jose_b64url_encode(ASN1_STRING_get0_data(aki), (size_t)ASN1_STRING_length(aki));
-	char *s = jose_b64url_encode(ser, (size_t)sl);
-	snprintf(out, n, "%s.%s", a, s);
-	free(a);
-	free(s);
-}
-
 static void assert_window_is(json_object *doc, int64_t start, int64_t end)
 {
 	char ws[64], we[64];
@@ -588,7 +573,7 @@ START_TEST(test_full_flow_es256)
 
 	/* renewal-info for the issued certificate: a 90-day cert renews in its last third */
 	char id[256], path[512], v[64];
-	ari_id(leaf, id, sizeof id);
+	tx509_ari_id(leaf, id, sizeof id);
 	snprintf(path, sizeof path, "/acme/profile/" PROFILE "/renewal-info/%s", id);
 	r = http("GET", path, NULL);
 	ck_assert_int_eq(r.status, 200);
@@ -887,7 +872,7 @@ START_TEST(test_renewal_info)
 	const char *names[] = {"ari.example.test"};
 	X509 *leaf = full_order(&c, names, 1);
 	char id[256], path[512];
-	ari_id(leaf, id, sizeof id);
+	tx509_ari_id(leaf, id, sizeof id);
 	snprintf(path, sizeof path, "/acme/profile/" PROFILE "/renewal-info/%s", id);
 	atomic_fetch_add(&fx.now_ms, 45 * DAY_MS); /* half way: window unchanged */
 	r = http("GET", path, NULL);

@@ -1,0 +1,22 @@
+/* tests/lib/x509_check.h - certificate checks the ACME tests share: a PEM chain whose leaf must
+ * verify against a trust store with the rest as intermediates, and the ARI renewal-info id of
+ * a certificate computed independently of fleetsim's own (sim/acme_proto.c). Users link
+ * engine/libjose.a. */
+#ifndef FLEETSIM_TESTS_LIB_X509_CHECK_H
+#define FLEETSIM_TESTS_LIB_X509_CHECK_H
+
+#include <stddef.h>
+
+#include <openssl/x509.h>
+
+/* Parses pem (a leaf, then intermediates) and fails the test unless the leaf parses and
+ * verifies against store with the rest as untrusted intermediates; what names the chain in the
+ * failure message ("certificate 3"). Returns the leaf (the caller frees it) and, when n_rest is
+ * not NULL, sets *n_rest to the number of intermediates. */
+X509 *tx509_verified_leaf(const char *pem, X509_STORE *store, const char *what, int *n_rest);
+
+/* "b64url(AKI).b64url(serial)": the renewal-info id of x (RFC 9773) into out (n bytes), for a
+ * serial without its top bit set (fleetsim-target's and Pebble's). */
+void tx509_ari_id(X509 *x, char *out, size_t n);
+
+#endif
