@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "engine/parse.h"
+
 enum {
     S_STATUS,         /* collecting the status line */
     S_HEADERS,        /* collecting header lines */
@@ -60,17 +62,6 @@ static bool is_tchar(unsigned char c)
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
         return true;
     return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static bool ows(char c) { return c == ' ' || c == '\t'; }
@@ -345,7 +336,7 @@ static int feed_chunk_byte(struct http_parser *p, unsigned char c)
     case S_CHUNK_SIZE: {
         if (++p->aux_len > HTTP_PARSE_MAX_CHUNK_LINE)
             return HTTP_PARSE_ERR_CHUNK_SIZE;
-        int v = hex_value(c);
+        int v = parse_hex_digit(c);
         if (v >= 0) {
             if (p->ndigits >= 16)
                 return HTTP_PARSE_ERR_CHUNK_SIZE;

@@ -13,7 +13,7 @@ tests_unit_check_rx_time_SOURCES = tests/unit/check_rx_time.c \
 	tests/unit/http_test_server.c tests/unit/http_test_server.h
 tests_unit_check_rx_time_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_rx_time_LDADD = tests/lib/libtesthelp.a engine/libnet.a engine/libmeasure.a \
-	$(DEPLIBS) $(TEST_LIBS)
+	engine/libparse.a $(DEPLIBS) $(TEST_LIBS)
 # one blocking request on a private loop (pre-flight checks, tests)
 engine_libnet_a_SOURCES += engine/http_once.c engine/http_once.h
 
@@ -22,19 +22,19 @@ TESTS += tests/unit/check_http_parse tests/unit/check_http_client
 
 tests_unit_check_http_parse_SOURCES = tests/unit/check_http_parse.c
 tests_unit_check_http_parse_CFLAGS = $(TEST_CFLAGS)
-tests_unit_check_http_parse_LDADD = tests/lib/libtesthelp.a engine/libnet.a $(DEPLIBS) \
-	$(TEST_LIBS)
+tests_unit_check_http_parse_LDADD = tests/lib/libtesthelp.a engine/libnet.a engine/libparse.a \
+	$(DEPLIBS) $(TEST_LIBS)
 
 tests_unit_check_http_client_SOURCES = tests/unit/check_http_client.c \
 	tests/unit/http_test_server.c tests/unit/http_test_server.h
 tests_unit_check_http_client_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_http_client_LDADD = tests/lib/libtesthelp.a engine/libnet.a engine/libmeasure.a \
-	$(DEPLIBS) $(TEST_LIBS)
+	engine/libparse.a $(DEPLIBS) $(TEST_LIBS)
 
 noinst_PROGRAMS += bench/client_bench
 bench_client_bench_SOURCES = bench/client_bench.c \
 	tests/unit/http_test_server.c tests/unit/http_test_server.h
-bench_client_bench_LDADD = engine/libnet.a engine/libmeasure.a $(DEPLIBS)
+bench_client_bench_LDADD = engine/libnet.a engine/libmeasure.a engine/libparse.a $(DEPLIBS)
 
 EXTRA_DIST += docs/client.md
 
@@ -46,4 +46,4 @@ TESTS += tests/unit/check_loop_group
 tests_unit_check_loop_group_SOURCES = tests/unit/check_loop_group.c
 tests_unit_check_loop_group_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_loop_group_LDADD = tests/lib/libtesthelp.a engine/libnet.a engine/libmeasure.a \
-	$(DEPLIBS) $(TEST_LIBS)
+	engine/libparse.a $(DEPLIBS) $(TEST_LIBS)

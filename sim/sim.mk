@@ -28,7 +28,7 @@ TESTS += tests/integration/check_fleet
 tests_integration_check_fleet_SOURCES = tests/integration/check_fleet.c
 tests_integration_check_fleet_CFLAGS = $(TEST_CFLAGS)
 tests_integration_check_fleet_LDADD = tests/lib/libtesthelp.a sim/libsim.a engine/libnet.a \
-	engine/libmeasure.a $(DEPLIBS) $(TEST_LIBS)
+	engine/libmeasure.a engine/libparse.a $(DEPLIBS) $(TEST_LIBS)
 # It runs the fleetsim and fleetsim-target programs.
 EXTRA_tests_integration_check_fleet_DEPENDENCIES = fleetsim$(EXEEXT) fleetsim-target$(EXEEXT)
 
