@@ -16,6 +16,7 @@
 set -euo pipefail
 
 BUILD=${top_builddir:-.}
+. "$(dirname "$0")/target_url.sh"
 FLEETSIM=$BUILD/fleetsim
 TARGET=$BUILD/fleetsim-target
 SIZES=${FLEET_BENCH_SIZES:-"1000 5000 15000"}
@@ -50,12 +51,8 @@ start_target() {
     "$TARGET" --listen 127.0.0.1:0 --rate-limit off --seed-agents "$n" --api-key "$KEY" \
         "${extra[@]}" >"$WORK/target.log" 2>&1 &
     TARGET_PID=$!
-    for _ in $(seq 100); do
-        grep -q "listening on" "$WORK/target.log" 2>/dev/null && break
-        sleep 0.1
-    done
-    URL=$(grep -o 'https\?://127\.0\.0\.1:[0-9]*' "$WORK/target.log" | head -1)
-    [ -n "$URL" ] || { echo "fleet_bench: fleetsim-target did not start" >&2; cat "$WORK/target.log" >&2; exit 1; }
+    URL=$(target_url "$WORK/target.log") ||
+        { echo "fleet_bench: fleetsim-target did not start" >&2; cat "$WORK/target.log" >&2; exit 1; }
     CACERT_ARGS=()
     if [ "$mode" = tls ]; then
         CACERT_ARGS=(--cacert "$(grep -o '/[^ ]*ca\.pem' "$WORK/target.log" | head -1)")

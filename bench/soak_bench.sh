@@ -8,6 +8,7 @@
 set -euo pipefail
 
 BUILD=${top_builddir:-.}
+. "$(dirname "$0")/target_url.sh"
 SECONDS_TOTAL=${1:-180}
 AGENTS=${SOAK_AGENTS:-2000}
 CERTS=${SOAK_CERTS:-2000}
@@ -36,12 +37,8 @@ trap cleanup EXIT
     --seed-certs "$CERTS" --bulk-clamp off --api-key "$KEY" >"$WORK/target.log" 2>&1 &
 TARGET_PID=$!
 PIDS+=("$TARGET_PID")
-for _ in $(seq 100); do
-    grep -q "listening on" "$WORK/target.log" 2>/dev/null && break
-    sleep 0.1
-done
-URL=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$WORK/target.log" | head -1)
-[ -n "$URL" ] || { echo "soak_bench: fleetsim-target did not start" >&2; cat "$WORK/target.log" >&2; exit 1; }
+URL=$(target_url "$WORK/target.log") ||
+    { echo "soak_bench: fleetsim-target did not start" >&2; cat "$WORK/target.log" >&2; exit 1; }
 
 CERTCTL_API_KEY=$KEY "$FLEETSIM" --url "$URL" --agents "$AGENTS" --heartbeat 2s --poll 2s \
     --certs "$CERTS" --bulk-rate 2/s --bulk-batch 50 --duration "${SECONDS_TOTAL}s" \

@@ -17,6 +17,7 @@ srcdir=${top_srcdir:-$here/..}
 builddir=${top_builddir:-.}
 target=$builddir/fleetsim-target
 script=$srcdir/bench/target_heartbeat.lua
+. "$here/target_url.sh"
 
 die() { echo "target_bench: $*" >&2; exit 1; }
 command -v wrk >/dev/null 2>&1 || die "wrk is not installed (apt-get install wrk)"
@@ -44,13 +45,8 @@ export API_KEY AGENTS
 "$target" --listen 127.0.0.1:0 --plain --api-key-file "$tmp/key" --rate-limit off \
     --seed-agents "$AGENTS" -q > "$tmp/target.out" 2>"$tmp/target.err" &
 target_pid=$!
-i=0
-while ! grep -q 'listening on' "$tmp/target.out" 2>/dev/null; do
-    i=$((i + 1))
-    [ $i -le 100 ] || die "fleetsim-target did not start: $(cat "$tmp/target.err")"
-    sleep 0.1
-done
-tport=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/target.out")
+turl=$(target_url "$tmp/target.out") || die "fleetsim-target did not start: $(cat "$tmp/target.err")"
+tport=${turl##*:}
 
 # A free port for nginx (the kernel picks one, we release it just before nginx binds).
 nport=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
