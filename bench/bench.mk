@@ -6,3 +6,8 @@ EXTRA_DIST += bench/target_url.sh
 # the CPU floor of one event-loop wake-up on this machine (bench/fleet_bench.sh prints it)
 noinst_PROGRAMS += bench/wake_bench
 bench_wake_bench_SOURCES = bench/wake_bench.c
+# the floor under fleetsim's CPU per TLS heartbeat: the same heartbeats over the same keep-alive
+# TLS connections from a bare epoll client (bench/fleet_bench.sh runs it as a peer)
+noinst_PROGRAMS += bench/tls_floor
+bench_tls_floor_SOURCES = bench/tls_floor.c
+bench_tls_floor_LDADD = $(DEPLIBS)
