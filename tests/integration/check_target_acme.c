@@ -295,28 +295,6 @@ START_TEST(t_acme_rejections_https)
 }
 END_TEST
 
-static char *csr_b64url(EVP_PKEY *key, const char *name)
-{
-	X509_REQ *req = X509_REQ_new();
-	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
-				   (const unsigned char *)name, -1, -1, 0);
-	X509_REQ_set_pubkey(req, key);
-	char san[300];
-	snprintf(san, sizeof san, "DNS:%s", name);
-	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
-	sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san));
-	X509_REQ_add_extensions(req, exts);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	ck_assert_int_gt(X509_REQ_sign(req, key, EVP_sha256()), 0);
-	unsigned char *der = NULL;
-	int len = i2d_X509_REQ(req, &der);
-	ck_assert_int_gt(len, 0);
-	char *s = jose_b64url_encode(der, (size_t)len);
-	OPENSSL_free(der);
-	X509_REQ_free(req);
-	return s;
-}
-
 /* The leaf of chain (PEM) verifies against the CA in ca_path, names name and holds key. */
 static X509 *check_chain(const char *chain, const char *ca_path, const char *name, EVP_PKEY *key)
 {
@@ -373,7 +351,7 @@ START_TEST(t_acme_order_https)
 
 	/* finalize with a real CSR: synchronous, valid, with the certificate's url */
 	EVP_PKEY *key = EVP_EC_gen("P-256");
-	char *csr = csr_b64url(key, name);
+	char *csr = tx509_csr_b64url(key, &name, 1);
 	char fin[4096];
 	snprintf(fin, sizeof fin, "{\"csr\":\"%s\"}", csr);
 	free(csr);

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/bn.h>
 #include <openssl/pem.h>
@@ -45,4 +46,30 @@ void tx509_ari_id(X509 *x, char *out, size_t n)
     snprintf(out, n, "%s.%s", a, s);
     free(a);
     free(s);
+}
+
+char *tx509_csr_b64url(EVP_PKEY *key, const char *const *names, size_t n)
+{
+	X509_REQ *req = X509_REQ_new();
+	ck_assert_ptr_nonnull(req);
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
+				   (const unsigned char *)names[0], -1, -1, 0);
+	X509_REQ_set_pubkey(req, key);
+	char san[1024] = "";
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(san);
+		snprintf(san + l, sizeof san - l, "%sDNS:%s", i ? "," : "", names[i]);
+	}
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san));
+	X509_REQ_add_extensions(req, exts);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	ck_assert_int_gt(X509_REQ_sign(req, key, EVP_sha256()), 0);
+	unsigned char *der = NULL;
+	int len = i2d_X509_REQ(req, &der);
+	ck_assert_int_gt(len, 0);
+	char *s = jose_b64url_encode(der, (size_t)len);
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+	return s;
 }

@@ -341,34 +341,10 @@ static json_object *new_order(struct client *c, const char *const *names, size_t
 	return o;
 }
 
-static char *csr_b64(EVP_PKEY *key, const char *const *names, size_t n)
-{
-	X509_REQ *req = X509_REQ_new();
-	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
-				   (const unsigned char *)names[0], -1, -1, 0);
-	X509_REQ_set_pubkey(req, key);
-	char san[1024] = "";
-	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(san);
-		snprintf(san + l, sizeof san - l, "%sDNS:%s", i ? "," : "", names[i]);
-	}
-	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
-	sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san));
-	X509_REQ_add_extensions(req, exts);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	ck_assert_int_gt(X509_REQ_sign(req, key, EVP_sha256()), 0);
-	unsigned char *der = NULL;
-	int len = i2d_X509_REQ(req, &der);
-	char *s = jose_b64url_encode(der, (size_t)len);
-	OPENSSL_free(der);
-	X509_REQ_free(req);
-	return s;
-}
-
 static struct resp finalize(struct client *c, json_object *order, const char *const *names, size_t n)
 {
 	EVP_PKEY *k = EVP_EC_gen("P-256");
-	char *csr = csr_b64(k, names, n);
+	char *csr = tx509_csr_b64url(k, names, n);
 	char payload[4096];
 	snprintf(payload, sizeof payload, "{\"csr\":\"%s\"}", csr);
 	struct resp r = post_signed(c, jstr(order, "finalize"), payload, false);
