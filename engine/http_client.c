@@ -26,6 +26,7 @@
 #include "engine/clock.h"
 #include "engine/http_parse.h"
 #include "engine/rx_time.h"
+#include "engine/text_out.h"
 #include "engine/tls.h"
 
 #define DETAIL_LEN 112
@@ -312,35 +313,12 @@ static void defer_error(struct http_conn *c, enum http_error err, const char *wh
     defer(c, err);
 }
 
-/* A string being assembled into a fixed buffer; len counts past cap so the caller learns the
- * size a retry needs. */
-struct out {
-    char *p;
-    size_t len, cap;
-};
-
-static void out_add(struct out *o, const char *s, size_t n)
+static void format_host(const struct http_conn_config *cfg, struct text_out *o)
 {
-    if (o->len < o->cap)
-        memcpy(o->p + o->len, s, o->len + n <= o->cap ? n : o->cap - o->len);
-    o->len += n;
-}
-
-static void out_str(struct out *o, const char *s) { out_add(o, s, strlen(s)); }
-
-static void out_uint(struct out *o, unsigned long long v)
-{
-    char d[24];
-    int n = snprintf(d, sizeof d, "%llu", v);
-    out_add(o, d, (size_t)n);
-}
-
-static void format_host(const struct http_conn_config *cfg, struct out *o)
-{
-    out_str(o, "Host: ");
+    text_out_str(o, "Host: ");
     if (cfg->host_header) {
-        out_str(o, cfg->host_header);
-        out_add(o, "\r\n", 2);
+        text_out_str(o, cfg->host_header);
+        text_out_add(o, "\r\n", 2);
         return;
     }
     const char *host = cfg->host ? cfg->host : "";
@@ -349,15 +327,15 @@ static void format_host(const struct http_conn_config *cfg, struct out *o)
                         : ntohs(((const struct sockaddr_in *)&cfg->addr)->sin_port);
     bool v6 = strchr(host, ':') != NULL;
     if (v6)
-        out_add(o, "[", 1);
-    out_str(o, host);
+        text_out_add(o, "[", 1);
+    text_out_str(o, host);
     if (v6)
-        out_add(o, "]", 1);
+        text_out_add(o, "]", 1);
     if (port != (cfg->ssl_ctx ? 443 : 80)) {
-        out_add(o, ":", 1);
-        out_uint(o, port);
+        text_out_add(o, ":", 1);
+        text_out_uint(o, port, 1);
     }
-    out_add(o, "\r\n", 2);
+    text_out_add(o, "\r\n", 2);
 }
 
 /* Formats the request into buf (cap bytes). Returns its full length, which may exceed cap
@@ -365,26 +343,26 @@ static void format_host(const struct http_conn_config *cfg, struct out *o)
 static size_t format_request(const struct http_conn_config *cfg, const struct http_request *req,
                              char *buf, size_t cap)
 {
-    struct out o = {buf, 0, cap};
-    out_str(&o, req->method);
-    out_add(&o, " ", 1);
-    out_str(&o, req->path);
-    out_add(&o, " HTTP/1.1\r\n", 11);
+    struct text_out o = text_out_start(buf, cap);
+    text_out_str(&o, req->method);
+    text_out_add(&o, " ", 1);
+    text_out_str(&o, req->path);
+    text_out_add(&o, " HTTP/1.1\r\n", 11);
     format_host(cfg, &o);
     if (req->headers && *req->headers) {
         size_t n = strlen(req->headers);
-        out_add(&o, req->headers, n);
+        text_out_add(&o, req->headers, n);
         if (req->headers[n - 1] != '\n')
-            out_add(&o, "\r\n", 2);
+            text_out_add(&o, "\r\n", 2);
     }
     if (req->body) {
-        out_add(&o, "Content-Length: ", 16);
-        out_uint(&o, req->body_len);
-        out_add(&o, "\r\n", 2);
+        text_out_add(&o, "Content-Length: ", 16);
+        text_out_uint(&o, req->body_len, 1);
+        text_out_add(&o, "\r\n", 2);
     }
-    out_add(&o, "\r\n", 2);
+    text_out_add(&o, "\r\n", 2);
     if (req->body && req->body_len)
-        out_add(&o, req->body, req->body_len);
+        text_out_add(&o, req->body, req->body_len);
     return o.len;
 }
 

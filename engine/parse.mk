@@ -8,3 +8,11 @@ TESTS += tests/unit/check_parse
 tests_unit_check_parse_SOURCES = tests/unit/check_parse.c
 tests_unit_check_parse_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_parse_LDADD = tests/lib/libtesthelp.a engine/libparse.a $(DEPLIBS) $(TEST_LIBS)
+
+# engine/text_out.h (header-only): text assembled without printf on the per-request paths
+EXTRA_DIST += engine/text_out.h
+check_PROGRAMS += tests/unit/check_text_out
+TESTS += tests/unit/check_text_out
+tests_unit_check_text_out_SOURCES = tests/unit/check_text_out.c
+tests_unit_check_text_out_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_text_out_LDADD = tests/lib/libtesthelp.a $(DEPLIBS) $(TEST_LIBS)

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "engine/clock.h"
+#include "engine/text_out.h"
 #include "sim/agent_int.h"
 #include "sim/agent_work.h"
 
@@ -197,8 +198,9 @@ void agent_loop_destroy(struct agent_loop *l)
 int agent_id(const struct agent_settings *set, uint32_t index, char *buf, size_t n)
 {
     if (set->agent_ids && index > 0 && set->agent_ids[index - 1]) {
-        int len = snprintf(buf, n, "%s", set->agent_ids[index - 1]);
-        return (len < 0 || (size_t)len >= n) ? -ENOSPC : len;
+        struct text_out o = text_out_start(buf, n);
+        text_out_str(&o, set->agent_ids[index - 1]);
+        return text_out_end(&o);
     }
     return identity_agent_id(buf, n, set->prefix, index);
 }
@@ -223,11 +225,20 @@ int agent_heartbeat_body(const struct agent_settings *set, uint32_t index, char 
         struct in_addr a = {htonl(src)};
         inet_ntop(AF_INET, &a, ip, sizeof ip);
     }
-    int len = snprintf(buf, n,
-                       "{\"architecture\":\"%s\",\"hostname\":\"%s\",\"ip_address\":\"%s\","
-                       "\"os\":\"%s\",\"version\":\"%s\"}",
-                       meta.architecture, host, ip, meta.os, set->version);
-    return (len < 0 || (size_t)len >= n) ? -ENOSPC : len;
+    /* sent with every heartbeat: assembled without printf (engine/text_out.h) */
+    struct text_out o = text_out_start(buf, n);
+    text_out_str(&o, "{\"architecture\":\"");
+    text_out_str(&o, meta.architecture);
+    text_out_str(&o, "\",\"hostname\":\"");
+    text_out_str(&o, host);
+    text_out_str(&o, "\",\"ip_address\":\"");
+    text_out_str(&o, ip);
+    text_out_str(&o, "\",\"os\":\"");
+    text_out_str(&o, meta.os);
+    text_out_str(&o, "\",\"version\":\"");
+    text_out_str(&o, set->version);
+    text_out_str(&o, "\"}");
+    return text_out_end(&o);
 }
 
 static void agent_on_timer(evutil_socket_t fd, short what, void *arg);
@@ -471,9 +482,13 @@ static int agent_build(struct agent *a, enum agent_kind kind, struct http_reques
     if (agent_id(l->set, a->index, id, sizeof id) < 0)
         return -ENOSPC;
     const char *what = kind == AGENT_KIND_HEARTBEAT ? "heartbeat" : "work";
-    int n = snprintf(l->scratch, AGENT_PATH_BYTES, "%s/api/v1/agents/%s/%s", l->set->base_path,
-                     id, what);
-    if (n < 0 || (size_t)n >= AGENT_PATH_BYTES)
+    struct text_out path = text_out_start(l->scratch, AGENT_PATH_BYTES);
+    text_out_str(&path, l->set->base_path ? l->set->base_path : "");
+    text_out_str(&path, "/api/v1/agents/");
+    text_out_str(&path, id);
+    text_out_add(&path, "/", 1);
+    text_out_str(&path, what);
+    if (text_out_end(&path) < 0)
         return -ENOSPC;
     req->path = l->scratch;
     if (kind == AGENT_KIND_POLL) {

@@ -3,8 +3,9 @@
 #include "sim/identity.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
+
+#include "engine/text_out.h"
 
 /* Share of linux agents that report arm64 rather than amd64, in percent. */
 #define LINUX_ARM64_PCT 20
@@ -32,70 +33,84 @@ int identity_prefix_check(const char *prefix)
     return 0;
 }
 
-/* snprintf that reports truncation as -ENOSPC. */
-static int format_checked(char *buf, size_t n, int len)
+/* head + prefix + sep + index (at least 5 digits, as "%05u") + tail into buf (n bytes), without
+ * printf: agent ids and host names are formatted for every request (engine/text_out.h).
+ * Returns the length, or -ENOSPC (buf then holds "") when it does not fit. */
+static int name_with_index(char *buf, size_t n, const char *head, const char *prefix,
+                           const char *sep, uint32_t index, const char *tail)
 {
-    if (len < 0 || (size_t)len >= n) {
-        if (n > 0)
-            buf[0] = '\0';
-        return -ENOSPC;
-    }
-    return len;
+    struct text_out o = text_out_start(buf, n);
+    text_out_str(&o, head);
+    text_out_str(&o, prefix);
+    text_out_str(&o, sep);
+    text_out_uint(&o, index, 5);
+    text_out_str(&o, tail);
+    return text_out_end(&o);
+}
+
+/* head + prefix + tail into buf (n bytes); the length or -ENOSPC, as name_with_index. */
+static int name_of(char *buf, size_t n, const char *head, const char *prefix, const char *tail)
+{
+    struct text_out o = text_out_start(buf, n);
+    text_out_str(&o, head);
+    text_out_str(&o, prefix);
+    text_out_str(&o, tail);
+    return text_out_end(&o);
 }
 
 int identity_agent_id(char *buf, size_t n, const char *prefix, uint32_t index)
 {
-    return format_checked(buf, n, snprintf(buf, n, "ag-%s-%05u", prefix, index));
+    return name_with_index(buf, n, "ag-", prefix, "-", index, "");
 }
 
 int identity_agent_name(char *buf, size_t n, const char *prefix, uint32_t index)
 {
-    return format_checked(buf, n, snprintf(buf, n, "%s-agent-%05u", prefix, index));
+    return name_with_index(buf, n, "", prefix, "-agent-", index, "");
 }
 
 int identity_agent_hostname(char *buf, size_t n, const char *prefix, uint32_t index)
 {
-    return format_checked(buf, n, snprintf(buf, n, "%s-%05u.fleet.example.test", prefix, index));
+    return name_with_index(buf, n, "", prefix, "-", index, ".fleet.example.test");
 }
 
 int identity_target_id(char *buf, size_t n, const char *prefix, uint32_t index)
 {
-    return format_checked(buf, n, snprintf(buf, n, "tgt-%s-%05u", prefix, index));
+    return name_with_index(buf, n, "tgt-", prefix, "-", index, "");
 }
 
 int identity_target_name(char *buf, size_t n, const char *prefix)
 {
-    return format_checked(buf, n, snprintf(buf, n, "%s-target", prefix));
+    return name_of(buf, n, "", prefix, "-target");
 }
 
 int identity_cert_id(char *buf, size_t n, const char *prefix, uint32_t index)
 {
-    return format_checked(buf, n, snprintf(buf, n, "mc-%s-%05u", prefix, index));
+    return name_with_index(buf, n, "mc-", prefix, "-", index, "");
 }
 
 int identity_cert_name(char *buf, size_t n, const char *prefix, uint32_t index)
 {
-    return format_checked(buf, n, snprintf(buf, n, "%s-bulk-%05u", prefix, index));
+    return name_with_index(buf, n, "", prefix, "-bulk-", index, "");
 }
 
 int identity_cert_cn(char *buf, size_t n, const char *prefix, uint32_t index)
 {
-    return format_checked(buf, n, snprintf(buf, n, "%s-%05u.certs.example.test", prefix, index));
+    return name_with_index(buf, n, "", prefix, "-", index, ".certs.example.test");
 }
 
 int identity_team_id(char *buf, size_t n, const char *prefix)
 {
-    return format_checked(buf, n, snprintf(buf, n, "t-%s", prefix));
+    return name_of(buf, n, "t-", prefix, "");
 }
 
 int identity_owner_id(char *buf, size_t n, const char *prefix)
 {
-    return format_checked(buf, n, snprintf(buf, n, "o-%s", prefix));
+    return name_of(buf, n, "o-", prefix, "");
 }
 
 int identity_policy_id(char *buf, size_t n, const char *prefix)
 {
-    return format_checked(buf, n, snprintf(buf, n, "rp-%s", prefix));
+    return name_of(buf, n, "rp-", prefix, "");
 }
 
 uint32_t identity_cert_agent(uint32_t cert_index, uint32_t n_agents)
