@@ -10,4 +10,4 @@ bench_wake_bench_SOURCES = bench/wake_bench.c
 # TLS connections from a bare epoll client (bench/fleet_bench.sh runs it as a peer)
 noinst_PROGRAMS += bench/tls_floor
 bench_tls_floor_SOURCES = bench/tls_floor.c
-bench_tls_floor_LDADD = $(DEPLIBS)
+bench_tls_floor_LDADD = engine/libnet.a $(DEPLIBS)

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,9 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
+#include <openssl/x509.h>
+
+#include "engine/tls.h"
 
 #define NS_PER_MS 1000000ULL
 #define NS_PER_S 1000000000ULL
@@ -106,11 +109,11 @@ static void pop(struct floor *f)
 /* Counts a connection error, says the first one on stderr, and closes a for good. */
 static void fail(struct floor *f, struct agent *a, const char *what)
 {
-    long vr = a->ssl ? SSL_get_verify_result(a->ssl) : X509_V_OK;
+    char reason[160];
     unsigned long e = ERR_peek_last_error();
-    const char *why = vr != X509_V_OK ? X509_verify_cert_error_string(vr)
-                      : e             ? ERR_reason_error_string(e)
-                      : errno         ? strerror(errno) : NULL;
+    bool tls = e || (a->ssl && SSL_get_verify_result(a->ssl) != X509_V_OK);
+    const char *why = tls ? tls_error_reason(a->ssl, e, reason, sizeof reason)
+                      : errno ? strerror(errno) : NULL;
     if (!f->said_error++)
         fprintf(stderr, "tls_floor: agent %u: %s%s%s\n", (unsigned)(a - f->ag) + 1, what,
                 why ? ": " : "", why ? why : "");
@@ -153,9 +156,9 @@ static void start_connect(struct floor *f, struct agent *a)
     if (a->fd < 0 || setsockopt(a->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 ||
         (connect(a->fd, (struct sockaddr *)&f->addr, sizeof f->addr) < 0 && errno != EINPROGRESS))
         return fail(f, a, "connect");
-    a->ssl = SSL_new(f->ctx);
-    if (!a->ssl || X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(a->ssl), f->host) != 1 ||
-        SSL_set_fd(a->ssl, a->fd) != 1)
+    char err[160];
+    a->ssl = tls_client_ssl_new(f->ctx, f->host, err, sizeof err);
+    if (!a->ssl || SSL_set_fd(a->ssl, a->fd) != 1)
         return fail(f, a, "SSL setup");
     SSL_set_connect_state(a->ssl);
     want(f, a, EPOLLOUT);
@@ -330,24 +333,20 @@ static int parse_url(struct floor *f, const char *url)
                    (ntohl(f->addr.sin_addr.s_addr) >> 24) == 127 ? 0 : -1;
 }
 
-/* Creates the TLS context (TLS 1.2-1.3, peer verification against cacert, the buffer modes and
- * read-ahead of fleetsim's engine/tls.c), the epoll set with the timerfd, and every agent's
- * request (built once), and queues the connections evenly over the ramp. Returns 0 or -1. */
+/* Creates the TLS context (fleetsim's own, engine/tls.c: the same versions, ALPN, buffer modes,
+ * read-ahead and peer verification, here against cacert), the epoll set with the timerfd, and
+ * every agent's request (built once), and queues the connections evenly over the ramp.
+ * Returns 0 or -1. */
 static int setup(struct floor *f, const char *cacert, const char *key)
 {
     struct epoll_event te = {.events = EPOLLIN, .data.u32 = 0};
+    char err[400];
     f->ep = epoll_create1(EPOLL_CLOEXEC);
     f->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    f->ctx = SSL_CTX_new(TLS_client_method());
+    f->ctx = tls_client_ctx_new(cacert, false, err, sizeof err);
     if (!(f->ag = calloc(f->n, sizeof *f->ag)) || !(f->heap = calloc(f->n, sizeof *f->heap)) ||
-        f->ep < 0 || f->tfd < 0 || epoll_ctl(f->ep, EPOLL_CTL_ADD, f->tfd, &te) < 0 || !f->ctx ||
-        !SSL_CTX_set_min_proto_version(f->ctx, TLS1_2_VERSION) ||
-        !SSL_CTX_set_max_proto_version(f->ctx, TLS1_3_VERSION) ||
-        SSL_CTX_load_verify_locations(f->ctx, cacert, NULL) != 1)
+        f->ep < 0 || f->tfd < 0 || epoll_ctl(f->ep, EPOLL_CTL_ADD, f->tfd, &te) < 0 || !f->ctx)
         return -1;
-    SSL_CTX_set_mode(f->ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    SSL_CTX_set_read_ahead(f->ctx, 1);
-    SSL_CTX_set_verify(f->ctx, SSL_VERIFY_PEER, NULL);
     const char *fmt = "POST /api/v1/agents/ag-loadtest-%05u/heartbeat HTTP/1.1\r\nHost: %s\r\n"
                       "User-Agent: Go-http-client/1.1\r\nAuthorization: Bearer %s\r\n"
                       "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s";
