@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include "engine/jose.h"
@@ -72,4 +74,16 @@ char *tx509_csr_b64url(EVP_PKEY *key, const char *const *names, size_t n)
 	OPENSSL_free(der);
 	X509_REQ_free(req);
 	return s;
+}
+
+EVP_PKEY *tx509_gen_key(enum jose_alg alg)
+{
+	switch (alg) {
+	case JOSE_ALG_ES256:
+		return EVP_EC_gen("P-256");
+	case JOSE_ALG_RS256:
+		return EVP_RSA_gen(2048);
+	default:
+		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	}
 }

@@ -285,22 +285,10 @@ static void assert_problem(const struct resp *r, int status, const char *type)
 	json_object_put(o);
 }
 
-static EVP_PKEY *gen_key(enum jose_alg alg)
-{
-	switch (alg) {
-	case JOSE_ALG_ES256:
-		return EVP_EC_gen("P-256");
-	case JOSE_ALG_RS256:
-		return EVP_RSA_gen(2048);
-	default:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	}
-}
-
 static void new_account(struct client *c, enum jose_alg alg)
 {
 	memset(c, 0, sizeof *c);
-	c->key = gen_key(alg);
+	c->key = tx509_gen_key(alg);
 	char url[256], tp[JOSE_THUMBPRINT_LEN], want[512], loc[512];
 	url_of("new-account", url, sizeof url);
 	struct resp r = post_signed(c, url, "{\"termsOfServiceAgreed\":true,\"contact\":[\"mailto:a@example.test\"]}", true);
@@ -679,7 +667,7 @@ START_TEST(test_jws_rejections)
 
 	/* signed by another key under this account's kid */
 	struct client impostor = c;
-	impostor.key = gen_key(JOSE_ALG_ES256);
+	impostor.key = tx509_gen_key(JOSE_ALG_ES256);
 	impostor.nonce[0] = '\0';
 	r = post_signed(&impostor, url, payload, false);
 	assert_problem(&r, 401, "unauthorized");
@@ -887,7 +875,7 @@ START_TEST(test_key_change_and_revoke)
 	const char *names[] = {"kc.example.test"};
 	X509 *leaf = full_order(&c, names, 1);
 	/* roll the account key over to an Ed25519 key */
-	EVP_PKEY *newkey = gen_key(JOSE_ALG_EDDSA);
+	EVP_PKEY *newkey = tx509_gen_key(JOSE_ALG_EDDSA);
 	char url[256], err[160], *oldjwk = jose_jwk_json(c.key), inner_payload[1024];
 	url_of("key-change", url, sizeof url);
 	snprintf(inner_payload, sizeof inner_payload, "{\"account\":\"%s\",\"oldKey\":%s}", c.kid, oldjwk);
@@ -951,7 +939,7 @@ START_TEST(test_nonce_cap)
 	struct acme_server_stats st;
 	acme_server_stats(fx.acme, &st);
 	ck_assert_uint_eq(st.live_nonces, 3);
-	struct client c = {.key = gen_key(JOSE_ALG_ES256)};
+	struct client c = {.key = tx509_gen_key(JOSE_ALG_ES256)};
 	char url[256], err[160];
 	url_of("new-account", url, sizeof url);
 	char *body = jose_jws_sign(c.key, NULL, n[0], url, "{}", 2, err, sizeof err);

@@ -3,6 +3,7 @@
  * (RFC 7515 A.3 ES256, RFC 8037 A.4 EdDSA), sign/verify round trips, tampering, rejections. */
 #include "engine/jose.h"
 #include "tests/lib/testenv.h"
+#include "tests/lib/x509_check.h"
 
 #include <check.h>
 #include <errno.h>
@@ -42,18 +43,6 @@ static EVP_PKEY *jwk(const char *json)
 	EVP_PKEY *k = jose_jwk_to_pkey(json, strlen(json), err, sizeof err);
 	ck_assert_msg(k != NULL, "jwk: %s", err);
 	return k;
-}
-
-static EVP_PKEY *gen_key(enum jose_alg alg)
-{
-	switch (alg) {
-	case JOSE_ALG_ES256:
-		return EVP_EC_gen("P-256");
-	case JOSE_ALG_RS256:
-		return EVP_RSA_gen(2048);
-	default:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	}
 }
 
 /* A jose_jws holding a known signing input and signature, as if parsed. */
@@ -260,7 +249,7 @@ START_TEST(test_jwk_round_trip)
 {
 	enum jose_alg algs[] = {JOSE_ALG_ES256, JOSE_ALG_RS256, JOSE_ALG_EDDSA};
 	for (size_t i = 0; i < 3; i++) {
-		EVP_PKEY *k = gen_key(algs[i]);
+		EVP_PKEY *k = tx509_gen_key(algs[i]);
 		ck_assert_int_eq(jose_alg_for_key(k), algs[i]);
 		char *json = jose_jwk_json(k);
 		ck_assert_ptr_nonnull(json);
@@ -309,7 +298,7 @@ END_TEST
 
 static void round_trip(enum jose_alg alg)
 {
-	EVP_PKEY *key = gen_key(alg);
+	EVP_PKEY *key = tx509_gen_key(alg);
 	char err[160] = "";
 	const char payload[] = "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.test\"}]}";
 	const char url[] = "https://127.0.0.1:8443/acme/profile/p/new-account";
@@ -341,7 +330,7 @@ static void round_trip(enum jose_alg alg)
 	ck_assert_ptr_null(j.nonce);
 	ck_assert_uint_eq(j.payload_len, 0);
 	ck_assert_int_eq(jose_jws_verify(&j, key), 0);
-	EVP_PKEY *other = gen_key(alg);
+	EVP_PKEY *other = tx509_gen_key(alg);
 	ck_assert_int_eq(jose_jws_verify(&j, other), -EBADMSG);
 	EVP_PKEY_free(other);
 	jose_jws_clear(&j);
@@ -371,7 +360,7 @@ START_TEST(test_tampering_rejected)
 {
 	enum jose_alg algs[] = {JOSE_ALG_ES256, JOSE_ALG_RS256, JOSE_ALG_EDDSA};
 	for (size_t i = 0; i < 3; i++) {
-		EVP_PKEY *key = gen_key(algs[i]);
+		EVP_PKEY *key = tx509_gen_key(algs[i]);
 		char err[160];
 		char *body = jose_jws_sign(key, NULL, "n1", "https://h/u", "{\"a\":1}", 7, err, sizeof err);
 		ck_assert_int_eq(parse_verify(body, NULL), 0);
@@ -408,7 +397,7 @@ END_TEST
 
 START_TEST(test_es256_der_rejected)
 {
-	EVP_PKEY *key = gen_key(JOSE_ALG_ES256);
+	EVP_PKEY *key = tx509_gen_key(JOSE_ALG_ES256);
 	char *jwkj = jose_jwk_json(key);
 	char hdr[512];
 	snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"jwk\":%s,\"nonce\":\"n\",\"url\":\"u\"}", jwkj);
@@ -425,8 +414,8 @@ END_TEST
 
 START_TEST(test_alg_key_mismatch)
 {
-	EVP_PKEY *ec = gen_key(JOSE_ALG_ES256);
-	EVP_PKEY *ed = gen_key(JOSE_ALG_EDDSA);
+	EVP_PKEY *ec = tx509_gen_key(JOSE_ALG_ES256);
+	EVP_PKEY *ed = tx509_gen_key(JOSE_ALG_EDDSA);
 	char *jwkj = jose_jwk_json(ec);
 	char hdr[512];
 	/* header says EdDSA, jwk is an EC key, signed by an Ed25519 key */
@@ -451,7 +440,7 @@ END_TEST
 
 START_TEST(test_parse_rejects)
 {
-	EVP_PKEY *ec = gen_key(JOSE_ALG_ES256);
+	EVP_PKEY *ec = tx509_gen_key(JOSE_ALG_ES256);
 	char *jwkj = jose_jwk_json(ec);
 	char hdr[512];
 	const char *fmts[] = {
