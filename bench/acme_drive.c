@@ -34,8 +34,10 @@ struct args {
 
 static int usage(const char *why)
 {
-    fprintf(stderr, "acme_drive: %s\nusage: acme_drive --directory URL [--cacert FILE] "
-                    "[--clients N] [--seconds S] [--threads T] [--key es256|rs256]\n", why);
+    fprintf(stderr,
+            "acme_drive: %s\nusage: acme_drive --directory URL [--cacert FILE] "
+            "[--clients N] [--seconds S] [--threads T] [--key es256|rs256]\n",
+            why);
     return 2;
 }
 

@@ -21,7 +21,7 @@
 
 struct bench;
 
-struct slot {  /* callback argument of one connection */
+struct slot { /* callback argument of one connection */
     struct bench *b;
     struct http_conn *conn;
 };
@@ -29,8 +29,8 @@ struct slot {  /* callback argument of one connection */
 struct bench {
     struct event_base *base;
     struct slot *slots;
-    long pending;      /* callbacks still expected in this phase */
-    long to_send;      /* closed loop: requests not yet sent */
+    long pending; /* callbacks still expected in this phase */
+    long to_send; /* closed loop: requests not yet sent */
     long ok, failed;
     uint64_t service_ns_sum;
 };
@@ -96,7 +96,8 @@ static void on_done(const struct http_result *r, void *arg)
 
 static void send_one(struct slot *sl)
 {
-    struct http_request req = {.method = "GET", .path = "/bench",
+    struct http_request req = {.method = "GET",
+                               .path = "/bench",
                                .headers = "User-Agent: fleetsim-bench\r\n",
                                .intended_ns = clock_now_ns()};
     if (http_conn_send(sl->conn, &req, on_done, sl) == 0) {
@@ -136,8 +137,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--no-resumption"))
             no_resumption = true;
         else {
-            fprintf(stderr, "usage: %s [--conns N] [--concurrency C] [--requests R] [--tls] "
-                            "[--no-resumption]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--conns N] [--concurrency C] [--requests R] [--tls] "
+                    "[--no-resumption]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -194,11 +197,12 @@ int main(int argc, char **argv)
     for (int i = 1; i < nconns; i++)
         b.slots[i] = (struct slot){&b, http_conn_new(b.base, &cfg)};
     run_round(&b, nconns, conc);
-    run_round(&b, nconns, conc);  /* TLS buffers are released from the 2nd request on */
+    run_round(&b, nconns, conc); /* TLS buffers are released from the 2nd request on */
     long rss1 = rss_kib();
     printf("idle %s connections: %d, RSS growth %ld KiB, %.2f KiB per connection (ok %ld, "
-           "failed %ld)\n", tls ? "TLS" : "plain", nconns, rss1 - rss0,
-           (double)(rss1 - rss0) / (nconns - 1), b.ok, b.failed);
+           "failed %ld)\n",
+           tls ? "TLS" : "plain", nconns, rss1 - rss0, (double)(rss1 - rss0) / (nconns - 1), b.ok,
+           b.failed);
     b.ok = b.failed = 0;
     b.service_ns_sum = 0;
     uint64_t t0 = clock_now_ns();
@@ -208,7 +212,8 @@ int main(int argc, char **argv)
     event_base_dispatch(b.base);
     double secs = (double)(clock_now_ns() - t0) / 1e9;
     printf("closed loop over %d connections: %ld requests in %.2f s = %.0f req/s, mean service "
-           "%.1f us (failed %ld)\n", conc, b.ok + b.failed, secs, (double)(b.ok + b.failed) / secs,
+           "%.1f us (failed %ld)\n",
+           conc, b.ok + b.failed, secs, (double)(b.ok + b.failed) / secs,
            b.ok ? (double)b.service_ns_sum / (double)b.ok / 1000.0 : 0.0, b.failed);
     for (int i = 0; i < nconns; i++)
         http_conn_free(b.slots[i].conn);

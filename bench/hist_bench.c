@@ -9,10 +9,10 @@
 #include "engine/hist.h"
 #include "engine/metrics.h"
 
-#define MAX_RECORDS 20000000ULL     /* per measurement */
+#define MAX_RECORDS 20000000ULL /* per measurement */
 #define TIME_BUDGET_NS (2 * CLOCK_NS_PER_S)
-#define BATCH 4096                  /* records between clock reads */
-#define MAX_LATENCY_US 2000000ULL   /* values spread over 0 .. 2 s */
+#define BATCH 4096                /* records between clock reads */
+#define MAX_LATENCY_US 2000000ULL /* values spread over 0 .. 2 s */
 
 static uint64_t xorshift(uint64_t *s)
 {
@@ -70,8 +70,8 @@ static void bench_metrics(const uint64_t *values, bool with_interval)
     printf("metrics_answered (%s interval view): %.2f ns per call (%" PRIu64 " calls)\n",
            with_interval ? "with" : "without", (double)(now - start) / (double)n, n);
     printf("series memory (%s interval view): %zu bytes\n", with_interval ? "with" : "without",
-           sizeof *s + (with_interval ? 6 : 3) *
-                           (hist_memory_bytes(&s->duration) - sizeof s->duration));
+           sizeof *s +
+               (with_interval ? 6 : 3) * (hist_memory_bytes(&s->duration) - sizeof s->duration));
     metrics_free(m);
 }
 

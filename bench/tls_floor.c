@@ -34,8 +34,8 @@
 #define DRAIN_NS (2 * NS_PER_S) /* after --seconds: how long answers in flight are waited for */
 #define MAX_AGENTS 99999        /* ids are ag-loadtest-%05d */
 
-enum { ST_WAIT, ST_HANDSHAKE, ST_OPEN, ST_DEAD };  /* connection state */
-enum { PH_IDLE, PH_HEADERS, PH_BODY };             /* response phase; != PH_IDLE: in flight */
+enum { ST_WAIT, ST_HANDSHAKE, ST_OPEN, ST_DEAD }; /* connection state */
+enum { PH_IDLE, PH_HEADERS, PH_BODY };            /* response phase; != PH_IDLE: in flight */
 
 struct agent {
     SSL *ssl;
@@ -44,12 +44,15 @@ struct agent {
     int64_t clen;      /* Content-Length of the response being read, -1 until seen */
     int fd;
     uint32_t req_len;
-    uint16_t status;   /* 0 until the status line is read */
+    uint16_t status; /* 0 until the status line is read */
     uint8_t state, phase, events, writing, line_len;
-    char line[40];     /* start of the header line being read (longer lines are cut) */
+    char line[40]; /* start of the header line being read (longer lines are cut) */
 };
 
-struct item { uint64_t due_ns; uint32_t idx; };
+struct item {
+    uint64_t due_ns;
+    uint32_t idx;
+};
 
 struct floor {
     struct agent *ag;
@@ -112,8 +115,9 @@ static void fail(struct floor *f, struct agent *a, const char *what)
     char reason[160];
     unsigned long e = ERR_peek_last_error();
     bool tls = e || (a->ssl && SSL_get_verify_result(a->ssl) != X509_V_OK);
-    const char *why = tls ? tls_error_reason(a->ssl, e, reason, sizeof reason)
-                      : errno ? strerror(errno) : NULL;
+    const char *why = tls     ? tls_error_reason(a->ssl, e, reason, sizeof reason)
+                      : errno ? strerror(errno)
+                              : NULL;
     if (!f->said_error++)
         fprintf(stderr, "tls_floor: agent %u: %s%s%s\n", (unsigned)(a - f->ag) + 1, what,
                 why ? ": " : "", why ? why : "");
@@ -130,8 +134,8 @@ static void fail(struct floor *f, struct agent *a, const char *what)
 static void want(struct floor *f, struct agent *a, uint8_t ev)
 {
     struct epoll_event e = {.events = ev, .data.u32 = (uint32_t)(a - f->ag) + 1};
-    if (a->events != ev && epoll_ctl(f->ep, a->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, a->fd,
-                                      &e) < 0)
+    if (a->events != ev &&
+        epoll_ctl(f->ep, a->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, a->fd, &e) < 0)
         return fail(f, a, "epoll_ctl");
     a->events = ev;
 }
@@ -296,8 +300,9 @@ static void run(struct floor *f)
             else if (a->state == ST_OPEN)
                 beat(f, a);
         }
-        next = drain_end ? drain_end : f->heap_n && f->heap[0].due_ns < f->end_ns
-                                           ? f->heap[0].due_ns : f->end_ns;
+        next = drain_end                                    ? drain_end
+               : f->heap_n && f->heap[0].due_ns < f->end_ns ? f->heap[0].due_ns
+                                                            : f->end_ns;
         if (next != f->armed_ns) {
             uint64_t t = f->t0_ns + next;
             struct itimerspec its = {.it_value = {(time_t)(t / NS_PER_S), (long)(t % NS_PER_S)}};
@@ -330,7 +335,9 @@ static int parse_url(struct floor *f, const char *url)
     snprintf(f->hostport, sizeof f->hostport, "%s:%ld", f->host, port);
     f->addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     return inet_pton(AF_INET, f->host, &f->addr.sin_addr) == 1 &&
-                   (ntohl(f->addr.sin_addr.s_addr) >> 24) == 127 ? 0 : -1;
+                   (ntohl(f->addr.sin_addr.s_addr) >> 24) == 127
+               ? 0
+               : -1;
 }
 
 /* Creates the TLS context (fleetsim's own, engine/tls.c: the same versions, ALPN, buffer modes,
@@ -352,15 +359,17 @@ static int setup(struct floor *f, const char *cacert, const char *key)
                       "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s";
     for (uint32_t i = 0; i < f->n; i++) {
         char body[128];
-        int bl = snprintf(body, sizeof body, "{\"architecture\":\"amd64\",\"hostname\":"
+        int bl = snprintf(body, sizeof body,
+                          "{\"architecture\":\"amd64\",\"hostname\":"
                           "\"ag-loadtest-%05u\",\"ip_address\":\"\",\"os\":\"linux\","
-                          "\"version\":\"1.0.0\"}", i + 1);
+                          "\"version\":\"1.0.0\"}",
+                          i + 1);
         size_t len = (size_t)snprintf(NULL, 0, fmt, i + 1, f->hostport, key, bl, body) + 1;
         f->ag[i].fd = -1;
         if (!(f->ag[i].req = malloc(len)))
             return -1;
-        f->ag[i].req_len = (uint32_t)snprintf(f->ag[i].req, len, fmt, i + 1, f->hostport, key,
-                                              bl, body);
+        f->ag[i].req_len =
+            (uint32_t)snprintf(f->ag[i].req, len, fmt, i + 1, f->hostport, key, bl, body);
         push(f, (uint64_t)((double)f->ramp_ns * i / f->n), i);
     }
     return 0;
@@ -391,10 +400,10 @@ static void cleanup(struct floor *f)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"url", 1, 0, 'u'}, {"cacert", 1, 0, 'c'}, {"agents", 1, 0, 'n'},
-        {"heartbeat-ms", 1, 0, 'h'}, {"seconds", 1, 0, 's'}, {"ramp-s", 1, 0, 'r'},
-        {"slot-ms", 1, 0, 'l'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"url", 1, 0, 'u'},     {"cacert", 1, 0, 'c'},
+                                         {"agents", 1, 0, 'n'},  {"heartbeat-ms", 1, 0, 'h'},
+                                         {"seconds", 1, 0, 's'}, {"ramp-s", 1, 0, 'r'},
+                                         {"slot-ms", 1, 0, 'l'}, {0, 0, 0, 0}};
     const char *url = NULL, *cacert = NULL, *key = getenv("CERTCTL_API_KEY");
     double agents = 0, hb_ms = 0, secs = 0, ramp_s = -2 /* default */, slot_ms = 5;
     for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -403,19 +412,23 @@ int main(int argc, char **argv)
         else if (o == 'n' || o == 'h' || o == 's')
             *(o == 'n' ? &agents : o == 'h' ? &hb_ms : &secs) = num(optarg, 1, 1e7);
         else
-            *(o == 'r' ? &ramp_s : o == 'l' ? &slot_ms : &agents) =
-                o == '?' ? -1 : num(optarg, 0, 3600);
+            *(o == 'r'   ? &ramp_s
+              : o == 'l' ? &slot_ms
+                         : &agents) = o == '?' ? -1 : num(optarg, 0, 3600);
     }
     struct floor *f = calloc(1, sizeof *f);
     struct rlimit rl = {0, 0};
     if (!url || !cacert || agents < 1 || agents > MAX_AGENTS || hb_ms < 1 || secs < 1 ||
         secs > 3600 || ramp_s == -1 || slot_ms < 0 || optind != argc || !f) {
-        fprintf(stderr, "usage: CERTCTL_API_KEY=KEY tls_floor --url https://127.0.0.1:PORT "
-                        "--cacert FILE --agents N (1-%d) --heartbeat-ms MS --seconds S (1-3600) "
-                        "[--ramp-s R (default N/400, >= 1)] [--slot-ms 5]\n", MAX_AGENTS);
+        fprintf(stderr,
+                "usage: CERTCTL_API_KEY=KEY tls_floor --url https://127.0.0.1:PORT "
+                "--cacert FILE --agents N (1-%d) --heartbeat-ms MS --seconds S (1-3600) "
+                "[--ramp-s R (default N/400, >= 1)] [--slot-ms 5]\n",
+                MAX_AGENTS);
     } else if (!key || !*key || parse_url(f, url) < 0) {
-        fprintf(stderr, "tls_floor: %s\n", !key || !*key ? "CERTCTL_API_KEY is not set"
-                                       : "--url must be https://127.x.x.x:PORT (loopback only)");
+        fprintf(stderr, "tls_floor: %s\n",
+                !key || !*key ? "CERTCTL_API_KEY is not set"
+                              : "--url must be https://127.x.x.x:PORT (loopback only)");
     } else if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || (rl.rlim_cur = rl.rlim_max) < agents + 32 ||
                setrlimit(RLIMIT_NOFILE, &rl) < 0) {
         fprintf(stderr, "tls_floor: %.0f agents need more open files than ulimit -n allows\n",
@@ -437,13 +450,14 @@ int main(int argc, char **argv)
         f->t0_ns = mono_ns();
         run(f);
         printf("tls_floor: %u agents, %lu heartbeats answered (%lu non-2xx, %lu skipped, %lu "
-               "connection errors) in %g s\n", f->n, f->answered, f->non2xx, f->skipped,
-               f->conn_errors, secs);
+               "connection errors) in %g s\n",
+               f->n, f->answered, f->non2xx, f->skipped, f->conn_errors, secs);
         int ok = f->opened == f->n && !f->non2xx && !f->conn_errors && !f->in_flight;
         if (!ok)
-            fprintf(stderr, "tls_floor: invalid run: %lu of %u connections opened, %lu non-2xx, "
-                            "%lu connection errors, %lu answers missing\n", f->opened, f->n,
-                    f->non2xx, f->conn_errors, f->in_flight);
+            fprintf(stderr,
+                    "tls_floor: invalid run: %lu of %u connections opened, %lu non-2xx, "
+                    "%lu connection errors, %lu answers missing\n",
+                    f->opened, f->n, f->non2xx, f->conn_errors, f->in_flight);
         cleanup(f);
         return ok ? 0 : 1;
     }

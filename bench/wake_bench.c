@@ -63,7 +63,8 @@ int main(int argc, char **argv)
     }
     double us = (cpu_s() - cpu0) * 1e6 / (double)wakes;
     printf("wake_bench: a bare timerfd + epoll loop woken %ld times/s for %ld s: %.1f us CPU per "
-           "wake-up (%ld wake-ups)\n", rate, secs, us, wakes);
+           "wake-up (%ld wake-ups)\n",
+           rate, secs, us, wakes);
     close(tfd);
     close(ep);
     return 0;

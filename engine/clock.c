@@ -37,9 +37,8 @@ static int parse_zone(const char *p, long *offset_s)
         *offset_s = 0;
         return 0;
     }
-    if ((p[0] != '+' && p[0] != '-') ||
-        sscanf(p + 1, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5 || p[6] != '\0' ||
-        hh > 23 || mm > 59)
+    if ((p[0] != '+' && p[0] != '-') || sscanf(p + 1, "%2d:%2d%n", &hh, &mm, &used) != 2 ||
+        used != 5 || p[6] != '\0' || hh > 23 || mm > 59)
         return -EINVAL;
     *offset_s = (hh * 3600L + mm * 60L) * (p[0] == '-' ? -1 : 1);
     return 0;

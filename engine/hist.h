@@ -25,14 +25,14 @@ struct hist {
     uint64_t lowest_us;
     uint64_t highest_us;
     int significant_digits;
-    int unit_magnitude;       /* log2 of one unit in us */
-    int sub_count_magnitude;  /* s above */
-    uint32_t sub_half_count;  /* 2^(s-1) */
+    int unit_magnitude;      /* log2 of one unit in us */
+    int sub_count_magnitude; /* s above */
+    uint32_t sub_half_count; /* 2^(s-1) */
     uint32_t counts_len;
-    uint32_t min_index;       /* lowest non-empty index (valid when total_count > 0) */
-    uint32_t max_index;       /* highest non-empty index */
+    uint32_t min_index; /* lowest non-empty index (valid when total_count > 0) */
+    uint32_t max_index; /* highest non-empty index */
     uint64_t total_count;
-    uint64_t clamped_count;   /* records above highest_us, counted at highest_us */
+    uint64_t clamped_count; /* records above highest_us, counted at highest_us */
     uint64_t *counts;
 };
 
@@ -48,7 +48,10 @@ struct hist_bucket {
 struct hist_iter {
     uint32_t next_index;
 };
-#define HIST_ITER_INIT {0}
+#define HIST_ITER_INIT \
+    {                  \
+        0              \
+    }
 
 /* Initialise h for values in [lowest_us, highest_us] (lowest_us >= 1, highest_us >= 2 *
  * lowest_us) with significant_digits in [HIST_MIN_DIGITS, HIST_MAX_DIGITS]; allocates the

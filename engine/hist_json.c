@@ -56,8 +56,9 @@ static int bucket_entry(const struct hist *h, const json_object *arr, size_t i, 
         return -EINVAL;
     }
     if (*value > h->highest_us) {
-        snprintf(err, errlen, "bucket %zu: value %" PRIu64 " us is above the histogram's highest %"
-                 PRIu64 " us", i, *value, h->highest_us);
+        snprintf(err, errlen,
+                 "bucket %zu: value %" PRIu64 " us is above the histogram's highest %" PRIu64 " us",
+                 i, *value, h->highest_us);
         return -EINVAL;
     }
     return 0;

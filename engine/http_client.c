@@ -51,11 +51,11 @@ enum conn_state {
 struct inflight {
     http_done_cb cb;
     void *arg;
-    char *out;                 /* request bytes not yet written (malloc'd), or NULL */
+    char *out; /* request bytes not yet written (malloc'd), or NULL */
     size_t out_len, out_off;
     uint64_t intended_ns, sent_ns, connect_ns, tls_ns, first_byte_ns;
-    uint64_t answered_ns;      /* the complete response's arrival (rx_time), 0 until then */
-    uint64_t phase_start_ns;   /* start of the connect or of the handshake */
+    uint64_t answered_ns;    /* the complete response's arrival (rx_time), 0 until then */
+    uint64_t phase_start_ns; /* start of the connect or of the handshake */
     enum http_error pending_err;
     bool reused, tls_resumed;
     char detail[DETAIL_LEN];
@@ -66,20 +66,20 @@ struct http_conn {
     struct event_base *base;
     const struct http_conn_config *cfg;
     SSL *ssl;
-    SSL_SESSION *session;      /* last TLS session, for resumption */
+    SSL_SESSION *session; /* last TLS session, for resumption */
     struct inflight *inf;
-    struct event io;           /* the socket, with io_what | EV_PERSIST while open */
-    struct event tmo;          /* request deadline, or a deferred error */
-    struct timeval tmo_tv;     /* libevent common-timeout handle for tmo_for_ns */
+    struct event io;       /* the socket, with io_what | EV_PERSIST while open */
+    struct event tmo;      /* request deadline, or a deferred error */
+    struct timeval tmo_tv; /* libevent common-timeout handle for tmo_for_ns */
     uint64_t tmo_for_ns;
     int fd;
-    short io_what;             /* EV_READ / EV_WRITE the io event is added with; 0 = not added */
+    short io_what; /* EV_READ / EV_WRITE the io event is added with; 0 = not added */
     struct in_addr src;
     uint8_t state;
     bool bind_src;
-    bool write_blocked;        /* the pending output waits for EV_WRITE */
-    bool read_wants_write;     /* TLS: SSL_read asked for writability */
-    uint64_t rx_ns;            /* when the bytes last read reached the host (engine/rx_time) */
+    bool write_blocked;    /* the pending output waits for EV_WRITE */
+    bool read_wants_write; /* TLS: SSL_read asked for writability */
+    uint64_t rx_ns;        /* when the bytes last read reached the host (engine/rx_time) */
 };
 
 static void on_io(evutil_socket_t fd, short what, void *arg);
@@ -87,8 +87,8 @@ static void on_tmo(evutil_socket_t fd, short what, void *arg);
 
 const char *http_error_name(enum http_error e)
 {
-    static const char *const names[HTTP_ERR_COUNT] = {
-        "none", "connect", "tls", "closed", "timeout", "protocol", "too_large", "other"};
+    static const char *const names[HTTP_ERR_COUNT] = {"none",    "connect",  "tls",       "closed",
+                                                      "timeout", "protocol", "too_large", "other"};
     return (unsigned)e < HTTP_ERR_COUNT ? names[e] : "unknown";
 }
 
@@ -107,7 +107,7 @@ int http_conn_config_init(struct http_conn_config *cfg, const char *host, uint16
         snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(rc));
         return -EHOSTUNREACH;
     }
-    const struct addrinfo *pick = res;  /* prefer IPv4 when a name has both */
+    const struct addrinfo *pick = res; /* prefer IPv4 when a name has both */
     for (const struct addrinfo *a = res; a; a = a->ai_next) {
         if (a->ai_family == AF_INET) {
             pick = a;
@@ -151,7 +151,10 @@ void http_conn_set_source_ipv4(struct http_conn *conn, const struct in_addr *src
         conn->src = *src;
 }
 
-bool http_conn_busy(const struct http_conn *conn) { return conn->inf != NULL; }
+bool http_conn_busy(const struct http_conn *conn)
+{
+    return conn->inf != NULL;
+}
 
 bool http_conn_is_open(const struct http_conn *conn)
 {
@@ -194,7 +197,10 @@ static void close_transport_ex(struct http_conn *c, bool clean)
     c->state = C_IDLE;
 }
 
-static void close_transport(struct http_conn *c) { close_transport_ex(c, true); }
+static void close_transport(struct http_conn *c)
+{
+    close_transport_ex(c, true);
+}
 
 /* OpenSSL's error queue must be empty before an SSL I/O call for SSL_get_error to be right.
  * It almost always is (every error path here drains it): peeking is cheaper than clearing. */
@@ -396,7 +402,7 @@ static enum wr write_some(struct http_conn *c, const char *buf, size_t len, size
     err_reset();
     int n = SSL_write(c->ssl, buf, (int)len);
     if (n > 0)
-        return WR_DONE;  /* without partial writes, SSL_write takes all or nothing */
+        return WR_DONE; /* without partial writes, SSL_write takes all or nothing */
     int e = SSL_get_error(c->ssl, n);
     if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
         c->write_blocked = e == SSL_ERROR_WANT_WRITE; /* else the persistent EV_READ */
@@ -475,7 +481,7 @@ static bool tls_extra_data(struct http_conn *c)
         int e = SSL_get_error(c->ssl, r);
         ERR_clear_error();
         if (e != SSL_ERROR_WANT_READ)
-            return true;  /* a close or an error: the connection cannot be reused */
+            return true; /* a close or an error: the connection cannot be reused */
     }
     return false;
 }
@@ -616,7 +622,7 @@ static void idle_read(struct http_conn *c)
         if (!c->ssl)
             return;
         if (!SSL_has_pending(c->ssl)) {
-            tls_trim_buffers(c->ssl);  /* a session ticket re-created the write buffer */
+            tls_trim_buffers(c->ssl); /* a session ticket re-created the write buffer */
             return;
         }
     }
@@ -647,8 +653,8 @@ static void handshake(struct http_conn *c)
     int se = errno;
     unsigned long ec = ERR_get_error();
     ERR_clear_error();
-    long vr = (SSL_get_verify_mode(c->ssl) & SSL_VERIFY_PEER) ? SSL_get_verify_result(c->ssl)
-                                                              : X509_V_OK;
+    long vr =
+        (SSL_get_verify_mode(c->ssl) & SSL_VERIFY_PEER) ? SSL_get_verify_result(c->ssl) : X509_V_OK;
     if (vr != X509_V_OK ||
         (e == SSL_ERROR_SSL && ec && ERR_GET_REASON(ec) != SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
         char reason[DETAIL_LEN];
@@ -761,7 +767,7 @@ static int send_now(struct http_conn *c, const struct http_request *req)
         arm_deadline(c);
         return 0;
     }
-    if (w == WR_ERROR) {  /* e.g. the server closed the idle connection a moment ago */
+    if (w == WR_ERROR) { /* e.g. the server closed the idle connection a moment ago */
         if (buf != stack)
             free(buf);
         defer(c, kind);
@@ -770,7 +776,7 @@ static int send_now(struct http_conn *c, const struct http_request *req)
     /* the socket is full: keep the rest (TLS: all of it, SSL_write is repeated whole) */
     if (buf == stack) {
         if (!(inf->out = malloc(len - done))) {
-            close_transport(c);  /* part of a request went out: the connection is unusable */
+            close_transport(c); /* part of a request went out: the connection is unusable */
             return -ENOMEM;
         }
         memcpy(inf->out, buf + done, len - done);
@@ -796,8 +802,8 @@ int http_conn_send(struct http_conn *conn, const struct http_request *req, http_
     struct inflight *inf = calloc(1, sizeof(*inf));
     if (!inf)
         return -ENOMEM;
-    size_t cap = conn->cfg->max_body_bytes ? conn->cfg->max_body_bytes
-                                           : HTTP_DEFAULT_MAX_BODY_BYTES;
+    size_t cap =
+        conn->cfg->max_body_bytes ? conn->cfg->max_body_bytes : HTTP_DEFAULT_MAX_BODY_BYTES;
     http_parser_init(&inf->parser, cap, strcasecmp(req->method, "HEAD") == 0);
     inf->cb = cb;
     inf->arg = arg;

@@ -24,16 +24,16 @@ struct http_conn;
 
 /* How a request ended. Every request ends in exactly one of these. */
 enum http_error {
-    HTTP_ERR_NONE = 0,   /* a complete response was received (any status) */
-    HTTP_ERR_CONNECT,    /* TCP connect failed (refused, unreachable, bind of source failed) */
-    HTTP_ERR_TLS,        /* TLS handshake or record error; detail holds OpenSSL's reason */
-    HTTP_ERR_CLOSED,     /* connection closed or reset before the response was complete
+    HTTP_ERR_NONE = 0,  /* a complete response was received (any status) */
+    HTTP_ERR_CONNECT,   /* TCP connect failed (refused, unreachable, bind of source failed) */
+    HTTP_ERR_TLS,       /* TLS handshake or record error; detail holds OpenSSL's reason */
+    HTTP_ERR_CLOSED,    /* connection closed or reset before the response was complete
                             (no byte at all, or a truncated header section or body) */
-    HTTP_ERR_TIMEOUT,    /* no complete response within timeout_ns of http_conn_send */
-    HTTP_ERR_PROTOCOL,   /* malformed response: bad status line, header, chunk size, garbage */
-    HTTP_ERR_TOO_LARGE,  /* response over a limit: header section > 64 KiB, too many headers,
+    HTTP_ERR_TIMEOUT,   /* no complete response within timeout_ns of http_conn_send */
+    HTTP_ERR_PROTOCOL,  /* malformed response: bad status line, header, chunk size, garbage */
+    HTTP_ERR_TOO_LARGE, /* response over a limit: header section > 64 KiB, too many headers,
                             body > max_body_bytes */
-    HTTP_ERR_OTHER,      /* local failure (out of memory, socket() failed, ...) */
+    HTTP_ERR_OTHER,     /* local failure (out of memory, socket() failed, ...) */
 };
 #define HTTP_ERR_COUNT 8
 
@@ -45,19 +45,19 @@ const char *http_error_name(enum http_error e);
  * bind_source): it must outlive every connection created from it, and many connections may
  * share one config. Fill with http_conn_config_init, then adjust fields. */
 struct http_conn_config {
-    struct sockaddr_storage addr;  /* destination, IPv4 or IPv6 */
+    struct sockaddr_storage addr; /* destination, IPv4 or IPv6 */
     socklen_t addr_len;
-    const char *host;         /* name or IP literal (IPv6 without brackets): SNI, verification,
+    const char *host;        /* name or IP literal (IPv6 without brackets): SNI, verification,
                                  and Host header; not copied */
-    const char *host_header;  /* Host header value; NULL = host, plus ":port" when the port is
+    const char *host_header; /* Host header value; NULL = host, plus ":port" when the port is
                                  not the scheme's default, IPv6 literals in brackets */
-    SSL_CTX *ssl_ctx;         /* NULL = plain HTTP; else TLS with this context (not owned) */
-    bool bind_source;         /* bind the socket to source_ipv4 (port chosen at connect;
+    SSL_CTX *ssl_ctx;        /* NULL = plain HTTP; else TLS with this context (not owned) */
+    bool bind_source;        /* bind the socket to source_ipv4 (port chosen at connect;
                                  IPv4 destinations only) */
     struct in_addr source_ipv4;
-    uint64_t timeout_ns;      /* per request, from http_conn_send to done; 0 = none */
-    size_t max_body_bytes;    /* response body cap; 0 = HTTP_DEFAULT_MAX_BODY_BYTES */
-    bool tls_no_resumption;   /* true: never resume a TLS session on reconnect */
+    uint64_t timeout_ns;    /* per request, from http_conn_send to done; 0 = none */
+    size_t max_body_bytes;  /* response body cap; 0 = HTTP_DEFAULT_MAX_BODY_BYTES */
+    bool tls_no_resumption; /* true: never resume a TLS session on reconnect */
 };
 
 /* Initialises cfg for host:port (resolved now with getaddrinfo, which may block: call it at
@@ -70,11 +70,11 @@ int http_conn_config_init(struct http_conn_config *cfg, const char *host, uint16
 
 /* A request. Every pointer only needs to be valid during http_conn_send (bytes are copied). */
 struct http_request {
-    const char *method;   /* "GET", "POST", "HEAD", ... */
-    const char *path;     /* request target, e.g. "/api/v1/agents/ag-1/heartbeat" */
-    const char *headers;  /* extra header lines "Name: value\r\n..." (User-Agent,
+    const char *method;  /* "GET", "POST", "HEAD", ... */
+    const char *path;    /* request target, e.g. "/api/v1/agents/ag-1/heartbeat" */
+    const char *headers; /* extra header lines "Name: value\r\n..." (User-Agent,
                              Authorization, Content-Type, ...) or NULL; never logged */
-    const char *body;     /* NULL = no body and no Content-Length; else body_len bytes are
+    const char *body;    /* NULL = no body and no Content-Length; else body_len bytes are
                              sent with a Content-Length header (also when body_len is 0) */
     size_t body_len;
     uint64_t intended_ns; /* when the caller's schedule wanted it sent (clock_now_ns) */
@@ -84,10 +84,10 @@ struct http_request {
  * during the callback. Times are CLOCK_MONOTONIC nanoseconds (clock_now_ns). */
 struct http_result {
     enum http_error error;
-    int status;             /* HTTP status, 0 when no status line was received; on an error
+    int status;         /* HTTP status, 0 when no status line was received; on an error
                                it may hold the broken response's status: check error first */
-    const char *detail;     /* short reason for an error ("" when none); never holds headers */
-    const char *body;       /* response body, NUL-terminated after body_len bytes; "" when
+    const char *detail; /* short reason for an error ("" when none); never holds headers */
+    const char *body;   /* response body, NUL-terminated after body_len bytes; "" when
                                none and on every error */
     size_t body_len;
     uint64_t intended_ns;   /* as given in the request */

@@ -47,7 +47,7 @@ void http_once(const struct http_conn_config *cc, const char *method, const char
     out->error = HTTP_ERR_OTHER;
     struct once_call c = {.base = event_base_new(), .out = out};
     struct http_conn *conn = c.base ? http_conn_new(c.base, cc) : NULL;
-    struct http_request req = {method, path, headers, body, body ? strlen(body) : 0,
+    struct http_request req = {method,        path, headers, body, body ? strlen(body) : 0,
                                clock_now_ns()};
     if (conn && http_conn_send(conn, &req, once_done, &c) == 0)
         event_base_dispatch(c.base);
@@ -70,7 +70,6 @@ const char *http_once_describe(const struct http_once *o, char *buf, size_t n)
     if (o->error == HTTP_ERR_NONE)
         snprintf(buf, n, "HTTP %d", o->status);
     else
-        snprintf(buf, n, "%s%s%s", http_error_name(o->error), o->detail[0] ? ": " : "",
-                 o->detail);
+        snprintf(buf, n, "%s%s%s", http_error_name(o->error), o->detail[0] ? ": " : "", o->detail);
     return buf;
 }

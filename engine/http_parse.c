@@ -10,17 +10,17 @@
 #include "engine/parse.h"
 
 enum {
-    S_STATUS,         /* collecting the status line */
-    S_HEADERS,        /* collecting header lines */
-    S_BODY_LEN,       /* Content-Length body */
-    S_BODY_EOF,       /* body delimited by close */
-    S_CHUNK_SIZE,     /* hex digits of a chunk size */
-    S_CHUNK_EXT,      /* chunk extensions up to LF */
-    S_CHUNK_SIZE_LF,  /* LF after CR of the size line */
+    S_STATUS,        /* collecting the status line */
+    S_HEADERS,       /* collecting header lines */
+    S_BODY_LEN,      /* Content-Length body */
+    S_BODY_EOF,      /* body delimited by close */
+    S_CHUNK_SIZE,    /* hex digits of a chunk size */
+    S_CHUNK_EXT,     /* chunk extensions up to LF */
+    S_CHUNK_SIZE_LF, /* LF after CR of the size line */
     S_CHUNK_DATA,
-    S_CHUNK_DATA_CR,  /* CR (or LF) after chunk data */
+    S_CHUNK_DATA_CR, /* CR (or LF) after chunk data */
     S_CHUNK_DATA_LF,
-    S_TRAILER_START,  /* start of a trailer line or the final empty line */
+    S_TRAILER_START, /* start of a trailer line or the final empty line */
     S_TRAILER_LINE,
     S_TRAILER_END_LF,
     S_DONE,
@@ -64,7 +64,10 @@ static bool is_tchar(unsigned char c)
     return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-static bool ows(char c) { return c == ' ' || c == '\t'; }
+static bool ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
 
 /* Appends n bytes to the header copy, enforcing the 64 KiB section limit. */
 static int head_append(struct http_parser *p, const char *data, size_t n)
@@ -156,7 +159,7 @@ static bool list_has_token(const char *v, size_t n, const char *tok)
 static int note_content_length(struct http_parser *p, const char *v, size_t n)
 {
     uint64_t len = 0;
-    if (n == 0 || n > 18)  /* 18 digits cannot overflow */
+    if (n == 0 || n > 18) /* 18 digits cannot overflow */
         return HTTP_PARSE_ERR_CONTENT_LENGTH;
     for (size_t i = 0; i < n; i++) {
         if (v[i] < '0' || v[i] > '9')
@@ -212,9 +215,10 @@ static int parse_header_line(struct http_parser *p, size_t off, size_t n)
         p->hdrs = h;
         p->hdrs_cap = cap;
     }
-    p->hdrs[p->nhdrs++] = (struct http_header_ref){
-        .name_off = (uint32_t)off, .name_len = (uint16_t)colon,
-        .value_off = (uint32_t)(off + vs), .value_len = (uint16_t)(ve - vs)};
+    p->hdrs[p->nhdrs++] = (struct http_header_ref){.name_off = (uint32_t)off,
+                                                   .name_len = (uint16_t)colon,
+                                                   .value_off = (uint32_t)(off + vs),
+                                                   .value_len = (uint16_t)(ve - vs)};
     if (colon == 14 && strncasecmp(s, "Content-Length", 14) == 0) {
         int rc = note_content_length(p, s + vs, ve - vs);
         if (rc)
@@ -227,7 +231,7 @@ static int parse_header_line(struct http_parser *p, size_t off, size_t n)
         if (list_has_token(s + vs, ve - vs, "keep-alive"))
             p->keep_alive_hdr = true;
     }
-    s[colon] = '\0';  /* the line is complete: terminate name and value in place */
+    s[colon] = '\0'; /* the line is complete: terminate name and value in place */
     s[ve] = '\0';
     return 0;
 }
@@ -237,7 +241,7 @@ static int end_of_headers(struct http_parser *p)
 {
     if (p->status == 101)
         return HTTP_PARSE_ERR_UNSUPPORTED;
-    if (p->status < 200) {  /* interim response: forget it, parse the next one */
+    if (p->status < 200) { /* interim response: forget it, parse the next one */
         size_t max_body = p->max_body_bytes, total = p->total_bytes;
         bool head = p->head_request;
         p->head_len = p->nhdrs = p->line_start = 0;
@@ -253,7 +257,7 @@ static int end_of_headers(struct http_parser *p)
         p->state = S_DONE;
     } else if (p->te_present) {
         if (p->has_length)
-            p->conn_close = true;  /* RFC 9112 6.3: TE wins, and the connection must close */
+            p->conn_close = true; /* RFC 9112 6.3: TE wins, and the connection must close */
         if (p->chunked) {
             p->state = S_CHUNK_SIZE;
         } else {
@@ -289,7 +293,7 @@ static int feed_head(struct http_parser *p, const char *d, size_t n, size_t *use
     if (rc)
         return rc;
     *used = take;
-    if (p->state == S_STATUS) {  /* reject garbage as soon as it cannot be "HTTP/" */
+    if (p->state == S_STATUS) { /* reject garbage as soon as it cannot be "HTTP/" */
         size_t k = p->head_len < 5 ? p->head_len : 5;
         if (memcmp(p->head, "HTTP/", k) != 0)
             return HTTP_PARSE_ERR_STATUS_LINE;
@@ -309,7 +313,7 @@ static int feed_head(struct http_parser *p, const char *d, size_t n, size_t *use
     if (len == 0)
         return end_of_headers(p);
     if (p->head[off] == ' ' || p->head[off] == '\t')
-        return HTTP_PARSE_ERR_HEADER_LINE;  /* obsolete line folding */
+        return HTTP_PARSE_ERR_HEADER_LINE; /* obsolete line folding */
     return parse_header_line(p, off, len);
 }
 
@@ -491,20 +495,35 @@ const char *http_parser_body(const struct http_parser *p, size_t *len)
 const char *http_parse_rc_str(int rc)
 {
     switch (rc) {
-    case HTTP_PARSE_MORE: return "incomplete";
-    case HTTP_PARSE_DONE: return "complete";
-    case HTTP_PARSE_ERR_STATUS_LINE: return "bad status line";
-    case HTTP_PARSE_ERR_HEADER_LINE: return "bad header line";
-    case HTTP_PARSE_ERR_HEADERS_TOO_LARGE: return "header section over 64 KiB";
-    case HTTP_PARSE_ERR_TOO_MANY_HEADERS: return "too many headers";
-    case HTTP_PARSE_ERR_CONTENT_LENGTH: return "bad Content-Length";
-    case HTTP_PARSE_ERR_CHUNK_SIZE: return "bad chunk size";
-    case HTTP_PARSE_ERR_CHUNK_DATA: return "bad chunk framing";
-    case HTTP_PARSE_ERR_BODY_TOO_LARGE: return "body over the cap";
-    case HTTP_PARSE_ERR_TRUNCATED: return "truncated response";
-    case HTTP_PARSE_ERR_EMPTY: return "closed before any response byte";
-    case HTTP_PARSE_ERR_UNSUPPORTED: return "unsupported response (101)";
-    case HTTP_PARSE_ERR_NOMEM: return "out of memory";
-    default: return "unknown parse result";
+    case HTTP_PARSE_MORE:
+        return "incomplete";
+    case HTTP_PARSE_DONE:
+        return "complete";
+    case HTTP_PARSE_ERR_STATUS_LINE:
+        return "bad status line";
+    case HTTP_PARSE_ERR_HEADER_LINE:
+        return "bad header line";
+    case HTTP_PARSE_ERR_HEADERS_TOO_LARGE:
+        return "header section over 64 KiB";
+    case HTTP_PARSE_ERR_TOO_MANY_HEADERS:
+        return "too many headers";
+    case HTTP_PARSE_ERR_CONTENT_LENGTH:
+        return "bad Content-Length";
+    case HTTP_PARSE_ERR_CHUNK_SIZE:
+        return "bad chunk size";
+    case HTTP_PARSE_ERR_CHUNK_DATA:
+        return "bad chunk framing";
+    case HTTP_PARSE_ERR_BODY_TOO_LARGE:
+        return "body over the cap";
+    case HTTP_PARSE_ERR_TRUNCATED:
+        return "truncated response";
+    case HTTP_PARSE_ERR_EMPTY:
+        return "closed before any response byte";
+    case HTTP_PARSE_ERR_UNSUPPORTED:
+        return "unsupported response (101)";
+    case HTTP_PARSE_ERR_NOMEM:
+        return "out of memory";
+    default:
+        return "unknown parse result";
     }
 }

@@ -16,10 +16,10 @@
 #define JOSE_RSA_MAX_BITS 8192
 
 enum jose_alg {
-	JOSE_ALG_NONE = 0, /* unsupported or unknown */
-	JOSE_ALG_ES256,
-	JOSE_ALG_RS256,
-	JOSE_ALG_EDDSA,
+    JOSE_ALG_NONE = 0, /* unsupported or unknown */
+    JOSE_ALG_ES256,
+    JOSE_ALG_RS256,
+    JOSE_ALG_EDDSA,
 };
 
 /* Error codes of the JWS functions (all negative errno values):
@@ -78,21 +78,21 @@ EVP_PKEY *jose_jwk_to_pkey(const char *json, size_t len, char *err, size_t errle
  * then url (when non-NULL). ES256 signatures are raw r||s (64 bytes). Returns a malloc'd
  * JSON string (caller frees) or NULL with a reason in err. */
 char *jose_jws_sign(EVP_PKEY *key, const char *kid, const char *nonce, const char *url,
-		    const void *payload, size_t payload_len, char *err, size_t errlen);
+                    const void *payload, size_t payload_len, char *err, size_t errlen);
 
 /* A parsed (not yet verified) flattened JWS. All pointers are owned by the struct. */
 struct jose_jws {
-	enum jose_alg alg;    /* from the protected header; JOSE_ALG_NONE never survives parse */
-	char *nonce;	      /* "nonce" or NULL when absent */
-	char *url;	      /* "url" or NULL when absent */
-	char *kid;	      /* "kid" or NULL when a jwk was given */
-	char *typ;	      /* "typ" or NULL when absent */
-	EVP_PKEY *jwk;	      /* public key from "jwk", or NULL when a kid was given */
-	unsigned char *payload; /* decoded payload, NUL-terminated (payload_len excludes it) */
-	size_t payload_len;
-	char *signing_input;  /* "<protected b64>.<payload b64>", what the signature covers */
-	unsigned char *signature;
-	size_t signature_len;
+    enum jose_alg alg;      /* from the protected header; JOSE_ALG_NONE never survives parse */
+    char *nonce;            /* "nonce" or NULL when absent */
+    char *url;              /* "url" or NULL when absent */
+    char *kid;              /* "kid" or NULL when a jwk was given */
+    char *typ;              /* "typ" or NULL when absent */
+    EVP_PKEY *jwk;          /* public key from "jwk", or NULL when a kid was given */
+    unsigned char *payload; /* decoded payload, NUL-terminated (payload_len excludes it) */
+    size_t payload_len;
+    char *signing_input; /* "<protected b64>.<payload b64>", what the signature covers */
+    unsigned char *signature;
+    size_t signature_len;
 };
 
 /* Parses a flattened JWS of len bytes: exactly the members protected, payload, signature
@@ -102,8 +102,7 @@ struct jose_jws {
  * returns 0 and fills *out (release with jose_jws_clear); on failure returns -EINVAL or
  * -ENOTSUP (unsupported alg) or -EKEYREJECTED (bad jwk) with a reason in err, and *out is
  * left empty. */
-int jose_jws_parse(const char *body, size_t len, struct jose_jws *out, char *err,
-		   size_t errlen);
+int jose_jws_parse(const char *body, size_t len, struct jose_jws *out, char *err, size_t errlen);
 
 /* Verifies jws's signature with key (the jwk from the header or the account key of its kid).
  * Returns 0 when it verifies, -EKEYREJECTED when the key does not fit jws->alg, -EBADMSG when

@@ -12,14 +12,27 @@
 
 static const char *const known_actors[] = {"agent", "operator", "acme", NULL};
 
-static const char *const known_endpoints[] = {
-    "heartbeat",      "work",          "csr",           "job_status",     "cert_fetch",
-    "register",       "bulk_renew",    "cert_list",     "acme_directory", "acme_nonce",
-    "acme_account",   "acme_order",    "acme_authz",    "acme_challenge", "acme_finalize",
-    "acme_cert",      "acme_renewal_info", NULL};
+static const char *const known_endpoints[] = {"heartbeat",
+                                              "work",
+                                              "csr",
+                                              "job_status",
+                                              "cert_fetch",
+                                              "register",
+                                              "bulk_renew",
+                                              "cert_list",
+                                              "acme_directory",
+                                              "acme_nonce",
+                                              "acme_account",
+                                              "acme_order",
+                                              "acme_authz",
+                                              "acme_challenge",
+                                              "acme_finalize",
+                                              "acme_cert",
+                                              "acme_renewal_info",
+                                              NULL};
 
-static const char *const error_kind_names[METRICS_ERR_KINDS] = {
-    "connect", "tls", "closed", "protocol", "too_large", "other"};
+static const char *const error_kind_names[METRICS_ERR_KINDS] = {"connect",  "tls",       "closed",
+                                                                "protocol", "too_large", "other"};
 
 struct metrics *metrics_new(bool with_interval)
 {

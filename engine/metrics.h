@@ -14,17 +14,17 @@
 #include "engine/hist.h"
 
 /* Metric names (DESIGN section 4). */
-#define METRIC_HTTP_REQ_DURATION "http_req_duration" /* trend: done - intended */
-#define METRIC_HTTP_REQ_SERVICE "http_req_service"   /* trend: done - sent */
-#define METRIC_HTTP_REQ_LAG "http_req_lag"           /* trend: sent - intended */
-#define METRIC_HTTP_REQ_FAILED "http_req_failed"     /* rate over completed requests */
-#define METRIC_HTTP_REQ_5XX "http_req_5xx"           /* rate of 5xx among answered */
-#define METRIC_HTTP_REQS "http_reqs"                 /* counter: completed requests */
-#define METRIC_HTTP_429 "http_429"                   /* counter */
-#define METRIC_DROPPED_REQUESTS "dropped_requests"   /* counter */
-#define METRIC_CAMPAIGN_DURATION "campaign_duration" /* trend (metrics_trend_record) */
-#define METRIC_ACME_ORDERS_COMPLETED "acme_orders_completed"       /* counter */
-#define METRIC_ACME_PROBLEMS "acme_problems"                       /* counter, tag problem */
+#define METRIC_HTTP_REQ_DURATION "http_req_duration"         /* trend: done - intended */
+#define METRIC_HTTP_REQ_SERVICE "http_req_service"           /* trend: done - sent */
+#define METRIC_HTTP_REQ_LAG "http_req_lag"                   /* trend: sent - intended */
+#define METRIC_HTTP_REQ_FAILED "http_req_failed"             /* rate over completed requests */
+#define METRIC_HTTP_REQ_5XX "http_req_5xx"                   /* rate of 5xx among answered */
+#define METRIC_HTTP_REQS "http_reqs"                         /* counter: completed requests */
+#define METRIC_HTTP_429 "http_429"                           /* counter */
+#define METRIC_DROPPED_REQUESTS "dropped_requests"           /* counter */
+#define METRIC_CAMPAIGN_DURATION "campaign_duration"         /* trend (metrics_trend_record) */
+#define METRIC_ACME_ORDERS_COMPLETED "acme_orders_completed" /* counter */
+#define METRIC_ACME_PROBLEMS "acme_problems"                 /* counter, tag problem */
 #define METRIC_ACME_RATE_LIMIT_SHAPE_OK "acme_rate_limit_shape_ok" /* rate */
 
 /* Tag keys. */
@@ -65,9 +65,9 @@ struct request_timing {
 /* Outcome counters of a request series. Read-only for callers. */
 struct metrics_outcomes {
     uint64_t scheduled;
-    uint64_t answered;                                /* responses with any status */
-    uint64_t status_class[METRICS_STATUS_CLASSES];    /* answered by class */
-    uint64_t status[METRICS_STATUS_SLOTS];            /* answered by exact status - 100 */
+    uint64_t answered;                             /* responses with any status */
+    uint64_t status_class[METRICS_STATUS_CLASSES]; /* answered by class */
+    uint64_t status[METRICS_STATUS_SLOTS];         /* answered by exact status - 100 */
     uint64_t transport_errors[METRICS_ERR_KINDS];
     uint64_t timed_out;
     uint64_t dropped;
@@ -177,9 +177,9 @@ int metrics_counter_add(struct metrics *m, const char *metric, const char *scena
                         const char *extra_value, uint64_t n);
 
 /* Add one sample (hit or not) to the rate `metric` with these tags. Returns as above. */
-int metrics_rate_add(struct metrics *m, const char *metric, const char *scenario,
-                     const char *actor, const char *endpoint, const char *extra_key,
-                     const char *extra_value, bool hit);
+int metrics_rate_add(struct metrics *m, const char *metric, const char *scenario, const char *actor,
+                     const char *endpoint, const char *extra_key, const char *extra_value,
+                     bool hit);
 
 /* Add hits hits out of total samples to the rate `metric` at once (hits <= total; used when
  * loading saved results). Returns as above, or -EINVAL when hits > total. */

@@ -35,8 +35,8 @@ struct metrics_http {
     uint64_t scrapes;
 };
 
-static void reply_text(struct evhttp_request *req, int code, const char *reason,
-                       const char *type, const char *body, size_t len)
+static void reply_text(struct evhttp_request *req, int code, const char *reason, const char *type,
+                       const char *body, size_t len)
 {
     struct evbuffer *out = evbuffer_new();
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);

@@ -47,9 +47,8 @@ static int merge_series(struct metrics *dst, const struct metrics_series *s)
 static int merge_tagged(struct metrics *dst, const struct metrics_tagged *t)
 {
     int rc;
-    struct metrics_tagged *d = metrics_tagged_get(dst, t->kind, t->metric, t->scenario,
-                                                  t->actor, t->endpoint, t->tag_key,
-                                                  t->tag_value, &rc);
+    struct metrics_tagged *d = metrics_tagged_get(dst, t->kind, t->metric, t->scenario, t->actor,
+                                                  t->endpoint, t->tag_key, t->tag_value, &rc);
     if (d == NULL)
         return rc;
     if (t->kind == METRICS_TREND)
@@ -103,8 +102,7 @@ bool metrics_equal(const struct metrics *a, const struct metrics *b)
     for (size_t i = 0; i < a->n_tagged; i++) {
         const struct metrics_tagged *s = a->tagged[i];
         const struct metrics_tagged *t = metrics_tagged_find(b, s->metric, s->scenario, s->actor,
-                                                             s->endpoint, s->tag_key,
-                                                             s->tag_value);
+                                                             s->endpoint, s->tag_key, s->tag_value);
         if (t == NULL || !tagged_equal(s, t))
             return false;
     }

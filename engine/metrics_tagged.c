@@ -134,9 +134,8 @@ int metrics_counter_add(struct metrics *m, const char *metric, const char *scena
     return rc;
 }
 
-int metrics_rate_add(struct metrics *m, const char *metric, const char *scenario,
-                     const char *actor, const char *endpoint, const char *extra_key,
-                     const char *extra_value, bool hit)
+int metrics_rate_add(struct metrics *m, const char *metric, const char *scenario, const char *actor,
+                     const char *endpoint, const char *extra_key, const char *extra_value, bool hit)
 {
     int rc;
     struct metrics_tagged *t = metrics_tagged_get(m, METRICS_RATE, metric, scenario, actor,
@@ -168,8 +167,8 @@ int metrics_trend_record(struct metrics *m, const char *metric, const char *scen
                          const char *actor, const char *endpoint, uint64_t value_us)
 {
     int rc;
-    struct metrics_tagged *t = metrics_tagged_get(m, METRICS_TREND, metric, scenario, actor,
-                                                  endpoint, NULL, NULL, &rc);
+    struct metrics_tagged *t =
+        metrics_tagged_get(m, METRICS_TREND, metric, scenario, actor, endpoint, NULL, NULL, &rc);
     if (t != NULL)
         hist_record(t->trend, value_us);
     return rc;
@@ -179,8 +178,8 @@ int metrics_trend_add(struct metrics *m, const char *metric, const char *scenari
                       const char *actor, const char *endpoint, const struct hist *src)
 {
     int rc;
-    struct metrics_tagged *t = metrics_tagged_get(m, METRICS_TREND, metric, scenario, actor,
-                                                  endpoint, NULL, NULL, &rc);
+    struct metrics_tagged *t =
+        metrics_tagged_get(m, METRICS_TREND, metric, scenario, actor, endpoint, NULL, NULL, &rc);
     return t != NULL ? hist_add(t->trend, src) : rc;
 }
 

@@ -74,7 +74,8 @@ static int read_u64(const char **p, uint64_t *out)
     if (!is_digit(*s))
         return -EINVAL;
     for (; is_digit(*s); s++) {
-        if (__builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v))
+        if (__builtin_mul_overflow(v, 10u, &v) ||
+            __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v))
             overflow = true;
     }
     *p = s;
@@ -334,8 +335,8 @@ static int duration_scan(const char *s, uint64_t *total, const char **what, char
     return 0;
 }
 
-int parse_duration_ns(const char *s, uint64_t min_ns, uint64_t max_ns, uint64_t *out_ns,
-                      char *err, size_t errlen)
+int parse_duration_ns(const char *s, uint64_t min_ns, uint64_t max_ns, uint64_t *out_ns, char *err,
+                      size_t errlen)
 {
     char expect[160];
     char unit[16] = "";
@@ -357,7 +358,9 @@ int parse_duration_ns(const char *s, uint64_t min_ns, uint64_t max_ns, uint64_t 
         if (what)
             set_err(err, errlen, "%s %s", what, expect);
         else
-            set_err(err, errlen, "has an unknown unit \"%s\" (expected ms, s, m, h or d, e.g. 30s or 1h30m)", unit);
+            set_err(err, errlen,
+                    "has an unknown unit \"%s\" (expected ms, s, m, h or d, e.g. 30s or 1h30m)",
+                    unit);
         return rc;
     }
     *out_ns = total;
@@ -404,7 +407,8 @@ int parse_rate_per_s(const char *s, double min_per_s, double max_per_s, double *
         }
     }
     if (rc != 0) {
-        set_err(err, errlen, "%s (expected a rate from %g/s to %g/s written N/s, N/m or N/h, e.g. 5/s or 300/m)",
+        set_err(err, errlen,
+                "%s (expected a rate from %g/s to %g/s written N/s, N/m or N/h, e.g. 5/s or 300/m)",
                 what, min_per_s, max_per_s);
         return rc;
     }
@@ -469,7 +473,8 @@ int parse_shard(const char *s, uint32_t *out_k, uint32_t *out_n, char *err, size
         rc = -ERANGE;
     }
     if (rc != 0) {
-        set_err(err, errlen, "%s (expected K/N with 0 <= K < N <= %u, e.g. 0/4)", what, PARSE_SHARD_MAX);
+        set_err(err, errlen, "%s (expected K/N with 0 <= K < N <= %u, e.g. 0/4)", what,
+                PARSE_SHARD_MAX);
         return rc;
     }
     *out_k = (uint32_t)k;
@@ -508,8 +513,10 @@ int parse_os_mix(const char *s, uint32_t out_pct[3], char *err, size_t errlen)
         rc = -ERANGE;
     }
     if (rc != 0) {
-        set_err(err, errlen,
-                "%s (expected three percentages linux/windows/darwin adding up to 100, e.g. 80/10/10)", what);
+        set_err(
+            err, errlen,
+            "%s (expected three percentages linux/windows/darwin adding up to 100, e.g. 80/10/10)",
+            what);
         return rc;
     }
     for (int i = 0; i < OS_MIX_PARTS; i++)

@@ -32,8 +32,8 @@
  * ("1h30m", "1m30s", "1s500ms"); each part may have a decimal fraction ("1.5s"). Units: ms, s,
  * m, h, d. A bare "0" (no unit) is accepted only when min_ns is 0; any other bare number is an
  * error (missing unit). The value must lie in [min_ns, max_ns]. Stores nanoseconds in *out_ns. */
-int parse_duration_ns(const char *s, uint64_t min_ns, uint64_t max_ns, uint64_t *out_ns,
-                      char *err, size_t errlen);
+int parse_duration_ns(const char *s, uint64_t min_ns, uint64_t max_ns, uint64_t *out_ns, char *err,
+                      size_t errlen);
 
 /* Writes ns as the shortest duration string parse_duration_ns reads back ("250ms", "1h30m",
  * "0s"; sub-millisecond remainders print as "1.5ms"-style decimals). Returns the length, or
@@ -61,13 +61,14 @@ int parse_percent(const char *s, double min_pct, double max_pct, double *out_pct
 
 /* A parsed http:// or https:// URL. */
 struct parsed_url {
-    bool tls;                         /* https */
-    char host[PARSE_HOST_MAX];        /* name or address, without IPv6 brackets */
-    bool host_is_ipv6;                /* host is a literal IPv6 address ([::1] in the URL) */
-    uint16_t port;                    /* explicit port, or 80 / 443 from the scheme */
-    bool port_explicit;               /* the URL carried a port */
-    char base_path[PARSE_PATH_MAX];   /* "" for "/" or none, else "/api" (no trailing slash) */
-    char authority[PARSE_HOST_MAX + 8]; /* Host header value: host, [v6] and ":port" unless default */
+    bool tls;                       /* https */
+    char host[PARSE_HOST_MAX];      /* name or address, without IPv6 brackets */
+    bool host_is_ipv6;              /* host is a literal IPv6 address ([::1] in the URL) */
+    uint16_t port;                  /* explicit port, or 80 / 443 from the scheme */
+    bool port_explicit;             /* the URL carried a port */
+    char base_path[PARSE_PATH_MAX]; /* "" for "/" or none, else "/api" (no trailing slash) */
+    char authority[PARSE_HOST_MAX +
+                   8]; /* Host header value: host, [v6] and ":port" unless default */
 };
 
 /* URL "http[s]://host[:port][/base/path]" (scheme case-insensitive; host a DNS name, an IPv4
@@ -112,8 +113,8 @@ int parse_ipv4_range_format(const struct ipv4_range *r, char *buf, size_t n);
 struct parsed_listen {
     struct sockaddr_storage addr; /* AF_INET or AF_INET6, port set */
     socklen_t addr_len;
-    char host[64];                /* numeric address as given, without brackets */
-    uint16_t port;                /* 0 means "any free port" */
+    char host[64]; /* numeric address as given, without brackets */
+    uint16_t port; /* 0 means "any free port" */
 };
 
 /* Listen address "ADDR:PORT": ADDR a numeric IPv4 address or a bracketed IPv6 address

@@ -97,7 +97,8 @@ int parse_writable_path(const char *path, char *err, size_t errlen)
     const char *d = dirname(dir);
     if (stat(d, &st) != 0 || !S_ISDIR(st.st_mode)) {
         if (err && errlen)
-            snprintf(err, errlen, "cannot be written: its directory does not exist (expected %s)", expect);
+            snprintf(err, errlen, "cannot be written: its directory does not exist (expected %s)",
+                     expect);
         return -ENOENT;
     }
     if (access(d, W_OK | X_OK) != 0) {
@@ -156,7 +157,8 @@ int parse_read_first_line(const char *path, char *buf, size_t n, char *err, size
         explicit_bzero(buf, n);
         if (len == -ENOSPC) {
             if (err && errlen)
-                snprintf(err, errlen, "has a first line longer than %zu bytes (expected one short line)", n - 1);
+                snprintf(err, errlen,
+                         "has a first line longer than %zu bytes (expected one short line)", n - 1);
         } else {
             err_errno(err, errlen, "cannot be read", -len, "a readable file");
         }

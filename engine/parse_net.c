@@ -88,11 +88,13 @@ static int read_ipv6(const char *p, const char *end, char *out, size_t n, struct
 
 /* ---- URLs ---- */
 
-static const char URL_EXPECT[] = "(expected http[s]://HOST[:PORT][/PATH], e.g. https://certctl.example.test:8443)";
+static const char URL_EXPECT[] =
+    "(expected http[s]://HOST[:PORT][/PATH], e.g. https://certctl.example.test:8443)";
 
 static bool host_char_ok(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' || c == '.' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' ||
+           c == '.' || c == '_';
 }
 
 /* Host and optional port from the authority [p, end). */
@@ -185,7 +187,8 @@ static void url_set_authority(struct parsed_url *u)
     if (u->port == def)
         snprintf(u->authority, sizeof(u->authority), "%s%s%s", lb, u->host, rb);
     else
-        snprintf(u->authority, sizeof(u->authority), "%s%s%s:%u", lb, u->host, rb, (unsigned)u->port);
+        snprintf(u->authority, sizeof(u->authority), "%s%s%s:%u", lb, u->host, rb,
+                 (unsigned)u->port);
 }
 
 /* Scheme at the start of s: sets u->tls and returns the authority's start, or NULL. */
@@ -202,7 +205,8 @@ static const char *url_scheme(const char *s, struct parsed_url *u, char *err, si
     const char *sep = strstr(s, "://");
     if (sep && sep > s && sep - s <= SCHEME_SHOWN_MAX) {
         if (err && errlen)
-            snprintf(err, errlen, "has an unsupported scheme \"%.*s\" (expected http:// or https://)",
+            snprintf(err, errlen,
+                     "has an unsupported scheme \"%.*s\" (expected http:// or https://)",
                      (int)(sep - s), s);
     } else if (err && errlen) {
         snprintf(err, errlen, "is not a URL %s", URL_EXPECT);
@@ -215,7 +219,9 @@ int parse_url(const char *s, struct parsed_url *out, char *err, size_t errlen)
     struct parsed_url u;
     memset(&u, 0, sizeof(u));
     if (!s || !*s) {
-        set_err(err, errlen, "is empty (expected http[s]://HOST[:PORT][/PATH], e.g. https://certctl.example.test:8443)");
+        set_err(err, errlen,
+                "is empty (expected http[s]://HOST[:PORT][/PATH], e.g. "
+                "https://certctl.example.test:8443)");
         return -EINVAL;
     }
     const char *p = url_scheme(s, &u, err, errlen);
@@ -255,7 +261,8 @@ int parse_url(const char *s, struct parsed_url *out, char *err, size_t errlen)
 
 int parse_url_format(const struct parsed_url *url, char *buf, size_t n)
 {
-    int w = snprintf(buf, n, "%s://%s%s", url->tls ? "https" : "http", url->authority, url->base_path);
+    int w =
+        snprintf(buf, n, "%s://%s%s", url->tls ? "https" : "http", url->authority, url->base_path);
     if (w < 0 || (size_t)w >= n) {
         if (n)
             buf[0] = '\0';
@@ -288,8 +295,8 @@ void parse_url_redact(const char *s, char *buf, size_t n)
 
 /* ---- IPv4 ranges ---- */
 
-static const char RANGE_EXPECT[] =
-    "(expected a.b.c.d-a.b.c.e in ascending order with at most 65536 addresses, e.g. 127.0.0.2-127.0.0.254)";
+static const char RANGE_EXPECT[] = "(expected a.b.c.d-a.b.c.e in ascending order with at most "
+                                   "65536 addresses, e.g. 127.0.0.2-127.0.0.254)";
 
 int parse_ipv4_range(const char *s, struct ipv4_range *out, char *err, size_t errlen)
 {
@@ -381,7 +388,9 @@ int parse_listen_addr(const char *s, struct parsed_listen *out, char *err, size_
     }
     if (rc != 0) {
         if (err && errlen)
-            snprintf(err, errlen, "%s (expected ADDR:PORT with a numeric address and a port 0-65535, e.g. 127.0.0.1:9090 or [::1]:9090)",
+            snprintf(err, errlen,
+                     "%s (expected ADDR:PORT with a numeric address and a port 0-65535, e.g. "
+                     "127.0.0.1:9090 or [::1]:9090)",
                      rc == -ERANGE ? "has a port out of range" : "is not a listen address");
         return rc;
     }

@@ -18,19 +18,29 @@
 
 /* The finite `le` bounds (microseconds): 100 us to one hour, the histogram's range. */
 static const uint64_t le_bounds_us[] = {
-    100,       250,       500,        1000,       2500,       5000,      10000,
-    25000,     50000,     100000,     250000,     500000,     1000000,   2500000,
-    5000000,   10000000,  30000000,   60000000,   300000000,  900000000, 3600000000};
+    100,     250,      500,      1000,     2500,      5000,      10000,
+    25000,   50000,    100000,   250000,   500000,    1000000,   2500000,
+    5000000, 10000000, 30000000, 60000000, 300000000, 900000000, 3600000000};
 #define N_LE (sizeof le_bounds_us / sizeof le_bounds_us[0])
 
 /* Family names of the request series; a tagged metric may not reuse one. */
-static const char *const builtin_families[] = {
-    "http_req_duration_seconds", "http_req_service_seconds", "http_req_lag_seconds",
-    "http_reqs_total", "http_responses_total", "scheduled_requests_total",
-    "transport_errors_total", "timed_out_requests_total", "dropped_requests_total",
-    "http_429_total", "http_req_failed_hits_total", "http_req_failed_samples_total",
-    "http_req_5xx_hits_total", "http_req_5xx_samples_total", "lag_negative_total",
-    "in_flight_requests", "elapsed_seconds"};
+static const char *const builtin_families[] = {"http_req_duration_seconds",
+                                               "http_req_service_seconds",
+                                               "http_req_lag_seconds",
+                                               "http_reqs_total",
+                                               "http_responses_total",
+                                               "scheduled_requests_total",
+                                               "transport_errors_total",
+                                               "timed_out_requests_total",
+                                               "dropped_requests_total",
+                                               "http_429_total",
+                                               "http_req_failed_hits_total",
+                                               "http_req_failed_samples_total",
+                                               "http_req_5xx_hits_total",
+                                               "http_req_5xx_samples_total",
+                                               "lag_negative_total",
+                                               "in_flight_requests",
+                                               "elapsed_seconds"};
 
 struct label {
     const char *key;
@@ -98,8 +108,8 @@ char *prometheus_sanitize_name(char *buf, size_t n, const char *name)
         buf[o++] = '_';
     for (const char *p = name; *p && o < n - 1; p++) {
         char c = *p;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_';
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
         buf[o++] = ok ? c : '_';
     }
     buf[o < n ? o : n - 1] = '\0';
@@ -165,7 +175,8 @@ static void tagged_labels(struct labels *ls, const struct metrics_tagged *t)
         return;
     char clean[NAME_MAX_BYTES];
     prometheus_sanitize_name(clean, sizeof clean, t->tag_key);
-    bool clash = strcmp(clean, METRICS_TAG_SCENARIO) == 0 || strcmp(clean, METRICS_TAG_ACTOR) == 0 ||
+    bool clash = strcmp(clean, METRICS_TAG_SCENARIO) == 0 ||
+                 strcmp(clean, METRICS_TAG_ACTOR) == 0 ||
                  strcmp(clean, METRICS_TAG_ENDPOINT) == 0 || strcmp(clean, "le") == 0 ||
                  strncmp(clean, "__", 2) == 0;
     snprintf(ls->extra_key, sizeof ls->extra_key, "%s%s", clash ? "tag_" : "", clean);
@@ -232,7 +243,8 @@ static void series_histograms(FILE *f, const struct metrics *m)
     static const struct {
         const char *family, *help;
     } fam[] = {
-        {"http_req_duration_seconds", "Request latency from the intended send time to done (coordinated-omission-correct)."},
+        {"http_req_duration_seconds",
+         "Request latency from the intended send time to done (coordinated-omission-correct)."},
         {"http_req_service_seconds", "Request service time from sent to done."},
         {"http_req_lag_seconds", "How late fleetsim sent requests (sent minus intended)."}};
     struct labels ls;
@@ -240,8 +252,9 @@ static void series_histograms(FILE *f, const struct metrics *m)
         family_header(f, fam[k].family, "histogram", fam[k].help);
         for (size_t i = 0; i < metrics_series_count(m); i++) {
             const struct metrics_series *s = metrics_series_at(m, i);
-            const struct hist *h = k == SH_DURATION ? &s->duration
-                                   : k == SH_SERVICE ? &s->service : &s->lag;
+            const struct hist *h = k == SH_DURATION  ? &s->duration
+                                   : k == SH_SERVICE ? &s->service
+                                                     : &s->lag;
             series_labels(&ls, s);
             histogram_samples(f, fam[k].family, &ls, h);
         }
@@ -250,24 +263,44 @@ static void series_histograms(FILE *f, const struct metrics *m)
 
 /* Simple per-series counters: one value each. */
 enum series_value {
-    SV_COMPLETED, SV_SCHEDULED, SV_TIMED_OUT, SV_DROPPED, SV_429, SV_FAILED_HITS,
-    SV_FAILED_SAMPLES, SV_5XX_HITS, SV_5XX_SAMPLES, SV_LAG_NEGATIVE, SV__COUNT
+    SV_COMPLETED,
+    SV_SCHEDULED,
+    SV_TIMED_OUT,
+    SV_DROPPED,
+    SV_429,
+    SV_FAILED_HITS,
+    SV_FAILED_SAMPLES,
+    SV_5XX_HITS,
+    SV_5XX_SAMPLES,
+    SV_LAG_NEGATIVE,
+    SV__COUNT
 };
 
 static uint64_t series_value(const struct metrics_outcomes *o, enum series_value v)
 {
     switch (v) {
-    case SV_COMPLETED: return metrics_outcomes_completed(o);
-    case SV_SCHEDULED: return o->scheduled;
-    case SV_TIMED_OUT: return o->timed_out;
-    case SV_DROPPED: return o->dropped;
-    case SV_429: return o->status[TOO_MANY_REQUESTS - METRICS_STATUS_LOWEST];
-    case SV_FAILED_HITS: return o->failed;
-    case SV_FAILED_SAMPLES: return metrics_outcomes_completed(o);
-    case SV_5XX_HITS: return o->status_class[5];
-    case SV_5XX_SAMPLES: return o->answered;
-    case SV_LAG_NEGATIVE: return o->lag_negative;
-    default: return 0;
+    case SV_COMPLETED:
+        return metrics_outcomes_completed(o);
+    case SV_SCHEDULED:
+        return o->scheduled;
+    case SV_TIMED_OUT:
+        return o->timed_out;
+    case SV_DROPPED:
+        return o->dropped;
+    case SV_429:
+        return o->status[TOO_MANY_REQUESTS - METRICS_STATUS_LOWEST];
+    case SV_FAILED_HITS:
+        return o->failed;
+    case SV_FAILED_SAMPLES:
+        return metrics_outcomes_completed(o);
+    case SV_5XX_HITS:
+        return o->status_class[5];
+    case SV_5XX_SAMPLES:
+        return o->answered;
+    case SV_LAG_NEGATIVE:
+        return o->lag_negative;
+    default:
+        return 0;
     }
 }
 
@@ -276,16 +309,25 @@ static void series_counters(FILE *f, const struct metrics *m)
     static const struct {
         const char *family, *help;
     } fam[SV__COUNT] = {
-        [SV_COMPLETED] = {"http_reqs_total", "Completed requests: answered, transport errors and timeouts."},
+        [SV_COMPLETED] = {"http_reqs_total",
+                          "Completed requests: answered, transport errors and timeouts."},
         [SV_SCHEDULED] = {"scheduled_requests_total", "Requests scheduled."},
         [SV_TIMED_OUT] = {"timed_out_requests_total", "Requests that timed out."},
-        [SV_DROPPED] = {"dropped_requests_total", "Requests dropped before sending (the previous one of the same kind was still pending)."},
+        [SV_DROPPED] = {"dropped_requests_total", "Requests dropped before sending (the previous "
+                                                  "one of the same kind was still pending)."},
         [SV_429] = {"http_429_total", "Answers with status 429."},
-        [SV_FAILED_HITS] = {"http_req_failed_hits_total", "Completed requests judged failed (rate http_req_failed = hits / samples)."},
-        [SV_FAILED_SAMPLES] = {"http_req_failed_samples_total", "Completed requests (samples of the rate http_req_failed)."},
-        [SV_5XX_HITS] = {"http_req_5xx_hits_total", "Answers with a 5xx status (rate http_req_5xx = hits / samples)."},
-        [SV_5XX_SAMPLES] = {"http_req_5xx_samples_total", "Answered requests (samples of the rate http_req_5xx)."},
-        [SV_LAG_NEGATIVE] = {"lag_negative_total", "Requests sent before their intended time (a fleetsim bug if ever non-zero)."}};
+        [SV_FAILED_HITS] =
+            {"http_req_failed_hits_total",
+             "Completed requests judged failed (rate http_req_failed = hits / samples)."},
+        [SV_FAILED_SAMPLES] = {"http_req_failed_samples_total",
+                               "Completed requests (samples of the rate http_req_failed)."},
+        [SV_5XX_HITS] = {"http_req_5xx_hits_total",
+                         "Answers with a 5xx status (rate http_req_5xx = hits / samples)."},
+        [SV_5XX_SAMPLES] = {"http_req_5xx_samples_total",
+                            "Answered requests (samples of the rate http_req_5xx)."},
+        [SV_LAG_NEGATIVE] = {
+            "lag_negative_total",
+            "Requests sent before their intended time (a fleetsim bug if ever non-zero)."}};
     struct labels ls;
     for (int v = 0; v < SV__COUNT; v++) {
         family_header(f, fam[v].family, "counter", fam[v].help);
@@ -333,12 +375,13 @@ static void gauges(FILE *f, const struct metrics *m)
 {
     struct labels ls;
     family_header(f, "in_flight_requests", "gauge",
-                  "Requests scheduled and not yet ended (scheduled - answered - errors - timeouts - dropped).");
+                  "Requests scheduled and not yet ended (scheduled - answered - errors - timeouts "
+                  "- dropped).");
     for (size_t i = 0; i < metrics_series_count(m); i++) {
         const struct metrics_series *s = metrics_series_at(m, i);
         const struct metrics_outcomes *o = &s->total;
-        int64_t in_flight = (int64_t)o->scheduled - (int64_t)metrics_outcomes_completed(o) -
-                            (int64_t)o->dropped;
+        int64_t in_flight =
+            (int64_t)o->scheduled - (int64_t)metrics_outcomes_completed(o) - (int64_t)o->dropped;
         series_labels(&ls, s);
         fprintf(f, PROMETHEUS_PREFIX "in_flight_requests");
         write_labels(f, &ls, NULL, NULL);
@@ -383,12 +426,11 @@ static bool first_of_name(const struct metrics *m, size_t i)
 }
 
 /* One family (or two, for a rate's hits and samples) over every tagged metric named name. */
-static void tagged_group(FILE *f, const struct metrics *m, const char *name,
-                         enum metrics_kind kind, int part)
+static void tagged_group(FILE *f, const struct metrics *m, const char *name, enum metrics_kind kind,
+                         int part)
 {
-    static const char *const suffix[3][2] = {{"_total", NULL},
-                                             {"_hits_total", "_samples_total"},
-                                             {"_seconds", NULL}};
+    static const char *const suffix[3][2] = {
+        {"_total", NULL}, {"_hits_total", "_samples_total"}, {"_seconds", NULL}};
     char family[NAME_MAX_BYTES + 48], help[NAME_MAX_BYTES + 96];
     struct labels ls;
     tagged_family(family, sizeof family, name, suffix[kind][part]);

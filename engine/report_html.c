@@ -77,7 +77,8 @@ static void series_label(char *buf, size_t n, const struct metrics_series *s)
 static void head(struct doc *d)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
-          "<title>fleetsim report</title>\n<style>\n", d->f);
+          "<title>fleetsim report</title>\n<style>\n",
+          d->f);
     fputs(style, d->f);
     fputs("</style>\n</head>\n<body>\n", d->f);
 }
@@ -94,8 +95,8 @@ static void meta_section(struct doc *d)
     text_cell(f, " class=\"l\"", d->info.version);
     fprintf(f, "</tr>\n<tr><th class=\"l\">seed</th><td class=\"l\">%" PRIu64 "</td></tr>\n",
             d->info.seed);
-    fprintf(f, "<tr><th class=\"l\">shard</th><td class=\"l\">%u/%u</td></tr>\n",
-            d->info.shard_k, d->info.shard_n);
+    fprintf(f, "<tr><th class=\"l\">shard</th><td class=\"l\">%u/%u</td></tr>\n", d->info.shard_k,
+            d->info.shard_n);
     fprintf(f, "<tr><th class=\"l\">started</th><td class=\"l\">%s</td></tr>\n", start);
     fprintf(f, "<tr><th class=\"l\">ended</th><td class=\"l\">%s</td></tr>\n", end);
     fprintf(f, "<tr><th class=\"l\">measured</th><td class=\"l\">%s</td></tr>\n", dur);
@@ -153,7 +154,8 @@ static void thresholds_section(struct doc *d)
         return;
     }
     fputs("<table class=\"thresholds\">\n<tr><th class=\"l\">threshold</th><th>observed</th>"
-          "<th>result</th></tr>\n", f);
+          "<th>result</th></tr>\n",
+          f);
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(arr, i);
         json_object *expr = get(e, "expr", json_type_string), *ok = get(e, "ok", json_type_boolean);
@@ -162,7 +164,8 @@ static void thresholds_section(struct doc *d)
         json_object_object_get_ex(e, "observed", &obs);
         fputs("<tr>", f);
         text_cell(f, " class=\"l\"", expr ? json_object_get_string(expr) : "?");
-        if (obs && (json_object_is_type(obs, json_type_double) || json_object_is_type(obs, json_type_int)))
+        if (obs &&
+            (json_object_is_type(obs, json_type_double) || json_object_is_type(obs, json_type_int)))
             fprintf(f, "<td>%.6g%s%s</td>", json_object_get_double(obs),
                     unit && *json_object_get_string(unit) ? " " : "",
                     unit ? json_object_get_string(unit) : "");
@@ -180,14 +183,16 @@ static void accounting_section(struct doc *d)
     FILE *f = d->f;
     metrics_accounting(d->m, &a);
     fputs("<h2>Accounting</h2>\n<p class=\"accounting\">", f);
-    fprintf(f, "scheduled %" PRIu64 " = answered %" PRIu64 " + transport errors %" PRIu64
-               " + timed out %" PRIu64 " + dropped %" PRIu64 " + in flight %" PRId64,
+    fprintf(f,
+            "scheduled %" PRIu64 " = answered %" PRIu64 " + transport errors %" PRIu64
+            " + timed out %" PRIu64 " + dropped %" PRIu64 " + in flight %" PRId64,
             a.scheduled, a.answered, a.transport_errors, a.timed_out, a.dropped, a.in_flight);
     if (metrics_accounting_balanced(&a, -1))
         fputs(" <span class=\"pass\">(balanced)</span>", f);
     else
         fputs(" <span class=\"fail\">ACCOUNTING DOES NOT BALANCE: these figures cannot be "
-              "trusted</span>", f);
+              "trusted</span>",
+              f);
     fputs("</p>\n", f);
 }
 
@@ -219,11 +224,13 @@ static void latency_section(struct doc *d)
     FILE *f = d->f;
     double elapsed_s = (double)metrics_elapsed_ns(d->m) / (double)CLOCK_NS_PER_S;
     fputs("<h2>Latency</h2>\n<p>http_req_duration (intended send time to done), ms; service "
-          "(sent to done) and lag (intended to sent) p99 in the last columns.</p>\n", f);
+          "(sent to done) and lag (intended to sent) p99 in the last columns.</p>\n",
+          f);
     fputs("<table class=\"series\">\n<tr><th class=\"l\">scenario/actor/endpoint</th>"
           "<th>count</th><th>rate/s</th><th>min</th><th>mean</th><th>p50</th><th>p90</th>"
           "<th>p95</th><th>p99</th><th>p99.9</th><th>max</th><th>service p99</th>"
-          "<th>lag p99</th></tr>\n", f);
+          "<th>lag p99</th></tr>\n",
+          f);
     for (size_t i = 0; i < metrics_series_count(d->m); i++)
         latency_row(f, metrics_series_at(d->m, i), elapsed_s);
     fputs("</table>\n", f);
@@ -255,7 +262,8 @@ static void outcomes_section(struct doc *d)
     fputs("<h2>Outcomes</h2>\n<table class=\"outcomes\">\n<tr><th class=\"l\">"
           "scenario/actor/endpoint</th><th>scheduled</th><th>1xx</th><th>2xx</th><th>3xx</th>"
           "<th>4xx</th><th>5xx</th><th>429</th><th>other status</th><th>transport errors</th>"
-          "<th>timed out</th><th>dropped</th><th>failed</th><th>failed %</th></tr>\n", f);
+          "<th>timed out</th><th>dropped</th><th>failed</th><th>failed %</th></tr>\n",
+          f);
     for (size_t i = 0; i < metrics_series_count(d->m); i++)
         outcome_row(f, metrics_series_at(d->m, i));
     fputs("</table>\n", f);
@@ -284,7 +292,8 @@ static int time_section(struct doc *d)
 
 static void tagged_label(char *buf, size_t n, const struct metrics_tagged *t)
 {
-    const char *keys[] = {METRICS_TAG_SCENARIO, METRICS_TAG_ACTOR, METRICS_TAG_ENDPOINT, t->tag_key};
+    const char *keys[] = {METRICS_TAG_SCENARIO, METRICS_TAG_ACTOR, METRICS_TAG_ENDPOINT,
+                          t->tag_key};
     const char *vals[] = {t->scenario, t->actor, t->endpoint, t->tag_value};
     const char *sep = "";
     int w = snprintf(buf, n, "%s{", t->metric);
@@ -307,7 +316,8 @@ static void tagged_section(struct doc *d)
     if (metrics_tagged_count(d->m) == 0)
         return;
     fputs("<h2>Actor metrics</h2>\n<table class=\"actor\">\n<tr><th class=\"l\">metric</th>"
-          "<th class=\"l\">value</th></tr>\n", f);
+          "<th class=\"l\">value</th></tr>\n",
+          f);
     for (size_t i = 0; i < metrics_tagged_count(d->m); i++) {
         const struct metrics_tagged *t = metrics_tagged_at(d->m, i);
         tagged_label(label, sizeof label, t);
@@ -333,14 +343,14 @@ static void config_section(struct doc *d)
 {
     json_object *config = get(d->summary, "config", json_type_object);
     fputs("<h2>Configuration</h2>\n<pre class=\"config\">", d->f);
-    html_escape(d->f, config ? json_object_to_json_string_ext(config, JSON_C_TO_STRING_PRETTY |
-                                                                       JSON_C_TO_STRING_NOSLASHESCAPE)
+    html_escape(d->f, config ? json_object_to_json_string_ext(
+                                   config, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
                              : "{}");
     fputs("</pre>\n", d->f);
 }
 
-int report_html_write(FILE *f, const json_object *summary, const json_object *intervals,
-                      char *err, size_t errlen)
+int report_html_write(FILE *f, const json_object *summary, const json_object *intervals, char *err,
+                      size_t errlen)
 {
     struct doc d = {.f = f, .summary = summary, .m = metrics_new(false)};
     if (d.m == NULL) {

@@ -14,8 +14,8 @@
 /* Write the report of summary (a parsed summary object) to f. intervals: an array of interval
  * records (report_html_read_intervals) or NULL for no time charts. Returns 0, -EINVAL with a
  * one-line reason in err when summary is not a valid summary, -ENOMEM, or -EIO. */
-int report_html_write(FILE *f, const json_object *summary, const json_object *intervals,
-                      char *err, size_t errlen);
+int report_html_write(FILE *f, const json_object *summary, const json_object *intervals, char *err,
+                      size_t errlen);
 
 /* Read an --interval-log file (one JSON object per line, blank lines ignored) into a new array
  * (caller owns it: json_object_put). Returns NULL with a one-line reason in err (unreadable

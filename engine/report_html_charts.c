@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define CURVE_POINTS 121
 #define MIN_DECADES 1.0
 #define MAX_DECADES 6.0
@@ -53,7 +52,8 @@ void html_series_percentile_chart(FILE *f, const struct metrics_series *s)
 static const char *tag_of(json_object *tags, const char *key)
 {
     json_object *v;
-    if (tags && json_object_object_get_ex(tags, key, &v) && json_object_is_type(v, json_type_string))
+    if (tags && json_object_object_get_ex(tags, key, &v) &&
+        json_object_is_type(v, json_type_string))
         return json_object_get_string(v);
     return "-";
 }
@@ -76,12 +76,12 @@ static void series_label(char *buf, size_t n, json_object *e)
 }
 
 struct timeline {
-    size_t n_rec;     /* records */
-    double *x;        /* elapsed seconds per record */
-    size_t n_lines;   /* series lines (index 0 of rate is the total) */
+    size_t n_rec;   /* records */
+    double *x;      /* elapsed seconds per record */
+    size_t n_lines; /* series lines (index 0 of rate is the total) */
     char **names;
-    double **rate;    /* [n_lines + 1][n_rec]: [0] total, then per series */
-    double **p99;     /* [n_lines][n_rec] */
+    double **rate; /* [n_lines + 1][n_rec]: [0] total, then per series */
+    double **p99;  /* [n_lines][n_rec] */
 };
 
 static void timeline_free(struct timeline *t)
@@ -130,7 +130,8 @@ static int timeline_record(struct timeline *t, size_t r, json_object *rec)
     char label[LABEL_MAX];
     t->x[r] = num_of(rec, "elapsed_s");
     t->rate[0][r] = 0;
-    if (!json_object_object_get_ex(rec, "series", &arr) || !json_object_is_type(arr, json_type_array))
+    if (!json_object_object_get_ex(rec, "series", &arr) ||
+        !json_object_is_type(arr, json_type_array))
         return 0;
     for (size_t i = 0; i < json_object_array_length(arr); i++) {
         json_object *e = json_object_array_get_idx(arr, i);
@@ -179,13 +180,17 @@ int html_time_charts(FILE *f, const json_object *intervals)
         lines[0] = (struct html_line){"all series", t.x, t.rate[0], t.n_rec};
         for (size_t i = 0; i < t.n_lines; i++)
             lines[i + 1] = (struct html_line){t.names[i], t.x, t.rate[i + 1], t.n_rec};
-        struct html_chart rate = {"Request rate over time", "elapsed s", "requests/s",
-                                  HTML_X_LINEAR, lines, t.n_lines + 1};
+        struct html_chart rate = {"Request rate over time",
+                                  "elapsed s",
+                                  "requests/s",
+                                  HTML_X_LINEAR,
+                                  lines,
+                                  t.n_lines + 1};
         html_svg_chart(f, &rate);
         for (size_t i = 0; i < t.n_lines; i++)
             lines[i] = (struct html_line){t.names[i], t.x, t.p99[i], t.n_rec};
-        struct html_chart p99 = {"http_req_duration p99 over time", "elapsed s", "ms",
-                                 HTML_X_LINEAR, lines, t.n_lines};
+        struct html_chart p99 = {
+            "http_req_duration p99 over time", "elapsed s", "ms", HTML_X_LINEAR, lines, t.n_lines};
         html_svg_chart(f, &p99);
     }
     free(lines);

@@ -17,20 +17,31 @@
 #define TARGET_TICKS 5
 #define MAX_PERCENTILE_DECADES 6
 
-const char *const html_palette[HTML_PALETTE_SIZE] = {
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+const char *const html_palette[HTML_PALETTE_SIZE] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                                                     "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                                                     "#bcbd22", "#17becf"};
 
 void html_escape(FILE *f, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default: fputc(*s, f);
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        case '\'':
+            fputs("&#39;", f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }
@@ -113,25 +124,34 @@ static double py(const struct axis *y, double v)
 static void grid(FILE *f, const struct html_chart *c, const struct axis *x, const struct axis *y)
 {
     char label[32];
-    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"frame\" fill=\"none\" stroke=\"#999\"/>\n", MARGIN_L,
-            MARGIN_T, PLOT_W, PLOT_H);
+    fprintf(f,
+            "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"frame\" fill=\"none\" "
+            "stroke=\"#999\"/>\n",
+            MARGIN_L, MARGIN_T, PLOT_W, PLOT_H);
     for (double v = 0; v <= y->max + y->step / 2; v += y->step) {
-        fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"grid\" stroke=\"#e5e5e5\"/>",
-                MARGIN_L, py(y, v), MARGIN_L + PLOT_W, py(y, v));
+        fprintf(
+            f,
+            "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"grid\" stroke=\"#e5e5e5\"/>",
+            MARGIN_L, py(y, v), MARGIN_L + PLOT_W, py(y, v));
         snprintf(label, sizeof label, "%g", v);
-        fprintf(f, "<text x=\"%d\" y=\"%.1f\" class=\"ytick\" text-anchor=\"end\">%s</text>\n", MARGIN_L - 6,
-                py(y, v) + 4, label);
+        fprintf(f, "<text x=\"%d\" y=\"%.1f\" class=\"ytick\" text-anchor=\"end\">%s</text>\n",
+                MARGIN_L - 6, py(y, v) + 4, label);
     }
     for (double v = 0; v <= x->max + x->step / 2; v += x->step) {
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" class=\"grid\" stroke=\"#e5e5e5\"/>", px(x, v),
-                MARGIN_T, px(x, v), MARGIN_T + PLOT_H);
+        fprintf(
+            f,
+            "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" class=\"grid\" stroke=\"#e5e5e5\"/>",
+            px(x, v), MARGIN_T, px(x, v), MARGIN_T + PLOT_H);
         x_tick_label(label, sizeof label, c->xkind, v);
-        fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"xtick\" text-anchor=\"middle\">%s</text>\n", px(x, v),
-                MARGIN_T + PLOT_H + 16, label);
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"xtick\" text-anchor=\"middle\">%s</text>\n",
+                px(x, v), MARGIN_T + PLOT_H + 16, label);
     }
-    fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"xlabel\" text-anchor=\"middle\">", MARGIN_L + PLOT_W / 2, CHART_H - 8);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"xlabel\" text-anchor=\"middle\">",
+            MARGIN_L + PLOT_W / 2, CHART_H - 8);
     html_escape(f, c->x_label);
-    fprintf(f, "</text>\n<text x=\"14\" y=\"%d\" class=\"ylabel\" text-anchor=\"middle\" transform=\"rotate(-90 14 %d)\">",
+    fprintf(f,
+            "</text>\n<text x=\"14\" y=\"%d\" class=\"ylabel\" text-anchor=\"middle\" "
+            "transform=\"rotate(-90 14 %d)\">",
             MARGIN_T + PLOT_H / 2, MARGIN_T + PLOT_H / 2);
     html_escape(f, c->y_label);
     fprintf(f, "</text>\n");
@@ -139,8 +159,8 @@ static void grid(FILE *f, const struct html_chart *c, const struct axis *x, cons
 
 /* One line as polylines, broken where a point is not finite; values beyond the axes are
  * clipped to them. */
-static void polylines(FILE *f, const struct html_line *ln, const char *color,
-                      const struct axis *x, const struct axis *y)
+static void polylines(FILE *f, const struct html_line *ln, const char *color, const struct axis *x,
+                      const struct axis *y)
 {
     bool open = false;
     for (size_t i = 0; i < ln->n; i++) {
@@ -152,7 +172,10 @@ static void polylines(FILE *f, const struct html_line *ln, const char *color,
             continue;
         }
         if (!open)
-            fprintf(f, "<polyline class=\"line\" fill=\"none\" stroke-width=\"1.6\" stroke=\"%s\" points=\"", color);
+            fprintf(f,
+                    "<polyline class=\"line\" fill=\"none\" stroke-width=\"1.6\" stroke=\"%s\" "
+                    "points=\"",
+                    color);
         double xv = ln->x[i] > x->max ? x->max : ln->x[i];
         double yv = ln->y[i] > y->max ? y->max : ln->y[i];
         fprintf(f, "%s%.1f,%.1f", open ? " " : "", px(x, xv), py(y, yv));
@@ -180,8 +203,9 @@ void html_svg_chart(FILE *f, const struct html_chart *c)
     bool any = data_max(c, &xmax, &ymax);
     struct axis x = c->xkind == HTML_X_PERCENTILE ? percentile_axis(xmax) : linear_axis(xmax);
     struct axis y = linear_axis(ymax);
-    fprintf(f, "<figure class=\"chart\">\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
-               "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\">\n<title>",
+    fprintf(f,
+            "<figure class=\"chart\">\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
+            "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\">\n<title>",
             CHART_W, CHART_H, CHART_W, CHART_H);
     html_escape(f, c->title);
     fprintf(f, "</title>\n<text x=\"%d\" y=\"18\" class=\"title\">", MARGIN_L);
@@ -189,7 +213,8 @@ void html_svg_chart(FILE *f, const struct html_chart *c)
     fputs("</text>\n", f);
     grid(f, c, &x, &y);
     if (!any)
-        fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"nodata\" text-anchor=\"middle\">no data</text>\n",
+        fprintf(f,
+                "<text x=\"%d\" y=\"%d\" class=\"nodata\" text-anchor=\"middle\">no data</text>\n",
                 MARGIN_L + PLOT_W / 2, MARGIN_T + PLOT_H / 2);
     for (size_t l = 0; l < c->n_lines; l++)
         polylines(f, &c->lines[l], html_palette[l % HTML_PALETTE_SIZE], &x, &y);

@@ -157,9 +157,11 @@ static json_object *build_series(const struct metrics *m, double elapsed_s)
     for (size_t i = 0; ok && i < metrics_tagged_count(m); i++) {
         const struct metrics_tagged *t = metrics_tagged_at(m, i);
         if (t->kind == METRICS_TREND)
-            push(arr, series_entry(t->metric, rj_tags(t->scenario, t->actor, t->endpoint,
-                                                      t->tag_key, t->tag_value),
-                                   t->trend, elapsed_s), &ok);
+            push(arr,
+                 series_entry(t->metric,
+                              rj_tags(t->scenario, t->actor, t->endpoint, t->tag_key, t->tag_value),
+                              t->trend, elapsed_s),
+                 &ok);
     }
     return rj_done(arr, ok);
 }
@@ -174,8 +176,7 @@ static json_object *counter_entry(const char *metric, json_object *tags, uint64_
     return rj_done(e, ok);
 }
 
-static json_object *rate_entry(const char *metric, json_object *tags, uint64_t hits,
-                               uint64_t total)
+static json_object *rate_entry(const char *metric, json_object *tags, uint64_t hits, uint64_t total)
 {
     int ok;
     json_object *e = entry_new(metric, "rate", tags, &ok);
@@ -196,24 +197,31 @@ static void push_statuses(json_object *arr, const struct metrics_series *s, int 
         if (o->status[i] == 0)
             continue;
         snprintf(code, sizeof code, "%d", i + METRICS_STATUS_LOWEST);
-        push(arr, counter_entry(METRIC_HTTP_REQS, rj_tags(s->scenario, s->actor, s->endpoint,
-                                                          METRICS_TAG_STATUS, code),
-                                o->status[i]), ok);
+        push(arr,
+             counter_entry(METRIC_HTTP_REQS,
+                           rj_tags(s->scenario, s->actor, s->endpoint, METRICS_TAG_STATUS, code),
+                           o->status[i]),
+             ok);
     }
     if (*ok && o->status_class[0] != 0)
-        push(arr, counter_entry(METRIC_HTTP_REQS, rj_tags(s->scenario, s->actor, s->endpoint,
-                                                          METRICS_TAG_STATUS, RJ_STATUS_OTHER),
-                                o->status_class[0]), ok);
+        push(arr,
+             counter_entry(
+                 METRIC_HTTP_REQS,
+                 rj_tags(s->scenario, s->actor, s->endpoint, METRICS_TAG_STATUS, RJ_STATUS_OTHER),
+                 o->status_class[0]),
+             ok);
 }
 
 static void push_errors(json_object *arr, const struct metrics_series *s, int *ok)
 {
     for (int k = 0; *ok && k < METRICS_ERR_KINDS; k++)
         if (s->total.transport_errors[k] != 0)
-            push(arr, counter_entry(RJ_TRANSPORT_ERRORS,
-                                    rj_tags(s->scenario, s->actor, s->endpoint, RJ_TAG_KIND,
-                                            metrics_error_kind_name((enum metrics_error_kind)k)),
-                                    s->total.transport_errors[k]), ok);
+            push(arr,
+                 counter_entry(RJ_TRANSPORT_ERRORS,
+                               rj_tags(s->scenario, s->actor, s->endpoint, RJ_TAG_KIND,
+                                       metrics_error_kind_name((enum metrics_error_kind)k)),
+                               s->total.transport_errors[k]),
+                 ok);
 }
 
 static void push_series_counters(json_object *arr, const struct metrics_series *s, int *ok)
@@ -225,12 +233,15 @@ static void push_series_counters(json_object *arr, const struct metrics_series *
     push_errors(arr, s, ok);
     push(arr, counter_entry(RJ_TIMED_OUT, series_tags(s), o->timed_out), ok);
     push(arr, counter_entry(METRIC_DROPPED_REQUESTS, series_tags(s), o->dropped), ok);
-    push(arr, counter_entry(METRIC_HTTP_429, series_tags(s),
-                            o->status[TOO_MANY_REQUESTS - METRICS_STATUS_LOWEST]), ok);
-    push(arr, rate_entry(METRIC_HTTP_REQ_FAILED, series_tags(s), o->failed,
-                         metrics_outcomes_completed(o)), ok);
-    push(arr, rate_entry(METRIC_HTTP_REQ_5XX, series_tags(s), o->status_class[5], o->answered),
+    push(arr,
+         counter_entry(METRIC_HTTP_429, series_tags(s),
+                       o->status[TOO_MANY_REQUESTS - METRICS_STATUS_LOWEST]),
          ok);
+    push(arr,
+         rate_entry(METRIC_HTTP_REQ_FAILED, series_tags(s), o->failed,
+                    metrics_outcomes_completed(o)),
+         ok);
+    push(arr, rate_entry(METRIC_HTTP_REQ_5XX, series_tags(s), o->status_class[5], o->answered), ok);
     if (o->lag_negative != 0)
         push(arr, counter_entry(RJ_LAG_NEGATIVE, series_tags(s), o->lag_negative), ok);
 }
@@ -309,8 +320,8 @@ json_object *report_json_build(const struct report_meta *meta, const struct metr
     if (!ok)
         return NULL;
     rj_set(root, "fleetsim", header(meta), &ok);
-    rj_set(root, "config",
-           meta->config ? json_object_get(meta->config) : json_object_new_object(), &ok);
+    rj_set(root, "config", meta->config ? json_object_get(meta->config) : json_object_new_object(),
+           &ok);
     rj_set(root, "started_at", timestamp(meta->started_at), &ok);
     rj_set(root, "ended_at", timestamp(meta->ended_at), &ok);
     rj_set(root, "duration_s", json_object_new_double(elapsed_s), &ok);

@@ -17,11 +17,11 @@
 
 /* Run metadata for the summary. */
 struct report_meta {
-    const char *version;  /* fleetsim version */
+    const char *version; /* fleetsim version */
     uint64_t seed;
-    uint32_t shard_k, shard_n; /* shard K/N; n = 1 for an unsharded run */
+    uint32_t shard_k, shard_n;   /* shard K/N; n = 1 for an unsharded run */
     time_t started_at, ended_at; /* wall clock, seconds since the epoch */
-    json_object *config;  /* borrowed; the caller's config without secrets (NULL: {}) */
+    json_object *config;         /* borrowed; the caller's config without secrets (NULL: {}) */
 };
 
 /* Metadata read back from a summary file. Free with report_info_clear. */
@@ -31,8 +31,8 @@ struct report_info {
     uint32_t shard_k, shard_n;
     time_t started_at, ended_at;
     double duration_s;
-    json_object *config;     /* owned (json_object_put in report_info_clear) */
-    char **threshold_exprs;  /* owned; the thresholds' specs as written */
+    json_object *config;    /* owned (json_object_put in report_info_clear) */
+    char **threshold_exprs; /* owned; the thresholds' specs as written */
     size_t n_thresholds;
 };
 

@@ -19,8 +19,7 @@ struct entry_tags {
     const char *scenario, *actor, *endpoint, *extra_key, *extra_value;
 };
 
-__attribute__((format(printf, 3, 4))) static int bad(char *err, size_t errlen, const char *fmt,
-                                                     ...)
+__attribute__((format(printf, 3, 4))) static int bad(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -60,8 +59,8 @@ static int read_tags(const json_object *e, struct entry_tags *t, char *err, size
         return bad(err, errlen, "an entry has no tags object");
     json_object_object_foreach((json_object *)tags, key, val)
     {
-        const char *s = json_object_is_type(val, json_type_string) ? json_object_get_string(val)
-                                                                   : NULL;
+        const char *s =
+            json_object_is_type(val, json_type_string) ? json_object_get_string(val) : NULL;
         if (s == NULL)
             return bad(err, errlen, "tag '%s' is not a string", key);
         if (strcmp(key, METRICS_TAG_SCENARIO) == 0)
@@ -87,11 +86,14 @@ static int check_histogram_config(const json_object *root, char *err, size_t err
     uint64_t lowest, highest, digits;
     if (h == NULL || !u64_field(h, "lowest_us", &lowest) || !u64_field(h, "highest_us", &highest) ||
         !u64_field(h, "significant_digits", &digits))
-        return bad(err, errlen, "no fleetsim.histogram {lowest_us, highest_us, significant_digits}");
+        return bad(err, errlen,
+                   "no fleetsim.histogram {lowest_us, highest_us, significant_digits}");
     if (lowest != HIST_DEFAULT_LOWEST_US || highest != HIST_DEFAULT_HIGHEST_US ||
         digits != HIST_DEFAULT_SIGNIFICANT_DIGITS)
-        return bad(err, errlen, "histogram configuration %" PRIu64 "-%" PRIu64 " us at %" PRIu64
-                   " digits differs from this fleetsim's", lowest, highest, digits);
+        return bad(err, errlen,
+                   "histogram configuration %" PRIu64 "-%" PRIu64 " us at %" PRIu64
+                   " digits differs from this fleetsim's",
+                   lowest, highest, digits);
     return 0;
 }
 
@@ -110,8 +112,8 @@ static int entry_hist(const json_object *e, struct hist *tmp, char *err, size_t 
     return 0;
 }
 
-static int load_series_entry(struct metrics *m, const json_object *e, struct hist *tmp,
-                             char *err, size_t errlen)
+static int load_series_entry(struct metrics *m, const json_object *e, struct hist *tmp, char *err,
+                             size_t errlen)
 {
     struct entry_tags t;
     const char *metric = string_field(e, "metric");
@@ -143,8 +145,9 @@ static int load_series(struct metrics *m, const json_object *root, char *err, si
     for (size_t i = 0; rc == 0 && i < json_object_array_length(arr); i++) {
         const json_object *e = json_object_array_get_idx(arr, i);
         hist_reset(&tmp);
-        rc = json_object_is_type(e, json_type_object) ? load_series_entry(m, e, &tmp, err, errlen)
-                                                      : bad(err, errlen, "series[%zu] is not an object", i);
+        rc = json_object_is_type(e, json_type_object)
+                 ? load_series_entry(m, e, &tmp, err, errlen)
+                 : bad(err, errlen, "series[%zu] is not an object", i);
     }
     hist_destroy(&tmp);
     return rc;
@@ -171,11 +174,10 @@ static int load_status(struct metrics_outcomes *o, const char *status, uint64_t 
 
 static bool is_series_counter(const char *metric)
 {
-    static const char *const names[] = {METRIC_HTTP_REQS,   RJ_SCHEDULED,
-                                        RJ_TRANSPORT_ERRORS, RJ_TIMED_OUT,
-                                        METRIC_DROPPED_REQUESTS, RJ_LAG_NEGATIVE,
-                                        METRIC_HTTP_REQ_FAILED, METRIC_HTTP_429,
-                                        METRIC_HTTP_REQ_5XX};
+    static const char *const names[] = {
+        METRIC_HTTP_REQS,        RJ_SCHEDULED,    RJ_TRANSPORT_ERRORS,    RJ_TIMED_OUT,
+        METRIC_DROPPED_REQUESTS, RJ_LAG_NEGATIVE, METRIC_HTTP_REQ_FAILED, METRIC_HTTP_429,
+        METRIC_HTTP_REQ_5XX};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(metric, names[i]) == 0)
             return true;
@@ -244,8 +246,8 @@ static int load_counters(struct metrics *m, const json_object *root, char *err, 
         return bad(err, errlen, "no counters array");
     for (size_t i = 0; i < json_object_array_length(arr); i++) {
         const json_object *e = json_object_array_get_idx(arr, i);
-        const char *metric = json_object_is_type(e, json_type_object) ? string_field(e, "metric")
-                                                                       : NULL;
+        const char *metric =
+            json_object_is_type(e, json_type_object) ? string_field(e, "metric") : NULL;
         struct entry_tags t;
         if (metric == NULL)
             return bad(err, errlen, "counters[%zu] has no metric", i);
@@ -280,8 +282,8 @@ static int read_thresholds(const json_object *root, struct report_info *info, ch
         return bad(err, errlen, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const json_object *e = json_object_array_get_idx(arr, i);
-        const char *expr = json_object_is_type(e, json_type_object) ? string_field(e, "expr")
-                                                                     : NULL;
+        const char *expr =
+            json_object_is_type(e, json_type_object) ? string_field(e, "expr") : NULL;
         if (expr == NULL)
             return bad(err, errlen, "thresholds[%zu] has no expr", i);
         info->threshold_exprs[i] = strdup(expr);
@@ -364,8 +366,7 @@ int report_json_read(const char *path, struct metrics *m, struct report_info *in
     json_object *root = json_object_from_file(path);
     if (root == NULL) {
         const char *reason = json_util_get_last_err();
-        snprintf(err, errlen, "cannot read summary %s: %s", path,
-                 reason ? reason : "not JSON");
+        snprintf(err, errlen, "cannot read summary %s: %s", path, reason ? reason : "not JSON");
         if (reason)
             err[strcspn(err, "\n")] = '\0';
         return -EINVAL;

@@ -159,10 +159,10 @@ static void print_outcomes(FILE *f, const struct metrics_series *s)
     fprintf(f, "  timed out %" PRIu64 "  dropped %" PRIu64 "  failed %" PRIu64 " (%.3f%%)",
             o->timed_out, o->dropped, o->failed,
             completed ? PCT_100 * (double)o->failed / (double)completed : 0.0);
-    fprintf(f, "  service p99 %s ms", report_format_ms(ms, sizeof ms,
-                                                    hist_value_at_percentile(&s->service, 99)));
-    fprintf(f, "  lag p99 %s ms\n", report_format_ms(ms, sizeof ms,
-                                                     hist_value_at_percentile(&s->lag, 99)));
+    fprintf(f, "  service p99 %s ms",
+            report_format_ms(ms, sizeof ms, hist_value_at_percentile(&s->service, 99)));
+    fprintf(f, "  lag p99 %s ms\n",
+            report_format_ms(ms, sizeof ms, hist_value_at_percentile(&s->lag, 99)));
 }
 
 static void print_series(FILE *f, const struct metrics *m, double elapsed_s)
@@ -170,8 +170,8 @@ static void print_series(FILE *f, const struct metrics *m, double elapsed_s)
     int width = label_width(m);
     char label[256];
     fprintf(f, "http_req_duration (intended -> done), ms\n");
-    fprintf(f, "%-*s %9s %9s %9s %9s %9s %9s %9s %9s\n", width, "scenario/actor/endpoint",
-            "count", "rate/s", "p50", "p90", "p95", "p99", "p99.9", "max");
+    fprintf(f, "%-*s %9s %9s %9s %9s %9s %9s %9s %9s\n", width, "scenario/actor/endpoint", "count",
+            "rate/s", "p50", "p90", "p95", "p99", "p99.9", "max");
     for (size_t i = 0; i < metrics_series_count(m); i++) {
         const struct metrics_series *s = metrics_series_at(m, i);
         series_label(label, sizeof label, s);
@@ -203,8 +203,8 @@ static void tagged_label(char *buf, size_t n, const struct metrics_tagged *t)
 static void print_trend(FILE *f, const char *label, const struct hist *h)
 {
     char p50[24], p95[24], p99[24], mx[24];
-    fprintf(f, "  %s  count %" PRIu64 "  p50 %s  p95 %s  p99 %s  max %s ms\n", label,
-            hist_count(h), report_format_ms(p50, sizeof p50, hist_value_at_percentile(h, 50)),
+    fprintf(f, "  %s  count %" PRIu64 "  p50 %s  p95 %s  p99 %s  max %s ms\n", label, hist_count(h),
+            report_format_ms(p50, sizeof p50, hist_value_at_percentile(h, 50)),
             report_format_ms(p95, sizeof p95, hist_value_at_percentile(h, 95)),
             report_format_ms(p99, sizeof p99, hist_value_at_percentile(h, 99)),
             report_format_ms(mx, sizeof mx, hist_max(h)));
@@ -233,9 +233,9 @@ static void print_accounting(FILE *f, const struct metrics *m, int64_t known_in_
 {
     struct metrics_accounting a;
     metrics_accounting(m, &a);
-    fprintf(f, "\naccounting: scheduled %" PRIu64 " = answered %" PRIu64
-               " + transport errors %" PRIu64 " + timed out %" PRIu64 " + dropped %" PRIu64
-               " + in flight %" PRId64 "\n",
+    fprintf(f,
+            "\naccounting: scheduled %" PRIu64 " = answered %" PRIu64 " + transport errors %" PRIu64
+            " + timed out %" PRIu64 " + dropped %" PRIu64 " + in flight %" PRId64 "\n",
             a.scheduled, a.answered, a.transport_errors, a.timed_out, a.dropped, a.in_flight);
     if (!metrics_accounting_balanced(&a, known_in_flight)) {
         fprintf(f, "ACCOUNTING DOES NOT BALANCE: ");
@@ -274,15 +274,16 @@ int report_text_write(FILE *f, const struct metrics *m, const struct report_text
     double elapsed_s = (double)metrics_elapsed_ns(m) / (double)CLOCK_NS_PER_S;
     char dur[24], why[192];
     fprintf(f, "fleetsim summary: %s measured, %zu series\n\n",
-            clock_format_duration(dur, sizeof dur, metrics_elapsed_ns(m)),
-            metrics_series_count(m));
+            clock_format_duration(dur, sizeof dur, metrics_elapsed_ns(m)), metrics_series_count(m));
     print_series(f, m, elapsed_s);
     print_tagged(f, m);
     print_accounting(f, m, o->known_in_flight);
     print_thresholds(f, o);
     if (report_bottleneck(m, o->saturated_core, why, sizeof why))
-        fprintf(f, "\nverdict: fleetsim itself was the bottleneck (%s): latencies overstate the "
-                   "server's\n", why);
+        fprintf(f,
+                "\nverdict: fleetsim itself was the bottleneck (%s): latencies overstate the "
+                "server's\n",
+                why);
     else
         fprintf(f, "\nverdict: fleetsim kept up (%s): latencies are the server's\n", why);
     return ferror(f) ? -EIO : 0;

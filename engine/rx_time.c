@@ -36,8 +36,10 @@ ssize_t rx_time_recv(int fd, void *buf, size_t cap, uint64_t *arrival_ns)
         struct cmsghdr align;
     } control;
     struct iovec iov = {.iov_base = buf, .iov_len = cap};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
-                         .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = control.buf,
+                         .msg_controllen = sizeof control.buf};
     ssize_t r = recvmsg(fd, &msg, 0);
     if (r <= 0)
         return r;

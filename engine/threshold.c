@@ -118,12 +118,13 @@ static int parse_metric(struct cursor *c, struct threshold *t, const struct metr
         return fail(c, "metric name too long");
     *def = metric_lookup(t->metric);
     if (*def == NULL)
-        return fail(c, "unknown metric '%s' (known: http_req_duration, http_req_service, "
-                       "http_req_lag, http_req_failed, http_req_5xx, http_reqs, http_429, "
-                       "dropped_requests, campaign_duration, acme_orders_completed, "
-                       "acme_problems, acme_rate_limit_shape_ok, bulk_renew_matched, "
-                       "bulk_renew_enqueued, bulk_renew_skipped, bulk_renew_failed, "
-                       "campaign_renewed, campaign_pending, campaign_skipped, campaign_failed)",
+        return fail(c,
+                    "unknown metric '%s' (known: http_req_duration, http_req_service, "
+                    "http_req_lag, http_req_failed, http_req_5xx, http_reqs, http_429, "
+                    "dropped_requests, campaign_duration, acme_orders_completed, "
+                    "acme_problems, acme_rate_limit_shape_ok, bulk_renew_matched, "
+                    "bulk_renew_enqueued, bulk_renew_skipped, bulk_renew_failed, "
+                    "campaign_renewed, campaign_pending, campaign_skipped, campaign_failed)",
                     t->metric);
     t->type = (*def)->type;
     return 0;
@@ -153,22 +154,23 @@ static int check_tag(struct cursor *c, const struct metric_def *def, const struc
         return 0; /* syntax checked by take_word; names by threshold_check_scenarios */
     if (strcmp(g->key, METRICS_TAG_ACTOR) == 0)
         return metrics_actor_known(g->value)
-                   ? 0 : fail(c, "unknown actor '%s' (known: agent, operator, acme)", g->value);
+                   ? 0
+                   : fail(c, "unknown actor '%s' (known: agent, operator, acme)", g->value);
     if (strcmp(g->key, METRICS_TAG_ENDPOINT) == 0)
-        return metrics_endpoint_known(g->value)
-                   ? 0 : fail(c, "unknown endpoint '%s'", g->value);
+        return metrics_endpoint_known(g->value) ? 0 : fail(c, "unknown endpoint '%s'", g->value);
     if (strcmp(g->key, METRICS_TAG_STATUS) == 0) {
         if (!(def->extra_tags & TAG_STATUS))
             return fail(c, "tag 'status' does not apply to %s (only to http_reqs)", def->name);
         return valid_status(g->value)
-                   ? 0 : fail(c, "bad status '%s' (expected 100..599 or 1xx..5xx)", g->value);
+                   ? 0
+                   : fail(c, "bad status '%s' (expected 100..599 or 1xx..5xx)", g->value);
     }
     if (strcmp(g->key, METRICS_TAG_PROBLEM) == 0) {
         if (!(def->extra_tags & TAG_PROBLEM))
-            return fail(c, "tag 'problem' does not apply to %s (only to acme_problems)",
-                        def->name);
+            return fail(c, "tag 'problem' does not apply to %s (only to acme_problems)", def->name);
         return valid_plain_word(g->value)
-                   ? 0 : fail(c, "bad problem '%s' (expected a word such as badNonce)", g->value);
+                   ? 0
+                   : fail(c, "bad problem '%s' (expected a word such as badNonce)", g->value);
     }
     return fail(c, "unknown tag '%s' (known: scenario, actor, endpoint, status, problem)", g->key);
 }
@@ -258,7 +260,8 @@ static int check_agg_fits(struct cursor *c, const struct threshold *t)
     switch (t->type) {
     case THRESHOLD_TREND:
         ok = t->agg != THRESHOLD_AGG_RATE;
-        return ok ? 0 : fail(c, "%s is a duration: use p(N), avg, med, min, max or count", t->metric);
+        return ok ? 0
+                  : fail(c, "%s is a duration: use p(N), avg, med, min, max or count", t->metric);
     case THRESHOLD_RATE:
         ok = t->agg == THRESHOLD_AGG_RATE;
         return ok ? 0 : fail(c, "%s is a rate: use rate", t->metric);
@@ -274,8 +277,11 @@ static int parse_op(struct cursor *c, struct threshold *t)
     static const struct {
         const char *text;
         enum threshold_op op;
-    } ops[] = {{"<=", THRESHOLD_LE}, {">=", THRESHOLD_GE}, {"==", THRESHOLD_EQ},
-               {"<", THRESHOLD_LT},  {">", THRESHOLD_GT}};
+    } ops[] = {{"<=", THRESHOLD_LE},
+               {">=", THRESHOLD_GE},
+               {"==", THRESHOLD_EQ},
+               {"<", THRESHOLD_LT},
+               {">", THRESHOLD_GT}};
     skip_space(c);
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         size_t n = strlen(ops[i].text);
@@ -322,8 +328,8 @@ static int parse_number(struct cursor *c, struct threshold *t)
     if (ms < 0)
         return fail(c, "unexpected '%s' after the number (units: us, ms, s, m, h)", rest);
     if (!is_duration(t))
-        return fail(c, "a unit ('%s') only applies to durations; %s:%s takes a plain number",
-                    rest, t->metric, t->agg == THRESHOLD_AGG_COUNT ? "count" : "rate");
+        return fail(c, "a unit ('%s') only applies to durations; %s:%s takes a plain number", rest,
+                    t->metric, t->agg == THRESHOLD_AGG_COUNT ? "count" : "rate");
     t->value = v * ms;
     return 0;
 }

@@ -9,15 +9,15 @@
 
 #include "engine/metrics.h"
 
-#define THRESHOLD_SPEC_MAX 256  /* longest accepted spec, bytes including NUL */
-#define THRESHOLD_NAME_MAX 64   /* longest metric name, tag key or tag value */
-#define THRESHOLD_MAX_TAGS 5    /* scenario, actor, endpoint, status, problem */
+#define THRESHOLD_SPEC_MAX 256 /* longest accepted spec, bytes including NUL */
+#define THRESHOLD_NAME_MAX 64  /* longest metric name, tag key or tag value */
+#define THRESHOLD_MAX_TAGS 5   /* scenario, actor, endpoint, status, problem */
 
 /* What kind of data a metric is. */
 enum threshold_metric_type {
-    THRESHOLD_TREND,   /* durations: p(N), avg, med, min, max, count */
-    THRESHOLD_RATE,    /* share of samples that hit: rate */
-    THRESHOLD_COUNTER  /* counts: count, rate (per second of the run) */
+    THRESHOLD_TREND,  /* durations: p(N), avg, med, min, max, count */
+    THRESHOLD_RATE,   /* share of samples that hit: rate */
+    THRESHOLD_COUNTER /* counts: count, rate (per second of the run) */
 };
 
 enum threshold_agg {
@@ -39,15 +39,15 @@ struct threshold_tag {
 
 /* A parsed threshold (self-contained: no pointers, copy freely). */
 struct threshold {
-    char spec[THRESHOLD_SPEC_MAX];      /* the text as given, for reports */
+    char spec[THRESHOLD_SPEC_MAX]; /* the text as given, for reports */
     char metric[THRESHOLD_NAME_MAX];
     enum threshold_metric_type type;
     size_t n_tags;
     struct threshold_tag tags[THRESHOLD_MAX_TAGS];
     enum threshold_agg agg;
-    double percentile;                  /* for p(N): 0 < N <= 100 */
+    double percentile; /* for p(N): 0 < N <= 100 */
     enum threshold_op op;
-    double value;                       /* milliseconds for trend metrics, else plain */
+    double value; /* milliseconds for trend metrics, else plain */
 };
 
 /* Outcome of evaluating one threshold. */

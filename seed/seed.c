@@ -32,48 +32,91 @@ struct seed_pair {
 
 /* Tables and columns the seed reads or writes; all come from certctl's migrations. */
 static const struct seed_pair required_columns[] = {
-    {"teams", "id"}, {"teams", "name"}, {"teams", "description"},
-    {"owners", "id"}, {"owners", "name"}, {"owners", "email"}, {"owners", "team_id"},
-    {"renewal_policies", "id"}, {"renewal_policies", "name"},
-    {"renewal_policies", "renewal_window_days"}, {"renewal_policies", "auto_renew"},
+    {"teams", "id"},
+    {"teams", "name"},
+    {"teams", "description"},
+    {"owners", "id"},
+    {"owners", "name"},
+    {"owners", "email"},
+    {"owners", "team_id"},
+    {"renewal_policies", "id"},
+    {"renewal_policies", "name"},
+    {"renewal_policies", "renewal_window_days"},
+    {"renewal_policies", "auto_renew"},
     {"issuers", "id"},
-    {"agents", "id"}, {"agents", "name"}, {"agents", "hostname"}, {"agents", "status"},
-    {"agents", "last_heartbeat_at"}, {"agents", "registered_at"}, {"agents", "api_key_hash"},
-    {"agents", "os"}, {"agents", "architecture"}, {"agents", "ip_address"}, {"agents", "version"},
-    {"deployment_targets", "id"}, {"deployment_targets", "name"}, {"deployment_targets", "type"},
-    {"deployment_targets", "agent_id"}, {"deployment_targets", "config"},
-    {"managed_certificates", "id"}, {"managed_certificates", "name"},
-    {"managed_certificates", "common_name"}, {"managed_certificates", "sans"},
-    {"managed_certificates", "environment"}, {"managed_certificates", "owner_id"},
-    {"managed_certificates", "team_id"}, {"managed_certificates", "issuer_id"},
-    {"managed_certificates", "renewal_policy_id"}, {"managed_certificates", "status"},
-    {"managed_certificates", "expires_at"}, {"managed_certificates", "tags"},
-    {"managed_certificates", "last_renewal_at"}, {"managed_certificates", "last_deployment_at"},
-    {"managed_certificates", "revoked_at"}, {"managed_certificates", "revocation_reason"},
-    {"managed_certificates", "created_at"}, {"managed_certificates", "updated_at"},
+    {"agents", "id"},
+    {"agents", "name"},
+    {"agents", "hostname"},
+    {"agents", "status"},
+    {"agents", "last_heartbeat_at"},
+    {"agents", "registered_at"},
+    {"agents", "api_key_hash"},
+    {"agents", "os"},
+    {"agents", "architecture"},
+    {"agents", "ip_address"},
+    {"agents", "version"},
+    {"deployment_targets", "id"},
+    {"deployment_targets", "name"},
+    {"deployment_targets", "type"},
+    {"deployment_targets", "agent_id"},
+    {"deployment_targets", "config"},
+    {"managed_certificates", "id"},
+    {"managed_certificates", "name"},
+    {"managed_certificates", "common_name"},
+    {"managed_certificates", "sans"},
+    {"managed_certificates", "environment"},
+    {"managed_certificates", "owner_id"},
+    {"managed_certificates", "team_id"},
+    {"managed_certificates", "issuer_id"},
+    {"managed_certificates", "renewal_policy_id"},
+    {"managed_certificates", "status"},
+    {"managed_certificates", "expires_at"},
+    {"managed_certificates", "tags"},
+    {"managed_certificates", "last_renewal_at"},
+    {"managed_certificates", "last_deployment_at"},
+    {"managed_certificates", "revoked_at"},
+    {"managed_certificates", "revocation_reason"},
+    {"managed_certificates", "created_at"},
+    {"managed_certificates", "updated_at"},
     {"certificate_target_mappings", "certificate_id"},
     {"certificate_target_mappings", "target_id"},
     {"certificate_versions", "certificate_id"},
-    {"jobs", "certificate_id"}, {"jobs", "agent_id"}, {"jobs", "target_id"},
+    {"jobs", "certificate_id"},
+    {"jobs", "agent_id"},
+    {"jobs", "target_id"},
 };
 
 /* Privileges each action needs, per table. */
 static const struct seed_pair create_privs[] = {
-    {"teams", "INSERT"}, {"owners", "INSERT"}, {"renewal_policies", "INSERT"},
-    {"issuers", "SELECT"}, {"agents", "INSERT"}, {"deployment_targets", "INSERT"},
-    {"managed_certificates", "INSERT"}, {"certificate_target_mappings", "INSERT"},
+    {"teams", "INSERT"},
+    {"owners", "INSERT"},
+    {"renewal_policies", "INSERT"},
+    {"issuers", "SELECT"},
+    {"agents", "INSERT"},
+    {"deployment_targets", "INSERT"},
+    {"managed_certificates", "INSERT"},
+    {"certificate_target_mappings", "INSERT"},
     {"certificate_target_mappings", "SELECT"},
 };
 static const struct seed_pair reset_privs[] = {
-    {"managed_certificates", "SELECT"}, {"managed_certificates", "UPDATE"},
-    {"jobs", "DELETE"}, {"jobs", "SELECT"},
-    {"certificate_versions", "DELETE"}, {"certificate_versions", "SELECT"},
+    {"managed_certificates", "SELECT"},
+    {"managed_certificates", "UPDATE"},
+    {"jobs", "DELETE"},
+    {"jobs", "SELECT"},
+    {"certificate_versions", "DELETE"},
+    {"certificate_versions", "SELECT"},
 };
 static const struct seed_pair clean_privs[] = {
-    {"jobs", "DELETE"}, {"certificate_versions", "DELETE"},
-    {"certificate_target_mappings", "DELETE"}, {"deployment_targets", "DELETE"},
-    {"managed_certificates", "DELETE"}, {"agents", "DELETE"}, {"renewal_policies", "DELETE"},
-    {"owners", "DELETE"}, {"teams", "DELETE"}, {"managed_certificates", "SELECT"},
+    {"jobs", "DELETE"},
+    {"certificate_versions", "DELETE"},
+    {"certificate_target_mappings", "DELETE"},
+    {"deployment_targets", "DELETE"},
+    {"managed_certificates", "DELETE"},
+    {"agents", "DELETE"},
+    {"renewal_policies", "DELETE"},
+    {"owners", "DELETE"},
+    {"teams", "DELETE"},
+    {"managed_certificates", "SELECT"},
     {"agents", "SELECT"},
 };
 
@@ -204,9 +247,8 @@ static int pair_literals(const struct seed_pair *pairs, size_t n, char *tables, 
 
 /* Runs sql (what names it in errors) with params, whose one value lists what the database lacks
  * (NULL when nothing): 0, or the failure "<lead><s> <list>: <advice>" (s when several). */
-static int check_none_missing(struct seed_ctx *ctx, const char *what, const char *sql,
-                              int nparams, const char *const *params, const char *lead,
-                              const char *advice)
+static int check_none_missing(struct seed_ctx *ctx, const char *what, const char *sql, int nparams,
+                              const char *const *params, const char *lead, const char *advice)
 {
     PGresult *r = NULL;
     int rc = seed_sql(ctx, what, sql, nparams, params, NULL, &r);
@@ -214,8 +256,7 @@ static int check_none_missing(struct seed_ctx *ctx, const char *what, const char
         return rc;
     if (!PQgetisnull(r, 0, 0)) {
         const char *missing = PQgetvalue(r, 0, 0);
-        rc = seed_fail(ctx, "%s%s %s: %s", lead, strchr(missing, ',') ? "s" : "", missing,
-                       advice);
+        rc = seed_fail(ctx, "%s%s %s: %s", lead, strchr(missing, ',') ? "s" : "", missing, advice);
     }
     PQclear(r);
     return rc;
@@ -282,8 +323,9 @@ static int check_privileges(struct seed_ctx *ctx)
     if (rc != 0)
         return rc;
     if (!PQgetisnull(r, 0, 1)) {
-        rc = seed_fail(ctx, "permission denied: database user \"%s\" lacks %s (grant them, or "
-                            "use the user certctl itself connects as)",
+        rc = seed_fail(ctx,
+                       "permission denied: database user \"%s\" lacks %s (grant them, or "
+                       "use the user certctl itself connects as)",
                        PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
     }
     PQclear(r);
@@ -294,14 +336,15 @@ static int check_issuer(struct seed_ctx *ctx)
 {
     const char *params[] = {ctx->issuer_id};
     PGresult *r = NULL;
-    int rc = seed_sql(ctx, "looking up the issuer", "SELECT count(*) FROM issuers WHERE id = $1",
-                      1, params, NULL, &r);
+    int rc = seed_sql(ctx, "looking up the issuer", "SELECT count(*) FROM issuers WHERE id = $1", 1,
+                      params, NULL, &r);
     if (rc != 0)
         return rc;
     if (strcmp(PQgetvalue(r, 0, 0), "0") == 0) {
-        rc = seed_fail(ctx, "issuer \"%s\" does not exist: certctl creates iss-local itself only "
-                            "while its issuers table is empty (at start-up); start certctl once, "
-                            "create the issuer, or pass --issuer-id with an existing one",
+        rc = seed_fail(ctx,
+                       "issuer \"%s\" does not exist: certctl creates iss-local itself only "
+                       "while its issuers table is empty (at start-up); start certctl once, "
+                       "create the issuer, or pass --issuer-id with an existing one",
                        ctx->issuer_id);
     }
     PQclear(r);
@@ -343,9 +386,15 @@ static int run_in_transaction(struct seed_ctx *ctx)
         rc = check_issuer(ctx);
     if (rc == 0) {
         switch (ctx->o->action) {
-        case SEED_ACTION_CREATE: rc = seed_do_create(ctx); break;
-        case SEED_ACTION_RESET: rc = seed_do_reset(ctx); break;
-        case SEED_ACTION_CLEAN: rc = seed_do_clean(ctx); break;
+        case SEED_ACTION_CREATE:
+            rc = seed_do_create(ctx);
+            break;
+        case SEED_ACTION_RESET:
+            rc = seed_do_reset(ctx);
+            break;
+        case SEED_ACTION_CLEAN:
+            rc = seed_do_clean(ctx);
+            break;
         }
     }
     if (rc == 0)

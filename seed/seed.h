@@ -37,14 +37,14 @@ enum seed_action {
 };
 
 struct seed_options {
-    uint32_t agents;                /* agents 1..N (>= 1 when certs > 0) */
-    uint32_t certs;                 /* certificates 1..M */
-    const char *prefix;             /* fleet prefix (identity_prefix_check); NULL = "loadtest" */
-    uint64_t run_seed;              /* --seed: OS mix draw and expiry spread */
-    struct identity_os_mix os_mix;  /* --os-mix */
-    uint64_t expiry_from_s;         /* --expiry-window FROM, seconds after the seed time */
-    uint64_t expiry_to_s;           /* --expiry-window TO (>= FROM) */
-    const char *issuer_id;          /* existing issuer; NULL = "iss-local" */
+    uint32_t agents;               /* agents 1..N (>= 1 when certs > 0) */
+    uint32_t certs;                /* certificates 1..M */
+    const char *prefix;            /* fleet prefix (identity_prefix_check); NULL = "loadtest" */
+    uint64_t run_seed;             /* --seed: OS mix draw and expiry spread */
+    struct identity_os_mix os_mix; /* --os-mix */
+    uint64_t expiry_from_s;        /* --expiry-window FROM, seconds after the seed time */
+    uint64_t expiry_to_s;          /* --expiry-window TO (>= FROM) */
+    const char *issuer_id;         /* existing issuer; NULL = "iss-local" */
     enum seed_action action;
 };
 
@@ -66,11 +66,11 @@ enum seed_table {
 /* Row counts per table from one seed_run. */
 struct seed_result {
     enum seed_action action;
-    uint64_t created[SEED_T_COUNT];  /* create: rows inserted */
-    uint64_t present[SEED_T_COUNT];  /* create: rows wanted that were already there */
-    uint64_t removed[SEED_T_COUNT];  /* reset (jobs, versions) and clean: rows deleted */
-    uint64_t restored;               /* reset: certificates put back as seeded */
-    uint64_t kept_shared;            /* clean: team/owner/policy rows kept because used */
+    uint64_t created[SEED_T_COUNT]; /* create: rows inserted */
+    uint64_t present[SEED_T_COUNT]; /* create: rows wanted that were already there */
+    uint64_t removed[SEED_T_COUNT]; /* reset (jobs, versions) and clean: rows deleted */
+    uint64_t restored;              /* reset: certificates put back as seeded */
+    uint64_t kept_shared;           /* clean: team/owner/policy rows kept because used */
 };
 
 /* Fills o with the defaults: 5000 agents, 10000 certs, prefix "loadtest", seed 1, OS mix

@@ -22,8 +22,17 @@ struct seed_cmd {
 };
 
 enum {
-    OPT_DB = 256, OPT_AGENTS, OPT_CERTS, OPT_PREFIX, OPT_SEED, OPT_OS_MIX, OPT_EXPIRY,
-    OPT_ISSUER, OPT_RESET, OPT_CLEAN, OPT_DRY_RUN,
+    OPT_DB = 256,
+    OPT_AGENTS,
+    OPT_CERTS,
+    OPT_PREFIX,
+    OPT_SEED,
+    OPT_OS_MIX,
+    OPT_EXPIRY,
+    OPT_ISSUER,
+    OPT_RESET,
+    OPT_CLEAN,
+    OPT_DRY_RUN,
 };
 
 static const struct option long_options[] = {
@@ -122,8 +131,9 @@ static int parse_one(struct seed_cmd *cmd, int c, char *arg)
     case OPT_DB: {
         char shown[16];
         if (seed_redact_db(arg, shown, sizeof shown) != 0)
-            return usage_error("--db", NULL, "is not a postgresql:// URL or libpq key=value "
-                                             "connection string");
+            return usage_error("--db", NULL,
+                               "is not a postgresql:// URL or libpq key=value "
+                               "connection string");
         char *copy = strdup(arg);
         if (copy == NULL)
             return usage_error("--db", NULL, "out of memory");
@@ -134,10 +144,12 @@ static int parse_one(struct seed_cmd *cmd, int c, char *arg)
     }
     case OPT_AGENTS:
         return parse_count_u32(arg, 0, SEED_MAX_COUNT, &cmd->o.agents, reason, sizeof reason)
-                   ? usage_error("--agents", arg, reason) : 0;
+                   ? usage_error("--agents", arg, reason)
+                   : 0;
     case OPT_CERTS:
         return parse_count_u32(arg, 0, SEED_MAX_COUNT, &cmd->o.certs, reason, sizeof reason)
-                   ? usage_error("--certs", arg, reason) : 0;
+                   ? usage_error("--certs", arg, reason)
+                   : 0;
     case OPT_PREFIX:
         if (identity_prefix_check(arg) != 0)
             return usage_error("--fleet-prefix", arg,
@@ -147,21 +159,34 @@ static int parse_one(struct seed_cmd *cmd, int c, char *arg)
         return 0;
     case OPT_SEED:
         return parse_count_u64(arg, 0, UINT64_MAX, &cmd->o.run_seed, reason, sizeof reason)
-                   ? usage_error("--seed", arg, reason) : 0;
+                   ? usage_error("--seed", arg, reason)
+                   : 0;
     case OPT_OS_MIX:
         return parse_os_mix(arg, cmd->o.os_mix.pct, reason, sizeof reason)
-                   ? usage_error("--os-mix", arg, reason) : 0;
+                   ? usage_error("--os-mix", arg, reason)
+                   : 0;
     case OPT_EXPIRY:
         return parse_window(arg, &cmd->o);
     case OPT_ISSUER:
         cmd->o.issuer_id = arg;
         return 0;
-    case OPT_RESET: cmd->reset = true; return 0;
-    case OPT_CLEAN: cmd->clean = true; return 0;
-    case OPT_DRY_RUN: cmd->dry_run = true; return 0;
-    case 'q': cmd->quiet = true; return 0;
-    case 'h': cmd->help = true; return 0;
-    default: return SEED_EXIT_USAGE;
+    case OPT_RESET:
+        cmd->reset = true;
+        return 0;
+    case OPT_CLEAN:
+        cmd->clean = true;
+        return 0;
+    case OPT_DRY_RUN:
+        cmd->dry_run = true;
+        return 0;
+    case 'q':
+        cmd->quiet = true;
+        return 0;
+    case 'h':
+        cmd->help = true;
+        return 0;
+    default:
+        return SEED_EXIT_USAGE;
     }
 }
 
@@ -185,16 +210,16 @@ static int parse_args(struct seed_cmd *cmd, int argc, char **argv)
             return rc;
     }
     if (optind < argc) {
-        fprintf(stderr, "%s: unexpected argument \"%.64s\" (see fleetsim seed --help)\n",
-                SEED_PROG, argv[optind]);
+        fprintf(stderr, "%s: unexpected argument \"%.64s\" (see fleetsim seed --help)\n", SEED_PROG,
+                argv[optind]);
         return SEED_EXIT_USAGE;
     }
     if (cmd->reset && cmd->clean) {
         fprintf(stderr, "%s: --reset and --clean exclude each other\n", SEED_PROG);
         return SEED_EXIT_USAGE;
     }
-    cmd->o.action = cmd->clean ? SEED_ACTION_CLEAN
-                               : (cmd->reset ? SEED_ACTION_RESET : SEED_ACTION_CREATE);
+    cmd->o.action =
+        cmd->clean ? SEED_ACTION_CLEAN : (cmd->reset ? SEED_ACTION_RESET : SEED_ACTION_CREATE);
     char reason[256];
     if (seed_options_check(&cmd->o, reason, sizeof reason) != 0) {
         fprintf(stderr, "%s: %s\n", SEED_PROG, reason);

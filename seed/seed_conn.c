@@ -116,8 +116,9 @@ PGconn *seed_connect(const char *db, char *err, size_t errlen)
     const char *eff = effective_db(db);
     char display[512];
     if (seed_redact_db(eff, display, sizeof display) != 0) {
-        snprintf(err, errlen, "the database connection string does not parse (expected a "
-                              "postgresql:// URL or libpq key=value pairs)");
+        snprintf(err, errlen,
+                 "the database connection string does not parse (expected a "
+                 "postgresql:// URL or libpq key=value pairs)");
         return NULL;
     }
     const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};

@@ -41,8 +41,8 @@ static int copy_agents(struct seed_ctx *ctx)
         identity_agent_hostname(host, sizeof host, ctx->prefix, i);
         identity_target_id(tgt, sizeof tgt, ctx->prefix, i);
         identity_agent_meta(o->run_seed, i, &o->os_mix, &meta);
-        int len = snprintf(row, sizeof row, "%s\t%s\t%s\t%s\t%s\t%u\t%s\n", id, name, host,
-                           meta.os, meta.architecture, seed_agent_heartbeat_age_ms(o, i), tgt);
+        int len = snprintf(row, sizeof row, "%s\t%s\t%s\t%s\t%s\t%u\t%s\n", id, name, host, meta.os,
+                           meta.architecture, seed_agent_heartbeat_age_ms(o, i), tgt);
         rc = seed_copy_row(&cp, row, (size_t)len);
     }
     int end = seed_copy_end(&cp);
@@ -70,8 +70,8 @@ static int copy_certs(struct seed_ctx *ctx)
 }
 
 /* Runs an INSERT and books created/present for table t out of `wanted` rows. */
-static int insert_counted(struct seed_ctx *ctx, enum seed_table t, uint64_t wanted,
-                          const char *sql, int nparams, const char *const *params)
+static int insert_counted(struct seed_ctx *ctx, enum seed_table t, uint64_t wanted, const char *sql,
+                          int nparams, const char *const *params)
 {
     char what[96];
     snprintf(what, sizeof what, "inserting into %s", seed_table_name(t));

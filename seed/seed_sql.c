@@ -93,8 +93,8 @@ static int row_in_use(struct seed_ctx *ctx, const char *table, const char *id, b
                       "AND cardinality(c.conkey) = 1",
                       1, p, NULL, &fks);
     for (int i = 0; rc == 0 && !*used && i < PQntuples(fks); i++) {
-        char *col = PQescapeIdentifier(ctx->conn, PQgetvalue(fks, i, 1),
-                                       strlen(PQgetvalue(fks, i, 1)));
+        char *col =
+            PQescapeIdentifier(ctx->conn, PQgetvalue(fks, i, 1), strlen(PQgetvalue(fks, i, 1)));
         if (col == NULL) {
             rc = seed_fail_pg(ctx, NULL, "quoting a column name");
             break;
@@ -144,8 +144,8 @@ static int table_exists(struct seed_ctx *ctx, const char *table, bool *exists)
 {
     const char *p[] = {table};
     PGresult *r = NULL;
-    int rc = seed_sql(ctx, "checking a table", "SELECT to_regclass($1) IS NOT NULL", 1, p, NULL,
-                      &r);
+    int rc =
+        seed_sql(ctx, "checking a table", "SELECT to_regclass($1) IS NOT NULL", 1, p, NULL, &r);
     if (rc == 0) {
         *exists = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
         PQclear(r);
@@ -184,11 +184,11 @@ int seed_do_clean(struct seed_ctx *ctx)
     int rc = clean_derived(ctx);
     const char *tgt[] = {ctx->re_target}, *cert[] = {ctx->re_cert}, *agent[] = {ctx->re_agent};
     if (rc == 0)
-        rc = delete_counted(ctx, SEED_T_TARGETS, "DELETE FROM deployment_targets WHERE id ~ $1",
-                            1, tgt);
+        rc = delete_counted(ctx, SEED_T_TARGETS, "DELETE FROM deployment_targets WHERE id ~ $1", 1,
+                            tgt);
     if (rc == 0)
-        rc = delete_counted(ctx, SEED_T_CERTS, "DELETE FROM managed_certificates WHERE id ~ $1",
-                            1, cert);
+        rc = delete_counted(ctx, SEED_T_CERTS, "DELETE FROM managed_certificates WHERE id ~ $1", 1,
+                            cert);
     if (rc == 0)
         rc = delete_counted(ctx, SEED_T_AGENTS, "DELETE FROM agents WHERE id ~ $1", 1, agent);
     if (rc == 0)

@@ -24,7 +24,7 @@
 #define DEFAULT_USER_AGENT "fleetsim-acme"
 
 struct acme_group {
-    struct acme_config cfg;   /* strings below are the group's copies */
+    struct acme_config cfg; /* strings below are the group's copies */
     char *directory_url, *scenario, *api_key, *user_agent, *domain_suffix;
     char authority[ACME_AUTHORITY_MAX]; /* host[:port] as sent in Host */
     const char *dir_path;
@@ -32,14 +32,18 @@ struct acme_group {
     struct loop_group *lg;
     struct acme_loop *loops;
     uint32_t n_loops;
-    uint32_t n_actors;        /* in this shard */
+    uint32_t n_actors; /* in this shard */
 };
 
 static const char *const ep_names[ACME_EP_COUNT] = {
-    [ACME_EP_DIRECTORY] = "acme_directory", [ACME_EP_NONCE] = "acme_nonce",
-    [ACME_EP_ACCOUNT] = "acme_account",     [ACME_EP_ORDER] = "acme_order",
-    [ACME_EP_AUTHZ] = "acme_authz",         [ACME_EP_CHALLENGE] = "acme_challenge",
-    [ACME_EP_FINALIZE] = "acme_finalize",   [ACME_EP_CERT] = "acme_cert",
+    [ACME_EP_DIRECTORY] = "acme_directory",
+    [ACME_EP_NONCE] = "acme_nonce",
+    [ACME_EP_ACCOUNT] = "acme_account",
+    [ACME_EP_ORDER] = "acme_order",
+    [ACME_EP_AUTHZ] = "acme_authz",
+    [ACME_EP_CHALLENGE] = "acme_challenge",
+    [ACME_EP_FINALIZE] = "acme_finalize",
+    [ACME_EP_CERT] = "acme_cert",
     [ACME_EP_RENEWAL_INFO] = "acme_renewal_info",
 };
 
@@ -56,9 +60,12 @@ const char *acme_mode_name(enum acme_mode mode)
 const char *acme_key_alg_name(enum acme_key_alg alg)
 {
     switch (alg) {
-    case ACME_KEY_RS256: return "rs256";
-    case ACME_KEY_EDDSA: return "eddsa";
-    default: return "es256";
+    case ACME_KEY_RS256:
+        return "rs256";
+    case ACME_KEY_EDDSA:
+        return "eddsa";
+    default:
+        return "es256";
     }
 }
 
@@ -119,8 +126,8 @@ static int loop_start(void *user, uint64_t start_ns)
     l->run_start_ns = start_ns;
     for (uint32_t i = 0; i < l->n_actors; i++) {
         struct acme_actor *a = &l->actors[i];
-        uint64_t off = schedule_agent_start_ns(l->cfg->seed ^ ACME_SEED_SALT, a->index,
-                                               l->cfg->pace_ns);
+        uint64_t off =
+            schedule_agent_start_ns(l->cfg->seed ^ ACME_SEED_SALT, a->index, l->cfg->pace_ns);
         acme_arm(a, ACME_TIMER_BEGIN, start_ns + off);
     }
     return 0;
@@ -160,12 +167,16 @@ static void loop_finish(void *user)
 /* The loops: precise timers (lag is measured in microseconds). */
 static struct loop_group *new_group(const struct acme_group *g, char *err, size_t errlen)
 {
-    struct loop_group_config lc = {
-        .n_loops = g->n_loops, .tick_ns = ACME_TICK_NS,
-        .report_interval_ns = g->cfg.report_interval_ns, .grace_ns = g->cfg.grace_ns,
-        .precise_timer = true,
-        .hooks = {.start = loop_start, .begin_drain = loop_begin_drain,
-                  .in_flight = loop_in_flight, .done = loop_done, .finish = loop_finish}};
+    struct loop_group_config lc = {.n_loops = g->n_loops,
+                                   .tick_ns = ACME_TICK_NS,
+                                   .report_interval_ns = g->cfg.report_interval_ns,
+                                   .grace_ns = g->cfg.grace_ns,
+                                   .precise_timer = true,
+                                   .hooks = {.start = loop_start,
+                                             .begin_drain = loop_begin_drain,
+                                             .in_flight = loop_in_flight,
+                                             .done = loop_done,
+                                             .finish = loop_finish}};
     return loop_group_new(&lc, err, errlen);
 }
 
@@ -178,8 +189,7 @@ static bool endpoint_used(enum acme_mode mode, enum acme_endpoint ep)
            ep == ACME_EP_RENEWAL_INFO;
 }
 
-static int loop_init(struct acme_group *g, uint32_t t, uint32_t n_actors, char *err,
-                     size_t errlen)
+static int loop_init(struct acme_group *g, uint32_t t, uint32_t n_actors, char *err, size_t errlen)
 {
     struct acme_loop *l = &g->loops[t];
     l->group = g;
@@ -275,8 +285,9 @@ struct acme_group *acme_group_new(const struct acme_config *cfg, char *err, size
 {
     if (!cfg->conn || !cfg->directory_url || cfg->threads == 0 || cfg->shard_n == 0 ||
         cfg->shard_k >= cfg->shard_n) {
-        snprintf(err, errlen, "invalid ACME client configuration (directory, connection, "
-                              "threads or shard)");
+        snprintf(err, errlen,
+                 "invalid ACME client configuration (directory, connection, "
+                 "threads or shard)");
         return NULL;
     }
     struct acme_group *g = calloc(1, sizeof *g);

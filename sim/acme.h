@@ -25,13 +25,13 @@ enum acme_mode {
 enum acme_key_alg { ACME_KEY_ES256 = 0, ACME_KEY_RS256, ACME_KEY_EDDSA };
 
 /* Defaults applied by acme_config_defaults. */
-#define ACME_DEFAULT_BURST_PACE_NS 1000000000ULL     /* k6 acme_flow's sleep(1) */
-#define ACME_DEFAULT_BAD_NONCE_RETRIES 5u            /* per signed request */
-#define ACME_DEFAULT_POLL_BASE_NS 10000000ULL        /* first poll delay, doubled per poll */
-#define ACME_DEFAULT_POLL_MAX_NS 1000000000ULL       /* poll delay cap (or Retry-After cap) */
-#define ACME_DEFAULT_POLLS_MAX 40u                   /* polls per wait (ready, valid) */
-#define ACME_DEFAULT_BACKOFF_MIN_NS 1000000000ULL    /* delay after a failed order */
-#define ACME_DEFAULT_BACKOFF_MAX_NS 60000000000ULL   /* doubled per consecutive failure */
+#define ACME_DEFAULT_BURST_PACE_NS 1000000000ULL   /* k6 acme_flow's sleep(1) */
+#define ACME_DEFAULT_BAD_NONCE_RETRIES 5u          /* per signed request */
+#define ACME_DEFAULT_POLL_BASE_NS 10000000ULL      /* first poll delay, doubled per poll */
+#define ACME_DEFAULT_POLL_MAX_NS 1000000000ULL     /* poll delay cap (or Retry-After cap) */
+#define ACME_DEFAULT_POLLS_MAX 40u                 /* polls per wait (ready, valid) */
+#define ACME_DEFAULT_BACKOFF_MIN_NS 1000000000ULL  /* delay after a failed order */
+#define ACME_DEFAULT_BACKOFF_MAX_NS 60000000000ULL /* doubled per consecutive failure */
 #define ACME_DEFAULT_DOMAIN_SUFFIX "acme.example.test"
 /* The renewal-info id certctl's k6 acme_flow asks for (answered 404). */
 #define ACME_BURST_RENEWAL_ID "aaaa.bbbb"
@@ -42,7 +42,7 @@ enum acme_key_alg { ACME_KEY_ES256 = 0, ACME_KEY_RS256, ACME_KEY_EDDSA };
 
 /* Actor metrics besides acme_orders_completed, acme_problems{problem} and
  * acme_rate_limit_shape_ok (engine/metrics.h): counters tagged scenario and actor "acme". */
-#define ACME_METRIC_ORDERS_FAILED "acme_orders_failed"         /* tag reason */
+#define ACME_METRIC_ORDERS_FAILED "acme_orders_failed" /* tag reason */
 #define ACME_METRIC_ORDERS_ABANDONED "acme_orders_abandoned"
 #define ACME_METRIC_ITERATIONS "acme_iterations"               /* burst, completed */
 #define ACME_METRIC_ITERATIONS_FAILED "acme_iterations_failed" /* burst, tag reason */
@@ -70,35 +70,35 @@ typedef void (*acme_cert_fn)(void *arg, uint32_t actor, const char *pem, size_t 
 
 /* A group of actors. Everything pointed to must outlive the group (strings are copied). */
 struct acme_config {
-    const char *scenario;        /* metrics tag, e.g. "acme-burst" or "default" */
+    const char *scenario; /* metrics tag, e.g. "acme-burst" or "default" */
     enum acme_mode mode;
     enum acme_key_alg key_alg;
-    uint32_t n_clients;          /* actors over all shards (indexes 1..n_clients) */
-    uint32_t shard_k, shard_n;   /* this process runs actors with (i - 1) mod shard_n == shard_k */
-    uint32_t threads;            /* event loops, >= 1 (capped at the actors of this shard) */
-    const char *directory_url;   /* absolute URL of the ACME directory */
+    uint32_t n_clients;        /* actors over all shards (indexes 1..n_clients) */
+    uint32_t shard_k, shard_n; /* this process runs actors with (i - 1) mod shard_n == shard_k */
+    uint32_t threads;          /* event loops, >= 1 (capped at the actors of this shard) */
+    const char *directory_url; /* absolute URL of the ACME directory */
     const struct http_conn_config *conn; /* destination of directory_url: address, Host,
                                             TLS, per-request timeout (every request has one) */
-    const char *api_key;         /* sent as Bearer on every ACME request (certctl); NULL or ""
+    const char *api_key;        /* sent as Bearer on every ACME request (certctl); NULL or ""
                                     = none. A secret: never printed */
-    const char *user_agent;      /* NULL = "fleetsim-acme" */
-    uint64_t seed;               /* run seed: start offsets */
-    uint64_t pace_ns;            /* burst: one iteration per pace (first ones spread over one
+    const char *user_agent;     /* NULL = "fleetsim-acme" */
+    uint64_t seed;              /* run seed: start offsets */
+    uint64_t pace_ns;           /* burst: one iteration per pace (first ones spread over one
                                     pace); order: at most one order start per pace, 0 = back
                                     to back */
-    uint32_t max_iterations;     /* per actor: iterations (burst) or orders (order) before it
+    uint32_t max_iterations;    /* per actor: iterations (burst) or orders (order) before it
                                     is done; 0 = until acme_group_stop */
-    uint32_t bad_nonce_retries;  /* resends of one signed request after badNonce */
-    uint64_t poll_base_ns, poll_max_ns; /* order poll delays (doubling; Retry-After honoured
+    uint32_t bad_nonce_retries; /* resends of one signed request after badNonce */
+    uint64_t poll_base_ns, poll_max_ns;      /* order poll delays (doubling; Retry-After honoured
                                            up to poll_max_ns) */
-    uint32_t polls_max;          /* polls per wait before the order counts as failed */
+    uint32_t polls_max;                      /* polls per wait before the order counts as failed */
     uint64_t backoff_min_ns, backoff_max_ns; /* wait after a failed order (doubling) */
-    uint64_t report_interval_ns; /* interval snapshots; 0 = none */
-    uint64_t grace_ns;           /* drain time after acme_group_stop */
-    uint32_t source_first;       /* first source IPv4 (host order) when source_count > 0 */
-    uint32_t source_count;       /* actor i binds source_first + (i - 1) mod source_count */
-    const char *domain_suffix;   /* order names "acme-<i>-<n>.<suffix>"; NULL = default */
-    acme_cert_fn on_cert;        /* optional */
+    uint64_t report_interval_ns;             /* interval snapshots; 0 = none */
+    uint64_t grace_ns;                       /* drain time after acme_group_stop */
+    uint32_t source_first;     /* first source IPv4 (host order) when source_count > 0 */
+    uint32_t source_count;     /* actor i binds source_first + (i - 1) mod source_count */
+    const char *domain_suffix; /* order names "acme-<i>-<n>.<suffix>"; NULL = default */
+    acme_cert_fn on_cert;      /* optional */
     void *on_cert_arg;
 };
 
@@ -107,14 +107,14 @@ struct acme_config {
  * the loops have ended. */
 struct acme_counters {
     uint64_t started;
-    uint64_t completed;          /* burst: all steps answered as expected; order: certificate
+    uint64_t completed;            /* burst: all steps answered as expected; order: certificate
                                     downloaded and carrying the CSR's key */
-    uint64_t failed;             /* by reason in acme_orders_failed / acme_iterations_failed */
-    uint64_t abandoned;          /* in progress when the run ended */
-    uint64_t dropped;            /* schedule slots dropped: the previous one still running */
-    uint64_t bad_nonce_retries;  /* signed requests resent after badNonce */
-    uint64_t accounts_created;   /* new-account answered 200 or 201 */
-    uint64_t renewal_info_ok;    /* order mode: renewal-info 200 for the new certificate */
+    uint64_t failed;               /* by reason in acme_orders_failed / acme_iterations_failed */
+    uint64_t abandoned;            /* in progress when the run ended */
+    uint64_t dropped;              /* schedule slots dropped: the previous one still running */
+    uint64_t bad_nonce_retries;    /* signed requests resent after badNonce */
+    uint64_t accounts_created;     /* new-account answered 200 or 201 */
+    uint64_t renewal_info_ok;      /* order mode: renewal-info 200 for the new certificate */
     uint64_t renewal_info_failed;  /* order mode: any other outcome */
     uint64_t renewal_info_skipped; /* order mode: the directory offers no renewalInfo */
 };

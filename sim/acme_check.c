@@ -85,17 +85,18 @@ int acme_directory_check(const struct http_conn_config *cc, const char *url, con
                  url);
         rc = -EPROTO;
     } else if (o->status != HTTP_OK) {
-        snprintf(err, errlen, "ACME directory %s answered HTTP %d (expected 200 with the "
-                              "directory)%s",
+        snprintf(err, errlen,
+                 "ACME directory %s answered HTTP %d (expected 200 with the "
+                 "directory)%s",
                  url, o->status,
                  o->status == HTTP_UNAUTHORIZED ? ": the API key was not accepted" : "");
         rc = -EPROTO;
     } else if (too_long || !acme_content_type_is_json(o->content_type) ||
                acme_directory_parse(o->body, o->body_len, &d, buf, sizeof buf) != 0) {
         snprintf(err, errlen, "ACME directory %s: the answer is not an ACME directory (%s)", url,
-                 too_long ? "too long" : acme_content_type_is_json(o->content_type)
-                                                ? buf
-                                                : "Content-Type is not JSON");
+                 too_long                                     ? "too long"
+                 : acme_content_type_is_json(o->content_type) ? buf
+                                                              : "Content-Type is not JSON");
         rc = -EPROTO;
     } else {
         *has_renewal_info = d.renewal_info != NULL;
@@ -131,8 +132,8 @@ static int profile_fail(const struct http_once *o, const char *what, const char 
         return -EIO;
     }
     if (o->status == HTTP_UNAUTHORIZED || o->status == HTTP_FORBIDDEN) {
-        snprintf(err, errlen, "%s ACME profile %s: HTTP %d: the API key was not accepted", what,
-                 id, o->status);
+        snprintf(err, errlen, "%s ACME profile %s: HTTP %d: the API key was not accepted", what, id,
+                 o->status);
         return -EACCES;
     }
     snprintf(err, errlen, "%s ACME profile %s: unexpected HTTP %d", what, id, o->status);
@@ -145,8 +146,8 @@ int acme_certctl_profile_ensure(const struct http_conn_config *cc, const char *b
 {
     *created = false;
     if (!profile_id_ok(profile_id)) {
-        snprintf(err, errlen, "ACME profile id \"%s\" is not 1 to %d of [A-Za-z0-9._-]",
-                 profile_id, PROFILE_ID_MAX);
+        snprintf(err, errlen, "ACME profile id \"%s\" is not 1 to %d of [A-Za-z0-9._-]", profile_id,
+                 PROFILE_ID_MAX);
         return -EINVAL;
     }
     const char *base = base_path ? base_path : "";

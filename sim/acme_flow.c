@@ -23,12 +23,18 @@ bool acme_step_expected(enum acme_step step, int status)
 {
     switch (step) {
     case ACME_STEP_NONCE:
-    case ACME_STEP_B_NONCE: return status == HTTP_OK || status == HTTP_NO_CONTENT;
-    case ACME_STEP_B_RENEWAL: return status == HTTP_OK || status == HTTP_NOT_FOUND;
-    case ACME_STEP_ACCOUNT: return status == HTTP_OK || status == HTTP_CREATED;
-    case ACME_STEP_NEW_ORDER: return status == HTTP_CREATED;
-    case ACME_STEP_NONE: return false;
-    default: return status == HTTP_OK;
+    case ACME_STEP_B_NONCE:
+        return status == HTTP_OK || status == HTTP_NO_CONTENT;
+    case ACME_STEP_B_RENEWAL:
+        return status == HTTP_OK || status == HTTP_NOT_FOUND;
+    case ACME_STEP_ACCOUNT:
+        return status == HTTP_OK || status == HTTP_CREATED;
+    case ACME_STEP_NEW_ORDER:
+        return status == HTTP_CREATED;
+    case ACME_STEP_NONE:
+        return false;
+    default:
+        return status == HTTP_OK;
     }
 }
 
@@ -204,20 +210,21 @@ static void burst_answer(struct acme_actor *a, const struct http_result *res, bo
         acme_directory_clear(&a->dir);
         a->dir = d;
         a->have_dir = true;
-        check_sent(a, acme_send_plain(a, "HEAD", a->dir.new_nonce, ACME_EP_NONCE,
-                                      ACME_STEP_B_NONCE, now));
+        check_sent(
+            a, acme_send_plain(a, "HEAD", a->dir.new_nonce, ACME_EP_NONCE, ACME_STEP_B_NONCE, now));
         return;
     }
     case ACME_STEP_B_NONCE:
         if (a->dir.renewal_info) {
             char url[ACME_URL_MAX];
             snprintf(url, sizeof url, "%s/%s", a->dir.renewal_info, ACME_BURST_RENEWAL_ID);
-            check_sent(a, acme_send_plain(a, "GET", url, ACME_EP_RENEWAL_INFO,
-                                          ACME_STEP_B_RENEWAL, now));
+            check_sent(
+                a, acme_send_plain(a, "GET", url, ACME_EP_RENEWAL_INFO, ACME_STEP_B_RENEWAL, now));
             return;
         }
         break;
-    default: break;
+    default:
+        break;
     }
     acme_iteration_end(a, !a->iteration_bad, a->bad_reason);
 }
@@ -300,8 +307,8 @@ void acme_poll_due(struct acme_actor *a, uint64_t intended_ns)
 {
     if (!a->in_iteration)
         return;
-    check_sent(a, acme_send_signed(a, a->order_url, POST_AS_GET, false, ACME_EP_ORDER,
-                                   a->poll_step, intended_ns));
+    check_sent(a, acme_send_signed(a, a->order_url, POST_AS_GET, false, ACME_EP_ORDER, a->poll_step,
+                                   intended_ns));
 }
 
 static void send_finalize(struct acme_actor *a, uint64_t now)
@@ -372,15 +379,17 @@ static void order_progress(struct acme_actor *a, uint64_t now)
             acme_iteration_end(a, false, "no_certificate_url");
             return;
         }
-        check_sent(a, acme_send_signed(a, a->order.certificate, POST_AS_GET, false,
-                                       ACME_EP_CERT, ACME_STEP_CERT, now));
+        check_sent(a, acme_send_signed(a, a->order.certificate, POST_AS_GET, false, ACME_EP_CERT,
+                                       ACME_STEP_CERT, now));
         return;
     case ACME_ST_PENDING:
     case ACME_ST_PROCESSING:
         schedule_poll(a, a->step == ACME_STEP_POLL_READY ? ACME_STEP_POLL_READY
                                                          : ACME_STEP_POLL_VALID);
         return;
-    default: acme_iteration_end(a, false, "order_invalid"); return;
+    default:
+        acme_iteration_end(a, false, "order_invalid");
+        return;
     }
 }
 
@@ -395,10 +404,11 @@ static void on_authz(struct acme_actor *a, const struct http_result *res, uint64
         a->authz_i++;
         next_authz(a, now);
     } else if (z.status == ACME_ST_PENDING && z.challenge) {
-        check_sent(a, acme_send_signed(a, z.challenge, CHALLENGE_PAYLOAD, false,
-                                       ACME_EP_CHALLENGE, ACME_STEP_CHALLENGE, now));
+        check_sent(a, acme_send_signed(a, z.challenge, CHALLENGE_PAYLOAD, false, ACME_EP_CHALLENGE,
+                                       ACME_STEP_CHALLENGE, now));
     } else {
-        acme_iteration_end(a, false, z.status == ACME_ST_PENDING ? "no_challenge" : "authz_invalid");
+        acme_iteration_end(a, false,
+                           z.status == ACME_ST_PENDING ? "no_challenge" : "authz_invalid");
     }
     acme_authz_info_clear(&z);
 }
@@ -481,7 +491,9 @@ static void order_answer(struct acme_actor *a, const struct http_result *res, bo
         a->authz_i = 0;
         next_authz(a, now);
         return;
-    case ACME_STEP_AUTHZ: on_authz(a, res, now); return;
+    case ACME_STEP_AUTHZ:
+        on_authz(a, res, now);
+        return;
     case ACME_STEP_CHALLENGE:
         a->challenged = true;
         a->authz_i++;
@@ -498,8 +510,12 @@ static void order_answer(struct acme_actor *a, const struct http_result *res, bo
             a->polls = 0;
         order_progress(a, now);
         return;
-    case ACME_STEP_CERT: on_cert(a, res, now); return;
-    default: acme_iteration_end(a, false, "internal"); return;
+    case ACME_STEP_CERT:
+        on_cert(a, res, now);
+        return;
+    default:
+        acme_iteration_end(a, false, "internal");
+        return;
     }
 }
 
@@ -509,8 +525,8 @@ void acme_on_answer(struct acme_actor *a, const struct http_result *res, bool ex
     if (res->error != HTTP_ERR_NONE) {
         if (a->loop->cfg->mode == ACME_MODE_BURST && !a->iteration_bad)
             a->iteration_bad = true;
-        acme_iteration_end(a, false,
-                           res->error == HTTP_ERR_TIMEOUT ? "timeout" : http_error_name(res->error));
+        acme_iteration_end(
+            a, false, res->error == HTTP_ERR_TIMEOUT ? "timeout" : http_error_name(res->error));
         return;
     }
     if (a->loop->stopping) {

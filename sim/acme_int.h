@@ -38,7 +38,7 @@ enum acme_step {
     ACME_STEP_FINALIZE,
     ACME_STEP_POLL_VALID,
     ACME_STEP_CERT,
-    ACME_STEP_RENEWAL,     /* order: GET renewal-info of the new certificate */
+    ACME_STEP_RENEWAL, /* order: GET renewal-info of the new certificate */
 };
 
 /* What an actor's timer does when it fires. */
@@ -49,20 +49,20 @@ struct acme_group;
 /* What the actors of one loop share. */
 struct acme_loop {
     struct acme_group *group;
-    const struct acme_config *cfg;  /* the group's copy */
-    const char *dir_path;           /* request target of the directory URL */
-    const char *authority;          /* Host the server builds its URLs from */
+    const struct acme_config *cfg; /* the group's copy */
+    const char *dir_path;          /* request target of the directory URL */
+    const char *authority;         /* Host the server builds its URLs from */
     bool tls;
-    struct event_base *base;        /* the loop group's (engine/loop_group.h) */
-    struct metrics *metrics;        /* the loop group's */
+    struct event_base *base; /* the loop group's (engine/loop_group.h) */
+    struct metrics *metrics; /* the loop group's */
     struct metrics_series *series[ACME_EP_COUNT];
     struct csr_gen *csr;
-    char *hdr_get, *hdr_post;       /* extra header lines (secret: may hold the key) */
+    char *hdr_get, *hdr_post; /* extra header lines (secret: may hold the key) */
     struct acme_actor *actors;
     uint32_t n_actors;
-    uint32_t active;                /* actors not done */
-    uint64_t busy;                  /* requests in flight */
-    bool stopping;                  /* draining: start nothing new */
+    uint32_t active; /* actors not done */
+    uint64_t busy;   /* requests in flight */
+    bool stopping;   /* draining: start nothing new */
     struct acme_counters counters;
     uint64_t run_start_ns;
 };
@@ -71,33 +71,33 @@ struct acme_loop {
 struct acme_post {
     enum acme_endpoint ep;
     enum acme_step step;
-    char *url;       /* malloc'd */
-    char *payload;   /* malloc'd ("" for POST-as-GET) */
-    bool use_jwk;    /* new-account: jwk instead of kid */
+    char *url;     /* malloc'd */
+    char *payload; /* malloc'd ("" for POST-as-GET) */
+    bool use_jwk;  /* new-account: jwk instead of kid */
     uint32_t retries;
 };
 
 /* One actor. Fields are private to sim/acme*.c. */
 struct acme_actor {
     struct acme_loop *loop;
-    uint32_t index;               /* 1-based over all shards */
+    uint32_t index; /* 1-based over all shards */
     struct http_conn *conn;
     struct event timer;
     enum acme_timer_what timer_what;
-    uint64_t timer_due_ns;        /* intended time of what the timer starts */
-    EVP_PKEY *key;                /* account key, made on first use */
-    char *kid;                    /* account URL */
-    char *nonce;                  /* next Replay-Nonce to use, or NULL */
+    uint64_t timer_due_ns; /* intended time of what the timer starts */
+    EVP_PKEY *key;         /* account key, made on first use */
+    char *kid;             /* account URL */
+    char *nonce;           /* next Replay-Nonce to use, or NULL */
     struct acme_directory dir;
     bool have_dir;
-    enum acme_step step;          /* of the request in flight */
-    enum acme_endpoint ep;        /* of the request in flight */
+    enum acme_step step;   /* of the request in flight */
+    enum acme_endpoint ep; /* of the request in flight */
     bool in_flight, in_iteration, done;
-    struct acme_post post;        /* valid while post.url != NULL */
-    uint64_t cursor_ns;           /* next schedule slot (absolute) */
-    uint32_t iterations;          /* begun */
-    uint32_t failures;            /* consecutive failed orders (back-off) */
-    bool iteration_bad;           /* burst: a step was answered unexpectedly */
+    struct acme_post post; /* valid while post.url != NULL */
+    uint64_t cursor_ns;    /* next schedule slot (absolute) */
+    uint32_t iterations;   /* begun */
+    uint32_t failures;     /* consecutive failed orders (back-off) */
+    bool iteration_bad;    /* burst: a step was answered unexpectedly */
     char bad_reason[ACME_REASON_MAX];
     /* order in progress */
     uint32_t order_seq;
@@ -107,9 +107,9 @@ struct acme_actor {
     size_t authz_i;
     bool challenged;
     uint32_t polls;
-    enum acme_step poll_step;     /* ACME_STEP_POLL_READY or ACME_STEP_POLL_VALID */
-    bool counted;                 /* the iteration's success is already counted */
-    uint64_t retry_after_ns;      /* from the last answer, 0 = none */
+    enum acme_step poll_step; /* ACME_STEP_POLL_READY or ACME_STEP_POLL_VALID */
+    bool counted;             /* the iteration's success is already counted */
+    uint64_t retry_after_ns;  /* from the last answer, 0 = none */
     struct csr_key csr_key;
     bool have_csr_key;
 };

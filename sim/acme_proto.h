@@ -51,8 +51,8 @@ enum acme_status acme_status_parse(const char *s);
 /* An order object (URLs malloc'd, owned). */
 struct acme_order_info {
     enum acme_status status;
-    char *finalize;                 /* NULL when absent */
-    char *certificate;              /* NULL until valid */
+    char *finalize;    /* NULL when absent */
+    char *certificate; /* NULL until valid */
     char *authz[ACME_MAX_AUTHZ];
     size_t n_authz;
 };

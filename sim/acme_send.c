@@ -30,9 +30,15 @@ int acme_actor_keygen(struct acme_actor *a)
 {
     EVP_PKEY *k = NULL;
     switch (a->loop->cfg->key_alg) {
-    case ACME_KEY_ES256: k = EVP_EC_gen("P-256"); break;
-    case ACME_KEY_RS256: k = EVP_RSA_gen(RSA_KEY_BITS); break;
-    case ACME_KEY_EDDSA: k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"); break;
+    case ACME_KEY_ES256:
+        k = EVP_EC_gen("P-256");
+        break;
+    case ACME_KEY_RS256:
+        k = EVP_RSA_gen(RSA_KEY_BITS);
+        break;
+    case ACME_KEY_EDDSA:
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+        break;
     }
     if (!k)
         return -EIO;
@@ -64,8 +70,7 @@ static uint64_t retry_after_ns(const char *v)
 
 /* Measures one answer: nonce, problem counter, 429 shape, request metrics. Writes the
  * problem word into problem (size n) and returns whether the status was expected. */
-static bool measure(struct acme_actor *a, const struct http_result *res, char *problem,
-                    size_t n)
+static bool measure(struct acme_actor *a, const struct http_result *res, char *problem, size_t n)
 {
     struct acme_loop *l = a->loop;
     const char *ep = acme_ep_name(a->ep);
@@ -80,8 +85,8 @@ static bool measure(struct acme_actor *a, const struct http_result *res, char *p
         }
         const char *ct = http_result_header(res, "Content-Type");
         if (acme_problem_parse(ct, res->status, res->body, res->body_len, problem, n))
-            metrics_counter_add(l->metrics, METRIC_ACME_PROBLEMS, l->cfg->scenario, ACME_ACTOR,
-                                ep, METRICS_TAG_PROBLEM, problem, 1);
+            metrics_counter_add(l->metrics, METRIC_ACME_PROBLEMS, l->cfg->scenario, ACME_ACTOR, ep,
+                                METRICS_TAG_PROBLEM, problem, 1);
         if (res->status == HTTP_TOO_MANY_REQUESTS)
             metrics_rate_add(l->metrics, METRIC_ACME_RATE_LIMIT_SHAPE_OK, l->cfg->scenario,
                              ACME_ACTOR, ep, NULL, NULL,
@@ -112,8 +117,8 @@ static bool resend_bad_nonce(struct acme_actor *a, const struct http_result *res
     acme_count(l, ACME_METRIC_BAD_NONCE_RETRIES, NULL);
     uint64_t now = clock_now_ns();
     int rc = a->nonce ? acme_post_now(a, now)
-                      : acme_send_plain(a, "HEAD", a->dir.new_nonce, ACME_EP_NONCE,
-                                        ACME_STEP_NONCE, now);
+                      : acme_send_plain(a, "HEAD", a->dir.new_nonce, ACME_EP_NONCE, ACME_STEP_NONCE,
+                                        now);
     if (rc != 0)
         acme_iteration_end(a, false, a->bad_reason[0] ? a->bad_reason : "send_failed");
     return true;

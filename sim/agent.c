@@ -24,8 +24,8 @@
 
 #define NS_PER_S 1000000000ULL
 
-static const char *const endpoint_names[AGENT_EP_COUNT] = {
-    "heartbeat", "work", "csr", "job_status", "cert_fetch"};
+static const char *const endpoint_names[AGENT_EP_COUNT] = {"heartbeat", "work", "csr", "job_status",
+                                                           "cert_fetch"};
 
 const char *agent_endpoint_name(enum agent_endpoint ep)
 {
@@ -93,8 +93,7 @@ static void loop_pool_init(struct agent_loop *l)
     for (uint32_t j = 0; j < l->pool_size; j++) {
         l->pool[j] = http_conn_new(l->base, l->conn_cfg);
         if (l->set->source_count > 0 && l->pool[j]) {
-            struct in_addr src = {
-                htonl(l->set->source_first + j % l->set->source_count)};
+            struct in_addr src = {htonl(l->set->source_first + j % l->set->source_count)};
             http_conn_set_source_ipv4(l->pool[j], &src);
         }
         l->pool_free[l->n_pool_free++] = l->pool_size - 1 - j;
@@ -103,10 +102,9 @@ static void loop_pool_init(struct agent_loop *l)
 
 static void loop_on_timer(evutil_socket_t fd, short what, void *arg);
 
-int agent_loop_init(struct agent_loop *l, struct event_base *base,
-                    const struct agent_settings *set, const struct http_conn_config *conn_cfg,
-                    struct metrics *metrics, uint32_t pool_size, _Atomic uint64_t *keys_held,
-                    uint64_t keys_max)
+int agent_loop_init(struct agent_loop *l, struct event_base *base, const struct agent_settings *set,
+                    const struct http_conn_config *conn_cfg, struct metrics *metrics,
+                    uint32_t pool_size, _Atomic uint64_t *keys_held, uint64_t keys_max)
 {
     memset(l, 0, sizeof *l);
     l->timer_fd = -1;
@@ -514,8 +512,10 @@ static void agent_finish(struct agent *a, enum agent_kind kind, const struct htt
 static void agent_fail_local(struct agent *a, enum agent_kind kind)
 {
     uint64_t now = clock_now_ns();
-    struct http_result res = {.error = HTTP_ERR_OTHER, .detail = "local failure",
-                              .body = "", .intended_ns = a->wait_intended_ns[kind],
+    struct http_result res = {.error = HTTP_ERR_OTHER,
+                              .detail = "local failure",
+                              .body = "",
+                              .intended_ns = a->wait_intended_ns[kind],
                               .done_ns = now};
     if (res.intended_ns > now)
         res.intended_ns = now;
@@ -580,12 +580,18 @@ void agent_kick(struct agent *a)
 static enum metrics_error_kind error_kind(enum http_error e)
 {
     switch (e) {
-    case HTTP_ERR_CONNECT: return METRICS_ERR_CONNECT;
-    case HTTP_ERR_TLS: return METRICS_ERR_TLS;
-    case HTTP_ERR_CLOSED: return METRICS_ERR_CLOSED;
-    case HTTP_ERR_PROTOCOL: return METRICS_ERR_PROTOCOL;
-    case HTTP_ERR_TOO_LARGE: return METRICS_ERR_TOO_LARGE;
-    default: return METRICS_ERR_OTHER;
+    case HTTP_ERR_CONNECT:
+        return METRICS_ERR_CONNECT;
+    case HTTP_ERR_TLS:
+        return METRICS_ERR_TLS;
+    case HTTP_ERR_CLOSED:
+        return METRICS_ERR_CLOSED;
+    case HTTP_ERR_PROTOCOL:
+        return METRICS_ERR_PROTOCOL;
+    case HTTP_ERR_TOO_LARGE:
+        return METRICS_ERR_TOO_LARGE;
+    default:
+        return METRICS_ERR_OTHER;
     }
 }
 

@@ -64,24 +64,24 @@ enum agent_profile { AGENT_PROFILE_DEFAULT = 0, AGENT_PROFILE_CERTCTL_1_0 };
 
 /* Settings all agents of a fleet share; read-only while agents run. Strings are borrowed. */
 struct agent_settings {
-    const char *scenario;   /* metrics tag, e.g. "default" or "agent-storm" */
-    const char *prefix;     /* fleet prefix (identity) */
-    uint64_t seed;          /* run seed */
+    const char *scenario; /* metrics tag, e.g. "default" or "agent-storm" */
+    const char *prefix;   /* fleet prefix (identity) */
+    uint64_t seed;        /* run seed */
     struct identity_os_mix os_mix;
     enum agent_profile profile;
-    const char *version;    /* reported in heartbeats */
-    const char *user_agent; /* User-Agent header value */
+    const char *version;      /* reported in heartbeats */
+    const char *user_agent;   /* User-Agent header value */
     bool content_type_on_get; /* send Content-Type: application/json on GETs too (certctl-1.0) */
     struct schedule_params heartbeat; /* interval 0 = no heartbeats */
     struct schedule_params poll;      /* interval 0 = no work polling */
-    bool poll_backoff;      /* consecutive failures delay polls (certctl-1.0) */
-    const char *base_path;  /* URL base path, "" or "/prefix" */
-    const char *api_key;    /* Bearer key or "" (no Authorization header); a secret */
-    const char *const *agent_ids; /* NULL: identity ids; else agent_ids[index - 1] (from
+    bool poll_backoff;                /* consecutive failures delay polls (certctl-1.0) */
+    const char *base_path;            /* URL base path, "" or "/prefix" */
+    const char *api_key;              /* Bearer key or "" (no Authorization header); a secret */
+    const char *const *agent_ids;     /* NULL: identity ids; else agent_ids[index - 1] (from
                                      --register / --agents-file; NULL entries fall back) */
-    uint32_t source_first;  /* first source IPv4 (host order) when source_count > 0 */
-    uint32_t source_count;  /* 0: no source addresses (ip_address "") */
-    uint32_t keys_per_agent; /* 0 = AGENT_KEYS_PER_AGENT */
+    uint32_t source_first;            /* first source IPv4 (host order) when source_count > 0 */
+    uint32_t source_count;            /* 0: no source addresses (ip_address "") */
+    uint32_t keys_per_agent;          /* 0 = AGENT_KEYS_PER_AGENT */
     uint64_t timer_slot_ns;  /* wake-up slot and grid of intended times; 0 = each agent at its
                                 own time (set with agent_settings_timer_slot) */
     char user_agent_buf[64]; /* storage agent_settings_profile may point user_agent at */
@@ -89,22 +89,22 @@ struct agent_settings {
 
 /* Events an agent's loop counts besides the request metrics. */
 struct agent_counters {
-    uint64_t retired;         /* agents retired by a 410 on heartbeat */
-    uint64_t unknown_agents;  /* distinct agents whose heartbeat got 404 */
-    uint32_t first_unknown;   /* index of the first such agent (0 = none) */
-    uint64_t jobs_received;   /* distinct jobs taken from polls */
-    uint64_t jobs_overflow;   /* jobs skipped because the agent's queue was full */
-    uint64_t work_unparsed;   /* 200 work answers that were not the expected JSON */
+    uint64_t retired;        /* agents retired by a 410 on heartbeat */
+    uint64_t unknown_agents; /* distinct agents whose heartbeat got 404 */
+    uint32_t first_unknown;  /* index of the first such agent (0 = none) */
+    uint64_t jobs_received;  /* distinct jobs taken from polls */
+    uint64_t jobs_overflow;  /* jobs skipped because the agent's queue was full */
+    uint64_t work_unparsed;  /* 200 work answers that were not the expected JSON */
     uint64_t csr_generated;
-    uint64_t csr_accepted;    /* 202 */
-    uint64_t csr_failed;      /* CSR not accepted: job reported Failed */
+    uint64_t csr_accepted; /* 202 */
+    uint64_t csr_failed;   /* CSR not accepted: job reported Failed */
     uint64_t deploy_completed;
     uint64_t deploy_failed;
-    uint64_t key_match;       /* fetched certificate carries the kept key */
+    uint64_t key_match; /* fetched certificate carries the kept key */
     uint64_t key_mismatch;
-    uint64_t key_missing;     /* no key kept for the certificate (evicted or never made) */
-    uint64_t key_evictions;   /* keys dropped because a cap was reached */
-    uint64_t keys_deferred;   /* CSR jobs put off because the fleet-wide key cap was reached */
+    uint64_t key_missing;   /* no key kept for the certificate (evicted or never made) */
+    uint64_t key_evictions; /* keys dropped because a cap was reached */
+    uint64_t keys_deferred; /* CSR jobs put off because the fleet-wide key cap was reached */
 };
 
 struct agent;
@@ -117,50 +117,50 @@ struct agent_loop {
     const struct http_conn_config *conn_cfg;
     struct metrics *metrics;
     struct metrics_series *series[AGENT_EP_COUNT]; /* created on first use */
-    uint64_t run_start_ns;      /* offsets of the schedule count from here */
-    bool stopping;              /* no new requests (drain) */
-    uint64_t busy;              /* requests waiting or in flight */
-    char *hdr_get, *hdr_post;   /* extra header lines (secret: contain the key) */
-    struct http_conn **pool;    /* pool:N connections, NULL in per-agent mode */
+    uint64_t run_start_ns;                         /* offsets of the schedule count from here */
+    bool stopping;                                 /* no new requests (drain) */
+    uint64_t busy;                                 /* requests waiting or in flight */
+    char *hdr_get, *hdr_post; /* extra header lines (secret: contain the key) */
+    struct http_conn **pool;  /* pool:N connections, NULL in per-agent mode */
     uint32_t pool_size;
     struct agent *pool_head, *pool_tail; /* agents waiting for a pool connection */
     struct csr_gen *csr;
-    struct event *csr_ev;       /* zero-timeout event pacing CSR generation */
+    struct event *csr_ev; /* zero-timeout event pacing CSR generation */
     struct agent *csr_head, *csr_tail;
     _Atomic uint64_t *keys_held; /* fleet-wide count of kept keys (shared by loops) */
-    uint64_t keys_max;          /* fleet-wide cap */
+    uint64_t keys_max;           /* fleet-wide cap */
     struct agent_counters counters;
-    uint32_t *pool_free;        /* indexes of idle pool connections (a stack) */
+    uint32_t *pool_free; /* indexes of idle pool connections (a stack) */
     uint32_t n_pool_free;
     struct schedule_queue timers; /* started agents by the time they next want to run */
-    int timer_fd;               /* timerfd (CLOCK_MONOTONIC) waking the loop for the queue */
+    int timer_fd;                 /* timerfd (CLOCK_MONOTONIC) waking the loop for the queue */
     struct event *timer_ev;
-    uint64_t timer_armed_ns;    /* when timer_fd fires; 0 = disarmed, UINT64_MAX = unknown */
-    uint64_t timer_slot_ns;     /* wake-up slot width (set->timer_slot_ns); 0 = exact */
-    uint64_t timer_batch_ns;    /* during a timer wake-up: its time, else 0 */
-    uint64_t connects;          /* requests that opened a fresh connection (churn indicator) */
+    uint64_t timer_armed_ns; /* when timer_fd fires; 0 = disarmed, UINT64_MAX = unknown */
+    uint64_t timer_slot_ns;  /* wake-up slot width (set->timer_slot_ns); 0 = exact */
+    uint64_t timer_batch_ns; /* during a timer wake-up: its time, else 0 */
+    uint64_t connects;       /* requests that opened a fresh connection (churn indicator) */
     char scratch[AGENT_SCRATCH_BYTES]; /* request path, then small bodies */
 };
 
 /* One agent. Allocated by the fleet in arrays; fields are private to sim/agent*.c. */
 struct agent {
     struct agent_loop *loop;
-    struct http_conn *conn;     /* own connection, or the pool one while a request is in flight */
-    struct agent_work *work;    /* jobs and keys; NULL when it has none */
-    struct agent *next_wait;    /* pool wait list */
-    struct schedule_entry due;  /* in loop->timers: the earliest of its due times */
+    struct http_conn *conn;    /* own connection, or the pool one while a request is in flight */
+    struct agent_work *work;   /* jobs and keys; NULL when it has none */
+    struct agent *next_wait;   /* pool wait list */
+    struct schedule_entry due; /* in loop->timers: the earliest of its due times */
     struct schedule_timer hb, poll;
     uint64_t wait_intended_ns[AGENT_KIND_COUNT]; /* intended time of the waiting request */
-    uint64_t poll_due_ns;       /* certctl-1.0: delayed poll's intended time (0 = none) */
-    uint64_t hold_until_ns;     /* reconnect back-off: nothing is sent before this */
-    uint64_t rng;               /* reconnect jitter */
-    uint32_t index;             /* 1-based fleet index */
-    uint32_t failures;          /* consecutive heartbeat/poll failures */
-    uint32_t reconnects;        /* consecutive connection-level failures */
-    uint32_t pool_slot;         /* pool connection in use while in flight (pool mode) */
+    uint64_t poll_due_ns;           /* certctl-1.0: delayed poll's intended time (0 = none) */
+    uint64_t hold_until_ns;         /* reconnect back-off: nothing is sent before this */
+    uint64_t rng;                   /* reconnect jitter */
+    uint32_t index;                 /* 1-based fleet index */
+    uint32_t failures;              /* consecutive heartbeat/poll failures */
+    uint32_t reconnects;            /* consecutive connection-level failures */
+    uint32_t pool_slot;             /* pool connection in use while in flight (pool mode) */
     uint8_t slot[AGENT_KIND_COUNT]; /* agent_slot */
     uint8_t inflight_kind;
-    uint8_t job_ep;             /* endpoint of the waiting or in-flight job request */
+    uint8_t job_ep; /* endpoint of the waiting or in-flight job request */
     bool inflight, retired, stopped, seen_404, in_pool_wait, started;
 };
 
@@ -199,10 +199,9 @@ char *agent_headers(const struct agent_settings *set, bool content_type);
  * set->timer_slot_ns, slots counted from l->run_start_ns). pool_size 0 =
  * per-agent connections. keys_held/keys_max: the fleet-wide key budget (keys_held shared
  * between loops). Returns 0, -ENOMEM, -EIO (OpenSSL) or the negative errno of timerfd_create. */
-int agent_loop_init(struct agent_loop *l, struct event_base *base,
-                    const struct agent_settings *set, const struct http_conn_config *conn_cfg,
-                    struct metrics *metrics, uint32_t pool_size, _Atomic uint64_t *keys_held,
-                    uint64_t keys_max);
+int agent_loop_init(struct agent_loop *l, struct event_base *base, const struct agent_settings *set,
+                    const struct http_conn_config *conn_cfg, struct metrics *metrics,
+                    uint32_t pool_size, _Atomic uint64_t *keys_held, uint64_t keys_max);
 
 /* Releases what agent_loop_init made (after every agent of the loop was destroyed). */
 void agent_loop_destroy(struct agent_loop *l);

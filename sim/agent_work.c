@@ -35,7 +35,7 @@ struct agent_work {
     struct agent_job *jobs; /* queue; jobs[0] is the current one */
     size_t n_jobs, cap_jobs;
     enum work_step step;
-    char *body;             /* body of the job request waiting or in flight */
+    char *body; /* body of the job request waiting or in flight */
     size_t body_len;
     struct agent_keyslot *keys; /* oldest first */
     size_t n_keys;
@@ -82,7 +82,8 @@ void agent_job_clear(struct agent_job *job)
 static int copy_sans(json_object *item, struct agent_job *job)
 {
     json_object *arr;
-    if (!json_object_object_get_ex(item, "sans", &arr) || !json_object_is_type(arr, json_type_array))
+    if (!json_object_object_get_ex(item, "sans", &arr) ||
+        !json_object_is_type(arr, json_type_array))
         return 0;
     size_t n = json_object_array_length(arr);
     if (n == 0)
@@ -569,8 +570,8 @@ int agent_work_request(struct agent *a, struct http_request *req)
     if (w->step == STEP_CSR)
         n = snprintf(l->scratch, AGENT_PATH_BYTES, "%s/api/v1/agents/%s/csr", base, id);
     else if (w->step == STEP_FETCH)
-        n = snprintf(l->scratch, AGENT_PATH_BYTES, "%s/api/v1/agents/%s/certificates/%s", base,
-                     id, job->cert_id);
+        n = snprintf(l->scratch, AGENT_PATH_BYTES, "%s/api/v1/agents/%s/certificates/%s", base, id,
+                     job->cert_id);
     else
         n = snprintf(l->scratch, AGENT_PATH_BYTES, "%s/api/v1/agents/%s/jobs/%s/status", base, id,
                      job->id);

@@ -21,8 +21,8 @@ struct agent_job {
     enum agent_job_type type;
     char *id;
     char *cert_id;
-    char *cn;       /* CSR jobs: common_name ("" when absent) */
-    char **sans;    /* CSR jobs: SANs */
+    char *cn;    /* CSR jobs: common_name ("" when absent) */
+    char **sans; /* CSR jobs: SANs */
     size_t n_sans;
 };
 

@@ -32,9 +32,9 @@ enum {
     TAG_UTF8_STRING = 0x0c,
     TAG_SEQUENCE = 0x30,
     TAG_SET = 0x31,
-    TAG_CONTEXT_0 = 0xa0,  /* [0] IMPLICIT, constructed: CSR attributes */
-    TAG_GN_RFC822 = 0x81,  /* GeneralName rfc822Name [1] IMPLICIT IA5String */
-    TAG_GN_DNS = 0x82,     /* GeneralName dNSName [2] IMPLICIT IA5String */
+    TAG_CONTEXT_0 = 0xa0, /* [0] IMPLICIT, constructed: CSR attributes */
+    TAG_GN_RFC822 = 0x81, /* GeneralName rfc822Name [1] IMPLICIT IA5String */
+    TAG_GN_DNS = 0x82,    /* GeneralName dNSName [2] IMPLICIT IA5String */
 };
 
 /* INTEGER 0: the CSR version. */
@@ -42,17 +42,17 @@ static const uint8_t der_version0[] = {TAG_INTEGER, 0x01, 0x00};
 /* OID 2.5.4.3 commonName. */
 static const uint8_t der_oid_cn[] = {TAG_OID, 0x03, 0x55, 0x04, 0x03};
 /* SubjectPublicKeyInfo up to the uncompressed point: id-ecPublicKey, prime256v1, BIT STRING. */
-static const uint8_t der_spki_p256_prefix[] = {
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
-    0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
+static const uint8_t der_spki_p256_prefix[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                                               0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+                                               0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
 /* OID 1.2.840.113549.1.9.14 extensionRequest. */
 static const uint8_t der_oid_ext_req[] = {TAG_OID, 0x09, 0x2a, 0x86, 0x48, 0x86,
-                                          0xf7, 0x0d, 0x01, 0x09, 0x0e};
+                                          0xf7,    0x0d, 0x01, 0x09, 0x0e};
 /* OID 2.5.29.17 subjectAltName. */
 static const uint8_t der_oid_san[] = {TAG_OID, 0x03, 0x55, 0x1d, 0x11};
 /* AlgorithmIdentifier ecdsa-with-SHA256 (no parameters). */
-static const uint8_t der_alg_ecdsa_sha256[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48,
-                                               0xce, 0x3d, 0x04, 0x03, 0x02};
+static const uint8_t der_alg_ecdsa_sha256[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+                                               0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
 
 struct csr_gen {
     EVP_PKEY_CTX *keygen;
@@ -164,8 +164,8 @@ static int export_key(EVP_PKEY *pkey, struct csr_key *key)
 {
     size_t pub_len = 0;
     BIGNUM *priv = NULL;
-    if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, key->pub,
-                                        sizeof key->pub, &pub_len) != 1 ||
+    if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, key->pub, sizeof key->pub,
+                                        &pub_len) != 1 ||
         pub_len != CSR_PUB_LEN || key->pub[0] != 0x04)
         return -EIO;
     if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &priv) != 1)
@@ -218,8 +218,8 @@ static void put_attributes(struct der *d, const char *const *sans, size_t n_sans
 }
 
 /* Builds the CertificationRequestInfo for the public point pub. */
-static void put_request_info(struct der *d, const char *cn, const char *const *sans,
-                             size_t n_sans, const uint8_t *pub)
+static void put_request_info(struct der *d, const char *cn, const char *const *sans, size_t n_sans,
+                             const uint8_t *pub)
 {
     size_t info = der_open(d, TAG_SEQUENCE);
     der_put(d, der_version0, sizeof der_version0);
@@ -263,8 +263,7 @@ static char *pem_armour(const uint8_t *der, size_t len, size_t *out_len)
 }
 
 /* Signs info with pkey and wraps it into the CertificationRequest DER in *out. */
-static int sign_request(struct csr_gen *g, EVP_PKEY *pkey, const struct der *info,
-                        struct der *out)
+static int sign_request(struct csr_gen *g, EVP_PKEY *pkey, const struct der *info, struct der *out)
 {
     uint8_t sig[80]; /* a DER ECDSA P-256 signature is at most 72 bytes */
     size_t sig_len = sizeof sig;

@@ -18,7 +18,7 @@ struct fleet_loop {
     bool al_ready;
     struct agent *agents;
     uint32_t n_agents;
-    uint64_t trim_seen, trim_done;     /* al.connects at the last change, at the last trim */
+    uint64_t trim_seen, trim_done; /* al.connects at the last change, at the last trim */
     uint64_t trim_change_ns, trim_last_ns;
 };
 
@@ -142,12 +142,15 @@ static int loop_init(struct fleet *f, uint32_t t, uint32_t n_agents, uint32_t po
  * deadlines) need no better than a few ms. */
 static struct loop_group *new_group(const struct fleet *f, char *err, size_t errlen)
 {
-    struct loop_group_config lc = {
-        .n_loops = f->n_loops, .tick_ns = FLEET_TICK_NS,
-        .report_interval_ns = f->cfg.report_interval_ns, .grace_ns = f->cfg.grace_ns,
-        .precise_timer = false,
-        .hooks = {.start = loop_start, .tick = loop_trim, .begin_drain = loop_begin_drain,
-                  .in_flight = loop_in_flight}};
+    struct loop_group_config lc = {.n_loops = f->n_loops,
+                                   .tick_ns = FLEET_TICK_NS,
+                                   .report_interval_ns = f->cfg.report_interval_ns,
+                                   .grace_ns = f->cfg.grace_ns,
+                                   .precise_timer = false,
+                                   .hooks = {.start = loop_start,
+                                             .tick = loop_trim,
+                                             .begin_drain = loop_begin_drain,
+                                             .in_flight = loop_in_flight}};
     return loop_group_new(&lc, err, errlen);
 }
 

@@ -21,16 +21,16 @@
 
 /* What a fleet is made of. Everything pointed to must outlive the fleet. */
 struct fleet_config {
-    struct agent_settings agent;  /* shared by every agent (copied); agent.timer_slot_ns is the
+    struct agent_settings agent; /* shared by every agent (copied); agent.timer_slot_ns is the
                                      loops' wake-up slot */
-    uint32_t n_agents;            /* N: fleet size over all shards */
-    uint32_t shard_k, shard_n;    /* this process runs agents with (i - 1) mod shard_n == shard_k */
-    uint32_t threads;             /* event loops, >= 1 */
-    uint32_t pool_size;           /* pool:N connections per fleet (split over loops); 0 = per-agent */
+    uint32_t n_agents;           /* N: fleet size over all shards */
+    uint32_t shard_k, shard_n;   /* this process runs agents with (i - 1) mod shard_n == shard_k */
+    uint32_t threads;            /* event loops, >= 1 */
+    uint32_t pool_size; /* pool:N connections per fleet (split over loops); 0 = per-agent */
     const struct http_conn_config *conn; /* destination, TLS, timeout */
-    uint64_t report_interval_ns;  /* interval snapshots; 0 = none */
-    uint64_t grace_ns;            /* drain time after fleet_stop */
-    uint64_t keys_max;            /* fleet-wide key cap; 0 = FLEET_DEFAULT_KEYS_MAX */
+    uint64_t report_interval_ns;         /* interval snapshots; 0 = none */
+    uint64_t grace_ns;                   /* drain time after fleet_stop */
+    uint64_t keys_max;                   /* fleet-wide key cap; 0 = FLEET_DEFAULT_KEYS_MAX */
 };
 
 struct fleet;
@@ -84,9 +84,9 @@ void fleet_free(struct fleet *f);
 
 /* One planned event for --dry-run. */
 struct fleet_plan_event {
-    uint32_t index;            /* agent */
-    enum agent_endpoint ep;    /* heartbeat or work */
-    uint64_t offset_ns;        /* intended time since the run start */
+    uint32_t index;         /* agent */
+    enum agent_endpoint ep; /* heartbeat or work */
+    uint64_t offset_ns;     /* intended time since the run start */
 };
 
 /* The first max_events events this shard's agents would schedule (heartbeats and polls, in

@@ -38,17 +38,20 @@ int identity_prefix_check(const char *prefix);
 /* Formatters: write the thing's id or name for 1-based index into buf (size n, at least
  * IDENTITY_NAME_MAX is always enough). Return the length written, or -ENOSPC. Indexes print
  * as %05u (at least five digits whatever the fleet size). */
-int identity_agent_id(char *buf, size_t n, const char *prefix, uint32_t index);       /* ag-P-00001 */
-int identity_agent_name(char *buf, size_t n, const char *prefix, uint32_t index);     /* P-agent-00001 */
-int identity_agent_hostname(char *buf, size_t n, const char *prefix, uint32_t index); /* P-00001.fleet.example.test */
-int identity_target_id(char *buf, size_t n, const char *prefix, uint32_t index);      /* tgt-P-00001 */
-int identity_target_name(char *buf, size_t n, const char *prefix);                    /* P-target */
-int identity_cert_id(char *buf, size_t n, const char *prefix, uint32_t index);        /* mc-P-00001 */
-int identity_cert_name(char *buf, size_t n, const char *prefix, uint32_t index);      /* P-bulk-00001 */
-int identity_cert_cn(char *buf, size_t n, const char *prefix, uint32_t index);        /* P-00001.certs.example.test */
-int identity_team_id(char *buf, size_t n, const char *prefix);                        /* t-P */
-int identity_owner_id(char *buf, size_t n, const char *prefix);                       /* o-P */
-int identity_policy_id(char *buf, size_t n, const char *prefix);                      /* rp-P */
+int identity_agent_id(char *buf, size_t n, const char *prefix, uint32_t index); /* ag-P-00001 */
+int identity_agent_name(char *buf, size_t n, const char *prefix,
+                        uint32_t index); /* P-agent-00001 */
+int identity_agent_hostname(char *buf, size_t n, const char *prefix,
+                            uint32_t index); /* P-00001.fleet.example.test */
+int identity_target_id(char *buf, size_t n, const char *prefix, uint32_t index); /* tgt-P-00001 */
+int identity_target_name(char *buf, size_t n, const char *prefix);               /* P-target */
+int identity_cert_id(char *buf, size_t n, const char *prefix, uint32_t index);   /* mc-P-00001 */
+int identity_cert_name(char *buf, size_t n, const char *prefix, uint32_t index); /* P-bulk-00001 */
+int identity_cert_cn(char *buf, size_t n, const char *prefix,
+                     uint32_t index);                            /* P-00001.certs.example.test */
+int identity_team_id(char *buf, size_t n, const char *prefix);   /* t-P */
+int identity_owner_id(char *buf, size_t n, const char *prefix);  /* o-P */
+int identity_policy_id(char *buf, size_t n, const char *prefix); /* rp-P */
 
 /* Deployment target type of every seeded target. */
 #define IDENTITY_TARGET_TYPE "NGINX"

@@ -19,12 +19,13 @@
 
 /* One pooled connection and the call it carries. */
 struct op_slot {
-    struct operator *op;
+    struct operator* op;
     struct http_conn *conn;
     uint64_t k; /* the call in flight */
 };
 
-struct operator {
+struct operator
+{
     struct event_base *base;
     struct operator_config cfg;
     struct metrics *m;
@@ -33,7 +34,7 @@ struct operator {
     struct event *call_ev, *poll_ev;
     struct op_slot *slots;
     uint32_t n_slots;
-    uint32_t *idle;       /* stack of idle slot indexes (the last released on top: warm) */
+    uint32_t *idle; /* stack of idle slot indexes (the last released on top: warm) */
     uint32_t n_idle;
     struct http_conn *poll_conn;
     bool poll_busy;
@@ -41,14 +42,14 @@ struct operator {
     size_t body_cap;
     char bulk_path[OPERATOR_PATH_MAX], list_path[OPERATOR_PATH_MAX];
     uint64_t start_ns;
-    uint64_t next_k;      /* next call to schedule */
-    uint64_t next_poll;   /* next progress poll number (1-based) */
+    uint64_t next_k;    /* next call to schedule */
+    uint64_t next_poll; /* next progress poll number (1-based) */
     bool started, stopped, done_recorded, finished;
     struct operator_summary sum;
 };
 
 /* True when call k (due at offset_ns) is past the operator's calls. */
-static bool calls_over(const struct operator *op, uint64_t k, uint64_t offset_ns)
+static bool calls_over(const struct operator* op, uint64_t k, uint64_t offset_ns)
 {
     return (op->cfg.duration_ns && offset_ns >= op->cfg.duration_ns) ||
            (op->cfg.max_calls && k >= op->cfg.max_calls);
@@ -63,7 +64,7 @@ static struct timeval tv_until(uint64_t at_ns, uint64_t now_ns)
 }
 
 /* Records campaign_duration once the campaign completed. */
-static void note_campaign(struct operator *op)
+static void note_campaign(struct operator* op)
 {
     if (op->done_recorded || !operator_campaign_complete(&op->camp))
         return;
@@ -75,7 +76,7 @@ static void note_campaign(struct operator *op)
 /* ---- bulk-renew calls ------------------------------------------------------------------ */
 
 struct note_ctx {
-    struct operator *op;
+    struct operator* op;
     uint64_t k, now_ns;
 };
 
@@ -85,14 +86,14 @@ static void note_cert(const char *certificate_id, bool enqueued, void *arg)
     operator_campaign_note(&n->op->camp, n->k, certificate_id, enqueued, n->now_ns);
 }
 
-static void count(struct operator *op, const char *metric, int64_t v)
+static void count(struct operator* op, const char *metric, int64_t v)
 {
     metrics_counter_add(op->m, metric, op->cfg.scenario, OPERATOR_ACTOR, OPERATOR_EP_BULK_RENEW,
                         NULL, NULL, (uint64_t)v);
 }
 
 /* A 200 answer to call k: counters and campaign; false when the body is not the shape. */
-static bool take_answer(struct operator *op, uint64_t k, const struct http_result *res)
+static bool take_answer(struct operator* op, uint64_t k, const struct http_result *res)
 {
     struct operator_bulk_result r;
     if (operator_parse_bulk(res->body, res->body_len, &r, NULL, NULL) != 0) {
@@ -112,7 +113,7 @@ static bool take_answer(struct operator *op, uint64_t k, const struct http_resul
 static void on_bulk_done(const struct http_result *res, void *arg)
 {
     struct op_slot *sl = arg;
-    struct operator *op = sl->op;
+    struct operator* op = sl->op;
     uint64_t k = sl->k;
     op->idle[op->n_idle++] = (uint32_t)(sl - op->slots);
     bool ok = res->error == HTTP_ERR_NONE && res->status == 200;
@@ -125,7 +126,7 @@ static void on_bulk_done(const struct http_result *res, void *arg)
 }
 
 /* Every slot idle, slot 0 on top (connections open lazily, in that order). */
-static void init_idle(struct operator *op)
+static void init_idle(struct operator* op)
 {
     for (uint32_t i = 0; i < op->n_slots; i++)
         op->idle[i] = op->n_slots - 1 - i;
@@ -133,7 +134,7 @@ static void init_idle(struct operator *op)
 }
 
 /* Sends call k intended at intended_ns, or drops it when every connection is busy. */
-static void dispatch_call(struct operator *op, uint64_t k, uint64_t intended_ns)
+static void dispatch_call(struct operator* op, uint64_t k, uint64_t intended_ns)
 {
     metrics_scheduled(op->s_bulk);
     op->sum.calls_scheduled++;
@@ -149,9 +150,12 @@ static void dispatch_call(struct operator *op, uint64_t k, uint64_t intended_ns)
     operator_batch_of_call(k, op->cfg.n_certs, op->cfg.batch, &first, &n);
     int len = operator_bulk_body(op->body, op->body_cap, op->cfg.prefix, first, n);
     struct op_slot *sl = &op->slots[op->idle[op->n_idle - 1]];
-    struct http_request req = {.method = "POST", .path = op->bulk_path,
-                               .headers = op->cfg.headers_post, .body = op->body,
-                               .body_len = len > 0 ? (size_t)len : 0, .intended_ns = intended_ns};
+    struct http_request req = {.method = "POST",
+                               .path = op->bulk_path,
+                               .headers = op->cfg.headers_post,
+                               .body = op->body,
+                               .body_len = len > 0 ? (size_t)len : 0,
+                               .intended_ns = intended_ns};
     int rc = len > 0 ? http_conn_send(sl->conn, &req, on_bulk_done, sl) : len;
     if (rc != 0) {
         uint64_t now = clock_now_ns();
@@ -169,7 +173,7 @@ static void on_call_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct operator *op = arg;
+    struct operator* op = arg;
     if (op->stopped)
         return;
     uint64_t now = clock_now_ns();
@@ -192,7 +196,7 @@ static void on_call_timer(evutil_socket_t fd, short what, void *arg)
 
 static void on_poll_done(const struct http_result *res, void *arg)
 {
-    struct operator *op = arg;
+    struct operator* op = arg;
     op->poll_busy = false;
     bool ok = res->error == HTTP_ERR_NONE && res->status == 200;
     agent_record_result(op->s_list, res, ok);
@@ -208,7 +212,7 @@ static void on_poll_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct operator *op = arg;
+    struct operator* op = arg;
     uint64_t now = clock_now_ns();
     uint64_t off = op->next_poll * op->cfg.progress_ns;
     if (op->stopped || operator_campaign_complete(&op->camp))
@@ -221,8 +225,10 @@ static void on_poll_timer(evutil_socket_t fd, short what, void *arg)
     if (due <= now) {
         metrics_scheduled(op->s_list);
         op->sum.progress_polls++;
-        struct http_request req = {.method = "GET", .path = op->list_path,
-                                   .headers = op->cfg.headers_get, .intended_ns = due};
+        struct http_request req = {.method = "GET",
+                                   .path = op->list_path,
+                                   .headers = op->cfg.headers_get,
+                                   .intended_ns = due};
         if (op->poll_busy) {
             metrics_dropped(op->s_list);
         } else if (http_conn_send(op->poll_conn, &req, on_poll_done, op) == 0) {
@@ -259,7 +265,7 @@ static int check_config(const struct operator_config *cfg, char *err, size_t err
     return -EINVAL;
 }
 
-static int build_paths(struct operator *op, char *err, size_t errlen)
+static int build_paths(struct operator* op, char *err, size_t errlen)
 {
     int a = snprintf(op->bulk_path, sizeof op->bulk_path, "%s%s", op->cfg.base_path,
                      OPERATOR_BULK_PATH);
@@ -272,7 +278,7 @@ static int build_paths(struct operator *op, char *err, size_t errlen)
     return 0;
 }
 
-static int alloc_parts(struct operator *op)
+static int alloc_parts(struct operator* op)
 {
     op->n_slots = op->cfg.max_in_flight;
     op->slots = calloc(op->n_slots, sizeof *op->slots);
@@ -295,12 +301,12 @@ static int alloc_parts(struct operator *op)
     return operator_campaign_init(&op->camp, op->cfg.prefix, op->cfg.n_certs, op->cfg.batch);
 }
 
-struct operator *operator_new(struct event_base *base, const struct operator_config *cfg,
+struct operator* operator_new(struct event_base *base, const struct operator_config *cfg,
                               struct metrics *metrics, char *err, size_t errlen)
 {
     if (check_config(cfg, err, errlen) != 0)
         return NULL;
-    struct operator *op = calloc(1, sizeof *op);
+    struct operator* op = calloc(1, sizeof *op);
     if (!op) {
         snprintf(err, errlen, "operator: out of memory");
         return NULL;
@@ -325,7 +331,7 @@ struct operator *operator_new(struct event_base *base, const struct operator_con
     return op;
 }
 
-int operator_start(struct operator *op, uint64_t start_ns)
+int operator_start(struct operator* op, uint64_t start_ns)
 {
     if (op->started)
         return -EALREADY;
@@ -340,7 +346,7 @@ int operator_start(struct operator *op, uint64_t start_ns)
     return 0;
 }
 
-void operator_stop(struct operator *op)
+void operator_stop(struct operator* op)
 {
     op->stopped = true;
     if (op->call_ev)
@@ -349,35 +355,35 @@ void operator_stop(struct operator *op)
         event_del(op->poll_ev);
 }
 
-unsigned operator_in_flight(const struct operator *op)
+unsigned operator_in_flight(const struct operator* op)
 {
     return (op->n_slots - op->n_idle) + (op->poll_busy ? 1u : 0u);
 }
 
-bool operator_idle(const struct operator *op)
+bool operator_idle(const struct operator* op)
 {
     return op->stopped && operator_in_flight(op) == 0;
 }
 
-const struct operator_campaign *operator_campaign_of(const struct operator *op)
+const struct operator_campaign *operator_campaign_of(const struct operator* op)
 {
     return &op->camp;
 }
 
-void operator_finish(struct operator *op, struct operator_summary *out)
+void operator_finish(struct operator* op, struct operator_summary *out)
 {
     const struct operator_campaign *c = &op->camp;
     if (!op->finished && c->start_ns) {
         op->finished = true;
         const char *s = op->cfg.scenario;
-        metrics_counter_add(op->m, OPERATOR_M_CAMPAIGN_RENEWED, s, OPERATOR_ACTOR, NULL, NULL,
-                            NULL, c->renewed);
-        metrics_counter_add(op->m, OPERATOR_M_CAMPAIGN_PENDING, s, OPERATOR_ACTOR, NULL, NULL,
-                            NULL, c->pending);
-        metrics_counter_add(op->m, OPERATOR_M_CAMPAIGN_SKIPPED, s, OPERATOR_ACTOR, NULL, NULL,
-                            NULL, c->skipped);
-        metrics_counter_add(op->m, OPERATOR_M_CAMPAIGN_FAILED, s, OPERATOR_ACTOR, NULL, NULL,
-                            NULL, c->failed);
+        metrics_counter_add(op->m, OPERATOR_M_CAMPAIGN_RENEWED, s, OPERATOR_ACTOR, NULL, NULL, NULL,
+                            c->renewed);
+        metrics_counter_add(op->m, OPERATOR_M_CAMPAIGN_PENDING, s, OPERATOR_ACTOR, NULL, NULL, NULL,
+                            c->pending);
+        metrics_counter_add(op->m, OPERATOR_M_CAMPAIGN_SKIPPED, s, OPERATOR_ACTOR, NULL, NULL, NULL,
+                            c->skipped);
+        metrics_counter_add(op->m, OPERATOR_M_CAMPAIGN_FAILED, s, OPERATOR_ACTOR, NULL, NULL, NULL,
+                            c->failed);
     }
     if (!out)
         return;
@@ -389,7 +395,7 @@ void operator_finish(struct operator *op, struct operator_summary *out)
     out->in_flight = (int64_t)operator_in_flight(op);
 }
 
-void operator_free(struct operator *op)
+void operator_free(struct operator* op)
 {
     if (!op)
         return;

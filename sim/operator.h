@@ -37,15 +37,16 @@ struct event_base;
 
 /* Counter names the operator adds to its metrics registry (tags scenario, actor operator;
  * the bulk_renew_* ones also endpoint bulk_renew). */
-#define OPERATOR_M_MATCHED "bulk_renew_matched"     /* sum of total_matched */
-#define OPERATOR_M_ENQUEUED "bulk_renew_enqueued"   /* sum of total_enqueued */
-#define OPERATOR_M_SKIPPED "bulk_renew_skipped"     /* sum of total_skipped */
-#define OPERATOR_M_FAILED "bulk_renew_failed"       /* sum of total_failed */
-#define OPERATOR_M_UNPARSED "bulk_renew_unparsed"   /* 200 answers that were not the JSON shape */
+#define OPERATOR_M_MATCHED "bulk_renew_matched"   /* sum of total_matched */
+#define OPERATOR_M_ENQUEUED "bulk_renew_enqueued" /* sum of total_enqueued */
+#define OPERATOR_M_SKIPPED "bulk_renew_skipped"   /* sum of total_skipped */
+#define OPERATOR_M_FAILED "bulk_renew_failed"     /* sum of total_failed */
+#define OPERATOR_M_UNPARSED "bulk_renew_unparsed" /* 200 answers that were not the JSON shape */
 #define OPERATOR_M_CAMPAIGN_RENEWED "campaign_renewed" /* first-pass certs seen renewed */
 #define OPERATOR_M_CAMPAIGN_PENDING "campaign_pending" /* still RenewalInProgress at the end */
 #define OPERATOR_M_CAMPAIGN_SKIPPED "campaign_skipped" /* first pass: skipped by the server */
-#define OPERATOR_M_CAMPAIGN_FAILED "campaign_failed"   /* first pass: failed, unanswered or not found */
+#define OPERATOR_M_CAMPAIGN_FAILED \
+    "campaign_failed" /* first pass: failed, unanswered or not found */
 
 /* ---- pure helpers ------------------------------------------------------------------------ */
 
@@ -95,13 +96,13 @@ int operator_parse_list_total(const char *body, size_t len, int64_t *total);
  * something enqueued: a first pass that enqueued nothing never completes). */
 struct operator_campaign {
     uint32_t n_certs, batch, n_batches;
-    const char *prefix;          /* borrowed */
-    uint8_t *state;              /* per certificate: OPERATOR_CERT_* */
-    uint32_t batches_done;       /* first-pass calls ended (any outcome) */
-    uint64_t first_pass_end_ns;  /* when the last first-pass call ended; 0 = not yet */
-    uint64_t start_ns;           /* intended time of call 0; 0 = not started */
-    uint64_t done_ns;            /* when the campaign completed; 0 = not yet */
-    uint64_t enqueued;           /* first-pass certificates enqueued */
+    const char *prefix;         /* borrowed */
+    uint8_t *state;             /* per certificate: OPERATOR_CERT_* */
+    uint32_t batches_done;      /* first-pass calls ended (any outcome) */
+    uint64_t first_pass_end_ns; /* when the last first-pass call ended; 0 = not yet */
+    uint64_t start_ns;          /* intended time of call 0; 0 = not started */
+    uint64_t done_ns;           /* when the campaign completed; 0 = not yet */
+    uint64_t enqueued;          /* first-pass certificates enqueued */
     uint64_t renewed, pending, skipped, failed;
 };
 
@@ -151,63 +152,63 @@ uint64_t operator_campaign_duration_ns(const struct operator_campaign *c);
 
 /* What an operator does. Strings are borrowed and must outlive the operator. */
 struct operator_config {
-    const char *scenario;          /* metrics tag */
-    const char *prefix;            /* fleet prefix of the certificate ids */
-    uint32_t n_certs;              /* N: certificates mc-<prefix>-00001..N, > 0 */
-    uint32_t batch;                /* ids per call, 1..OPERATOR_MAX_BATCH */
-    double rate_per_s;             /* bulk-renew calls per second, > 0 */
-    uint32_t max_in_flight;        /* pooled connections = calls in flight; 0 = default 32 */
-    uint64_t progress_ns;          /* progress poll period; 0 = default 2 s */
-    uint64_t max_calls;            /* no call k >= max_calls is scheduled; 0 = no limit */
-    uint64_t duration_ns;          /* no call is scheduled at or after this offset (the
+    const char *scenario;                /* metrics tag */
+    const char *prefix;                  /* fleet prefix of the certificate ids */
+    uint32_t n_certs;                    /* N: certificates mc-<prefix>-00001..N, > 0 */
+    uint32_t batch;                      /* ids per call, 1..OPERATOR_MAX_BATCH */
+    double rate_per_s;                   /* bulk-renew calls per second, > 0 */
+    uint32_t max_in_flight;              /* pooled connections = calls in flight; 0 = default 32 */
+    uint64_t progress_ns;                /* progress poll period; 0 = default 2 s */
+    uint64_t max_calls;                  /* no call k >= max_calls is scheduled; 0 = no limit */
+    uint64_t duration_ns;                /* no call is scheduled at or after this offset (the
                                       progress poll goes on until the campaign completes or
                                       operator_stop); 0 = until operator_stop */
-    const char *base_path;         /* URL base path, "" or "/prefix" */
-    const char *headers_get;       /* extra header lines for GETs (User-Agent, Authorization):
+    const char *base_path;               /* URL base path, "" or "/prefix" */
+    const char *headers_get;             /* extra header lines for GETs (User-Agent, Authorization):
                                       a secret, borrowed */
-    const char *headers_post;      /* the same plus Content-Type: application/json */
+    const char *headers_post;            /* the same plus Content-Type: application/json */
     const struct http_conn_config *conn; /* destination, TLS, timeout */
 };
 
 /* Final figures of a run (after the loop ended). */
 struct operator_summary {
     uint64_t calls_scheduled, calls_sent, calls_dropped, calls_ok;
-    uint64_t passes;               /* complete passes over the batches scheduled */
+    uint64_t passes; /* complete passes over the batches scheduled */
     uint64_t progress_polls;
-    int64_t last_in_progress;      /* the last total read by the progress poll; -1 = none */
+    int64_t last_in_progress;          /* the last total read by the progress poll; -1 = none */
     struct operator_campaign campaign; /* copy of the counters (state pointer NULL) */
-    int64_t in_flight;             /* requests still in flight when the loop ended */
+    int64_t in_flight;                 /* requests still in flight when the loop ended */
 };
 
 struct operator;
 
 /* Creates an operator on base recording into metrics (both borrowed; metrics must belong to
  * base's thread). Nothing is scheduled yet. Returns NULL with a reason in err. */
-struct operator *operator_new(struct event_base *base, const struct operator_config *cfg,
+struct operator* operator_new(struct event_base *base, const struct operator_config *cfg,
                               struct metrics *metrics, char *err, size_t errlen);
 
 /* Schedules call k at start_ns + operator_call_offset_ns(k) (clock_now_ns time) and the
  * progress poll. Returns 0 or -EIO. */
-int operator_start(struct operator *op, uint64_t start_ns);
+int operator_start(struct operator* op, uint64_t start_ns);
 
 /* Stops scheduling (calls and polls); requests in flight go on. Loop thread only. */
-void operator_stop(struct operator *op);
+void operator_stop(struct operator* op);
 
 /* Requests in flight (bulk calls and the progress poll). */
-unsigned operator_in_flight(const struct operator *op);
+unsigned operator_in_flight(const struct operator* op);
 
 /* True after operator_stop with nothing in flight. */
-bool operator_idle(const struct operator *op);
+bool operator_idle(const struct operator* op);
 
 /* The campaign's bookkeeping so far (read-only; valid until operator_free). */
-const struct operator_campaign *operator_campaign_of(const struct operator *op);
+const struct operator_campaign *operator_campaign_of(const struct operator* op);
 
 /* Adds the campaign's counters (renewed, pending, skipped, failed) to the metrics registry
  * (once, at the end) and fills out. */
-void operator_finish(struct operator *op, struct operator_summary *out);
+void operator_finish(struct operator* op, struct operator_summary *out);
 
 /* Frees the operator; requests in flight are abandoned (they stay in flight in the
  * accounting). NULL is fine. */
-void operator_free(struct operator *op);
+void operator_free(struct operator* op);
 
 #endif

@@ -100,8 +100,7 @@ static bool get_int(json_object *o, const char *key, int64_t *out)
 }
 
 /* Calls cb for every element's certificate_id of the array o[key] (absent or null: none). */
-static bool walk_ids(json_object *o, const char *key, bool enqueued, operator_cert_cb cb,
-                     void *arg)
+static bool walk_ids(json_object *o, const char *key, bool enqueued, operator_cert_cb cb, void *arg)
 {
     json_object *arr = NULL;
     if (!json_object_object_get_ex(o, key, &arr) || arr == NULL)
@@ -127,7 +126,8 @@ int operator_parse_bulk(const char *body, size_t len, struct operator_bulk_resul
     if (!o)
         return -EINVAL;
     struct operator_bulk_result r;
-    bool ok = get_int(o, "total_matched", &r.matched) && get_int(o, "total_enqueued", &r.enqueued) &&
+    bool ok = get_int(o, "total_matched", &r.matched) &&
+              get_int(o, "total_enqueued", &r.enqueued) &&
               get_int(o, "total_skipped", &r.skipped) && get_int(o, "total_failed", &r.failed) &&
               r.matched >= 0 && r.enqueued >= 0 && r.skipped >= 0 && r.failed >= 0;
     if (ok)
@@ -183,8 +183,8 @@ void operator_campaign_begin(struct operator_campaign *c, uint64_t start_ns)
  * nothing pending. */
 static void check_done(struct operator_campaign *c, uint64_t now_ns)
 {
-    if (c->done_ns == 0 && c->start_ns != 0 && c->batches_done == c->n_batches &&
-        c->enqueued > 0 && c->pending == 0)
+    if (c->done_ns == 0 && c->start_ns != 0 && c->batches_done == c->n_batches && c->enqueued > 0 &&
+        c->pending == 0)
         c->done_ns = now_ns > c->start_ns ? now_ns : c->start_ns;
 }
 

@@ -16,50 +16,69 @@
 static const struct preset presets[] = {
     {
         .name = "agent-storm",
-        .description = "5,000 agents heartbeating every 30 s (about 167 req/s), no work polling, 5 min",
-        .has_agents = true, .agents = 5000,
-        .has_heartbeat = true, .heartbeat_ns = 30 * NS_PER_S,
-        .has_poll = true, .poll_ns = 0,
-        .has_duration = true, .duration_ns = 300 * NS_PER_S,
-        .thresholds = {
-            "http_req_duration{scenario:agent-storm,endpoint:heartbeat}:p(99)<1000",
-            "http_req_duration{scenario:agent-storm,endpoint:heartbeat}:p(95)<500",
-            "http_req_failed{scenario:agent-storm}:rate<0.001",
-            NULL,
-        },
+        .description =
+            "5,000 agents heartbeating every 30 s (about 167 req/s), no work polling, 5 min",
+        .has_agents = true,
+        .agents = 5000,
+        .has_heartbeat = true,
+        .heartbeat_ns = 30 * NS_PER_S,
+        .has_poll = true,
+        .poll_ns = 0,
+        .has_duration = true,
+        .duration_ns = 300 * NS_PER_S,
+        .thresholds =
+            {
+                "http_req_duration{scenario:agent-storm,endpoint:heartbeat}:p(99)<1000",
+                "http_req_duration{scenario:agent-storm,endpoint:heartbeat}:p(95)<500",
+                "http_req_failed{scenario:agent-storm}:rate<0.001",
+                NULL,
+            },
     },
     {
         .name = "bulk-renewal",
-        .description = "an operator bulk-renews 10,000 seeded certificates at 5 calls/s in batches "
-                       "of 50 for 5 min while 5,000 agents poll every 30 s and carry out the renewals",
-        .has_agents = true, .agents = 5000,
-        .has_poll = true, .poll_ns = 30 * NS_PER_S,
-        .has_duration = true, .duration_ns = 300 * NS_PER_S,
-        .has_certs = true, .certs = 10000,
-        .has_bulk_rate = true, .bulk_rate_per_s = 5.0,
-        .has_bulk_batch = true, .bulk_batch = 50,
-        .thresholds = {
-            "http_req_duration{scenario:bulk-renewal,endpoint:bulk_renew}:p(99)<5000",
-            "http_req_duration{scenario:bulk-renewal,endpoint:bulk_renew}:p(95)<2000",
-            "http_req_failed{scenario:bulk-renewal,endpoint:bulk_renew}:rate<0.01",
-            NULL,
-        },
+        .description =
+            "an operator bulk-renews 10,000 seeded certificates at 5 calls/s in batches "
+            "of 50 for 5 min while 5,000 agents poll every 30 s and carry out the renewals",
+        .has_agents = true,
+        .agents = 5000,
+        .has_poll = true,
+        .poll_ns = 30 * NS_PER_S,
+        .has_duration = true,
+        .duration_ns = 300 * NS_PER_S,
+        .has_certs = true,
+        .certs = 10000,
+        .has_bulk_rate = true,
+        .bulk_rate_per_s = 5.0,
+        .has_bulk_batch = true,
+        .bulk_batch = 50,
+        .thresholds =
+            {
+                "http_req_duration{scenario:bulk-renewal,endpoint:bulk_renew}:p(99)<5000",
+                "http_req_duration{scenario:bulk-renewal,endpoint:bulk_renew}:p(95)<2000",
+                "http_req_failed{scenario:bulk-renewal,endpoint:bulk_renew}:rate<0.01",
+                NULL,
+            },
     },
     {
         .name = "acme-burst",
         .description = "200 ACME clients each fetching the directory, a nonce and renewal-info "
                        "once per second (certctl's k6 acme_flow), no agents, 5 min",
-        .has_agents = true, .agents = 0,
-        .has_duration = true, .duration_ns = 300 * NS_PER_S,
-        .has_acme_clients = true, .acme_clients = 200,
-        .has_acme_mode = true, .acme_order_mode = false,
-        .thresholds = {
-            "http_req_duration{scenario:acme-burst,endpoint:acme_directory}:p(95)<500",
-            "http_req_duration{scenario:acme-burst,endpoint:acme_nonce}:p(95)<300",
-            "http_req_duration{scenario:acme-burst,endpoint:acme_renewal_info}:p(95)<800",
-            "http_req_5xx{scenario:acme-burst}:rate<0.001",
-            NULL,
-        },
+        .has_agents = true,
+        .agents = 0,
+        .has_duration = true,
+        .duration_ns = 300 * NS_PER_S,
+        .has_acme_clients = true,
+        .acme_clients = 200,
+        .has_acme_mode = true,
+        .acme_order_mode = false,
+        .thresholds =
+            {
+                "http_req_duration{scenario:acme-burst,endpoint:acme_directory}:p(95)<500",
+                "http_req_duration{scenario:acme-burst,endpoint:acme_nonce}:p(95)<300",
+                "http_req_duration{scenario:acme-burst,endpoint:acme_renewal_info}:p(95)<800",
+                "http_req_5xx{scenario:acme-burst}:rate<0.001",
+                NULL,
+            },
     },
     {
         /* The union of the other presets' thresholds on one scenario tag. ACME clients run
@@ -69,26 +88,35 @@ static const struct preset presets[] = {
         .description = "all at once: 5,000 agents heartbeating and polling, an operator "
                        "bulk-renewing 10,000 certificates at 5 calls/s, 20 ACME clients "
                        "completing JWS-signed orders, 5 min",
-        .has_agents = true, .agents = 5000,
-        .has_poll = true, .poll_ns = 30 * NS_PER_S,
-        .has_duration = true, .duration_ns = 300 * NS_PER_S,
-        .has_certs = true, .certs = 10000,
-        .has_bulk_rate = true, .bulk_rate_per_s = 5.0,
-        .has_bulk_batch = true, .bulk_batch = 50,
-        .has_acme_clients = true, .acme_clients = 20,
-        .has_acme_mode = true, .acme_order_mode = true,
-        .thresholds = {
-            "http_req_duration{scenario:fleet,endpoint:heartbeat}:p(99)<1000",
-            "http_req_duration{scenario:fleet,endpoint:heartbeat}:p(95)<500",
-            "http_req_failed{scenario:fleet,actor:agent}:rate<0.001",
-            "http_req_duration{scenario:fleet,endpoint:bulk_renew}:p(99)<5000",
-            "http_req_duration{scenario:fleet,endpoint:bulk_renew}:p(95)<2000",
-            "http_req_failed{scenario:fleet,endpoint:bulk_renew}:rate<0.01",
-            "http_req_duration{scenario:fleet,endpoint:acme_directory}:p(95)<500",
-            "http_req_duration{scenario:fleet,endpoint:acme_renewal_info}:p(95)<800",
-            "http_req_5xx{scenario:fleet,actor:acme}:rate<0.001",
-            NULL,
-        },
+        .has_agents = true,
+        .agents = 5000,
+        .has_poll = true,
+        .poll_ns = 30 * NS_PER_S,
+        .has_duration = true,
+        .duration_ns = 300 * NS_PER_S,
+        .has_certs = true,
+        .certs = 10000,
+        .has_bulk_rate = true,
+        .bulk_rate_per_s = 5.0,
+        .has_bulk_batch = true,
+        .bulk_batch = 50,
+        .has_acme_clients = true,
+        .acme_clients = 20,
+        .has_acme_mode = true,
+        .acme_order_mode = true,
+        .thresholds =
+            {
+                "http_req_duration{scenario:fleet,endpoint:heartbeat}:p(99)<1000",
+                "http_req_duration{scenario:fleet,endpoint:heartbeat}:p(95)<500",
+                "http_req_failed{scenario:fleet,actor:agent}:rate<0.001",
+                "http_req_duration{scenario:fleet,endpoint:bulk_renew}:p(99)<5000",
+                "http_req_duration{scenario:fleet,endpoint:bulk_renew}:p(95)<2000",
+                "http_req_failed{scenario:fleet,endpoint:bulk_renew}:rate<0.01",
+                "http_req_duration{scenario:fleet,endpoint:acme_directory}:p(95)<500",
+                "http_req_duration{scenario:fleet,endpoint:acme_renewal_info}:p(95)<800",
+                "http_req_5xx{scenario:fleet,actor:acme}:rate<0.001",
+                NULL,
+            },
     },
 };
 
@@ -176,12 +204,14 @@ int preset_parse_duration_or_off(const char *text, uint64_t min_ns, uint64_t max
         rc = -ERANGE;
     } else {
         const char *expect = strstr(reason, " (expected");
-        snprintf(what, sizeof(what), "%.*s", expect ? (int)(expect - reason) : (int)strlen(reason), reason);
+        snprintf(what, sizeof(what), "%.*s", expect ? (int)(expect - reason) : (int)strlen(reason),
+                 reason);
     }
     char lo[32], hi[32];
     parse_format_duration(lo, sizeof(lo), min_ns);
     parse_format_duration(hi, sizeof(hi), max_ns);
-    snprintf(reason, n, "%s (expected 0 for off, or a duration from %s to %s, e.g. 30s)", what, lo, hi);
+    snprintf(reason, n, "%s (expected 0 for off, or a duration from %s to %s, e.g. 30s)", what, lo,
+             hi);
     return rc;
 }
 
@@ -205,12 +235,23 @@ static int parse_word(const char *text, const char *a, const char *b, const char
 static uint32_t *count_field(struct preset *p, enum preset_setting s, uint32_t *max)
 {
     switch (s) {
-    case PRESET_SET_AGENTS: *max = PRESET_MAX_AGENTS; return &p->agents;
-    case PRESET_SET_CERTS: *max = PRESET_MAX_CERTS; return &p->certs;
-    case PRESET_SET_BULK_BATCH: *max = PRESET_MAX_BULK_BATCH; return &p->bulk_batch;
-    case PRESET_SET_BULK_PASSES: *max = PRESET_MAX_BULK_PASSES; return &p->bulk_passes;
-    case PRESET_SET_ACME_CLIENTS: *max = PRESET_MAX_ACME_CLIENTS; return &p->acme_clients;
-    default: return NULL;
+    case PRESET_SET_AGENTS:
+        *max = PRESET_MAX_AGENTS;
+        return &p->agents;
+    case PRESET_SET_CERTS:
+        *max = PRESET_MAX_CERTS;
+        return &p->certs;
+    case PRESET_SET_BULK_BATCH:
+        *max = PRESET_MAX_BULK_BATCH;
+        return &p->bulk_batch;
+    case PRESET_SET_BULK_PASSES:
+        *max = PRESET_MAX_BULK_PASSES;
+        return &p->bulk_passes;
+    case PRESET_SET_ACME_CLIENTS:
+        *max = PRESET_MAX_ACME_CLIENTS;
+        return &p->acme_clients;
+    default:
+        return NULL;
     }
 }
 
@@ -218,21 +259,36 @@ static uint32_t *count_field(struct preset *p, enum preset_setting s, uint32_t *
 static bool *has_flag(struct preset *p, enum preset_setting s)
 {
     switch (s) {
-    case PRESET_SET_AGENTS: return &p->has_agents;
-    case PRESET_SET_HEARTBEAT: return &p->has_heartbeat;
-    case PRESET_SET_JITTER: return &p->has_jitter;
-    case PRESET_SET_POLL: return &p->has_poll;
-    case PRESET_SET_AGENT_PROFILE: return &p->has_agent_profile;
-    case PRESET_SET_OS_MIX: return &p->has_os_mix;
-    case PRESET_SET_RAMP: return &p->has_ramp;
-    case PRESET_SET_DURATION: return &p->has_duration;
-    case PRESET_SET_CERTS: return &p->has_certs;
-    case PRESET_SET_BULK_RATE: return &p->has_bulk_rate;
-    case PRESET_SET_BULK_BATCH: return &p->has_bulk_batch;
-    case PRESET_SET_BULK_PASSES: return &p->has_bulk_passes;
-    case PRESET_SET_ACME_CLIENTS: return &p->has_acme_clients;
-    case PRESET_SET_ACME_MODE: return &p->has_acme_mode;
-    default: return NULL;
+    case PRESET_SET_AGENTS:
+        return &p->has_agents;
+    case PRESET_SET_HEARTBEAT:
+        return &p->has_heartbeat;
+    case PRESET_SET_JITTER:
+        return &p->has_jitter;
+    case PRESET_SET_POLL:
+        return &p->has_poll;
+    case PRESET_SET_AGENT_PROFILE:
+        return &p->has_agent_profile;
+    case PRESET_SET_OS_MIX:
+        return &p->has_os_mix;
+    case PRESET_SET_RAMP:
+        return &p->has_ramp;
+    case PRESET_SET_DURATION:
+        return &p->has_duration;
+    case PRESET_SET_CERTS:
+        return &p->has_certs;
+    case PRESET_SET_BULK_RATE:
+        return &p->has_bulk_rate;
+    case PRESET_SET_BULK_BATCH:
+        return &p->has_bulk_batch;
+    case PRESET_SET_BULK_PASSES:
+        return &p->has_bulk_passes;
+    case PRESET_SET_ACME_CLIENTS:
+        return &p->has_acme_clients;
+    case PRESET_SET_ACME_MODE:
+        return &p->has_acme_mode;
+    default:
+        return NULL;
     }
 }
 
@@ -327,8 +383,12 @@ static void format_value(const struct preset *p, enum preset_setting s, char *v,
         return;
     }
     switch (s) {
-    case PRESET_SET_HEARTBEAT: parse_format_duration(v, n, p->heartbeat_ns); break;
-    case PRESET_SET_JITTER: snprintf(v, n, "%g%%", p->jitter_pct); break;
+    case PRESET_SET_HEARTBEAT:
+        parse_format_duration(v, n, p->heartbeat_ns);
+        break;
+    case PRESET_SET_JITTER:
+        snprintf(v, n, "%g%%", p->jitter_pct);
+        break;
     case PRESET_SET_POLL:
         if (p->poll_ns == 0)
             snprintf(v, n, "0");
@@ -336,17 +396,28 @@ static void format_value(const struct preset *p, enum preset_setting s, char *v,
             parse_format_duration(v, n, p->poll_ns);
         break;
     case PRESET_SET_AGENT_PROFILE:
-        snprintf(v, n, "%s", p->agent_profile == PRESET_PROFILE_CERTCTL_1_0 ? PROFILE_CERTCTL_1_0_NAME
-                                                                            : PROFILE_DEFAULT_NAME);
+        snprintf(v, n, "%s",
+                 p->agent_profile == PRESET_PROFILE_CERTCTL_1_0 ? PROFILE_CERTCTL_1_0_NAME
+                                                                : PROFILE_DEFAULT_NAME);
         break;
     case PRESET_SET_OS_MIX:
         snprintf(v, n, "%u/%u/%u", p->os_mix.pct[0], p->os_mix.pct[1], p->os_mix.pct[2]);
         break;
-    case PRESET_SET_RAMP: parse_format_duration(v, n, p->ramp_ns); break;
-    case PRESET_SET_DURATION: parse_format_duration(v, n, p->duration_ns); break;
-    case PRESET_SET_BULK_RATE: snprintf(v, n, "%g/s", p->bulk_rate_per_s); break;
-    case PRESET_SET_ACME_MODE: snprintf(v, n, "%s", p->acme_order_mode ? "order" : "burst"); break;
-    default: snprintf(v, n, "?"); break;
+    case PRESET_SET_RAMP:
+        parse_format_duration(v, n, p->ramp_ns);
+        break;
+    case PRESET_SET_DURATION:
+        parse_format_duration(v, n, p->duration_ns);
+        break;
+    case PRESET_SET_BULK_RATE:
+        snprintf(v, n, "%g/s", p->bulk_rate_per_s);
+        break;
+    case PRESET_SET_ACME_MODE:
+        snprintf(v, n, "%s", p->acme_order_mode ? "order" : "burst");
+        break;
+    default:
+        snprintf(v, n, "?");
+        break;
     }
 }
 

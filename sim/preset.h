@@ -19,12 +19,12 @@
 #define PRESET_MIN_INTERVAL_NS (10ULL * 1000000ULL)           /* heartbeat, poll: 10ms */
 #define PRESET_MAX_INTERVAL_NS (24ULL * 3600 * 1000000000ULL) /* heartbeat, poll, ramp: 24h */
 #define PRESET_MAX_JITTER_PCT 50.0
-#define PRESET_MIN_DURATION_NS (100ULL * 1000000ULL)          /* 100ms */
+#define PRESET_MIN_DURATION_NS (100ULL * 1000000ULL)               /* 100ms */
 #define PRESET_MAX_DURATION_NS (30ULL * 24 * 3600 * 1000000000ULL) /* 30d */
 #define PRESET_MAX_CERTS 10000000u
-#define PRESET_MIN_BULK_RATE_PER_S 0.01                       /* 0.6/m */
+#define PRESET_MIN_BULK_RATE_PER_S 0.01 /* 0.6/m */
 #define PRESET_MAX_BULK_RATE_PER_S 10000.0
-#define PRESET_MAX_BULK_BATCH 10000u                          /* certctl's body limit: ~25k ids */
+#define PRESET_MAX_BULK_BATCH 10000u /* certctl's body limit: ~25k ids */
 #define PRESET_MAX_BULK_PASSES 1000000u
 #define PRESET_MAX_ACME_CLIENTS 100000u
 
@@ -33,43 +33,57 @@ enum preset_agent_profile { PRESET_PROFILE_DEFAULT = 0, PRESET_PROFILE_CERTCTL_1
 
 /* A preset's settings; a field applies only when its has_ flag is set. */
 struct preset {
-    const char *name;               /* e.g. "agent-storm": also the scenario tag */
-    const char *description;        /* one line for --help and docs */
-    bool has_agents;      uint32_t agents;
-    bool has_heartbeat;   uint64_t heartbeat_ns;
-    bool has_poll;        uint64_t poll_ns;       /* 0 = no polling */
-    bool has_duration;    uint64_t duration_ns;
-    bool has_certs;       uint32_t certs;         /* certificates the operator renews */
-    bool has_bulk_rate;   double bulk_rate_per_s; /* operator bulk-renew calls per second */
-    bool has_bulk_batch;  uint32_t bulk_batch;    /* certificate ids per call */
-    bool has_acme_clients; uint32_t acme_clients; /* ACME client actors (sim/acme.h) */
-    bool has_acme_mode;   bool acme_order_mode;   /* true: full orders; false: burst */
+    const char *name;        /* e.g. "agent-storm": also the scenario tag */
+    const char *description; /* one line for --help and docs */
+    bool has_agents;
+    uint32_t agents;
+    bool has_heartbeat;
+    uint64_t heartbeat_ns;
+    bool has_poll;
+    uint64_t poll_ns; /* 0 = no polling */
+    bool has_duration;
+    uint64_t duration_ns;
+    bool has_certs;
+    uint32_t certs; /* certificates the operator renews */
+    bool has_bulk_rate;
+    double bulk_rate_per_s; /* operator bulk-renew calls per second */
+    bool has_bulk_batch;
+    uint32_t bulk_batch; /* certificate ids per call */
+    bool has_acme_clients;
+    uint32_t acme_clients; /* ACME client actors (sim/acme.h) */
+    bool has_acme_mode;
+    bool acme_order_mode;                          /* true: full orders; false: burst */
     const char *thresholds[PRESET_MAX_THRESHOLDS]; /* k6 threshold specs, NULL-terminated
                                                       unless all PRESET_MAX_THRESHOLDS are used */
     /* Settings the built-in presets leave to the defaults; scenario files may set them. */
-    bool has_jitter;      double jitter_pct;      /* percent, e.g. 10.0 */
-    bool has_agent_profile; enum preset_agent_profile agent_profile;
-    bool has_os_mix;      struct identity_os_mix os_mix;
-    bool has_ramp;        uint64_t ramp_ns;       /* spread of the agents' first events */
-    bool has_bulk_passes; uint32_t bulk_passes;   /* passes over the certificates */
+    bool has_jitter;
+    double jitter_pct; /* percent, e.g. 10.0 */
+    bool has_agent_profile;
+    enum preset_agent_profile agent_profile;
+    bool has_os_mix;
+    struct identity_os_mix os_mix;
+    bool has_ramp;
+    uint64_t ramp_ns; /* spread of the agents' first events */
+    bool has_bulk_passes;
+    uint32_t bulk_passes; /* passes over the certificates */
 };
 
 /* The settings a preset can carry, one per `fleetsim run` option of the same meaning. */
 enum preset_setting {
-    PRESET_SET_AGENTS = 0, /* --agents N */
-    PRESET_SET_HEARTBEAT,  /* --heartbeat DUR */
-    PRESET_SET_JITTER,     /* --jitter PCT */
-    PRESET_SET_POLL,       /* --poll DUR (0 = off) */
+    PRESET_SET_AGENTS = 0,    /* --agents N */
+    PRESET_SET_HEARTBEAT,     /* --heartbeat DUR */
+    PRESET_SET_JITTER,        /* --jitter PCT */
+    PRESET_SET_POLL,          /* --poll DUR (0 = off) */
     PRESET_SET_AGENT_PROFILE, /* --agent-profile default|certctl-1.0 */
-    PRESET_SET_OS_MIX,     /* --os-mix L/W/D */
-    PRESET_SET_RAMP,       /* --ramp DUR */
-    PRESET_SET_DURATION,   /* --duration DUR */
-    PRESET_SET_CERTS,      /* --certs N */
-    PRESET_SET_BULK_RATE,  /* --bulk-rate RATE */
-    PRESET_SET_BULK_BATCH, /* --bulk-batch N */
-    PRESET_SET_BULK_PASSES, /* --bulk-passes N */
-    PRESET_SET_ACME_CLIENTS, /* --acme-clients N */
-    PRESET_SET_ACME_MODE,  /* --acme-mode burst|order */
+    PRESET_SET_OS_MIX,        /* --os-mix L/W/D */
+    PRESET_SET_RAMP,          /* --ramp DUR */
+    PRESET_SET_DURATION,      /* --duration DUR */
+    PRESET_SET_CERTS,         /* --certs N */
+    PRESET_SET_BULK_RATE,     /* --bulk-rate RATE */
+    PRESET_SET_BULK_BATCH,    /* --bulk-batch N */
+    PRESET_SET_BULK_PASSES,   /* --bulk-passes N */
+    PRESET_SET_ACME_CLIENTS,  /* --acme-clients N */
+    PRESET_SET_ACME_MODE,     /* --acme-mode burst|order */
     PRESET_SET__COUNT
 };
 

@@ -66,8 +66,8 @@ static void reg_progress(struct reg_run *r, bool final)
     if (!final && now - r->last_progress_ns < PROGRESS_EVERY_NS)
         return;
     r->last_progress_ns = now;
-    fprintf(out, "fleetsim: registering agents: %u/%u done, %u failed%s", r->done, r->n,
-            r->failed, final ? "\n" : "\r");
+    fprintf(out, "fleetsim: registering agents: %u/%u done, %u failed%s", r->done, r->n, r->failed,
+            final ? "\n" : "\r");
     fflush(out);
 }
 
@@ -108,7 +108,8 @@ static void reg_fail(struct reg_run *r, uint32_t index, const struct http_result
     else if (res->status == 409)
         snprintf(r->first_error, sizeof r->first_error,
                  "agent %s: HTTP 409, the name exists: this fleet is registered already (reuse "
-                 "the --agents-file of that run, or choose another --fleet-prefix)", name);
+                 "the --agents-file of that run, or choose another --fleet-prefix)",
+                 name);
     else
         snprintf(r->first_error, sizeof r->first_error, "agent %s: %s (HTTP %d)", name, what,
                  res->status);
@@ -145,13 +146,15 @@ static void reg_send_next(struct reg_slot *s)
     char path[AGENT_PATH_BYTES], body[1024];
     snprintf(path, sizeof path, "%s/api/v1/agents", r->cfg->set->base_path);
     int len = reg_body(r->cfg->set, index, body, sizeof body);
-    struct http_request req = {"POST", path, r->headers, body, len > 0 ? (size_t)len : 0,
+    struct http_request req = {"POST",        path, r->headers, body, len > 0 ? (size_t)len : 0,
                                clock_now_ns()};
     if (r->series)
         metrics_scheduled(r->series);
     if (len < 0 || http_conn_send(s->conn, &req, reg_done, s) != 0) {
-        struct http_result res = {.error = HTTP_ERR_OTHER, .detail = "cannot send",
-                                  .body = "", .intended_ns = req.intended_ns,
+        struct http_result res = {.error = HTTP_ERR_OTHER,
+                                  .detail = "cannot send",
+                                  .body = "",
+                                  .intended_ns = req.intended_ns,
                                   .done_ns = clock_now_ns()};
         r->active++;
         reg_done(&res, s); /* bounded: every failure consumes one agent */
@@ -197,8 +200,9 @@ int register_agents(const struct register_config *cfg, char **ids, char *err, si
         return rc;
     }
     if (r.failed > 0 || r.done < r.n) {
-        snprintf(err, errlen, "register: %u of %u agents failed%s; first: %s", r.failed + (r.n - r.done),
-                 r.n, r.failed >= REGISTER_MAX_FAILURES ? " (stopped early)" : "", r.first_error);
+        snprintf(err, errlen, "register: %u of %u agents failed%s; first: %s",
+                 r.failed + (r.n - r.done), r.n,
+                 r.failed >= REGISTER_MAX_FAILURES ? " (stopped early)" : "", r.first_error);
         return -EIO;
     }
     return 0;
@@ -286,7 +290,8 @@ int register_read_file(const char *path, char **ids, uint32_t n_agents, uint32_t
         if (r < 0) {
             snprintf(err, errlen,
                      "--agents-file %s:%u: expected \"INDEX ID\" with INDEX 1..%u and an id of "
-                     "[A-Za-z0-9._~-]", path, lineno, n_agents);
+                     "[A-Za-z0-9._~-]",
+                     path, lineno, n_agents);
             rc = -EINVAL;
         }
     }
@@ -297,8 +302,10 @@ int register_read_file(const char *path, char **ids, uint32_t n_agents, uint32_t
     for (uint32_t p = 0; p < n; p++) {
         uint32_t index = fleet_shard_index(p, shard_k, shard_n);
         if (!ids[index - 1]) {
-            snprintf(err, errlen, "--agents-file %s: no id for agent %u (the file holds fewer "
-                     "agents than --agents %u)", path, index, n_agents);
+            snprintf(err, errlen,
+                     "--agents-file %s: no id for agent %u (the file holds fewer "
+                     "agents than --agents %u)",
+                     path, index, n_agents);
             return -EINVAL;
         }
     }

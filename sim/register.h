@@ -25,7 +25,7 @@ struct register_config {
     uint32_t n_agents, shard_k, shard_n; /* the fleet and this shard */
     uint32_t concurrency;                /* 0 = REGISTER_DEFAULT_CONCURRENCY */
     FILE *progress;                      /* progress line destination, NULL = none */
-    struct metrics *metrics;             /* records series (scenario, agent, register); may be NULL */
+    struct metrics *metrics; /* records series (scenario, agent, register); may be NULL */
 };
 
 /* Registers the shard's agents (name, hostname, os, architecture, ip_address, version from

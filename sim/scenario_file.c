@@ -21,8 +21,10 @@
 #define SHOWN_MAX 64
 /* The run without --scenario is tagged with this name. */
 #define DEFAULT_SCENARIO "default"
-#define NAME_EXPECT "a lowercase letter then up to 31 lowercase letters, digits or hyphens, e.g. \"nightly-soak\""
-#define THRESHOLD_EXPECT "a threshold string METRIC[{tag:value,...}]:EXPR, e.g. \"http_req_failed:rate<0.001\""
+#define NAME_EXPECT \
+    "a lowercase letter then up to 31 lowercase letters, digits or hyphens, e.g. \"nightly-soak\""
+#define THRESHOLD_EXPECT \
+    "a threshold string METRIC[{tag:value,...}]:EXPR, e.g. \"http_req_failed:rate<0.001\""
 
 /* A loaded preset and the strings it owns; the preset comes first, so a struct preset pointer
  * returned to the caller is also a pointer to this. */
@@ -56,8 +58,10 @@ int scenario_name_check(const char *name, char *reason, size_t n)
     if (!ok)
         snprintf(reason, n, "is not a scenario name (expected %s)", NAME_EXPECT);
     else if (preset_find(name))
-        snprintf(reason, n, "is the name of a built-in preset (expected another name; "
-                            "--scenario %s runs the preset)", name);
+        snprintf(reason, n,
+                 "is the name of a built-in preset (expected another name; "
+                 "--scenario %s runs the preset)",
+                 name);
     else if (strcmp(name, DEFAULT_SCENARIO) == 0)
         snprintf(reason, n, "is the name of the run without --scenario (expected another name)");
     else
@@ -67,7 +71,8 @@ int scenario_name_check(const char *name, char *reason, size_t n)
 
 /* ---- error lines ---- */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {
@@ -82,7 +87,8 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 /* The value as JSON text (strings quoted and escaped), cut to SHOWN_MAX bytes. */
 static void show(json_object *v, char *buf, size_t n)
 {
-    const char *t = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *t =
+        json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     if (strlen(t) > SHOWN_MAX)
         snprintf(buf, n, "%.*s...", SHOWN_MAX - 3, t);
     else
@@ -92,13 +98,20 @@ static void show(json_object *v, char *buf, size_t n)
 static const char *type_word(json_object *v)
 {
     switch (json_object_get_type(v)) {
-    case json_type_null: return "null";
-    case json_type_boolean: return "a boolean";
-    case json_type_double: return "a number with a fraction";
-    case json_type_int: return "an integer";
-    case json_type_object: return "an object";
-    case json_type_array: return "an array";
-    case json_type_string: return "a string";
+    case json_type_null:
+        return "null";
+    case json_type_boolean:
+        return "a boolean";
+    case json_type_double:
+        return "a number with a fraction";
+    case json_type_int:
+        return "an integer";
+    case json_type_object:
+        return "an object";
+    case json_type_array:
+        return "an array";
+    case json_type_string:
+        return "a string";
     }
     return "of another type";
 }
@@ -126,7 +139,8 @@ static bool plain_string(json_object *v)
 static void setting_expect(enum preset_setting s, char *buf, size_t n)
 {
     if (s == PRESET_SET_AGENTS) {
-        snprintf(buf, n, "(expected 0 for no agents, or an integer from 1 to %u)", PRESET_MAX_AGENTS);
+        snprintf(buf, n, "(expected 0 for no agents, or an integer from 1 to %u)",
+                 PRESET_MAX_AGENTS);
         return;
     }
     struct preset scratch = {0};
@@ -160,8 +174,9 @@ static int load_setting(struct preset *p, enum preset_setting s, json_object *v,
     if (type == json_type_string && !plain_string(v))
         return fail(err, errlen, "\"%s\": has a NUL character %s", key, expect);
     /* counts and numbers are read as their JSON text, strings as they are */
-    const char *text = type == json_type_string ? json_object_get_string(v)
-                                                : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+    const char *text = type == json_type_string
+                           ? json_object_get_string(v)
+                           : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
     if (s == PRESET_SET_AGENTS && strcmp(text, "0") == 0) {
         p->has_agents = true; /* no agents: only a scenario can say so (acme-burst does) */
         p->agents = 0;
@@ -205,15 +220,17 @@ static int unknown_key(const char *key, char *err, size_t errlen)
         if (*c == '-')
             *c = '_';
     if (strcmp(fixed, key) != 0 && key_known(fixed))
-        return fail(err, errlen, "%s: is not a key of a scenario file (expected \"%s\": keys are "
-                                 "written with underscores)", shown, fixed);
+        return fail(err, errlen,
+                    "%s: is not a key of a scenario file (expected \"%s\": keys are "
+                    "written with underscores)",
+                    shown, fixed);
     char list[512];
     size_t len = (size_t)snprintf(list, sizeof(list), "%s, %s", KEY_NAME, KEY_DESCRIPTION);
     for (int s = 0; s < PRESET_SET__COUNT && len < sizeof(list); s++)
         len += (size_t)snprintf(list + len, sizeof(list) - len, ", %s",
                                 preset_setting_key((enum preset_setting)s));
-    return fail(err, errlen, "%s: is not a key of a scenario file (expected %s or %s)", shown,
-                list, KEY_THRESHOLDS);
+    return fail(err, errlen, "%s: is not a key of a scenario file (expected %s or %s)", shown, list,
+                KEY_THRESHOLDS);
 }
 
 /* ---- name, description, thresholds ---- */
@@ -228,7 +245,8 @@ static int load_name(struct loaded *l, json_object *root, char *err, size_t errl
     if (!json_object_is_type(v, json_type_string))
         return wrong_type(KEY_NAME, v, expect, err, errlen);
     char reason[256];
-    if (!plain_string(v) || scenario_name_check(json_object_get_string(v), reason, sizeof(reason)) != 0) {
+    if (!plain_string(v) ||
+        scenario_name_check(json_object_get_string(v), reason, sizeof(reason)) != 0) {
         if (!plain_string(v))
             snprintf(reason, sizeof(reason), "is not a scenario name %s", expect);
         char shown[SHOWN_MAX + 8];
@@ -245,7 +263,8 @@ static int load_name(struct loaded *l, json_object *root, char *err, size_t errl
 static int load_description(struct loaded *l, json_object *v, char *err, size_t errlen)
 {
     char expect[96];
-    snprintf(expect, sizeof(expect), "(expected one line of text of at most %d bytes)", SCENARIO_DESCRIPTION_MAX);
+    snprintf(expect, sizeof(expect), "(expected one line of text of at most %d bytes)",
+             SCENARIO_DESCRIPTION_MAX);
     if (!json_object_is_type(v, json_type_string))
         return wrong_type(KEY_DESCRIPTION, v, expect, err, errlen);
     const char *s = json_object_get_string(v);
@@ -277,7 +296,8 @@ static int check_threshold(const char *name, size_t i, json_object *v, char *err
         if (json_object_get_type(v) == json_type_null)
             return fail(err, errlen, "\"%s: is null %s", key, expect);
         return fail(err, errlen, "\"%s: %s is %s %s", key, shown,
-                    json_object_is_type(v, json_type_string) ? "a string with a NUL character" : type_word(v),
+                    json_object_is_type(v, json_type_string) ? "a string with a NUL character"
+                                                             : type_word(v),
                     expect);
     }
     const char *spec = json_object_get_string(v);
@@ -294,16 +314,19 @@ static int check_threshold(const char *name, size_t i, json_object *v, char *err
     }
     const char *names[] = {name};
     if (threshold_check_scenarios(&t, names, 1, reason, sizeof(reason)) != 0)
-        return fail(err, errlen, "\"%s: %s filters on another scenario (expected scenario:%s, "
-                                 "the file's own name, or no scenario tag)", key, shown, name);
+        return fail(err, errlen,
+                    "\"%s: %s filters on another scenario (expected scenario:%s, "
+                    "the file's own name, or no scenario tag)",
+                    key, shown, name);
     return 0;
 }
 
 static int load_thresholds(struct loaded *l, json_object *v, char *err, size_t errlen)
 {
     char expect[192];
-    snprintf(expect, sizeof(expect), "(expected an array of threshold strings, e.g. "
-                                     "[\"http_req_failed:rate<0.001\"])");
+    snprintf(expect, sizeof(expect),
+             "(expected an array of threshold strings, e.g. "
+             "[\"http_req_failed:rate<0.001\"])");
     if (!json_object_is_type(v, json_type_array))
         return wrong_type(KEY_THRESHOLDS, v, expect, err, errlen);
     size_t n = json_object_array_length(v);
@@ -351,7 +374,8 @@ static json_object *parse_json(const char *text, size_t len, char *err, size_t e
         return NULL;
     }
     if (len > (size_t)SCENARIO_FILE_MAX_BYTES) {
-        fail(err, errlen, "is larger than %d bytes (expected a scenario file)", SCENARIO_FILE_MAX_BYTES);
+        fail(err, errlen, "is larger than %d bytes (expected a scenario file)",
+             SCENARIO_FILE_MAX_BYTES);
         return NULL;
     }
     struct json_tokener *tok = json_tokener_new();
@@ -370,12 +394,16 @@ static json_object *parse_json(const char *text, size_t len, char *err, size_t e
     size_t line, col;
     if (e == json_tokener_continue) {
         line_col(text, len, &line, &col);
-        fail(err, errlen, "is not valid JSON: it ends early at line %zu, column %zu (expected a "
-                          "complete JSON object)", line, col);
+        fail(err, errlen,
+             "is not valid JSON: it ends early at line %zu, column %zu (expected a "
+             "complete JSON object)",
+             line, col);
     } else {
         line_col(text, end < len ? end : len, &line, &col);
-        fail(err, errlen, "is not valid JSON: %s at line %zu, column %zu (expected a JSON object "
-                          "of scenario settings)", json_tokener_error_desc(e), line, col);
+        fail(err, errlen,
+             "is not valid JSON: %s at line %zu, column %zu (expected a JSON object "
+             "of scenario settings)",
+             json_tokener_error_desc(e), line, col);
     }
     return NULL;
 }
@@ -402,7 +430,8 @@ static int check_duplicate_keys(const char *text, size_t len, char *err, size_t 
             size_t s = i;
             skip_string(text, len, &i);
             size_t j = i;
-            while (j < len && (text[j] == ' ' || text[j] == '\t' || text[j] == '\n' || text[j] == '\r'))
+            while (j < len &&
+                   (text[j] == ' ' || text[j] == '\t' || text[j] == '\n' || text[j] == '\r'))
                 j++;
             if (depth != 1 || j >= len || text[j] != ':' || n == MAX_KEYS)
                 continue;
@@ -424,7 +453,8 @@ static int check_duplicate_keys(const char *text, size_t len, char *err, size_t 
  * file's order. */
 static int load_object(struct loaded *l, json_object *root, char *err, size_t errlen)
 {
-    json_object_object_foreach(root, key, val) {
+    json_object_object_foreach(root, key, val)
+    {
         (void)val;
         if (!key_known(key))
             return unknown_key(key, err, errlen);
@@ -432,7 +462,8 @@ static int load_object(struct loaded *l, json_object *root, char *err, size_t er
     int rc = load_name(l, root, err, errlen);
     if (rc != 0)
         return rc;
-    json_object_object_foreach(root, k, v) {
+    json_object_object_foreach(root, k, v)
+    {
         enum preset_setting s = setting_of(k);
         if (strcmp(k, KEY_DESCRIPTION) == 0)
             rc = load_description(l, v, err, errlen);
@@ -457,7 +488,8 @@ int scenario_file_parse(const char *text, size_t len, struct preset **out, char 
     int rc;
     struct loaded *l = NULL;
     if (!json_object_is_type(root, json_type_object)) {
-        rc = fail(err, errlen, "is %s, not an object (expected {\"name\": \"...\", ...})", type_word(root));
+        rc = fail(err, errlen, "is %s, not an object (expected {\"name\": \"...\", ...})",
+                  type_word(root));
     } else if ((rc = check_duplicate_keys(text, len, err, errlen)) == 0) {
         l = calloc(1, sizeof(*l));
         rc = l ? load_object(l, root, err, errlen) : -ENOMEM;
@@ -490,12 +522,14 @@ int scenario_file_load(const char *path, struct preset **out, char *err, size_t 
     }
     if (st.st_size > SCENARIO_FILE_MAX_BYTES) {
         close(fd);
-        return fail(err, errlen, "is larger than %d bytes (expected a scenario file)", SCENARIO_FILE_MAX_BYTES);
+        return fail(err, errlen, "is larger than %d bytes (expected a scenario file)",
+                    SCENARIO_FILE_MAX_BYTES);
     }
     char *text = malloc((size_t)st.st_size + 1);
     size_t got = 0;
     ssize_t r = 1;
-    while (text && got < (size_t)st.st_size && (r = read(fd, text + got, (size_t)st.st_size - got)) > 0)
+    while (text && got < (size_t)st.st_size &&
+           (r = read(fd, text + got, (size_t)st.st_size - got)) > 0)
         got += (size_t)r;
     rc = r < 0 ? -errno : 0;
     close(fd);

@@ -35,7 +35,8 @@ int scenario_name_check(const char *name, char *reason, size_t n);
  * `"heartbeat": "5x" is not a duration (expected ...)`, `"thresholds"[1]: "SPEC" REASON`, or
  * about the text as a whole, `not valid JSON: unexpected character at line 3, column 9 (...)`.
  * *out is NULL on failure. */
-int scenario_file_parse(const char *text, size_t len, struct preset **out, char *err, size_t errlen);
+int scenario_file_parse(const char *text, size_t len, struct preset **out, char *err,
+                        size_t errlen);
 
 /* Reads the scenario file at path (a regular file of at most SCENARIO_FILE_MAX_BYTES) and
  * parses it as scenario_file_parse does. Returns 0, a negative errno when the file cannot be

@@ -47,8 +47,8 @@ void schedule_timer_init(struct schedule_timer *t, uint64_t run_seed, uint32_t i
     }
     /* The first draw is always taken so later intervals do not depend on the profile. */
     uint64_t own = uniform_below(&t->rng, p->ramp_ns);
-    t->exact_ns = p->start_at_agent_start ? schedule_agent_start_ns(run_seed, index, p->ramp_ns)
-                                          : own;
+    t->exact_ns =
+        p->start_at_agent_start ? schedule_agent_start_ns(run_seed, index, p->ramp_ns) : own;
     t->next_ns = schedule_slot_end_ns(t->exact_ns, p->grid_ns);
 }
 

@@ -27,12 +27,12 @@ enum schedule_kind {
 
 /* How one periodic timer behaves. */
 struct schedule_params {
-    uint64_t interval_ns; /* period; 0 = the timer is off */
-    double jitter_pct;    /* each interval varies uniformly by +/- this share (0..90) */
-    uint64_t ramp_ns;     /* the first event falls uniformly in [0, ramp_ns); 0 = at 0 */
+    uint64_t interval_ns;      /* period; 0 = the timer is off */
+    double jitter_pct;         /* each interval varies uniformly by +/- this share (0..90) */
+    uint64_t ramp_ns;          /* the first event falls uniformly in [0, ramp_ns); 0 = at 0 */
     bool start_at_agent_start; /* first event at the agent's SCHEDULE_START offset instead of
                                   an independent draw (certctl-1.0: heartbeat and poll at once) */
-    uint64_t grid_ns;     /* intended times are rounded up to a multiple of this (the agents'
+    uint64_t grid_ns;          /* intended times are rounded up to a multiple of this (the agents'
                              wake-up slot, --timer-slot); 0 = not rounded */
 };
 
@@ -98,8 +98,8 @@ struct schedule_queue_slot {
 
 struct schedule_queue {
     struct schedule_queue_slot *heap;
-    uint32_t n, cap; /* slots in use (stale ones included), allocated */
-    uint32_t live;   /* entries queued */
+    uint32_t n, cap;   /* slots in use (stale ones included), allocated */
+    uint32_t live;     /* entries queued */
     uint32_t reserved; /* entries the caller reserved room for */
 };
 

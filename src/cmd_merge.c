@@ -63,7 +63,8 @@ static bool same_config(const struct histo_config *a, const struct histo_config 
     return a->lowest_us == b->lowest_us && a->highest_us == b->highest_us && a->digits == b->digits;
 }
 
-static int refuse(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int refuse(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int refuse(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
@@ -111,11 +112,13 @@ static int check_slice(const char *const *paths, size_t i, const struct merge_in
 {
     const struct report_info *first = &in->first;
     if (info->seed != first->seed)
-        return refuse(err, errlen, "%s has seed %" PRIu64 " but %s has seed %" PRIu64
+        return refuse(err, errlen,
+                      "%s has seed %" PRIu64 " but %s has seed %" PRIu64
                       " (expected the shards of one run, all with the same --seed)",
                       paths[i], info->seed, paths[0], first->seed);
     if (info->shard_n != first->shard_n)
-        return refuse(err, errlen, "%s is shard %u/%u but %s is shard %u/%u: slices of different "
+        return refuse(err, errlen,
+                      "%s is shard %u/%u but %s is shard %u/%u: slices of different "
                       "shard counts overlap (expected every file from one --shard K/%u split)",
                       paths[i], info->shard_k, info->shard_n, paths[0], first->shard_k,
                       first->shard_n, first->shard_n);
@@ -127,9 +130,8 @@ static int check_slice(const char *const *paths, size_t i, const struct merge_in
 }
 
 /* Load one file into a fresh registry, check it and add it to m. */
-static int merge_one(const char *const *paths, size_t i, struct metrics *m,
-                     struct merge_inputs *in, struct histo_config *config0, char *err,
-                     size_t errlen)
+static int merge_one(const char *const *paths, size_t i, struct metrics *m, struct merge_inputs *in,
+                     struct histo_config *config0, char *err, size_t errlen)
 {
     char why[512];
     struct report_info info;
@@ -144,11 +146,12 @@ static int merge_one(const char *const *paths, size_t i, struct metrics *m,
     struct metrics *part = metrics_new(false);
     int rc = part ? 0 : refuse(err, errlen, "out of memory");
     if (rc == 0 && i > 0 && config.digits != 0 && !same_config(&config, config0))
-        rc = refuse(err, errlen, "%s: histogram configuration %" PRId64 "-%" PRId64 " us at %" PRId64
+        rc = refuse(err, errlen,
+                    "%s: histogram configuration %" PRId64 "-%" PRId64 " us at %" PRId64
                     " digits differs from %s's %" PRId64 "-%" PRId64 " us at %" PRId64
-                    " digits (expected histograms that add exactly)", paths[i], config.lowest_us,
-                    config.highest_us, config.digits, paths[0], config0->lowest_us,
-                    config0->highest_us, config0->digits);
+                    " digits (expected histograms that add exactly)",
+                    paths[i], config.lowest_us, config.highest_us, config.digits, paths[0],
+                    config0->lowest_us, config0->highest_us, config0->digits);
     if (rc == 0 && report_json_load(root, part, &info, why, sizeof why) != 0)
         rc = refuse(err, errlen, "summary %s: %s", paths[i], why);
     json_object_put(root);
@@ -175,8 +178,9 @@ static int merge_one(const char *const *paths, size_t i, struct metrics *m,
     }
     int mrc = rc == 0 ? metrics_merge(m, part) : 0;
     if (mrc != 0)
-        rc = refuse(err, errlen, "cannot add %s: %s", paths[i],
-                    mrc == -ENOSPC ? "more request series than one registry holds" : strerror(-mrc));
+        rc =
+            refuse(err, errlen, "cannot add %s: %s", paths[i],
+                   mrc == -ENOSPC ? "more request series than one registry holds" : strerror(-mrc));
     metrics_free(part);
     return rc;
 }
@@ -187,8 +191,8 @@ int merge_read(const char *const *paths, size_t n, struct metrics *m, struct mer
     struct histo_config config0 = {0, 0, 0};
     memset(in, 0, sizeof *in);
     if (n == 0)
-        return refuse(err, errlen, "no summary files given (expected FILE.json..., see "
-                      PROG " --help)");
+        return refuse(err, errlen,
+                      "no summary files given (expected FILE.json..., see " PROG " --help)");
     in->shards = calloc(n, sizeof *in->shards);
     if (in->shards == NULL)
         return refuse(err, errlen, "out of memory");
@@ -293,26 +297,36 @@ static int finish(const struct outputs_args *a, const struct metrics *m,
     char err[ERR_LINE_MAX], missing[128];
     size_t n_missing = missing_shards(in, missing, sizeof missing);
     bool complete = n_missing == 0;
-    struct report_text_opts opts = {.thresholds = res, .n_thresholds = n_res, .known_in_flight = -1};
+    struct report_text_opts opts = {
+        .thresholds = res, .n_thresholds = n_res, .known_in_flight = -1};
     if (!complete)
-        fprintf(stderr, PROG ": warning: %zu of %u shards missing (%s): the result covers part "
-                "of the fleet only\n", n_missing, in->shard_n, missing);
+        fprintf(stderr,
+                PROG ": warning: %zu of %u shards missing (%s): the result covers part "
+                     "of the fleet only\n",
+                n_missing, in->shard_n, missing);
     print_header(in);
     report_text_write(stdout, m, &opts);
-    struct report_meta meta = {PACKAGE_VERSION, in->first.seed, 0, 1, in->started_at,
-                               in->ended_at, merged_config(in, a->files, complete)};
+    struct report_meta meta = {PACKAGE_VERSION,
+                               in->first.seed,
+                               0,
+                               1,
+                               in->started_at,
+                               in->ended_at,
+                               merged_config(in, a->files, complete)};
     int rc = 0;
     if (meta.config == NULL) {
         fprintf(stderr, PROG ": out of memory\n");
         return OUTPUTS_EXIT_FAILED;
     }
-    if (a->summary_json && report_json_write(a->summary_json, &meta, m, res, n_res, err, sizeof err) != 0) {
+    if (a->summary_json &&
+        report_json_write(a->summary_json, &meta, m, res, n_res, err, sizeof err) != 0) {
         fprintf(stderr, PROG ": %s\n", err);
         rc = OUTPUTS_EXIT_FAILED;
     }
     if (a->html) {
         json_object *summary = report_json_build(&meta, m, res, n_res);
-        if (summary == NULL || report_html_write_summary(summary, NULL, a->html, err, sizeof err) != 0) {
+        if (summary == NULL ||
+            report_html_write_summary(summary, NULL, a->html, err, sizeof err) != 0) {
             fprintf(stderr, PROG ": %s\n", summary ? err : "out of memory building the summary");
             rc = OUTPUTS_EXIT_FAILED;
         }
@@ -350,8 +364,8 @@ int cmd_merge_main(int argc, char **argv)
         snprintf(err, sizeof err, PROG ": out of memory");
     }
     if (rc == 0)
-        rc = outputs_thresholds_eval(PROG, origins, specs, n_specs, in.n_thresholds, m, &res,
-                                     err, sizeof err);
+        rc = outputs_thresholds_eval(PROG, origins, specs, n_specs, in.n_thresholds, m, &res, err,
+                                     sizeof err);
     if (rc != 0)
         fprintf(stderr, "%s\n", err);
     else

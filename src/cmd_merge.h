@@ -17,8 +17,8 @@ struct merge_inputs {
     time_t ended_at;          /* latest end */
     uint32_t shard_n;         /* N of every input's shard K/N */
     size_t n_files;
-    uint32_t *shards;         /* the K of each file, in file order (owned) */
-    char **thresholds;        /* the inputs' threshold specs, duplicates removed (owned) */
+    uint32_t *shards;  /* the K of each file, in file order (owned) */
+    char **thresholds; /* the inputs' threshold specs, duplicates removed (owned) */
     size_t n_thresholds;
 };
 

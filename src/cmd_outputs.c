@@ -42,20 +42,22 @@ static int store(struct outputs_args *a, enum outputs_opt id, const char *prog, 
                  const char *value, char *err, size_t errlen)
 {
     char reason[256];
-    const char **slot = id == OUTPUTS_OPT_SUMMARY_JSON ? &a->summary_json
-                        : id == OUTPUTS_OPT_HTML       ? &a->html
+    const char **slot = id == OUTPUTS_OPT_SUMMARY_JSON   ? &a->summary_json
+                        : id == OUTPUTS_OPT_HTML         ? &a->html
                         : id == OUTPUTS_OPT_INTERVAL_LOG ? &a->interval_log
                                                          : NULL;
     if (slot == NULL) {
         if (*value == '\0')
             return usage(err, errlen, prog, opt, value,
-                         "is empty (expected METRIC[{tag:value,...}]:EXPR, e.g. http_req_failed:rate<0.001)");
+                         "is empty (expected METRIC[{tag:value,...}]:EXPR, e.g. "
+                         "http_req_failed:rate<0.001)");
         if (push(&a->thresholds, &a->n_thresholds, value) != 0)
             return usage(err, errlen, prog, opt, NULL, "out of memory (expected fewer thresholds)");
         return 0;
     }
     if (*slot != NULL)
-        return usage(err, errlen, prog, opt, NULL, "given more than once (expected it at most once)");
+        return usage(err, errlen, prog, opt, NULL,
+                     "given more than once (expected it at most once)");
     int rc = id == OUTPUTS_OPT_INTERVAL_LOG ? parse_readable_file(value, reason, sizeof reason)
                                             : parse_writable_path(value, reason, sizeof reason);
     if (rc != 0)
@@ -156,14 +158,15 @@ static int check_one(const char *spec, struct threshold *t, bool check_scenarios
         return -1;
     if (!check_scenarios)
         return 0;
-    return threshold_check_scenarios(t, names, scenarios_of(m, names, METRICS_MAX_SERIES),
-                                     reason, n) != 0 ? -1 : 0;
+    return threshold_check_scenarios(t, names, scenarios_of(m, names, METRICS_MAX_SERIES), reason,
+                                     n) != 0
+               ? -1
+               : 0;
 }
 
-int outputs_thresholds_eval(const char *prog, const char *const *origins,
-                            const char *const *specs, size_t n, size_t check_from,
-                            const struct metrics *m, struct threshold_result **results,
-                            char *err, size_t errlen)
+int outputs_thresholds_eval(const char *prog, const char *const *origins, const char *const *specs,
+                            size_t n, size_t check_from, const struct metrics *m,
+                            struct threshold_result **results, char *err, size_t errlen)
 {
     struct threshold t;
     char reason[512];

@@ -27,14 +27,14 @@ enum outputs_opt {
 
 /* A parsed command line; strings point into argv. */
 struct outputs_args {
-    const char **files;      /* input files in order (owned array) */
+    const char **files; /* input files in order (owned array) */
     size_t n_files;
     const char *summary_json; /* --summary-json OUT (checked writable), or NULL */
     const char *html;         /* --html OUT (checked writable), or NULL */
     const char *interval_log; /* --interval-log FILE (checked readable), or NULL */
     const char **thresholds;  /* --threshold SPEC, repeatable (owned array) */
     size_t n_thresholds;
-    bool help;                /* --help was given: print the usage, exit 0 */
+    bool help; /* --help was given: print the usage, exit 0 */
 };
 
 /* Parse argv[1..argc-1] (argv[0] is the command word, e.g. "merge") for command prog (e.g.
@@ -54,10 +54,9 @@ void outputs_args_free(struct outputs_args *a);
  * (as the run checks its own). Returns 0, or OUTPUTS_EXIT_USAGE with one line in err for a
  * spec that does not parse or names an absent scenario, or OUTPUTS_EXIT_FAILED when out of
  * memory. */
-int outputs_thresholds_eval(const char *prog, const char *const *origins,
-                            const char *const *specs, size_t n, size_t check_from,
-                            const struct metrics *m, struct threshold_result **results,
-                            char *err, size_t errlen);
+int outputs_thresholds_eval(const char *prog, const char *const *origins, const char *const *specs,
+                            size_t n, size_t check_from, const struct metrics *m,
+                            struct threshold_result **results, char *err, size_t errlen);
 
 /* Number of results that did not pass. */
 size_t outputs_thresholds_failed(const struct threshold_result *results, size_t n);

@@ -86,14 +86,13 @@ int cmd_report_main(int argc, char **argv)
     if (rc == 0)
         rc = load(a.files[0], m, &info, &res, err, sizeof err);
     if (rc == 0) {
-        struct report_text_opts opts = {.thresholds = res,
-                                        .n_thresholds = info.n_thresholds,
-                                        .known_in_flight = -1};
+        struct report_text_opts opts = {
+            .thresholds = res, .n_thresholds = info.n_thresholds, .known_in_flight = -1};
         print_header(a.files[0], &info);
         report_text_write(stdout, m, &opts);
         char why[ERR_LINE_MAX - 32];
-        if (a.html && report_html_write_file(a.files[0], a.interval_log, a.html, why,
-                                             sizeof why) != 0) {
+        if (a.html &&
+            report_html_write_file(a.files[0], a.interval_log, a.html, why, sizeof why) != 0) {
             snprintf(err, sizeof err, PROG ": %s", why);
             rc = OUTPUTS_EXIT_FAILED;
         }

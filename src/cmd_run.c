@@ -90,18 +90,20 @@ static int do_register(struct run_ctx *c)
 {
     const struct run_config *cfg = &c->cfg;
     c->pre = metrics_new(false);
-    struct register_config rc = {
-        .set = &c->set, .conn = &c->cc, .n_agents = cfg->agents, .shard_k = cfg->shard_k,
-        .shard_n = cfg->shard_n ? cfg->shard_n : 1, .progress = c->quiet ? NULL : stderr,
-        .metrics = c->pre};
+    struct register_config rc = {.set = &c->set,
+                                 .conn = &c->cc,
+                                 .n_agents = cfg->agents,
+                                 .shard_k = cfg->shard_k,
+                                 .shard_n = cfg->shard_n ? cfg->shard_n : 1,
+                                 .progress = c->quiet ? NULL : stderr,
+                                 .metrics = c->pre};
     char err[ERR_MAX];
     if (register_agents(&rc, c->ids, err, sizeof err) != 0) {
         fprintf(stderr, "fleetsim: %s\n", err);
         return RUN_EXIT_FAILED;
     }
-    if (cfg->agents_file &&
-        register_write_file(cfg->agents_file, c->ids, cfg->agents, rc.shard_k, rc.shard_n, err,
-                            sizeof err) != 0) {
+    if (cfg->agents_file && register_write_file(cfg->agents_file, c->ids, cfg->agents, rc.shard_k,
+                                                rc.shard_n, err, sizeof err) != 0) {
         fprintf(stderr, "fleetsim: %s\n", err);
         return RUN_EXIT_FAILED;
     }

@@ -162,7 +162,8 @@ static void print_scenario(FILE *out, const struct preset *p, const char *path)
     else
         fprintf(out, "%s\n", p->name);
     fprintf(out, "  %s\n", p->description && *p->description ? p->description : "(no description)");
-    fprintf(out, "  sets: %s%s\n", len == 0 ? "nothing (the defaults)" : sets, len < 0 ? "..." : "");
+    fprintf(out, "  sets: %s%s\n", len == 0 ? "nothing (the defaults)" : sets,
+            len < 0 ? "..." : "");
     size_t n = preset_threshold_count(p);
     fprintf(out, "  thresholds:%s\n", n ? "" : " none");
     for (size_t i = 0; i < n; i++)

@@ -25,7 +25,7 @@
 #define OPT_VERSION (OPT_HELP + 1)
 
 /* Options that may be given more than once. */
-#define REPEATABLE_MASK                                                                    \
+#define REPEATABLE_MASK \
     ((1ULL << RUN_OPT_THRESHOLD) | (1ULL << RUN_OPT_SCENARIO) | (1ULL << RUN_OPT_VERBOSE))
 
 /* The long options, in --help order; handlers live in options_values.c. */
@@ -157,7 +157,8 @@ bool options_explicit(const struct run_config *cfg, enum run_opt o)
 
 bool options_given(const struct run_config *cfg, enum run_opt o)
 {
-    return options_explicit(cfg, o) || ((unsigned)o < RUN_OPT__COUNT && (cfg->scenario_mask & (1ULL << o)));
+    return options_explicit(cfg, o) ||
+           ((unsigned)o < RUN_OPT__COUNT && (cfg->scenario_mask & (1ULL << o)));
 }
 
 const struct preset *options_scenario_preset(const struct run_config *cfg, size_t i)
@@ -169,9 +170,12 @@ const struct preset *options_scenario_preset(const struct run_config *cfg, size_
 static bool starts_actor(const struct preset *p, enum options_actor a)
 {
     switch (a) {
-    case OPTIONS_ACTOR_AGENTS: return (p->has_agents && p->agents > 0) || p->has_heartbeat;
-    case OPTIONS_ACTOR_OPERATOR: return p->has_bulk_rate;
-    case OPTIONS_ACTOR_ACME: return p->has_acme_clients;
+    case OPTIONS_ACTOR_AGENTS:
+        return (p->has_agents && p->agents > 0) || p->has_heartbeat;
+    case OPTIONS_ACTOR_OPERATOR:
+        return p->has_bulk_rate;
+    case OPTIONS_ACTOR_ACME:
+        return p->has_acme_clients;
     }
     return false;
 }
@@ -203,8 +207,9 @@ static void build_longopts(struct option *lo)
 {
     size_t i;
     for (i = 0; i < N_SPECS; i++) {
-        lo[i] = (struct option){specs[i].name, specs[i].takes_value ? required_argument : no_argument,
-                                NULL, OPT_BASE + (int)specs[i].id};
+        lo[i] =
+            (struct option){specs[i].name, specs[i].takes_value ? required_argument : no_argument,
+                            NULL, OPT_BASE + (int)specs[i].id};
     }
     lo[i++] = (struct option){"help", no_argument, NULL, OPT_HELP};
     lo[i++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
@@ -236,8 +241,8 @@ static int check_exact(const char *elem, const char *name, char *err, size_t err
         return 0;
     char shown[64];
     snprintf(shown, sizeof(shown), "%.*s", (int)strcspn(elem, "="), elem);
-    return optval_usage_error(err, errlen, "unknown option \"%s\" (did you mean --%s? see fleetsim --help)",
-                       shown, name);
+    return optval_usage_error(
+        err, errlen, "unknown option \"%s\" (did you mean --%s? see fleetsim --help)", shown, name);
 }
 
 /* Writes "--a, --b or --c" for the long options that start with prefix into buf (size n).
@@ -267,16 +272,20 @@ static int unknown_option(const char *elem, int opt, char *err, size_t errlen)
 {
     const struct option_spec *s = spec_of(opt);
     if (s)
-        return optval_usage_error(err, errlen, "--%s: takes no value (expected --%s alone)", s->name, s->name);
+        return optval_usage_error(err, errlen, "--%s: takes no value (expected --%s alone)",
+                                  s->name, s->name);
     if (opt == OPT_HELP || opt == OPT_VERSION)
-        return optval_usage_error(err, errlen, "--%s: takes no value", opt == OPT_HELP ? "help" : "version");
+        return optval_usage_error(err, errlen, "--%s: takes no value",
+                                  opt == OPT_HELP ? "help" : "version");
     if (opt > 0 && opt < OPT_BASE)
         return optval_usage_error(err, errlen, "unknown option \"-%c\" (see fleetsim --help)", opt);
     char shown[64];
     snprintf(shown, sizeof(shown), "%.*s", (int)strcspn(elem, "="), elem);
     char hint[256];
     if (strncmp(shown, "--", 2) == 0 && similar_options(shown + 2, hint, sizeof(hint)) > 0)
-        return optval_usage_error(err, errlen, "unknown option \"%s\" (did you mean %s? see fleetsim --help)", shown, hint);
+        return optval_usage_error(err, errlen,
+                                  "unknown option \"%s\" (did you mean %s? see fleetsim --help)",
+                                  shown, hint);
     return optval_usage_error(err, errlen, "unknown option \"%s\" (see fleetsim --help)", shown);
 }
 
@@ -285,7 +294,8 @@ static int unknown_option(const char *elem, int opt, char *err, size_t errlen)
 static int missing_value(const struct option_spec *s, char *err, size_t errlen)
 {
     if (!s)
-        return optval_usage_error(err, errlen, "an option is missing its value (see fleetsim --help)");
+        return optval_usage_error(err, errlen,
+                                  "an option is missing its value (see fleetsim --help)");
     struct run_config scratch;
     char reason[256] = "";
     options_defaults(&scratch);
@@ -293,7 +303,7 @@ static int missing_value(const struct option_spec *s, char *err, size_t errlen)
     options_free(&scratch);
     const char *expect = strstr(reason, "(expected");
     return optval_usage_error(err, errlen, "--%s: missing value %s", s->name,
-                       expect ? expect : "(see fleetsim --help)");
+                              expect ? expect : "(see fleetsim --help)");
 }
 
 /* Applies one recognised option. */
@@ -302,7 +312,8 @@ static int apply_option(struct run_config *cfg, const struct option_spec *s, con
 {
     uint64_t bit = 1ULL << s->id;
     if ((cfg->explicit_mask & bit) && !(REPEATABLE_MASK & bit))
-        return optval_usage_error(err, errlen, "--%s: given more than once (expected it at most once)", s->name);
+        return optval_usage_error(err, errlen,
+                                  "--%s: given more than once (expected it at most once)", s->name);
     cfg->explicit_mask |= bit;
     char reason[1024] = ""; /* scenario files' lines are long */
     int rc = s->handler(cfg, s->id, arg, reason, sizeof(reason));

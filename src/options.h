@@ -37,7 +37,7 @@ struct threshold; /* engine/threshold.h (owner "measure") */
 #define OPTIONS_DEFAULT_TIMER_SLOT_NS 5000000ULL /* = AGENT_TIMER_SLOT_DEFAULT_NS */
 #define OPTIONS_MAX_TIMER_SLOT_NS 1000000000ULL
 #define OPTIONS_MAX_THREADS 256u
-#define OPTIONS_DEFAULT_BULK_BATCH 50u      /* certctl clamps filtered matches at 50 */
+#define OPTIONS_DEFAULT_BULK_BATCH 50u /* certctl clamps filtered matches at 50 */
 #define OPTIONS_MAX_CERTS PRESET_MAX_CERTS
 #define OPTIONS_MAX_BULK_BATCH PRESET_MAX_BULK_BATCH /* certctl's body limit holds about 25k ids */
 #define OPTIONS_MIN_BULK_RATE_PER_S PRESET_MIN_BULK_RATE_PER_S /* 0.6/m */
@@ -46,9 +46,9 @@ struct threshold; /* engine/threshold.h (owner "measure") */
 
 /* What main should do after a successful parse. */
 enum options_action {
-    OPTIONS_ACTION_RUN = 0, /* run (or dry-run) the simulation */
-    OPTIONS_ACTION_HELP,    /* --help: print help_print() to stdout, exit 0 */
-    OPTIONS_ACTION_VERSION, /* --version: print help_print_version() to stdout, exit 0 */
+    OPTIONS_ACTION_RUN = 0,        /* run (or dry-run) the simulation */
+    OPTIONS_ACTION_HELP,           /* --help: print help_print() to stdout, exit 0 */
+    OPTIONS_ACTION_VERSION,        /* --version: print help_print_version() to stdout, exit 0 */
     OPTIONS_ACTION_LIST_SCENARIOS, /* --list-scenarios: print help_print_scenarios() to
                                       stdout, exit 0 (the other options are parsed, not
                                       checked together) */
@@ -106,7 +106,12 @@ enum run_opt {
 };
 
 /* Where a value came from. */
-enum options_source { OPTIONS_SOURCE_NONE = 0, OPTIONS_SOURCE_ENV, OPTIONS_SOURCE_ARG, OPTIONS_SOURCE_FILE };
+enum options_source {
+    OPTIONS_SOURCE_NONE = 0,
+    OPTIONS_SOURCE_ENV,
+    OPTIONS_SOURCE_ARG,
+    OPTIONS_SOURCE_FILE
+};
 
 enum options_agent_profile { OPTIONS_PROFILE_DEFAULT = 0, OPTIONS_PROFILE_CERTCTL_1_0 };
 
@@ -125,18 +130,18 @@ struct run_config {
     enum options_action action;
 
     /* target */
-    bool url_set;                       /* false: start the built-in target (DESIGN §5) */
-    enum options_source url_source;     /* ARG (--url) or ENV (CERTCTL_SERVER_URL) */
+    bool url_set;                   /* false: start the built-in target (DESIGN §5) */
+    enum options_source url_source; /* ARG (--url) or ENV (CERTCTL_SERVER_URL) */
     struct parsed_url url;
     char api_key[OPTIONS_API_KEY_MAX + 1]; /* secret: never print; "" when none */
-    enum options_source api_key_source; /* ARG, FILE (--api-key-file) or ENV (CERTCTL_API_KEY) */
-    char *api_key_file;                 /* path, or NULL */
-    char *cacert_path;                  /* NULL: system trust store */
-    bool insecure;                      /* skip certificate verification */
+    enum options_source api_key_source;    /* ARG, FILE (--api-key-file) or ENV (CERTCTL_API_KEY) */
+    char *api_key_file;                    /* path, or NULL */
+    char *cacert_path;                     /* NULL: system trust store */
+    bool insecure;                         /* skip certificate verification */
 
     /* scenarios: names as given, validated (options_scenario_known) */
     char *scenarios[OPTIONS_SCENARIOS_MAX];
-    size_t n_scenarios;                 /* 0: the "default" scenario */
+    size_t n_scenarios; /* 0: the "default" scenario */
     /* --scenario FILE (sim/scenario_file.h): scenarios[i] is then the file's "name" (the
      * scenario tag), scenario_files[i] the path as given and scenario_presets[i] the loaded
      * preset (owned, released by options_free); for a built-in preset scenario_files[i] is
@@ -146,69 +151,69 @@ struct run_config {
     char *scenario_files[OPTIONS_SCENARIOS_MAX];
 
     /* fleet */
-    uint32_t agents;                    /* default 5000 */
+    uint32_t agents;                            /* default 5000 */
     char fleet_prefix[IDENTITY_PREFIX_MAX + 1]; /* default "loadtest" */
-    uint64_t heartbeat_ns;              /* default 30 s */
-    double jitter_pct;                  /* default 10 (%), interval varies by +/- this share */
-    uint64_t poll_ns;                   /* default 30 s; 0 = no work polling */
+    uint64_t heartbeat_ns;                      /* default 30 s */
+    double jitter_pct; /* default 10 (%), interval varies by +/- this share */
+    uint64_t poll_ns;  /* default 30 s; 0 = no work polling */
     enum options_agent_profile agent_profile;
-    struct identity_os_mix os_mix;      /* default 80/10/10 */
-    uint64_t ramp_ns;                   /* default: the final heartbeat_ns */
-    bool register_agents;               /* --register */
-    char *agents_file;                  /* --agents-file: written with --register, else read */
+    struct identity_os_mix os_mix; /* default 80/10/10 */
+    uint64_t ramp_ns;              /* default: the final heartbeat_ns */
+    bool register_agents;          /* --register */
+    char *agents_file;             /* --agents-file: written with --register, else read */
 
     /* run */
-    uint64_t duration_ns;               /* default 5 min */
-    uint64_t seed;                      /* --seed, else random from getrandom() */
+    uint64_t duration_ns; /* default 5 min */
+    uint64_t seed;        /* --seed, else random from getrandom() */
 
     /* thresholds: --threshold specs then the presets', and their parsed forms (same order) */
     char **threshold_specs;
-    struct threshold *thresholds;       /* n_thresholds entries (engine/threshold.h) */
+    struct threshold *thresholds; /* n_thresholds entries (engine/threshold.h) */
     size_t n_thresholds;
     bool no_thresholds;
 
     /* outputs */
     char *summary_json_path;
     char *interval_log_path;
-    uint64_t report_interval_ns;        /* default 10 s; 0 = off */
-    char *html_path;                    /* --html FILE (engine/report_html.h), or NULL */
-    bool metrics_listen_set;            /* --metrics-listen given */
+    uint64_t report_interval_ns;         /* default 10 s; 0 = off */
+    char *html_path;                     /* --html FILE (engine/report_html.h), or NULL */
+    bool metrics_listen_set;             /* --metrics-listen given */
     struct parsed_listen metrics_listen; /* where to serve GET /metrics (engine/metrics_http.h);
                                             a bare PORT means 127.0.0.1:PORT; port 0 = ephemeral */
 
     /* connections and scale-out */
     enum options_conn_mode conn_mode;
-    uint32_t pool_size;                 /* pool:N, 1 <= N <= agents */
+    uint32_t pool_size; /* pool:N, 1 <= N <= agents */
     bool source_ips_set;
     struct ipv4_range source_ips;
-    uint32_t threads;                   /* default 1 */
-    uint64_t timer_slot_ns;             /* agents' wake-up slot, 0 = exact; default 5 ms */
-    uint32_t shard_k, shard_n;          /* default 0/1 */
-    uint64_t timeout_ns;                /* per request, default 30 s */
-    uint64_t grace_ns;                  /* drain at the end, default 10 s */
+    uint32_t threads;          /* default 1 */
+    uint64_t timer_slot_ns;    /* agents' wake-up slot, 0 = exact; default 5 ms */
+    uint32_t shard_k, shard_n; /* default 0/1 */
+    uint64_t timeout_ns;       /* per request, default 30 s */
+    uint64_t grace_ns;         /* drain at the end, default 10 s */
 
     /* operator (bulk renewal, DESIGN §5): off unless bulk_rate_per_s > 0 */
-    uint32_t certs;                     /* --certs: mc-<prefix>-00001..N; default 0 (none) */
-    double bulk_rate_per_s;             /* --bulk-rate: bulk-renew calls per second; 0 = off */
-    uint32_t bulk_batch;                /* --bulk-batch: ids per call, default 50 */
-    uint32_t bulk_passes;               /* --bulk-passes: passes over the certificates; 0 = all run */
+    uint32_t certs;         /* --certs: mc-<prefix>-00001..N; default 0 (none) */
+    double bulk_rate_per_s; /* --bulk-rate: bulk-renew calls per second; 0 = off */
+    uint32_t bulk_batch;    /* --bulk-batch: ids per call, default 50 */
+    uint32_t bulk_passes;   /* --bulk-passes: passes over the certificates; 0 = all run */
 
     /* ACME clients (DESIGN §5): off unless acme_clients > 0 */
-    uint32_t acme_clients;              /* --acme-clients, default 0 */
-    enum options_acme_mode acme_mode;   /* --acme-mode, default order */
+    uint32_t acme_clients;                           /* --acme-clients, default 0 */
+    enum options_acme_mode acme_mode;                /* --acme-mode, default order */
     char acme_profile[OPTIONS_ACME_PROFILE_MAX + 1]; /* --acme-profile, default prof-loadtest */
-    char *acme_directory_url;           /* --acme-directory as given (another ACME server, e.g.
+    char *acme_directory_url;               /* --acme-directory as given (another ACME server, e.g.
                                            Pebble), or NULL: certctl's (or the built-in
                                            target's) /acme/profile/<profile>/directory */
-    struct parsed_url acme_directory;   /* its scheme, host and port */
+    struct parsed_url acme_directory;       /* its scheme, host and port */
     enum options_acme_key_alg acme_key_alg; /* --acme-key-alg, default es256 */
-    char *acme_cacert_path;             /* --acme-cacert: CAs of the --acme-directory server */
+    char *acme_cacert_path;                 /* --acme-cacert: CAs of the --acme-directory server */
 
-    int verbosity;                      /* -1 quiet, 0 normal, 1+ verbose (-v repeatable) */
+    int verbosity; /* -1 quiet, 0 normal, 1+ verbose (-v repeatable) */
     bool dry_run;
 
-    uint64_t explicit_mask;             /* bit RUN_OPT_x set when that option was given */
-    uint64_t scenario_mask;             /* bit RUN_OPT_x set when a --scenario set that option's
+    uint64_t explicit_mask; /* bit RUN_OPT_x set when that option was given */
+    uint64_t scenario_mask; /* bit RUN_OPT_x set when a --scenario set that option's
                                            value (never together with its explicit bit) */
 };
 

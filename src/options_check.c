@@ -87,17 +87,21 @@ static int check_conflicts(const struct run_config *cfg, char *err, size_t errle
 {
     for (size_t i = 0; i < sizeof(conflicts) / sizeof(conflicts[0]); i++) {
         if (options_explicit(cfg, conflicts[i].a) && options_explicit(cfg, conflicts[i].b))
-            return optval_usage_error(err, errlen, "--%s and --%s cannot be used together (expected one of them)",
-                               options_name(conflicts[i].a), options_name(conflicts[i].b));
+            return optval_usage_error(
+                err, errlen, "--%s and --%s cannot be used together (expected one of them)",
+                options_name(conflicts[i].a), options_name(conflicts[i].b));
     }
     if (cfg->bulk_rate_per_s > 0 && cfg->certs == 0)
-        return optval_usage_error(err, errlen,
-                           "--bulk-rate: the operator has no certificates to renew (expected --certs N too, the seeded certificates mc-%s-00001..N)",
-                           cfg->fleet_prefix);
+        return optval_usage_error(
+            err, errlen,
+            "--bulk-rate: the operator has no certificates to renew (expected --certs N too, the "
+            "seeded certificates mc-%s-00001..N)",
+            cfg->fleet_prefix);
     if (cfg->conn_mode == OPTIONS_CONN_POOL && cfg->pool_size > cfg->agents)
         return optval_usage_error(err, errlen,
-                           "--conn: \"pool:%u\" has more connections than agents (expected pool:N with N from 1 to %u, the --agents count)",
-                           cfg->pool_size, cfg->agents);
+                                  "--conn: \"pool:%u\" has more connections than agents (expected "
+                                  "pool:N with N from 1 to %u, the --agents count)",
+                                  cfg->pool_size, cfg->agents);
     return 0;
 }
 
@@ -128,17 +132,21 @@ static int check_acme(const struct run_config *cfg, char *err, size_t errlen)
     static const enum run_opt acme_opts[] = {RUN_OPT_ACME_MODE, RUN_OPT_ACME_PROFILE,
                                              RUN_OPT_ACME_DIRECTORY, RUN_OPT_ACME_KEY_ALG,
                                              RUN_OPT_ACME_CACERT};
-    for (size_t i = 0; cfg->acme_clients == 0 && i < sizeof(acme_opts) / sizeof(acme_opts[0]); i++) {
+    for (size_t i = 0; cfg->acme_clients == 0 && i < sizeof(acme_opts) / sizeof(acme_opts[0]);
+         i++) {
         if (options_explicit(cfg, acme_opts[i]))
-            return optval_usage_error(err, errlen,
-                               "--%s: has no effect without ACME clients (expected --acme-clients N "
-                               "or a scenario with ACME clients, e.g. acme-burst)",
-                               options_name(acme_opts[i]));
+            return optval_usage_error(
+                err, errlen,
+                "--%s: has no effect without ACME clients (expected --acme-clients N "
+                "or a scenario with ACME clients, e.g. acme-burst)",
+                options_name(acme_opts[i]));
     }
-    if (options_explicit(cfg, RUN_OPT_ACME_CACERT) && !options_explicit(cfg, RUN_OPT_ACME_DIRECTORY))
-        return optval_usage_error(err, errlen,
-                           "--acme-cacert: only applies to --acme-directory (expected it with "
-                           "--acme-directory URL; certctl's ACME server uses --cacert)");
+    if (options_explicit(cfg, RUN_OPT_ACME_CACERT) &&
+        !options_explicit(cfg, RUN_OPT_ACME_DIRECTORY))
+        return optval_usage_error(
+            err, errlen,
+            "--acme-cacert: only applies to --acme-directory (expected it with "
+            "--acme-directory URL; certctl's ACME server uses --cacert)");
     return 0;
 }
 
@@ -163,12 +171,15 @@ static int check_thresholds(struct run_config *cfg, char *err, size_t errlen)
     if (!cfg->thresholds)
         return optval_usage_error(err, errlen, "out of memory while parsing --threshold");
     const char *default_name = "default";
-    const char *const *names = cfg->n_scenarios ? (const char *const *)cfg->scenarios : &default_name;
+    const char *const *names =
+        cfg->n_scenarios ? (const char *const *)cfg->scenarios : &default_name;
     size_t n_names = cfg->n_scenarios ? cfg->n_scenarios : 1;
     for (size_t i = 0; i < cfg->n_thresholds; i++) {
         char reason[512] = "";
-        if (threshold_parse(cfg->threshold_specs[i], &cfg->thresholds[i], reason, sizeof(reason)) != 0 ||
-            threshold_check_scenarios(&cfg->thresholds[i], names, n_names, reason, sizeof(reason)) != 0)
+        if (threshold_parse(cfg->threshold_specs[i], &cfg->thresholds[i], reason, sizeof(reason)) !=
+                0 ||
+            threshold_check_scenarios(&cfg->thresholds[i], names, n_names, reason,
+                                      sizeof(reason)) != 0)
             return threshold_error(cfg->threshold_specs[i], reason, err, errlen);
     }
     return 0;
@@ -182,7 +193,8 @@ static uint64_t random_seed(void)
     /* getrandom cannot fail for 8 bytes once the pool is ready; keep a fallback anyway */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return ((uint64_t)ts.tv_sec * 1000000007ULL) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+    return ((uint64_t)ts.tv_sec * 1000000007ULL) ^ (uint64_t)ts.tv_nsec ^
+           ((uint64_t)getpid() << 32);
 }
 
 /* Fills what the --scenario presets and scenario files set (sim/preset.h) into the options not
@@ -194,16 +206,17 @@ static int apply_presets(struct run_config *cfg, char *err, size_t errlen)
         const struct preset *p = cfg->scenario_presets[i];
         if (!p)
             continue; /* names were checked while parsing */
-#define FILL(has, opt, field, value)                                                       \
-    if (p->has && !options_given(cfg, opt)) {                                              \
-        cfg->field = (value);                                                              \
-        cfg->scenario_mask |= 1ULL << (opt);                                               \
+#define FILL(has, opt, field, value)          \
+    if (p->has && !options_given(cfg, opt)) { \
+        cfg->field = (value);                 \
+        cfg->scenario_mask |= 1ULL << (opt);  \
     }
         FILL(has_agents, RUN_OPT_AGENTS, agents, p->agents)
         FILL(has_heartbeat, RUN_OPT_HEARTBEAT, heartbeat_ns, p->heartbeat_ns)
         FILL(has_jitter, RUN_OPT_JITTER, jitter_pct, p->jitter_pct)
         FILL(has_poll, RUN_OPT_POLL, poll_ns, p->poll_ns)
-        FILL(has_agent_profile, RUN_OPT_AGENT_PROFILE, agent_profile, options_profile_of(p->agent_profile))
+        FILL(has_agent_profile, RUN_OPT_AGENT_PROFILE, agent_profile,
+             options_profile_of(p->agent_profile))
         FILL(has_os_mix, RUN_OPT_OS_MIX, os_mix, p->os_mix)
         FILL(has_ramp, RUN_OPT_RAMP, ramp_ns, p->ramp_ns)
         FILL(has_duration, RUN_OPT_DURATION, duration_ns, p->duration_ns)
@@ -216,7 +229,8 @@ static int apply_presets(struct run_config *cfg, char *err, size_t errlen)
 #undef FILL
         for (size_t t = 0; !cfg->no_thresholds && t < preset_threshold_count(p); t++) {
             char reason[160];
-            if (optval_threshold(cfg, RUN_OPT_THRESHOLD, p->thresholds[t], reason, sizeof(reason)) != OPTVAL_OK)
+            if (optval_threshold(cfg, RUN_OPT_THRESHOLD, p->thresholds[t], reason,
+                                 sizeof(reason)) != OPTVAL_OK)
                 return optval_usage_error(err, errlen, "--scenario %s: %s", p->name, reason);
         }
     }

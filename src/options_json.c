@@ -58,8 +58,9 @@ static json_object *fleet_json(const struct run_config *cfg, json_object *o)
     add(o, "heartbeat_ms", ms_json(cfg->heartbeat_ns));
     add(o, "jitter_pct", json_object_new_double(cfg->jitter_pct));
     add(o, "poll_ms", ms_json(cfg->poll_ns));
-    add(o, "agent_profile", json_object_new_string(
-                                cfg->agent_profile == OPTIONS_PROFILE_CERTCTL_1_0 ? "certctl-1.0" : "default"));
+    add(o, "agent_profile",
+        json_object_new_string(cfg->agent_profile == OPTIONS_PROFILE_CERTCTL_1_0 ? "certctl-1.0"
+                                                                                 : "default"));
     json_object *mix = json_object_new_object();
     for (int i = 0; i < IDENTITY_OS_COUNT; i++)
         add(mix, identity_os_name((enum identity_os)i), json_object_new_int64(cfg->os_mix.pct[i]));
@@ -85,7 +86,8 @@ static json_object *run_json(const struct run_config *cfg, json_object *o)
     add(o, "report_interval_ms", ms_json(cfg->report_interval_ns));
     add(o, "html", str_or_null(cfg->html_path));
     char listen[sizeof(cfg->metrics_listen.host) + 16];
-    snprintf(listen, sizeof(listen), cfg->metrics_listen.addr.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+    snprintf(listen, sizeof(listen),
+             cfg->metrics_listen.addr.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
              cfg->metrics_listen.host, (unsigned)cfg->metrics_listen.port);
     add(o, "metrics_listen", cfg->metrics_listen_set ? json_object_new_string(listen) : NULL);
     char conn[32];
@@ -129,7 +131,8 @@ static json_object *acme_json(const struct run_config *cfg, json_object *o)
 {
     static const char *const algs[] = {"es256", "rs256", "eddsa"};
     add(o, "acme_clients", json_object_new_int64(cfg->acme_clients));
-    add(o, "acme_mode", json_object_new_string(cfg->acme_mode == OPTIONS_ACME_BURST ? "burst" : "order"));
+    add(o, "acme_mode",
+        json_object_new_string(cfg->acme_mode == OPTIONS_ACME_BURST ? "burst" : "order"));
     add(o, "acme_profile", json_object_new_string(cfg->acme_profile));
     char url[PARSE_PATH_MAX];
     if (cfg->acme_directory_url)

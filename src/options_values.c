@@ -25,7 +25,8 @@ static int store_string(char **slot, const char *arg, char *reason, size_t n)
 
 /* Parses arg as a preset setting (sim/preset.h: the one copy of the rule a scenario file uses
  * too) into the scratch preset *v. */
-static int via_preset(enum preset_setting s, const char *arg, struct preset *v, char *reason, size_t n)
+static int via_preset(enum preset_setting s, const char *arg, struct preset *v, char *reason,
+                      size_t n)
 {
     memset(v, 0, sizeof(*v));
     return preset_set(v, s, arg, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
@@ -37,14 +38,29 @@ int optval_flag(struct run_config *cfg, enum run_opt id, const char *arg, char *
     (void)reason;
     (void)n;
     switch (id) {
-    case RUN_OPT_INSECURE: cfg->insecure = true; break;
-    case RUN_OPT_REGISTER: cfg->register_agents = true; break;
-    case RUN_OPT_NO_THRESHOLDS: cfg->no_thresholds = true; break;
-    case RUN_OPT_QUIET: cfg->verbosity = -1; break;
-    case RUN_OPT_VERBOSE: cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1; break;
-    case RUN_OPT_DRY_RUN: cfg->dry_run = true; break;
-    case RUN_OPT_LIST_SCENARIOS: cfg->action = OPTIONS_ACTION_LIST_SCENARIOS; break;
-    default: break;
+    case RUN_OPT_INSECURE:
+        cfg->insecure = true;
+        break;
+    case RUN_OPT_REGISTER:
+        cfg->register_agents = true;
+        break;
+    case RUN_OPT_NO_THRESHOLDS:
+        cfg->no_thresholds = true;
+        break;
+    case RUN_OPT_QUIET:
+        cfg->verbosity = -1;
+        break;
+    case RUN_OPT_VERBOSE:
+        cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1;
+        break;
+    case RUN_OPT_DRY_RUN:
+        cfg->dry_run = true;
+        break;
+    case RUN_OPT_LIST_SCENARIOS:
+        cfg->action = OPTIONS_ACTION_LIST_SCENARIOS;
+        break;
+    default:
+        break;
     }
     return OPTVAL_OK;
 }
@@ -74,7 +90,8 @@ int optval_check_key(const char *key, char *reason, size_t n)
     }
     if (!what)
         return 0;
-    snprintf(reason, n, "%s (expected 1 to %d printable characters without spaces)", what, OPTIONS_API_KEY_MAX);
+    snprintf(reason, n, "%s (expected 1 to %d printable characters without spaces)", what,
+             OPTIONS_API_KEY_MAX);
     return -EINVAL;
 }
 
@@ -88,7 +105,8 @@ int optval_api_key(struct run_config *cfg, enum run_opt id, const char *arg, cha
     return OPTVAL_OK;
 }
 
-int optval_api_key_file(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_api_key_file(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                        size_t n)
 {
     (void)id;
     char key[OPTIONS_API_KEY_MAX + 1];
@@ -134,7 +152,8 @@ static int load_scenario_file(const char *arg, struct preset **p, char *reason, 
     return OPTVAL_BAD_LINE;
 }
 
-int optval_scenario(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_scenario(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                    size_t n)
 {
     (void)id;
     char list[256];
@@ -143,12 +162,15 @@ int optval_scenario(struct run_config *cfg, enum run_opt id, const char *arg, ch
     struct preset *loaded = NULL;
     const struct preset *p = file ? NULL : preset_find(arg);
     if (!file && !p) {
-        snprintf(reason, n, "is not a known scenario (expected one of: %s; or a scenario file, "
-                            "a path with a / or ending in .json)", list);
+        snprintf(reason, n,
+                 "is not a known scenario (expected one of: %s; or a scenario file, "
+                 "a path with a / or ending in .json)",
+                 list);
         return OPTVAL_BAD;
     }
     if (cfg->n_scenarios == OPTIONS_SCENARIOS_MAX) {
-        snprintf(reason, n, "is one scenario too many (expected at most %d)", OPTIONS_SCENARIOS_MAX);
+        snprintf(reason, n, "is one scenario too many (expected at most %d)",
+                 OPTIONS_SCENARIOS_MAX);
         return OPTVAL_BAD;
     }
     if (file) {
@@ -166,8 +188,10 @@ int optval_scenario(struct run_config *cfg, enum run_opt id, const char *arg, ch
         }
         char shown[PARSE_PATH_MAX];
         show_path(arg, shown, sizeof(shown));
-        snprintf(reason, n, "--scenario %s: \"name\": \"%s\" is the name of an earlier --scenario "
-                            "(expected each scenario once)", shown, p->name);
+        snprintf(reason, n,
+                 "--scenario %s: \"name\": \"%s\" is the name of an earlier --scenario "
+                 "(expected each scenario once)",
+                 shown, p->name);
         scenario_file_free(loaded);
         return OPTVAL_BAD_LINE;
     }
@@ -196,12 +220,14 @@ int optval_agents(struct run_config *cfg, enum run_opt id, const char *arg, char
     return rc;
 }
 
-int optval_fleet_prefix(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_fleet_prefix(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                        size_t n)
 {
     (void)id;
     if (identity_prefix_check(arg) != 0) {
         snprintf(reason, n,
-                 "is not a fleet prefix (expected a lowercase letter then up to %d lowercase letters or digits, e.g. loadtest)",
+                 "is not a fleet prefix (expected a lowercase letter then up to %d lowercase "
+                 "letters or digits, e.g. loadtest)",
                  IDENTITY_PREFIX_MAX - 1);
         return OPTVAL_BAD;
     }
@@ -213,7 +239,8 @@ int optval_fleet_prefix(struct run_config *cfg, enum run_opt id, const char *arg
 static int duration_or_off(const char *arg, uint64_t min_ns, uint64_t max_ns, uint64_t *out,
                            char *reason, size_t n)
 {
-    return preset_parse_duration_or_off(arg, min_ns, max_ns, out, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
+    return preset_parse_duration_or_off(arg, min_ns, max_ns, out, reason, n) ? OPTVAL_BAD
+                                                                             : OPTVAL_OK;
 }
 
 /* A duration within [min_ns, max_ns]. */
@@ -223,7 +250,8 @@ static int duration_in(const char *arg, uint64_t min_ns, uint64_t max_ns, uint64
     return parse_duration_ns(arg, min_ns, max_ns, out, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
 }
 
-int optval_heartbeat(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_heartbeat(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                     size_t n)
 {
     (void)id;
     struct preset v;
@@ -253,7 +281,8 @@ int optval_poll(struct run_config *cfg, enum run_opt id, const char *arg, char *
     return rc;
 }
 
-int optval_agent_profile(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_agent_profile(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                         size_t n)
 {
     (void)id;
     struct preset v;
@@ -283,7 +312,8 @@ int optval_ramp(struct run_config *cfg, enum run_opt id, const char *arg, char *
     return rc;
 }
 
-int optval_agents_file(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_agents_file(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                       size_t n)
 {
     (void)id;
     if (*arg == '\0') {
@@ -294,7 +324,8 @@ int optval_agents_file(struct run_config *cfg, enum run_opt id, const char *arg,
     return store_string(&cfg->agents_file, arg, reason, n);
 }
 
-int optval_duration(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_duration(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                    size_t n)
 {
     (void)id;
     struct preset v;
@@ -310,11 +341,14 @@ int optval_seed(struct run_config *cfg, enum run_opt id, const char *arg, char *
     return parse_count_u64(arg, 0, UINT64_MAX, &cfg->seed, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
 }
 
-int optval_threshold(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_threshold(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                     size_t n)
 {
     (void)id;
     if (*arg == '\0') {
-        snprintf(reason, n, "is empty (expected METRIC[{tag:value,...}]:EXPR, e.g. http_req_failed:rate<0.001)");
+        snprintf(
+            reason, n,
+            "is empty (expected METRIC[{tag:value,...}]:EXPR, e.g. http_req_failed:rate<0.001)");
         return OPTVAL_BAD;
     }
     char **grown = realloc(cfg->threshold_specs, (cfg->n_thresholds + 1) * sizeof(*grown));
@@ -330,7 +364,8 @@ int optval_threshold(struct run_config *cfg, enum run_opt id, const char *arg, c
     return rc;
 }
 
-int optval_output_path(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_output_path(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                       size_t n)
 {
     if (parse_writable_path(arg, reason, n) != 0)
         return OPTVAL_BAD;
@@ -341,7 +376,8 @@ int optval_output_path(struct run_config *cfg, enum run_opt id, const char *arg,
 }
 
 /* ADDR:PORT as parse_listen_addr takes it, or a bare PORT / :PORT on the loopback address. */
-int optval_metrics_listen(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_metrics_listen(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                          size_t n)
 {
     (void)id;
     static const char loopback[] = "127.0.0.1:";
@@ -358,10 +394,12 @@ int optval_metrics_listen(struct run_config *cfg, enum run_opt id, const char *a
     return OPTVAL_OK;
 }
 
-int optval_report_interval(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_report_interval(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                           size_t n)
 {
     (void)id;
-    return duration_or_off(arg, OPTVAL_MIN_REPORT_NS, OPTVAL_MAX_INTERVAL_NS, &cfg->report_interval_ns, reason, n);
+    return duration_or_off(arg, OPTVAL_MIN_REPORT_NS, OPTVAL_MAX_INTERVAL_NS,
+                           &cfg->report_interval_ns, reason, n);
 }
 
 int optval_conn(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
@@ -378,9 +416,11 @@ int optval_conn(struct run_config *cfg, enum run_opt id, const char *arg, char *
         return OPTVAL_BAD;
     }
     char sub[160];
-    if (parse_count_u32(arg + strlen(POOL_PREFIX), 1, OPTIONS_MAX_AGENTS, &cfg->pool_size, sub, sizeof(sub)) != 0) {
+    if (parse_count_u32(arg + strlen(POOL_PREFIX), 1, OPTIONS_MAX_AGENTS, &cfg->pool_size, sub,
+                        sizeof(sub)) != 0) {
         const char *tail = strstr(sub, " (expected");
-        snprintf(reason, n, "has a pool size that %.*s (expected pool:N with N from 1 to the --agents count)",
+        snprintf(reason, n,
+                 "has a pool size that %.*s (expected pool:N with N from 1 to the --agents count)",
                  tail ? (int)(tail - sub) : (int)strlen(sub), sub);
         return OPTVAL_BAD;
     }
@@ -388,7 +428,8 @@ int optval_conn(struct run_config *cfg, enum run_opt id, const char *arg, char *
     return OPTVAL_OK;
 }
 
-int optval_source_ips(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_source_ips(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                      size_t n)
 {
     (void)id;
     if (parse_ipv4_range(arg, &cfg->source_ips, reason, n) != 0)
@@ -400,10 +441,12 @@ int optval_source_ips(struct run_config *cfg, enum run_opt id, const char *arg, 
 int optval_threads(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    return parse_count_u32(arg, 1, OPTIONS_MAX_THREADS, &cfg->threads, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
+    return parse_count_u32(arg, 1, OPTIONS_MAX_THREADS, &cfg->threads, reason, n) ? OPTVAL_BAD
+                                                                                  : OPTVAL_OK;
 }
 
-int optval_timer_slot(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_timer_slot(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                      size_t n)
 {
     (void)id;
     return duration_in(arg, 0, OPTIONS_MAX_TIMER_SLOT_NS, &cfg->timer_slot_ns, reason, n);
@@ -418,7 +461,8 @@ int optval_shard(struct run_config *cfg, enum run_opt id, const char *arg, char 
 int optval_timeout(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
 {
     (void)id;
-    return duration_in(arg, OPTVAL_MIN_TIMEOUT_NS, OPTVAL_MAX_TIMEOUT_NS, &cfg->timeout_ns, reason, n);
+    return duration_in(arg, OPTVAL_MIN_TIMEOUT_NS, OPTVAL_MAX_TIMEOUT_NS, &cfg->timeout_ns, reason,
+                       n);
 }
 
 int optval_grace(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
@@ -437,7 +481,8 @@ int optval_certs(struct run_config *cfg, enum run_opt id, const char *arg, char 
     return rc;
 }
 
-int optval_bulk_rate(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_bulk_rate(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                     size_t n)
 {
     (void)id;
     struct preset v;
@@ -447,7 +492,8 @@ int optval_bulk_rate(struct run_config *cfg, enum run_opt id, const char *arg, c
     return rc;
 }
 
-int optval_bulk_batch(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_bulk_batch(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                      size_t n)
 {
     (void)id;
     struct preset v;
@@ -457,7 +503,8 @@ int optval_bulk_batch(struct run_config *cfg, enum run_opt id, const char *arg, 
     return rc;
 }
 
-int optval_bulk_passes(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_bulk_passes(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                       size_t n)
 {
     (void)id;
     struct preset v;
@@ -469,7 +516,8 @@ int optval_bulk_passes(struct run_config *cfg, enum run_opt id, const char *arg,
 
 /* ---- ACME clients (sim/acme.h) ---- */
 
-int optval_acme_clients(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_acme_clients(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                        size_t n)
 {
     (void)id;
     struct preset v;
@@ -479,7 +527,8 @@ int optval_acme_clients(struct run_config *cfg, enum run_opt id, const char *arg
     return rc;
 }
 
-int optval_acme_mode(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_acme_mode(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                     size_t n)
 {
     (void)id;
     struct preset v;
@@ -489,7 +538,8 @@ int optval_acme_mode(struct run_config *cfg, enum run_opt id, const char *arg, c
     return rc;
 }
 
-int optval_acme_profile(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_acme_profile(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                        size_t n)
 {
     (void)id;
     size_t len = strlen(arg);
@@ -508,19 +558,22 @@ int optval_acme_profile(struct run_config *cfg, enum run_opt id, const char *arg
     return OPTVAL_OK;
 }
 
-int optval_acme_directory(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_acme_directory(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                          size_t n)
 {
     (void)id;
     if (parse_url(arg, &cfg->acme_directory, reason, n) != 0)
         return OPTVAL_BAD_REDACTED;
     if (cfg->acme_directory.base_path[0] == '\0') {
-        snprintf(reason, n, "has no path (expected the directory URL, e.g. https://127.0.0.1:14000/dir)");
+        snprintf(reason, n,
+                 "has no path (expected the directory URL, e.g. https://127.0.0.1:14000/dir)");
         return OPTVAL_BAD_REDACTED;
     }
     return store_string(&cfg->acme_directory_url, arg, reason, n);
 }
 
-int optval_acme_key_alg(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_acme_key_alg(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                        size_t n)
 {
     (void)id;
     if (strcmp(arg, "es256") == 0)
@@ -536,7 +589,8 @@ int optval_acme_key_alg(struct run_config *cfg, enum run_opt id, const char *arg
     return OPTVAL_OK;
 }
 
-int optval_acme_cacert(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_acme_cacert(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                       size_t n)
 {
     (void)id;
     if (parse_readable_file(arg, reason, n) != 0)

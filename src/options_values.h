@@ -45,42 +45,67 @@ typedef int (*options_value_fn)(struct run_config *cfg, enum run_opt id, const c
 
 int optval_flag(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_url(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_api_key(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_api_key_file(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_api_key(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                   size_t n);
+int optval_api_key_file(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                        size_t n);
 int optval_cacert(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_scenario(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_scenario(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                    size_t n);
 int optval_agents(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_fleet_prefix(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_heartbeat(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_fleet_prefix(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                        size_t n);
+int optval_heartbeat(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                     size_t n);
 int optval_jitter(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_poll(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_agent_profile(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_agent_profile(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                         size_t n);
 int optval_os_mix(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_ramp(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_agents_file(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_duration(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_agents_file(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                       size_t n);
+int optval_duration(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                    size_t n);
 int optval_seed(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_threshold(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_output_path(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_metrics_listen(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_report_interval(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_threshold(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                     size_t n);
+int optval_output_path(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                       size_t n);
+int optval_metrics_listen(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                          size_t n);
+int optval_report_interval(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                           size_t n);
 int optval_conn(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_source_ips(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_threads(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_timer_slot(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_source_ips(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                      size_t n);
+int optval_threads(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                   size_t n);
+int optval_timer_slot(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                      size_t n);
 int optval_shard(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_timeout(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_timeout(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                   size_t n);
 int optval_grace(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
 int optval_certs(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_bulk_rate(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_bulk_batch(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_bulk_passes(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_acme_clients(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_acme_mode(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_acme_profile(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_acme_directory(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_acme_key_alg(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_acme_cacert(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
+int optval_bulk_rate(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                     size_t n);
+int optval_bulk_batch(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                      size_t n);
+int optval_bulk_passes(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                       size_t n);
+int optval_acme_clients(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                        size_t n);
+int optval_acme_mode(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                     size_t n);
+int optval_acme_profile(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                        size_t n);
+int optval_acme_directory(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                          size_t n);
+int optval_acme_key_alg(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                        size_t n);
+int optval_acme_cacert(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
+                       size_t n);
 
 /* Checks an API key's text (non-empty, at most OPTIONS_API_KEY_MAX bytes, printable without
  * spaces). Returns 0 or -EINVAL with a reason that never contains the key. */
@@ -102,9 +127,9 @@ size_t options_scenario_list(char *buf, size_t n);
 #define OPTVAL_MAX_JITTER_PCT PRESET_MAX_JITTER_PCT
 #define OPTVAL_MIN_DURATION_NS PRESET_MIN_DURATION_NS
 #define OPTVAL_MAX_DURATION_NS PRESET_MAX_DURATION_NS
-#define OPTVAL_MIN_REPORT_NS (100ULL * 1000000ULL)            /* 100ms */
-#define OPTVAL_MIN_TIMEOUT_NS 1000000ULL                      /* 1ms */
-#define OPTVAL_MAX_TIMEOUT_NS (3600ULL * 1000000000ULL)       /* 1h */
-#define OPTVAL_MAX_GRACE_NS (3600ULL * 1000000000ULL)         /* 1h */
+#define OPTVAL_MIN_REPORT_NS (100ULL * 1000000ULL)      /* 100ms */
+#define OPTVAL_MIN_TIMEOUT_NS 1000000ULL                /* 1ms */
+#define OPTVAL_MAX_TIMEOUT_NS (3600ULL * 1000000000ULL) /* 1h */
+#define OPTVAL_MAX_GRACE_NS (3600ULL * 1000000000ULL)   /* 1h */
 
 #endif

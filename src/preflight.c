@@ -45,8 +45,8 @@ bool preflight_fd_budget(const struct preflight_input *in, uint64_t *needed, uin
     }
     if (rl.rlim_cur < *needed && rl.rlim_cur < rl.rlim_max) {
         struct rlimit raised = rl;
-        raised.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > *needed ? *needed
-                                                                                 : rl.rlim_max;
+        raised.rlim_cur =
+            rl.rlim_max == RLIM_INFINITY || rl.rlim_max > *needed ? *needed : rl.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
             rl = raised;
     }
@@ -54,8 +54,7 @@ bool preflight_fd_budget(const struct preflight_input *in, uint64_t *needed, uin
     return *needed <= *limit;
 }
 
-bool preflight_port_budget(const struct preflight_input *in, uint64_t *needed,
-                           uint64_t *available)
+bool preflight_port_budget(const struct preflight_input *in, uint64_t *needed, uint64_t *available)
 {
     uint64_t per_addr = DEFAULT_EPHEMERAL_PORTS;
     FILE *f = fopen(PORT_RANGE_FILE, "r");
@@ -96,8 +95,8 @@ static int check_budgets(const struct preflight_input *in, FILE *out)
                  "local ports: %llu connections to one address need %llu source ports, %llu are "
                  "available (%llu per source address): spread them with --source-ips over %llu "
                  "addresses (e.g. 127.0.0.2-127.0.0.%llu on loopback), or use --conn pool:N",
-                 (unsigned long long)need, (unsigned long long)need, (unsigned long long)have,
-                 per, addrs, addrs + 1 > 255 ? 255 : addrs + 1);
+                 (unsigned long long)need, (unsigned long long)need, (unsigned long long)have, per,
+                 addrs, addrs + 1 > 255 ? 255 : addrs + 1);
         return line_fail(out, msg);
     }
     if (out)
@@ -147,7 +146,8 @@ static int check_key(const struct preflight_input *in, FILE *out, const char *hd
 
 static int check_agent(const struct preflight_input *in, FILE *out, const char *hdr)
 {
-    char id[AGENT_ID_MAX], path[AGENT_PATH_BYTES], body[1024], why[200], msg[AGENT_PATH_BYTES + 1024];
+    char id[AGENT_ID_MAX], path[AGENT_PATH_BYTES], body[1024], why[200],
+        msg[AGENT_PATH_BYTES + 1024];
     struct http_once o;
     agent_id(in->set, in->first_index, id, sizeof id);
     snprintf(path, sizeof path, "%s/api/v1/agents/%s/heartbeat", in->set->base_path, id);
@@ -156,13 +156,15 @@ static int check_agent(const struct preflight_input *in, FILE *out, const char *
     http_once_release(&o);
     if (o.error == HTTP_ERR_NONE && o.status == 404) {
         snprintf(msg, sizeof msg,
-                 "agent %s does not exist in the server: run `fleetsim seed` or use --register", id);
+                 "agent %s does not exist in the server: run `fleetsim seed` or use --register",
+                 id);
         return line_fail(out, msg);
     }
     if (o.error == HTTP_ERR_NONE && o.status == 410) {
         snprintf(msg, sizeof msg,
                  "agent %s is retired in the server (HTTP 410): seed the fleet again "
-                 "(`fleetsim seed --reset`) or use another --fleet-prefix", id);
+                 "(`fleetsim seed --reset`) or use another --fleet-prefix",
+                 id);
         return line_fail(out, msg);
     }
     if (o.error != HTTP_ERR_NONE || o.status != 200) {
@@ -200,8 +202,9 @@ void preflight_plan(const struct preflight_input *in, FILE *out)
 {
     char id[AGENT_ID_MAX];
     agent_id(in->set, in->first_index, id, sizeof id);
-    fprintf(out, "plan: pre-flight would check: GET %s/health on %s; the API key "
-                 "(GET %s/api/v1/auth/check)",
+    fprintf(out,
+            "plan: pre-flight would check: GET %s/health on %s; the API key "
+            "(GET %s/api/v1/auth/check)",
             in->set->base_path, in->target_text, in->set->base_path);
     if (in->check_agent)
         fprintf(out, "; that agent %s exists (one heartbeat)\n", id);
@@ -209,8 +212,8 @@ void preflight_plan(const struct preflight_input *in, FILE *out)
         fprintf(out, "; agents are created first (--register)\n");
     uint64_t need, have;
     bool fits = preflight_fd_budget(in, &need, &have);
-    fprintf(out, "plan: file descriptors: %llu needed, limit %llu: %s\n",
-            (unsigned long long)need, (unsigned long long)have, fits ? "fits" : "DOES NOT FIT");
+    fprintf(out, "plan: file descriptors: %llu needed, limit %llu: %s\n", (unsigned long long)need,
+            (unsigned long long)have, fits ? "fits" : "DOES NOT FIT");
     fits = preflight_port_budget(in, &need, &have);
     fprintf(out, "plan: local ports: %llu needed, %llu available: %s\n", (unsigned long long)need,
             (unsigned long long)have, fits ? "fits" : "DOES NOT FIT");

@@ -32,8 +32,7 @@ bool preflight_fd_budget(const struct preflight_input *in, uint64_t *needed, uin
 
 /* The local-port budget: ports the connections need per destination against the ephemeral
  * range times the source addresses. Returns true when it fits. */
-bool preflight_port_budget(const struct preflight_input *in, uint64_t *needed,
-                           uint64_t *available);
+bool preflight_port_budget(const struct preflight_input *in, uint64_t *needed, uint64_t *available);
 
 /* Runs every check, writing one line per check to out (NULL = silent). Returns 0 when all
  * pass, 1 (the exit code for "could not run") on the first failure, whose line is always

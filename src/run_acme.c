@@ -25,7 +25,7 @@ struct run_acme {
     SSL_CTX *own_ssl;           /* --acme-directory over https: its own trust */
     char dir_url[URL_MAX];
     char user_agent[USER_AGENT_MAX];
-    bool certctl;               /* not --acme-directory: certctl or the built-in target */
+    bool certctl; /* not --acme-directory: certctl or the built-in target */
     bool builtin;
     struct acme_group *g;
 };
@@ -48,9 +48,12 @@ static enum acme_mode mode_of(const struct run_config *cfg)
 static enum acme_key_alg alg_of(const struct run_config *cfg)
 {
     switch (cfg->acme_key_alg) {
-    case OPTIONS_ACME_RS256: return ACME_KEY_RS256;
-    case OPTIONS_ACME_EDDSA: return ACME_KEY_EDDSA;
-    default: return ACME_KEY_ES256;
+    case OPTIONS_ACME_RS256:
+        return ACME_KEY_RS256;
+    case OPTIONS_ACME_EDDSA:
+        return ACME_KEY_EDDSA;
+    default:
+        return ACME_KEY_ES256;
     }
 }
 
@@ -83,15 +86,17 @@ void run_acme_plan(const struct run_ctx *c, FILE *out)
     else
         snprintf(url, sizeof url, "the built-in target's /acme/profile/%s/directory",
                  cfg->acme_profile);
-    uint32_t shard = acme_shard_size(cfg->acme_clients, cfg->shard_k, cfg->shard_n ? cfg->shard_n : 1);
-    fprintf(out, "plan: acme: %u clients (%u in this shard) in %s mode, %s account keys, "
-                 "scenario %s, directory %s%s\n",
+    uint32_t shard =
+        acme_shard_size(cfg->acme_clients, cfg->shard_k, cfg->shard_n ? cfg->shard_n : 1);
+    fprintf(out,
+            "plan: acme: %u clients (%u in this shard) in %s mode, %s account keys, "
+            "scenario %s, directory %s%s\n",
             cfg->acme_clients, shard, acme_mode_name(mode_of(cfg)), acme_key_alg_name(alg_of(cfg)),
-            run_acme_scenario(c), url,
-            cfg->acme_directory_url ? " (no API key sent)" : "");
+            run_acme_scenario(c), url, cfg->acme_directory_url ? " (no API key sent)" : "");
     if (!cfg->acme_directory_url)
-        fprintf(out, "plan: pre-flight: ACME profile %s exists (created through POST "
-                     "/api/v1/profiles when missing) and its directory answers JSON\n",
+        fprintf(out,
+                "plan: pre-flight: ACME profile %s exists (created through POST "
+                "/api/v1/profiles when missing) and its directory answers JSON\n",
                 cfg->acme_profile);
     else
         fprintf(out, "plan: pre-flight: the ACME directory answers JSON\n");
@@ -313,37 +318,40 @@ void run_acme_print(const struct run_acme *ra, const struct metrics *m, FILE *ou
     const struct acme_config *ac = &ra->cfg;
     bool order = ac->mode == ACME_MODE_ORDER;
     char why[512];
-    reasons(m, order ? ACME_METRIC_ORDERS_FAILED : ACME_METRIC_ITERATIONS_FAILED, ac->scenario,
-            why, sizeof why);
+    reasons(m, order ? ACME_METRIC_ORDERS_FAILED : ACME_METRIC_ITERATIONS_FAILED, ac->scenario, why,
+            sizeof why);
     fprintf(out, "\nacme: %u clients in %s mode (%s keys), scenario %s, directory %s\n",
             acme_group_size(ra->g), acme_mode_name(ac->mode), acme_key_alg_name(ac->key_alg),
             ac->scenario, ra->dir_url);
-    fprintf(out, "acme: %s %" PRIu64 " completed, %" PRIu64 " failed%s%s%s, %" PRIu64
-                 " abandoned at the end, %" PRIu64 " dropped (the previous one still running)\n",
+    fprintf(out,
+            "acme: %s %" PRIu64 " completed, %" PRIu64 " failed%s%s%s, %" PRIu64
+            " abandoned at the end, %" PRIu64 " dropped (the previous one still running)\n",
             order ? "orders" : "iterations", k.completed, k.failed, why[0] ? " (" : "", why,
             why[0] ? ")" : "", k.abandoned, k.dropped);
     if (order)
-        fprintf(out, "acme: %" PRIu64 " accounts, %" PRIu64 " badNonce answers resent; "
-                     "renewal-info of new certificates: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
-                     " not offered by the directory\n",
+        fprintf(out,
+                "acme: %" PRIu64 " accounts, %" PRIu64 " badNonce answers resent; "
+                "renewal-info of new certificates: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
+                " not offered by the directory\n",
                 k.accounts_created, k.bad_nonce_retries, k.renewal_info_ok, k.renewal_info_failed,
                 k.renewal_info_skipped);
     uint64_t hits, total;
     shape_totals(m, ac->scenario, &hits, &total);
     if (total)
-        fprintf(out, "acme: %" PRIu64 " rate-limited answers (429), %" PRIu64 " in certctl's ACME "
-                     "shape (application/problem+json, urn:ietf:params:acme:error:rateLimited)%s\n",
+        fprintf(out,
+                "acme: %" PRIu64 " rate-limited answers (429), %" PRIu64 " in certctl's ACME "
+                "shape (application/problem+json, urn:ietf:params:acme:error:rateLimited)%s\n",
                 total, hits,
                 hits < total ? "; the others come from a limiter in front of ACME (certctl's "
                                "per-IP limiter answers text/plain)"
                              : "");
-    const struct metrics_series *fin = m ? metrics_series_find(m, ac->scenario, ACME_ACTOR,
-                                                                "acme_finalize")
-                                         : NULL;
+    const struct metrics_series *fin =
+        m ? metrics_series_find(m, ac->scenario, ACME_ACTOR, "acme_finalize") : NULL;
     if (fin && ra->certctl && !ra->builtin && fin->total.status_class[5])
-        fprintf(out, "acme: finalize answered 5xx %" PRIu64 " times: certctl at the fact sheet's "
-                     "commit fails ACME finalize (empty owner/team/policy on the new certificate, "
-                     "certctl-facts §4); this is expected from that version\n",
+        fprintf(out,
+                "acme: finalize answered 5xx %" PRIu64 " times: certctl at the fact sheet's "
+                "commit fails ACME finalize (empty owner/team/policy on the new certificate, "
+                "certctl-facts §4); this is expected from that version\n",
                 fin->total.status_class[5]);
 }
 

@@ -23,11 +23,11 @@
 
 struct control {
     struct run_ctx *c;
-    struct fleet *f;       /* NULL when the run has no agents */
+    struct fleet *f;           /* NULL when the run has no agents */
     struct metrics_http *prom; /* --metrics-listen, or NULL */
     struct event_base *base;
-    struct metrics *iv;    /* the interval being reported */
-    struct metrics *total; /* all intervals so far (for in-flight in the progress line) */
+    struct metrics *iv;      /* the interval being reported */
+    struct metrics *total;   /* all intervals so far (for in-flight in the progress line) */
     uint64_t last_report_ns; /* when the snapshots of the last report were taken */
     uint64_t next_report_ns; /* when the report timer is due next */
     struct event *report_ev;
@@ -76,10 +76,11 @@ static void report_interval(struct control *k)
     struct run_ctx *c = k->c;
     uint64_t now = 0;
     if ((k->f && fleet_interval_take(k->f, k->iv, &now) != 0) ||
-        run_operator_interval_take(c->op, k->iv) != 0 || run_acme_interval_take(c->acme, k->iv) != 0)
+        run_operator_interval_take(c->op, k->iv) != 0 ||
+        run_acme_interval_take(c->acme, k->iv) != 0)
         return;
     if (!k->f)
-        now = clock_now_ns(); /* the actors' loops snapshot on the same period */
+        now = clock_now_ns();     /* the actors' loops snapshot on the same period */
     if (now <= k->last_report_ns) /* no loop took a new snapshot */
         return;
     metrics_merge(k->total, k->iv);
@@ -182,8 +183,8 @@ static bool start_prom(struct control *k)
         return false;
     }
     if (!k->c->quiet)
-        fprintf(stderr, "fleetsim: Prometheus metrics on http://%s:%u%s\n", cfg->metrics_listen.host,
-                metrics_http_port(k->prom), METRICS_HTTP_PATH);
+        fprintf(stderr, "fleetsim: Prometheus metrics on http://%s:%u%s\n",
+                cfg->metrics_listen.host, metrics_http_port(k->prom), METRICS_HTTP_PATH);
     return true;
 }
 
@@ -199,7 +200,8 @@ static bool start_all(struct control *k)
         fprintf(stderr, "fleetsim: cannot start the fleet's threads: %s\n", strerror(-err));
         return false;
     }
-    if (run_operator_start(c, c->start_ns, &c->op) != 0 || run_acme_start(c->acme, c->start_ns) != 0) {
+    if (run_operator_start(c, c->start_ns, &c->op) != 0 ||
+        run_acme_start(c->acme, c->start_ns) != 0) {
         begin_stop(k, NULL);
         return false;
     }

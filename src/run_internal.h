@@ -38,23 +38,23 @@ struct run_acme;
 
 /* Everything one `fleetsim run` holds. */
 struct run_ctx {
-    struct run_config cfg;       /* the caller's, with presets applied (strings borrowed) */
-    const char *scenario;        /* scenario tag of the agents */
+    struct run_config cfg; /* the caller's, with presets applied (strings borrowed) */
+    const char *scenario;  /* scenario tag of the agents */
     bool quiet;
     struct agent_settings set;
-    char **ids;                  /* server-assigned ids by index - 1, or NULL */
-    struct target *target;       /* the built-in target, or NULL */
+    char **ids;            /* server-assigned ids by index - 1, or NULL */
+    struct target *target; /* the built-in target, or NULL */
     SSL_CTX *ssl;
     struct http_conn_config cc;
-    bool have_conn;              /* cc is set up (not in a dry run without a target) */
+    bool have_conn; /* cc is set up (not in a dry run without a target) */
     char host[PARSE_HOST_MAX];
     char target_text[PARSE_HOST_MAX + PARSE_PATH_MAX + 32];
     char api_key[OPTIONS_API_KEY_MAX + 1]; /* secret */
-    struct threshold *thresholds; /* the command line's and the presets' */
+    struct threshold *thresholds;          /* the command line's and the presets' */
     size_t n_thresholds;
-    struct metrics *pre;         /* requests made before the fleet runs (--register) */
-    struct run_operator *op;     /* the operator actor, or NULL (src/run_operator.h) */
-    struct run_acme *acme;       /* the ACME client actors, or NULL (src/run_acme.h) */
+    struct metrics *pre;     /* requests made before the fleet runs (--register) */
+    struct run_operator *op; /* the operator actor, or NULL (src/run_operator.h) */
+    struct run_acme *acme;   /* the ACME client actors, or NULL (src/run_acme.h) */
     FILE *interval_log;
     bool interrupted;
     time_t started_at, ended_at;

@@ -24,9 +24,9 @@
 #define PLAN_CALLS 10u
 
 struct run_operator {
-    struct operator *op;
-    struct loop_group *lg;     /* one loop: the operator's thread */
-    char *hdr_get, *hdr_post;  /* secrets: hold the API key */
+    struct operator* op;
+    struct loop_group *lg;      /* one loop: the operator's thread */
+    char *hdr_get, *hdr_post;   /* secrets: hold the API key */
     struct agent_settings hset; /* what the headers are built from */
     struct operator_summary sum;
     bool summed;
@@ -123,26 +123,35 @@ static int build(struct run_operator *ro, const struct run_ctx *c, char *err, si
     ro->rate_per_s = cfg->bulk_rate_per_s;
     ro->scenario = run_operator_scenario(c);
     /* precise timers: the operator's calls are paced and their lag measured in microseconds */
-    struct loop_group_config lc = {
-        .n_loops = 1, .tick_ns = OPERATOR_TICK_NS, .report_interval_ns = cfg->report_interval_ns,
-        .grace_ns = cfg->grace_ns, .precise_timer = true,
-        .hooks = {.start = op_start, .begin_drain = op_begin_drain, .in_flight = op_in_flight,
-                  .finish = op_finish}};
+    struct loop_group_config lc = {.n_loops = 1,
+                                   .tick_ns = OPERATOR_TICK_NS,
+                                   .report_interval_ns = cfg->report_interval_ns,
+                                   .grace_ns = cfg->grace_ns,
+                                   .precise_timer = true,
+                                   .hooks = {.start = op_start,
+                                             .begin_drain = op_begin_drain,
+                                             .in_flight = op_in_flight,
+                                             .finish = op_finish}};
     char lerr[ERR_MAX];
     if (!(ro->lg = loop_group_new(&lc, lerr, sizeof lerr)) || build_headers(ro, c) != 0) {
         snprintf(err, errlen, "operator: out of memory");
         return -ENOMEM;
     }
     loop_group_set_user(ro->lg, 0, ro);
-    struct operator_config oc = {
-        .scenario = ro->scenario, .prefix = cfg->fleet_prefix, .n_certs = cfg->certs,
-        .batch = cfg->bulk_batch, .rate_per_s = cfg->bulk_rate_per_s,
-        .duration_ns = cfg->duration_ns,
-        .max_calls = (uint64_t)cfg->bulk_passes * operator_batch_count(cfg->certs, cfg->bulk_batch),
-        .base_path = c->set.base_path ? c->set.base_path : "", .headers_get = ro->hdr_get,
-        .headers_post = ro->hdr_post, .conn = &c->cc};
-    ro->op = operator_new(loop_group_base(ro->lg, 0), &oc, loop_group_metrics(ro->lg, 0), err,
-                          errlen);
+    struct operator_config oc = {.scenario = ro->scenario,
+                                 .prefix = cfg->fleet_prefix,
+                                 .n_certs = cfg->certs,
+                                 .batch = cfg->bulk_batch,
+                                 .rate_per_s = cfg->bulk_rate_per_s,
+                                 .duration_ns = cfg->duration_ns,
+                                 .max_calls = (uint64_t)cfg->bulk_passes *
+                                              operator_batch_count(cfg->certs, cfg->bulk_batch),
+                                 .base_path = c->set.base_path ? c->set.base_path : "",
+                                 .headers_get = ro->hdr_get,
+                                 .headers_post = ro->hdr_post,
+                                 .conn = &c->cc};
+    ro->op =
+        operator_new(loop_group_base(ro->lg, 0), &oc, loop_group_metrics(ro->lg, 0), err, errlen);
     return ro->op ? 0 : -EINVAL;
 }
 
@@ -251,9 +260,8 @@ void run_operator_print(const struct run_operator *ro, FILE *out)
             "\noperator: scenario %s, %" PRIu64 " bulk-renew calls at %g/s over %u certificates "
             "in %u batches of %u (%" PRIu64 " full passes): %" PRIu64 " answered 200, %" PRIu64
             " dropped (at most %u in flight)\n",
-            ro->scenario, s->calls_scheduled, ro->rate_per_s, ro->n_certs,
-            s->campaign.n_batches, ro->batch, s->passes, s->calls_ok, s->calls_dropped,
-            OPERATOR_DEFAULT_MAX_IN_FLIGHT);
+            ro->scenario, s->calls_scheduled, ro->rate_per_s, ro->n_certs, s->campaign.n_batches,
+            ro->batch, s->passes, s->calls_ok, s->calls_dropped, OPERATOR_DEFAULT_MAX_IN_FLIGHT);
     if (s->campaign.start_ns == 0)
         return;
     fprintf(out, "operator: first pass enqueued %" PRIu64 " certificates", s->campaign.enqueued);

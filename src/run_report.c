@@ -72,8 +72,9 @@ static void print_fleet_lines(FILE *out, const struct run_ctx *c, const struct a
     }
     char slot[40];
     run_timer_slot_text(c, slot, sizeof slot);
-    fprintf(out, "\nfleet: %u agents (shard %u/%u of %u), scenario %s, profile %s, %s, seed %" PRIu64
-                 "%s\n",
+    fprintf(out,
+            "\nfleet: %u agents (shard %u/%u of %u), scenario %s, profile %s, %s, seed %" PRIu64
+            "%s\n",
             n_shard, c->cfg.shard_k, c->cfg.shard_n, c->cfg.agents, c->scenario,
             c->set.profile == AGENT_PROFILE_CERTCTL_1_0 ? "certctl-1.0" : "default", slot,
             c->cfg.seed, c->interrupted ? " (interrupted)" : "");
@@ -117,15 +118,17 @@ static int write_files(const struct run_ctx *c, const struct metrics *m,
     if (!cfg->summary_json_path && !cfg->html_path)
         return 0;
     json_object *config = options_config_json(cfg);
-    struct report_meta meta = {
-        .version = PACKAGE_VERSION, .seed = cfg->seed, .shard_k = cfg->shard_k,
-        .shard_n = cfg->shard_n ? cfg->shard_n : 1, .started_at = c->started_at,
-        .ended_at = c->ended_at, .config = config};
+    struct report_meta meta = {.version = PACKAGE_VERSION,
+                               .seed = cfg->seed,
+                               .shard_k = cfg->shard_k,
+                               .shard_n = cfg->shard_n ? cfg->shard_n : 1,
+                               .started_at = c->started_at,
+                               .ended_at = c->ended_at,
+                               .config = config};
     char err[ERR_MAX];
     int rc = 0;
-    if (cfg->summary_json_path &&
-        report_json_write(cfg->summary_json_path, &meta, m, res, c->n_thresholds, err,
-                          sizeof err) != 0) {
+    if (cfg->summary_json_path && report_json_write(cfg->summary_json_path, &meta, m, res,
+                                                    c->n_thresholds, err, sizeof err) != 0) {
         fprintf(stderr, "fleetsim: --summary-json: %s\n", err);
         rc = RUN_EXIT_FAILED;
     }
@@ -133,8 +136,8 @@ static int write_files(const struct run_ctx *c, const struct metrics *m,
         json_object *summary = report_json_build(&meta, m, res, c->n_thresholds);
         if (c->interval_log)
             fflush(c->interval_log);
-        if (!summary || report_html_write_summary(summary, cfg->interval_log_path,
-                                                  cfg->html_path, err, sizeof err) != 0) {
+        if (!summary || report_html_write_summary(summary, cfg->interval_log_path, cfg->html_path,
+                                                  err, sizeof err) != 0) {
             fprintf(stderr, "fleetsim: --html: %s\n", summary ? err : "out of memory");
             rc = RUN_EXIT_FAILED;
         }
@@ -173,11 +176,12 @@ int run_report(struct run_ctx *c, struct fleet *f)
     double core = f ? fleet_max_core_share(f) : 0;
     if (run_acme_max_core_share(c->acme) > core)
         core = run_acme_max_core_share(c->acme);
-    struct report_text_opts opts = {
-        .thresholds = res, .n_thresholds = c->n_thresholds,
-        .saturated_core = core >= RUN_SATURATED_CORE_SHARE,
-        .known_in_flight = (f ? fleet_in_flight(f) : 0) + run_operator_in_flight(c->op) +
-                           run_acme_in_flight(c->acme)};
+    struct report_text_opts opts = {.thresholds = res,
+                                    .n_thresholds = c->n_thresholds,
+                                    .saturated_core = core >= RUN_SATURATED_CORE_SHARE,
+                                    .known_in_flight = (f ? fleet_in_flight(f) : 0) +
+                                                       run_operator_in_flight(c->op) +
+                                                       run_acme_in_flight(c->acme)};
     report_text_write(stdout, m, &opts);
     print_fleet_lines(stdout, c, &k, f ? fleet_size(f) : 0);
     run_operator_print(c->op, stdout);

@@ -25,9 +25,10 @@ static void build_settings(struct run_ctx *c)
 {
     const struct run_config *cfg = &c->cfg;
     struct agent_settings *set = &c->set;
-    agent_settings_profile(set, cfg->agent_profile == OPTIONS_PROFILE_CERTCTL_1_0
-                                    ? AGENT_PROFILE_CERTCTL_1_0
-                                    : AGENT_PROFILE_DEFAULT,
+    agent_settings_profile(set,
+                           cfg->agent_profile == OPTIONS_PROFILE_CERTCTL_1_0
+                               ? AGENT_PROFILE_CERTCTL_1_0
+                               : AGENT_PROFILE_DEFAULT,
                            PACKAGE_VERSION);
     set->scenario = c->scenario;
     set->prefix = cfg->fleet_prefix;
@@ -45,7 +46,7 @@ static void build_settings(struct run_ctx *c)
     bool ramp_given = options_given(cfg, RUN_OPT_RAMP);
     set->heartbeat.ramp_ns = ramp_given ? cfg->ramp_ns : set->heartbeat.interval_ns;
     set->poll.ramp_ns = ramp_given || set->poll.start_at_agent_start ? set->heartbeat.ramp_ns
-                                                                      : set->poll.interval_ns;
+                                                                     : set->poll.interval_ns;
     agent_settings_timer_slot(set, cfg->timer_slot_ns);
     set->base_path = cfg->url_set ? cfg->url.base_path : "";
     if (cfg->source_ips_set) {

@@ -37,94 +37,94 @@
 #define ACME_ERR_PREFIX "urn:ietf:params:acme:error:"
 
 enum acme_order_status {
-	ACME_ORDER_PENDING,
-	ACME_ORDER_READY,
-	ACME_ORDER_PROCESSING,
-	ACME_ORDER_VALID,
-	ACME_ORDER_INVALID,
+    ACME_ORDER_PENDING,
+    ACME_ORDER_READY,
+    ACME_ORDER_PROCESSING,
+    ACME_ORDER_VALID,
+    ACME_ORDER_INVALID,
 };
 
 /* Token bucket of a per-account hourly limit (certctl's shape: capacity = per hour, refill
  * per_hour / 3600 tokens per second, starts full). */
 struct acme_bucket {
-	double tokens;
-	int64_t last_ms;
-	bool started;
+    double tokens;
+    int64_t last_ms;
+    bool started;
 };
 
 struct acme_nonce {
-	struct acme_map_node node;
-	TAILQ_ENTRY(acme_nonce) fifo;
-	int64_t expires_ms;
-	char value[ACME_NONCE_MAX_LEN];
+    struct acme_map_node node;
+    TAILQ_ENTRY(acme_nonce) fifo;
+    int64_t expires_ms;
+    char value[ACME_NONCE_MAX_LEN];
 };
 
 struct acme_order;
 TAILQ_HEAD(acme_order_list, acme_order);
 
 struct acme_account {
-	struct acme_map_node id_node;	 /* key: id */
-	struct acme_map_node thumb_node; /* key: thumb (changes on key rollover) */
-	TAILQ_ENTRY(acme_account) lru;
-	struct acme_order_list orders; /* linked through acme_order.by_account */
-	char id[ACME_ID_MAX];
-	char thumb[JOSE_THUMBPRINT_LEN];
-	EVP_PKEY *key;
-	char *contact_json; /* compact JSON array or NULL */
-	bool deactivated;
-	int64_t last_used_ms;
-	struct acme_bucket order_bucket, key_change_bucket;
+    struct acme_map_node id_node;    /* key: id */
+    struct acme_map_node thumb_node; /* key: thumb (changes on key rollover) */
+    TAILQ_ENTRY(acme_account) lru;
+    struct acme_order_list orders; /* linked through acme_order.by_account */
+    char id[ACME_ID_MAX];
+    char thumb[JOSE_THUMBPRINT_LEN];
+    EVP_PKEY *key;
+    char *contact_json; /* compact JSON array or NULL */
+    bool deactivated;
+    int64_t last_used_ms;
+    struct acme_bucket order_bucket, key_change_bucket;
 };
 
 struct acme_order {
-	struct acme_map_node node;	  /* key: id */
-	struct acme_map_node serial_node; /* key: serial_hex, linked once a certificate exists */
-	TAILQ_ENTRY(acme_order) fifo;
-	TAILQ_ENTRY(acme_order) by_account;
-	struct acme_account *account;
-	char id[ACME_ID_MAX]; /* "acme-ord-<hex>" */
-	char profile[ACME_PROFILE_MAX + 1];
-	enum acme_order_status status;
-	int64_t created_ms, expires_ms;
-	size_t n_ids;
-	char **ids; /* lowercase DNS names */
-	const char *error_type, *error_detail; /* static strings, set when invalid */
-	int error_status;
-	char *cert_pem; /* leaf + CA chain once valid */
-	char serial_hex[CA_SERIAL_HEX_LEN];
-	int64_t not_before_ms, not_after_ms;
-	bool revoked;
+    struct acme_map_node node;        /* key: id */
+    struct acme_map_node serial_node; /* key: serial_hex, linked once a certificate exists */
+    TAILQ_ENTRY(acme_order) fifo;
+    TAILQ_ENTRY(acme_order) by_account;
+    struct acme_account *account;
+    char id[ACME_ID_MAX]; /* "acme-ord-<hex>" */
+    char profile[ACME_PROFILE_MAX + 1];
+    enum acme_order_status status;
+    int64_t created_ms, expires_ms;
+    size_t n_ids;
+    char **ids;                            /* lowercase DNS names */
+    const char *error_type, *error_detail; /* static strings, set when invalid */
+    int error_status;
+    char *cert_pem; /* leaf + CA chain once valid */
+    char serial_hex[CA_SERIAL_HEX_LEN];
+    int64_t not_before_ms, not_after_ms;
+    bool revoked;
 };
 
 struct acme_state {
-	struct acme_map nonces, accounts, thumbs, orders, serials;
-	TAILQ_HEAD(, acme_nonce) nonce_fifo;
-	TAILQ_HEAD(, acme_account) account_lru;
-	TAILQ_HEAD(, acme_order) order_fifo;
-	uint32_t max_nonces, max_accounts, max_orders;
-	int64_t retention_ms;
+    struct acme_map nonces, accounts, thumbs, orders, serials;
+    TAILQ_HEAD(, acme_nonce) nonce_fifo;
+    TAILQ_HEAD(, acme_account) account_lru;
+    TAILQ_HEAD(, acme_order) order_fifo;
+    uint32_t max_nonces, max_accounts, max_orders;
+    int64_t retention_ms;
 };
 
 struct acme_server {
-	struct acme_server_config cfg; /* defaults filled in */
-	pthread_mutex_t lock;
-	struct acme_state st;
-	unsigned char token_secret[32]; /* challenge tokens are derived from it */
-	struct acme_server_stats stats;
+    struct acme_server_config cfg; /* defaults filled in */
+    pthread_mutex_t lock;
+    struct acme_state st;
+    unsigned char token_secret[32]; /* challenge tokens are derived from it */
+    struct acme_server_stats stats;
 };
 
 /* One request being answered. */
 struct acme_req {
-	struct acme_server *srv;
-	struct evhttp_request *req;
-	const char *profile;
-	const char *rest;
-	int64_t now_ms;
-	char base[ACME_URL_MAX]; /* scheme://host/acme/profile/<id> */
-	char url[ACME_URL_MAX];	 /* base + "/" + rest: what the JWS url must equal */
-	/* Filled by acme_verify_jws. */
-	struct jose_jws jws;
-	struct acme_account *account; /* kid path */
+    struct acme_server *srv;
+    struct evhttp_request *req;
+    const char *profile;
+    const char *rest;
+    int64_t now_ms;
+    char base[ACME_URL_MAX]; /* scheme://host/acme/profile/<id> */
+    char url[ACME_URL_MAX];  /* base + "/" + rest: what the JWS url must equal */
+    /* Filled by acme_verify_jws. */
+    struct jose_jws jws;
+    struct acme_account *account; /* kid path */
 };
 
 /* ---- acme_state.c ---- */
@@ -140,16 +140,16 @@ struct acme_account *acme_account_find(struct acme_state *st, const char *id);
 struct acme_account *acme_account_by_thumb(struct acme_state *st, const char *thumb);
 /* Creates an account for key (reference taken on success). NULL on allocation failure. */
 struct acme_account *acme_account_create(struct acme_state *st, EVP_PKEY *key, const char *thumb,
-					 int64_t now_ms);
+                                         int64_t now_ms);
 /* Marks use (LRU). */
 void acme_account_touch(struct acme_state *st, struct acme_account *a, int64_t now_ms);
 /* Replaces the account key (takes a reference) and its thumbprint index entry. 0 or <0. */
 int acme_account_rekey(struct acme_state *st, struct acme_account *a, EVP_PKEY *key,
-		       const char *thumb);
+                       const char *thumb);
 /* Creates an order owned by a (ids copied). NULL on allocation failure. */
 struct acme_order *acme_order_create(struct acme_state *st, struct acme_account *a,
-				     const char *profile, char *const *ids, size_t n,
-				     enum acme_order_status status, int64_t now_ms);
+                                     const char *profile, char *const *ids, size_t n,
+                                     enum acme_order_status status, int64_t now_ms);
 /* Looks an order up by "acme-ord-<hex>"; applies expiry (pending/ready past expires -> invalid). */
 struct acme_order *acme_order_find(struct acme_state *st, const char *id, int64_t now_ms);
 /* Indexes a finalized order by its certificate serial (o->serial_hex set). 0 or <0. */
@@ -166,14 +166,14 @@ const char *acme_order_status_name(enum acme_order_status s);
 void acme_send_problem(struct acme_req *r, int status, const char *type, const char *detail);
 /* Same with a "subproblems" array (consumed; may be NULL). */
 void acme_send_problem_sub(struct acme_req *r, int status, const char *type, const char *detail,
-			   json_object *subproblems);
+                           json_object *subproblems);
 /* Sends JSON with a fresh Replay-Nonce and optional Location; consumes body. */
 void acme_send_json(struct acme_req *r, int status, json_object *body, const char *location);
 /* Sends JSON without Replay-Nonce (renewal-info); consumes body. */
 void acme_send_json_plain(struct acme_req *r, int status, json_object *body);
 /* Sends len bytes of content_type (NULL: no body) with a fresh Replay-Nonce. */
 void acme_send_bytes(struct acme_req *r, int status, const char *content_type, const char *body,
-		     size_t len);
+                     size_t len);
 /* Reads and verifies the JWS of a POST. expect_jwk: new-account style (jwk, no kid);
  * allow_either: revoke-cert (kid or jwk). On failure the problem has been sent and false
  * is returned; on success r->jws (and r->account for kid) are set. */

@@ -8,16 +8,16 @@
 #include <stdint.h>
 
 struct acme_map_node {
-	struct acme_map_node *next;
-	uint64_t hash;
-	const char *key; /* points into the containing struct; must not change while linked */
+    struct acme_map_node *next;
+    uint64_t hash;
+    const char *key; /* points into the containing struct; must not change while linked */
 };
 
 struct acme_map {
-	struct acme_map_node **buckets;
-	size_t nbuckets; /* power of two */
-	size_t count;
-	uint64_t seed; /* random per map, so bucket placement is not predictable */
+    struct acme_map_node **buckets;
+    size_t nbuckets; /* power of two */
+    size_t count;
+    uint64_t seed; /* random per map, so bucket placement is not predictable */
 };
 
 /* Initialises an empty map. Returns 0 or -ENOMEM. */
@@ -37,6 +37,6 @@ int acme_map_put(struct acme_map *m, struct acme_map_node *node);
 void acme_map_remove(struct acme_map *m, struct acme_map_node *node);
 
 /* The struct that contains a node (like the kernel's container_of). */
-#define ACME_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define ACME_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #endif

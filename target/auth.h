@@ -12,17 +12,17 @@
 #define AUTH_GENERATED_KEY_LEN 64
 
 enum auth_result {
-	AUTH_OK = 0,
-	AUTH_MISSING,	  /* no (or an empty) Authorization header */
-	AUTH_BAD_FORMAT,  /* not "Bearer <token>" */
-	AUTH_INVALID_KEY, /* no configured key matches */
-	AUTH_FAILED,	  /* digest computation failed (answered 500) */
+    AUTH_OK = 0,
+    AUTH_MISSING,     /* no (or an empty) Authorization header */
+    AUTH_BAD_FORMAT,  /* not "Bearer <token>" */
+    AUTH_INVALID_KEY, /* no configured key matches */
+    AUTH_FAILED,      /* digest computation failed (answered 500) */
 };
 
 struct auth {
-	unsigned char digests[AUTH_MAX_KEYS][AUTH_DIGEST_BYTES];
-	size_t n;
-	char first_key[257]; /* clear text of key 0 (the generated one when none was given) */
+    unsigned char digests[AUTH_MAX_KEYS][AUTH_DIGEST_BYTES];
+    size_t n;
+    char first_key[257]; /* clear text of key 0 (the generated one when none was given) */
 };
 
 /* Loads keys[0..n) (n <= AUTH_MAX_KEYS, each 1..256 bytes). With n == 0 one random key is

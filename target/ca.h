@@ -31,14 +31,14 @@ struct target_ca *ca_new(const char *cn, char *err, size_t errlen);
 /* Loads a CA from a PEM certificate file and a PEM private key file (the key must match the
  * certificate). Returns NULL and a reason in err on failure. */
 struct target_ca *ca_load_pem(const char *cert_path, const char *key_path, char *err,
-			      size_t errlen);
+                              size_t errlen);
 
 /* Issues a TLS server certificate for `names` (n >= 1; each a DNS name or an IPv4/IPv6
  * literal, which becomes an IP SAN). CN = names[0]. A fresh P-256 key is generated.
  * On success returns 0 and transfers ownership of *key_out and *cert_out to the caller
  * (EVP_PKEY_free / X509_free). Returns -EINVAL for bad arguments, -EIO on OpenSSL errors. */
 int ca_issue_server_cert(struct target_ca *ca, const char *const *names, size_t n,
-			 EVP_PKEY **key_out, X509 **cert_out);
+                         EVP_PKEY **key_out, X509 **cert_out);
 
 /* Verifies the CSR's self-signature, then issues a leaf certificate (serverAuth+clientAuth,
  * digitalSignature, AKI/SKI) for the CSR's public key, valid validity_days (1..3650) from now.
@@ -50,7 +50,7 @@ int ca_issue_server_cert(struct target_ca *ca, const char *const *names, size_t 
  * Returns -EINVAL (bad arguments or no name), -EBADMSG (CSR signature does not verify),
  * -EIO (OpenSSL failure). */
 int ca_sign_csr(struct target_ca *ca, X509_REQ *req, const char *const *dns_names, size_t n,
-		uint32_t validity_days, char **pem_chain_out, char *serial_hex_out);
+                uint32_t validity_days, char **pem_chain_out, char *serial_hex_out);
 
 /* Formats a non-negative serial number as lowercase hex without leading zeros ("0" for zero)
  * into out. Returns 0, -EINVAL (NULL), -ERANGE (negative or longer than 40 digits; out = ""). */

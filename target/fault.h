@@ -20,10 +20,10 @@
 enum fault_kind { FAULT_LATENCY, FAULT_ERROR, FAULT_DROP, FAULT_STALL };
 
 struct fault_rule {
-	int endpoint; /* enum target_endpoint, or -1 for every endpoint ("*") */
-	enum fault_kind kind;
-	uint64_t min_ns, max_ns; /* latency (min == max when fixed), stall (both the duration) */
-	double share;		 /* error, drop: probability in [0, 1] */
+    int endpoint; /* enum target_endpoint, or -1 for every endpoint ("*") */
+    enum fault_kind kind;
+    uint64_t min_ns, max_ns; /* latency (min == max when fixed), stall (both the duration) */
+    double share;            /* error, drop: probability in [0, 1] */
 };
 
 /* Parses one rule. Returns 0, or -EINVAL with a reason phrase in err (e.g. `has an unknown
@@ -32,23 +32,23 @@ struct fault_rule {
 int fault_parse(const char *spec, struct fault_rule *out, char *err, size_t errlen);
 
 struct fault_set {
-	struct fault_rule rules[FAULT_MAX_RULES];
-	size_t n;
-	uint64_t rng; /* splitmix64 state */
-	bool any[EP_COUNT]; /* some rule applies to this endpoint (fast path) */
+    struct fault_rule rules[FAULT_MAX_RULES];
+    size_t n;
+    uint64_t rng;       /* splitmix64 state */
+    bool any[EP_COUNT]; /* some rule applies to this endpoint (fast path) */
 };
 
 /* Parses specs[0..n) into set, RNG seeded from seed. Returns 0 or -EINVAL (reason in err,
  * prefixed with the offending spec), -E2BIG for more than FAULT_MAX_RULES. */
 int fault_set_init(struct fault_set *set, const char *const *specs, size_t n, uint64_t seed,
-		   char *err, size_t errlen);
+                   char *err, size_t errlen);
 
 /* What to do with one request. */
 struct fault_decision {
-	bool drop;	    /* close the connection now, no answer */
-	uint64_t stall_ns;  /* > 0: hold this long, then close without an answer */
-	uint64_t delay_ns;  /* wait this long before answering (latency rules add up) */
-	bool error;	    /* answer 500 instead of handling */
+    bool drop;         /* close the connection now, no answer */
+    uint64_t stall_ns; /* > 0: hold this long, then close without an answer */
+    uint64_t delay_ns; /* wait this long before answering (latency rules add up) */
+    bool error;        /* answer 500 instead of handling */
 };
 
 /* Draws the decision for one request to endpoint ep. Returns true when any fault applies.

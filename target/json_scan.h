@@ -13,11 +13,11 @@
 
 /* A string member to extract. out gets the decoded value, NUL-terminated. */
 struct jscan_field {
-	const char *name; /* member name (exact, case-sensitive) */
-	char *out;	  /* buffer of cap bytes */
-	size_t cap;
-	size_t len;	  /* decoded length (set when present) */
-	bool present;	  /* the member was there with a string value (null leaves it false) */
+    const char *name; /* member name (exact, case-sensitive) */
+    char *out;        /* buffer of cap bytes */
+    size_t cap;
+    size_t len;   /* decoded length (set when present) */
+    bool present; /* the member was there with a string value (null leaves it false) */
 };
 
 /* Scans buf (len bytes) as a JSON object. For each member named in fields[0..n) with a string

@@ -13,10 +13,13 @@
 
 #include "target/store_int.h"
 
-static const char *const cert_statuses[] = {"Pending", "Active", "Expiring", "Expired",
-                                            "RenewalInProgress", "Failed", "Revoked", "Archived"};
+static const char *const cert_statuses[] = {"Pending",           "Active", "Expiring", "Expired",
+                                            "RenewalInProgress", "Failed", "Revoked",  "Archived"};
 
-static bool empty(const char *s) { return s == NULL || s[0] == '\0'; }
+static bool empty(const char *s)
+{
+    return s == NULL || s[0] == '\0';
+}
 
 static int64_t real_clock_ns(void *arg)
 {
@@ -66,24 +69,37 @@ void store_free(struct store *s)
     free(s);
 }
 
-const char *store_backend_name(const struct store *s) { return s->ops->name; }
+const char *store_backend_name(const struct store *s)
+{
+    return s->ops->name;
+}
 
 const char *store_rc_str(int rc)
 {
     switch (rc) {
-    case STORE_OK: return "ok";
-    case STORE_NOT_FOUND: return "not found";
-    case STORE_GONE: return "retired";
-    case STORE_CONFLICT: return "conflict";
-    case STORE_INVALID: return "invalid";
-    case STORE_ERROR: return "error";
-    default: return "unknown";
+    case STORE_OK:
+        return "ok";
+    case STORE_NOT_FOUND:
+        return "not found";
+    case STORE_GONE:
+        return "retired";
+    case STORE_CONFLICT:
+        return "conflict";
+    case STORE_INVALID:
+        return "invalid";
+    case STORE_ERROR:
+        return "error";
+    default:
+        return "unknown";
     }
 }
 
 /* ---- shared helpers ---------------------------------------------------------------------- */
 
-int64_t store_now_us(struct store *s) { return s->cfg.now_unix_ns(s->cfg.clock_arg) / 1000; }
+int64_t store_now_us(struct store *s)
+{
+    return s->cfg.now_unix_ns(s->cfg.clock_arg) / 1000;
+}
 
 int64_t store_created_us(struct store *s)
 {
@@ -135,12 +151,19 @@ int store_agent_register(struct store *s, const char *name, const struct store_a
     store_sha256_hex(key, sizeof(key), hash); /* the key itself is never kept (certctl) */
     int64_t now = store_created_us(s);
     struct store_agent_view a = {
-        .id = id, .name = name, .hostname = meta->hostname, .status = AGENT_ONLINE,
-        .api_key_hash = hash, .os = meta->os ? meta->os : "",
+        .id = id,
+        .name = name,
+        .hostname = meta->hostname,
+        .status = AGENT_ONLINE,
+        .api_key_hash = hash,
+        .os = meta->os ? meta->os : "",
         .architecture = meta->architecture ? meta->architecture : "",
         .ip_address = meta->ip_address ? meta->ip_address : "",
-        .version = meta->version ? meta->version : "", .retired_reason = NULL,
-        .last_heartbeat_us = STORE_TIME_NULL, .registered_us = now, .retired_us = STORE_TIME_NULL,
+        .version = meta->version ? meta->version : "",
+        .retired_reason = NULL,
+        .last_heartbeat_us = STORE_TIME_NULL,
+        .registered_us = now,
+        .retired_us = STORE_TIME_NULL,
     };
     int rc = s->ops->agent_insert(s, &a);
     if (rc == STORE_OK && agent_out)
@@ -171,7 +194,8 @@ int store_agent_get(struct store *s, const char *agent_id, json_object **agent_o
     return get_by_id(s, s->ops->agent_get, agent_id, agent_out);
 }
 
-int store_agent_heartbeat(struct store *s, const char *agent_id, const struct store_agent_meta *meta)
+int store_agent_heartbeat(struct store *s, const char *agent_id,
+                          const struct store_agent_meta *meta)
 {
     static const struct store_agent_meta none = {0};
     if (empty(agent_id))
@@ -337,16 +361,26 @@ int store_cert_create(struct store *s, const struct store_cert_input *in, json_o
         snprintf(id, sizeof(id), "%s", in->id);
     int64_t now = store_created_us(s);
     struct store_cert_view c = {
-        .id = id, .name = in->name, .common_name = in->common_name, .sans = in->sans,
-        .n_sans = in->n_sans, .environment = in->environment ? in->environment : "",
-        .owner_id = in->owner_id, .team_id = in->team_id, .issuer_id = in->issuer_id,
+        .id = id,
+        .name = in->name,
+        .common_name = in->common_name,
+        .sans = in->sans,
+        .n_sans = in->n_sans,
+        .environment = in->environment ? in->environment : "",
+        .owner_id = in->owner_id,
+        .team_id = in->team_id,
+        .issuer_id = in->issuer_id,
         .renewal_policy_id = in->renewal_policy_id,
         .profile_id = empty(in->certificate_profile_id) ? NULL : in->certificate_profile_id,
-        .status = empty(in->status) ? CERT_PENDING : in->status, .tags_json = "{}",
-        .source = "", .expires_us = in->expires_at_unix_s ? in->expires_at_unix_s * 1000000
-                                                          : STORE_TIME_ZERO,
-        .last_renewal_us = STORE_TIME_NULL, .last_deployment_us = STORE_TIME_NULL,
-        .revoked_us = STORE_TIME_NULL, .created_us = now, .updated_us = now,
+        .status = empty(in->status) ? CERT_PENDING : in->status,
+        .tags_json = "{}",
+        .source = "",
+        .expires_us = in->expires_at_unix_s ? in->expires_at_unix_s * 1000000 : STORE_TIME_ZERO,
+        .last_renewal_us = STORE_TIME_NULL,
+        .last_deployment_us = STORE_TIME_NULL,
+        .revoked_us = STORE_TIME_NULL,
+        .created_us = now,
+        .updated_us = now,
     };
     int rc = s->ops->cert_insert(s, &c);
     if (rc == STORE_OK && cert_out)
@@ -373,8 +407,12 @@ int store_target_create(struct store *s, const char *target_id, const char *agen
         return STORE_INVALID;
     json_object_put(cfg);
     struct store_target_view t = {
-        .id = target_id, .name = name, .type = type, .agent_id = agent_id,
-        .config_json = config_json ? config_json : "{}", .created_us = store_created_us(s),
+        .id = target_id,
+        .name = name,
+        .type = type,
+        .agent_id = agent_id,
+        .config_json = config_json ? config_json : "{}",
+        .created_us = store_created_us(s),
     };
     return s->ops->target_insert(s, &t);
 }
@@ -427,11 +465,16 @@ int store_profile_create(struct store *s, const struct store_profile_input *in,
         return STORE_INVALID;
     int64_t now = store_created_us(s);
     struct store_profile_view p = {
-        .id = id, .name = in->name, .description = in->description ? in->description : "",
+        .id = id,
+        .name = in->name,
+        .description = in->description ? in->description : "",
         .rules_json = json_object_to_json_string_ext(rules, JSON_C_TO_STRING_PLAIN),
         .max_ttl_seconds = in->max_ttl_seconds,
-        .acme_auth_mode = mode, .requires_approval = in->requires_approval, .enabled = true,
-        .created_us = now, .updated_us = now,
+        .acme_auth_mode = mode,
+        .requires_approval = in->requires_approval,
+        .enabled = true,
+        .created_us = now,
+        .updated_us = now,
     };
     int rc = s->ops->profile_insert(s, &p);
     if (rc == STORE_OK && profile_out)

@@ -54,10 +54,10 @@ struct store;
 typedef int64_t (*store_clock_fn)(void *arg);
 
 struct store_config {
-    const char *db_url;      /* NULL or "" = memory backend; else a libpq conninfo/URL */
-    uint32_t expect_agents;  /* sizing hint for the memory tables (0 = 50,000) */
-    uint32_t expect_certs;   /* sizing hint (0 = 100,000) */
-    bool bulk_clamp;         /* true = certctl's 50-row clamp on filtered bulk renewals */
+    const char *db_url;         /* NULL or "" = memory backend; else a libpq conninfo/URL */
+    uint32_t expect_agents;     /* sizing hint for the memory tables (0 = 50,000) */
+    uint32_t expect_certs;      /* sizing hint (0 = 100,000) */
+    bool bulk_clamp;            /* true = certctl's 50-row clamp on filtered bulk renewals */
     store_clock_fn now_unix_ns; /* NULL = clock_gettime(CLOCK_REALTIME) */
     void *clock_arg;
 };
@@ -101,7 +101,8 @@ int store_agent_get(struct store *s, const char *agent_id, json_object **agent_o
 /* POST /api/v1/agents/{id}/heartbeat: sets last_heartbeat_at = now (the store's clock), each
  * non-empty meta field, and status Online. OK / NOT_FOUND (404) / GONE (retired: 410) / ERROR. meta may be NULL.
  * Memory backend: O(1), allocates nothing unless a metadata string changes. */
-int store_agent_heartbeat(struct store *s, const char *agent_id, const struct store_agent_meta *meta);
+int store_agent_heartbeat(struct store *s, const char *agent_id,
+                          const struct store_agent_meta *meta);
 
 /* DELETE /api/v1/agents/{id}[?force=true&reason=] (certctl's RetireAgent, minus the sentinel
  * check, which is the handler's: ids "server-scanner" and "cloud-*" → 403).
@@ -286,14 +287,14 @@ int store_profile_get(struct store *s, const char *profile_id, json_object **pro
 /* ---- seeding --------------------------------------------------------------------------- */
 
 struct store_seed_config {
-    uint32_t agents;         /* agents 1..N (ag-P-%05u), one target each (tgt-P-%05u) */
-    uint32_t certs;          /* certs 1..M (mc-P-%05u), cert j mapped to identity_cert_agent(j,N) */
-    const char *prefix;      /* fleet prefix (NULL = IDENTITY_DEFAULT_PREFIX) */
-    uint64_t run_seed;       /* for identity_agent_meta and the expiry spread */
+    uint32_t agents;    /* agents 1..N (ag-P-%05u), one target each (tgt-P-%05u) */
+    uint32_t certs;     /* certs 1..M (mc-P-%05u), cert j mapped to identity_cert_agent(j,N) */
+    const char *prefix; /* fleet prefix (NULL = IDENTITY_DEFAULT_PREFIX) */
+    uint64_t run_seed;  /* for identity_agent_meta and the expiry spread */
     struct identity_os_mix os_mix;
-    const char *agent_version;   /* NULL = "2.1.0" */
-    const char *issuer_id;       /* NULL = "iss-local" */
-    uint32_t expiry_min_days;    /* expires_at spread [min,max] days from now; 0,0 = 32..90 */
+    const char *agent_version; /* NULL = "2.1.0" */
+    const char *issuer_id;     /* NULL = "iss-local" */
+    uint32_t expiry_min_days;  /* expires_at spread [min,max] days from now; 0,0 = 32..90 */
     uint32_t expiry_max_days;
 };
 

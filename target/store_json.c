@@ -67,8 +67,8 @@ static void add_strs(json_object *o, const struct str_member *m, size_t n)
 }
 
 /* add_strs over a list of {key, value} pairs. */
-#define ADD_STRS(o, ...)                                                                         \
-    add_strs((o), (const struct str_member[]){__VA_ARGS__},                                      \
+#define ADD_STRS(o, ...)                                    \
+    add_strs((o), (const struct str_member[]){__VA_ARGS__}, \
              sizeof((const struct str_member[]){__VA_ARGS__}) / sizeof(struct str_member))
 
 static void add_opt_str(json_object *o, const char *key, const char *v)
@@ -165,7 +165,8 @@ json_object *store_json_work_item(const struct store_work_view *w)
         add_str(o, "target_id", w->target_id);
     add_opt_str(o, "target_type", w->target_type);
     if (w->target_config_json != NULL && w->target_config_json[0] != '\0')
-        json_object_object_add(o, "target_config", store_json_parse_or(w->target_config_json, "{}"));
+        json_object_object_add(o, "target_config",
+                               store_json_parse_or(w->target_config_json, "{}"));
     add_str(o, "status", w->status);
     return o;
 }

@@ -32,7 +32,10 @@ void mem_vec_free(struct mem_vec *vec)
     vec->n = vec->cap = 0;
 }
 
-char *mem_strdup(const char *s) { return s ? strdup(s) : NULL; }
+char *mem_strdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
 
 int mem_set_str(char **dst, const char *src)
 {
@@ -46,7 +49,10 @@ int mem_set_str(char **dst, const char *src)
     return 0;
 }
 
-struct mem_agent *mem_agent_find(struct mem *m, const char *id) { return smap_get(&m->agents, id); }
+struct mem_agent *mem_agent_find(struct mem *m, const char *id)
+{
+    return smap_get(&m->agents, id);
+}
 
 struct mem_target *mem_target_find(struct mem *m, const char *id)
 {
@@ -63,16 +69,34 @@ static int os_bucket(const char *os)
 
 /* ---- transactions (none) ---------------------------------------------------------------- */
 
-static int mem_begin(struct store *s) { (void)s; return STORE_OK; }
-static int mem_commit(struct store *s) { (void)s; return STORE_OK; }
-static void mem_rollback(struct store *s) { (void)s; }
+static int mem_begin(struct store *s)
+{
+    (void)s;
+    return STORE_OK;
+}
+static int mem_commit(struct store *s)
+{
+    (void)s;
+    return STORE_OK;
+}
+static void mem_rollback(struct store *s)
+{
+    (void)s;
+}
 
 /* ---- agents ----------------------------------------------------------------------------- */
 
 static void agent_free(struct mem_agent *a)
 {
-    free(a->id); free(a->name); free(a->hostname); free(a->os); free(a->architecture);
-    free(a->ip_address); free(a->version); free(a->api_key_hash); free(a->retired_reason);
+    free(a->id);
+    free(a->name);
+    free(a->hostname);
+    free(a->os);
+    free(a->architecture);
+    free(a->ip_address);
+    free(a->version);
+    free(a->api_key_hash);
+    free(a->retired_reason);
     mem_vec_free(&a->targets);
     free(a);
 }
@@ -85,9 +109,13 @@ static int mem_agent_insert(struct store *s, const struct store_agent_view *v)
     struct mem_agent *a = calloc(1, sizeof(*a));
     if (a == NULL)
         return STORE_ERROR;
-    a->id = strdup(v->id); a->name = strdup(v->name); a->hostname = strdup(v->hostname);
-    a->os = strdup(v->os); a->architecture = strdup(v->architecture);
-    a->ip_address = strdup(v->ip_address); a->version = strdup(v->version);
+    a->id = strdup(v->id);
+    a->name = strdup(v->name);
+    a->hostname = strdup(v->hostname);
+    a->os = strdup(v->os);
+    a->architecture = strdup(v->architecture);
+    a->ip_address = strdup(v->ip_address);
+    a->version = strdup(v->version);
     a->api_key_hash = strdup(v->api_key_hash);
     a->retired_reason = mem_strdup(v->retired_reason);
     a->status = AGENT_ONLINE;
@@ -116,10 +144,18 @@ static int mem_agent_insert(struct store *s, const struct store_agent_view *v)
 static void agent_view(const struct mem_agent *a, struct store_agent_view *v)
 {
     *v = (struct store_agent_view){
-        .id = a->id, .name = a->name, .hostname = a->hostname, .status = a->status,
-        .api_key_hash = a->api_key_hash, .os = a->os, .architecture = a->architecture,
-        .ip_address = a->ip_address, .version = a->version, .retired_reason = a->retired_reason,
-        .last_heartbeat_us = a->last_heartbeat_us, .registered_us = a->registered_us,
+        .id = a->id,
+        .name = a->name,
+        .hostname = a->hostname,
+        .status = a->status,
+        .api_key_hash = a->api_key_hash,
+        .os = a->os,
+        .architecture = a->architecture,
+        .ip_address = a->ip_address,
+        .version = a->version,
+        .retired_reason = a->retired_reason,
+        .last_heartbeat_us = a->last_heartbeat_us,
+        .registered_us = a->registered_us,
         .retired_us = a->retired_us,
     };
 }
@@ -234,7 +270,10 @@ static int mem_agent_counts(struct store *s, struct store_agent_counts *out)
 
 static void target_free(struct mem_target *t)
 {
-    free(t->id); free(t->name); free(t->type); free(t->config_json);
+    free(t->id);
+    free(t->name);
+    free(t->type);
+    free(t->config_json);
     mem_vec_free(&t->certs);
     free(t);
 }
@@ -253,7 +292,9 @@ static int mem_target_insert(struct store *s, const struct store_target_view *v)
     struct mem_target *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return STORE_ERROR;
-    t->id = strdup(v->id); t->name = strdup(v->name); t->type = strdup(v->type);
+    t->id = strdup(v->id);
+    t->name = strdup(v->name);
+    t->type = strdup(v->type);
     t->config_json = strdup(v->config_json);
     t->agent = a;
     t->created_us = v->created_us;
@@ -326,8 +367,9 @@ static void mem_destroy(struct store *s)
     }
     for (size_t i = 0; i < m->n_statuses; i++)
         free(m->statuses[i].name);
-    struct smap *maps[] = {&m->agents, &m->agent_names, &m->targets, &m->certs, &m->cert_names,
-                           &m->jobs, &m->profiles, &m->profile_names, &m->fingerprints};
+    struct smap *maps[] = {&m->agents,   &m->agent_names,   &m->targets,
+                           &m->certs,    &m->cert_names,    &m->jobs,
+                           &m->profiles, &m->profile_names, &m->fingerprints};
     for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
         smap_free(maps[i]);
     struct mem_vec *vecs[] = {&m->agent_list, &m->target_list, &m->cert_list, &m->profile_list,
@@ -381,10 +423,9 @@ int store_mem_open(struct store *s, char *err, size_t errlen)
         goto oom;
     size_t na = s->cfg.expect_agents, nc = s->cfg.expect_certs;
     int rc = smap_init(&m->agents, na) | smap_init(&m->agent_names, na) |
-             smap_init(&m->targets, na) | smap_init(&m->certs, nc) |
-             smap_init(&m->cert_names, nc) | smap_init(&m->jobs, nc) |
-             smap_init(&m->profiles, 16) | smap_init(&m->profile_names, 16) |
-             smap_init(&m->fingerprints, nc);
+             smap_init(&m->targets, na) | smap_init(&m->certs, nc) | smap_init(&m->cert_names, nc) |
+             smap_init(&m->jobs, nc) | smap_init(&m->profiles, 16) |
+             smap_init(&m->profile_names, 16) | smap_init(&m->fingerprints, nc);
     for (int k = 0; k < 4; k++)
         rc |= smap_init(&m->refs[k], 16);
     s->ops = &mem_ops;
@@ -395,7 +436,7 @@ int store_mem_open(struct store *s, char *err, size_t errlen)
     }
     /* The statuses always reported first, in certctl's order. */
     const char *known[] = {JOB_AWAITING_CSR, JOB_AWAITING_APPROVAL, JOB_RUNNING, JOB_COMPLETED,
-                           JOB_FAILED, JOB_CANCELLED};
+                           JOB_FAILED,       JOB_CANCELLED};
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         if (mem_status_intern(m, known[i]) == NULL) {
             mem_destroy(s);

@@ -35,8 +35,8 @@ struct mem_agent {
     const char *status;   /* static string */
     int64_t registered_us, last_heartbeat_us, retired_us;
     int os_bucket;
-    int64_t active_jobs;          /* jobs with agent_id = this agent in an active status */
-    struct mem_vec targets;       /* struct mem_target * */
+    int64_t active_jobs;              /* jobs with agent_id = this agent in an active status */
+    struct mem_vec targets;           /* struct mem_target * */
     struct mem_job_list_head pending; /* Pending Deployment jobs routed here */
 };
 
@@ -59,9 +59,9 @@ struct mem_cert {
     size_t n_sans;
     const char *status; /* static string (certctl's 8 statuses) */
     int64_t expires_us, last_renewal_us, last_deployment_us, created_us, updated_us;
-    struct mem_vec targets;           /* struct mem_target * */
+    struct mem_vec targets;            /* struct mem_target * */
     struct mem_job_list_head awaiting; /* AwaitingCSR Renewal/Issuance jobs */
-    struct mem_version *latest;       /* only the latest version is kept */
+    struct mem_version *latest;        /* only the latest version is kept */
     uint64_t n_versions;
     uint64_t mark; /* scratch for de-duplication during one call */
 };
@@ -109,7 +109,10 @@ struct mem {
     uint64_t job_seq, mark_gen;
 };
 
-static inline struct mem *mem_of(struct store *s) { return s->be; }
+static inline struct mem *mem_of(struct store *s)
+{
+    return s->be;
+}
 
 /* strdup that maps NULL to NULL; returns NULL also on failure (callers check). */
 char *mem_strdup(const char *s);
@@ -137,8 +140,8 @@ bool mem_status_active(const char *status);
 int mem_cert_insert(struct store *s, const struct store_cert_view *c);
 int mem_cert_get(struct store *s, const char *id, json_object **out);
 int mem_cert_brief(struct store *s, const char *id, char *status, size_t n, int64_t *expires_us);
-int mem_cert_list(struct store *s, const struct store_cert_filter *f, int64_t limit,
-                  int64_t offset, int64_t *total, json_object **data);
+int mem_cert_list(struct store *s, const struct store_cert_filter *f, int64_t limit, int64_t offset,
+                  int64_t *total, json_object **data);
 int mem_cert_match(struct store *s, const struct store_cert_filter *f, int64_t limit,
                    store_cert_cb cb, void *arg);
 int mem_cert_set_status(struct store *s, const char *id, const char *status, int64_t now_us);

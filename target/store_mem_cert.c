@@ -7,9 +7,9 @@
 
 #include "target/store_mem.h"
 
-static const char *const cert_status_table[] = {"Pending", "Active", "Expiring", "Expired",
-                                                "RenewalInProgress", "Failed", "Revoked",
-                                                "Archived"};
+static const char *const cert_status_table[] = {
+    "Pending",           "Active", "Expiring", "Expired",
+    "RenewalInProgress", "Failed", "Revoked",  "Archived"};
 
 /* The static copy of a certificate status, or NULL when it is not one of certctl's. */
 static const char *cert_status_static(const char *status)
@@ -20,20 +20,33 @@ static const char *cert_status_static(const char *status)
     return NULL;
 }
 
-struct mem_cert *mem_cert_find(struct mem *m, const char *id) { return smap_get(&m->certs, id); }
+struct mem_cert *mem_cert_find(struct mem *m, const char *id)
+{
+    return smap_get(&m->certs, id);
+}
 
 static void version_free(struct mem_version *v)
 {
     if (v == NULL)
         return;
-    free(v->id); free(v->serial); free(v->fingerprint); free(v->pem_chain);
+    free(v->id);
+    free(v->serial);
+    free(v->fingerprint);
+    free(v->pem_chain);
     free(v);
 }
 
 void mem_cert_free(struct mem_cert *c)
 {
-    free(c->id); free(c->name); free(c->common_name); free(c->environment); free(c->owner_id);
-    free(c->team_id); free(c->issuer_id); free(c->policy_id); free(c->profile_id);
+    free(c->id);
+    free(c->name);
+    free(c->common_name);
+    free(c->environment);
+    free(c->owner_id);
+    free(c->team_id);
+    free(c->issuer_id);
+    free(c->policy_id);
+    free(c->profile_id);
     for (size_t i = 0; i < c->n_sans; i++)
         free(c->sans[i]);
     free(c->sans);
@@ -47,14 +60,28 @@ void mem_cert_view(const struct mem_cert *c, struct store_cert_view *v, const ch
     for (size_t i = 0; i < c->targets.n; i++)
         target_ids[i] = ((struct mem_target *)c->targets.v[i])->id;
     *v = (struct store_cert_view){
-        .id = c->id, .name = c->name, .common_name = c->common_name,
-        .sans = (const char *const *)c->sans, .n_sans = c->n_sans, .environment = c->environment,
-        .owner_id = c->owner_id, .team_id = c->team_id, .issuer_id = c->issuer_id,
-        .renewal_policy_id = c->policy_id, .profile_id = c->profile_id, .status = c->status,
-        .tags_json = "{}", .target_ids = target_ids, .n_target_ids = c->targets.n,
-        .source = "", .expires_us = c->expires_us, .last_renewal_us = c->last_renewal_us,
-        .last_deployment_us = c->last_deployment_us, .revoked_us = STORE_TIME_NULL,
-        .created_us = c->created_us, .updated_us = c->updated_us,
+        .id = c->id,
+        .name = c->name,
+        .common_name = c->common_name,
+        .sans = (const char *const *)c->sans,
+        .n_sans = c->n_sans,
+        .environment = c->environment,
+        .owner_id = c->owner_id,
+        .team_id = c->team_id,
+        .issuer_id = c->issuer_id,
+        .renewal_policy_id = c->policy_id,
+        .profile_id = c->profile_id,
+        .status = c->status,
+        .tags_json = "{}",
+        .target_ids = target_ids,
+        .n_target_ids = c->targets.n,
+        .source = "",
+        .expires_us = c->expires_us,
+        .last_renewal_us = c->last_renewal_us,
+        .last_deployment_us = c->last_deployment_us,
+        .revoked_us = STORE_TIME_NULL,
+        .created_us = c->created_us,
+        .updated_us = c->updated_us,
     };
 }
 
@@ -93,10 +120,15 @@ int mem_cert_insert(struct store *s, const struct store_cert_view *v)
     struct mem_cert *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return STORE_ERROR;
-    c->id = strdup(v->id); c->name = strdup(v->name); c->common_name = strdup(v->common_name);
-    c->environment = strdup(v->environment); c->owner_id = strdup(v->owner_id);
-    c->team_id = strdup(v->team_id); c->issuer_id = strdup(v->issuer_id);
-    c->policy_id = strdup(v->renewal_policy_id); c->profile_id = mem_strdup(v->profile_id);
+    c->id = strdup(v->id);
+    c->name = strdup(v->name);
+    c->common_name = strdup(v->common_name);
+    c->environment = strdup(v->environment);
+    c->owner_id = strdup(v->owner_id);
+    c->team_id = strdup(v->team_id);
+    c->issuer_id = strdup(v->issuer_id);
+    c->policy_id = strdup(v->renewal_policy_id);
+    c->profile_id = mem_strdup(v->profile_id);
     c->status = status;
     c->expires_us = v->expires_us;
     c->last_renewal_us = v->last_renewal_us;
@@ -199,8 +231,8 @@ static int candidates(struct mem *m, const struct store_cert_filter *f, struct m
     return STORE_OK;
 }
 
-int mem_cert_list(struct store *s, const struct store_cert_filter *f, int64_t limit,
-                  int64_t offset, int64_t *total, json_object **data)
+int mem_cert_list(struct store *s, const struct store_cert_filter *f, int64_t limit, int64_t offset,
+                  int64_t *total, json_object **data)
 {
     struct mem_vec tmp = {0};
     const struct mem_vec *cand;
@@ -314,8 +346,10 @@ int mem_version_insert(struct store *s, const struct store_version_view *v)
     struct mem_version *nv = calloc(1, sizeof(*nv));
     if (nv == NULL)
         return STORE_ERROR;
-    nv->id = strdup(v->id); nv->serial = strdup(v->serial_number);
-    nv->fingerprint = strdup(v->fingerprint_sha256); nv->pem_chain = strdup(v->pem_chain);
+    nv->id = strdup(v->id);
+    nv->serial = strdup(v->serial_number);
+    nv->fingerprint = strdup(v->fingerprint_sha256);
+    nv->pem_chain = strdup(v->pem_chain);
     nv->not_before_us = v->not_before_us;
     nv->not_after_us = v->not_after_us;
     nv->created_us = v->created_us;
@@ -336,7 +370,10 @@ int mem_version_insert(struct store *s, const struct store_version_view *v)
 
 void mem_profile_free(struct mem_profile *p)
 {
-    free(p->id); free(p->name); free(p->description); free(p->rules_json);
+    free(p->id);
+    free(p->name);
+    free(p->description);
+    free(p->rules_json);
     free(p->acme_auth_mode);
     free(p);
 }
@@ -349,8 +386,11 @@ int mem_profile_insert(struct store *s, const struct store_profile_view *v)
     struct mem_profile *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return STORE_ERROR;
-    p->id = strdup(v->id); p->name = strdup(v->name); p->description = strdup(v->description);
-    p->rules_json = strdup(v->rules_json); p->acme_auth_mode = strdup(v->acme_auth_mode);
+    p->id = strdup(v->id);
+    p->name = strdup(v->name);
+    p->description = strdup(v->description);
+    p->rules_json = strdup(v->rules_json);
+    p->acme_auth_mode = strdup(v->acme_auth_mode);
     p->max_ttl_seconds = v->max_ttl_seconds;
     p->requires_approval = v->requires_approval;
     p->enabled = v->enabled;
@@ -372,10 +412,16 @@ int mem_profile_get(struct store *s, const char *id, json_object **out)
     if (p == NULL)
         return STORE_NOT_FOUND;
     struct store_profile_view v = {
-        .id = p->id, .name = p->name, .description = p->description, .rules_json = p->rules_json,
-        .max_ttl_seconds = p->max_ttl_seconds, .acme_auth_mode = p->acme_auth_mode,
-        .requires_approval = p->requires_approval, .enabled = p->enabled,
-        .created_us = p->created_us, .updated_us = p->updated_us,
+        .id = p->id,
+        .name = p->name,
+        .description = p->description,
+        .rules_json = p->rules_json,
+        .max_ttl_seconds = p->max_ttl_seconds,
+        .acme_auth_mode = p->acme_auth_mode,
+        .requires_approval = p->requires_approval,
+        .enabled = p->enabled,
+        .created_us = p->created_us,
+        .updated_us = p->updated_us,
     };
     *out = store_json_profile(&v);
     return STORE_OK;

@@ -73,8 +73,14 @@ static void unlink_job(struct mem_job *j)
     struct mem_job_list_head *h = list_head(j, j->list);
     if (h == NULL)
         return;
-    if (j->prev) j->prev->next = j->next; else h->head = j->next;
-    if (j->next) j->next->prev = j->prev; else h->tail = j->prev;
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        h->head = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    else
+        h->tail = j->prev;
     j->prev = j->next = NULL;
     j->list = MEM_LIST_NONE;
 }
@@ -83,7 +89,8 @@ static void unlink_job(struct mem_job *j)
 static void relink_job(struct mem_job *j)
 {
     enum mem_job_list want = MEM_LIST_NONE;
-    if (strcmp(j->type, JOB_TYPE_DEPLOYMENT) == 0 && strcmp(j->status, JOB_PENDING) == 0 && j->route)
+    if (strcmp(j->type, JOB_TYPE_DEPLOYMENT) == 0 && strcmp(j->status, JOB_PENDING) == 0 &&
+        j->route)
         want = MEM_LIST_AGENT_PENDING;
     else if ((strcmp(j->type, JOB_TYPE_RENEWAL) == 0 || strcmp(j->type, JOB_TYPE_ISSUANCE) == 0) &&
              strcmp(j->status, JOB_AWAITING_CSR) == 0)
@@ -95,7 +102,10 @@ static void relink_job(struct mem_job *j)
     if (h == NULL)
         return;
     j->prev = h->tail;
-    if (h->tail) h->tail->next = j; else h->head = j;
+    if (h->tail)
+        h->tail->next = j;
+    else
+        h->head = j;
     h->tail = j;
     j->list = want;
 }
@@ -172,11 +182,19 @@ int mem_job_insert(struct store *s, const struct store_job_view *v)
 static void job_view(const struct mem_job *j, struct store_job_view *v)
 {
     *v = (struct store_job_view){
-        .id = j->id, .type = j->type, .certificate_id = j->cert->id,
-        .target_id = j->target ? j->target->id : NULL, .agent_id = j->agent ? j->agent->id : NULL,
-        .status = j->status, .last_error = j->last_error, .attempts = j->attempts,
-        .max_attempts = j->max_attempts, .scheduled_us = j->scheduled_us,
-        .started_us = j->started_us, .completed_us = j->completed_us, .created_us = j->created_us,
+        .id = j->id,
+        .type = j->type,
+        .certificate_id = j->cert->id,
+        .target_id = j->target ? j->target->id : NULL,
+        .agent_id = j->agent ? j->agent->id : NULL,
+        .status = j->status,
+        .last_error = j->last_error,
+        .attempts = j->attempts,
+        .max_attempts = j->max_attempts,
+        .scheduled_us = j->scheduled_us,
+        .started_us = j->started_us,
+        .completed_us = j->completed_us,
+        .created_us = j->created_us,
     };
 }
 
@@ -284,7 +302,10 @@ static int by_poll_order(const void *a, const void *b)
 static json_object *work_item(const struct mem_job *j, const char *status)
 {
     struct store_work_view w = {
-        .id = j->id, .type = j->type, .certificate_id = j->cert->id, .status = status,
+        .id = j->id,
+        .type = j->type,
+        .certificate_id = j->cert->id,
+        .status = status,
         .target_id = j->target ? j->target->id : NULL,
     };
     if (j->list == MEM_LIST_CERT_AWAITING) {

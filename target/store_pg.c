@@ -17,7 +17,10 @@
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-void pg_p_str(struct pg_params *p, const char *s) { p->v[p->n++] = s; }
+void pg_p_str(struct pg_params *p, const char *s)
+{
+    p->v[p->n++] = s;
+}
 
 void pg_p_i64(struct pg_params *p, int64_t v)
 {
@@ -34,7 +37,10 @@ void pg_p_time(struct pg_params *p, int64_t us)
         pg_p_i64(p, us);
 }
 
-void pg_p_bool(struct pg_params *p, bool b) { pg_p_str(p, b ? "true" : "false"); }
+void pg_p_bool(struct pg_params *p, bool b)
+{
+    pg_p_str(p, b ? "true" : "false");
+}
 
 PGresult *pg_run(struct store *s, enum pg_stmt st, const struct pg_params *p, int on_unique,
                  int on_fk, int *rc)
@@ -119,7 +125,10 @@ int64_t pg_i64(const PGresult *r, int row, int col, int64_t if_null)
     return PQgetisnull(r, row, col) ? if_null : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-int64_t pg_time(const PGresult *r, int row, int col) { return pg_i64(r, row, col, STORE_TIME_NULL); }
+int64_t pg_time(const PGresult *r, int row, int col)
+{
+    return pg_i64(r, row, col, STORE_TIME_NULL);
+}
 
 bool pg_bool(const PGresult *r, int row, int col)
 {
@@ -163,19 +172,36 @@ static int pg_simple(struct store *s, const char *sql)
     return ok ? STORE_OK : STORE_ERROR;
 }
 
-static int pg_begin(struct store *s) { return pg_simple(s, "BEGIN"); }
-static int pg_commit(struct store *s) { return pg_simple(s, "COMMIT"); }
-static void pg_rollback(struct store *s) { (void)pg_simple(s, "ROLLBACK"); }
+static int pg_begin(struct store *s)
+{
+    return pg_simple(s, "BEGIN");
+}
+static int pg_commit(struct store *s)
+{
+    return pg_simple(s, "COMMIT");
+}
+static void pg_rollback(struct store *s)
+{
+    (void)pg_simple(s, "ROLLBACK");
+}
 
 /* ---- agents ----------------------------------------------------------------------------- */
 
 static int pg_agent_insert(struct store *s, const struct store_agent_view *a)
 {
     struct pg_params p = {0};
-    pg_p_str(&p, a->id); pg_p_str(&p, a->name); pg_p_str(&p, a->hostname);
-    pg_p_str(&p, a->status); pg_p_time(&p, a->last_heartbeat_us); pg_p_time(&p, a->registered_us);
-    pg_p_str(&p, a->api_key_hash); pg_p_str(&p, a->os); pg_p_str(&p, a->architecture);
-    pg_p_str(&p, a->ip_address); pg_p_str(&p, a->version); pg_p_time(&p, a->retired_us);
+    pg_p_str(&p, a->id);
+    pg_p_str(&p, a->name);
+    pg_p_str(&p, a->hostname);
+    pg_p_str(&p, a->status);
+    pg_p_time(&p, a->last_heartbeat_us);
+    pg_p_time(&p, a->registered_us);
+    pg_p_str(&p, a->api_key_hash);
+    pg_p_str(&p, a->os);
+    pg_p_str(&p, a->architecture);
+    pg_p_str(&p, a->ip_address);
+    pg_p_str(&p, a->version);
+    pg_p_time(&p, a->retired_us);
     pg_p_str(&p, a->retired_reason);
     return pg_cmd(s, PG_AGENT_INSERT, &p, STORE_CONFLICT, STORE_ERROR, NULL);
 }
@@ -193,11 +219,18 @@ static int pg_agent_get(struct store *s, const char *id, json_object **out)
         return STORE_NOT_FOUND;
     }
     struct store_agent_view a = {
-        .id = pg_str(r, 0, 0), .name = pg_str(r, 0, 1), .hostname = pg_str(r, 0, 2),
-        .status = pg_str(r, 0, 3), .last_heartbeat_us = pg_time(r, 0, 4),
-        .registered_us = pg_time(r, 0, 5), .api_key_hash = pg_str(r, 0, 6), .os = pg_str(r, 0, 7),
-        .architecture = pg_str(r, 0, 8), .ip_address = pg_str(r, 0, 9),
-        .version = pg_str(r, 0, 10), .retired_us = pg_time(r, 0, 11),
+        .id = pg_str(r, 0, 0),
+        .name = pg_str(r, 0, 1),
+        .hostname = pg_str(r, 0, 2),
+        .status = pg_str(r, 0, 3),
+        .last_heartbeat_us = pg_time(r, 0, 4),
+        .registered_us = pg_time(r, 0, 5),
+        .api_key_hash = pg_str(r, 0, 6),
+        .os = pg_str(r, 0, 7),
+        .architecture = pg_str(r, 0, 8),
+        .ip_address = pg_str(r, 0, 9),
+        .version = pg_str(r, 0, 10),
+        .retired_us = pg_time(r, 0, 11),
         .retired_reason = pg_str(r, 0, 12),
     };
     *out = store_json_agent(&a);
@@ -210,10 +243,13 @@ static int pg_agent_heartbeat(struct store *s, const char *id, const struct stor
 {
     struct pg_params p = {0};
     int rc;
-    pg_p_str(&p, id); pg_p_time(&p, now_us);
-    pg_p_str(&p, m->hostname ? m->hostname : ""); pg_p_str(&p, m->os ? m->os : "");
+    pg_p_str(&p, id);
+    pg_p_time(&p, now_us);
+    pg_p_str(&p, m->hostname ? m->hostname : "");
+    pg_p_str(&p, m->os ? m->os : "");
     pg_p_str(&p, m->architecture ? m->architecture : "");
-    pg_p_str(&p, m->ip_address ? m->ip_address : ""); pg_p_str(&p, m->version ? m->version : "");
+    pg_p_str(&p, m->ip_address ? m->ip_address : "");
+    pg_p_str(&p, m->version ? m->version : "");
     PGresult *r = pg_run(s, PG_AGENT_HEARTBEAT, &p, STORE_ERROR, STORE_ERROR, &rc);
     if (r == NULL)
         return rc;
@@ -256,7 +292,9 @@ static int pg_agent_retire(struct store *s, const char *id, int64_t now_us, cons
                            bool cascade)
 {
     struct pg_params p = {0};
-    pg_p_str(&p, id); pg_p_time(&p, now_us); pg_p_str(&p, reason);
+    pg_p_str(&p, id);
+    pg_p_time(&p, now_us);
+    pg_p_str(&p, reason);
     return pg_cmd(s, cascade ? PG_AGENT_RETIRE_CASCADE : PG_AGENT_RETIRE, &p, STORE_ERROR,
                   STORE_ERROR, NULL);
 }
@@ -284,28 +322,38 @@ static int pg_agent_counts(struct store *s, struct store_agent_counts *out)
 static int pg_target_insert(struct store *s, const struct store_target_view *t)
 {
     struct pg_params p = {0};
-    pg_p_str(&p, t->id); pg_p_str(&p, t->name); pg_p_str(&p, t->type); pg_p_str(&p, t->agent_id);
-    pg_p_str(&p, t->config_json); pg_p_time(&p, t->created_us);
+    pg_p_str(&p, t->id);
+    pg_p_str(&p, t->name);
+    pg_p_str(&p, t->type);
+    pg_p_str(&p, t->agent_id);
+    pg_p_str(&p, t->config_json);
+    pg_p_time(&p, t->created_us);
     return pg_cmd(s, PG_TARGET_INSERT, &p, STORE_CONFLICT, STORE_NOT_FOUND, NULL);
 }
 
 static int pg_map_insert(struct store *s, const char *cert_id, const char *target_id)
 {
     struct pg_params p = {0};
-    pg_p_str(&p, cert_id); pg_p_str(&p, target_id);
+    pg_p_str(&p, cert_id);
+    pg_p_str(&p, target_id);
     return pg_cmd(s, PG_MAP_INSERT, &p, STORE_OK, STORE_NOT_FOUND, NULL);
 }
 
 static int pg_ref_add(struct store *s, const char *kind, const char *id, const char *name)
 {
-    static const struct { const char *kind; enum pg_stmt st; } kinds[] = {
-        {"team", PG_REF_TEAM}, {"owner", PG_REF_OWNER}, {"issuer", PG_REF_ISSUER},
-        {"renewal_policy", PG_REF_POLICY}};
+    static const struct {
+        const char *kind;
+        enum pg_stmt st;
+    } kinds[] = {{"team", PG_REF_TEAM},
+                 {"owner", PG_REF_OWNER},
+                 {"issuer", PG_REF_ISSUER},
+                 {"renewal_policy", PG_REF_POLICY}};
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         if (strcmp(kind, kinds[i].kind) != 0)
             continue;
         struct pg_params p = {0};
-        pg_p_str(&p, id); pg_p_str(&p, name);
+        pg_p_str(&p, id);
+        pg_p_str(&p, name);
         return pg_cmd(s, kinds[i].st, &p, STORE_ERROR, STORE_ERROR, NULL);
     }
     return STORE_INVALID;
@@ -385,7 +433,8 @@ static int prepare_all(PGconn *conn, char *err, size_t errlen)
             first_line(PQresultErrorMessage(r), line, sizeof(line));
             snprintf(err, errlen,
                      "database does not have certctl's tables (load seed/schema.sql or run "
-                     "certctl's migrations): %s", line);
+                     "certctl's migrations): %s",
+                     line);
             PQclear(r);
             return -1;
         }

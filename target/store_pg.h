@@ -63,7 +63,10 @@ struct pg {
     PGconn *conn;
 };
 
-static inline PGconn *pg_conn(struct store *s) { return ((struct pg *)s->be)->conn; }
+static inline PGconn *pg_conn(struct store *s)
+{
+    return ((struct pg *)s->be)->conn;
+}
 
 /* Parameters of one statement: strings borrowed, integers formatted into buf. */
 #define PG_MAX_PARAMS 16
@@ -117,8 +120,8 @@ void pg_strv_free(struct pg_strv *sv);
 int pg_cert_insert(struct store *s, const struct store_cert_view *c);
 int pg_cert_get(struct store *s, const char *id, json_object **out);
 int pg_cert_brief(struct store *s, const char *id, char *status, size_t n, int64_t *expires_us);
-int pg_cert_list(struct store *s, const struct store_cert_filter *f, int64_t limit,
-                 int64_t offset, int64_t *total, json_object **data);
+int pg_cert_list(struct store *s, const struct store_cert_filter *f, int64_t limit, int64_t offset,
+                 int64_t *total, json_object **data);
 int pg_cert_match(struct store *s, const struct store_cert_filter *f, int64_t limit,
                   store_cert_cb cb, void *arg);
 int pg_cert_set_status(struct store *s, const char *id, const char *status, int64_t now_us);

@@ -10,10 +10,18 @@
 int pg_job_insert(struct store *s, const struct store_job_view *j)
 {
     struct pg_params p = {0};
-    pg_p_str(&p, j->id); pg_p_str(&p, j->type); pg_p_str(&p, j->certificate_id);
-    pg_p_str(&p, j->target_id); pg_p_str(&p, j->agent_id); pg_p_str(&p, j->status);
-    pg_p_i64(&p, j->attempts); pg_p_i64(&p, j->max_attempts); pg_p_str(&p, j->last_error);
-    pg_p_time(&p, j->scheduled_us); pg_p_time(&p, j->started_us); pg_p_time(&p, j->completed_us);
+    pg_p_str(&p, j->id);
+    pg_p_str(&p, j->type);
+    pg_p_str(&p, j->certificate_id);
+    pg_p_str(&p, j->target_id);
+    pg_p_str(&p, j->agent_id);
+    pg_p_str(&p, j->status);
+    pg_p_i64(&p, j->attempts);
+    pg_p_i64(&p, j->max_attempts);
+    pg_p_str(&p, j->last_error);
+    pg_p_time(&p, j->scheduled_us);
+    pg_p_time(&p, j->started_us);
+    pg_p_time(&p, j->completed_us);
     pg_p_time(&p, j->created_us);
     return pg_cmd(s, PG_JOB_INSERT, &p, STORE_ERROR, STORE_NOT_FOUND, NULL);
 }
@@ -25,12 +33,20 @@ int pg_job_get(struct store *s, const char *id, json_object **out)
     if (rc != STORE_OK)
         return rc;
     struct store_job_view v = {
-        .id = pg_str(r, 0, 0), .type = pg_str(r, 0, 1), .certificate_id = pg_str(r, 0, 2),
-        .target_id = pg_str(r, 0, 3), .agent_id = pg_str(r, 0, 4), .status = pg_str(r, 0, 5),
-        .attempts = (int)pg_i64(r, 0, 6, 0), .max_attempts = (int)pg_i64(r, 0, 7, 0),
-        .last_error = pg_str(r, 0, 8), .scheduled_us = pg_time(r, 0, 9),
-        .started_us = pg_time(r, 0, 10), .completed_us = pg_time(r, 0, 11),
-        .created_us = pg_time(r, 0, 12), .verification_status = pg_str(r, 0, 13),
+        .id = pg_str(r, 0, 0),
+        .type = pg_str(r, 0, 1),
+        .certificate_id = pg_str(r, 0, 2),
+        .target_id = pg_str(r, 0, 3),
+        .agent_id = pg_str(r, 0, 4),
+        .status = pg_str(r, 0, 5),
+        .attempts = (int)pg_i64(r, 0, 6, 0),
+        .max_attempts = (int)pg_i64(r, 0, 7, 0),
+        .last_error = pg_str(r, 0, 8),
+        .scheduled_us = pg_time(r, 0, 9),
+        .started_us = pg_time(r, 0, 10),
+        .completed_us = pg_time(r, 0, 11),
+        .created_us = pg_time(r, 0, 12),
+        .verification_status = pg_str(r, 0, 13),
     };
     *out = store_json_job(&v);
     PQclear(r);
@@ -41,7 +57,9 @@ int pg_job_set_status(struct store *s, const char *id, const char *status, const
 {
     struct pg_params p = {0};
     int64_t n = 0;
-    pg_p_str(&p, id); pg_p_str(&p, status); pg_p_str(&p, error);
+    pg_p_str(&p, id);
+    pg_p_str(&p, status);
+    pg_p_str(&p, error);
     int rc = pg_cmd(s, PG_JOB_SET_STATUS, &p, STORE_ERROR, STORE_ERROR, &n);
     return rc != STORE_OK ? rc : n == 0 ? STORE_NOT_FOUND : STORE_OK;
 }
@@ -78,9 +96,15 @@ static json_object *work_from_row(const PGresult *r, int i)
     if (pg_strv_parse(&sans, pg_str(r, i, 7)) != STORE_OK)
         return NULL;
     struct store_work_view w = {
-        .id = pg_str(r, i, 1), .type = pg_str(r, i, 2), .certificate_id = pg_str(r, i, 3),
-        .target_id = pg_str(r, i, 4), .status = pg_str(r, i, 5), .common_name = pg_str(r, i, 6),
-        .sans = sans.v, .n_sans = sans.n, .target_type = pg_str(r, i, 8),
+        .id = pg_str(r, i, 1),
+        .type = pg_str(r, i, 2),
+        .certificate_id = pg_str(r, i, 3),
+        .target_id = pg_str(r, i, 4),
+        .status = pg_str(r, i, 5),
+        .common_name = pg_str(r, i, 6),
+        .sans = sans.v,
+        .n_sans = sans.n,
+        .target_type = pg_str(r, i, 8),
         .target_config_json = pg_str(r, i, 9),
     };
     json_object *o = store_json_work_item(&w);

@@ -3,6 +3,8 @@
  * and read as Unix microseconds; optional filters are '' when unused. */
 #include "target/store_pg.h"
 
+/* The SQL below keeps its hand layout, one clause a line. */
+/* clang-format off */
 /* Parameter n (bigint µs) as timestamptz, and a timestamptz column as bigint µs. */
 #define TS(n) "('epoch'::timestamptz + $" #n "::bigint * interval '1 microsecond')"
 #define US(col) "(extract(epoch from " col ") * 1000000)::bigint"
@@ -202,3 +204,4 @@ const struct pg_stmt_def pg_stmts[PG_STMT_COUNT] = {
         "ON CONFLICT (id) DO NOTHING",
         2},
 };
+/* clang-format on */

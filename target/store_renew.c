@@ -14,7 +14,10 @@ static const char *const bulk_skip_statuses[] = {"Archived", "Revoked", "Expired
 /* expires_at before this (2000-01-01T00:00:00Z, µs) makes a bulk job an Issuance. */
 #define YEAR_2000_US (946684800LL * 1000000LL)
 
-static bool empty(const char *s) { return s == NULL || s[0] == '\0'; }
+static bool empty(const char *s)
+{
+    return s == NULL || s[0] == '\0';
+}
 
 static bool bulk_skips(const char *status)
 {
@@ -39,9 +42,15 @@ int store_insert_csr_job(struct store *s, const char *cert_id, const char *type,
     store_gen_id(s, "job", id, STORE_ID_MAX);
     int64_t now = store_created_us(s);
     struct store_job_view j = {
-        .id = id, .type = type, .certificate_id = cert_id, .status = JOB_AWAITING_CSR,
-        .max_attempts = JOB_MAX_ATTEMPTS, .scheduled_us = now, .started_us = STORE_TIME_NULL,
-        .completed_us = STORE_TIME_NULL, .created_us = now,
+        .id = id,
+        .type = type,
+        .certificate_id = cert_id,
+        .status = JOB_AWAITING_CSR,
+        .max_attempts = JOB_MAX_ATTEMPTS,
+        .scheduled_us = now,
+        .started_us = STORE_TIME_NULL,
+        .completed_us = STORE_TIME_NULL,
+        .created_us = now,
     };
     return s->ops->job_insert(s, &j);
 }
@@ -79,10 +88,17 @@ static int create_deployment_jobs(struct store *s, const char *cert_id)
         store_gen_id(s, "job", id, sizeof(id));
         int64_t now = store_created_us(s);
         struct store_job_view j = {
-            .id = id, .type = JOB_TYPE_DEPLOYMENT, .certificate_id = cert_id,
-            .target_id = l.ids[i][0], .agent_id = l.ids[i][1][0] ? l.ids[i][1] : NULL,
-            .status = JOB_PENDING, .max_attempts = JOB_MAX_ATTEMPTS, .scheduled_us = now,
-            .started_us = STORE_TIME_NULL, .completed_us = STORE_TIME_NULL, .created_us = now,
+            .id = id,
+            .type = JOB_TYPE_DEPLOYMENT,
+            .certificate_id = cert_id,
+            .target_id = l.ids[i][0],
+            .agent_id = l.ids[i][1][0] ? l.ids[i][1] : NULL,
+            .status = JOB_PENDING,
+            .max_attempts = JOB_MAX_ATTEMPTS,
+            .scheduled_us = now,
+            .started_us = STORE_TIME_NULL,
+            .completed_us = STORE_TIME_NULL,
+            .created_us = now,
         };
         rc = s->ops->job_insert(s, &j);
     }
@@ -103,10 +119,15 @@ static int csr_complete_tx(struct store *s, const char *certificate_id,
     store_gen_id(s, "certver", ver_id, sizeof(ver_id));
     int64_t now = store_created_us(s);
     struct store_version_view v = {
-        .id = ver_id, .certificate_id = certificate_id, .serial_number = in->serial_number,
-        .fingerprint_sha256 = in->fingerprint_sha256, .pem_chain = in->pem_chain,
-        .csr_pem = in->csr_pem ? in->csr_pem : "", .not_before_us = in->not_before_unix_s * 1000000,
-        .not_after_us = in->not_after_unix_s * 1000000, .created_us = now,
+        .id = ver_id,
+        .certificate_id = certificate_id,
+        .serial_number = in->serial_number,
+        .fingerprint_sha256 = in->fingerprint_sha256,
+        .pem_chain = in->pem_chain,
+        .csr_pem = in->csr_pem ? in->csr_pem : "",
+        .not_before_us = in->not_before_unix_s * 1000000,
+        .not_after_us = in->not_after_unix_s * 1000000,
+        .created_us = now,
     };
     rc = s->ops->version_insert(s, &v);
     if (rc != STORE_OK)
@@ -183,7 +204,8 @@ static int bulk_one(const char *id, const char *status, int64_t expires_us, void
         return STORE_OK;
     }
     const char *type = (expires_us == STORE_TIME_ZERO || expires_us < YEAR_2000_US)
-                           ? JOB_TYPE_ISSUANCE : JOB_TYPE_RENEWAL;
+                           ? JOB_TYPE_ISSUANCE
+                           : JOB_TYPE_RENEWAL;
     if (store_insert_csr_job(b->s, id, type, job_id) != STORE_OK) {
         bulk_error(b, id, "failed to create renewal job");
         return STORE_OK;
@@ -204,7 +226,8 @@ static int bulk_by_ids(struct bulk_ctx *b)
         int64_t expires;
         if (empty(c->certificate_ids[i]))
             continue;
-        int rc = b->s->ops->cert_brief(b->s, c->certificate_ids[i], status, sizeof(status), &expires);
+        int rc =
+            b->s->ops->cert_brief(b->s, c->certificate_ids[i], status, sizeof(status), &expires);
         if (rc == STORE_NOT_FOUND)
             continue; /* unknown ids drop out silently */
         if (rc == STORE_OK)
@@ -223,18 +246,23 @@ int store_bulk_renew(struct store *s, const struct store_bulk_criteria *c, json_
     bool has_ids = c && c->n_certificate_ids > 0;
     if (!has_filter && !has_ids)
         return STORE_INVALID;
-    struct bulk_ctx b = {.s = s, .crit = c, .intersect = has_filter && has_ids,
-                         .jobs = json_object_new_array(), .errors = json_object_new_array()};
+    struct bulk_ctx b = {.s = s,
+                         .crit = c,
+                         .intersect = has_filter && has_ids,
+                         .jobs = json_object_new_array(),
+                         .errors = json_object_new_array()};
     int rc = s->ops->begin(s);
     if (rc == STORE_OK) {
         if (!has_filter) {
             rc = bulk_by_ids(&b);
         } else {
-            struct store_cert_filter f = {.owner_id = c->owner_id, .team_id = c->team_id,
-                                          .issuer_id = c->issuer_id, .agent_id = c->agent_id,
+            struct store_cert_filter f = {.owner_id = c->owner_id,
+                                          .team_id = c->team_id,
+                                          .issuer_id = c->issuer_id,
+                                          .agent_id = c->agent_id,
                                           .profile_id = c->profile_id};
-            rc = s->ops->cert_match(s, &f, s->cfg.bulk_clamp ? STORE_BULK_CLAMP_ROWS : -1,
-                                    bulk_one, &b);
+            rc = s->ops->cert_match(s, &f, s->cfg.bulk_clamp ? STORE_BULK_CLAMP_ROWS : -1, bulk_one,
+                                    &b);
         }
         rc = store_in_tx(s, rc);
     }
@@ -253,4 +281,3 @@ int store_bulk_renew(struct store *s, const struct store_bulk_criteria *c, json_
     *result_out = o;
     return STORE_OK;
 }
-

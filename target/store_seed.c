@@ -57,17 +57,28 @@ static int seed_agent(struct store *s, const struct seed_options *o, const char 
     identity_target_name(tname, sizeof(tname), o->prefix);
     identity_agent_meta(o->run_seed, i, &o->os_mix, &meta);
     struct store_agent_view a = {
-        .id = id, .name = name, .hostname = host, .status = AGENT_ONLINE,
-        .api_key_hash = SEED_API_KEY_HASH, .os = meta.os,
-        .architecture = meta.architecture, .ip_address = "", .version = version,
+        .id = id,
+        .name = name,
+        .hostname = host,
+        .status = AGENT_ONLINE,
+        .api_key_hash = SEED_API_KEY_HASH,
+        .os = meta.os,
+        .architecture = meta.architecture,
+        .ip_address = "",
+        .version = version,
         .last_heartbeat_us = now - (int64_t)seed_agent_heartbeat_age_ms(o, i) * 1000,
-        .registered_us = now, .retired_us = STORE_TIME_NULL,
+        .registered_us = now,
+        .retired_us = STORE_TIME_NULL,
     };
     int rc = s->ops->agent_insert(s, &a);
     if (rc != STORE_OK)
         return rc;
-    struct store_target_view t = {.id = tid, .name = tname, .type = IDENTITY_TARGET_TYPE,
-                                  .agent_id = id, .config_json = "{}", .created_us = now};
+    struct store_target_view t = {.id = tid,
+                                  .name = tname,
+                                  .type = IDENTITY_TARGET_TYPE,
+                                  .agent_id = id,
+                                  .config_json = "{}",
+                                  .created_us = now};
     return s->ops->target_insert(s, &t);
 }
 
@@ -85,12 +96,23 @@ static int seed_cert(struct store *s, const struct seed_options *o, uint32_t j, 
     identity_target_id(tid, sizeof(tid), o->prefix, identity_cert_agent(j, o->agents));
     int64_t created = store_created_us(s);
     struct store_cert_view c = {
-        .id = id, .name = name, .common_name = cn, .environment = SEED_ENVIRONMENT,
-        .owner_id = owner, .team_id = team, .issuer_id = o->issuer_id,
-        .renewal_policy_id = policy, .status = CERT_ACTIVE, .tags_json = "{}", .source = "",
+        .id = id,
+        .name = name,
+        .common_name = cn,
+        .environment = SEED_ENVIRONMENT,
+        .owner_id = owner,
+        .team_id = team,
+        .issuer_id = o->issuer_id,
+        .renewal_policy_id = policy,
+        .status = CERT_ACTIVE,
+        .tags_json = "{}",
+        .source = "",
         .expires_us = now + (int64_t)seed_cert_expiry_offset_s(o, j) * 1000000,
-        .last_renewal_us = STORE_TIME_NULL, .last_deployment_us = STORE_TIME_NULL,
-        .revoked_us = STORE_TIME_NULL, .created_us = created, .updated_us = created,
+        .last_renewal_us = STORE_TIME_NULL,
+        .last_deployment_us = STORE_TIME_NULL,
+        .revoked_us = STORE_TIME_NULL,
+        .created_us = created,
+        .updated_us = created,
     };
     int rc = s->ops->cert_insert(s, &c);
     if (rc == STORE_ERROR)
@@ -100,8 +122,7 @@ static int seed_cert(struct store *s, const struct seed_options *o, uint32_t j, 
     return rc;
 }
 
-int store_seed_fleet(struct store *s, const struct store_seed_config *cfg, char *err,
-                     size_t errlen)
+int store_seed_fleet(struct store *s, const struct store_seed_config *cfg, char *err, size_t errlen)
 {
     char scratch[8];
     if (err == NULL) {

@@ -32,37 +32,37 @@
 /* Everything a target needs; fill with target_config_defaults, then override. The target
  * copies what it keeps: the strings need only live until target_new/target_start returns. */
 struct target_config {
-	const char *listen_host; /* numeric IPv4/IPv6 address; default "127.0.0.1" */
-	uint16_t port;		 /* 0 = ephemeral (read it back with target_port) */
-	bool allow_remote;	 /* false: refuse listen addresses outside loopback */
+    const char *listen_host; /* numeric IPv4/IPv6 address; default "127.0.0.1" */
+    uint16_t port;           /* 0 = ephemeral (read it back with target_port) */
+    bool allow_remote;       /* false: refuse listen addresses outside loopback */
 
-	bool plain;		   /* true: plain HTTP; false: HTTPS */
-	const char *tls_cert_file; /* PEM cert (chain) and key; both NULL: generate a CA and */
-	const char *tls_key_file;  /* a server cert for 127.0.0.1/localhost (target_ca_path) */
+    bool plain;                /* true: plain HTTP; false: HTTPS */
+    const char *tls_cert_file; /* PEM cert (chain) and key; both NULL: generate a CA and */
+    const char *tls_key_file;  /* a server cert for 127.0.0.1/localhost (target_ca_path) */
 
-	const char *api_keys[TARGET_MAX_API_KEYS]; /* accepted Bearer keys; none: generate one */
-	size_t n_api_keys;
+    const char *api_keys[TARGET_MAX_API_KEYS]; /* accepted Bearer keys; none: generate one */
+    size_t n_api_keys;
 
-	double rate_per_s; /* token bucket per client IP; 0 = limiter off (default 50) */
-	double burst;	   /* bucket size; 0 = 2 x rate_per_s (certctl: 100 at 50/s) */
+    double rate_per_s; /* token bucket per client IP; 0 = limiter off (default 50) */
+    double burst;      /* bucket size; 0 = 2 x rate_per_s (certctl: 100 at 50/s) */
 
-	bool bulk_clamp;		/* certctl's 50-row clamp on filtered bulk-renew (true) */
-	uint32_t acme_orders_per_hour;	/* per ACME account (default 100) */
-	uint32_t acme_active_orders;	/* per ACME account (default 5) */
-	const char *acme_profile_id;	/* profile created at start; NULL = none */
+    bool bulk_clamp;               /* certctl's 50-row clamp on filtered bulk-renew (true) */
+    uint32_t acme_orders_per_hour; /* per ACME account (default 100) */
+    uint32_t acme_active_orders;   /* per ACME account (default 5) */
+    const char *acme_profile_id;   /* profile created at start; NULL = none */
 
-	const char *faults[TARGET_MAX_FAULTS]; /* "ENDPOINT:KIND=VALUE" (see target/fault.h) */
-	size_t n_faults;
+    const char *faults[TARGET_MAX_FAULTS]; /* "ENDPOINT:KIND=VALUE" (see target/fault.h) */
+    size_t n_faults;
 
-	const char *db_url; /* NULL: memory store; else a libpq URL (certctl's schema) */
+    const char *db_url; /* NULL: memory store; else a libpq URL (certctl's schema) */
 
-	uint32_t seed_agents; /* agents seeded at start (sim/identity names) */
-	uint32_t seed_certs;  /* certificates seeded at start, mapped round-robin to agents */
-	const char *fleet_prefix; /* default "loadtest" */
-	uint64_t seed;		  /* run seed: identity metadata and the fault RNG */
-	struct identity_os_mix os_mix; /* default 80/10/10 */
+    uint32_t seed_agents;          /* agents seeded at start (sim/identity names) */
+    uint32_t seed_certs;           /* certificates seeded at start, mapped round-robin to agents */
+    const char *fleet_prefix;      /* default "loadtest" */
+    uint64_t seed;                 /* run seed: identity metadata and the fault RNG */
+    struct identity_os_mix os_mix; /* default 80/10/10 */
 
-	bool quiet; /* no informational lines on stderr */
+    bool quiet; /* no informational lines on stderr */
 };
 
 struct target;

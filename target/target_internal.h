@@ -47,61 +47,61 @@ struct req_ctx;
 typedef void (*route_fn)(struct req_ctx *rc);
 
 struct target {
-	char host[64];
-	uint16_t port;
-	bool tls, quiet;
-	char prefix[IDENTITY_PREFIX_MAX + 1];
-	uint64_t seed;
+    char host[64];
+    uint16_t port;
+    bool tls, quiet;
+    char prefix[IDENTITY_PREFIX_MAX + 1];
+    uint64_t seed;
 
-	struct event_base *base;
-	struct evhttp *http;
-	struct evconnlistener *listener;
-	SSL_CTX *ssl_ctx;
-	struct target_ca *ca;
-	char ca_dir[64]; /* mkdtemp directory holding the CA file */
-	char ca_path[PATH_MAX];
+    struct event_base *base;
+    struct evhttp *http;
+    struct evconnlistener *listener;
+    SSL_CTX *ssl_ctx;
+    struct target_ca *ca;
+    char ca_dir[64]; /* mkdtemp directory holding the CA file */
+    char ca_path[PATH_MAX];
 
-	struct store *store;
-	struct acme_server *acme;
-	struct auth auth;
-	struct ratelimit *rl_api;  /* authenticated routes (and /acme) */
-	struct ratelimit *rl_open; /* certctl's no-auth routes have their own bucket */
-	struct fault_set faults;
-	struct target_stats *stats;
-	uint64_t reqid_rng;
+    struct store *store;
+    struct acme_server *acme;
+    struct auth auth;
+    struct ratelimit *rl_api;  /* authenticated routes (and /acme) */
+    struct ratelimit *rl_open; /* certctl's no-auth routes have their own bucket */
+    struct fault_set faults;
+    struct target_stats *stats;
+    uint64_t reqid_rng;
 
-	int wake_fd;
-	struct event *wake_ev, *sig_int, *sig_term;
-	pthread_t thread;
-	bool thread_running;
+    int wake_fd;
+    struct event *wake_ev, *sig_int, *sig_term;
+    pthread_t thread;
+    bool thread_running;
 
-	struct req_ctx *deferred; /* requests held by a fault timer (doubly linked) */
-	struct acme_done {	  /* on-complete argument per ACME endpoint (stats) */
-		struct target *t;
-		enum target_endpoint ep;
-	} acme_done[EP_COUNT];
+    struct req_ctx *deferred; /* requests held by a fault timer (doubly linked) */
+    struct acme_done {        /* on-complete argument per ACME endpoint (stats) */
+        struct target *t;
+        enum target_endpoint ep;
+    } acme_done[EP_COUNT];
 };
 
 /* Everything one request carries through limiter, auth, faults and its handler. Lives on the
  * stack unless a fault defers it (then it is heap-allocated and linked in t->deferred). */
 struct req_ctx {
-	struct target *t;
-	struct evhttp_request *req;
-	enum target_endpoint ep;
-	route_fn fn;
-	char request_id[REQ_ID_LEN];
-	char path[REQ_PATH_MAX];   /* decoded path segments, NUL-separated after routing */
-	char query[REQ_QUERY_MAX]; /* raw query string without '?', "" if none */
-	const char *params[REQ_MAX_PARAMS];
-	const char *acme_profile;  /* /acme/profile/{id}/{rest} */
-	const char *acme_rest;
-	int key_index; /* which API key authenticated the request (legacy-key-N) */
+    struct target *t;
+    struct evhttp_request *req;
+    enum target_endpoint ep;
+    route_fn fn;
+    char request_id[REQ_ID_LEN];
+    char path[REQ_PATH_MAX];   /* decoded path segments, NUL-separated after routing */
+    char query[REQ_QUERY_MAX]; /* raw query string without '?', "" if none */
+    const char *params[REQ_MAX_PARAMS];
+    const char *acme_profile; /* /acme/profile/{id}/{rest} */
+    const char *acme_rest;
+    int key_index; /* which API key authenticated the request (legacy-key-N) */
 
-	/* deferred requests only */
-	struct event *timer;
-	bool close_when_due; /* drop / stall: close instead of answering */
-	bool error_when_due; /* error fault: answer 500 */
-	struct req_ctx *prev, *next;
+    /* deferred requests only */
+    struct event *timer;
+    bool close_when_due; /* drop / stall: close instead of answering */
+    bool error_when_due; /* error fault: answer 500 */
+    struct req_ctx *prev, *next;
 };
 
 /* ---- router.c ---- */

@@ -50,7 +50,8 @@ static void run_start_pebble(struct run *r, bool set_reject, int reject_pct)
     ck_assert_msg(pebble_start(&r->pb, &o, err, sizeof err) == 0, "%s", err);
     r->ssl = tls_client_ctx_new(r->pb.ca_path, false, err, sizeof err);
     ck_assert_msg(r->ssl != NULL, "%s", err);
-    ck_assert_int_eq(http_conn_config_init(&r->cc, "127.0.0.1", r->pb.port, r->ssl, err, sizeof err), 0);
+    ck_assert_int_eq(
+        http_conn_config_init(&r->cc, "127.0.0.1", r->pb.port, r->ssl, err, sizeof err), 0);
     r->cc.timeout_ns = 10000 * NS_PER_MS; /* Pebble can deadlock: every request is bounded */
     acme_config_defaults(&r->cfg);
     r->cfg.scenario = "pebble";
@@ -102,9 +103,9 @@ static uint64_t counter_sum(const struct metrics *m, const char *metric, const c
     uint64_t n = 0;
     for (size_t i = 0; i < metrics_tagged_count(m); i++) {
         const struct metrics_tagged *t = metrics_tagged_at(m, i);
-        if (strcmp(t->metric, metric) == 0 && (!key || (t->tag_key && t->tag_value &&
-                                                        strcmp(t->tag_key, key) == 0 &&
-                                                        strcmp(t->tag_value, value) == 0)))
+        if (strcmp(t->metric, metric) == 0 &&
+            (!key || (t->tag_key && t->tag_value && strcmp(t->tag_key, key) == 0 &&
+                      strcmp(t->tag_value, value) == 0)))
             n += t->value;
     }
     return n;
@@ -213,9 +214,9 @@ START_TEST(t_eddsa_refused_and_counted)
     run_go(&r);
     ck_assert_uint_eq(r.k.failed, 2);
     ck_assert_uint_eq(r.k.completed, 0);
-    uint64_t refused = counter_sum(r.m, ACME_METRIC_ORDERS_FAILED, ACME_TAG_REASON, "badPublicKey") +
-                       counter_sum(r.m, ACME_METRIC_ORDERS_FAILED, ACME_TAG_REASON,
-                                   "badSignatureAlgorithm");
+    uint64_t refused =
+        counter_sum(r.m, ACME_METRIC_ORDERS_FAILED, ACME_TAG_REASON, "badPublicKey") +
+        counter_sum(r.m, ACME_METRIC_ORDERS_FAILED, ACME_TAG_REASON, "badSignatureAlgorithm");
     ck_assert_uint_eq(refused, 2);
     ck_assert_uint_eq(metrics_series_find(r.m, "pebble", "acme", "acme_account")->total.failed, 2);
     run_free(&r);
@@ -232,7 +233,8 @@ START_TEST(t_burst_against_pebble)
     r.cfg.max_iterations = 3;
     run_go(&r);
     ck_assert_uint_eq(r.k.completed, 12);
-    ck_assert_uint_eq(metrics_series_find(r.m, "pebble", "acme", "acme_directory")->total.answered, 12);
+    ck_assert_uint_eq(metrics_series_find(r.m, "pebble", "acme", "acme_directory")->total.answered,
+                      12);
     ck_assert_uint_eq(metrics_series_find(r.m, "pebble", "acme", "acme_nonce")->total.answered, 12);
     struct metrics_outcomes t;
     totals(r.m, &t);

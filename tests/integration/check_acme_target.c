@@ -66,7 +66,8 @@ static void run_start_target(struct run *r, uint32_t orders_per_hour, uint32_t a
     r->ssl = tls_client_ctx_new(target_ca_path(r->t), false, err, sizeof err);
     ck_assert_msg(r->ssl != NULL, "%s", err);
     ck_assert_int_eq(http_conn_config_init(&r->cc, target_host(r->t), target_port(r->t), r->ssl,
-                                           err, sizeof err), 0);
+                                           err, sizeof err),
+                     0);
     r->cc.timeout_ns = 5000 * NS_PER_MS;
     snprintf(r->dir_url, sizeof r->dir_url, "https://%s:%u/acme/profile/%s/directory",
              target_host(r->t), target_port(r->t), TARGET_DEFAULT_ACME_PROFILE);
@@ -109,7 +110,7 @@ static size_t check_chains(const struct run *r)
 {
     X509_STORE *store = X509_STORE_new();
     ck_assert_int_eq(X509_STORE_load_file(store, target_ca_path(r->t)), 1);
-    char (*serials)[80] = calloc(r->certs.n, sizeof *serials);
+    char(*serials)[80] = calloc(r->certs.n, sizeof *serials);
     ck_assert_ptr_nonnull(serials);
     for (size_t i = 0; i < r->certs.n; i++) {
         char what[48];
@@ -162,8 +163,8 @@ static int64_t target_count(const struct run *r, const char *endpoint, const cha
 {
     struct tc *c = tc_new(target_port(r->t), true, target_ca_path(r->t));
     json_object *o = tc_stats(c);
-    int64_t v = json_object_get_int64(tc_member(tc_member(tc_member(o, "requests"), endpoint),
-                                                status));
+    int64_t v =
+        json_object_get_int64(tc_member(tc_member(tc_member(o, "requests"), endpoint), status));
     json_object_put(o);
     tc_free(c);
     return v;
@@ -220,14 +221,12 @@ START_TEST(t_rate_limit_counted_and_shaped)
     ck_assert_uint_gt(shape->total, 0);
     ck_assert_uint_eq(shape->total, 6);
     ck_assert_uint_eq(shape->value, shape->total); /* every 429 was problem+json rateLimited */
-    const struct metrics_tagged *p = metrics_tagged_find(r.m, METRIC_ACME_PROBLEMS, "target",
-                                                         "acme", "acme_order", "problem",
-                                                         "rateLimited");
+    const struct metrics_tagged *p = metrics_tagged_find(
+        r.m, METRIC_ACME_PROBLEMS, "target", "acme", "acme_order", "problem", "rateLimited");
     ck_assert_ptr_nonnull(p);
     ck_assert_uint_eq(p->value, 6);
-    const struct metrics_tagged *f = metrics_tagged_find(r.m, ACME_METRIC_ORDERS_FAILED, "target",
-                                                         "acme", NULL, ACME_TAG_REASON,
-                                                         "rateLimited");
+    const struct metrics_tagged *f = metrics_tagged_find(
+        r.m, ACME_METRIC_ORDERS_FAILED, "target", "acme", NULL, ACME_TAG_REASON, "rateLimited");
     ck_assert_ptr_nonnull(f);
     ck_assert_uint_eq(f->value, 6);
     ck_assert_uint_eq(failed_requests(r.m), 6);
@@ -263,25 +262,29 @@ START_TEST(t_preflight_profile)
     char err[400], url[256];
     bool created = false, ari = false;
     const char *key = target_api_key(r.t);
-    ck_assert_int_eq(acme_certctl_profile_ensure(&r.cc, "", key, "prof-acme-test", &created, err,
-                                                 sizeof err), 0);
+    ck_assert_int_eq(
+        acme_certctl_profile_ensure(&r.cc, "", key, "prof-acme-test", &created, err, sizeof err),
+        0);
     ck_assert(created);
-    ck_assert_int_eq(acme_certctl_profile_ensure(&r.cc, "", key, "prof-acme-test", &created, err,
-                                                 sizeof err), 0);
+    ck_assert_int_eq(
+        acme_certctl_profile_ensure(&r.cc, "", key, "prof-acme-test", &created, err, sizeof err),
+        0);
     ck_assert(!created);
     ck_assert_int_eq(acme_certctl_profile_ensure(&r.cc, "", key, TARGET_DEFAULT_ACME_PROFILE,
-                                                 &created, err, sizeof err), 0);
+                                                 &created, err, sizeof err),
+                     0);
     ck_assert(!created);
     ck_assert_int_eq(acme_certctl_profile_ensure(&r.cc, "", "wrong-key", "prof-other", &created,
-                                                 err, sizeof err), -EACCES);
+                                                 err, sizeof err),
+                     -EACCES);
     ck_assert_ptr_nonnull(strstr(err, "401"));
     ck_assert_ptr_null(strstr(err, key)); /* the key is never printed */
     snprintf(url, sizeof url, "https://%s:%u/acme/profile/prof-acme-test/directory",
              target_host(r.t), target_port(r.t));
     ck_assert_int_eq(acme_directory_check(&r.cc, url, key, &ari, err, sizeof err), 0);
     ck_assert(ari);
-    snprintf(url, sizeof url, "https://%s:%u/acme/profile/prof-missing/directory",
-             target_host(r.t), target_port(r.t));
+    snprintf(url, sizeof url, "https://%s:%u/acme/profile/prof-missing/directory", target_host(r.t),
+             target_port(r.t));
     ck_assert_int_eq(acme_directory_check(&r.cc, url, key, &ari, err, sizeof err), -EPROTO);
     ck_assert_ptr_nonnull(strstr(err, "404"));
     run_free(&r);

@@ -47,8 +47,8 @@ static void target_up(struct tgt *t, bool tls, unsigned agents, unsigned certs, 
     char a[16], c[16];
     snprintf(a, sizeof a, "%u", agents);
     snprintf(c, sizeof c, "%u", certs);
-    const char *args[16] = {"--rate-limit", "off", "--seed-agents", a, "--seed-certs", c,
-                            "--api-key", API_KEY, "--seed", "1234"};
+    const char *args[16] = {"--rate-limit", "off",   "--seed-agents", a,     "--seed-certs", c,
+                            "--api-key",    API_KEY, "--seed",        "1234"};
     int n = 10;
     if (!tls)
         args[n++] = "--plain";
@@ -76,8 +76,7 @@ static int call(const struct tgt *t, const char *method, const char *path, const
     cc.max_body_bytes = 64u << 20;
     struct http_once o;
     http_once(&cc, method, path,
-              "Authorization: Bearer " API_KEY "\r\nContent-Type: application/json\r\n", body,
-              &o);
+              "Authorization: Bearer " API_KEY "\r\nContent-Type: application/json\r\n", body, &o);
     if (ssl)
         SSL_CTX_free(ssl);
     if (out)
@@ -111,7 +110,7 @@ static int64_t jget(json_object *o, const char *a, const char *b, const char *c)
 
 struct run {
     int rc;
-    char *out;  /* stdout + stderr */
+    char *out; /* stdout + stderr */
     json_object *summary;
 };
 
@@ -194,7 +193,8 @@ static void assert_balanced(json_object *sum)
     ck_assert_ptr_nonnull(sum);
     ck_assert_int_eq(acct_field(sum, "scheduled"),
                      acct_field(sum, "answered") + acct_field(sum, "transport_errors") +
-                         acct_field(sum, "timed_out") + acct_field(sum, "dropped") + acct_field(sum, "in_flight"));
+                         acct_field(sum, "timed_out") + acct_field(sum, "dropped") +
+                         acct_field(sum, "in_flight"));
     ck_assert_int_ge(acct_field(sum, "in_flight"), 0);
 }
 
@@ -224,9 +224,23 @@ static void heartbeat_run(bool tls, unsigned n, unsigned secs, unsigned ramp_s)
     snprintf(agents, sizeof agents, "%u", n);
     snprintf(dur, sizeof dur, "%us", secs);
     snprintf(ramp, sizeof ramp, "%us", ramp_s);
-    const char *args[] = {"--agents", agents, "--heartbeat", "1s", "--poll", "0", "--duration",
-                          dur, "--seed", "7", "--report-interval", "2s", "--ramp", ramp,
-                          tls ? "--cacert" : NULL, t.p.ca_path, NULL};
+    const char *args[] = {"--agents",
+                          agents,
+                          "--heartbeat",
+                          "1s",
+                          "--poll",
+                          "0",
+                          "--duration",
+                          dur,
+                          "--seed",
+                          "7",
+                          "--report-interval",
+                          "2s",
+                          "--ramp",
+                          ramp,
+                          tls ? "--cacert" : NULL,
+                          t.p.ca_path,
+                          NULL};
     struct run r;
     fleetsim(&r, t.p.url, args);
     json_object *st = stats(&t);
@@ -267,8 +281,8 @@ static void heartbeat_run(bool tls, unsigned n, unsigned secs, unsigned ramp_s)
         int64_t got = jget(st, "agents", "os", os[k]);
         ck_assert_int_eq(got, want_os[k]);
         if (n >= 1000) /* +/- 2 points is a statement about large fleets */
-            ck_assert_msg(llabs(got * 100 - (int64_t)pct[k] * n) <= 2 * (int64_t)n,
-                          "%s %lld of %u", os[k], (long long)got, n);
+            ck_assert_msg(llabs(got * 100 - (int64_t)pct[k] * n) <= 2 * (int64_t)n, "%s %lld of %u",
+                          os[k], (long long)got, n);
     }
     ck_assert_int_eq(jget(st, "requests", "heartbeat", "200"), total + 1);
     assert_balanced(r.summary);
@@ -310,8 +324,9 @@ START_TEST(test_renewal_jobs)
     }
     strcat(body, "]}");
     ck_assert_int_eq(call(&t, "POST", "/api/v1/certificates/bulk-renew", body, NULL), 200);
-    const char *args[] = {"--agents", "20", "--heartbeat", "1s", "--poll", "500ms", "--ramp",
-                          "500ms", "--duration", "8s", "--seed", "3", "-q", NULL};
+    const char *args[] = {"--agents", "20",     "--heartbeat", "1s",         "--poll",
+                          "500ms",    "--ramp", "500ms",       "--duration", "8s",
+                          "--seed",   "3",      "-q",          NULL};
     struct run r;
     fleetsim(&r, t.p.url, args);
     json_object *st = stats(&t);
@@ -344,9 +359,9 @@ START_TEST(test_retire_and_unknown)
     char out[64];
     snprintf(out, sizeof out, "/tmp/check_fleet_retire.%d.out", (int)getpid());
     /* 25 agents, of which 21..25 do not exist in the target */
-    const char *args[] = {"--url", t.p.url, "--agents", "25", "--heartbeat", "500ms", "--poll",
-                          "500ms", "--duration", "6s", "--seed", "5", "--report-interval", "0",
-                          NULL};
+    const char *args[] = {
+        "--url",      t.p.url, "--agents", "25", "--heartbeat",       "500ms", "--poll", "500ms",
+        "--duration", "6s",    "--seed",   "5",  "--report-interval", "0",     NULL};
     pid_t pid = procs_start("fleetsim", args, fleet_env, out);
     ck_assert_int_gt(pid, 0);
     usleep(2500000);
@@ -383,8 +398,9 @@ START_TEST(test_register_and_agents_file)
     target_up(&t, false, 0, 0, NULL); /* an empty server: the agents must be registered */
     char file[64];
     snprintf(file, sizeof file, "/tmp/check_fleet_agents.%d.txt", (int)getpid());
-    const char *reg[] = {"--agents", "30", "--register", "--agents-file", file, "--heartbeat",
-                         "1s", "--poll", "0", "--duration", "3s", "--seed", "9", NULL};
+    const char *reg[] = {"--agents", "30",     "--register", "--agents-file", file, "--heartbeat",
+                         "1s",       "--poll", "0",          "--duration",    "3s", "--seed",
+                         "9",        NULL};
     struct run r;
     fleetsim(&r, t.p.url, reg);
     ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
@@ -405,7 +421,8 @@ START_TEST(test_register_and_agents_file)
     free(ids);
     /* a later run reads the ids and heartbeats as those agents, without registering */
     const char *again[] = {"--agents", "30", "--agents-file", file, "--heartbeat", "1s",
-                           "--poll", "0", "--duration", "3s", "--seed", "9", "-q", NULL};
+                           "--poll",   "0",  "--duration",    "3s", "--seed",      "9",
+                           "-q",       NULL};
     fleetsim(&r, t.p.url, again);
     json_object *st = stats(&t);
     target_down(&t);
@@ -506,8 +523,10 @@ static unsigned on_grid(const char *events, long grid_us, unsigned *total)
 START_TEST(test_dry_run_timer_grid)
 {
     const char *dflt[] = {"--dry-run", "--agents", "300", "--seed", "7", NULL};
-    const char *slot20[] = {"--dry-run", "--agents", "300", "--seed", "7", "--timer-slot", "20ms", NULL};
-    const char *exact[] = {"--dry-run", "--agents", "300", "--seed", "7", "--timer-slot", "0", NULL};
+    const char *slot20[] = {"--dry-run", "--agents",     "300",  "--seed",
+                            "7",         "--timer-slot", "20ms", NULL};
+    const char *exact[] = {"--dry-run", "--agents",     "300", "--seed",
+                           "7",         "--timer-slot", "0",   NULL};
     char *d = dry_events(dflt), *s = dry_events(slot20), *e = dry_events(exact);
     unsigned total;
     ck_assert_uint_eq(on_grid(d, 5000, &total), total);
@@ -534,7 +553,8 @@ static double latest_first(const char *events, const char *ep, unsigned *agents)
         double at;
         uint32_t idx;
         if (sscanf(l, "event %63s %31s %lf", id, e, &at) != 3 || strcmp(e, ep) != 0 ||
-            identity_parse_index(id, "ag", "loadtest", &idx) != 0 || idx >= sizeof seen || seen[idx])
+            identity_parse_index(id, "ag", "loadtest", &idx) != 0 || idx >= sizeof seen ||
+            seen[idx])
             continue;
         seen[idx] = 1;
         (*agents)++;
@@ -547,14 +567,14 @@ static double latest_first(const char *events, const char *ep, unsigned *agents)
  * both timers use it. */
 START_TEST(test_dry_run_poll_ramp)
 {
-    const char *own[] = {"--dry-run", "--agents", "200", "--heartbeat", "60s", "--poll", "5s",
-                         "--seed", "3", NULL};
-    const char *given[] = {"--dry-run", "--agents", "200", "--heartbeat", "60s", "--poll", "5s",
-                           "--ramp", "60s", "--seed", "3", NULL};
+    const char *own[] = {"--dry-run", "--agents", "200",    "--heartbeat", "60s",
+                         "--poll",    "5s",       "--seed", "3",           NULL};
+    const char *given[] = {"--dry-run", "--agents", "200", "--heartbeat", "60s", "--poll",
+                           "5s",        "--ramp",   "60s", "--seed",      "3",   NULL};
     char *a = dry_events(own), *b = dry_events(given);
     unsigned n;
     double last = latest_first(a, "work", &n);
-    ck_assert_uint_eq(n, 200); /* every agent polled within the first 1,000 events */
+    ck_assert_uint_eq(n, 200);         /* every agent polled within the first 1,000 events */
     ck_assert_double_le(last, 5000.0); /* within the ramp, rounded up to the 5 ms grid */
     ck_assert_double_gt(last, 4000.0);
     last = latest_first(b, "work", &n);
@@ -568,11 +588,30 @@ START_TEST(test_exit_codes)
 {
     struct tgt t;
     target_up(&t, false, 50, 0, NULL);
-    const char *impossible[] = {"--agents", "50", "--heartbeat", "500ms", "--poll", "0",
-                                "--duration", "3s", "-q", "--threshold",
-                                "http_req_duration:p(99)<0.001", NULL};
-    const char *easy[] = {"--agents", "50", "--heartbeat", "500ms", "--poll", "0", "--duration",
-                          "3s", "-q", "--threshold", "http_req_duration:p(99)<5000", NULL};
+    const char *impossible[] = {"--agents",
+                                "50",
+                                "--heartbeat",
+                                "500ms",
+                                "--poll",
+                                "0",
+                                "--duration",
+                                "3s",
+                                "-q",
+                                "--threshold",
+                                "http_req_duration:p(99)<0.001",
+                                NULL};
+    const char *easy[] = {"--agents",
+                          "50",
+                          "--heartbeat",
+                          "500ms",
+                          "--poll",
+                          "0",
+                          "--duration",
+                          "3s",
+                          "-q",
+                          "--threshold",
+                          "http_req_duration:p(99)<5000",
+                          NULL};
     struct run r;
     fleetsim(&r, t.p.url, impossible);
     ck_assert_msg(r.rc == 99, "exit %d: %s", r.rc, r.out);
@@ -585,8 +624,8 @@ START_TEST(test_exit_codes)
 
     /* the agent-storm preset's own thresholds (p(99)<1000), with heartbeats answered late */
     target_up(&t, false, 50, 0, "--fault=heartbeat:latency=1200ms");
-    const char *storm[] = {"--scenario", "agent-storm", "--agents", "50", "--heartbeat", "500ms",
-                           "--duration", "3s", "-q", NULL};
+    const char *storm[] = {"--scenario", "agent-storm", "--agents", "50", "--heartbeat",
+                           "500ms",      "--duration",  "3s",       "-q", NULL};
     fleetsim(&r, t.p.url, storm);
     ck_assert_msg(r.rc == 99, "exit %d: %s", r.rc, r.out);
     ck_assert_ptr_nonnull(

@@ -35,11 +35,11 @@ struct fx {
     struct event_base *base;
     struct http_conn_config cc;
     struct metrics *m;
-    struct operator *op;
+    struct operator* op;
     char *hdr_get, *hdr_post;
     struct agent_settings set;
-    uint64_t stop_at_ns;      /* operator_stop from here on */
-    bool until_complete;      /* end the loop once the campaign completed */
+    uint64_t stop_at_ns; /* operator_stop from here on */
+    bool until_complete; /* end the loop once the campaign completed */
 };
 
 static void fx_up(struct fx *f)
@@ -61,8 +61,9 @@ static void fx_up(struct fx *f)
     event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
     f->base = event_base_new_with_config(ec);
     event_config_free(ec);
-    ck_assert_int_eq(http_conn_config_init(&f->cc, target_host(f->t), target_port(f->t), NULL,
-                                           err, sizeof err), 0);
+    ck_assert_int_eq(
+        http_conn_config_init(&f->cc, target_host(f->t), target_port(f->t), NULL, err, sizeof err),
+        0);
     f->cc.timeout_ns = 10 * S_NS;
     f->cc.max_body_bytes = 4 << 20;
     agent_settings_profile(&f->set, AGENT_PROFILE_DEFAULT, "test");
@@ -79,10 +80,17 @@ static void fx_up(struct fx *f)
 
 static void fx_operator(struct fx *f, double rate, uint64_t duration_ns, uint64_t progress_ns)
 {
-    struct operator_config oc = {
-        .scenario = SCEN, .prefix = IDENTITY_DEFAULT_PREFIX, .n_certs = N_CERTS, .batch = 50,
-        .rate_per_s = rate, .progress_ns = progress_ns, .duration_ns = duration_ns,
-        .base_path = "", .headers_get = f->hdr_get, .headers_post = f->hdr_post, .conn = &f->cc};
+    struct operator_config oc = {.scenario = SCEN,
+                                 .prefix = IDENTITY_DEFAULT_PREFIX,
+                                 .n_certs = N_CERTS,
+                                 .batch = 50,
+                                 .rate_per_s = rate,
+                                 .progress_ns = progress_ns,
+                                 .duration_ns = duration_ns,
+                                 .base_path = "",
+                                 .headers_get = f->hdr_get,
+                                 .headers_post = f->hdr_post,
+                                 .conn = &f->cc};
     char err[256];
     f->op = operator_new(f->base, &oc, f->m, err, sizeof err);
     ck_assert_msg(f->op != NULL, "%s", err);
@@ -142,8 +150,8 @@ static json_object *target_stats(struct fx *f)
 {
     struct http_conn *c = http_conn_new(f->base, &f->cc);
     struct got g = {.base = f->base};
-    struct http_request req = {.method = "GET", .path = "/_target/stats",
-                               .intended_ns = clock_now_ns()};
+    struct http_request req = {
+        .method = "GET", .path = "/_target/stats", .intended_ns = clock_now_ns()};
     ck_assert_int_eq(http_conn_send(c, &req, on_got, &g), 0);
     struct timeval lim = {5, 0};
     event_base_loopexit(f->base, &lim);
@@ -166,8 +174,8 @@ static int64_t json_path_int(json_object *o, const char *a, const char *b)
 
 static uint64_t counter(struct fx *f, const char *metric, const char *endpoint)
 {
-    struct metrics_tagged *t = metrics_tagged_find(f->m, metric, SCEN, "operator", endpoint,
-                                                   NULL, NULL);
+    struct metrics_tagged *t =
+        metrics_tagged_find(f->m, metric, SCEN, "operator", endpoint, NULL, NULL);
     return t ? t->value : 0;
 }
 
@@ -257,10 +265,9 @@ static void campaign_with_fleet(uint64_t duration_ns, bool later_passes)
     ck_assert_msg(operator_campaign_complete(c),
                   "campaign incomplete: enqueued %lu renewed %lu pending %lu failed %lu; "
                   "agents: jobs %lu csr accepted %lu failed %lu",
-                  (unsigned long)c->enqueued, (unsigned long)c->renewed,
-                  (unsigned long)c->pending, (unsigned long)c->failed,
-                  (unsigned long)k.jobs_received, (unsigned long)k.csr_accepted,
-                  (unsigned long)k.csr_failed);
+                  (unsigned long)c->enqueued, (unsigned long)c->renewed, (unsigned long)c->pending,
+                  (unsigned long)c->failed, (unsigned long)k.jobs_received,
+                  (unsigned long)k.csr_accepted, (unsigned long)k.csr_failed);
     ck_assert_uint_eq(c->enqueued, N_CERTS);
     ck_assert_uint_eq(c->renewed, N_CERTS);
     ck_assert_uint_eq(c->pending, 0);
@@ -268,8 +275,8 @@ static void campaign_with_fleet(uint64_t duration_ns, bool later_passes)
     uint64_t d = operator_campaign_duration_ns(c);
     ck_assert_uint_gt(d, 0);
     ck_assert_uint_lt(d, 20 * S_NS);
-    struct metrics_tagged *t = metrics_tagged_find(f.m, METRIC_CAMPAIGN_DURATION, SCEN,
-                                                   "operator", NULL, NULL, NULL);
+    struct metrics_tagged *t =
+        metrics_tagged_find(f.m, METRIC_CAMPAIGN_DURATION, SCEN, "operator", NULL, NULL, NULL);
     ck_assert_ptr_nonnull(t);
     ck_assert_uint_eq(hist_count(t->trend), 1);
     struct metrics_series *s = metrics_series_find(f.m, SCEN, "operator", "bulk_renew");
@@ -300,10 +307,30 @@ START_TEST(test_binary_bulk_renewal)
     int fd = mkstemp(json_path);
     ck_assert_int_ge(fd, 0);
     close(fd);
-    const char *args[] = {"run", "--scenario", "bulk-renewal", "--agents", "50", "--certs", "200",
-                          "--bulk-rate", "20/s", "--poll", "250ms", "--heartbeat", "1s",
-                          "--duration", "6s", "--grace", "2s", "--report-interval", "0",
-                          "--seed", "5", "--summary-json", json_path, NULL};
+    const char *args[] = {"run",
+                          "--scenario",
+                          "bulk-renewal",
+                          "--agents",
+                          "50",
+                          "--certs",
+                          "200",
+                          "--bulk-rate",
+                          "20/s",
+                          "--poll",
+                          "250ms",
+                          "--heartbeat",
+                          "1s",
+                          "--duration",
+                          "6s",
+                          "--grace",
+                          "2s",
+                          "--report-interval",
+                          "0",
+                          "--seed",
+                          "5",
+                          "--summary-json",
+                          json_path,
+                          NULL};
     const char *env[] = {"CERTCTL_SERVER_URL", "CERTCTL_API_KEY", NULL};
     char *out;
     int rc = procs_run("fleetsim", args, env, 60000, &out, NULL);

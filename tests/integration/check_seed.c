@@ -21,8 +21,8 @@
 #define SCRAM_PASSWORD "Corr3ct-H0rse-pw"
 #define WRONG_PASSWORD "Wr0ng-Batt3ry-pw"
 
-static struct pgtmp cluster;      /* trust authentication */
-static struct pgtmp scram;        /* password authentication */
+static struct pgtmp cluster; /* trust authentication */
+static struct pgtmp scram;   /* password authentication */
 static int db_counter;
 
 struct outcome {
@@ -176,8 +176,8 @@ static void seed_ok(const char *const *args, const char *password, struct outcom
 }
 
 /* run_seed_env that must fail with exit code and one line on stderr containing needle. */
-static void seed_fails(const char *const *args, const char *password, int code,
-                       const char *needle, struct outcome *res)
+static void seed_fails(const char *const *args, const char *password, int code, const char *needle,
+                       struct outcome *res)
 {
     run_seed_env(args, password, res);
     ck_assert_msg(res->code == code, "exit %d, want %d: %s", res->code, code, res->err);
@@ -226,46 +226,65 @@ START_TEST(test_seed_counts_and_rerun)
     ck_assert_int_eq(result_cell(r.out, "certificate_target_mappings", 0), 1200);
     ck_assert_int_eq(result_cell(r.out, "teams", 0), 1);
 
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM agents WHERE id ~ '^ag-loadtest-[0-9]+$' "
-                                     "AND status = 'Online' AND version = '2.1.0'"), 500);
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM deployment_targets t JOIN agents a "
-                                     "ON a.id = t.agent_id WHERE t.id = 'tgt-' || substr(a.id, 4) "
-                                     "AND t.type = 'NGINX' AND t.name = 'loadtest-target' "
-                                     "AND t.config = '{}'::jsonb"), 500);
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM managed_certificates WHERE "
-                                     "status = 'Active' AND environment = 'loadtest' AND "
-                                     "owner_id = 'o-loadtest' AND team_id = 't-loadtest' AND "
-                                     "issuer_id = 'iss-local' AND renewal_policy_id = 'rp-loadtest' "
-                                     "AND tags = '{}'::jsonb AND sans = '{}'::text[] AND "
-                                     "name = 'loadtest-bulk-' || substr(id, 13) AND "
-                                     "common_name = 'loadtest-' || substr(id, 13) || "
-                                     "'.certs.example.test'"), 1200);
-    /* every certificate mapped once, to the target of agent ((j-1) mod 500)+1 */
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM certificate_target_mappings m WHERE "
-                                     "m.target_id = 'tgt-loadtest-' || lpad(((substr("
-                                     "m.certificate_id, 13)::int - 1) % 500 + 1)::text, 5, '0')"),
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM agents WHERE id ~ '^ag-loadtest-[0-9]+$' "
+                       "AND status = 'Online' AND version = '2.1.0'"),
+                     500);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM deployment_targets t JOIN agents a "
+                       "ON a.id = t.agent_id WHERE t.id = 'tgt-' || substr(a.id, 4) "
+                       "AND t.type = 'NGINX' AND t.name = 'loadtest-target' "
+                       "AND t.config = '{}'::jsonb"),
+                     500);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM managed_certificates WHERE "
+                       "status = 'Active' AND environment = 'loadtest' AND "
+                       "owner_id = 'o-loadtest' AND team_id = 't-loadtest' AND "
+                       "issuer_id = 'iss-local' AND renewal_policy_id = 'rp-loadtest' "
+                       "AND tags = '{}'::jsonb AND sans = '{}'::text[] AND "
+                       "name = 'loadtest-bulk-' || substr(id, 13) AND "
+                       "common_name = 'loadtest-' || substr(id, 13) || "
+                       "'.certs.example.test'"),
                      1200);
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(DISTINCT certificate_id) FROM "
-                                     "certificate_target_mappings"), 1200);
+    /* every certificate mapped once, to the target of agent ((j-1) mod 500)+1 */
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM certificate_target_mappings m WHERE "
+                       "m.target_id = 'tgt-loadtest-' || lpad(((substr("
+                       "m.certificate_id, 13)::int - 1) % 500 + 1)::text, 5, '0')"),
+                     1200);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(DISTINCT certificate_id) FROM "
+                       "certificate_target_mappings"),
+                     1200);
     /* foreign keys resolve and nothing certctl reads into non-pointer fields is NULL */
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM managed_certificates c JOIN owners o ON "
-                                     "o.id = c.owner_id JOIN teams t ON t.id = c.team_id JOIN "
-                                     "issuers i ON i.id = c.issuer_id JOIN renewal_policies p ON "
-                                     "p.id = c.renewal_policy_id JOIN certificate_target_mappings m"
-                                     " ON m.certificate_id = c.id JOIN deployment_targets d ON "
-                                     "d.id = m.target_id JOIN agents a ON a.id = d.agent_id"), 1200);
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM agents WHERE os IS NULL OR architecture "
-                                     "IS NULL OR ip_address IS NULL OR version IS NULL OR "
-                                     "last_heartbeat_at IS NULL OR api_key_hash = ''"), 0);
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM managed_certificates WHERE environment "
-                                     "IS NULL OR expires_at IS NULL"), 0);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM managed_certificates c JOIN owners o ON "
+                       "o.id = c.owner_id JOIN teams t ON t.id = c.team_id JOIN "
+                       "issuers i ON i.id = c.issuer_id JOIN renewal_policies p ON "
+                       "p.id = c.renewal_policy_id JOIN certificate_target_mappings m"
+                       " ON m.certificate_id = c.id JOIN deployment_targets d ON "
+                       "d.id = m.target_id JOIN agents a ON a.id = d.agent_id"),
+                     1200);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM agents WHERE os IS NULL OR architecture "
+                       "IS NULL OR ip_address IS NULL OR version IS NULL OR "
+                       "last_heartbeat_at IS NULL OR api_key_hash = ''"),
+                     0);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM managed_certificates WHERE environment "
+                       "IS NULL OR expires_at IS NULL"),
+                     0);
     /* expiry inside the default 32d-90d window, heartbeats inside the last minute */
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM managed_certificates WHERE expires_at "
-                                     "BETWEEN created_at + interval '32 days' AND created_at + "
-                                     "interval '90 days'"), 1200);
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM agents WHERE last_heartbeat_at > "
-                                     "registered_at - interval '60 seconds' AND last_heartbeat_at "
-                                     "<= registered_at"), 500);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM managed_certificates WHERE expires_at "
+                       "BETWEEN created_at + interval '32 days' AND created_at + "
+                       "interval '90 days'"),
+                     1200);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM agents WHERE last_heartbeat_at > "
+                       "registered_at - interval '60 seconds' AND last_heartbeat_at "
+                       "<= registered_at"),
+                     500);
     ck_assert_int_ge(q(&cluster, db, "SELECT count(DISTINCT expires_at) FROM managed_certificates"),
                      1100);
     /* the OS of each agent is identity's draw for seed 7 */
@@ -284,8 +303,13 @@ START_TEST(test_seed_counts_and_rerun)
     /* a re-run creates nothing and changes nothing */
     int64_t before = fleet_digest(&cluster, db);
     seed_ok(args, NULL, &r);
-    const char *tables[] = {"teams", "owners", "renewal_policies", "agents", "deployment_targets",
-                            "managed_certificates", "certificate_target_mappings"};
+    const char *tables[] = {"teams",
+                            "owners",
+                            "renewal_policies",
+                            "agents",
+                            "deployment_targets",
+                            "managed_certificates",
+                            "certificate_target_mappings"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
         ck_assert_int_eq(result_cell(r.out, tables[i], 0), 0);
     ck_assert_int_eq(result_cell(r.out, "agents", 1), 500);
@@ -293,14 +317,16 @@ START_TEST(test_seed_counts_and_rerun)
     ck_assert_int_eq(fleet_digest(&cluster, db), before);
 
     /* a larger re-run adds only the missing rows; existing certificates keep their mapping */
-    const char *more[] = {"--db", url, "--agents", "600", "--certs", "1300", "--seed", "7", "-q",
-                          NULL};
+    const char *more[] = {"--db", url,      "--agents", "600", "--certs",
+                          "1300", "--seed", "7",        "-q",  NULL};
     seed_ok(more, NULL, &r);
     ck_assert_str_eq(r.out, "");
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM agents"), 600);
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM certificate_target_mappings"), 1300);
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(DISTINCT certificate_id) FROM "
-                                     "certificate_target_mappings"), 1300);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(DISTINCT certificate_id) FROM "
+                       "certificate_target_mappings"),
+                     1300);
 
     /* --dry-run connects to nothing and changes nothing */
     before = fleet_digest(&cluster, db);
@@ -319,46 +345,61 @@ START_TEST(test_reset)
     const char *args[] = {"--db", url, "--agents", "20", "--certs", "40", "-q", NULL};
     struct outcome r;
     seed_ok(args, NULL, &r);
-    x(&cluster, db, "CREATE TABLE t_offsets AS SELECT id, expires_at - created_at AS off "
-                    "FROM managed_certificates");
+    x(&cluster, db,
+      "CREATE TABLE t_offsets AS SELECT id, expires_at - created_at AS off "
+      "FROM managed_certificates");
     /* a run renewed certificates 1-5: new versions, jobs, new expiry, status changes */
-    x(&cluster, db, "UPDATE managed_certificates SET status = 'RenewalInProgress', expires_at = "
-                    "now() + interval '1 day', last_renewal_at = now(), last_deployment_at = now()"
-                    " WHERE id <= 'mc-loadtest-00005'");
-    x(&cluster, db, "INSERT INTO jobs (id, type, certificate_id, agent_id, status) SELECT "
-                    "'job-' || id, 'Renewal', id, 'ag-loadtest-00001', 'AwaitingCSR' FROM "
-                    "managed_certificates WHERE id <= 'mc-loadtest-00005'");
-    x(&cluster, db, "INSERT INTO certificate_versions (id, certificate_id, serial_number, "
-                    "not_before, not_after, fingerprint_sha256, pem_chain) SELECT 'cv-' || id, "
-                    "id, '01', now(), now() + interval '90 days', 'fp-' || id, 'pem' FROM "
-                    "managed_certificates WHERE id <= 'mc-loadtest-00005'");
+    x(&cluster, db,
+      "UPDATE managed_certificates SET status = 'RenewalInProgress', expires_at = "
+      "now() + interval '1 day', last_renewal_at = now(), last_deployment_at = now()"
+      " WHERE id <= 'mc-loadtest-00005'");
+    x(&cluster, db,
+      "INSERT INTO jobs (id, type, certificate_id, agent_id, status) SELECT "
+      "'job-' || id, 'Renewal', id, 'ag-loadtest-00001', 'AwaitingCSR' FROM "
+      "managed_certificates WHERE id <= 'mc-loadtest-00005'");
+    x(&cluster, db,
+      "INSERT INTO certificate_versions (id, certificate_id, serial_number, "
+      "not_before, not_after, fingerprint_sha256, pem_chain) SELECT 'cv-' || id, "
+      "id, '01', now(), now() + interval '90 days', 'fp-' || id, 'pem' FROM "
+      "managed_certificates WHERE id <= 'mc-loadtest-00005'");
     /* another certificate with its own job and version must stay as it is */
-    x(&cluster, db, "INSERT INTO managed_certificates (id, name, common_name, environment, "
-                    "owner_id, team_id, issuer_id, renewal_policy_id, status, expires_at) VALUES "
-                    "('mc-other-1', 'other-1', 'other.example.test', 'prod', 'o-loadtest', "
-                    "'t-loadtest', 'iss-local', 'rp-loadtest', 'RenewalInProgress', now()); "
-                    "INSERT INTO jobs (id, type, certificate_id, status) VALUES ('job-other', "
-                    "'Renewal', 'mc-other-1', 'Pending'); INSERT INTO certificate_versions (id, "
-                    "certificate_id, serial_number, not_before, not_after, fingerprint_sha256, "
-                    "pem_chain) VALUES ('cv-other', 'mc-other-1', '02', now(), now(), 'fp-o', 'p')");
+    x(&cluster, db,
+      "INSERT INTO managed_certificates (id, name, common_name, environment, "
+      "owner_id, team_id, issuer_id, renewal_policy_id, status, expires_at) VALUES "
+      "('mc-other-1', 'other-1', 'other.example.test', 'prod', 'o-loadtest', "
+      "'t-loadtest', 'iss-local', 'rp-loadtest', 'RenewalInProgress', now()); "
+      "INSERT INTO jobs (id, type, certificate_id, status) VALUES ('job-other', "
+      "'Renewal', 'mc-other-1', 'Pending'); INSERT INTO certificate_versions (id, "
+      "certificate_id, serial_number, not_before, not_after, fingerprint_sha256, "
+      "pem_chain) VALUES ('cv-other', 'mc-other-1', '02', now(), now(), 'fp-o', 'p')");
 
     const char *reset[] = {"--db", url, "--reset", NULL};
     seed_ok(reset, NULL, &r);
     ck_assert_ptr_nonnull(strstr(r.out, "40 certificates restored"));
     ck_assert_ptr_nonnull(strstr(r.out, "removed 5 jobs and 5 certificate versions"));
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM managed_certificates m JOIN t_offsets o"
-                                     " USING (id) WHERE m.status = 'Active' AND m.last_renewal_at "
-                                     "IS NULL AND m.last_deployment_at IS NULL AND "
-                                     "m.expires_at - m.updated_at = o.off"), 40);
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM jobs WHERE certificate_id ~ "
-                                     "'^mc-loadtest-[0-9]+$'"), 0);
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM certificate_versions WHERE "
-                                     "certificate_id ~ '^mc-loadtest-[0-9]+$'"), 0);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM managed_certificates m JOIN t_offsets o"
+                       " USING (id) WHERE m.status = 'Active' AND m.last_renewal_at "
+                       "IS NULL AND m.last_deployment_at IS NULL AND "
+                       "m.expires_at - m.updated_at = o.off"),
+                     40);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM jobs WHERE certificate_id ~ "
+                       "'^mc-loadtest-[0-9]+$'"),
+                     0);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM certificate_versions WHERE "
+                       "certificate_id ~ '^mc-loadtest-[0-9]+$'"),
+                     0);
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM jobs WHERE id = 'job-other'"), 1);
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM certificate_versions WHERE id = "
-                                     "'cv-other'"), 1);
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM managed_certificates WHERE id = "
-                                     "'mc-other-1' AND status = 'RenewalInProgress'"), 1);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM certificate_versions WHERE id = "
+                       "'cv-other'"),
+                     1);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM managed_certificates WHERE id = "
+                       "'mc-other-1' AND status = 'RenewalInProgress'"),
+                     1);
     /* agents and mappings untouched */
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM certificate_target_mappings"), 40);
 }
@@ -397,31 +438,43 @@ START_TEST(test_clean_spares_other_rows)
     ck_assert_int_eq(result_cell(r.out, "agents", 0), 30);
     ck_assert_int_eq(result_cell(r.out, "managed_certificates", 0), 60);
     ck_assert_int_eq(result_cell(r.out, "jobs", 0), 1);
-    ck_assert_int_eq(q(&cluster, db, "SELECT (SELECT count(*) FROM agents WHERE id ~ "
-                                     "'^ag-loadtest-[0-9]+$') + (SELECT count(*) FROM "
-                                     "deployment_targets WHERE id ~ '^tgt-loadtest-[0-9]+$') + "
-                                     "(SELECT count(*) FROM managed_certificates WHERE id ~ "
-                                     "'^mc-loadtest-[0-9]+$') + (SELECT count(*) FROM jobs WHERE "
-                                     "id = 'job-fleet') + (SELECT count(*) FROM "
-                                     "certificate_versions WHERE id = 'cv-fleet') + (SELECT "
-                                     "count(*) FROM certificate_target_mappings WHERE target_id ~ "
-                                     "'^tgt-loadtest-[0-9]+$')"), 0);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT (SELECT count(*) FROM agents WHERE id ~ "
+                       "'^ag-loadtest-[0-9]+$') + (SELECT count(*) FROM "
+                       "deployment_targets WHERE id ~ '^tgt-loadtest-[0-9]+$') + "
+                       "(SELECT count(*) FROM managed_certificates WHERE id ~ "
+                       "'^mc-loadtest-[0-9]+$') + (SELECT count(*) FROM jobs WHERE "
+                       "id = 'job-fleet') + (SELECT count(*) FROM "
+                       "certificate_versions WHERE id = 'cv-fleet') + (SELECT "
+                       "count(*) FROM certificate_target_mappings WHERE target_id ~ "
+                       "'^tgt-loadtest-[0-9]+$')"),
+                     0);
     /* rp-loadtest was only the fleet's: gone; o-loadtest is used by mc-shared-1 and t-loadtest
      * by o-loadtest: kept */
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM renewal_policies WHERE id = "
-                                     "'rp-loadtest'"), 0);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM renewal_policies WHERE id = "
+                       "'rp-loadtest'"),
+                     0);
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM owners WHERE id = 'o-loadtest'"), 1);
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM teams WHERE id = 't-loadtest'"), 1);
     /* everything else stays */
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM agents WHERE id IN ('ag-other-1', "
-                                     "'ag-loadtest-x-00001')"), 2);
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM managed_certificates WHERE id IN "
-                                     "('mc-other-1', 'mc-shared-1')"), 2);
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM certificate_target_mappings WHERE "
-                                     "certificate_id = 'mc-other-1'"), 1);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM agents WHERE id IN ('ag-other-1', "
+                       "'ag-loadtest-x-00001')"),
+                     2);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM managed_certificates WHERE id IN "
+                       "('mc-other-1', 'mc-shared-1')"),
+                     2);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM certificate_target_mappings WHERE "
+                       "certificate_id = 'mc-other-1'"),
+                     1);
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM jobs WHERE id = 'job-other'"), 1);
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM certificate_versions WHERE id = "
-                                     "'cv-other'"), 1);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM certificate_versions WHERE id = "
+                       "'cv-other'"),
+                     1);
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM issuers"), 1);
 
     /* with the shared certificate gone, a second clean removes the owner and team too */
@@ -435,8 +488,8 @@ END_TEST
 
 START_TEST(test_bad_options)
 {
-    const char *bad_prefixes[] = {"a'b", "a\\b", "a;b", "a%b", "a_b", "Load", "1ab", "",
-                                  "abcdefghijklmnopqrstuvwxy"};
+    const char *bad_prefixes[] = {
+        "a'b", "a\\b", "a;b", "a%b", "a_b", "Load", "1ab", "", "abcdefghijklmnopqrstuvwxy"};
     for (size_t i = 0; i < sizeof bad_prefixes / sizeof bad_prefixes[0]; i++) {
         const char *args[] = {"--db", "postgresql://postgres@127.0.0.1:1/none", "--fleet-prefix",
                               bad_prefixes[i], NULL};
@@ -536,8 +589,10 @@ START_TEST(test_missing_table)
     struct outcome r;
     seed_fails(args, NULL, 1, "certificate_target_mappings", &r);
     ck_assert_ptr_nonnull(strstr(r.err, "run certctl's migrations first"));
-    ck_assert_int_eq(q(&cluster, db, "SELECT (SELECT count(*) FROM agents) + (SELECT count(*) "
-                                     "FROM teams) + (SELECT count(*) FROM owners)"), 0);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT (SELECT count(*) FROM agents) + (SELECT count(*) "
+                       "FROM teams) + (SELECT count(*) FROM owners)"),
+                     0);
     /* a missing column is named the same way */
     char db2[32];
     fresh_db_url(&cluster, db2, true, url, sizeof url);
@@ -555,15 +610,19 @@ START_TEST(test_missing_issuer)
     struct outcome r;
     seed_fails(args, NULL, 1, "issuer \"iss-local\" does not exist", &r);
     ck_assert_ptr_nonnull(strstr(r.err, "only while its issuers table is empty"));
-    ck_assert_int_eq(q(&cluster, db, "SELECT (SELECT count(*) FROM agents) + (SELECT count(*) "
-                                     "FROM teams) + (SELECT count(*) FROM issuers)"), 0);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT (SELECT count(*) FROM agents) + (SELECT count(*) "
+                       "FROM teams) + (SELECT count(*) FROM issuers)"),
+                     0);
     /* --issuer-id names an existing one */
     x(&cluster, db, "INSERT INTO issuers (id, name, type) VALUES ('iss-other', 'o', 'GenericCA')");
-    const char *other[] = {"--db", url, "--agents", "3", "--certs", "4", "--issuer-id",
-                           "iss-other", "-q", NULL};
+    const char *other[] = {"--db", url,           "--agents",  "3",  "--certs",
+                           "4",    "--issuer-id", "iss-other", "-q", NULL};
     seed_ok(other, NULL, &r);
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM managed_certificates WHERE issuer_id = "
-                                     "'iss-other'"), 4);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM managed_certificates WHERE issuer_id = "
+                       "'iss-other'"),
+                     4);
 }
 END_TEST
 
@@ -573,12 +632,13 @@ START_TEST(test_failure_leaves_nothing)
     fresh_db_url(&cluster, db, true, url, sizeof url);
     /* a foreign row already holds the name certificate 3 needs: the insert of certificates
      * fails after agents and targets were inserted in the same transaction */
-    x(&cluster, db, "INSERT INTO teams (id, name) VALUES ('t-x', 'x'); INSERT INTO owners (id, "
-                    "name, email, team_id) VALUES ('o-x', 'x', 'x', 't-x'); INSERT INTO "
-                    "renewal_policies (id, name, renewal_window_days) VALUES ('rp-x', 'x', 30); "
-                    "INSERT INTO managed_certificates (id, name, common_name, owner_id, team_id, "
-                    "issuer_id, renewal_policy_id) VALUES ('mc-foreign-1', 'loadtest-bulk-00003', "
-                    "'c', 'o-x', 't-x', 'iss-local', 'rp-x')");
+    x(&cluster, db,
+      "INSERT INTO teams (id, name) VALUES ('t-x', 'x'); INSERT INTO owners (id, "
+      "name, email, team_id) VALUES ('o-x', 'x', 'x', 't-x'); INSERT INTO "
+      "renewal_policies (id, name, renewal_window_days) VALUES ('rp-x', 'x', 30); "
+      "INSERT INTO managed_certificates (id, name, common_name, owner_id, team_id, "
+      "issuer_id, renewal_policy_id) VALUES ('mc-foreign-1', 'loadtest-bulk-00003', "
+      "'c', 'o-x', 't-x', 'iss-local', 'rp-x')");
     int64_t before = fleet_digest(&cluster, db);
     const char *args[] = {"--db", url, "--agents", "10", "--certs", "10", NULL};
     struct outcome r;
@@ -587,8 +647,9 @@ START_TEST(test_failure_leaves_nothing)
     ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM agents"), 0);
 
     /* a user without privileges gets one line and changes nothing */
-    x(&cluster, db, "DELETE FROM managed_certificates; CREATE ROLE seedreader LOGIN; "
-                    "GRANT SELECT ON ALL TABLES IN SCHEMA public TO seedreader");
+    x(&cluster, db,
+      "DELETE FROM managed_certificates; CREATE ROLE seedreader LOGIN; "
+      "GRANT SELECT ON ALL TABLES IN SCHEMA public TO seedreader");
     char ro[256];
     snprintf(ro, sizeof ro, "host=127.0.0.1 port=%u user=seedreader dbname=%s",
              (unsigned)cluster.port, db);
@@ -651,9 +712,11 @@ START_TEST(test_seed_run_api)
     ck_assert_int_eq(seed_run(conn, &o, &res, err, sizeof err), 0);
     ck_assert_int_eq(res.created[SEED_T_AGENTS], 0);
     ck_assert_int_eq(res.present[SEED_T_CERTS], 9);
-    ck_assert_int_eq(q(&cluster, db, "SELECT count(*) FROM managed_certificates WHERE expires_at "
-                                     "<= created_at + interval '30 days' AND id ~ "
-                                     "'^mc-apitest-[0-9]+$'"), 9);
+    ck_assert_int_eq(q(&cluster, db,
+                       "SELECT count(*) FROM managed_certificates WHERE expires_at "
+                       "<= created_at + interval '30 days' AND id ~ "
+                       "'^mc-apitest-[0-9]+$'"),
+                     9);
     o.prefix = "bad'prefix";
     ck_assert_int_eq(seed_run(conn, &o, &res, err, sizeof err), -EINVAL);
     o.prefix = "apitest";
@@ -670,11 +733,11 @@ START_TEST(test_seed_run_api)
     ck_assert_uint_eq(seed_agent_heartbeat_age_ms(&o, 1), 0);
     ck_assert_uint_eq(seed_agent_heartbeat_age_ms(&o, 3), 30000);
     char shown[256];
-    ck_assert_int_eq(seed_redact_db("postgresql://u:s3cret@db.example.test:5433/c", shown,
-                                    sizeof shown), 0);
+    ck_assert_int_eq(
+        seed_redact_db("postgresql://u:s3cret@db.example.test:5433/c", shown, sizeof shown), 0);
     ck_assert_str_eq(shown, "postgresql://u@db.example.test:5433/c");
-    ck_assert_int_eq(seed_redact_db("host=h port=1 user=u password=s3cret dbname=d", shown,
-                                    sizeof shown), 0);
+    ck_assert_int_eq(
+        seed_redact_db("host=h port=1 user=u password=s3cret dbname=d", shown, sizeof shown), 0);
     ck_assert_ptr_null(strstr(shown, "s3cret"));
 }
 END_TEST

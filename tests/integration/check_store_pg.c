@@ -23,7 +23,10 @@ static void start_cluster(void)
     }
 }
 
-static void stop_cluster(void) { pgtmp_stop(&cluster); }
+static void stop_cluster(void)
+{
+    pgtmp_stop(&cluster);
+}
 
 static struct store *open_pg(struct store_config *cfg)
 {
@@ -58,14 +61,18 @@ START_TEST(rows_as_certctl_writes_them)
     json_object *a = NULL;
     ck_assert_int_eq(store_agent_register(s, "pg-agent", &m, &a), STORE_OK);
     char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM agents WHERE id = '%s' AND status = 'Online' "
-             "AND last_heartbeat_at IS NULL", json_object_get_string(json_object_object_get(a, "id")));
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM agents WHERE id = '%s' AND status = 'Online' "
+             "AND last_heartbeat_at IS NULL",
+             json_object_get_string(json_object_object_get(a, "id")));
     ck_assert_int_eq(q(sql), 1);
     struct store_agent_meta hb = {.os = "darwin", .architecture = "arm64"};
-    ck_assert_int_eq(store_agent_heartbeat(s, json_object_get_string(json_object_object_get(a, "id")),
-                                           &hb), STORE_OK);
+    ck_assert_int_eq(
+        store_agent_heartbeat(s, json_object_get_string(json_object_object_get(a, "id")), &hb),
+        STORE_OK);
     ck_assert_int_eq(q("SELECT count(*) FROM agents WHERE last_heartbeat_at IS NOT NULL AND "
-                       "os = 'darwin' AND architecture = 'arm64' AND hostname = 'h1'"), 1);
+                       "os = 'darwin' AND architecture = 'arm64' AND hostname = 'h1'"),
+                     1);
     json_object_put(a);
 
     struct store_seed_config sc = {.agents = 2, .certs = 4, .run_seed = 1};
@@ -77,9 +84,11 @@ START_TEST(rows_as_certctl_writes_them)
     ck_assert_int_eq(store_bulk_renew(s, &c, &r), STORE_OK);
     json_object_put(r);
     ck_assert_int_eq(q("SELECT count(*) FROM jobs WHERE status = 'AwaitingCSR' AND type = "
-                       "'Renewal' AND max_attempts = 3 AND agent_id IS NULL"), 4);
+                       "'Renewal' AND max_attempts = 3 AND agent_id IS NULL"),
+                     4);
     ck_assert_int_eq(q("SELECT count(*) FROM managed_certificates WHERE status = "
-                       "'RenewalInProgress'"), 4);
+                       "'RenewalInProgress'"),
+                     4);
     store_free(s);
 }
 END_TEST

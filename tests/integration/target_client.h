@@ -21,18 +21,18 @@
 struct tc;
 
 struct tc_resp {
-	enum http_error error;
-	int status;
-	char *body; /* malloc'd, NUL-terminated ("" when none) */
-	size_t body_len;
-	char content_type[TC_HEADER_MAX];
-	char retry_after[TC_HEADER_MAX];
-	char www_authenticate[TC_HEADER_MAX];
-	char request_id[TC_HEADER_MAX];
-	char nosniff[TC_HEADER_MAX];
-	char location[TC_HEADER_MAX];
-	char replay_nonce[TC_HEADER_MAX];
-	uint64_t duration_ns; /* send to done */
+    enum http_error error;
+    int status;
+    char *body; /* malloc'd, NUL-terminated ("" when none) */
+    size_t body_len;
+    char content_type[TC_HEADER_MAX];
+    char retry_after[TC_HEADER_MAX];
+    char www_authenticate[TC_HEADER_MAX];
+    char request_id[TC_HEADER_MAX];
+    char nosniff[TC_HEADER_MAX];
+    char location[TC_HEADER_MAX];
+    char replay_nonce[TC_HEADER_MAX];
+    uint64_t duration_ns; /* send to done */
 };
 
 /* Connects lazily to 127.0.0.1:port; TLS when tls, verified with cafile (NULL: system store).
@@ -43,7 +43,7 @@ struct tc *tc_new(uint16_t port, bool tls, const char *cafile);
  * Bearer <key>"; extra_headers ("K: V\r\n" lines) may be NULL; body may be NULL (no body).
  * Always fills *out (free with tc_resp_free). */
 void tc_request(struct tc *c, const char *method, const char *path, const char *auth_key,
-		const char *extra_headers, const char *body, struct tc_resp *out);
+                const char *extra_headers, const char *body, struct tc_resp *out);
 
 /* Frees what tc_request put in out. */
 void tc_resp_free(struct tc_resp *r);
@@ -54,10 +54,10 @@ void tc_free(struct tc *c);
 /* ---- reading answers in Check tests ---- */
 
 /* Expects r (a struct tc_resp) answered with status want; frees nothing. */
-#define ck_status(r, want)                                                                     \
-	ck_assert_msg((r).error == HTTP_ERR_NONE && (r).status == (want),                      \
-		      "status %d (error %s), want %d; body %s", (r).status,                       \
-		      http_error_name((r).error), (want), (r).body ? (r).body : "")
+#define ck_status(r, want)                                              \
+    ck_assert_msg((r).error == HTTP_ERR_NONE && (r).status == (want),   \
+                  "status %d (error %s), want %d; body %s", (r).status, \
+                  http_error_name((r).error), (want), (r).body ? (r).body : "")
 
 /* r's body parsed as JSON (the test fails when it is not); the caller puts it. */
 json_object *tc_body_json(const struct tc_resp *r);

@@ -113,8 +113,8 @@ static int write_certs(struct pebble *p, char *cert_path, char *key_path, size_t
     return ok ? 0 : fail(err, errlen, "pebble: cannot write certificates in %s", p->dir);
 }
 
-static int write_config(const struct pebble *p, const char *path, const char *cert,
-                        const char *key, char *err, size_t errlen)
+static int write_config(const struct pebble *p, const char *path, const char *cert, const char *key,
+                        char *err, size_t errlen)
 {
     uint16_t http_port = free_port(), tls_port = free_port();
     FILE *f = fopen(path, "w");
@@ -169,8 +169,10 @@ int pebble_start(struct pebble *p, const struct pebble_options *opts, char *err,
     memset(p, 0, sizeof *p);
     const char *bin = pebble_binary();
     if (!bin)
-        return fail(err, errlen, "pebble: no pebble binary (install Debian's pebble or set "
-                                 "FLEETSIM_PEBBLE)%s", NULL);
+        return fail(err, errlen,
+                    "pebble: no pebble binary (install Debian's pebble or set "
+                    "FLEETSIM_PEBBLE)%s",
+                    NULL);
     snprintf(p->dir, sizeof p->dir, "/tmp/fleetsim-pebble.XXXXXX");
     if (!mkdtemp(p->dir)) {
         p->dir[0] = '\0';

@@ -25,10 +25,10 @@ struct pebble_options {
 /* A running Pebble. pebble_start fills every field. */
 struct pebble {
     pid_t pid;
-    char dir[64];                   /* temporary directory: config, certificates, pebble.log */
-    char ca_path[PEBBLE_PATH_MAX];  /* PEM of the CA that signed Pebble's TLS certificate */
+    char dir[64];                  /* temporary directory: config, certificates, pebble.log */
+    char ca_path[PEBBLE_PATH_MAX]; /* PEM of the CA that signed Pebble's TLS certificate */
     char log_path[PEBBLE_PATH_MAX];
-    char dir_url[128];              /* https://127.0.0.1:PORT/dir */
+    char dir_url[128]; /* https://127.0.0.1:PORT/dir */
     uint16_t port, mgmt_port;
 };
 

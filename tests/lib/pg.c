@@ -135,8 +135,9 @@ int pgtmp_conninfo_db(const struct pgtmp *pg, const char *dbname, char *buf, siz
 {
     int len;
     if (pg->password[0] != '\0')
-        len = snprintf(buf, n, "host=127.0.0.1 port=%u user=postgres dbname=%s password=%s "
-                               "connect_timeout=10",
+        len = snprintf(buf, n,
+                       "host=127.0.0.1 port=%u user=postgres dbname=%s password=%s "
+                       "connect_timeout=10",
                        (unsigned)pg->port, dbname, pg->password);
     else
         len = snprintf(buf, n, "host=127.0.0.1 port=%u user=postgres dbname=%s connect_timeout=10",
@@ -146,8 +147,7 @@ int pgtmp_conninfo_db(const struct pgtmp *pg, const char *dbname, char *buf, siz
 
 int pgtmp_url_db(const struct pgtmp *pg, const char *dbname, char *buf, size_t n)
 {
-    int len = snprintf(buf, n, "postgresql://postgres@127.0.0.1:%u/%s", (unsigned)pg->port,
-                       dbname);
+    int len = snprintf(buf, n, "postgresql://postgres@127.0.0.1:%u/%s", (unsigned)pg->port, dbname);
     return (len < 0 || (size_t)len >= n) ? -1 : len;
 }
 
@@ -238,8 +238,7 @@ int pgtmp_query_i64(const struct pgtmp *pg, const char *dbname, const char *sql,
     PGresult *r = PQexec(c, sql);
     int rc = 0;
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != 1) {
-        set_err(err, errlen, "pgtmp: query did not return one value: %s",
-                PQresultErrorMessage(r));
+        set_err(err, errlen, "pgtmp: query did not return one value: %s", PQresultErrorMessage(r));
         rc = -1;
     } else if (PQgetisnull(r, 0, 0)) {
         *out = 0;

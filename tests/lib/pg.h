@@ -14,12 +14,12 @@
 
 /* A running throwaway cluster. Fill nothing in: pgtmp_start writes every field. */
 struct pgtmp {
-    char dir[PGTMP_PATH_MAX];             /* /tmp/pgtmp.XXXXXX: data/, server.log, socket */
-    uint16_t port;                        /* TCP port on 127.0.0.1 */
-    char password[PGTMP_PASSWORD_MAX];    /* "" for trust auth, else the postgres user's password */
-    char conninfo[PGTMP_CONNINFO_MAX];    /* "host=127.0.0.1 port=N user=postgres dbname=postgres"
+    char dir[PGTMP_PATH_MAX];          /* /tmp/pgtmp.XXXXXX: data/, server.log, socket */
+    uint16_t port;                     /* TCP port on 127.0.0.1 */
+    char password[PGTMP_PASSWORD_MAX]; /* "" for trust auth, else the postgres user's password */
+    char conninfo[PGTMP_CONNINFO_MAX]; /* "host=127.0.0.1 port=N user=postgres dbname=postgres"
                                              (+ " password=..." when password is set) */
-    char url[PGTMP_CONNINFO_MAX];         /* postgresql://postgres@127.0.0.1:N/postgres (no password) */
+    char url[PGTMP_CONNINFO_MAX]; /* postgresql://postgres@127.0.0.1:N/postgres (no password) */
     bool running;
 };
 
@@ -35,8 +35,7 @@ struct pgtmp_options {
 int pgtmp_start(struct pgtmp *pg, char *err, size_t errlen);
 
 /* As pgtmp_start, with options (password authentication). */
-int pgtmp_start_opts(struct pgtmp *pg, const struct pgtmp_options *opts, char *err,
-                     size_t errlen);
+int pgtmp_start_opts(struct pgtmp *pg, const struct pgtmp_options *opts, char *err, size_t errlen);
 
 /* Stops the cluster (immediate mode) and removes its directory. Safe to call twice or on a
  * cluster that never started. Returns 0, or -1 when pg_ctl stop failed. */

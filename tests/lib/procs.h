@@ -60,10 +60,10 @@ bool procs_exec(const char *prog, const char *const *args, unsigned timeout_ms,
 struct procs_target {
     pid_t pid;
     uint16_t port;
-    char url[64];                    /* http(s)://127.0.0.1:PORT */
-    char ca_path[PROCS_PATH_MAX];    /* the generated CA it printed ("" when none) */
-    char key_file[PROCS_PATH_MAX];   /* the generated API key's file ("" when none) */
-    char log[PROCS_PATH_MAX];        /* its stdout + stderr */
+    char url[64];                  /* http(s)://127.0.0.1:PORT */
+    char ca_path[PROCS_PATH_MAX];  /* the generated CA it printed ("" when none) */
+    char key_file[PROCS_PATH_MAX]; /* the generated API key's file ("" when none) */
+    char log[PROCS_PATH_MAX];      /* its stdout + stderr */
 };
 
 /* Starts $top_builddir/fleetsim-target --listen 127.0.0.1:0 followed by args (NULL-terminated,

@@ -57,12 +57,10 @@ static void rq_status(struct tc_fx *f, const char *method, const char *path, con
 {
     tc_fx_rq(f, method, path, body, r);
     ck_assert_msg(r->error == HTTP_ERR_NONE && r->status == want, "%s %s: %d (%s), want %d: %s",
-                  method, path, r->status, http_error_name(r->error), want,
-                  r->body ? r->body : "");
+                  method, path, r->status, http_error_name(r->error), want, r->body ? r->body : "");
 }
 
-void tc_fx_expect(struct tc_fx *f, const char *method, const char *path, const char *body,
-                  int want)
+void tc_fx_expect(struct tc_fx *f, const char *method, const char *path, const char *body, int want)
 {
     struct tc_resp r;
     rq_status(f, method, path, body, want, &r);
@@ -148,8 +146,8 @@ void tc_fx_ck_open_and_auth(struct tc_fx *f, const char *get_path, const char *b
     json_object_put(o);
     tc_resp_free(&r);
 
-    ck_401(f, "GET", get_path, NULL, NULL, NULL,
-           "{\"error\":\"Authorization header required\"}\n", "Bearer realm=\"certctl\"");
+    ck_401(f, "GET", get_path, NULL, NULL, NULL, "{\"error\":\"Authorization header required\"}\n",
+           "Bearer realm=\"certctl\"");
     ck_401(f, "GET", get_path, NULL, bad_header, NULL,
            "{\"error\":\"Invalid Authorization header format, expected: Bearer <token>\"}\n", "");
     ck_401(f, "POST", "/api/v1/agents/ag-loadtest-00001/heartbeat", wrong_key, NULL, hb_body,
@@ -350,8 +348,8 @@ static void ck_job(struct tc_fx *f, const char *id, const char *status, const ch
     json_object_put(o);
 }
 
-void tc_fx_csr_flow(struct tc_fx *f, const char *agent, const char *other_agent,
-                    const char *cert, const char *cn)
+void tc_fx_csr_flow(struct tc_fx *f, const char *agent, const char *other_agent, const char *cert,
+                    const char *cn)
 {
     char job[128], dep[128], path[256];
     ck_assert_int_eq(tc_fx_work_find(f, agent, "Renewal", cert, job, sizeof job, NULL), 1);
@@ -375,8 +373,7 @@ void tc_fx_csr_flow(struct tc_fx *f, const char *agent, const char *other_agent,
     ck_job(f, job, "Completed", NULL);
 }
 
-void tc_fx_pg_db(struct pgtmp *pg, bool up, const char *prefix, char *db, char *conninfo,
-                 size_t n)
+void tc_fx_pg_db(struct pgtmp *pg, bool up, const char *prefix, char *db, char *conninfo, size_t n)
 {
     char err[512];
     ck_assert_msg(up, "no PostgreSQL cluster");

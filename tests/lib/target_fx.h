@@ -99,12 +99,11 @@ char *tc_csr_body(const char *cert_id, const char *pem);
  * Renewal job on every poll until the CSR (a new P-256 key, subject cn) is signed (202), then
  * the Deployment job, Running, the certificate fetched (leaf with that key + chain), Completed,
  * and both jobs read back Completed. */
-void tc_fx_csr_flow(struct tc_fx *f, const char *agent, const char *other_agent,
-                    const char *cert, const char *cn);
+void tc_fx_csr_flow(struct tc_fx *f, const char *agent, const char *other_agent, const char *cert,
+                    const char *cn);
 
 /* A new database (certctl's schema) named "<prefix>_<pid>" on pg (up: it runs; the test fails
  * when not) with its conninfo into conninfo (size n); its name into db (size 64). */
-void tc_fx_pg_db(struct pgtmp *pg, bool up, const char *prefix, char *db, char *conninfo,
-                 size_t n);
+void tc_fx_pg_db(struct pgtmp *pg, bool up, const char *prefix, char *db, char *conninfo, size_t n);
 
 #endif

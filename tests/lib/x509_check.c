@@ -52,38 +52,38 @@ void tx509_ari_id(X509 *x, char *out, size_t n)
 
 char *tx509_csr_b64url(EVP_PKEY *key, const char *const *names, size_t n)
 {
-	X509_REQ *req = X509_REQ_new();
-	ck_assert_ptr_nonnull(req);
-	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
-				   (const unsigned char *)names[0], -1, -1, 0);
-	X509_REQ_set_pubkey(req, key);
-	char san[1024] = "";
-	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(san);
-		snprintf(san + l, sizeof san - l, "%sDNS:%s", i ? "," : "", names[i]);
-	}
-	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
-	sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san));
-	X509_REQ_add_extensions(req, exts);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	ck_assert_int_gt(X509_REQ_sign(req, key, EVP_sha256()), 0);
-	unsigned char *der = NULL;
-	int len = i2d_X509_REQ(req, &der);
-	ck_assert_int_gt(len, 0);
-	char *s = jose_b64url_encode(der, (size_t)len);
-	OPENSSL_free(der);
-	X509_REQ_free(req);
-	return s;
+    X509_REQ *req = X509_REQ_new();
+    ck_assert_ptr_nonnull(req);
+    X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
+                               (const unsigned char *)names[0], -1, -1, 0);
+    X509_REQ_set_pubkey(req, key);
+    char san[1024] = "";
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(san);
+        snprintf(san + l, sizeof san - l, "%sDNS:%s", i ? "," : "", names[i]);
+    }
+    STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+    sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san));
+    X509_REQ_add_extensions(req, exts);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    ck_assert_int_gt(X509_REQ_sign(req, key, EVP_sha256()), 0);
+    unsigned char *der = NULL;
+    int len = i2d_X509_REQ(req, &der);
+    ck_assert_int_gt(len, 0);
+    char *s = jose_b64url_encode(der, (size_t)len);
+    OPENSSL_free(der);
+    X509_REQ_free(req);
+    return s;
 }
 
 EVP_PKEY *tx509_gen_key(enum jose_alg alg)
 {
-	switch (alg) {
-	case JOSE_ALG_ES256:
-		return EVP_EC_gen("P-256");
-	case JOSE_ALG_RS256:
-		return EVP_RSA_gen(2048);
-	default:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	}
+    switch (alg) {
+    case JOSE_ALG_ES256:
+        return EVP_EC_gen("P-256");
+    case JOSE_ALG_RS256:
+        return EVP_RSA_gen(2048);
+    default:
+        return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    }
 }

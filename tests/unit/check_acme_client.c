@@ -131,13 +131,13 @@ START_TEST(t_problems_and_shape)
     /* a problem type sent with another content type but an error status still counts */
     ck_assert(acme_problem_parse("application/json", 429, rl, strlen(rl), w, sizeof w));
     ck_assert_str_eq(w, "rateLimited");
-    ck_assert(acme_problem_parse("application/problem+json", 404,
-                                 "{\"type\":\"about:blank\"}", 22, w, sizeof w));
+    ck_assert(acme_problem_parse("application/problem+json", 404, "{\"type\":\"about:blank\"}", 22,
+                                 w, sizeof w));
     ck_assert_str_eq(w, "blank");
     /* certctl's per-IP limiter: text/plain, not a problem */
     static const char plain[] = "{\"error\":\"Rate limit exceeded\"}\n";
-    ck_assert(!acme_problem_parse("text/plain; charset=utf-8", 429, plain, strlen(plain), w,
-                                  sizeof w));
+    ck_assert(
+        !acme_problem_parse("text/plain; charset=utf-8", 429, plain, strlen(plain), w, sizeof w));
     ck_assert_str_eq(w, "");
     ck_assert(!acme_problem_parse("application/json", 200, bn, strlen(bn), w, sizeof w));
     ck_assert(!acme_problem_parse("application/problem+json", 500, "oops", 4, w, sizeof w));
@@ -219,7 +219,8 @@ START_TEST(t_csr_and_renewal_id)
     const char *dot = strchr(id, '.');
     ck_assert_ptr_nonnull(dot);
     const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(ca_cert(ca));
-    char *want_aki = jose_b64url_encode(ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski));
+    char *want_aki =
+        jose_b64url_encode(ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski));
     ck_assert_int_eq((int)(dot - id), (int)strlen(want_aki));
     ck_assert(strncmp(id, want_aki, strlen(want_aki)) == 0);
     unsigned char *sbytes;
@@ -265,8 +266,8 @@ struct mock {
     pthread_t thread;
     uint16_t port;
     enum fault fault;
-    int posts;          /* signed POSTs seen */
-    int injected;       /* answers the fault made */
+    int posts;    /* signed POSTs seen */
+    int injected; /* answers the fault made */
     int profile_gets, profile_posts;
     bool profile_exists;
 };
@@ -284,8 +285,10 @@ static void reply(struct evhttp_request *req, int status, const char *ct, const 
 static void problem(struct evhttp_request *req, int status, const char *type)
 {
     char body[256];
-    snprintf(body, sizeof body, "{\"type\":\"urn:ietf:params:acme:error:%s\",\"detail\":"
-                                "\"injected\",\"status\":%d}", type, status);
+    snprintf(body, sizeof body,
+             "{\"type\":\"urn:ietf:params:acme:error:%s\",\"detail\":"
+             "\"injected\",\"status\":%d}",
+             type, status);
     reply(req, status, "application/problem+json", body);
 }
 
@@ -343,13 +346,15 @@ static bool inject(struct evhttp_request *req, const char *rest)
         } else {
             char body[512];
             snprintf(body, sizeof body,
-                     "{\"newNonce\":\"http://127.0.0.1:1/nonce\",\"newAccount\":\"http://127.0.0.1:%u"
-                     PREFIX "new-account\",\"newOrder\":\"http://127.0.0.1:%u" PREFIX "new-order\"}",
+                     "{\"newNonce\":\"http://127.0.0.1:1/nonce\",\"newAccount\":\"http://"
+                     "127.0.0.1:%u" PREFIX "new-account\",\"newOrder\":\"http://127.0.0.1:%u" PREFIX
+                     "new-order\"}",
                      mk.port, mk.port);
             reply(req, 200, "application/json", body);
         }
         break;
-    default: return false;
+    default:
+        return false;
     }
     mk.injected++;
     return true;
@@ -477,10 +482,11 @@ static const struct metrics_outcomes *outcomes(const struct run *r, const char *
     return &s->total;
 }
 
-static uint64_t counter(const struct run *r, const char *metric, const char *ep,
-                        const char *key, const char *value)
+static uint64_t counter(const struct run *r, const char *metric, const char *ep, const char *key,
+                        const char *value)
 {
-    const struct metrics_tagged *t = metrics_tagged_find(r->m, metric, "unit", "acme", ep, key, value);
+    const struct metrics_tagged *t =
+        metrics_tagged_find(r->m, metric, "unit", "acme", ep, key, value);
     return t ? t->value : 0;
 }
 
@@ -586,10 +592,12 @@ START_TEST(t_rate_limit_shapes)
     ck_assert_ptr_nonnull(t);
     ck_assert_uint_eq(t->total, 4);
     ck_assert_uint_eq(t->value, 2); /* the problem+json ones */
-    ck_assert_uint_eq(counter(&r, METRIC_ACME_PROBLEMS, "acme_order", METRICS_TAG_PROBLEM,
-                              "rateLimited"), 2);
-    ck_assert_uint_eq(counter(&r, ACME_METRIC_ORDERS_FAILED, NULL, ACME_TAG_REASON, "status_429"), 2);
-    ck_assert_uint_eq(counter(&r, ACME_METRIC_ORDERS_FAILED, NULL, ACME_TAG_REASON, "rateLimited"), 2);
+    ck_assert_uint_eq(
+        counter(&r, METRIC_ACME_PROBLEMS, "acme_order", METRICS_TAG_PROBLEM, "rateLimited"), 2);
+    ck_assert_uint_eq(counter(&r, ACME_METRIC_ORDERS_FAILED, NULL, ACME_TAG_REASON, "status_429"),
+                      2);
+    ck_assert_uint_eq(counter(&r, ACME_METRIC_ORDERS_FAILED, NULL, ACME_TAG_REASON, "rateLimited"),
+                      2);
     run_free(&r);
     stop_mock();
 }
@@ -625,8 +633,9 @@ START_TEST(t_burst)
     /* aaaa.bbbb is unknown: 404, which burst mode counts as success */
     ck_assert_uint_eq(outcomes(&r, "acme_renewal_info")->status[404 - 100], 12);
     ck_assert_uint_eq(failed_requests(&r), 0);
-    ck_assert_uint_eq(counter(&r, METRIC_ACME_PROBLEMS, "acme_renewal_info", METRICS_TAG_PROBLEM,
-                              "malformed"), 12);
+    ck_assert_uint_eq(
+        counter(&r, METRIC_ACME_PROBLEMS, "acme_renewal_info", METRICS_TAG_PROBLEM, "malformed"),
+        12);
     /* burst mode never touches the order endpoints: no series for them */
     ck_assert_ptr_null(metrics_series_find(r.m, "unit", "acme", "acme_account"));
     ck_assert_ptr_null(metrics_series_find(r.m, "unit", "acme", "acme_finalize"));
@@ -672,7 +681,8 @@ START_TEST(t_foreign_url_refused)
     run_init(&r, ACME_MODE_ORDER, 1, 2);
     run_go(&r);
     ck_assert_uint_eq(r.k.failed, 2);
-    ck_assert_uint_eq(counter(&r, ACME_METRIC_ORDERS_FAILED, NULL, ACME_TAG_REASON, "foreign_url"), 2);
+    ck_assert_uint_eq(counter(&r, ACME_METRIC_ORDERS_FAILED, NULL, ACME_TAG_REASON, "foreign_url"),
+                      2);
     ck_assert_uint_eq(outcomes(&r, "acme_nonce")->scheduled, 0);
     run_free(&r);
     stop_mock();
@@ -690,9 +700,11 @@ START_TEST(t_preflight)
     bool ari = false, created = false;
     ck_assert_int_eq(acme_directory_check(&cc, url, "k", &ari, err, sizeof err), 0);
     ck_assert(ari);
-    ck_assert_int_eq(acme_certctl_profile_ensure(&cc, "", "k", PROFILE, &created, err, sizeof err), 0);
+    ck_assert_int_eq(acme_certctl_profile_ensure(&cc, "", "k", PROFILE, &created, err, sizeof err),
+                     0);
     ck_assert(created);
-    ck_assert_int_eq(acme_certctl_profile_ensure(&cc, "", "k", PROFILE, &created, err, sizeof err), 0);
+    ck_assert_int_eq(acme_certctl_profile_ensure(&cc, "", "k", PROFILE, &created, err, sizeof err),
+                     0);
     ck_assert(!created);
     ck_assert_int_eq(acme_certctl_profile_ensure(&cc, "", "k", "bad/id", &created, err, sizeof err),
                      -EINVAL);

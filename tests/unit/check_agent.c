@@ -114,13 +114,16 @@ START_TEST(test_work_parse)
         "{\"count\":6,\"jobs\":["
         "{\"id\":\"job-1\",\"type\":\"Renewal\",\"certificate_id\":\"mc-1\",\"common_name\":"
         "\"a.test\",\"sans\":[\"a.test\",\"ops@a.test\"],\"status\":\"AwaitingCSR\"},"
-        "{\"id\":\"job-2\",\"type\":\"Renewal\",\"certificate_id\":\"mc-2\",\"status\":\"Pending\"},"
+        "{\"id\":\"job-2\",\"type\":\"Renewal\",\"certificate_id\":\"mc-2\",\"status\":\"Pending\"}"
+        ","
         "{\"id\":\"job-3\",\"type\":\"Deployment\",\"certificate_id\":\"mc-3\",\"target_id\":"
         "\"tgt-1\",\"status\":\"Running\"},"
-        "{\"id\":\"job 4\",\"type\":\"Deployment\",\"certificate_id\":\"mc-4\",\"status\":\"Running\"},"
+        "{\"id\":\"job "
+        "4\",\"type\":\"Deployment\",\"certificate_id\":\"mc-4\",\"status\":\"Running\"},"
         "{\"id\":\"job-5\",\"type\":\"Issuance\",\"certificate_id\":\"mc-5\",\"sans\":null,"
         "\"status\":\"AwaitingCSR\"},"
-        "{\"id\":\"job-6\",\"type\":\"Validation\",\"certificate_id\":\"mc-6\",\"status\":\"Pending\"}]}";
+        "{\"id\":\"job-6\",\"type\":\"Validation\",\"certificate_id\":\"mc-6\",\"status\":"
+        "\"Pending\"}]}";
     struct agent_job *jobs;
     size_t n;
     ck_assert_int_eq(agent_work_parse(body, strlen(body), &jobs, &n), 0);
@@ -181,8 +184,8 @@ START_TEST(test_agents_file)
 {
     char path[64], err[512];
     snprintf(path, sizeof path, "/tmp/check_agent_ids.%d", (int)getpid());
-    char *ids[6] = {strdup("agent-1-1"), NULL, strdup("agent-1-3"), NULL, strdup("agent-1-5"),
-                    NULL};
+    char *ids[6] = {strdup("agent-1-1"), NULL, strdup("agent-1-3"), NULL,
+                    strdup("agent-1-5"), NULL};
     /* shard 0/2 holds agents 1, 3, 5 */
     ck_assert_int_eq(register_write_file(path, ids, 6, 0, 2, err, sizeof err), 0);
     char *back[6] = {NULL};
@@ -220,13 +223,13 @@ struct srv {
     unsigned hb[MAX_AGENTS + 1];   /* heartbeats per agent index */
     unsigned work[MAX_AGENTS + 1]; /* polls per agent index */
     uint64_t last_hb_ns[MAX_AGENTS + 1];
-    int retire_index;              /* answer 410 to this agent's heartbeats */
-    int work_status;               /* status of work answers (200 default) */
-    uint64_t hb_delay_ms;          /* answer heartbeats this late */
+    int retire_index;                 /* answer 410 to this agent's heartbeats */
+    int work_status;                  /* status of work answers (200 default) */
+    uint64_t hb_delay_ms;             /* answer heartbeats this late */
     char ua[64], ctype[64], auth[64]; /* headers of the last work GET */
     /* job flow */
     EVP_PKEY *ca_key;
-    bool mismatch;                 /* serve a certificate for another key */
+    bool mismatch; /* serve a certificate for another key */
     bool csr_done, deploy_given;
     bool csr_verified, csr_has_email;
     char *cert_pem;
@@ -312,15 +315,17 @@ static void handle_work(struct srv *s, struct evhttp_request *req, int idx)
         return;
     }
     if (idx == 1 && s->ca_key && !s->csr_done) {
-        reply(req, 200, "{\"count\":1,\"jobs\":[{\"id\":\"job-r1\",\"type\":\"Renewal\","
-                        "\"certificate_id\":\"mc-x-1\",\"common_name\":\"a.example.test\","
-                        "\"sans\":[\"a.example.test\",\"ops@example.test\"],"
-                        "\"status\":\"AwaitingCSR\"}]}");
+        reply(req, 200,
+              "{\"count\":1,\"jobs\":[{\"id\":\"job-r1\",\"type\":\"Renewal\","
+              "\"certificate_id\":\"mc-x-1\",\"common_name\":\"a.example.test\","
+              "\"sans\":[\"a.example.test\",\"ops@example.test\"],"
+              "\"status\":\"AwaitingCSR\"}]}");
     } else if (idx == 1 && s->csr_done && !s->deploy_given) {
         s->deploy_given = true;
-        reply(req, 200, "{\"count\":1,\"jobs\":[{\"id\":\"job-d1\",\"type\":\"Deployment\","
-                        "\"certificate_id\":\"mc-x-1\",\"target_id\":\"tgt-1\","
-                        "\"target_type\":\"NGINX\",\"status\":\"Running\"}]}");
+        reply(req, 200,
+              "{\"count\":1,\"jobs\":[{\"id\":\"job-d1\",\"type\":\"Deployment\","
+              "\"certificate_id\":\"mc-x-1\",\"target_id\":\"tgt-1\","
+              "\"target_type\":\"NGINX\",\"status\":\"Running\"}]}");
     } else {
         reply(req, 200, "{\"count\":0,\"jobs\":[]}");
     }
@@ -469,7 +474,8 @@ static void rig_init(struct rig *r, uint32_t n, uint64_t hb_ms, uint64_t poll_ms
     r->set.heartbeat = (struct schedule_params){hb_ms * MS, 0, hb_ms * MS, false, 0};
     r->set.poll = (struct schedule_params){poll_ms * MS, 0, poll_ms * MS, false, 0};
     char err[256];
-    ck_assert_int_eq(http_conn_config_init(&r->cc, "127.0.0.1", r->srv.port, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(http_conn_config_init(&r->cc, "127.0.0.1", r->srv.port, NULL, err, sizeof err),
+                     0);
     r->cc.timeout_ns = 2000 * MS;
     r->m = metrics_new(false);
     atomic_init(&r->keys, 0);
@@ -478,7 +484,8 @@ static void rig_init(struct rig *r, uint32_t n, uint64_t hb_ms, uint64_t poll_ms
 
 static void rig_loop_init(struct rig *r, uint32_t pool)
 {
-    ck_assert_int_eq(agent_loop_init(&r->loop, r->base, &r->set, &r->cc, r->m, pool, &r->keys, 100), 0);
+    ck_assert_int_eq(agent_loop_init(&r->loop, r->base, &r->set, &r->cc, r->m, pool, &r->keys, 100),
+                     0);
 }
 
 static void on_stop(evutil_socket_t fd, short what, void *arg)
@@ -625,7 +632,7 @@ START_TEST(test_retire_on_410)
     r.srv.retire_index = 2;
     rig_loop_init(&r, 0);
     rig_run(&r, 1000, 300);
-    ck_assert_uint_eq(r.srv.hb[2], 1);  /* one heartbeat, answered 410, then nothing */
+    ck_assert_uint_eq(r.srv.hb[2], 1);   /* one heartbeat, answered 410, then nothing */
     ck_assert_uint_le(r.srv.work[2], 1); /* a poll already due may have gone first */
     ck_assert_uint_ge(r.srv.hb[1], 9);
     ck_assert_uint_ge(r.srv.hb[3], 9);
@@ -672,7 +679,8 @@ static void run_job_flow(bool mismatch)
     const struct agent_counters *c = &r.loop.counters;
     ck_assert_uint_eq(c->csr_generated, 1);
     ck_assert_uint_eq(c->csr_accepted, 1);
-    ck_assert_uint_eq(c->jobs_received, 2); /* the renewal (once, not per poll) and the deployment */
+    ck_assert_uint_eq(c->jobs_received,
+                      2); /* the renewal (once, not per poll) and the deployment */
     if (mismatch) {
         ck_assert_ptr_nonnull(strstr(r.srv.status[1], "\"status\":\"Failed\""));
         ck_assert_ptr_nonnull(strstr(r.srv.status[1], "does not match"));

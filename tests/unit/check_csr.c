@@ -43,8 +43,9 @@ START_TEST(test_csr_parses_and_verifies)
     ck_assert_int_eq(EVP_PKEY_get_bits(pub), 256);
 
     char cn[128];
-    ck_assert_int_gt(X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(req), NID_commonName,
-                                               cn, sizeof cn), 0);
+    ck_assert_int_gt(
+        X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(req), NID_commonName, cn, sizeof cn),
+        0);
     ck_assert_str_eq(cn, "a.example.test");
 
     STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);

@@ -78,8 +78,8 @@ static void check_close(uint64_t expected, uint64_t got, const char *what, doubl
     ck_assert_msg(got >= expected, "%s p%.2f: got %lu below true %lu", what, pct,
                   (unsigned long)got, (unsigned long)expected);
     ck_assert_msg((double)(got - expected) <= MAX_REL_ERROR * (double)expected,
-                  "%s p%.2f: got %lu, true %lu (error above 0.1 %%)", what, pct,
-                  (unsigned long)got, (unsigned long)expected);
+                  "%s p%.2f: got %lu, true %lu (error above 0.1 %%)", what, pct, (unsigned long)got,
+                  (unsigned long)expected);
 }
 
 static void check_distribution(enum dist d, const char *what)
@@ -188,7 +188,8 @@ END_TEST
 
 START_TEST(test_add_refuses_other_config)
 {
-    struct hist *a = hist_new_default(), *b = hist_new(1, 60000000, 3), *c = hist_new(1, 3600000000ULL, 2);
+    struct hist *a = hist_new_default(), *b = hist_new(1, 60000000, 3),
+                *c = hist_new(1, 3600000000ULL, 2);
     ck_assert_ptr_nonnull(b);
     ck_assert_ptr_nonnull(c);
     hist_record(a, 100);

@@ -43,7 +43,7 @@ struct fixture {
     struct outcome out[8];
     int nout;
     bool guard_fired;
-    int chain_left;  /* requests still to send from the callback */
+    int chain_left; /* requests still to send from the callback */
 };
 
 static struct fixture fx;
@@ -75,8 +75,8 @@ static void on_done(const struct http_result *r, void *arg)
     o->tls_resumed = r->tls_resumed;
     if (f->chain_left > 0) {
         f->chain_left--;
-        struct http_request req = {.method = "GET", .path = "/chained",
-                                   .intended_ns = clock_now_ns()};
+        struct http_request req = {
+            .method = "GET", .path = "/chained", .intended_ns = clock_now_ns()};
         ck_assert_int_eq(http_conn_send(f->conn, &req, on_done, f), 0);
         return;
     }
@@ -114,8 +114,11 @@ static void settle(int ms)
 static const struct outcome *send_and_wait(const char *method, const char *path,
                                            const char *headers, const char *body)
 {
-    struct http_request req = {.method = method, .path = path, .headers = headers,
-                               .body = body, .body_len = body ? strlen(body) : 0,
+    struct http_request req = {.method = method,
+                               .path = path,
+                               .headers = headers,
+                               .body = body,
+                               .body_len = body ? strlen(body) : 0,
                                .intended_ns = clock_now_ns()};
     int before = fx.nout;
     ck_assert_int_eq(http_conn_send(fx.conn, &req, on_done, &fx), 0);
@@ -293,7 +296,7 @@ START_TEST(test_head_and_204_have_no_body)
     ck_assert_int_eq(b->status, 204);
     ck_assert_uint_eq(b->body_len, 0);
     const struct outcome *c = get_expect("/g", HTTP_ERR_NONE, "body-2");
-    ck_assert(c->reused);  /* no phantom body was read: the connection stayed in sync */
+    ck_assert(c->reused); /* no phantom body was read: the connection stayed in sync */
     ck_assert_int_eq(fx.srv.accepts, 1);
     teardown();
 }
@@ -329,7 +332,7 @@ START_TEST(test_malformed_kinds)
                   http_error_name(a->error), a->detail, http_error_name(bc->want));
     ck_assert_msg(strstr(a->detail, bc->detail_has) != NULL, "detail '%s'", a->detail);
     ck_assert_uint_eq(a->body_len, 0);
-    ck_assert_uint_lt(a->done_ns - t0, 2 * CLOCK_NS_PER_S);  /* no waiting for the timeout */
+    ck_assert_uint_lt(a->done_ns - t0, 2 * CLOCK_NS_PER_S); /* no waiting for the timeout */
     ck_assert_uint_le(a->sent_ns, a->done_ns);
     ck_assert(!http_conn_is_open(fx.conn));
     const struct outcome *b = get_expect("/good", HTTP_ERR_NONE, "body-1");
@@ -353,7 +356,7 @@ START_TEST(test_never_answers_times_out)
     ck_assert_uint_eq(a->first_byte_ns, 0);
     ck_assert(!http_conn_is_open(fx.conn));
     settle(50);
-    ck_assert_int_eq(fx.srv.peer_closed, 1);  /* the client closed the connection */
+    ck_assert_int_eq(fx.srv.peer_closed, 1); /* the client closed the connection */
     get_expect("/ok", HTTP_ERR_NONE, NULL);
     teardown();
 }
@@ -398,7 +401,7 @@ START_TEST(test_connect_refused)
     struct http_conn *c = http_conn_new(fx.base, &cfg);
     struct http_request req = {.method = "GET", .path = "/", .intended_ns = clock_now_ns()};
     ck_assert_int_eq(http_conn_send(c, &req, on_done, &fx), 0);
-    ck_assert_int_eq(fx.nout, 0);  /* never called from inside send */
+    ck_assert_int_eq(fx.nout, 0); /* never called from inside send */
     run_loop();
     ck_assert_int_eq(fx.nout, 1);
     ck_assert_int_eq(fx.out[0].error, HTTP_ERR_CONNECT);
@@ -453,7 +456,7 @@ START_TEST(test_ebusy_and_einval)
     run_loop();
     ck_assert_int_eq(fx.nout, 1);
     settle(30);
-    ck_assert_int_eq(fx.nout, 1);  /* the refused send never calls back */
+    ck_assert_int_eq(fx.nout, 1); /* the refused send never calls back */
     struct http_request bad = {.method = "GET", .path = "/a b"};
     ck_assert_int_eq(http_conn_send(fx.conn, &bad, on_done, &fx), -EINVAL);
     bad.path = "/\r\nX: y";
@@ -499,8 +502,7 @@ START_TEST(test_ipv6_loopback)
     }
     tsrv_script(&fx.srv, 1, m);
     char err[128];
-    ck_assert_int_eq(http_conn_config_init(&fx.cfg, "::1", fx.srv.port, NULL, err, sizeof(err)),
-                     0);
+    ck_assert_int_eq(http_conn_config_init(&fx.cfg, "::1", fx.srv.port, NULL, err, sizeof(err)), 0);
     fx.conn = http_conn_new(fx.base, &fx.cfg);
     get_expect("/v6", HTTP_ERR_NONE, NULL);
     ck_assert_str_eq(fx.srv.last_peer, "::1");
@@ -594,7 +596,7 @@ START_TEST(test_tls_verified_keepalive)
     ck_assert_uint_gt(a->connect_ns, 0);
     ck_assert_uint_ge(a->sent_ns, a->intended_ns + a->connect_ns + a->tls_ns);
     assert_timings(a, true);
-    if (_i == 1)  /* a name: Host is the name, with the port */
+    if (_i == 1) /* a name: Host is the name, with the port */
         ck_assert_ptr_nonnull(strstr(fx.srv.last_request, "Host: localhost:"));
     const struct outcome *b = get_expect("/tls2", HTTP_ERR_NONE, NULL);
     ck_assert_uint_eq(b->tls_ns, 0);
@@ -648,8 +650,8 @@ START_TEST(test_tls_session_resumption)
     /* _i: 0 = TLS 1.3, 1 = TLS 1.2, 2 = resumption turned off */
     static const enum tsrv_mode m[] = {TS_CONN_CLOSE};
     SSL_CTX *sctx;
-    SSL_CTX *cctx = tls_start(_i == 1 ? TLS1_2_VERSION : 0, ca_path, false, "localhost", 1, m,
-                              &sctx);
+    SSL_CTX *cctx =
+        tls_start(_i == 1 ? TLS1_2_VERSION : 0, ca_path, false, "localhost", 1, m, &sctx);
     fx.cfg.tls_no_resumption = _i == 2;
     const struct outcome *a = get_expect("/1", HTTP_ERR_NONE, NULL);
     ck_assert(!a->tls_resumed);
@@ -741,6 +743,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-    signal(SIGPIPE, SIG_IGN);  /* as every program using the client must */
+    signal(SIGPIPE, SIG_IGN); /* as every program using the client must */
     return testenv_run(suite());
 }

@@ -14,64 +14,77 @@ struct pcase {
     const char *text;
     size_t max_body;
     bool head;
-    bool eof;          /* call http_parser_eof after feeding everything */
-    int rc;            /* expected final result */
-    int status;        /* expected status (checked when > 0) */
-    const char *body;  /* expected body (checked when rc is DONE) */
-    bool keep_alive;   /* expected when rc is DONE */
+    bool eof;         /* call http_parser_eof after feeding everything */
+    int rc;           /* expected final result */
+    int status;       /* expected status (checked when > 0) */
+    const char *body; /* expected body (checked when rc is DONE) */
+    bool keep_alive;  /* expected when rc is DONE */
 };
 
 #define CAP 1000
 
 static const struct pcase cases[] = {
-    {"content-length", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5\r\n"
-     "Replay-Nonce: abc-123\r\n\r\nhello", CAP, false, false, HTTP_PARSE_DONE, 200, "hello", true},
+    {"content-length",
+     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5\r\n"
+     "Replay-Nonce: abc-123\r\n\r\nhello",
+     CAP, false, false, HTTP_PARSE_DONE, 200, "hello", true},
     {"zero length", "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", CAP, false, false,
      HTTP_PARSE_DONE, 201, "", true},
     {"no reason phrase", "HTTP/1.1 404\r\nContent-Length: 2\r\n\r\nno", CAP, false, false,
      HTTP_PARSE_DONE, 404, "no", true},
     {"bare LF", "HTTP/1.1 200 OK\nContent-Length: 3\n\nabc", CAP, false, false, HTTP_PARSE_DONE,
      200, "abc", true},
-    {"chunked with extensions and trailers", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    {"chunked with extensions and trailers",
+     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
      "5;name=value\r\nhello\r\n6 ; x\r\n world\r\nA\r\n0123456789\r\n0\r\nX-Trailer: t\r\n"
-     "Another: u\r\n\r\n", CAP, false, false, HTTP_PARSE_DONE, 200, "hello world0123456789", true},
-    {"chunked, no trailers", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n3\r\nabc\r\n"
-     "0\r\n\r\n", CAP, false, false, HTTP_PARSE_DONE, 200, "abc", true},
+     "Another: u\r\n\r\n",
+     CAP, false, false, HTTP_PARSE_DONE, 200, "hello world0123456789", true},
+    {"chunked, no trailers",
+     "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n3\r\nabc\r\n"
+     "0\r\n\r\n",
+     CAP, false, false, HTTP_PARSE_DONE, 200, "abc", true},
     {"close-delimited", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close", CAP,
      false, true, HTTP_PARSE_DONE, 200, "until close", false},
-    {"non-chunked transfer coding reads to close", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n"
-     "\r\nzz", CAP, false, true, HTTP_PARSE_DONE, 200, "zz", false},
-    {"connection close", "HTTP/1.1 200 OK\r\nConnection: Close\r\nContent-Length: 1\r\n\r\nx",
-     CAP, false, false, HTTP_PARSE_DONE, 200, "x", false},
+    {"non-chunked transfer coding reads to close",
+     "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n"
+     "\r\nzz",
+     CAP, false, true, HTTP_PARSE_DONE, 200, "zz", false},
+    {"connection close", "HTTP/1.1 200 OK\r\nConnection: Close\r\nContent-Length: 1\r\n\r\nx", CAP,
+     false, false, HTTP_PARSE_DONE, 200, "x", false},
     {"http/1.0 closes", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", CAP, false, false,
      HTTP_PARSE_DONE, 200, "x", false},
-    {"http/1.0 keep-alive", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx",
-     CAP, false, false, HTTP_PARSE_DONE, 200, "x", true},
+    {"http/1.0 keep-alive",
+     "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx", CAP, false, false,
+     HTTP_PARSE_DONE, 200, "x", true},
     {"HEAD has no body", "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n", CAP, true, false,
      HTTP_PARSE_DONE, 200, "", true},
     {"204 has no body", "HTTP/1.1 204 No Content\r\nContent-Length: 7\r\n\r\n", CAP, false, false,
      HTTP_PARSE_DONE, 204, "", true},
     {"304 has no body", "HTTP/1.1 304 Not Modified\r\n\r\n", CAP, false, false, HTTP_PARSE_DONE,
      304, "", true},
-    {"100 continue first", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
-     "\r\nok", CAP, false, false, HTTP_PARSE_DONE, 200, "ok", true},
-    {"duplicate equal content-length", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
-     "Content-Length: 2\r\n\r\nok", CAP, false, false, HTTP_PARSE_DONE, 200, "ok", true},
-    {"body exactly at the cap", "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nabcd", 4, false,
-     false, HTTP_PARSE_DONE, 200, "abcd", true},
+    {"100 continue first",
+     "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+     "\r\nok",
+     CAP, false, false, HTTP_PARSE_DONE, 200, "ok", true},
+    {"duplicate equal content-length",
+     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+     "Content-Length: 2\r\n\r\nok",
+     CAP, false, false, HTTP_PARSE_DONE, 200, "ok", true},
+    {"body exactly at the cap", "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nabcd", 4, false, false,
+     HTTP_PARSE_DONE, 200, "abcd", true},
     /* malformed */
     {"garbage", "\x16\x03\x01\x02\x00 binary junk\r\n\r\n", CAP, false, false,
      HTTP_PARSE_ERR_STATUS_LINE, 0, NULL, false},
-    {"lowercase protocol", "http/1.1 200 OK\r\n\r\n", CAP, false, false,
-     HTTP_PARSE_ERR_STATUS_LINE, 0, NULL, false},
-    {"bad status code", "HTTP/1.1 2x0 OK\r\n\r\n", CAP, false, false, HTTP_PARSE_ERR_STATUS_LINE,
+    {"lowercase protocol", "http/1.1 200 OK\r\n\r\n", CAP, false, false, HTTP_PARSE_ERR_STATUS_LINE,
      0, NULL, false},
-    {"status below 100", "HTTP/1.1 099 Odd\r\n\r\n", CAP, false, false,
-     HTTP_PARSE_ERR_STATUS_LINE, 0, NULL, false},
+    {"bad status code", "HTTP/1.1 2x0 OK\r\n\r\n", CAP, false, false, HTTP_PARSE_ERR_STATUS_LINE, 0,
+     NULL, false},
+    {"status below 100", "HTTP/1.1 099 Odd\r\n\r\n", CAP, false, false, HTTP_PARSE_ERR_STATUS_LINE,
+     0, NULL, false},
     {"HTTP/2 status line", "HTTP/2 200\r\n\r\n", CAP, false, false, HTTP_PARSE_ERR_STATUS_LINE, 0,
      NULL, false},
-    {"no space after code", "HTTP/1.1 200OK\r\n\r\n", CAP, false, false,
-     HTTP_PARSE_ERR_STATUS_LINE, 0, NULL, false},
+    {"no space after code", "HTTP/1.1 200OK\r\n\r\n", CAP, false, false, HTTP_PARSE_ERR_STATUS_LINE,
+     0, NULL, false},
     {"header without colon", "HTTP/1.1 200 OK\r\nBadHeader\r\n\r\n", CAP, false, false,
      HTTP_PARSE_ERR_HEADER_LINE, 200, NULL, false},
     {"space in header name", "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", CAP, false, false,
@@ -82,24 +95,36 @@ static const struct pcase cases[] = {
      HTTP_PARSE_ERR_HEADER_LINE, 200, NULL, false},
     {"non-numeric content-length", "HTTP/1.1 200 OK\r\nContent-Length: 12a\r\n\r\n", CAP, false,
      false, HTTP_PARSE_ERR_CONTENT_LENGTH, 200, NULL, false},
-    {"overflowing content-length", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n"
-     "\r\n", CAP, false, false, HTTP_PARSE_ERR_CONTENT_LENGTH, 200, NULL, false},
-    {"conflicting content-length", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n"
-     "\r\nabc", CAP, false, false, HTTP_PARSE_ERR_CONTENT_LENGTH, 200, NULL, false},
-    {"non-hex chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n"
-     "\r\n", CAP, false, false, HTTP_PARSE_ERR_CHUNK_SIZE, 200, NULL, false},
+    {"overflowing content-length",
+     "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n"
+     "\r\n",
+     CAP, false, false, HTTP_PARSE_ERR_CONTENT_LENGTH, 200, NULL, false},
+    {"conflicting content-length",
+     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n"
+     "\r\nabc",
+     CAP, false, false, HTTP_PARSE_ERR_CONTENT_LENGTH, 200, NULL, false},
+    {"non-hex chunk size",
+     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n"
+     "\r\n",
+     CAP, false, false, HTTP_PARSE_ERR_CHUNK_SIZE, 200, NULL, false},
     {"empty chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", CAP, false,
      false, HTTP_PARSE_ERR_CHUNK_SIZE, 200, NULL, false},
-    {"chunk size overflow", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-     "10000000000000000\r\n", CAP, false, false, HTTP_PARSE_ERR_CHUNK_SIZE, 200, NULL, false},
-    {"chunk size CR without LF", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\rabc",
+    {"chunk size overflow",
+     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "10000000000000000\r\n",
      CAP, false, false, HTTP_PARSE_ERR_CHUNK_SIZE, 200, NULL, false},
-    {"chunk data without CRLF", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX"
-     "\r\n0\r\n\r\n", CAP, false, false, HTTP_PARSE_ERR_CHUNK_DATA, 200, NULL, false},
+    {"chunk size CR without LF", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\rabc", CAP,
+     false, false, HTTP_PARSE_ERR_CHUNK_SIZE, 200, NULL, false},
+    {"chunk data without CRLF",
+     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX"
+     "\r\n0\r\n\r\n",
+     CAP, false, false, HTTP_PARSE_ERR_CHUNK_DATA, 200, NULL, false},
     {"content-length over the cap", "HTTP/1.1 200 OK\r\nContent-Length: 1001\r\n\r\n", CAP, false,
      false, HTTP_PARSE_ERR_BODY_TOO_LARGE, 200, NULL, false},
-    {"chunks over the cap", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
-     "3\r\ndef\r\n0\r\n\r\n", 5, false, false, HTTP_PARSE_ERR_BODY_TOO_LARGE, 200, NULL, false},
+    {"chunks over the cap",
+     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+     "3\r\ndef\r\n0\r\n\r\n",
+     5, false, false, HTTP_PARSE_ERR_BODY_TOO_LARGE, 200, NULL, false},
     {"close-delimited over the cap", "HTTP/1.1 200 OK\r\n\r\n0123456789", 9, false, false,
      HTTP_PARSE_ERR_BODY_TOO_LARGE, 200, NULL, false},
     {"truncated body", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello", CAP, false, true,
@@ -161,13 +186,22 @@ static void run_case(const struct pcase *c, size_t step)
     http_parser_release(&p);
 }
 
-START_TEST(test_table_one_piece) { run_case(&cases[_i], 0); }
+START_TEST(test_table_one_piece)
+{
+    run_case(&cases[_i], 0);
+}
 END_TEST
 
-START_TEST(test_table_byte_by_byte) { run_case(&cases[_i], 1); }
+START_TEST(test_table_byte_by_byte)
+{
+    run_case(&cases[_i], 1);
+}
 END_TEST
 
-START_TEST(test_table_odd_pieces) { run_case(&cases[_i], 7); }
+START_TEST(test_table_odd_pieces)
+{
+    run_case(&cases[_i], 7);
+}
 END_TEST
 
 START_TEST(test_headers_lookup)
@@ -237,7 +271,7 @@ static char *repeat_headers(size_t count, size_t value_len, size_t *len_out)
 START_TEST(test_header_section_over_64k)
 {
     size_t len;
-    char *s = repeat_headers(70, 1000, &len);  /* ~70 KiB */
+    char *s = repeat_headers(70, 1000, &len); /* ~70 KiB */
     for (size_t step = 0; step <= 1; step++) {
         struct http_parser p;
         size_t used;
@@ -264,7 +298,7 @@ END_TEST
 START_TEST(test_too_many_headers)
 {
     size_t len;
-    char *ok = repeat_headers(HTTP_PARSE_MAX_HEADERS - 1, 4, &len);  /* + Content-Length */
+    char *ok = repeat_headers(HTTP_PARSE_MAX_HEADERS - 1, 4, &len); /* + Content-Length */
     struct http_parser p;
     size_t used;
     http_parser_init(&p, CAP, false);

@@ -26,11 +26,11 @@ struct work {
     struct event_base *base;
     struct metrics_series *series;
     struct event *gen;
-    uint64_t job_ns;         /* JOB_NEVER: jobs never end */
-    uint64_t max_jobs;       /* 0 = no limit; with done_when_idle the loop ends after them */
+    uint64_t job_ns;   /* JOB_NEVER: jobs never end */
+    uint64_t max_jobs; /* 0 = no limit; with done_when_idle the loop ends after them */
     bool done_when_idle;
-    int start_rc;            /* what the start hook returns */
-    uint64_t due[MAX_JOBS];  /* ring of in-flight jobs' end times (FIFO: same duration) */
+    int start_rc;           /* what the start hook returns */
+    uint64_t due[MAX_JOBS]; /* ring of in-flight jobs' end times (FIFO: same duration) */
     uint64_t started[MAX_JOBS];
     uint64_t scheduled, answered;
     uint64_t scheduled_at_drain;
@@ -53,7 +53,8 @@ static void on_gen(evutil_socket_t fd, short what, void *arg)
         metrics_answered(w->series, &t, 200, false);
         w->answered++;
     }
-    bool room = w->scheduled - w->answered < MAX_JOBS && (!w->max_jobs || w->scheduled < w->max_jobs);
+    bool room =
+        w->scheduled - w->answered < MAX_JOBS && (!w->max_jobs || w->scheduled < w->max_jobs);
     if (!w->draining && room) {
         metrics_scheduled(w->series);
         w->started[w->scheduled % MAX_JOBS] = now;
@@ -119,17 +120,23 @@ static void h_finish(void *user)
         event_del(w->gen);
 }
 
-static const struct loop_group_hooks hooks = {
-    .start = h_start, .tick = h_tick, .begin_drain = h_begin_drain,
-    .in_flight = h_in_flight, .done = h_done, .finish = h_finish};
+static const struct loop_group_hooks hooks = {.start = h_start,
+                                              .tick = h_tick,
+                                              .begin_drain = h_begin_drain,
+                                              .in_flight = h_in_flight,
+                                              .done = h_done,
+                                              .finish = h_finish};
 
 /* A group of n loops (tick 5 ms) whose users are w[0..n-1], each doing jobs of job_ns. */
 static struct loop_group *group(struct work *w, uint32_t n, uint64_t job_ns,
                                 uint64_t report_interval_ns, uint64_t grace_ns)
 {
-    struct loop_group_config cfg = {.n_loops = n, .tick_ns = 5 * MS,
+    struct loop_group_config cfg = {.n_loops = n,
+                                    .tick_ns = 5 * MS,
                                     .report_interval_ns = report_interval_ns,
-                                    .grace_ns = grace_ns, .precise_timer = true, .hooks = hooks};
+                                    .grace_ns = grace_ns,
+                                    .precise_timer = true,
+                                    .hooks = hooks};
     char err[256] = "";
     struct loop_group *g = loop_group_new(&cfg, err, sizeof err);
     ck_assert_msg(g != NULL, "%s", err);
@@ -172,7 +179,6 @@ static uint64_t wait_finished(const struct loop_group *g, unsigned limit_ms)
     }
     return 0;
 }
-
 
 static struct work W[4];
 

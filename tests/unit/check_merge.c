@@ -160,7 +160,8 @@ START_TEST(command_writes_exact_summary)
     static char out[65536];
     const char *args[] = {path_a, "--summary-json", path_out, path_b, NULL};
     ck_assert_int_eq(run_merge(args, out, sizeof out), 0);
-    ck_assert_msg(strstr(out, "fleetsim merge: 2 files, shards 0,1 of 2, seed 42\n") == out, "%s", out);
+    ck_assert_msg(strstr(out, "fleetsim merge: 2 files, shards 0,1 of 2, seed 42\n") == out, "%s",
+                  out);
     ck_assert(strstr(out, "accounting: scheduled") != NULL);
     ck_assert(strstr(out, "thresholds: all 2 passed") != NULL);
     struct metrics *merged = read_file(path_out), *all = read_file(path_all);
@@ -244,7 +245,7 @@ static void copy_edited(const char *src, const char *key, const char *sub, int64
 START_TEST(refusals)
 {
     const char *dup[] = {path_a, path_b, path_a};
-    refused(dup, 3, "repeats shard 0/2 of " );
+    refused(dup, 3, "repeats shard 0/2 of ");
     copy_edited(path_b, "seed", NULL, SEED + 1);
     const char *seed[] = {path_a, path_c};
     refused(seed, 2, "has seed 43 but");
@@ -301,7 +302,8 @@ START_TEST(binary_merge_and_report)
     char html[160], html2[160];
     snprintf(html, sizeof html, "%s/merged.html", dir);
     snprintf(html2, sizeof html2, "%s/report.html", dir);
-    const char *args[] = {"merge", path_a, path_b, "--summary-json", path_out, "--html", html, NULL};
+    const char *args[] = {"merge",  path_a,   path_b, "--summary-json",
+                          path_out, "--html", html,   NULL};
     if (!exec_fleetsim(args, &r)) {
         printf("SKIP binary_merge_and_report: $top_builddir/fleetsim is not built\n");
         return;

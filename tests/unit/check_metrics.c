@@ -74,7 +74,7 @@ START_TEST(test_status_accounting)
     metrics_answered(s, &t, 202, false);
     metrics_answered(s, &t, 429, false); /* 429 always fails */
     metrics_answered(s, &t, 503, true);
-    metrics_answered(s, &t, 700, true);  /* outside 100..599 */
+    metrics_answered(s, &t, 700, true); /* outside 100..599 */
     metrics_transport_error(s, &t, METRICS_ERR_CONNECT);
     metrics_transport_error(s, &t, METRICS_ERR_CLOSED);
     metrics_transport_error(s, &t, (enum metrics_error_kind)99); /* counted as other */
@@ -138,28 +138,36 @@ START_TEST(test_tagged_metrics)
 {
     struct metrics *m = metrics_new(false);
     ck_assert_int_eq(metrics_counter_add(m, METRIC_ACME_PROBLEMS, "fleet", "acme", "acme_order",
-                                         "problem", "badNonce", 2), 0);
+                                         "problem", "badNonce", 2),
+                     0);
     ck_assert_int_eq(metrics_counter_add(m, METRIC_ACME_PROBLEMS, "fleet", "acme", "acme_order",
-                                         "problem", "badNonce", 3), 0);
+                                         "problem", "badNonce", 3),
+                     0);
     ck_assert_int_eq(metrics_counter_add(m, METRIC_ACME_PROBLEMS, "fleet", "acme", "acme_order",
-                                         "problem", "rateLimited", 1), 0);
+                                         "problem", "rateLimited", 1),
+                     0);
     ck_assert_int_eq(metrics_rate_add(m, METRIC_ACME_RATE_LIMIT_SHAPE_OK, "fleet", "acme", NULL,
-                                      NULL, NULL, true), 0);
+                                      NULL, NULL, true),
+                     0);
     ck_assert_int_eq(metrics_rate_add(m, METRIC_ACME_RATE_LIMIT_SHAPE_OK, "fleet", "acme", NULL,
-                                      NULL, NULL, false), 0);
-    ck_assert_int_eq(metrics_trend_record(m, METRIC_CAMPAIGN_DURATION, "bulk-renewal",
-                                          "operator", NULL, 90000000), 0);
-    ck_assert_int_eq(metrics_rate_add(m, METRIC_ACME_PROBLEMS, "fleet", NULL, NULL, NULL, NULL,
-                                      true), -EINVAL); /* a counter already */
+                                      NULL, NULL, false),
+                     0);
+    ck_assert_int_eq(metrics_trend_record(m, METRIC_CAMPAIGN_DURATION, "bulk-renewal", "operator",
+                                          NULL, 90000000),
+                     0);
+    ck_assert_int_eq(
+        metrics_rate_add(m, METRIC_ACME_PROBLEMS, "fleet", NULL, NULL, NULL, NULL, true),
+        -EINVAL); /* a counter already */
     ck_assert_int_eq(metrics_counter_add(m, NULL, NULL, NULL, NULL, NULL, NULL, 1), -EINVAL);
-    ck_assert_int_eq(metrics_rate_add_n(m, METRIC_ACME_RATE_LIMIT_SHAPE_OK, "fleet", "acme",
-                                        NULL, NULL, NULL, 3, 2), -EINVAL);
+    ck_assert_int_eq(metrics_rate_add_n(m, METRIC_ACME_RATE_LIMIT_SHAPE_OK, "fleet", "acme", NULL,
+                                        NULL, NULL, 3, 2),
+                     -EINVAL);
     struct metrics_tagged *bn = metrics_tagged_find(m, METRIC_ACME_PROBLEMS, "fleet", "acme",
                                                     "acme_order", "problem", "badNonce");
     ck_assert_ptr_nonnull(bn);
     ck_assert_uint_eq(bn->value, 5);
-    struct metrics_tagged *r = metrics_tagged_find(m, METRIC_ACME_RATE_LIMIT_SHAPE_OK, "fleet",
-                                                   "acme", NULL, NULL, NULL);
+    struct metrics_tagged *r =
+        metrics_tagged_find(m, METRIC_ACME_RATE_LIMIT_SHAPE_OK, "fleet", "acme", NULL, NULL, NULL);
     ck_assert_uint_eq(r->value, 1);
     ck_assert_uint_eq(r->total, 2);
     ck_assert_uint_eq(metrics_tagged_count(m), 4);
@@ -178,8 +186,8 @@ static void traffic(struct metrics *m, uint64_t seed, int n)
     for (int i = 0; i < n; i++) {
         seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
         uint32_t r = (uint32_t)(seed >> 33);
-        struct metrics_series *s = metrics_series(m, r % 7 ? "default" : "agent-storm", "agent",
-                                                  eps[r % 3]);
+        struct metrics_series *s =
+            metrics_series(m, r % 7 ? "default" : "agent-storm", "agent", eps[r % 3]);
         struct request_timing t = timing(i, r % 5, 1 + r % 997);
         metrics_scheduled(s);
         switch (r % 11) {
@@ -201,8 +209,8 @@ static void traffic(struct metrics *m, uint64_t seed, int n)
             metrics_counter_add(m, METRIC_ACME_PROBLEMS, "fleet", "acme", "acme_order", "problem",
                                 r % 2 ? "badNonce" : "malformed", 1);
         if (r % 19 == 0)
-            metrics_rate_add(m, METRIC_ACME_RATE_LIMIT_SHAPE_OK, "fleet", "acme", NULL, NULL,
-                             NULL, r % 3 == 0);
+            metrics_rate_add(m, METRIC_ACME_RATE_LIMIT_SHAPE_OK, "fleet", "acme", NULL, NULL, NULL,
+                             r % 3 == 0);
         if (r % 23 == 0)
             metrics_trend_record(m, METRIC_CAMPAIGN_DURATION, "bulk-renewal", "operator", NULL,
                                  r % 100000);
@@ -249,7 +257,8 @@ START_TEST(test_interval_view)
     ck_assert_uint_eq(metrics_series_count(iv), metrics_series_count(ref));
     for (size_t i = 0; i < metrics_series_count(ref); i++) {
         const struct metrics_series *r = metrics_series_at(ref, i);
-        const struct metrics_series *s = metrics_series_find(iv, r->scenario, r->actor, r->endpoint);
+        const struct metrics_series *s =
+            metrics_series_find(iv, r->scenario, r->actor, r->endpoint);
         ck_assert_ptr_nonnull(s);
         ck_assert_mem_eq(&s->total, &r->total, sizeof r->total);
         ck_assert(hist_equal(&s->duration, &r->duration));
@@ -290,13 +299,14 @@ START_TEST(test_limits)
     ck_assert_ptr_nonnull(metrics_series(m, "s0", "agent", "heartbeat"));
     for (int i = 0; i < METRICS_MAX_TAGGED; i++) {
         snprintf(name, sizeof name, "p%d", i);
-        ck_assert_int_eq(metrics_counter_add(m, METRIC_ACME_PROBLEMS, NULL, NULL, NULL,
-                                             "problem", name, 1), 0);
+        ck_assert_int_eq(
+            metrics_counter_add(m, METRIC_ACME_PROBLEMS, NULL, NULL, NULL, "problem", name, 1), 0);
     }
-    ck_assert_int_eq(metrics_counter_add(m, METRIC_ACME_PROBLEMS, NULL, NULL, NULL, "problem",
-                                         "more", 1), -ENOSPC);
-    ck_assert_int_eq(metrics_counter_add(m, METRIC_ACME_PROBLEMS, NULL, NULL, NULL, "problem",
-                                         "p0", 1), 0);
+    ck_assert_int_eq(
+        metrics_counter_add(m, METRIC_ACME_PROBLEMS, NULL, NULL, NULL, "problem", "more", 1),
+        -ENOSPC);
+    ck_assert_int_eq(
+        metrics_counter_add(m, METRIC_ACME_PROBLEMS, NULL, NULL, NULL, "problem", "p0", 1), 0);
     metrics_free(m);
 }
 END_TEST

@@ -139,7 +139,10 @@ START_TEST(test_parse_bulk)
     ck_assert_int_eq(operator_parse_bulk(nil, strlen(nil), &r, collect, &s), 0);
     ck_assert_int_eq(r.matched, 0);
     static const char *const bad[] = {
-        "", "body-0", "[]", "{\"total_matched\":1}",
+        "",
+        "body-0",
+        "[]",
+        "{\"total_matched\":1}",
         "{\"total_matched\":\"1\",\"total_enqueued\":0,\"total_skipped\":0,\"total_failed\":0}",
         "{\"total_matched\":1,\"total_enqueued\":0,\"total_skipped\":0,\"total_failed\":-1}",
         "{\"total_matched\":1,\"total_enqueued\":1,\"total_skipped\":0,\"total_failed\":0,"
@@ -204,7 +207,7 @@ START_TEST(test_campaign_rule)
         operator_campaign_note(&c, 3, id, true, 5000);
         operator_campaign_note(&c, 3, id, true, 5001); /* twice: counted once */
     }
-    operator_campaign_note(&c, 3, "mc-other-00011", true, 5000); /* another fleet */
+    operator_campaign_note(&c, 3, "mc-other-00011", true, 5000);    /* another fleet */
     operator_campaign_note(&c, 3, "mc-loadtest-00999", true, 5000); /* outside 1..N */
     ck_assert_uint_eq(c.renewed, 10);
     ck_assert_uint_eq(c.pending, 88);
@@ -255,7 +258,7 @@ struct fixture {
     struct tsrv srv;
     struct http_conn_config cc;
     struct metrics *m;
-    struct operator *op;
+    struct operator* op;
     uint64_t stop_at_ns;
 };
 
@@ -271,8 +274,8 @@ static void fixture_up(struct fixture *fx, enum tsrv_mode mode, const struct ope
     ck_assert_int_eq(tsrv_start(&fx->srv, fx->base, "127.0.0.1", NULL), 0);
     tsrv_script(&fx->srv, 1, &mode);
     char err[256];
-    ck_assert_int_eq(http_conn_config_init(&fx->cc, "127.0.0.1", fx->srv.port, NULL, err,
-                                           sizeof err), 0);
+    ck_assert_int_eq(
+        http_conn_config_init(&fx->cc, "127.0.0.1", fx->srv.port, NULL, err, sizeof err), 0);
     fx->cc.timeout_ns = 5 * S_NS;
     fx->m = metrics_new(false);
     struct operator_config c = *oc;
@@ -306,8 +309,8 @@ static void run_until_idle(struct fixture *fx, uint64_t stop_at_ns, uint64_t lim
 {
     fx->stop_at_ns = stop_at_ns;
     struct event *watch = event_new(fx->base, -1, EV_PERSIST, on_watch, fx);
-    struct timeval every = {0, 5000}, limit = {(time_t)(limit_ns / S_NS),
-                                               (suseconds_t)(limit_ns % S_NS / 1000)};
+    struct timeval every = {0, 5000},
+                   limit = {(time_t)(limit_ns / S_NS), (suseconds_t)(limit_ns % S_NS / 1000)};
     event_add(watch, &every);
     event_base_loopexit(fx->base, &limit);
     event_base_dispatch(fx->base);
@@ -315,8 +318,12 @@ static void run_until_idle(struct fixture *fx, uint64_t stop_at_ns, uint64_t lim
 }
 
 static const struct operator_config base_cfg = {
-    .scenario = "bulk-renewal", .prefix = "loadtest", .n_certs = 120, .batch = 50,
-    .base_path = "/base", .headers_get = "User-Agent: t\r\n",
+    .scenario = "bulk-renewal",
+    .prefix = "loadtest",
+    .n_certs = 120,
+    .batch = 50,
+    .base_path = "/base",
+    .headers_get = "User-Agent: t\r\n",
     .headers_post = "User-Agent: t\r\nContent-Type: application/json\r\n",
     .progress_ns = 60 * S_NS};
 
@@ -473,12 +480,14 @@ START_TEST(test_preset_and_options)
         struct threshold t;
         char err[512];
         ck_assert_msg(threshold_parse(p->thresholds[i], &t, err, sizeof err) == 0, "%s", err);
-        ck_assert_ptr_nonnull(strstr(p->thresholds[i], "scenario:bulk-renewal,endpoint:bulk_renew"));
+        ck_assert_ptr_nonnull(
+            strstr(p->thresholds[i], "scenario:bulk-renewal,endpoint:bulk_renew"));
     }
     struct run_config cfg;
     char err[512];
     ck_assert_int_eq(parse_args(&cfg, (const char *const[]){"--scenario", "bulk-renewal", NULL},
-                                err, sizeof err), 0);
+                                err, sizeof err),
+                     0);
     ck_assert_uint_eq(cfg.certs, 10000);
     ck_assert(cfg.bulk_rate_per_s == 5.0);
     ck_assert_uint_eq(cfg.bulk_batch, 50);
@@ -488,10 +497,12 @@ START_TEST(test_preset_and_options)
     ck_assert_uint_eq(cfg.n_thresholds, 3);
     options_free(&cfg);
     /* explicit options win over the preset; the config JSON carries them */
-    ck_assert_int_eq(parse_args(&cfg, (const char *const[]){"--scenario", "bulk-renewal", "--certs",
-                                                            "200", "--bulk-rate", "300/m",
-                                                            "--bulk-batch", "20", NULL},
-                                err, sizeof err), 0);
+    ck_assert_int_eq(
+        parse_args(&cfg,
+                   (const char *const[]){"--scenario", "bulk-renewal", "--certs", "200",
+                                         "--bulk-rate", "300/m", "--bulk-batch", "20", NULL},
+                   err, sizeof err),
+        0);
     ck_assert_uint_eq(cfg.certs, 200);
     ck_assert(cfg.bulk_rate_per_s == 5.0);
     ck_assert_uint_eq(cfg.bulk_batch, 20);
@@ -511,9 +522,11 @@ START_TEST(test_preset_and_options)
     ck_assert_uint_eq(cfg.bulk_batch, OPERATOR_DEFAULT_BATCH);
     ck_assert_uint_eq(cfg.bulk_passes, 0);
     options_free(&cfg);
-    ck_assert_int_eq(parse_args(&cfg, (const char *const[]){"--scenario", "bulk-renewal",
-                                                            "--bulk-passes", "1", NULL},
-                                err, sizeof err), 0);
+    ck_assert_int_eq(
+        parse_args(&cfg,
+                   (const char *const[]){"--scenario", "bulk-renewal", "--bulk-passes", "1", NULL},
+                   err, sizeof err),
+        0);
     ck_assert_uint_eq(cfg.bulk_passes, 1);
     options_free(&cfg);
 }

@@ -129,144 +129,297 @@ static const struct bad_line bad_lines[] = {
     /* unknown options, missing values, stray words */
     {{"--bogus"}, "fleetsim: unknown option \"--bogus\" (see fleetsim --help)"},
     {{"-x"}, "fleetsim: unknown option \"-x\" (see fleetsim --help)"},
-    {{"--agents-f", "x"}, "fleetsim: unknown option \"--agents-f\" (did you mean --agents-file? see fleetsim --help)"},
-    {{"--agen=5"}, "fleetsim: unknown option \"--agen\" (did you mean --agents, --agent-profile or --agents-file? see fleetsim --help)"},
+    {{"--agents-f", "x"},
+     "fleetsim: unknown option \"--agents-f\" (did you mean --agents-file? see fleetsim --help)"},
+    {{"--agen=5"},
+     "fleetsim: unknown option \"--agen\" (did you mean --agents, --agent-profile or "
+     "--agents-file? see fleetsim --help)"},
     {{"--agents"}, "fleetsim: --agents: missing value (expected an integer from 1 to 1000000)"},
     {{"--url"}, "~fleetsim: --url: missing value (expected http[s]://HOST[:PORT][/PATH]"},
-    {{"--interval-log"}, "fleetsim: --interval-log: missing value (expected a file that can be written)"},
+    {{"--interval-log"},
+     "fleetsim: --interval-log: missing value (expected a file that can be written)"},
     {{"--insecure=yes"}, "fleetsim: --insecure: takes no value (expected --insecure alone)"},
-    {{"run", "extra"}, "fleetsim: unexpected argument: \"extra\" (expected only options; see fleetsim --help)"},
-    {{"--agents", "5", "garbage"}, "fleetsim: unexpected argument: \"garbage\" (expected only options; see fleetsim --help)"},
+    {{"run", "extra"},
+     "fleetsim: unexpected argument: \"extra\" (expected only options; see fleetsim --help)"},
+    {{"--agents", "5", "garbage"},
+     "fleetsim: unexpected argument: \"garbage\" (expected only options; see fleetsim --help)"},
     {{"stat"}, "~fleetsim: unknown command: \"stat\" (expected run"},
-    {{"--agents", "5", "--agents", "6"}, "fleetsim: --agents: given more than once (expected it at most once)"},
+    {{"--agents", "5", "--agents", "6"},
+     "fleetsim: --agents: given more than once (expected it at most once)"},
     /* counts */
-    {{"--agents", "abc"}, "fleetsim: --agents: \"abc\" is not a number (expected an integer from 1 to 1000000)"},
-    {{"--agents", "-5"}, "fleetsim: --agents: \"-5\" is negative (expected an integer from 1 to 1000000)"},
-    {{"--agents", "0"}, "fleetsim: --agents: \"0\" is zero (expected an integer from 1 to 1000000)"},
-    {{"--agents", "1000001"}, "fleetsim: --agents: \"1000001\" is too large (expected an integer from 1 to 1000000)"},
-    {{"--agents", "99999999999999999999"}, "fleetsim: --agents: \"99999999999999999999\" is too large (expected an integer from 1 to 1000000)"},
+    {{"--agents", "abc"},
+     "fleetsim: --agents: \"abc\" is not a number (expected an integer from 1 to 1000000)"},
+    {{"--agents", "-5"},
+     "fleetsim: --agents: \"-5\" is negative (expected an integer from 1 to 1000000)"},
+    {{"--agents", "0"},
+     "fleetsim: --agents: \"0\" is zero (expected an integer from 1 to 1000000)"},
+    {{"--agents", "1000001"},
+     "fleetsim: --agents: \"1000001\" is too large (expected an integer from 1 to 1000000)"},
+    {{"--agents", "99999999999999999999"},
+     "fleetsim: --agents: \"99999999999999999999\" is too large (expected an integer from 1 to "
+     "1000000)"},
     {{"--threads", "0"}, "fleetsim: --threads: \"0\" is zero (expected an integer from 1 to 256)"},
-    {{"--threads", "257"}, "fleetsim: --threads: \"257\" is too large (expected an integer from 1 to 256)"},
-    {{"--seed", "-1"}, "fleetsim: --seed: \"-1\" is negative (expected an integer from 0 to 18446744073709551615)"},
-    {{"--seed", "18446744073709551616"}, "fleetsim: --seed: \"18446744073709551616\" is too large (expected an integer from 0 to 18446744073709551615)"},
+    {{"--threads", "257"},
+     "fleetsim: --threads: \"257\" is too large (expected an integer from 1 to 256)"},
+    {{"--seed", "-1"},
+     "fleetsim: --seed: \"-1\" is negative (expected an integer from 0 to 18446744073709551615)"},
+    {{"--seed", "18446744073709551616"},
+     "fleetsim: --seed: \"18446744073709551616\" is too large (expected an integer from 0 to "
+     "18446744073709551615)"},
     /* durations and percentages */
-    {{"--heartbeat", "30"}, "fleetsim: --heartbeat: \"30\" has no unit (expected a duration from 10ms to 1d, e.g. 250ms, 30s, 5m or 1h30m)"},
-    {{"--heartbeat", "30x"}, "fleetsim: --heartbeat: \"30x\" has an unknown unit \"x\" (expected ms, s, m, h or d, e.g. 30s or 1h30m)"},
-    {{"--heartbeat", "0"}, "fleetsim: --heartbeat: \"0\" is zero (expected a duration from 10ms to 1d, e.g. 250ms, 30s, 5m or 1h30m)"},
-    {{"--heartbeat", "25h"}, "fleetsim: --heartbeat: \"25h\" is too long (expected a duration from 10ms to 1d, e.g. 250ms, 30s, 5m or 1h30m)"},
-    {{"--duration", "-1m"}, "fleetsim: --duration: \"-1m\" is negative (expected a duration from 100ms to 30d, e.g. 250ms, 30s, 5m or 1h30m)"},
+    {{"--heartbeat", "30"},
+     "fleetsim: --heartbeat: \"30\" has no unit (expected a duration from 10ms to 1d, e.g. 250ms, "
+     "30s, 5m or 1h30m)"},
+    {{"--heartbeat", "30x"},
+     "fleetsim: --heartbeat: \"30x\" has an unknown unit \"x\" (expected ms, s, m, h or d, e.g. "
+     "30s or 1h30m)"},
+    {{"--heartbeat", "0"},
+     "fleetsim: --heartbeat: \"0\" is zero (expected a duration from 10ms to 1d, e.g. 250ms, 30s, "
+     "5m or 1h30m)"},
+    {{"--heartbeat", "25h"},
+     "fleetsim: --heartbeat: \"25h\" is too long (expected a duration from 10ms to 1d, e.g. 250ms, "
+     "30s, 5m or 1h30m)"},
+    {{"--duration", "-1m"},
+     "fleetsim: --duration: \"-1m\" is negative (expected a duration from 100ms to 30d, e.g. "
+     "250ms, 30s, 5m or 1h30m)"},
     {{"--duration", "5 m"}, "~--duration: \"5 m\" is not a duration (expected"},
-    {{"--duration", "99999999999999999999h"}, "~--duration: \"99999999999999999999h\" is too large (expected"},
-    {{"--poll", "5ms"}, "fleetsim: --poll: \"5ms\" is too short (expected 0 for off, or a duration from 10ms to 1d, e.g. 30s)"},
-    {{"--poll", "abc"}, "fleetsim: --poll: \"abc\" is not a duration (expected 0 for off, or a duration from 10ms to 1d, e.g. 30s)"},
-    {{"--report-interval", "1ms"}, "fleetsim: --report-interval: \"1ms\" is too short (expected 0 for off, or a duration from 100ms to 1d, e.g. 30s)"},
-    {{"--timeout", "0"}, "fleetsim: --timeout: \"0\" is zero (expected a duration from 1ms to 1h, e.g. 250ms, 30s, 5m or 1h30m)"},
-    {{"--timer-slot", "2s"}, "~fleetsim: --timer-slot: \"2s\" is too long (expected a duration from 0 to 1s"},
-    {{"--timer-slot", "-5ms"}, "~fleetsim: --timer-slot: \"-5ms\" is negative (expected a duration from 0 to 1s"},
+    {{"--duration", "99999999999999999999h"},
+     "~--duration: \"99999999999999999999h\" is too large (expected"},
+    {{"--poll", "5ms"},
+     "fleetsim: --poll: \"5ms\" is too short (expected 0 for off, or a duration from 10ms to 1d, "
+     "e.g. 30s)"},
+    {{"--poll", "abc"},
+     "fleetsim: --poll: \"abc\" is not a duration (expected 0 for off, or a duration from 10ms to "
+     "1d, e.g. 30s)"},
+    {{"--report-interval", "1ms"},
+     "fleetsim: --report-interval: \"1ms\" is too short (expected 0 for off, or a duration from "
+     "100ms to 1d, e.g. 30s)"},
+    {{"--timeout", "0"},
+     "fleetsim: --timeout: \"0\" is zero (expected a duration from 1ms to 1h, e.g. 250ms, 30s, 5m "
+     "or 1h30m)"},
+    {{"--timer-slot", "2s"},
+     "~fleetsim: --timer-slot: \"2s\" is too long (expected a duration from 0 to 1s"},
+    {{"--timer-slot", "-5ms"},
+     "~fleetsim: --timer-slot: \"-5ms\" is negative (expected a duration from 0 to 1s"},
     {{"--timer-slot", "5"}, "~fleetsim: --timer-slot: \"5\" has no unit (expected"},
     {{"--grace", "2h"}, "~fleetsim: --grace: \"2h\" is too long (expected a duration from 0 to 1h"},
     {{"--ramp", "1h30"}, "~fleetsim: --ramp: \"1h30\" has no unit"},
-    {{"--jitter", "10"}, "fleetsim: --jitter: \"10\" has no % sign (expected a percentage from 0% to 50%, e.g. 10%)"},
-    {{"--jitter", "60%"}, "fleetsim: --jitter: \"60%\" is too large (expected a percentage from 0% to 50%, e.g. 10%)"},
+    {{"--jitter", "10"},
+     "fleetsim: --jitter: \"10\" has no % sign (expected a percentage from 0% to 50%, e.g. 10%)"},
+    {{"--jitter", "60%"},
+     "fleetsim: --jitter: \"60%\" is too large (expected a percentage from 0% to 50%, e.g. 10%)"},
     /* URLs */
-    {{"--url", "ftp://certctl.example.test"}, "fleetsim: --url: \"ftp://certctl.example.test\" has an unsupported scheme \"ftp\" (expected http:// or https://)"},
-    {{"--url", "certctl.example.test"}, "~fleetsim: --url: \"certctl.example.test\" is not a URL (expected http[s]://"},
-    {{"--url", "https://admin:hunter2@certctl.example.test"}, "fleetsim: --url: \"https://***@certctl.example.test\" contains user:password@ (pass the key with --api-key-file or CERTCTL_API_KEY)"},
-    {{"--url", "https://certctl.example.test:99999"}, "~--url: \"https://certctl.example.test:99999\" has a port out of range 1-65535"},
+    {{"--url", "ftp://certctl.example.test"},
+     "fleetsim: --url: \"ftp://certctl.example.test\" has an unsupported scheme \"ftp\" (expected "
+     "http:// or https://)"},
+    {{"--url", "certctl.example.test"},
+     "~fleetsim: --url: \"certctl.example.test\" is not a URL (expected http[s]://"},
+    {{"--url", "https://admin:hunter2@certctl.example.test"},
+     "fleetsim: --url: \"https://***@certctl.example.test\" contains user:password@ (pass the key "
+     "with --api-key-file or CERTCTL_API_KEY)"},
+    {{"--url", "https://certctl.example.test:99999"},
+     "~--url: \"https://certctl.example.test:99999\" has a port out of range 1-65535"},
     {{"--url", "https://certctl.example.test/?x=1"}, "~has a query or fragment"},
     /* files */
-    {{"--api-key-file", "/nonexistent"}, "fleetsim: --api-key-file: \"/nonexistent\" cannot be read: No such file or directory (expected a readable file)"},
-    {{"--api-key-file", "@EMPTY@"}, "~has an empty first line (expected the secret on the first line)"},
-    {{"--cacert", "/nonexistent/ca.pem"}, "fleetsim: --cacert: \"/nonexistent/ca.pem\" cannot be read: No such file or directory (expected a readable file)"},
+    {{"--api-key-file", "/nonexistent"},
+     "fleetsim: --api-key-file: \"/nonexistent\" cannot be read: No such file or directory "
+     "(expected a readable file)"},
+    {{"--api-key-file", "@EMPTY@"},
+     "~has an empty first line (expected the secret on the first line)"},
+    {{"--cacert", "/nonexistent/ca.pem"},
+     "fleetsim: --cacert: \"/nonexistent/ca.pem\" cannot be read: No such file or directory "
+     "(expected a readable file)"},
     {{"--cacert", "@DIR@"}, "~is a directory (expected a readable file)"},
-    {{"--summary-json", "/nonexistent/dir/s.json"}, "fleetsim: --summary-json: \"/nonexistent/dir/s.json\" cannot be written: its directory does not exist (expected a file that can be written)"},
+    {{"--summary-json", "/nonexistent/dir/s.json"},
+     "fleetsim: --summary-json: \"/nonexistent/dir/s.json\" cannot be written: its directory does "
+     "not exist (expected a file that can be written)"},
     {{"--summary-json", "@DIR@"}, "~is a directory (expected a file that can be written)"},
-    {{"--html", "/nonexistent/dir/r.html"}, "fleetsim: --html: \"/nonexistent/dir/r.html\" cannot be written: its directory does not exist (expected a file that can be written)"},
+    {{"--html", "/nonexistent/dir/r.html"},
+     "fleetsim: --html: \"/nonexistent/dir/r.html\" cannot be written: its directory does not "
+     "exist (expected a file that can be written)"},
     {{"--html", "@DIR@"}, "~is a directory (expected a file that can be written)"},
-    {{"--metrics-listen", "localhost:9090"}, "fleetsim: --metrics-listen: \"localhost:9090\" is not a listen address (expected ADDR:PORT with a numeric address and a port 0-65535, e.g. 127.0.0.1:9090 or [::1]:9090)"},
-    {{"--metrics-listen", "127.0.0.1:70000"}, "~--metrics-listen: \"127.0.0.1:70000\" has a port out of range ("},
+    {{"--metrics-listen", "localhost:9090"},
+     "fleetsim: --metrics-listen: \"localhost:9090\" is not a listen address (expected ADDR:PORT "
+     "with a numeric address and a port 0-65535, e.g. 127.0.0.1:9090 or [::1]:9090)"},
+    {{"--metrics-listen", "127.0.0.1:70000"},
+     "~--metrics-listen: \"127.0.0.1:70000\" has a port out of range ("},
     {{"--metrics-listen", "99999"}, "~--metrics-listen: \"99999\" has a port out of range ("},
     {{"--metrics-listen", ""}, "~--metrics-listen: \"\" is not a listen address ("},
-    {{"--agents-file", "/nonexistent/agents.txt"}, "fleetsim: --agents-file: \"/nonexistent/agents.txt\" cannot be read: No such file or directory (expected a readable file written by an earlier run with --register)"},
+    {{"--agents-file", "/nonexistent/agents.txt"},
+     "fleetsim: --agents-file: \"/nonexistent/agents.txt\" cannot be read: No such file or "
+     "directory (expected a readable file written by an earlier run with --register)"},
     /* API keys: never echoed */
-    {{"--api-key", ""}, "fleetsim: --api-key: the key is empty (expected 1 to 511 printable characters without spaces)"},
-    {{"--api-key", "bad key"}, "fleetsim: --api-key: the key has a space or a non-printable character (expected 1 to 511 printable characters without spaces)"},
+    {{"--api-key", ""},
+     "fleetsim: --api-key: the key is empty (expected 1 to 511 printable characters without "
+     "spaces)"},
+    {{"--api-key", "bad key"},
+     "fleetsim: --api-key: the key has a space or a non-printable character (expected 1 to 511 "
+     "printable characters without spaces)"},
     /* conflicts */
-    {{"--api-key", "k1", "--api-key-file", "@KEYFILE@"}, "fleetsim: --api-key and --api-key-file cannot be used together (expected one of them)"},
-    {{"--insecure", "--cacert", "@CAFILE@"}, "fleetsim: --insecure and --cacert cannot be used together (expected one of them)"},
-    {{"-q", "-v"}, "fleetsim: --quiet and --verbose cannot be used together (expected one of them)"},
-    {{"--verbose", "--quiet"}, "fleetsim: --quiet and --verbose cannot be used together (expected one of them)"},
-    {{"--threshold", "http_req_failed:rate<0.01", "--no-thresholds"}, "fleetsim: --threshold and --no-thresholds cannot be used together (expected one of them)"},
-    {{"--conn", "pool:6000"}, "fleetsim: --conn: \"pool:6000\" has more connections than agents (expected pool:N with N from 1 to 5000, the --agents count)"},
-    {{"--agents", "10", "--conn", "pool:11"}, "~\"pool:11\" has more connections than agents (expected pool:N with N from 1 to 10,"},
-    {{"--conn", "pool:0"}, "fleetsim: --conn: \"pool:0\" has a pool size that is zero (expected pool:N with N from 1 to the --agents count)"},
-    {{"--conn", "shared"}, "fleetsim: --conn: \"shared\" is not a connection mode (expected per-agent or pool:N, e.g. pool:1000)"},
+    {{"--api-key", "k1", "--api-key-file", "@KEYFILE@"},
+     "fleetsim: --api-key and --api-key-file cannot be used together (expected one of them)"},
+    {{"--insecure", "--cacert", "@CAFILE@"},
+     "fleetsim: --insecure and --cacert cannot be used together (expected one of them)"},
+    {{"-q", "-v"},
+     "fleetsim: --quiet and --verbose cannot be used together (expected one of them)"},
+    {{"--verbose", "--quiet"},
+     "fleetsim: --quiet and --verbose cannot be used together (expected one of them)"},
+    {{"--threshold", "http_req_failed:rate<0.01", "--no-thresholds"},
+     "fleetsim: --threshold and --no-thresholds cannot be used together (expected one of them)"},
+    {{"--conn", "pool:6000"},
+     "fleetsim: --conn: \"pool:6000\" has more connections than agents (expected pool:N with N "
+     "from 1 to 5000, the --agents count)"},
+    {{"--agents", "10", "--conn", "pool:11"},
+     "~\"pool:11\" has more connections than agents (expected pool:N with N from 1 to 10,"},
+    {{"--conn", "pool:0"},
+     "fleetsim: --conn: \"pool:0\" has a pool size that is zero (expected pool:N with N from 1 to "
+     "the --agents count)"},
+    {{"--conn", "shared"},
+     "fleetsim: --conn: \"shared\" is not a connection mode (expected per-agent or pool:N, e.g. "
+     "pool:1000)"},
     /* shard, prefix, OS mix, ranges, names */
-    {{"--shard", "4/4"}, "fleetsim: --shard: \"4/4\" has K >= N (expected K/N with 0 <= K < N <= 100000, e.g. 0/4)"},
-    {{"--shard", "1"}, "fleetsim: --shard: \"1\" is not a shard (expected K/N with 0 <= K < N <= 100000, e.g. 0/4)"},
+    {{"--shard", "4/4"},
+     "fleetsim: --shard: \"4/4\" has K >= N (expected K/N with 0 <= K < N <= 100000, e.g. 0/4)"},
+    {{"--shard", "1"},
+     "fleetsim: --shard: \"1\" is not a shard (expected K/N with 0 <= K < N <= 100000, e.g. 0/4)"},
     {{"--shard", "0/0"}, "~\"0/0\" has N = 0 ("},
-    {{"--fleet-prefix", "Load"}, "fleetsim: --fleet-prefix: \"Load\" is not a fleet prefix (expected a lowercase letter then up to 23 lowercase letters or digits, e.g. loadtest)"},
+    {{"--fleet-prefix", "Load"},
+     "fleetsim: --fleet-prefix: \"Load\" is not a fleet prefix (expected a lowercase letter then "
+     "up to 23 lowercase letters or digits, e.g. loadtest)"},
     {{"--fleet-prefix", "1abc"}, "~--fleet-prefix: \"1abc\" is not a fleet prefix"},
-    {{"--fleet-prefix", "abcdefghijklmnopqrstuvwxy"}, "~--fleet-prefix: \"abcdefghijklmnopqrstuvwxy\" is not a fleet prefix"},
+    {{"--fleet-prefix", "abcdefghijklmnopqrstuvwxy"},
+     "~--fleet-prefix: \"abcdefghijklmnopqrstuvwxy\" is not a fleet prefix"},
     {{"--fleet-prefix", "load-test"}, "~--fleet-prefix: \"load-test\" is not a fleet prefix"},
-    {{"--os-mix", "80/10/5"}, "fleetsim: --os-mix: \"80/10/5\" adds up to 95 (expected three percentages linux/windows/darwin adding up to 100, e.g. 80/10/10)"},
+    {{"--os-mix", "80/10/5"},
+     "fleetsim: --os-mix: \"80/10/5\" adds up to 95 (expected three percentages "
+     "linux/windows/darwin adding up to 100, e.g. 80/10/10)"},
     {{"--os-mix", "80/20"}, "~--os-mix: \"80/20\" is not an OS mix ("},
-    {{"--source-ips", "127.0.0.9-127.0.0.2"}, "fleetsim: --source-ips: \"127.0.0.9-127.0.0.2\" is descending (expected a.b.c.d-a.b.c.e in ascending order with at most 65536 addresses, e.g. 127.0.0.2-127.0.0.254)"},
-    {{"--source-ips", "192.0.0.0-192.1.0.0"}, "~\"192.0.0.0-192.1.0.0\" holds too many addresses ("},
+    {{"--source-ips", "127.0.0.9-127.0.0.2"},
+     "fleetsim: --source-ips: \"127.0.0.9-127.0.0.2\" is descending (expected a.b.c.d-a.b.c.e in "
+     "ascending order with at most 65536 addresses, e.g. 127.0.0.2-127.0.0.254)"},
+    {{"--source-ips", "192.0.0.0-192.1.0.0"},
+     "~\"192.0.0.0-192.1.0.0\" holds too many addresses ("},
     {{"--source-ips", "127.0.0.256"}, "~\"127.0.0.256\" is not an IPv4 range ("},
-    {{"--scenario", "bogus"}, "fleetsim: --scenario: \"bogus\" is not a known scenario (expected one of: agent-storm, bulk-renewal, acme-burst, fleet; or a scenario file, a path with a / or ending in .json)"},
-    {{"--scenario"}, "fleetsim: --scenario: missing value (expected one of: agent-storm, bulk-renewal, acme-burst, fleet; or a scenario file, a path with a / or ending in .json)"},
-    {{"--scenario", "/nonexistent/soak.json"}, "fleetsim: --scenario /nonexistent/soak.json: cannot be read: No such file or directory (expected a readable file)"},
-    {{"--scenario", "soak.json"}, "fleetsim: --scenario soak.json: cannot be read: No such file or directory (expected a readable file)"},
+    {{"--scenario", "bogus"},
+     "fleetsim: --scenario: \"bogus\" is not a known scenario (expected one of: agent-storm, "
+     "bulk-renewal, acme-burst, fleet; or a scenario file, a path with a / or ending in .json)"},
+    {{"--scenario"},
+     "fleetsim: --scenario: missing value (expected one of: agent-storm, bulk-renewal, acme-burst, "
+     "fleet; or a scenario file, a path with a / or ending in .json)"},
+    {{"--scenario", "/nonexistent/soak.json"},
+     "fleetsim: --scenario /nonexistent/soak.json: cannot be read: No such file or directory "
+     "(expected a readable file)"},
+    {{"--scenario", "soak.json"},
+     "fleetsim: --scenario soak.json: cannot be read: No such file or directory (expected a "
+     "readable file)"},
     {{"--scenario", "@DIR@"}, "~: is a directory (expected a readable file)"},
-    {{"--scenario", "@BADSCEN@"}, "~/bad.json: \"heartbeat\": \"5x\" has an unknown unit \"x\" (expected ms, s, m, h or d, e.g. 30s or 1h30m)"},
-    {{"--scenario", "@SCENFILE@", "--scenario", "@SCENFILE@"}, "~/nightly.json: \"name\": \"nightly-test\" is the name of an earlier --scenario (expected each scenario once)"},
-    {{"--scenario", "@SCENFILE@", "--threshold", "http_reqs{scenario:agent-storm}:count>0"}, "~scenario 'agent-storm' is not part of this run"},
-    {{"--scenario", "@SCENFILE@", "--conn", "pool:13"}, "fleetsim: --conn: \"pool:13\" has more connections than agents (expected pool:N with N from 1 to 12, the --agents count)"},
-    {{"--list-scenarios=yes"}, "fleetsim: --list-scenarios: takes no value (expected --list-scenarios alone)"},
-    {{"--list-scenarios", "--scenario", "@BADSCEN@"}, "~/bad.json: \"heartbeat\": \"5x\" has an unknown unit"},
-    {{"--list-scenarios", "--list-scenarios"}, "fleetsim: --list-scenarios: given more than once (expected it at most once)"},
-    {{"--scenario", "agent-storm", "--scenario", "agent-storm"}, "fleetsim: --scenario: \"agent-storm\" is given twice (expected each scenario once)"},
-    {{"--agent-profile", "certctl-2.0"}, "fleetsim: --agent-profile: \"certctl-2.0\" is not an agent profile (expected default or certctl-1.0)"},
+    {{"--scenario", "@BADSCEN@"},
+     "~/bad.json: \"heartbeat\": \"5x\" has an unknown unit \"x\" (expected ms, s, m, h or d, e.g. "
+     "30s or 1h30m)"},
+    {{"--scenario", "@SCENFILE@", "--scenario", "@SCENFILE@"},
+     "~/nightly.json: \"name\": \"nightly-test\" is the name of an earlier --scenario (expected "
+     "each scenario once)"},
+    {{"--scenario", "@SCENFILE@", "--threshold", "http_reqs{scenario:agent-storm}:count>0"},
+     "~scenario 'agent-storm' is not part of this run"},
+    {{"--scenario", "@SCENFILE@", "--conn", "pool:13"},
+     "fleetsim: --conn: \"pool:13\" has more connections than agents (expected pool:N with N from "
+     "1 to 12, the --agents count)"},
+    {{"--list-scenarios=yes"},
+     "fleetsim: --list-scenarios: takes no value (expected --list-scenarios alone)"},
+    {{"--list-scenarios", "--scenario", "@BADSCEN@"},
+     "~/bad.json: \"heartbeat\": \"5x\" has an unknown unit"},
+    {{"--list-scenarios", "--list-scenarios"},
+     "fleetsim: --list-scenarios: given more than once (expected it at most once)"},
+    {{"--scenario", "agent-storm", "--scenario", "agent-storm"},
+     "fleetsim: --scenario: \"agent-storm\" is given twice (expected each scenario once)"},
+    {{"--agent-profile", "certctl-2.0"},
+     "fleetsim: --agent-profile: \"certctl-2.0\" is not an agent profile (expected default or "
+     "certctl-1.0)"},
     /* operator: certificates, bulk rate and batch */
     {{"--certs", "0"}, "fleetsim: --certs: \"0\" is zero (expected an integer from 1 to 10000000)"},
-    {{"--certs", "ten"}, "fleetsim: --certs: \"ten\" is not a number (expected an integer from 1 to 10000000)"},
-    {{"--certs", "10000001"}, "fleetsim: --certs: \"10000001\" is too large (expected an integer from 1 to 10000000)"},
-    {{"--bulk-rate", "5"}, "fleetsim: --bulk-rate: \"5\" has no unit (expected a rate from 0.01/s to 10000/s written N/s, N/m or N/h, e.g. 5/s or 300/m)"},
-    {{"--bulk-rate", "0/s", "--certs", "10"}, "~fleetsim: --bulk-rate: \"0/s\" is too low (expected a rate from 0.01/s"},
-    {{"--bulk-rate", "20000/s", "--certs", "10"}, "~fleetsim: --bulk-rate: \"20000/s\" is too high ("},
-    {{"--bulk-rate", "5/s"}, "fleetsim: --bulk-rate: the operator has no certificates to renew (expected --certs N too, the seeded certificates mc-loadtest-00001..N)"},
-    {{"--bulk-rate", "5/s", "--fleet-prefix", "lt2"}, "~(expected --certs N too, the seeded certificates mc-lt2-00001..N)"},
-    {{"--bulk-batch", "0"}, "fleetsim: --bulk-batch: \"0\" is zero (expected an integer from 1 to 10000)"},
-    {{"--bulk-batch", "10001"}, "fleetsim: --bulk-batch: \"10001\" is too large (expected an integer from 1 to 10000)"},
-    {{"--bulk-batch"}, "fleetsim: --bulk-batch: missing value (expected an integer from 1 to 10000)"},
-    {{"--certs", "5", "--certs", "6"}, "fleetsim: --certs: given more than once (expected it at most once)"},
-    {{"--bulk-passes", "0"}, "fleetsim: --bulk-passes: \"0\" is zero (expected an integer from 1 to 1000000)"},
+    {{"--certs", "ten"},
+     "fleetsim: --certs: \"ten\" is not a number (expected an integer from 1 to 10000000)"},
+    {{"--certs", "10000001"},
+     "fleetsim: --certs: \"10000001\" is too large (expected an integer from 1 to 10000000)"},
+    {{"--bulk-rate", "5"},
+     "fleetsim: --bulk-rate: \"5\" has no unit (expected a rate from 0.01/s to 10000/s written "
+     "N/s, N/m or N/h, e.g. 5/s or 300/m)"},
+    {{"--bulk-rate", "0/s", "--certs", "10"},
+     "~fleetsim: --bulk-rate: \"0/s\" is too low (expected a rate from 0.01/s"},
+    {{"--bulk-rate", "20000/s", "--certs", "10"},
+     "~fleetsim: --bulk-rate: \"20000/s\" is too high ("},
+    {{"--bulk-rate", "5/s"},
+     "fleetsim: --bulk-rate: the operator has no certificates to renew (expected --certs N too, "
+     "the seeded certificates mc-loadtest-00001..N)"},
+    {{"--bulk-rate", "5/s", "--fleet-prefix", "lt2"},
+     "~(expected --certs N too, the seeded certificates mc-lt2-00001..N)"},
+    {{"--bulk-batch", "0"},
+     "fleetsim: --bulk-batch: \"0\" is zero (expected an integer from 1 to 10000)"},
+    {{"--bulk-batch", "10001"},
+     "fleetsim: --bulk-batch: \"10001\" is too large (expected an integer from 1 to 10000)"},
+    {{"--bulk-batch"},
+     "fleetsim: --bulk-batch: missing value (expected an integer from 1 to 10000)"},
+    {{"--certs", "5", "--certs", "6"},
+     "fleetsim: --certs: given more than once (expected it at most once)"},
+    {{"--bulk-passes", "0"},
+     "fleetsim: --bulk-passes: \"0\" is zero (expected an integer from 1 to 1000000)"},
     {{"--bulk-passes", "1.5"}, "~fleetsim: --bulk-passes: \"1.5\" "},
     /* ACME clients */
-    {{"--acme-clients", "0"}, "fleetsim: --acme-clients: \"0\" is zero (expected an integer from 1 to 100000)"},
-    {{"--acme-clients", "100001"}, "fleetsim: --acme-clients: \"100001\" is too large (expected an integer from 1 to 100000)"},
-    {{"--acme-clients", "many"}, "fleetsim: --acme-clients: \"many\" is not a number (expected an integer from 1 to 100000)"},
-    {{"--acme-clients"}, "fleetsim: --acme-clients: missing value (expected an integer from 1 to 100000)"},
-    {{"--acme-clients", "5", "--acme-mode", "storm"}, "fleetsim: --acme-mode: \"storm\" is not an ACME mode (expected burst or order)"},
-    {{"--acme-mode", "burst"}, "fleetsim: --acme-mode: has no effect without ACME clients (expected --acme-clients N or a scenario with ACME clients, e.g. acme-burst)"},
-    {{"--acme-key-alg", "rs256", "--scenario", "agent-storm"}, "~fleetsim: --acme-key-alg: has no effect without ACME clients"},
-    {{"--acme-clients", "5", "--acme-profile", "prof/x"}, "fleetsim: --acme-profile: \"prof/x\" is not a profile id (expected 1 to 128 of A-Z a-z 0-9 . _ -, e.g. prof-loadtest)"},
-    {{"--acme-clients", "5", "--acme-profile", ""}, "~fleetsim: --acme-profile: \"\" is not a profile id"},
-    {{"--acme-clients", "5", "--acme-directory", "ftp://127.0.0.1/dir"}, "~fleetsim: --acme-directory: \"ftp://127.0.0.1/dir\" has an unsupported scheme"},
-    {{"--acme-clients", "5", "--acme-directory", "https://127.0.0.1:14000"}, "fleetsim: --acme-directory: \"https://127.0.0.1:14000\" has no path (expected the directory URL, e.g. https://127.0.0.1:14000/dir)"},
-    {{"--acme-clients", "5", "--acme-directory", "https://admin:hunter2@127.0.0.1/dir"}, "~fleetsim: --acme-directory: \"https://***@127.0.0.1/dir\" contains user:password@"},
-    {{"--acme-clients", "5", "--acme-key-alg", "ps256"}, "fleetsim: --acme-key-alg: \"ps256\" is not an account key algorithm (expected es256, rs256 or eddsa)"},
-    {{"--acme-clients", "5", "--acme-directory", "https://127.0.0.1/dir", "--acme-profile", "p"}, "fleetsim: --acme-directory and --acme-profile cannot be used together (expected one of them)"},
-    {{"--acme-clients", "5", "--acme-cacert", "@CAFILE@"}, "fleetsim: --acme-cacert: only applies to --acme-directory (expected it with --acme-directory URL; certctl's ACME server uses --cacert)"},
-    {{"--acme-clients", "5", "--acme-directory", "https://127.0.0.1/dir", "--acme-cacert", "/nonexistent/ca.pem"}, "fleetsim: --acme-cacert: \"/nonexistent/ca.pem\" cannot be read: No such file or directory (expected a readable file)"},
-    {{"--acme-clients", "5", "--insecure", "--acme-directory", "https://127.0.0.1/dir", "--acme-cacert", "@CAFILE@"}, "fleetsim: --insecure and --acme-cacert cannot be used together (expected one of them)"},
-    {{"--acme-clients", "5", "--acme-clients", "6"}, "fleetsim: --acme-clients: given more than once (expected it at most once)"},
-    {{"--scenario", "acme-burst", "--threshold", "http_req_duration{scenario:fleet}:p(95)<1"}, "~scenario 'fleet' is not part of this run"},
+    {{"--acme-clients", "0"},
+     "fleetsim: --acme-clients: \"0\" is zero (expected an integer from 1 to 100000)"},
+    {{"--acme-clients", "100001"},
+     "fleetsim: --acme-clients: \"100001\" is too large (expected an integer from 1 to 100000)"},
+    {{"--acme-clients", "many"},
+     "fleetsim: --acme-clients: \"many\" is not a number (expected an integer from 1 to 100000)"},
+    {{"--acme-clients"},
+     "fleetsim: --acme-clients: missing value (expected an integer from 1 to 100000)"},
+    {{"--acme-clients", "5", "--acme-mode", "storm"},
+     "fleetsim: --acme-mode: \"storm\" is not an ACME mode (expected burst or order)"},
+    {{"--acme-mode", "burst"},
+     "fleetsim: --acme-mode: has no effect without ACME clients (expected --acme-clients N or a "
+     "scenario with ACME clients, e.g. acme-burst)"},
+    {{"--acme-key-alg", "rs256", "--scenario", "agent-storm"},
+     "~fleetsim: --acme-key-alg: has no effect without ACME clients"},
+    {{"--acme-clients", "5", "--acme-profile", "prof/x"},
+     "fleetsim: --acme-profile: \"prof/x\" is not a profile id (expected 1 to 128 of A-Z a-z 0-9 . "
+     "_ -, e.g. prof-loadtest)"},
+    {{"--acme-clients", "5", "--acme-profile", ""},
+     "~fleetsim: --acme-profile: \"\" is not a profile id"},
+    {{"--acme-clients", "5", "--acme-directory", "ftp://127.0.0.1/dir"},
+     "~fleetsim: --acme-directory: \"ftp://127.0.0.1/dir\" has an unsupported scheme"},
+    {{"--acme-clients", "5", "--acme-directory", "https://127.0.0.1:14000"},
+     "fleetsim: --acme-directory: \"https://127.0.0.1:14000\" has no path (expected the directory "
+     "URL, e.g. https://127.0.0.1:14000/dir)"},
+    {{"--acme-clients", "5", "--acme-directory", "https://admin:hunter2@127.0.0.1/dir"},
+     "~fleetsim: --acme-directory: \"https://***@127.0.0.1/dir\" contains user:password@"},
+    {{"--acme-clients", "5", "--acme-key-alg", "ps256"},
+     "fleetsim: --acme-key-alg: \"ps256\" is not an account key algorithm (expected es256, rs256 "
+     "or eddsa)"},
+    {{"--acme-clients", "5", "--acme-directory", "https://127.0.0.1/dir", "--acme-profile", "p"},
+     "fleetsim: --acme-directory and --acme-profile cannot be used together (expected one of "
+     "them)"},
+    {{"--acme-clients", "5", "--acme-cacert", "@CAFILE@"},
+     "fleetsim: --acme-cacert: only applies to --acme-directory (expected it with --acme-directory "
+     "URL; certctl's ACME server uses --cacert)"},
+    {{"--acme-clients", "5", "--acme-directory", "https://127.0.0.1/dir", "--acme-cacert",
+      "/nonexistent/ca.pem"},
+     "fleetsim: --acme-cacert: \"/nonexistent/ca.pem\" cannot be read: No such file or directory "
+     "(expected a readable file)"},
+    {{"--acme-clients", "5", "--insecure", "--acme-directory", "https://127.0.0.1/dir",
+      "--acme-cacert", "@CAFILE@"},
+     "fleetsim: --insecure and --acme-cacert cannot be used together (expected one of them)"},
+    {{"--acme-clients", "5", "--acme-clients", "6"},
+     "fleetsim: --acme-clients: given more than once (expected it at most once)"},
+    {{"--scenario", "acme-burst", "--threshold", "http_req_duration{scenario:fleet}:p(95)<1"},
+     "~scenario 'fleet' is not part of this run"},
     /* thresholds (reasons from engine/threshold) */
-    {{"--threshold", "bogus_metric:p(99)<1"}, "~fleetsim: --threshold: \"bogus_metric:p(99)<1\" unknown metric 'bogus_metric'"},
-    {{"--threshold", "http_req_duration{scenario:agent-storm}:p(99)<1000"}, "~--threshold: \"http_req_duration{scenario:agent-storm}:p(99)<1000\" scenario 'agent-storm' is not part of this run"},
-    {{"--threshold", ""}, "~fleetsim: --threshold: \"\" is empty (expected METRIC[{tag:value,...}]:EXPR"},
+    {{"--threshold", "bogus_metric:p(99)<1"},
+     "~fleetsim: --threshold: \"bogus_metric:p(99)<1\" unknown metric 'bogus_metric'"},
+    {{"--threshold", "http_req_duration{scenario:agent-storm}:p(99)<1000"},
+     "~--threshold: \"http_req_duration{scenario:agent-storm}:p(99)<1000\" scenario 'agent-storm' "
+     "is not part of this run"},
+    {{"--threshold", ""},
+     "~fleetsim: --threshold: \"\" is empty (expected METRIC[{tag:value,...}]:EXPR"},
 };
 #define N_BAD_LINES (sizeof(bad_lines) / sizeof(bad_lines[0]))
 
@@ -285,9 +438,11 @@ START_TEST(bad_line)
     ck_assert_msg(strchr(err, '\n') == NULL, "line %d: more than one line: %s", _i, err);
     ck_assert_msg(strncmp(err, "fleetsim: ", 10) == 0, "line %d: %s", _i, err);
     if (b->expect[0] == '~')
-        ck_assert_msg(strstr(err, b->expect + 1) != NULL, "line %d:\n got  %s\n want ...%s...", _i, err, b->expect + 1);
+        ck_assert_msg(strstr(err, b->expect + 1) != NULL, "line %d:\n got  %s\n want ...%s...", _i,
+                      err, b->expect + 1);
     else
-        ck_assert_msg(strcmp(err, b->expect) == 0, "line %d:\n got  %s\n want %s", _i, err, b->expect);
+        ck_assert_msg(strcmp(err, b->expect) == 0, "line %d:\n got  %s\n want %s", _i, err,
+                      b->expect);
     /* no secret of the table ever shows: the passwords and keys used above */
     ck_assert(strstr(err, "hunter2") == NULL);
     ck_assert(strstr(err, "bad key") == NULL);
@@ -346,9 +501,9 @@ START_TEST(full_line)
     struct run_config cfg;
     char agents_path[128];
     snprintf(agents_path, sizeof(agents_path), "%s/agents.txt", dir);
-    int rc = parse(&cfg, ARGS("run", "--url", "https://certctl.example.test:8443/base/", "--cacert", "@CAFILE@",
-                              "--scenario", "agent-storm", "--agents", "200", "--fleet-prefix", "lt2",
-                              "--heartbeat", "1m30s", "--jitter", "2.5%"));
+    int rc = parse(&cfg, ARGS("run", "--url", "https://certctl.example.test:8443/base/", "--cacert",
+                              "@CAFILE@", "--scenario", "agent-storm", "--agents", "200",
+                              "--fleet-prefix", "lt2", "--heartbeat", "1m30s", "--jitter", "2.5%"));
     ck_assert_msg(rc == 0, "%s", err);
     ck_assert(cfg.url_set);
     ck_assert_int_eq(cfg.url_source, OPTIONS_SOURCE_ARG);
@@ -366,8 +521,9 @@ START_TEST(full_line)
     ck_assert_double_eq(cfg.jitter_pct, 2.5);
     options_free(&cfg);
 
-    rc = parse(&cfg, ARGS("--poll", "0", "--agent-profile", "certctl-1.0", "--os-mix", "50/25/25", "--ramp", "0",
-                          "--register", "--agents-file", agents_path, "--duration", "8h", "--seed", "42"));
+    rc = parse(&cfg, ARGS("--poll", "0", "--agent-profile", "certctl-1.0", "--os-mix", "50/25/25",
+                          "--ramp", "0", "--register", "--agents-file", agents_path, "--duration",
+                          "8h", "--seed", "42"));
     ck_assert_msg(rc == 0, "%s", err);
     ck_assert_uint_eq(cfg.poll_ns, 0);
     ck_assert_int_eq(cfg.agent_profile, OPTIONS_PROFILE_CERTCTL_1_0);
@@ -380,9 +536,10 @@ START_TEST(full_line)
     ck_assert_uint_eq(cfg.seed, 42);
     options_free(&cfg);
 
-    rc = parse(&cfg, ARGS("--threshold", "http_req_failed:rate<0.001", "--threshold",
-                          "http_req_duration{endpoint:heartbeat}:p(99)<1s", "--summary-json", agents_path,
-                          "--interval-log", agents_path, "--report-interval", "0", "--conn", "pool:100"));
+    rc = parse(&cfg,
+               ARGS("--threshold", "http_req_failed:rate<0.001", "--threshold",
+                    "http_req_duration{endpoint:heartbeat}:p(99)<1s", "--summary-json", agents_path,
+                    "--interval-log", agents_path, "--report-interval", "0", "--conn", "pool:100"));
     ck_assert_msg(rc == 0, "%s", err);
     ck_assert_uint_eq(cfg.n_thresholds, 2);
     ck_assert_str_eq(cfg.threshold_specs[1], "http_req_duration{endpoint:heartbeat}:p(99)<1s");
@@ -397,9 +554,9 @@ START_TEST(full_line)
     ck_assert_uint_eq(cfg.pool_size, 100);
     options_free(&cfg);
 
-    rc = parse(&cfg, ARGS("--source-ips", "127.0.0.2-127.0.0.254", "--threads", "2", "--shard", "3/4",
-                          "--timeout", "250ms", "--grace", "0", "-v", "-v", "--dry-run", "--insecure",
-                          "--timer-slot", "0"));
+    rc = parse(&cfg, ARGS("--source-ips", "127.0.0.2-127.0.0.254", "--threads", "2", "--shard",
+                          "3/4", "--timeout", "250ms", "--grace", "0", "-v", "-v", "--dry-run",
+                          "--insecure", "--timer-slot", "0"));
     ck_assert_msg(rc == 0, "%s", err);
     ck_assert(cfg.source_ips_set);
     ck_assert_uint_eq(parse_ipv4_range_count(&cfg.source_ips), 253);
@@ -449,7 +606,8 @@ END_TEST
 START_TEST(explicit_tracking)
 {
     struct run_config cfg;
-    ck_assert_int_eq(parse(&cfg, ARGS("--agents", "100", "--heartbeat", "1m", "--seed", "7", "-v")), 0);
+    ck_assert_int_eq(parse(&cfg, ARGS("--agents", "100", "--heartbeat", "1m", "--seed", "7", "-v")),
+                     0);
     ck_assert(options_explicit(&cfg, RUN_OPT_AGENTS));
     ck_assert(options_explicit(&cfg, RUN_OPT_HEARTBEAT));
     ck_assert(options_explicit(&cfg, RUN_OPT_SEED));
@@ -505,7 +663,8 @@ START_TEST(environment)
     /* a bad environment URL is a usage error naming the variable, its password redacted */
     setenv("CERTCTL_SERVER_URL", "gopher://u:hunter2@x", 1);
     ck_assert_int_eq(parse(&cfg, (const char *const[]){NULL}), 2);
-    ck_assert_str_eq(err, "fleetsim: CERTCTL_SERVER_URL: \"gopher://***@x\" has an unsupported scheme \"gopher\" (expected http:// or https://)");
+    ck_assert_str_eq(err, "fleetsim: CERTCTL_SERVER_URL: \"gopher://***@x\" has an unsupported "
+                          "scheme \"gopher\" (expected http:// or https://)");
     options_free(&cfg);
     /* ... but not when --url overrides it */
     ck_assert_int_eq(parse(&cfg, ARGS("--url", "https://ok.example.test")), 0);
@@ -514,7 +673,8 @@ START_TEST(environment)
     setenv("CERTCTL_SERVER_URL", "", 1); /* empty means unset */
     setenv("CERTCTL_API_KEY", "has space", 1);
     ck_assert_int_eq(parse(&cfg, (const char *const[]){NULL}), 2);
-    ck_assert_str_eq(err, "fleetsim: CERTCTL_API_KEY: the key has a space or a non-printable character (expected 1 to 511 printable characters without spaces)");
+    ck_assert_str_eq(err, "fleetsim: CERTCTL_API_KEY: the key has a space or a non-printable "
+                          "character (expected 1 to 511 printable characters without spaces)");
     options_free(&cfg);
 }
 END_TEST
@@ -537,8 +697,9 @@ START_TEST(presets_fill_unset_options)
     }
     options_free(&cfg);
 
-    ck_assert_int_eq(parse(&cfg, ARGS("--scenario", "agent-storm", "--agents", "100", "--poll", "10s",
-                                      "--threshold", "http_reqs:count>1")), 0);
+    ck_assert_int_eq(parse(&cfg, ARGS("--scenario", "agent-storm", "--agents", "100", "--poll",
+                                      "10s", "--threshold", "http_reqs:count>1")),
+                     0);
     ck_assert_uint_eq(cfg.agents, 100);
     ck_assert_uint_eq(cfg.poll_ns, 10 * SEC);
     ck_assert_uint_eq(cfg.n_thresholds, 4);
@@ -580,7 +741,8 @@ START_TEST(acme_options_and_presets)
     options_free(&cfg);
 
     ck_assert_int_eq(parse(&cfg, ARGS("--scenario", "acme-burst", "--acme-clients", "10",
-                                      "--acme-mode", "order", "--agents", "3")), 0);
+                                      "--acme-mode", "order", "--agents", "3")),
+                     0);
     ck_assert_uint_eq(cfg.acme_clients, 10);
     ck_assert_int_eq(cfg.acme_mode, OPTIONS_ACME_ORDER);
     ck_assert_uint_eq(cfg.agents, 3);
@@ -597,9 +759,10 @@ START_TEST(acme_options_and_presets)
         ck_assert(strstr(cfg.threshold_specs[i], "scenario:fleet") != NULL);
     options_free(&cfg);
 
-    ck_assert_int_eq(parse(&cfg, ARGS("--acme-clients", "3", "--acme-directory",
-                                      "https://127.0.0.1:14000/dir", "--acme-key-alg", "rs256",
-                                      "--acme-cacert", "@CAFILE@")), 0);
+    ck_assert_int_eq(
+        parse(&cfg, ARGS("--acme-clients", "3", "--acme-directory", "https://127.0.0.1:14000/dir",
+                         "--acme-key-alg", "rs256", "--acme-cacert", "@CAFILE@")),
+        0);
     ck_assert_uint_eq(cfg.acme_clients, 3);
     ck_assert_int_eq(cfg.acme_mode, OPTIONS_ACME_ORDER); /* the default */
     ck_assert_int_eq(cfg.acme_key_alg, OPTIONS_ACME_RS256);
@@ -627,17 +790,18 @@ END_TEST
 START_TEST(scenario_file_and_list)
 {
     struct run_config cfg;
-    ck_assert_int_eq(parse(&cfg, ARGS("--scenario", "@SCENFILE@", "--scenario", "agent-storm",
-                                      "--seed", "5")), 0);
+    ck_assert_int_eq(
+        parse(&cfg, ARGS("--scenario", "@SCENFILE@", "--scenario", "agent-storm", "--seed", "5")),
+        0);
     ck_assert_uint_eq(cfg.n_scenarios, 2);
     ck_assert_str_eq(cfg.scenarios[0], "nightly-test");
     ck_assert_str_eq(cfg.scenario_files[0], scenfile);
     ck_assert_ptr_null(cfg.scenario_files[1]);
     ck_assert_ptr_eq(options_scenario_preset(&cfg, 1), preset_find("agent-storm"));
-    ck_assert_uint_eq(cfg.agents, 12);              /* the file's: named first */
-    ck_assert_uint_eq(cfg.poll_ns, 2 * SEC);        /* the file's, not agent-storm's 0 */
+    ck_assert_uint_eq(cfg.agents, 12);       /* the file's: named first */
+    ck_assert_uint_eq(cfg.poll_ns, 2 * SEC); /* the file's, not agent-storm's 0 */
     ck_assert(cfg.jitter_pct == 5.0);
-    ck_assert_uint_eq(cfg.duration_ns, 300 * SEC);  /* agent-storm's */
+    ck_assert_uint_eq(cfg.duration_ns, 300 * SEC); /* agent-storm's */
     ck_assert(options_given(&cfg, RUN_OPT_JITTER) && !options_explicit(&cfg, RUN_OPT_JITTER));
     ck_assert_uint_eq(cfg.n_thresholds, 1 + 3);
     ck_assert_str_eq(cfg.threshold_specs[0], "http_reqs{scenario:nightly-test}:count>0");
@@ -646,8 +810,8 @@ START_TEST(scenario_file_and_list)
 
     /* --list-scenarios: an action; files given with it are loaded (and listed), the rest of
      * the line is not checked as a run (here --bulk-rate without --certs) */
-    ck_assert_int_eq(parse(&cfg, ARGS("--list-scenarios", "--scenario", "@SCENFILE@",
-                                      "--bulk-rate", "5/s")), 0);
+    ck_assert_int_eq(
+        parse(&cfg, ARGS("--list-scenarios", "--scenario", "@SCENFILE@", "--bulk-rate", "5/s")), 0);
     ck_assert_int_eq(cfg.action, OPTIONS_ACTION_LIST_SCENARIOS);
     char *text = NULL;
     size_t len = 0;
@@ -664,12 +828,16 @@ START_TEST(scenario_file_and_list)
     }
     static const char first[] = "agent-storm\n  5,000 agents heartbeating every 30 s";
     ck_assert(strncmp(text, first, sizeof(first) - 1) == 0);
-    ck_assert(strstr(text, "\n  sets: --agents 5000 --heartbeat 30s --poll 0 --duration 5m\n") != NULL);
-    ck_assert(strstr(text, "\n  sets: --agents 0 --duration 5m --acme-clients 200 --acme-mode burst\n") != NULL);
+    ck_assert(strstr(text, "\n  sets: --agents 5000 --heartbeat 30s --poll 0 --duration 5m\n") !=
+              NULL);
+    ck_assert(
+        strstr(text, "\n  sets: --agents 0 --duration 5m --acme-clients 200 --acme-mode burst\n") !=
+        NULL);
     char file_block[512];
     snprintf(file_block, sizeof(file_block),
              "\nnightly-test (file %s)\n  a test file\n  sets: --agents 12 --jitter 5%% --poll 2s\n"
-             "  thresholds:\n    http_reqs{scenario:nightly-test}:count>0\n", scenfile);
+             "  thresholds:\n    http_reqs{scenario:nightly-test}:count>0\n",
+             scenfile);
     ck_assert_msg(strstr(text, file_block) != NULL, "%s", text);
     ck_assert(text[len - 1] == '\n');
     free(text);
@@ -721,17 +889,20 @@ START_TEST(api_key_scrubbed)
     check_scrub(ARGS("--api-key", "Sup3rSecretKey", "--agents", "abc"), 2, "Sup3rSecretKey");
     check_scrub(ARGS("--agents", "abc", "--api-key=Sup3rSecretKey"), 2, "Sup3rSecretKey");
     check_scrub(ARGS("bogus-command", "--api-key", "Sup3rSecretKey"), 2, "Sup3rSecretKey");
-    check_scrub(ARGS("--api-key", "Sup3rSecretKey", "--api-key", "Sup3rSecretKey"), 2, "Sup3rSecretKey");
+    check_scrub(ARGS("--api-key", "Sup3rSecretKey", "--api-key", "Sup3rSecretKey"), 2,
+                "Sup3rSecretKey");
 }
 END_TEST
 
 START_TEST(config_json)
 {
     struct run_config cfg;
-    ck_assert_int_eq(parse(&cfg, ARGS("--url", "https://certctl.example.test:8443", "--agents", "300",
-                                      "--heartbeat", "1500ms", "--seed", "18446744073709551615",
-                                      "--conn", "pool:30", "--source-ips", "127.0.0.2-127.0.0.9",
-                                      "--threshold", "http_req_failed:rate<0.01")), 0);
+    ck_assert_int_eq(
+        parse(&cfg,
+              ARGS("--url", "https://certctl.example.test:8443", "--agents", "300", "--heartbeat",
+                   "1500ms", "--seed", "18446744073709551615", "--conn", "pool:30", "--source-ips",
+                   "127.0.0.2-127.0.0.9", "--threshold", "http_req_failed:rate<0.01")),
+        0);
     json_object *j = options_config_json(&cfg);
     ck_assert_ptr_nonnull(j);
     json_object *v;
@@ -778,7 +949,8 @@ START_TEST(output_options)
     ck_assert_str_eq(cfg.metrics_listen.host, "127.0.0.1"); /* a bare port is loopback */
     ck_assert_uint_eq(cfg.metrics_listen.port, 9464);
     ck_assert_int_eq(cfg.metrics_listen.addr.ss_family, AF_INET);
-    ck_assert(options_explicit(&cfg, RUN_OPT_HTML) && options_explicit(&cfg, RUN_OPT_METRICS_LISTEN));
+    ck_assert(options_explicit(&cfg, RUN_OPT_HTML) &&
+              options_explicit(&cfg, RUN_OPT_METRICS_LISTEN));
     json_object *j = options_config_json(&cfg), *v;
     ck_assert(json_object_object_get_ex(j, "html", &v));
     ck_assert_str_eq(json_object_get_string(v), html);
@@ -869,7 +1041,8 @@ START_TEST(binary_list_scenarios)
     ck_assert_int_eq(r.status, 0);
     ck_assert_uint_eq(r.err_len, 0);
     ck_assert(strncmp(r.out, "agent-storm\n", 12) == 0);
-    ck_assert(strstr(r.out, "\nbulk-renewal\n") && strstr(r.out, "\nacme-burst\n") && strstr(r.out, "\nfleet\n"));
+    ck_assert(strstr(r.out, "\nbulk-renewal\n") && strstr(r.out, "\nacme-burst\n") &&
+              strstr(r.out, "\nfleet\n"));
     ck_assert(strstr(r.out, "http_req_5xx{scenario:fleet,actor:acme}:rate<0.001\n") != NULL);
     ck_assert(exec_fleetsim(ARGS("--scenario", "@SCENFILE@", "--list-scenarios"), &r));
     ck_assert_int_eq(r.status, 0);

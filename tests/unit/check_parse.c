@@ -30,16 +30,28 @@ START_TEST(duration_good)
         const char *s;
         uint64_t ns;
     } cases[] = {
-        {"250ms", 250 * MS}, {"30s", 30 * SEC}, {"5m", 5 * MIN}, {"8h", 8 * HOUR},
-        {"2d", 2 * DAY}, {"1h30m", HOUR + 30 * MIN}, {"1m30s", 90 * SEC},
-        {"1s500ms", 1500 * MS}, {"1d2h3m4s5ms", DAY + 2 * HOUR + 3 * MIN + 4 * SEC + 5 * MS},
-        {"1.5s", 1500 * MS}, {"0.25h", 15 * MIN}, {"0.001ms", 1000}, {"0s", 0}, {"0", 0},
-        {"0ms", 0}, {"365d", 365 * DAY},
+        {"250ms", 250 * MS},
+        {"30s", 30 * SEC},
+        {"5m", 5 * MIN},
+        {"8h", 8 * HOUR},
+        {"2d", 2 * DAY},
+        {"1h30m", HOUR + 30 * MIN},
+        {"1m30s", 90 * SEC},
+        {"1s500ms", 1500 * MS},
+        {"1d2h3m4s5ms", DAY + 2 * HOUR + 3 * MIN + 4 * SEC + 5 * MS},
+        {"1.5s", 1500 * MS},
+        {"0.25h", 15 * MIN},
+        {"0.001ms", 1000},
+        {"0s", 0},
+        {"0", 0},
+        {"0ms", 0},
+        {"365d", 365 * DAY},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint64_t v = 12345;
-        ck_assert_msg(parse_duration_ns(cases[i].s, 0, PARSE_DURATION_MAX_NS, &v, err, sizeof(err)) == 0,
-                      "%s: %s", cases[i].s, err);
+        ck_assert_msg(
+            parse_duration_ns(cases[i].s, 0, PARSE_DURATION_MAX_NS, &v, err, sizeof(err)) == 0,
+            "%s: %s", cases[i].s, err);
         ck_assert_msg(v == cases[i].ns, "%s: got %llu", cases[i].s, (unsigned long long)v);
     }
 }
@@ -88,10 +100,12 @@ START_TEST(duration_range_and_zero)
     uint64_t v = 0;
     /* zero refused when the caller's minimum is above zero, with or without a unit */
     ck_assert_int_eq(parse_duration_ns("0", SEC, HOUR, &v, err, sizeof(err)), -ERANGE);
-    ck_assert_str_eq(err, "is zero (expected a duration from 1s to 1h, e.g. 250ms, 30s, 5m or 1h30m)");
+    ck_assert_str_eq(err,
+                     "is zero (expected a duration from 1s to 1h, e.g. 250ms, 30s, 5m or 1h30m)");
     ck_assert_int_eq(parse_duration_ns("0s", SEC, HOUR, &v, err, sizeof(err)), -ERANGE);
     ck_assert_int_eq(parse_duration_ns("999ms", SEC, HOUR, &v, err, sizeof(err)), -ERANGE);
-    ck_assert_str_eq(err, "is too short (expected a duration from 1s to 1h, e.g. 250ms, 30s, 5m or 1h30m)");
+    ck_assert_str_eq(
+        err, "is too short (expected a duration from 1s to 1h, e.g. 250ms, 30s, 5m or 1h30m)");
     ck_assert_int_eq(parse_duration_ns("1h1ms", SEC, HOUR, &v, err, sizeof(err)), -ERANGE);
     ck_assert_int_eq(parse_duration_ns("1h", SEC, HOUR, &v, err, sizeof(err)), 0);
     ck_assert_uint_eq(v, HOUR);
@@ -108,15 +122,23 @@ START_TEST(duration_format_roundtrip)
         uint64_t ns;
         const char *s;
     } cases[] = {
-        {0, "0"}, {250 * MS, "250ms"}, {30 * SEC, "30s"}, {HOUR + 30 * MIN, "1h30m"},
-        {DAY + 5 * MS, "1d5ms"}, {1500 * 1000, "1.5ms"}, {1, "0.000001ms"}, {365 * DAY, "365d"},
+        {0, "0"},
+        {250 * MS, "250ms"},
+        {30 * SEC, "30s"},
+        {HOUR + 30 * MIN, "1h30m"},
+        {DAY + 5 * MS, "1d5ms"},
+        {1500 * 1000, "1.5ms"},
+        {1, "0.000001ms"},
+        {365 * DAY, "365d"},
     };
     char buf[64];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        ck_assert_int_eq(parse_format_duration(buf, sizeof(buf), cases[i].ns), (int)strlen(cases[i].s));
+        ck_assert_int_eq(parse_format_duration(buf, sizeof(buf), cases[i].ns),
+                         (int)strlen(cases[i].s));
         ck_assert_str_eq(buf, cases[i].s);
         uint64_t back = 1;
-        ck_assert_int_eq(parse_duration_ns(buf, 0, PARSE_DURATION_MAX_NS, &back, err, sizeof(err)), 0);
+        ck_assert_int_eq(parse_duration_ns(buf, 0, PARSE_DURATION_MAX_NS, &back, err, sizeof(err)),
+                         0);
         ck_assert_uint_eq(back, cases[i].ns);
     }
     ck_assert_int_eq(parse_format_duration(buf, 3, HOUR + 30 * MIN), -ENOSPC);
@@ -129,9 +151,11 @@ END_TEST
 START_TEST(count_good_and_bad)
 {
     uint64_t v = 0;
-    ck_assert_int_eq(parse_count_u64("18446744073709551615", 0, UINT64_MAX, &v, err, sizeof(err)), 0);
+    ck_assert_int_eq(parse_count_u64("18446744073709551615", 0, UINT64_MAX, &v, err, sizeof(err)),
+                     0);
     ck_assert(v == UINT64_MAX);
-    ck_assert_int_eq(parse_count_u64("18446744073709551616", 0, UINT64_MAX, &v, err, sizeof(err)), -ERANGE);
+    ck_assert_int_eq(parse_count_u64("18446744073709551616", 0, UINT64_MAX, &v, err, sizeof(err)),
+                     -ERANGE);
     ck_assert_str_eq(err, "is too large (expected an integer from 0 to 18446744073709551615)");
     ck_assert_int_eq(parse_count_u64("0", 0, 10, &v, err, sizeof(err)), 0);
     ck_assert_uint_eq(v, 0);
@@ -149,9 +173,11 @@ START_TEST(count_good_and_bad)
     ck_assert_str_eq(err, "is too large (expected an integer from 1 to 1000000)");
     ck_assert_int_eq(parse_count_u32("4", 5, 10, &u, err, sizeof(err)), -ERANGE);
     ck_assert_str_eq(err, "is too small (expected an integer from 5 to 10)");
-    ck_assert_int_eq(parse_count_u32("99999999999999999999999", 1, 10, &u, err, sizeof(err)), -ERANGE);
+    ck_assert_int_eq(parse_count_u32("99999999999999999999999", 1, 10, &u, err, sizeof(err)),
+                     -ERANGE);
     ck_assert_str_eq(err, "is too large (expected an integer from 1 to 10)");
-    static const char *const not_numbers[] = {"", "+5", " 5", "5 ", "0x10", "5k", "1e3", "5.0", "--5", "5-"};
+    static const char *const not_numbers[] = {"",   "+5",  " 5",  "5 ",  "0x10",
+                                              "5k", "1e3", "5.0", "--5", "5-"};
     for (size_t i = 0; i < sizeof(not_numbers) / sizeof(not_numbers[0]); i++)
         ck_assert_msg(parse_count_u32(not_numbers[i], 0, 100, &u, err, sizeof(err)) == -EINVAL,
                       "\"%s\" accepted", not_numbers[i]);
@@ -173,7 +199,8 @@ START_TEST(rate_good_and_bad)
     ck_assert_int_eq(parse_rate_per_s("0.5/s", 0, 1e6, &r, err, sizeof(err)), 0);
     ck_assert_double_eq(r, 0.5);
     ck_assert_int_eq(parse_rate_per_s("5", 0, 1e6, &r, err, sizeof(err)), -EINVAL);
-    ck_assert_str_eq(err, "has no unit (expected a rate from 0/s to 1e+06/s written N/s, N/m or N/h, e.g. 5/s or 300/m)");
+    ck_assert_str_eq(err, "has no unit (expected a rate from 0/s to 1e+06/s written N/s, N/m or "
+                          "N/h, e.g. 5/s or 300/m)");
     ck_assert_int_eq(parse_rate_per_s("5/d", 0, 1e6, &r, err, sizeof(err)), -EINVAL);
     ck_assert(strncmp(err, "has an unknown unit (", 21) == 0);
     ck_assert_int_eq(parse_rate_per_s("-5/s", 0, 1e6, &r, err, sizeof(err)), -ERANGE);
@@ -241,7 +268,8 @@ START_TEST(os_mix_good_and_bad)
     ck_assert_int_eq(parse_os_mix("100/0/0", pct, err, sizeof(err)), 0);
     ck_assert_uint_eq(pct[0], 100);
     ck_assert_int_eq(parse_os_mix("80/10/5", pct, err, sizeof(err)), -ERANGE);
-    ck_assert_str_eq(err, "adds up to 95 (expected three percentages linux/windows/darwin adding up to 100, e.g. 80/10/10)");
+    ck_assert_str_eq(err, "adds up to 95 (expected three percentages linux/windows/darwin adding "
+                          "up to 100, e.g. 80/10/10)");
     ck_assert_int_eq(parse_os_mix("80/20", pct, err, sizeof(err)), -EINVAL);
     ck_assert_int_eq(parse_os_mix("80/10/10/0", pct, err, sizeof(err)), -EINVAL);
     ck_assert_int_eq(parse_os_mix("200/0/0", pct, err, sizeof(err)), -ERANGE);
@@ -319,7 +347,8 @@ START_TEST(url_bad)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct parsed_url u;
         err[0] = '\0';
-        ck_assert_msg(parse_url(cases[i].s, &u, err, sizeof(err)) < 0, "\"%s\" accepted", cases[i].s);
+        ck_assert_msg(parse_url(cases[i].s, &u, err, sizeof(err)) < 0, "\"%s\" accepted",
+                      cases[i].s);
         ck_assert_msg(strncmp(err, cases[i].reason_prefix, strlen(cases[i].reason_prefix)) == 0,
                       "\"%s\": reason \"%s\"", cases[i].s, err);
         ck_assert_msg(strstr(err, "secret") == NULL, "reason leaks the password: %s", err);
@@ -362,11 +391,20 @@ START_TEST(ipv4_range_good_and_bad)
     ck_assert(strncmp(err, "holds too many addresses (", 26) == 0);
     ck_assert_int_eq(parse_ipv4_range("127.0.0.9-127.0.0.2", &r, err, sizeof(err)), -ERANGE);
     ck_assert(strncmp(err, "is descending (", 15) == 0);
-    static const char *const bad[] = {"", "127.0.0", "127.0.0.256", "127.0.0.01", "127.0.0.1-",
-                                      "-127.0.0.1", "127.0.0.1 - 127.0.0.2", "a.b.c.d", "127.0.0.1.5",
-                                      "::1", "127.0.0.1-127.0.0.2-127.0.0.3"};
+    static const char *const bad[] = {"",
+                                      "127.0.0",
+                                      "127.0.0.256",
+                                      "127.0.0.01",
+                                      "127.0.0.1-",
+                                      "-127.0.0.1",
+                                      "127.0.0.1 - 127.0.0.2",
+                                      "a.b.c.d",
+                                      "127.0.0.1.5",
+                                      "::1",
+                                      "127.0.0.1-127.0.0.2-127.0.0.3"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ck_assert_msg(parse_ipv4_range(bad[i], &r, err, sizeof(err)) == -EINVAL, "\"%s\" accepted", bad[i]);
+        ck_assert_msg(parse_ipv4_range(bad[i], &r, err, sizeof(err)) == -EINVAL, "\"%s\" accepted",
+                      bad[i]);
         ck_assert(strncmp(err, "is not an IPv4 range (", 22) == 0);
     }
     ck_assert_uint_eq(r.first, 0x7f000009u);
@@ -392,10 +430,12 @@ START_TEST(listen_good_and_bad)
 
     ck_assert_int_eq(parse_listen_addr("127.0.0.1:65536", &l, err, sizeof(err)), -ERANGE);
     ck_assert(strncmp(err, "has a port out of range (", 25) == 0);
-    static const char *const bad[] = {"", "127.0.0.1", ":9090", "localhost:9090", "127.0.0.1:",
-                                      "127.0.0.1:x", "::1:9090", "[::1]9090", "[::1]:", "1.2.3:4"};
+    static const char *const bad[] = {"",           "127.0.0.1",   ":9090",    "localhost:9090",
+                                      "127.0.0.1:", "127.0.0.1:x", "::1:9090", "[::1]9090",
+                                      "[::1]:",     "1.2.3:4"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ck_assert_msg(parse_listen_addr(bad[i], &l, err, sizeof(err)) < 0, "\"%s\" accepted", bad[i]);
+        ck_assert_msg(parse_listen_addr(bad[i], &l, err, sizeof(err)) < 0, "\"%s\" accepted",
+                      bad[i]);
         ck_assert_msg(strstr(err, "(expected ADDR:PORT") != NULL, "%s", err);
     }
     ck_assert_int_eq(l.addr.ss_family, AF_INET6);
@@ -472,7 +512,8 @@ START_TEST(first_line)
     for (size_t i = 0; i < sizeof(key); i++)
         ck_assert_int_eq(key[i], 0);
 
-    ck_assert_int_eq(parse_read_first_line("/nonexistent/key", key, sizeof(key), err, sizeof(err)), -ENOENT);
+    ck_assert_int_eq(parse_read_first_line("/nonexistent/key", key, sizeof(key), err, sizeof(err)),
+                     -ENOENT);
     ck_assert_int_eq(testenv_rmtree(tmpdir), 0);
 }
 END_TEST
@@ -484,7 +525,9 @@ START_TEST(error_line)
     char line[256];
     parse_error_line(line, sizeof(line), "fleetsim", "--agents", "abc",
                      "is not a number (expected an integer from 1 to 1000000)");
-    ck_assert_str_eq(line, "fleetsim: --agents: \"abc\" is not a number (expected an integer from 1 to 1000000)");
+    ck_assert_str_eq(
+        line,
+        "fleetsim: --agents: \"abc\" is not a number (expected an integer from 1 to 1000000)");
     parse_error_line(line, sizeof(line), "fleetsim", "--api-key", NULL, "the key is empty");
     ck_assert_str_eq(line, "fleetsim: --api-key: the key is empty");
     parse_error_line(line, sizeof(line), "p", "--x", "a\nb\"c", "bad");

@@ -138,7 +138,8 @@ static void sample_line(struct exposition *e, const char *line)
             memcpy(s->key[s->n_labels], p, kl);
             s->key[s->n_labels][kl] = '\0';
             ck_assert_msg(valid_name(s->key[s->n_labels], false) &&
-                              strncmp(s->key[s->n_labels], "__", 2) != 0, "label %s", line);
+                              strncmp(s->key[s->n_labels], "__", 2) != 0,
+                          "label %s", line);
             for (size_t k = 0; k < s->n_labels; k++)
                 ck_assert_str_ne(s->key[k], s->key[s->n_labels]);
             p = label_value(p + kl + 1, s->val[s->n_labels], VALUE_BYTES);
@@ -158,9 +159,10 @@ static void sample_line(struct exposition *e, const char *line)
     ck_assert_msg(f->help && f->type[0], "%s before its HELP/TYPE", line);
     if (strcmp(f->type, "histogram") == 0) {
         size_t fl = strlen(f->name);
-        ck_assert_msg(strncmp(s->name, f->name, fl) == 0 &&
-                          (strcmp(s->name + fl, "_bucket") == 0 || strcmp(s->name + fl, "_sum") == 0 ||
-                           strcmp(s->name + fl, "_count") == 0), "%s outside family %s", line, f->name);
+        ck_assert_msg(strncmp(s->name, f->name, fl) == 0 && (strcmp(s->name + fl, "_bucket") == 0 ||
+                                                             strcmp(s->name + fl, "_sum") == 0 ||
+                                                             strcmp(s->name + fl, "_count") == 0),
+                      "%s outside family %s", line, f->name);
     } else {
         ck_assert_msg(strcmp(s->name, f->name) == 0, "%s outside family %s", line, f->name);
     }
@@ -261,8 +263,8 @@ static void check_histogram(const struct exposition *e, const char *family,
 
 START_TEST(buckets_match_brute_force)
 {
-    static const uint64_t values_us[] = {50, 300, 800, 1000, 1500, 3000, 40000, 2000000,
-                                         7200000000ULL /* above 1 h: only +Inf */};
+    static const uint64_t values_us[] = {
+        50, 300, 800, 1000, 1500, 3000, 40000, 2000000, 7200000000ULL /* above 1 h: only +Inf */};
     const size_t n = sizeof values_us / sizeof values_us[0];
     struct metrics *m = metrics_new(false);
     struct metrics_series *s = metrics_series(m, "default", "agent", "heartbeat");
@@ -281,20 +283,25 @@ START_TEST(buckets_match_brute_force)
         le_text(le, sizeof le, bound);
         ck_assert_msg(value_of(&e, "fleetsim_http_req_duration_seconds_bucket", "scenario",
                                "default", "actor", "agent", "endpoint", "heartbeat", "le", le,
-                               NULL) == (double)want, "le %s", le);
+                               NULL) == (double)want,
+                      "le %s", le);
         ck_assert_uint_eq(prometheus_cumulative_le(&s->duration, bound), want);
     }
     ck_assert_str_eq(le, "3600"); /* the last finite bound is the histogram's top */
     check_histogram(&e, "fleetsim_http_req_duration_seconds", s, n);
     double sum = value_of(&e, "fleetsim_http_req_duration_seconds_sum", "scenario", "default",
                           "actor", "agent", "endpoint", "heartbeat", NULL);
-    ck_assert_msg(fabs(sum - sum_us / 1e6) <= 1e-3 * sum_us / 1e6, "sum %g vs %g", sum, sum_us / 1e6);
+    ck_assert_msg(fabs(sum - sum_us / 1e6) <= 1e-3 * sum_us / 1e6, "sum %g vs %g", sum,
+                  sum_us / 1e6);
     ck_assert_double_eq(value_of(&e, "fleetsim_http_responses_total", "scenario", "default",
-                                 "actor", "agent", "endpoint", "heartbeat", "status", "500", NULL), 1);
+                                 "actor", "agent", "endpoint", "heartbeat", "status", "500", NULL),
+                        1);
     ck_assert_double_eq(value_of(&e, "fleetsim_http_req_5xx_hits_total", "scenario", "default",
-                                 "actor", "agent", "endpoint", "heartbeat", NULL), 1);
+                                 "actor", "agent", "endpoint", "heartbeat", NULL),
+                        1);
     ck_assert_double_eq(value_of(&e, "fleetsim_http_req_5xx_samples_total", "scenario", "default",
-                                 "actor", "agent", "endpoint", "heartbeat", NULL), (double)n);
+                                 "actor", "agent", "endpoint", "heartbeat", NULL),
+                        (double)n);
     free(e.s);
     metrics_free(m);
 }
@@ -303,15 +310,18 @@ END_TEST
 static void check_series(const struct exposition *e, const struct metrics_series *s)
 {
     const struct metrics_outcomes *o = &s->total;
-#define V(name, ...) value_of(e, name, "scenario", s->scenario, "actor", s->actor, "endpoint", \
-                              s->endpoint, ##__VA_ARGS__, NULL)
+#define V(name, ...)                                                                       \
+    value_of(e, name, "scenario", s->scenario, "actor", s->actor, "endpoint", s->endpoint, \
+             ##__VA_ARGS__, NULL)
     check_histogram(e, "fleetsim_http_req_duration_seconds", s, hist_count(&s->duration));
     check_histogram(e, "fleetsim_http_req_service_seconds", s, hist_count(&s->service));
     check_histogram(e, "fleetsim_http_req_lag_seconds", s, hist_count(&s->lag));
     ck_assert_double_eq(V("fleetsim_http_reqs_total"), (double)metrics_outcomes_completed(o));
     ck_assert_double_eq(V("fleetsim_scheduled_requests_total"), (double)o->scheduled);
-    ck_assert_double_eq(V("fleetsim_http_responses_total", "status", "200"), (double)o->status[100]);
-    ck_assert_double_eq(V("fleetsim_http_responses_total", "status", "429"), (double)o->status[329]);
+    ck_assert_double_eq(V("fleetsim_http_responses_total", "status", "200"),
+                        (double)o->status[100]);
+    ck_assert_double_eq(V("fleetsim_http_responses_total", "status", "429"),
+                        (double)o->status[329]);
     ck_assert_double_eq(V("fleetsim_http_429_total"), (double)o->status[329]);
     ck_assert_double_eq(V("fleetsim_transport_errors_total", "kind", "connect"),
                         (double)o->transport_errors[METRICS_ERR_CONNECT]);
@@ -335,15 +345,16 @@ START_TEST(registry_round_trip)
     for (size_t i = 0; i < metrics_series_count(m); i++)
         check_series(&e, metrics_series_at(m, i));
     /* the odd scenario name came back through the escaping unchanged */
-    ck_assert(!isnan(value_of(&e, "fleetsim_http_reqs_total", "scenario", FX_ODD_SCENARIO,
-                              "actor", "operator", "endpoint", "bulk_renew", NULL)));
+    ck_assert(!isnan(value_of(&e, "fleetsim_http_reqs_total", "scenario", FX_ODD_SCENARIO, "actor",
+                              "operator", "endpoint", "bulk_renew", NULL)));
     /* actor metrics */
     const struct metrics_tagged *t = metrics_tagged_find(m, "acme_problems", "acme-burst", "acme",
                                                          "acme_nonce", "problem", "badNonce");
     ck_assert_ptr_nonnull(t);
     ck_assert_double_eq(value_of(&e, "fleetsim_acme_problems_total", "scenario", "acme-burst",
                                  "actor", "acme", "endpoint", "acme_nonce", "problem", "badNonce",
-                                 NULL), (double)t->value);
+                                 NULL),
+                        (double)t->value);
     t = metrics_tagged_find(m, "acme_rate_limit_shape_ok", "acme-burst", "acme", "acme_directory",
                             NULL, NULL);
     ck_assert_double_eq(value_of(&e, "fleetsim_acme_rate_limit_shape_ok_hits_total", "scenario",
@@ -372,7 +383,8 @@ START_TEST(names_and_escaping)
 {
     char buf[64], *text = NULL;
     size_t len;
-    ck_assert_str_eq(prometheus_sanitize_name(buf, sizeof buf, "acme-problems.x"), "acme_problems_x");
+    ck_assert_str_eq(prometheus_sanitize_name(buf, sizeof buf, "acme-problems.x"),
+                     "acme_problems_x");
     ck_assert_str_eq(prometheus_sanitize_name(buf, sizeof buf, "9lives"), "_9lives");
     ck_assert_str_eq(prometheus_sanitize_name(buf, sizeof buf, ""), "_");
     ck_assert_str_eq(prometheus_sanitize_name(buf, 4, "abcdef"), "abc");
@@ -390,7 +402,8 @@ START_TEST(names_and_escaping)
     struct exposition e;
     render_parse(&e, m); /* the parser asserts one family per name */
     ck_assert_double_eq(value_of(&e, "fleetsim_tagged_http_reqs_total", "scenario", "s", NULL), 5);
-    ck_assert_double_eq(value_of(&e, "fleetsim_weird_name_total", "scenario", "s", "tag_le", "y", NULL), 3);
+    ck_assert_double_eq(
+        value_of(&e, "fleetsim_weird_name_total", "scenario", "s", "tag_le", "y", NULL), 3);
     ck_assert_double_eq(value_of(&e, "fleetsim_retries_total", "scenario", "s", NULL), 4);
     free(e.s);
     metrics_free(m);
@@ -443,8 +456,8 @@ static void http_do(uint16_t port, const char *method, const char *path, struct 
     char *ct = strcasestr(buf, "\r\nContent-Type: ");
     r->content_type[0] = '\0';
     if (ct)
-        snprintf(r->content_type, sizeof r->content_type, "%.*s",
-                 (int)strcspn(ct + 16, "\r"), ct + 16);
+        snprintf(r->content_type, sizeof r->content_type, "%.*s", (int)strcspn(ct + 16, "\r"),
+                 ct + 16);
     char *body = strstr(buf, "\r\n\r\n");
     r->body = body ? body + 4 : buf + len;
 }

@@ -45,10 +45,9 @@ static struct metrics *sample(uint64_t lag_ms)
     metrics_scheduled(nonce); /* in flight at the end */
     metrics_counter_add(m, METRIC_ACME_PROBLEMS, "acme-burst", "acme", "acme_nonce", "problem",
                         "rateLimited", 7);
-    metrics_rate_add_n(m, METRIC_ACME_RATE_LIMIT_SHAPE_OK, "acme-burst", "acme", "acme_nonce",
-                       NULL, NULL, 6, 7);
-    metrics_trend_record(m, METRIC_CAMPAIGN_DURATION, "bulk-renewal", "operator", NULL,
-                         125000000);
+    metrics_rate_add_n(m, METRIC_ACME_RATE_LIMIT_SHAPE_OK, "acme-burst", "acme", "acme_nonce", NULL,
+                       NULL, 6, 7);
+    metrics_trend_record(m, METRIC_CAMPAIGN_DURATION, "bulk-renewal", "operator", NULL, 125000000);
     metrics_set_elapsed_ns(m, 60000 * MS);
     return m;
 }
@@ -180,9 +179,8 @@ static json_object *find_series(json_object *root, const char *metric, const cha
     for (size_t i = 0; i < json_object_array_length(arr); i++) {
         json_object *e = json_object_array_get_idx(arr, i), *ep = NULL;
         if (strcmp(json_object_get_string(get(e, "metric")), metric) == 0 &&
-            (endpoint == NULL ||
-             (json_object_object_get_ex(get(e, "tags"), "endpoint", &ep) &&
-              strcmp(json_object_get_string(ep), endpoint) == 0)))
+            (endpoint == NULL || (json_object_object_get_ex(get(e, "tags"), "endpoint", &ep) &&
+                                  strcmp(json_object_get_string(ep), endpoint) == 0)))
             return e;
     }
     ck_abort_msg("no series %s %s", metric, endpoint ? endpoint : "");
@@ -216,8 +214,8 @@ static void check_series_fields(json_object *root, const struct metrics *m)
     json_object *buckets = get(e, "buckets");
     int64_t total = 0;
     for (size_t i = 0; i < json_object_array_length(buckets); i++)
-        total += json_object_get_int64(json_object_array_get_idx(
-            json_object_array_get_idx(buckets, i), 1));
+        total += json_object_get_int64(
+            json_object_array_get_idx(json_object_array_get_idx(buckets, i), 1));
     ck_assert_int_eq(total, 907);
     e = find_series(root, "campaign_duration", NULL);
     ck_assert_int_eq(json_object_get_int64(get(e, "count")), 1);
@@ -334,8 +332,10 @@ START_TEST(test_json_round_trip)
     ck_assert(metrics_equal(m, back));
     ck_assert(metrics_equal(back, m));
     ck_assert_uint_eq(metrics_elapsed_ns(back), metrics_elapsed_ns(m));
-    ck_assert_uint_eq(hist_clamped_count(&metrics_series_find(back, "agent-storm", "agent",
-                                                              "heartbeat")->duration), 1);
+    ck_assert_uint_eq(
+        hist_clamped_count(
+            &metrics_series_find(back, "agent-storm", "agent", "heartbeat")->duration),
+        1);
     ck_assert_str_eq(info.version, "0.1.0-test");
     ck_assert_uint_eq(info.seed, 42);
     ck_assert_uint_eq(info.shard_k, 1);
@@ -380,8 +380,8 @@ START_TEST(test_atomic_write_and_errors)
     char path[4096], tmp[4200], err[512];
     struct metrics *m = sample(0), *back = metrics_new(false);
     struct report_meta meta = meta_for_test(NULL);
-    ck_assert_int_lt(report_json_write("/nonexistent-dir/x.json", &meta, m, NULL, 0, err,
-                                       sizeof err), 0);
+    ck_assert_int_lt(
+        report_json_write("/nonexistent-dir/x.json", &meta, m, NULL, 0, err, sizeof err), 0);
     ck_assert_ptr_nonnull(strstr(err, "/nonexistent-dir/x.json"));
     temp_path(path, sizeof path, "check_report_atomic");
     ck_assert_int_eq(report_json_write(path, &meta, m, NULL, 0, err, sizeof err), 0);
@@ -391,7 +391,8 @@ START_TEST(test_atomic_write_and_errors)
     FILE *f = fopen(path, "w");
     fputs("{\"fleetsim\": {\"version\": \"x\", \"seed\": 1, \"shard\": {\"k\": 0, \"n\": 1}, "
           "\"histogram\": {\"lowest_us\": 1, \"highest_us\": 60000000, "
-          "\"significant_digits\": 3}}}", f);
+          "\"significant_digits\": 3}}}",
+          f);
     fclose(f);
     ck_assert_int_eq(report_json_read(path, back, NULL, err, sizeof err), -EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "histogram configuration"));

@@ -165,8 +165,12 @@ static void escaped(char *out, size_t n, const char *s)
 {
     size_t o = 0;
     for (; *s && o + 7 < n; s++) {
-        const char *e = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;"
-                        : *s == '"' ? "&quot;" : *s == '\'' ? "&#39;" : NULL;
+        const char *e = *s == '&'    ? "&amp;"
+                        : *s == '<'  ? "&lt;"
+                        : *s == '>'  ? "&gt;"
+                        : *s == '"'  ? "&quot;"
+                        : *s == '\'' ? "&#39;"
+                                     : NULL;
         if (e) {
             memcpy(out + o, e, strlen(e));
             o += strlen(e);
@@ -220,7 +224,8 @@ static void write_interval_log(const char *path, size_t n)
     for (size_t i = 0; i < n; i++) {
         struct metrics *iv = fx_registry(200 * (i + 1), -1, 1, 10);
         ck_assert_int_eq(report_interval_jsonl(f, iv, iv, 1795000010 + 10 * (time_t)i,
-                                               10.0 * (double)(i + 1), 10.0), 0);
+                                               10.0 * (double)(i + 1), 10.0),
+                         0);
         metrics_free(iv);
     }
     fclose(f);
@@ -254,9 +259,10 @@ START_TEST(page_content)
     /* the accounting identity with the registry's figures */
     struct metrics_accounting a;
     metrics_accounting(m, &a);
-    snprintf(want, sizeof want, "scheduled %" PRIu64 " = answered %" PRIu64
-             " + transport errors %" PRIu64 " + timed out %" PRIu64 " + dropped %" PRIu64
-             " + in flight %" PRId64 " <span class=\"pass\">(balanced)</span>",
+    snprintf(want, sizeof want,
+             "scheduled %" PRIu64 " = answered %" PRIu64 " + transport errors %" PRIu64
+             " + timed out %" PRIu64 " + dropped %" PRIu64 " + in flight %" PRId64
+             " <span class=\"pass\">(balanced)</span>",
              a.scheduled, a.answered, a.transport_errors, a.timed_out, a.dropped, a.in_flight);
     ck_assert_msg(strstr(html, want) != NULL, "no %s", want);
     /* the config, escaped inside <pre> */
@@ -269,7 +275,11 @@ START_TEST(page_content)
     ck_assert(strstr(html, "Request rate over time") == NULL);
     ck_assert(strstr(html, ">99%</text>") != NULL && strstr(html, ">99.9%</text>") != NULL);
     /* actor metrics */
-    ck_assert(strstr(html, "acme_problems{scenario:acme-burst,actor:acme,endpoint:acme_nonce,problem:badNonce}") != NULL);
+    ck_assert(
+        strstr(
+            html,
+            "acme_problems{scenario:acme-burst,actor:acme,endpoint:acme_nonce,problem:badNonce}") !=
+        NULL);
     /* self-contained */
     ck_assert(strstr(html, "<script") == NULL && strstr(html, " src=") == NULL &&
               strstr(html, " href=") == NULL && strstr(html, "@import") == NULL &&
@@ -306,7 +316,10 @@ START_TEST(charts_over_time)
     for (const char *q = pts; *q != '"'; q++)
         spaces += *q == ' ';
     ck_assert_uint_eq(spaces + 1, 4); /* one point per interval record */
-    ck_assert(strstr(rate, "<li><span class=\"swatch\" style=\"background:#1f77b4\"></span>all series</li>") != NULL);
+    ck_assert(
+        strstr(rate,
+               "<li><span class=\"swatch\" style=\"background:#1f77b4\"></span>all series</li>") !=
+        NULL);
     ck_assert(strstr(rate, ">elapsed s</text>") != NULL);
     free(html);
     json_object_put(summary);
@@ -366,7 +379,8 @@ START_TEST(files_atomic_and_refused)
     ck_assert_int_ne(access(out, F_OK), 0);
     ck_assert_uint_eq(files_in(dir), 2); /* summary.json and bad.json */
     /* an unwritable place */
-    ck_assert_int_ne(report_html_write_file(summary, NULL, "/nonexistent/dir/r.html", err, sizeof err), 0);
+    ck_assert_int_ne(
+        report_html_write_file(summary, NULL, "/nonexistent/dir/r.html", err, sizeof err), 0);
     ck_assert(strstr(err, "cannot write HTML report /nonexistent/dir/r.html") != NULL);
     metrics_free(m);
 }
@@ -391,18 +405,20 @@ END_TEST
 START_TEST(checker_rejects)
 {
     static const char *const bad[] = {
-        "<html></html>",                                       /* no doctype */
-        "<!DOCTYPE html>\n<html><body><p>x</body></html>",     /* <p> not closed */
-        "<!DOCTYPE html>\n<html><b><i>x</b></i></html>",       /* crossed */
-        "<!DOCTYPE html>\n<html><p>a < b</p></html>",          /* bare < */
-        "<!DOCTYPE html>\n<html><p>a & b</p></html>",          /* bare & */
-        "<!DOCTYPE html>\n<html><p title=\"x>",                /* unterminated tag */
-        "<!DOCTYPE html>\n<html>",                             /* left open */
+        "<html></html>",                                   /* no doctype */
+        "<!DOCTYPE html>\n<html><body><p>x</body></html>", /* <p> not closed */
+        "<!DOCTYPE html>\n<html><b><i>x</b></i></html>",   /* crossed */
+        "<!DOCTYPE html>\n<html><p>a < b</p></html>",      /* bare < */
+        "<!DOCTYPE html>\n<html><p>a & b</p></html>",      /* bare & */
+        "<!DOCTYPE html>\n<html><p title=\"x>",            /* unterminated tag */
+        "<!DOCTYPE html>\n<html>",                         /* left open */
     };
     size_t n;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(!well_formed(bad[i], &n), "accepted: %s", bad[i]);
-    ck_assert(well_formed("<!DOCTYPE html>\n<html><meta charset=\"utf-8\"/><br><p a=\"1>2\">&lt;&amp;</p></html>", &n));
+    ck_assert(well_formed(
+        "<!DOCTYPE html>\n<html><meta charset=\"utf-8\"/><br><p a=\"1>2\">&lt;&amp;</p></html>",
+        &n));
     ck_assert_uint_eq(n, 4);
 }
 END_TEST

@@ -101,10 +101,16 @@ static void check_arrival(bool enable)
     stamps_off(on);
 }
 
-START_TEST(test_recv_reports_arrival) { check_arrival(true); }
+START_TEST(test_recv_reports_arrival)
+{
+    check_arrival(true);
+}
 END_TEST
 
-START_TEST(test_recv_without_stamps_reports_read_time) { check_arrival(false); }
+START_TEST(test_recv_without_stamps_reports_read_time)
+{
+    check_arrival(false);
+}
 END_TEST
 
 START_TEST(test_to_monotonic)
@@ -269,12 +275,12 @@ static void check_client(bool tls)
 
     struct event_base *base = event_base_new();
     struct http_conn_config cfg;
-    ck_assert_int_eq(http_conn_config_init(&cfg, "127.0.0.1", ntohs(sa.sin_port), cctx, err,
-                                           sizeof err), 0);
+    ck_assert_int_eq(
+        http_conn_config_init(&cfg, "127.0.0.1", ntohs(sa.sin_port), cctx, err, sizeof err), 0);
     struct http_conn *conn = http_conn_new(base, &cfg);
     struct outcome first, second;
-    one_request(base, conn, 0, &first);              /* connects (and shakes hands) */
-    one_request(base, conn, WAIT_MS, &second);       /* reused; the thread is busy */
+    one_request(base, conn, 0, &first);        /* connects (and shakes hands) */
+    one_request(base, conn, WAIT_MS, &second); /* reused; the thread is busy */
     ck_assert(second.res.reused);
     ck_assert_uint_ge(second.callback_ns - second.res.sent_ns, WAIT_MS * MS);
     ck_assert_uint_lt(second.res.done_ns - second.res.sent_ns, 40 * MS);
@@ -293,10 +299,16 @@ static void check_client(bool tls)
     stamps_off(on);
 }
 
-START_TEST(test_client_times_arrival_plain) { check_client(false); }
+START_TEST(test_client_times_arrival_plain)
+{
+    check_client(false);
+}
 END_TEST
 
-START_TEST(test_client_times_arrival_tls) { check_client(true); }
+START_TEST(test_client_times_arrival_tls)
+{
+    check_client(true);
+}
 END_TEST
 
 int main(void)

@@ -128,14 +128,17 @@ START_TEST(good_minimal)
     scenario_file_free(p);
 
     /* numbers for text settings are read as their text; 0 agents is allowed in a file */
-    ck_assert_msg(parse_text("{\"poll\": 0, \"agents\": 0, \"name\": \"acme-only\", \"thresholds\": []}", &p) == 0,
-                  "%s", err);
+    ck_assert_msg(
+        parse_text("{\"poll\": 0, \"agents\": 0, \"name\": \"acme-only\", \"thresholds\": []}",
+                   &p) == 0,
+        "%s", err);
     ck_assert(p->has_poll && p->poll_ns == 0);
     ck_assert(p->has_agents && p->agents == 0);
     scenario_file_free(p);
 
     /* a name of 32 characters, the longest */
-    ck_assert_msg(parse_text("{\"name\": \"a234567890123456789012345678901-\"}", &p) == 0, "%s", err);
+    ck_assert_msg(parse_text("{\"name\": \"a234567890123456789012345678901-\"}", &p) == 0, "%s",
+                  err);
     scenario_file_free(p);
     scenario_file_free(NULL);
 }
@@ -172,9 +175,11 @@ START_TEST(is_file_and_names)
     ck_assert_int_eq(scenario_name_check("", reason, sizeof(reason)), -EINVAL);
     ck_assert_int_eq(scenario_name_check("1abc", reason, sizeof(reason)), -EINVAL);
     ck_assert_int_eq(scenario_name_check("a_b", reason, sizeof(reason)), -EINVAL);
-    ck_assert_int_eq(scenario_name_check("a23456789012345678901234567890123", reason, sizeof(reason)), -EINVAL);
+    ck_assert_int_eq(
+        scenario_name_check("a23456789012345678901234567890123", reason, sizeof(reason)), -EINVAL);
     ck_assert_int_eq(scenario_name_check("fleet", reason, sizeof(reason)), -EINVAL);
-    ck_assert_str_eq(reason, "is the name of a built-in preset (expected another name; --scenario fleet runs the preset)");
+    ck_assert_str_eq(reason, "is the name of a built-in preset (expected another name; --scenario "
+                             "fleet runs the preset)");
     ck_assert_int_eq(scenario_name_check("default", reason, sizeof(reason)), -EINVAL);
 }
 END_TEST
@@ -188,19 +193,24 @@ struct bad_file {
 
 #define AGENTS_EXPECT "(expected 0 for no agents, or an integer from 1 to 1000000)"
 #define DUR_EXPECT "(expected a duration from 10ms to 1d, e.g. 250ms, 30s, 5m or 1h30m)"
-#define THR_EXPECT "(expected a threshold string METRIC[{tag:value,...}]:EXPR, e.g. \"http_req_failed:rate<0.001\")"
-#define NAME_EXP "(expected a lowercase letter then up to 31 lowercase letters, digits or hyphens, e.g. \"nightly-soak\")"
+#define THR_EXPECT                                                     \
+    "(expected a threshold string METRIC[{tag:value,...}]:EXPR, e.g. " \
+    "\"http_req_failed:rate<0.001\")"
+#define NAME_EXP                                                                             \
+    "(expected a lowercase letter then up to 31 lowercase letters, digits or hyphens, e.g. " \
+    "\"nightly-soak\")"
 
 static const struct bad_file bad_files[] = {
     /* the text as a whole */
     {"", "is empty (expected a JSON object with at least \"name\")"},
     {" \n\t", "is empty (expected a JSON object with at least \"name\")"},
     {"{\"name\": \"x\",\n \"agents\": 5,}",
-     "is not valid JSON: unexpected character at line 2, column 14 (expected a JSON object of scenario settings)"},
+     "is not valid JSON: unexpected character at line 2, column 14 (expected a JSON object of "
+     "scenario settings)"},
     {"{\"name\": \"x\",\n \"agents\": 5",
      "is not valid JSON: it ends early at line 2, column 13 (expected a complete JSON object)"},
-    {"{\"name\": \"x\"} {}",
-     "is not valid JSON: unexpected character at line 1, column 15 (expected a JSON object of scenario settings)"},
+    {"{\"name\": \"x\"} {}", "is not valid JSON: unexpected character at line 1, column 15 "
+                             "(expected a JSON object of scenario settings)"},
     {"[\"name\", \"x\"]", "is an array, not an object (expected {\"name\": \"...\", ...})"},
     {"\"x\"", "is a string, not an object (expected {\"name\": \"...\", ...})"},
     /* keys */
@@ -209,7 +219,8 @@ static const struct bad_file bad_files[] = {
      "jitter, poll, agent_profile, os_mix, ramp, duration, certs, bulk_rate, bulk_batch, "
      "bulk_passes, acme_clients, acme_mode or thresholds)"},
     {"{\"name\": \"x\", \"bulk-rate\": \"5/s\"}",
-     "\"bulk-rate\": is not a key of a scenario file (expected \"bulk_rate\": keys are written with underscores)"},
+     "\"bulk-rate\": is not a key of a scenario file (expected \"bulk_rate\": keys are written "
+     "with underscores)"},
     {"{\"name\": \"x\", \"duration\": \"1m\", \"agents\": 3, \"duration\": \"2m\"}",
      "\"duration\": is given twice (expected each key once)"},
     /* the name */
@@ -219,62 +230,85 @@ static const struct bad_file bad_files[] = {
     {"{\"name\": \"a23456789012345678901234567890123\"}",
      "\"name\": \"a23456789012345678901234567890123\" is not a scenario name " NAME_EXP},
     {"{\"name\": \"agent-storm\"}",
-     "\"name\": \"agent-storm\" is the name of a built-in preset (expected another name; --scenario agent-storm runs the preset)"},
+     "\"name\": \"agent-storm\" is the name of a built-in preset (expected another name; "
+     "--scenario agent-storm runs the preset)"},
     {"{\"name\": \"default\"}",
      "\"name\": \"default\" is the name of the run without --scenario (expected another name)"},
     /* wrong types */
-    {"{\"name\": \"x\", \"agents\": \"20000\"}", "\"agents\": \"20000\" is a string " AGENTS_EXPECT},
-    {"{\"name\": \"x\", \"agents\": 1.5}", "\"agents\": 1.5 is a number with a fraction " AGENTS_EXPECT},
+    {"{\"name\": \"x\", \"agents\": \"20000\"}",
+     "\"agents\": \"20000\" is a string " AGENTS_EXPECT},
+    {"{\"name\": \"x\", \"agents\": 1.5}",
+     "\"agents\": 1.5 is a number with a fraction " AGENTS_EXPECT},
     {"{\"name\": \"x\", \"heartbeat\": true}", "\"heartbeat\": true is a boolean " DUR_EXPECT},
     {"{\"name\": \"x\", \"heartbeat\": null}", "\"heartbeat\": is null " DUR_EXPECT},
     {"{\"name\": \"x\", \"os_mix\": [70, 20, 10]}",
-     "\"os_mix\": [70,20,10] is an array (expected three percentages linux/windows/darwin adding up to 100, e.g. 80/10/10)"},
+     "\"os_mix\": [70,20,10] is an array (expected three percentages linux/windows/darwin adding "
+     "up to 100, e.g. 80/10/10)"},
     {"{\"name\": \"x\", \"description\": 5}",
      "\"description\": 5 is an integer (expected one line of text of at most 200 bytes)"},
     {"{\"name\": \"x\", \"description\": \"two\\nlines\"}",
      "\"description\": has a control character (expected one line of text of at most 200 bytes)"},
-    {"{\"name\": \"x\", \"heartbeat\": \"30\\u0000s\"}", "\"heartbeat\": has a NUL character " DUR_EXPECT},
-    {"{\"name\": \"x\", \"description\": \"" "0123456789012345678901234567890123456789012345678901234567890123456789"
+    {"{\"name\": \"x\", \"heartbeat\": \"30\\u0000s\"}",
+     "\"heartbeat\": has a NUL character " DUR_EXPECT},
+    {"{\"name\": \"x\", \"description\": \""
+     "0123456789012345678901234567890123456789012345678901234567890123456789"
      "0123456789012345678901234567890123456789012345678901234567890123456789"
      "01234567890123456789012345678901234567890123456789012345678901\"}",
      "\"description\": is 202 bytes long (expected one line of text of at most 200 bytes)"},
     /* bad values: the command line's rules and messages */
-    {"{\"name\": \"x\", \"heartbeat\": \"5x\"}",
-     "\"heartbeat\": \"5x\" has an unknown unit \"x\" (expected ms, s, m, h or d, e.g. 30s or 1h30m)"},
+    {"{\"name\": \"x\", \"heartbeat\": \"5x\"}", "\"heartbeat\": \"5x\" has an unknown unit \"x\" "
+                                                 "(expected ms, s, m, h or d, e.g. 30s or 1h30m)"},
     {"{\"name\": \"x\", \"heartbeat\": 30}", "\"heartbeat\": 30 has no unit " DUR_EXPECT},
     {"{\"name\": \"x\", \"heartbeat\": \"2d\"}", "\"heartbeat\": \"2d\" is too long " DUR_EXPECT},
-    {"{\"name\": \"x\", \"poll\": \"5ms\"}",
-     "\"poll\": \"5ms\" is too short (expected 0 for off, or a duration from 10ms to 1d, e.g. 30s)"},
+    {"{\"name\": \"x\", \"poll\": \"5ms\"}", "\"poll\": \"5ms\" is too short (expected 0 for off, "
+                                             "or a duration from 10ms to 1d, e.g. 30s)"},
     {"{\"name\": \"x\", \"agents\": -5}", "\"agents\": -5 is negative " AGENTS_EXPECT},
     {"{\"name\": \"x\", \"agents\": 1000001}", "\"agents\": 1000001 is too large " AGENTS_EXPECT},
-    {"{\"name\": \"x\", \"certs\": 0}", "\"certs\": 0 is zero (expected an integer from 1 to 10000000)"},
-    {"{\"name\": \"x\", \"jitter\": \"60%\"}", "\"jitter\": \"60%\" is too large (expected a percentage from 0% to 50%, e.g. 10%)"},
-    {"{\"name\": \"x\", \"jitter\": 10}", "\"jitter\": 10 has no % sign (expected a percentage from 0% to 50%, e.g. 10%)"},
+    {"{\"name\": \"x\", \"certs\": 0}",
+     "\"certs\": 0 is zero (expected an integer from 1 to 10000000)"},
+    {"{\"name\": \"x\", \"jitter\": \"60%\"}",
+     "\"jitter\": \"60%\" is too large (expected a percentage from 0% to 50%, e.g. 10%)"},
+    {"{\"name\": \"x\", \"jitter\": 10}",
+     "\"jitter\": 10 has no % sign (expected a percentage from 0% to 50%, e.g. 10%)"},
     {"{\"name\": \"x\", \"os_mix\": \"70/20/20\"}",
-     "\"os_mix\": \"70/20/20\" adds up to 110 (expected three percentages linux/windows/darwin adding up to 100, e.g. 80/10/10)"},
+     "\"os_mix\": \"70/20/20\" adds up to 110 (expected three percentages linux/windows/darwin "
+     "adding up to 100, e.g. 80/10/10)"},
     {"{\"name\": \"x\", \"agent_profile\": \"certctl-2.0\"}",
-     "\"agent_profile\": \"certctl-2.0\" is not an agent profile (expected default or certctl-1.0)"},
-    {"{\"name\": \"x\", \"acme_mode\": \"storm\"}", "\"acme_mode\": \"storm\" is not an ACME mode (expected burst or order)"},
+     "\"agent_profile\": \"certctl-2.0\" is not an agent profile (expected default or "
+     "certctl-1.0)"},
+    {"{\"name\": \"x\", \"acme_mode\": \"storm\"}",
+     "\"acme_mode\": \"storm\" is not an ACME mode (expected burst or order)"},
     {"{\"name\": \"x\", \"bulk_rate\": \"0/s\"}",
-     "\"bulk_rate\": \"0/s\" is too low (expected a rate from 0.01/s to 10000/s written N/s, N/m or N/h, e.g. 5/s or 300/m)"},
-    {"{\"name\": \"x\", \"bulk_batch\": 10001}", "\"bulk_batch\": 10001 is too large (expected an integer from 1 to 10000)"},
+     "\"bulk_rate\": \"0/s\" is too low (expected a rate from 0.01/s to 10000/s written N/s, N/m "
+     "or N/h, e.g. 5/s or 300/m)"},
+    {"{\"name\": \"x\", \"bulk_batch\": 10001}",
+     "\"bulk_batch\": 10001 is too large (expected an integer from 1 to 10000)"},
     {"{\"name\": \"x\", \"duration\": \"50ms\"}",
-     "\"duration\": \"50ms\" is too short (expected a duration from 100ms to 30d, e.g. 250ms, 30s, 5m or 1h30m)"},
+     "\"duration\": \"50ms\" is too short (expected a duration from 100ms to 30d, e.g. 250ms, 30s, "
+     "5m or 1h30m)"},
     /* thresholds */
     {"{\"name\": \"x\", \"thresholds\": \"http_reqs:count>1\"}",
-     "\"thresholds\": \"http_reqs:count>1\" is a string (expected an array of threshold strings, e.g. [\"http_req_failed:rate<0.001\"])"},
-    {"{\"name\": \"x\", \"thresholds\": [\"http_reqs:count>1\", 5]}", "\"thresholds\"[1]: 5 is an integer " THR_EXPECT},
-    {"{\"name\": \"x\", \"thresholds\": [\"http_req_failed:rate<<1\"]}", "~\"thresholds\"[0]: \"http_req_failed:rate<<1\" "},
+     "\"thresholds\": \"http_reqs:count>1\" is a string (expected an array of threshold strings, "
+     "e.g. [\"http_req_failed:rate<0.001\"])"},
+    {"{\"name\": \"x\", \"thresholds\": [\"http_reqs:count>1\", 5]}",
+     "\"thresholds\"[1]: 5 is an integer " THR_EXPECT},
+    {"{\"name\": \"x\", \"thresholds\": [\"http_req_failed:rate<<1\"]}",
+     "~\"thresholds\"[0]: \"http_req_failed:rate<<1\" "},
     {"{\"name\": \"x\", \"thresholds\": [\"http_req_nope:rate<1\"]}",
-     "~\"thresholds\"[0]: \"http_req_nope:rate<1\" unknown metric 'http_req_nope' (known: http_req_duration,"},
+     "~\"thresholds\"[0]: \"http_req_nope:rate<1\" unknown metric 'http_req_nope' (known: "
+     "http_req_duration,"},
     {"{\"name\": \"x\", \"thresholds\": [\"http_req_failed{endpoint:nope}:rate<1\"]}",
      "\"thresholds\"[0]: \"http_req_failed{endpoint:nope}:rate<1\" unknown endpoint 'nope'"},
     {"{\"name\": \"x\", \"thresholds\": [\"http_req_failed{scenario:agent-storm}:rate<1\"]}",
-     "\"thresholds\"[0]: \"http_req_failed{scenario:agent-storm}:rate<1\" filters on another scenario "
+     "\"thresholds\"[0]: \"http_req_failed{scenario:agent-storm}:rate<1\" filters on another "
+     "scenario "
      "(expected scenario:x, the file's own name, or no scenario tag)"},
-    {"{\"name\": \"x\", \"thresholds\": [\"http_reqs:count>1\", \"http_reqs:count>1\", \"http_reqs:count>1\","
-     "\"http_reqs:count>1\", \"http_reqs:count>1\", \"http_reqs:count>1\", \"http_reqs:count>1\", \"http_reqs:count>1\","
-     "\"http_reqs:count>1\", \"http_reqs:count>1\", \"http_reqs:count>1\", \"http_reqs:count>1\", \"http_reqs:count>1\","
+    {"{\"name\": \"x\", \"thresholds\": [\"http_reqs:count>1\", \"http_reqs:count>1\", "
+     "\"http_reqs:count>1\","
+     "\"http_reqs:count>1\", \"http_reqs:count>1\", \"http_reqs:count>1\", \"http_reqs:count>1\", "
+     "\"http_reqs:count>1\","
+     "\"http_reqs:count>1\", \"http_reqs:count>1\", \"http_reqs:count>1\", \"http_reqs:count>1\", "
+     "\"http_reqs:count>1\","
      "\"http_reqs:count>1\", \"http_reqs:count>1\", \"http_reqs:count>1\", \"http_reqs:count>1\"]}",
      "\"thresholds\": has 17 entries (expected at most 16)"},
 };
@@ -289,9 +323,11 @@ START_TEST(bad_file)
     ck_assert_ptr_null(p);
     ck_assert_msg(strchr(err, '\n') == NULL, "case %d: more than one line: %s", _i, err);
     if (b->expect[0] == '~')
-        ck_assert_msg(strstr(err, b->expect + 1) == err, "case %d:\n got  %s\n want %s...", _i, err, b->expect + 1);
+        ck_assert_msg(strstr(err, b->expect + 1) == err, "case %d:\n got  %s\n want %s...", _i, err,
+                      b->expect + 1);
     else
-        ck_assert_msg(strcmp(err, b->expect) == 0, "case %d:\n got  %s\n want %s", _i, err, b->expect);
+        ck_assert_msg(strcmp(err, b->expect) == 0, "case %d:\n got  %s\n want %s", _i, err,
+                      b->expect);
 }
 END_TEST
 
@@ -383,12 +419,14 @@ START_TEST(file_equals_command_line)
         path, sizeof(path));
     struct run_config f, c;
     ck_assert_msg(parse_args(&f, ARGS("--scenario", path, "--seed", "1")) == 0, "%s", err);
-    ck_assert_msg(parse_args(&c, ARGS("--agents", "300", "--heartbeat", "45s", "--jitter", "5%",
-                                      "--poll", "0", "--agent-profile", "certctl-1.0", "--os-mix",
-                                      "70/20/10", "--ramp", "2m", "--duration", "8h", "--certs", "600",
-                                      "--bulk-rate", "2/s", "--bulk-batch", "25", "--bulk-passes", "2",
-                                      "--acme-clients", "4", "--acme-mode", "burst", "--threshold",
-                                      "http_req_failed:rate<0.01", "--seed", "1")) == 0, "%s", err);
+    ck_assert_msg(
+        parse_args(&c,
+                   ARGS("--agents", "300", "--heartbeat", "45s", "--jitter", "5%", "--poll", "0",
+                        "--agent-profile", "certctl-1.0", "--os-mix", "70/20/10", "--ramp", "2m",
+                        "--duration", "8h", "--certs", "600", "--bulk-rate", "2/s", "--bulk-batch",
+                        "25", "--bulk-passes", "2", "--acme-clients", "4", "--acme-mode", "burst",
+                        "--threshold", "http_req_failed:rate<0.01", "--seed", "1")) == 0,
+        "%s", err);
     assert_same_load(&f, &c);
     ck_assert_uint_eq(f.n_scenarios, 1);
     ck_assert_str_eq(f.scenarios[0], "soak"); /* the tag is the file's name */
@@ -401,12 +439,14 @@ START_TEST(file_equals_command_line)
     ck_assert_str_eq(options_actor_scenario(&c, OPTIONS_ACTOR_AGENTS), "default");
     /* the file's values are "given" (not explicit), the command line's explicit */
     static const enum run_opt set_by_file[] = {
-        RUN_OPT_AGENTS, RUN_OPT_HEARTBEAT, RUN_OPT_JITTER, RUN_OPT_POLL, RUN_OPT_AGENT_PROFILE,
-        RUN_OPT_OS_MIX, RUN_OPT_RAMP, RUN_OPT_DURATION, RUN_OPT_CERTS, RUN_OPT_BULK_RATE,
-        RUN_OPT_BULK_BATCH, RUN_OPT_BULK_PASSES, RUN_OPT_ACME_CLIENTS, RUN_OPT_ACME_MODE};
+        RUN_OPT_AGENTS,        RUN_OPT_HEARTBEAT, RUN_OPT_JITTER,     RUN_OPT_POLL,
+        RUN_OPT_AGENT_PROFILE, RUN_OPT_OS_MIX,    RUN_OPT_RAMP,       RUN_OPT_DURATION,
+        RUN_OPT_CERTS,         RUN_OPT_BULK_RATE, RUN_OPT_BULK_BATCH, RUN_OPT_BULK_PASSES,
+        RUN_OPT_ACME_CLIENTS,  RUN_OPT_ACME_MODE};
     for (size_t i = 0; i < sizeof(set_by_file) / sizeof(set_by_file[0]); i++) {
         ck_assert(options_explicit(&c, set_by_file[i]) && !options_given(&c, RUN_OPT_TIMEOUT));
-        ck_assert_msg(options_given(&f, set_by_file[i]), "option %d not set by the file", (int)set_by_file[i]);
+        ck_assert_msg(options_given(&f, set_by_file[i]), "option %d not set by the file",
+                      (int)set_by_file[i]);
         ck_assert(!options_explicit(&f, set_by_file[i]));
     }
     ck_assert(!options_given(&f, RUN_OPT_TIMEOUT));
@@ -433,11 +473,14 @@ START_TEST(file_equals_preset)
     const struct preset *storm = preset_find("agent-storm");
     ck_assert_int_gt(preset_format_settings(storm, sets, sizeof(sets)), 0);
     ck_assert_str_eq(sets, "--agents 5000 --heartbeat 30s --poll 0 --duration 5m");
-    put("storm.json", "{\"name\": \"my-storm\", \"agents\": 5000, \"heartbeat\": \"30s\", \"poll\": 0, "
-                      "\"duration\": \"5m\"}", path, sizeof(path));
+    put("storm.json",
+        "{\"name\": \"my-storm\", \"agents\": 5000, \"heartbeat\": \"30s\", \"poll\": 0, "
+        "\"duration\": \"5m\"}",
+        path, sizeof(path));
     struct run_config f, p;
     ck_assert_msg(parse_args(&f, ARGS("--scenario", path, "--agents", "40")) == 0, "%s", err);
-    ck_assert_msg(parse_args(&p, ARGS("--scenario", "agent-storm", "--agents", "40")) == 0, "%s", err);
+    ck_assert_msg(parse_args(&p, ARGS("--scenario", "agent-storm", "--agents", "40")) == 0, "%s",
+                  err);
     assert_same_load(&f, &p);
     ck_assert_uint_eq(f.agents, 40); /* explicit wins over both */
     ck_assert_uint_eq(f.scenario_mask, p.scenario_mask);
@@ -451,27 +494,32 @@ END_TEST
 START_TEST(explicit_options_win)
 {
     char path[128];
-    put("a.json", "{\"name\": \"a\", \"agents\": 100, \"heartbeat\": \"10s\", \"ramp\": \"1m\", "
-                  "\"jitter\": \"20%\", \"os_mix\": \"50/25/25\", \"thresholds\": [\"http_reqs{scenario:a}:count>0\"]}",
+    put("a.json",
+        "{\"name\": \"a\", \"agents\": 100, \"heartbeat\": \"10s\", \"ramp\": \"1m\", "
+        "\"jitter\": \"20%\", \"os_mix\": \"50/25/25\", \"thresholds\": "
+        "[\"http_reqs{scenario:a}:count>0\"]}",
         path, sizeof(path));
     struct run_config cfg;
     ck_assert_msg(parse_args(&cfg, ARGS("--scenario", path, "--agents", "7", "--jitter", "0%",
-                                        "--no-thresholds")) == 0, "%s", err);
+                                        "--no-thresholds")) == 0,
+                  "%s", err);
     ck_assert_uint_eq(cfg.agents, 7);
     ck_assert(cfg.jitter_pct == 0.0);
     ck_assert_uint_eq(cfg.heartbeat_ns, 10 * SEC);
     ck_assert_uint_eq(cfg.ramp_ns, 60 * SEC);
     ck_assert_uint_eq(cfg.os_mix.pct[0], 50);
     ck_assert_uint_eq(cfg.n_thresholds, 0);
-    ck_assert(options_explicit(&cfg, RUN_OPT_AGENTS) && !(cfg.scenario_mask & (1ULL << RUN_OPT_AGENTS)));
+    ck_assert(options_explicit(&cfg, RUN_OPT_AGENTS) &&
+              !(cfg.scenario_mask & (1ULL << RUN_OPT_AGENTS)));
     options_free(&cfg);
 
     /* the first scenario that sets a value wins; each actor group takes one scenario's name */
-    ck_assert_msg(parse_args(&cfg, ARGS("--scenario", "acme-burst", "--scenario", path, "--scenario",
-                                        "bulk-renewal")) == 0, "%s", err);
-    ck_assert_uint_eq(cfg.agents, 0);               /* acme-burst's */
-    ck_assert_uint_eq(cfg.heartbeat_ns, 10 * SEC);  /* the file's */
-    ck_assert_uint_eq(cfg.poll_ns, 30 * SEC);       /* bulk-renewal's */
+    ck_assert_msg(parse_args(&cfg, ARGS("--scenario", "acme-burst", "--scenario", path,
+                                        "--scenario", "bulk-renewal")) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(cfg.agents, 0);              /* acme-burst's */
+    ck_assert_uint_eq(cfg.heartbeat_ns, 10 * SEC); /* the file's */
+    ck_assert_uint_eq(cfg.poll_ns, 30 * SEC);      /* bulk-renewal's */
     ck_assert_uint_eq(cfg.certs, 10000);
     ck_assert_str_eq(options_actor_scenario(&cfg, OPTIONS_ACTOR_AGENTS), "a");
     ck_assert_str_eq(options_actor_scenario(&cfg, OPTIONS_ACTOR_OPERATOR), "bulk-renewal");
@@ -493,8 +541,10 @@ START_TEST(errors_through_options)
     struct run_config cfg;
     put("bad.json", "{\"name\": \"bad\", \"heartbeat\": \"5x\"}", path, sizeof(path));
     ck_assert_int_eq(parse_args(&cfg, ARGS("--agents", "5", "--scenario", path)), 2);
-    snprintf(want, sizeof(want), "fleetsim: --scenario %s: \"heartbeat\": \"5x\" has an unknown unit "
-                                 "\"x\" (expected ms, s, m, h or d, e.g. 30s or 1h30m)", path);
+    snprintf(want, sizeof(want),
+             "fleetsim: --scenario %s: \"heartbeat\": \"5x\" has an unknown unit "
+             "\"x\" (expected ms, s, m, h or d, e.g. 30s or 1h30m)",
+             path);
     ck_assert_str_eq(err, want);
     options_free(&cfg);
 
@@ -508,17 +558,21 @@ START_TEST(errors_through_options)
     char other[128];
     put("two.json", "{\"name\": \"same\", \"agents\": 3}", other, sizeof(other));
     ck_assert_int_eq(parse_args(&cfg, ARGS("--scenario", path, "--scenario", other)), 2);
-    snprintf(want, sizeof(want), "fleetsim: --scenario %s: \"name\": \"same\" is the name of an "
-                                 "earlier --scenario (expected each scenario once)", other);
+    snprintf(want, sizeof(want),
+             "fleetsim: --scenario %s: \"name\": \"same\" is the name of an "
+             "earlier --scenario (expected each scenario once)",
+             other);
     ck_assert_str_eq(err, want);
     options_free(&cfg);
 
     /* a --threshold may name the file's scenario, not an absent one */
     ck_assert_int_eq(parse_args(&cfg, ARGS("--scenario", path, "--threshold",
-                                           "http_reqs{scenario:same}:count>0")), 0);
+                                           "http_reqs{scenario:same}:count>0")),
+                     0);
     options_free(&cfg);
     ck_assert_int_eq(parse_args(&cfg, ARGS("--scenario", path, "--threshold",
-                                           "http_reqs{scenario:other}:count>0")), 2);
+                                           "http_reqs{scenario:other}:count>0")),
+                     2);
     ck_assert(strstr(err, "scenario 'other' is not part of this run") != NULL);
     options_free(&cfg);
 }

@@ -92,7 +92,8 @@ END_TEST
 START_TEST(test_grid)
 {
     const uint64_t grid = 5000000; /* 5 ms */
-    struct schedule_params exact = {.interval_ns = 30 * S_NS, .jitter_pct = 10, .ramp_ns = 30 * S_NS};
+    struct schedule_params exact = {
+        .interval_ns = 30 * S_NS, .jitter_pct = 10, .ramp_ns = 30 * S_NS};
     struct schedule_params on_grid = exact;
     on_grid.grid_ns = grid;
     for (uint32_t index = 1; index <= 50; index++) {
@@ -142,10 +143,10 @@ END_TEST
 
 START_TEST(test_start_together)
 {
-    struct schedule_params hb = {.interval_ns = 60 * S_NS, .ramp_ns = 60 * S_NS,
-                                 .start_at_agent_start = true};
-    struct schedule_params poll = {.interval_ns = 30 * S_NS, .ramp_ns = 60 * S_NS,
-                                   .start_at_agent_start = true};
+    struct schedule_params hb = {
+        .interval_ns = 60 * S_NS, .ramp_ns = 60 * S_NS, .start_at_agent_start = true};
+    struct schedule_params poll = {
+        .interval_ns = 30 * S_NS, .ramp_ns = 60 * S_NS, .start_at_agent_start = true};
     for (uint32_t i = 1; i <= 100; i++) {
         struct schedule_timer a, b;
         schedule_timer_init(&a, 8, i, SCHEDULE_HEARTBEAT, &hb);

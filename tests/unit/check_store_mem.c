@@ -26,14 +26,17 @@ static struct store *big_fleet(uint32_t agents, uint32_t certs)
     cfg.expect_agents = agents;
     cfg.expect_certs = certs;
     struct store *s = open_mem(&cfg);
-    struct store_seed_config sc = {.agents = agents, .certs = certs, .run_seed = 3,
-                                   .os_mix = identity_default_os_mix()};
+    struct store_seed_config sc = {
+        .agents = agents, .certs = certs, .run_seed = 3, .os_mix = identity_default_os_mix()};
     char err[256] = "";
     ck_assert_msg(store_seed_fleet(s, &sc, err, sizeof(err)) == STORE_OK, "%s", err);
     return s;
 }
 
-static size_t heap_in_use(void) { return mallinfo2().uordblks; }
+static size_t heap_in_use(void)
+{
+    return mallinfo2().uordblks;
+}
 
 static double now_s(void)
 {
@@ -46,8 +49,11 @@ START_TEST(heartbeat_and_poll_allocate_nothing_lasting)
 {
     struct store *s = big_fleet(1000, 2000);
     char id[IDENTITY_NAME_MAX];
-    struct store_agent_meta m = {.hostname = "h", .os = "linux", .architecture = "amd64",
-                                 .ip_address = "127.0.0.9", .version = "2.1.0"};
+    struct store_agent_meta m = {.hostname = "h",
+                                 .os = "linux",
+                                 .architecture = "amd64",
+                                 .ip_address = "127.0.0.9",
+                                 .version = "2.1.0"};
     /* First pass sets every agent's metadata once; later passes must not grow the heap. */
     for (uint32_t i = 1; i <= 1000; i++) {
         identity_agent_id(id, sizeof(id), IDENTITY_DEFAULT_PREFIX, i);

@@ -22,16 +22,15 @@ struct good_case {
 static const struct good_case good[] = {
     {"http_req_duration:p(99)<1000", "http_req_duration", 0, THRESHOLD_AGG_PERCENTILE, 99,
      THRESHOLD_LT, 1000},
-    {"http_req_duration{scenario:agent-storm,endpoint:heartbeat}:p(99)<1000",
-     "http_req_duration", 2, THRESHOLD_AGG_PERCENTILE, 99, THRESHOLD_LT, 1000},
+    {"http_req_duration{scenario:agent-storm,endpoint:heartbeat}:p(99)<1000", "http_req_duration",
+     2, THRESHOLD_AGG_PERCENTILE, 99, THRESHOLD_LT, 1000},
     {"http_req_duration:p(99.9)<=1s", "http_req_duration", 0, THRESHOLD_AGG_PERCENTILE, 99.9,
      THRESHOLD_LE, 1000},
     {"http_req_duration:p(95) < 500ms", "http_req_duration", 0, THRESHOLD_AGG_PERCENTILE, 95,
      THRESHOLD_LT, 500},
     {"http_req_duration:avg<250us", "http_req_duration", 0, THRESHOLD_AGG_AVG, 0, THRESHOLD_LT,
      0.25},
-    {"http_req_service:med>=2.5", "http_req_service", 0, THRESHOLD_AGG_MED, 0, THRESHOLD_GE,
-     2.5},
+    {"http_req_service:med>=2.5", "http_req_service", 0, THRESHOLD_AGG_MED, 0, THRESHOLD_GE, 2.5},
     {"http_req_lag:max<10", "http_req_lag", 0, THRESHOLD_AGG_MAX, 0, THRESHOLD_LT, 10},
     {"http_req_lag:min==0", "http_req_lag", 0, THRESHOLD_AGG_MIN, 0, THRESHOLD_EQ, 0},
     {"http_req_duration:count>100", "http_req_duration", 0, THRESHOLD_AGG_COUNT, 0, THRESHOLD_GT,
@@ -42,8 +41,8 @@ static const struct good_case good[] = {
      THRESHOLD_AGG_PERCENTILE, 100, THRESHOLD_LT, 3600000},
     {"http_req_failed:rate<0.001", "http_req_failed", 0, THRESHOLD_AGG_RATE, 0, THRESHOLD_LT,
      0.001},
-    {"http_req_5xx{actor:acme}:rate<0.001", "http_req_5xx", 1, THRESHOLD_AGG_RATE, 0,
-     THRESHOLD_LT, 0.001},
+    {"http_req_5xx{actor:acme}:rate<0.001", "http_req_5xx", 1, THRESHOLD_AGG_RATE, 0, THRESHOLD_LT,
+     0.001},
     {"acme_rate_limit_shape_ok:rate>=1", "acme_rate_limit_shape_ok", 0, THRESHOLD_AGG_RATE, 0,
      THRESHOLD_GE, 1},
     {"http_reqs{status:429}:count<10", "http_reqs", 1, THRESHOLD_AGG_COUNT, 0, THRESHOLD_LT, 10},
@@ -134,8 +133,9 @@ START_TEST(test_parse_tags_kept)
 {
     struct threshold t;
     char err[256];
-    ck_assert_int_eq(threshold_parse("http_reqs{ scenario : agent-storm , status:4xx }:count<1",
-                                     &t, err, sizeof err), 0);
+    ck_assert_int_eq(threshold_parse("http_reqs{ scenario : agent-storm , status:4xx }:count<1", &t,
+                                     err, sizeof err),
+                     0);
     ck_assert_str_eq(t.tags[0].key, "scenario");
     ck_assert_str_eq(t.tags[0].value, "agent-storm");
     ck_assert_str_eq(t.tags[1].key, "status");
@@ -156,8 +156,8 @@ START_TEST(test_check_scenarios)
     static const char *const names[] = {"agent-storm", "acme-burst"};
     struct threshold t;
     char err[256];
-    ck_assert_int_eq(threshold_parse("http_req_failed{scenario:agent-storm}:rate<0.01", &t, err,
-                                     sizeof err), 0);
+    ck_assert_int_eq(
+        threshold_parse("http_req_failed{scenario:agent-storm}:rate<0.01", &t, err, sizeof err), 0);
     ck_assert_int_eq(threshold_check_scenarios(&t, names, 2, err, sizeof err), 0);
     ck_assert_int_eq(threshold_check_scenarios(&t, names + 1, 1, err, sizeof err), -EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "scenario 'agent-storm'"));

@@ -23,7 +23,7 @@ struct tconn {
     struct tsrv *s;
     struct bufferevent *bev;
     struct tconn *next;
-    bool closing;  /* close once the output is written */
+    bool closing; /* close once the output is written */
 };
 
 static void tconn_free(struct tconn *tc)
@@ -116,8 +116,8 @@ static void respond(struct tconn *tc, enum tsrv_mode mode, int n)
         break;
     }
     case TS_GARBAGE: {
-        static const unsigned char junk[] = {0x16, 0x03, 0x01, 0x00, 0xff, 0x00, 'x', '\r', '\n',
-                                             '\r', '\n'};
+        static const unsigned char junk[] = {0x16, 0x03, 0x01, 0x00, 0xff, 0x00,
+                                             'x',  '\r', '\n', '\r', '\n'};
         bufferevent_write(tc->bev, junk, sizeof(junk));
         break;
     }
@@ -187,15 +187,16 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     }
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
 {
     struct tsrv *s = arg;
     (void)l;
     (void)salen;
     s->accepts++;
-    const void *a = sa->sa_family == AF_INET ? (const void *)&((struct sockaddr_in *)sa)->sin_addr
-                                             : (const void *)&((struct sockaddr_in6 *)sa)->sin6_addr;
+    const void *a = sa->sa_family == AF_INET
+                        ? (const void *)&((struct sockaddr_in *)sa)->sin_addr
+                        : (const void *)&((struct sockaddr_in6 *)sa)->sin6_addr;
     inet_ntop(sa->sa_family, a, s->last_peer, sizeof(s->last_peer));
     if (s->close_on_accept > 0) {
         s->close_on_accept--;
@@ -237,9 +238,8 @@ int tsrv_start(struct tsrv *s, struct event_base *base, const char *host, SSL_CT
             return -1;
         len = sizeof(*a);
     }
-    s->lis = evconnlistener_new_bind(base, on_accept, s,
-                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 64,
-                                     (struct sockaddr *)&ss, (int)len);
+    s->lis = evconnlistener_new_bind(base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                                     64, (struct sockaddr *)&ss, (int)len);
     if (!s->lis)
         return -1;
     struct sockaddr_storage bound;
@@ -288,8 +288,8 @@ int tsrv_make_cert(EVP_PKEY **key_out, X509 **cert_out, char *path_out)
     X509_gmtime_adj(X509_getm_notBefore(x), -3600);
     X509_gmtime_adj(X509_getm_notAfter(x), 86400);
     X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1,
-                               -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1,
+                               0);
     X509_set_issuer_name(x, name);
     X509_set_pubkey(x, key);
     X509V3_CTX ctx;

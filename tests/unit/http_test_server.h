@@ -37,18 +37,18 @@ enum tsrv_mode {
 struct tsrv {
     struct event_base *base;
     struct evconnlistener *lis;
-    SSL_CTX *ssl_ctx;               /* TLS when non-NULL */
+    SSL_CTX *ssl_ctx; /* TLS when non-NULL */
     uint16_t port;
     enum tsrv_mode modes[TSRV_MAX_MODES]; /* response to request n (the last repeats) */
     int nmodes;
-    int close_on_accept;            /* close this many accepted connections at once */
-    int accepts;                    /* connections accepted */
-    int requests;                   /* requests read (over all connections) */
-    int peer_closed;                /* connections the client closed (EOF/error seen) */
-    int tls_resumed;                /* TLS connections that resumed a session */
-    char last_peer[64];             /* address of the last accepted peer */
-    char last_request[8192];        /* the last request, head and body */
-    struct tconn *conns;            /* open connections */
+    int close_on_accept;     /* close this many accepted connections at once */
+    int accepts;             /* connections accepted */
+    int requests;            /* requests read (over all connections) */
+    int peer_closed;         /* connections the client closed (EOF/error seen) */
+    int tls_resumed;         /* TLS connections that resumed a session */
+    char last_peer[64];      /* address of the last accepted peer */
+    char last_request[8192]; /* the last request, head and body */
+    struct tconn *conns;     /* open connections */
 };
 
 /* Starts listening on host ("127.0.0.1" or "::1"); ssl_ctx NULL = plain. Returns 0 or -1. */

@@ -43,14 +43,33 @@ static void request(struct metrics *m, size_t i)
     uint64_t v = value_us(i), lag = v / 50;
     struct request_timing t = {BASE_NS, BASE_NS + lag * NS_PER_US, 0, BASE_NS + v * NS_PER_US};
     switch (i % 41) {
-    case 7: fx_answered(s, v, lag, 500, true); break;
-    case 13: fx_answered(s, v, lag, 429, true); break;
-    case 17: metrics_scheduled(s); metrics_transport_error(s, &t, METRICS_ERR_CONNECT); break;
-    case 19: metrics_scheduled(s); metrics_timed_out(s, &t); break;
-    case 23: metrics_scheduled(s); metrics_dropped(s); break;
-    case 29: metrics_scheduled(s); break; /* still in flight at the end */
-    case 31: fx_answered(s, v, lag, 404, false); break;
-    default: fx_answered(s, v, lag, 200, false); break;
+    case 7:
+        fx_answered(s, v, lag, 500, true);
+        break;
+    case 13:
+        fx_answered(s, v, lag, 429, true);
+        break;
+    case 17:
+        metrics_scheduled(s);
+        metrics_transport_error(s, &t, METRICS_ERR_CONNECT);
+        break;
+    case 19:
+        metrics_scheduled(s);
+        metrics_timed_out(s, &t);
+        break;
+    case 23:
+        metrics_scheduled(s);
+        metrics_dropped(s);
+        break;
+    case 29:
+        metrics_scheduled(s);
+        break; /* still in flight at the end */
+    case 31:
+        fx_answered(s, v, lag, 404, false);
+        break;
+    default:
+        fx_answered(s, v, lag, 200, false);
+        break;
     }
 }
 
@@ -104,7 +123,7 @@ int fx_write_summary(const char *path, const struct metrics *m, uint64_t seed, u
     }
     json_object *config = json_object_new_object();
     json_object_object_add(config, "agents", json_object_new_int(100));
-    struct report_meta meta = {"0.1.0-test", seed, shard_k, shard_n, 1795000000 + shard_k,
+    struct report_meta meta = {"0.1.0-test",         seed,  shard_k, shard_n, 1795000000 + shard_k,
                                1795000300 + shard_k, config};
     int rc = report_json_write(path, &meta, m, res, n_specs, err, sizeof err);
     if (rc != 0)

@@ -13,7 +13,6 @@
 #include "tests/lib/testenv.h"
 #include "tests/unit/store_cases_int.h"
 
-
 static const struct store_backend *backend;
 int64_t fake_now_ns = T0_NS;
 
@@ -41,8 +40,10 @@ struct store *open_store(bool clamp)
 struct store *seeded(int n_agents, int n_certs, bool clamp)
 {
     struct store *s = open_store(clamp);
-    struct store_seed_config sc = {.agents = (uint32_t)n_agents, .certs = (uint32_t)n_certs,
-                                   .prefix = P, .run_seed = 7,
+    struct store_seed_config sc = {.agents = (uint32_t)n_agents,
+                                   .certs = (uint32_t)n_certs,
+                                   .prefix = P,
+                                   .run_seed = 7,
                                    .os_mix = identity_default_os_mix()};
     char err[256] = "";
     int rc = store_seed_fleet(s, &sc, err, sizeof(err));
@@ -72,7 +73,10 @@ int64_t rfc3339_s(const char *t)
     return (int64_t)timegm(&tm);
 }
 
-bool jhas(json_object *o, const char *key) { return json_object_object_get_ex(o, key, NULL); }
+bool jhas(json_object *o, const char *key)
+{
+    return json_object_object_get_ex(o, key, NULL);
+}
 
 char *agent_id(int i)
 {
@@ -119,8 +123,11 @@ void issued(struct store_issued_cert *ic, const char *fp, int64_t not_after_s)
 {
     *ic = (struct store_issued_cert){
         .pem_chain = "-----BEGIN CERTIFICATE-----\nleaf\n-----END CERTIFICATE-----\n",
-        .serial_number = "0a1b", .fingerprint_sha256 = fp, .csr_pem = "csr",
-        .not_before_unix_s = T0_NS / 1000000000LL, .not_after_unix_s = not_after_s};
+        .serial_number = "0a1b",
+        .fingerprint_sha256 = fp,
+        .csr_pem = "csr",
+        .not_before_unix_s = T0_NS / 1000000000LL,
+        .not_after_unix_s = not_after_s};
 }
 
 /* ---- agents ----------------------------------------------------------------------------- */
@@ -128,8 +135,11 @@ void issued(struct store_issued_cert *ic, const char *fp, int64_t not_after_s)
 START_TEST(register_rules)
 {
     struct store *s = open_store(true);
-    struct store_agent_meta m = {.hostname = "h1", .os = "linux", .architecture = "amd64",
-                                 .ip_address = "192.0.2.10", .version = "2.1.0"};
+    struct store_agent_meta m = {.hostname = "h1",
+                                 .os = "linux",
+                                 .architecture = "amd64",
+                                 .ip_address = "192.0.2.10",
+                                 .version = "2.1.0"};
     json_object *a = NULL;
     ck_assert_int_eq(store_agent_register(s, "web-1", &m, &a), STORE_OK);
     ck_assert_str_eq(jstr(a, "status"), "Online");
@@ -303,7 +313,8 @@ START_TEST(csr_complete_then_deploy_claimed_once)
     ck_assert_str_eq(jstr(it, "status"), "Running");
     ck_assert_str_eq(jstr(it, "target_id"), "tgt-loadtest-00001");
     ck_assert_str_eq(jstr(it, "target_type"), "NGINX");
-    ck_assert_str_eq(json_object_to_json_string(json_object_object_get(it, "target_config")), "{ }");
+    ck_assert_str_eq(json_object_to_json_string(json_object_object_get(it, "target_config")),
+                     "{ }");
     ck_assert(!jhas(it, "common_name"));
     char deploy[128];
     snprintf(deploy, sizeof(deploy), "%s", jstr(it, "id"));

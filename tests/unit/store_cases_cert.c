@@ -11,8 +11,8 @@
 /* ---- certificates ----------------------------------------------------------------------- */
 
 static int64_t list_page(struct store *s, const struct store_cert_filter *f, int64_t page,
-                         int64_t per_page, int64_t *page_out, int64_t *per_page_out,
-                         int64_t *n_out, char *first_id)
+                         int64_t per_page, int64_t *page_out, int64_t *per_page_out, int64_t *n_out,
+                         char *first_id)
 {
     json_object *l = NULL;
     ck_assert_int_eq(store_cert_list(s, f, page, per_page, &l), STORE_OK);
@@ -50,8 +50,10 @@ START_TEST(list_paging_rules)
     struct store_cert_filter f = {.agent_id = agent_id(2)};
     ck_assert_int_eq(list_page(s, &f, 1, 10, &pg, &pp, &n, first), 40);
     ck_assert_str_eq(first, cert_id(2));
-    f = (struct store_cert_filter){.status = "Active", .owner_id = "o-loadtest",
-                                   .team_id = "t-loadtest", .issuer_id = "iss-local"};
+    f = (struct store_cert_filter){.status = "Active",
+                                   .owner_id = "o-loadtest",
+                                   .team_id = "t-loadtest",
+                                   .issuer_id = "iss-local"};
     ck_assert_int_eq(list_page(s, &f, 1, 10, &pg, &pp, &n, NULL), 120);
     f = (struct store_cert_filter){.status = "RenewalInProgress"};
     ck_assert_int_eq(list_page(s, &f, 1, 1, &pg, &pp, &n, NULL), 0);
@@ -62,8 +64,9 @@ START_TEST(list_paging_rules)
     ck_assert_int_eq(store_cert_get(s, cert_id(7), &c), STORE_OK);
     ck_assert_str_eq(jstr(c, "name"), "loadtest-bulk-00007");
     ck_assert_str_eq(jstr(c, "environment"), "loadtest");
-    ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(
-                         json_object_object_get(c, "target_ids"), 0)), "tgt-loadtest-00001");
+    ck_assert_str_eq(json_object_get_string(
+                         json_object_array_get_idx(json_object_object_get(c, "target_ids"), 0)),
+                     "tgt-loadtest-00001");
     ck_assert_int_eq(json_object_array_length(json_object_object_get(c, "sans")), 0);
     json_object_put(c);
     ck_assert_int_eq(store_cert_get(s, "mc-nope", &c), STORE_NOT_FOUND);
@@ -75,10 +78,14 @@ START_TEST(cert_create_rules)
 {
     struct store *s = seeded(1, 0, true);
     const char *sans[] = {"a.example.test", "b.example.test"};
-    struct store_cert_input in = {.name = "api", .common_name = "api.example.test",
-                                  .owner_id = "o-loadtest", .team_id = "t-loadtest",
-                                  .issuer_id = "iss-local", .renewal_policy_id = "rp-loadtest",
-                                  .sans = sans, .n_sans = 2};
+    struct store_cert_input in = {.name = "api",
+                                  .common_name = "api.example.test",
+                                  .owner_id = "o-loadtest",
+                                  .team_id = "t-loadtest",
+                                  .issuer_id = "iss-local",
+                                  .renewal_policy_id = "rp-loadtest",
+                                  .sans = sans,
+                                  .n_sans = 2};
     json_object *c = NULL;
     ck_assert_int_eq(store_cert_create(s, &in, &c), STORE_OK);
     ck_assert_str_eq(jstr(c, "status"), "Pending");
@@ -195,28 +202,40 @@ END_TEST
 START_TEST(bulk_ids_and_skip_rules)
 {
     struct store *s = seeded(2, 6, true);
-    struct store_cert_input in = {.name = "archived", .common_name = "x.example.test",
-                                  .owner_id = "o-loadtest", .team_id = "t-loadtest",
-                                  .issuer_id = "iss-local", .renewal_policy_id = "rp-loadtest",
-                                  .id = "mc-arch", .status = "Archived"};
+    struct store_cert_input in = {.name = "archived",
+                                  .common_name = "x.example.test",
+                                  .owner_id = "o-loadtest",
+                                  .team_id = "t-loadtest",
+                                  .issuer_id = "iss-local",
+                                  .renewal_policy_id = "rp-loadtest",
+                                  .id = "mc-arch",
+                                  .status = "Archived"};
     ck_assert_int_eq(store_cert_create(s, &in, NULL), STORE_OK);
-    in = (struct store_cert_input){.name = "expired", .common_name = "y.example.test",
-                                   .owner_id = "o-loadtest", .team_id = "t-loadtest",
-                                   .issuer_id = "iss-local", .renewal_policy_id = "rp-loadtest",
-                                   .id = "mc-exp", .status = "Expired"};
+    in = (struct store_cert_input){.name = "expired",
+                                   .common_name = "y.example.test",
+                                   .owner_id = "o-loadtest",
+                                   .team_id = "t-loadtest",
+                                   .issuer_id = "iss-local",
+                                   .renewal_policy_id = "rp-loadtest",
+                                   .id = "mc-exp",
+                                   .status = "Expired"};
     ck_assert_int_eq(store_cert_create(s, &in, NULL), STORE_OK);
-    in = (struct store_cert_input){.name = "fresh", .common_name = "z.example.test",
-                                   .owner_id = "o-loadtest", .team_id = "t-loadtest",
-                                   .issuer_id = "iss-local", .renewal_policy_id = "rp-loadtest",
-                                   .id = "mc-new", .status = "Revoked"};
+    in = (struct store_cert_input){.name = "fresh",
+                                   .common_name = "z.example.test",
+                                   .owner_id = "o-loadtest",
+                                   .team_id = "t-loadtest",
+                                   .issuer_id = "iss-local",
+                                   .renewal_policy_id = "rp-loadtest",
+                                   .id = "mc-new",
+                                   .status = "Revoked"};
     ck_assert_int_eq(store_cert_create(s, &in, NULL), STORE_OK);
     in.id = "mc-zero";
     in.name = "zero";
     in.status = NULL; /* Pending, zero expires_at: an Issuance */
     ck_assert_int_eq(store_cert_create(s, &in, NULL), STORE_OK);
 
-    const char *ids[] = {"mc-arch", "mc-unknown", "mc-exp", "mc-new", "mc-zero",
-                         "mc-loadtest-00001", "mc-loadtest-00002"};
+    const char *ids[] = {"mc-arch", "mc-unknown",        "mc-exp",           "mc-new",
+                         "mc-zero", "mc-loadtest-00001", "mc-loadtest-00002"};
     struct store_bulk_criteria c = {.certificate_ids = ids, .n_certificate_ids = 7};
     json_object *r = bulk(s, &c);
     json_object *jobs = json_object_object_get(r, "enqueued_jobs");
@@ -234,8 +253,8 @@ START_TEST(bulk_ids_and_skip_rules)
 
     /* Filter and ids together: the filter's matches, intersected with the ids. */
     const char *two[] = {"mc-loadtest-00003", "mc-loadtest-00004", "mc-arch"};
-    struct store_bulk_criteria both = {.agent_id = agent_id(1), .certificate_ids = two,
-                                       .n_certificate_ids = 3};
+    struct store_bulk_criteria both = {
+        .agent_id = agent_id(1), .certificate_ids = two, .n_certificate_ids = 3};
     bulk_expect(bulk(s, &both), 1, 1, 0); /* cert 3 is agent 1's; 4 is agent 2's */
     store_free(s);
 }
@@ -267,8 +286,10 @@ START_TEST(profile_rules)
     struct store_profile_input mode = {.name = "m", .acme_auth_mode = "magic"};
     ck_assert_int_eq(store_profile_create(s, &mode, NULL), STORE_INVALID);
     struct store_key_rule rsa = {"RSA", 3072};
-    struct store_profile_input gen = {.name = "strong", .allowed_key_algorithms = &rsa,
-                                      .n_allowed = 1, .acme_auth_mode = "challenge",
+    struct store_profile_input gen = {.name = "strong",
+                                      .allowed_key_algorithms = &rsa,
+                                      .n_allowed = 1,
+                                      .acme_auth_mode = "challenge",
                                       .max_ttl_seconds = 3600};
     ck_assert_int_eq(store_profile_create(s, &gen, &p), STORE_OK);
     ck_assert_int_eq(strncmp(jstr(p, "id"), "prof-", 5), 0);
@@ -281,10 +302,14 @@ START_TEST(profile_rules)
     json_object_put(p);
 
     /* A certificate bound to the profile is found by the profile filter and bulk renewal. */
-    struct store_cert_input ci = {.name = "p1", .common_name = "p1.example.test",
-                                  .owner_id = "o-loadtest", .team_id = "t-loadtest",
-                                  .issuer_id = "iss-local", .renewal_policy_id = "rp-loadtest",
-                                  .certificate_profile_id = "prof-test", .status = "Active",
+    struct store_cert_input ci = {.name = "p1",
+                                  .common_name = "p1.example.test",
+                                  .owner_id = "o-loadtest",
+                                  .team_id = "t-loadtest",
+                                  .issuer_id = "iss-local",
+                                  .renewal_policy_id = "rp-loadtest",
+                                  .certificate_profile_id = "prof-test",
+                                  .status = "Active",
                                   .expires_at_unix_s = T0_NS / 1000000000LL + 40 * DAY_S};
     ck_assert_int_eq(store_cert_create(s, &ci, NULL), STORE_OK);
     struct store_bulk_criteria c = {.profile_id = "prof-test"};
@@ -331,8 +356,9 @@ START_TEST(seed_rules)
     int64_t left = rfc3339_s(jstr(cert, "expires_at")) - seeded_at;
     ck_assert_msg(left >= 32 * DAY_S && left <= 90 * DAY_S, "expires %" PRId64 " s after seeding",
                   left);
-    ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(
-                         json_object_object_get(cert, "target_ids"), 0)), "tgt-loadtest-00002");
+    ck_assert_str_eq(json_object_get_string(
+                         json_object_array_get_idx(json_object_object_get(cert, "target_ids"), 0)),
+                     "tgt-loadtest-00002");
     json_object_put(cert);
     store_free(s);
 }
