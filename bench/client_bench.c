@@ -17,7 +17,7 @@
 #include "engine/clock.h"
 #include "engine/http_client.h"
 #include "engine/tls.h"
-#include "tests/unit/http_test_server.h"
+#include "tests/lib/http_test_server.h"
 
 struct bench;
 

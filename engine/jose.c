@@ -1,7 +1,7 @@
 /* engine/jose.c - base64url and the flattened JWS (ES256 raw r||s, RS256, EdDSA): signing,
  * parsing and verification used by ACME on both sides. JWK import/export is in jose_jwk.c. */
 #include "engine/jose.h"
-#include "engine/jose_int.h"
+#include "engine/jose_internal.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* engine/jose_jwk.c - JWK export in RFC 7638 member order (the thumbprint input), thumbprints,
  * and JWK import (EC P-256 with an on-curve check, RSA 2048..8192 bits, Ed25519). */
 #include "engine/jose.h"
-#include "engine/jose_int.h"
+#include "engine/jose_internal.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* engine/metrics.c - the metrics registry: request series keyed by (scenario, actor,
  * endpoint), the per-request recording calls, accounting totals and the known tag values.
  * Tagged metrics are in metrics_tagged.c, merge and intervals in metrics_merge.c. */
-#include "engine/metrics_private.h"
+#include "engine/metrics_internal.h"
 
 #include <errno.h>
 #include <stddef.h>

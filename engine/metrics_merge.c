@@ -1,6 +1,6 @@
 /* engine/metrics_merge.c - exact merge of registries (threads, shards), the interval view
  * (move per-interval data out without touching the cumulative data) and reset. */
-#include "engine/metrics_private.h"
+#include "engine/metrics_internal.h"
 
 #include <errno.h>
 #include <string.h>

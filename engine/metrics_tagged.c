@@ -1,7 +1,7 @@
 /* engine/metrics_tagged.c - free-form tagged metrics of the registry (actor counters such as
  * acme_problems{problem}, rates such as acme_rate_limit_shape_ok, trends such as
  * campaign_duration), looked up by metric name and tags. */
-#include "engine/metrics_private.h"
+#include "engine/metrics_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "engine/clock.h"
-#include "engine/report_html_private.h"
+#include "engine/report_html_internal.h"
 #include "engine/report_json.h"
 #include "engine/report_text.h"
 

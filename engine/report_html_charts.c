@@ -1,7 +1,7 @@
 /* engine/report_html_charts.c - the HTML report's chart data: latency percentile curves of
  * each request series from its histograms, and request rate and p99 over time from the
  * interval log's records. Drawing is report_html_svg.c's. */
-#include "engine/report_html_private.h"
+#include "engine/report_html_internal.h"
 
 #include <errno.h>
 #include <math.h>

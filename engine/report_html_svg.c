@@ -1,7 +1,7 @@
 /* engine/report_html_svg.c - the HTML report's charts: inline SVG line charts with a grid,
  * rounded axis ranges, tick labels (linear or percentile x axis) and an HTML legend; plus the
  * text escaping every part of the report uses. No scripts, no external resources. */
-#include "engine/report_html_private.h"
+#include "engine/report_html_internal.h"
 
 #include <math.h>
 #include <stdbool.h>

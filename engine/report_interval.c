@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "engine/clock.h"
-#include "engine/report_json_private.h"
+#include "engine/report_json_internal.h"
 
 #define RATE_DECIMALS 3
 

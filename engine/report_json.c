@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "engine/clock.h"
-#include "engine/report_json_private.h"
+#include "engine/report_json_internal.h"
 
 #define US_PER_MS 1000.0
 #define MS_DECIMALS 3

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "engine/clock.h"
-#include "engine/report_json_private.h"
+#include "engine/report_json_internal.h"
 
 /* Tags of one entry (strings owned by the JSON document). */
 struct entry_tags {

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "seed/seed_private.h"
+#include "seed/seed_internal.h"
 
 /* Mixed into the run seed so certificate expiry draws use their own stream. */
 #define SEED_CERT_STREAM_SALT 0x9e3779b97f4a7c15ULL

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "seed/seed_private.h"
+#include "seed/seed_internal.h"
 
 /* Marker stored in agents.api_key_hash: certctl requires a non-empty value; agents
  * authenticate with the server's shared key, not with this column. */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "seed/seed_private.h"
+#include "seed/seed_internal.h"
 
 /* Replaces line breaks and tabs with spaces, squeezes runs of spaces, trims the end. */
 static void one_line(char *s)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "seed/seed_private.h"
+#include "seed/seed_internal.h"
 
 /* Deletes with params and books the count as removed from table t. */
 static int delete_counted(struct seed_ctx *ctx, enum seed_table t, const char *sql, int nparams,

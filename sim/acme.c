@@ -3,7 +3,7 @@
  * in-flight, abandon at the end) on an engine/loop_group.h group, which runs the threads, ticks,
  * interval snapshots and drain, and the results read after the join. Each loop is touched only
  * by its own thread once started. */
-#include "sim/acme_int.h"
+#include "sim/acme_internal.h"
 
 #include <errno.h>
 #include <stdio.h>

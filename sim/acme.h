@@ -125,7 +125,7 @@ struct acme_counters {
 void acme_config_defaults(struct acme_config *cfg);
 
 /* The DESIGN §4 endpoint tag of ep ("acme_directory", ...); static storage. (Not called
- * acme_endpoint_name: target/acme_server.h maps server paths under that name.) */
+ * acme_endpoint_name: refserver/acmesrv.h maps server paths under that name.) */
 const char *acme_ep_name(enum acme_endpoint ep);
 
 /* "burst" / "order"; "es256" / "rs256" / "eddsa". Static storage. */

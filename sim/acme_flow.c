@@ -3,7 +3,7 @@
  * challenge when pending, polls until ready, finalize with a P-256 CSR, polls until valid,
  * certificate download and key check, renewal-info), their schedule (a fixed pace with one
  * waiting slot and drops, back-off after failed orders) and their outcome counters. */
-#include "sim/acme_int.h"
+#include "sim/acme_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * connection (always to the directory's origin), Replay-Nonce chaining, the bounded badNonce
  * resend, and the measurement of every answer: request metrics, acme_problems{problem} and
  * the rate-limit shape check of each 429. */
-#include "sim/acme_int.h"
+#include "sim/acme_internal.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -19,7 +19,7 @@
 
 #include "engine/clock.h"
 #include "engine/text_out.h"
-#include "sim/agent_int.h"
+#include "sim/agent_internal.h"
 #include "sim/agent_work.h"
 
 #define NS_PER_S 1000000000ULL

@@ -14,7 +14,7 @@
 #include <json-c/json.h>
 
 #include "engine/clock.h"
-#include "sim/agent_int.h"
+#include "sim/agent_internal.h"
 
 /* Where the agent's current job stands. */
 enum work_step {

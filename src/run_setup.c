@@ -12,7 +12,7 @@
 #include "src/run_acme.h"
 #include "src/run_internal.h"
 #include "src/run_operator.h"
-#include "target/target.h"
+#include "refserver/server.h"
 
 #define ERR_MAX 512
 

@@ -17,7 +17,7 @@
 #include <json-c/json.h>
 
 #include "sim/identity.h"
-#include "tests/integration/target_client.h"
+#include "tests/integration/refserver_client.h"
 #include "tests/lib/procs.h"
 #include "tests/lib/testenv.h"
 

@@ -20,7 +20,7 @@
 #include "sim/agent.h"
 #include "sim/fleet.h"
 #include "sim/operator.h"
-#include "target/target.h"
+#include "refserver/server.h"
 #include "tests/lib/procs.h"
 #include "tests/lib/testenv.h"
 

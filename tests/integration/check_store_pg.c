@@ -8,7 +8,7 @@
 
 #include "tests/lib/pg.h"
 #include "tests/lib/testenv.h"
-#include "tests/unit/store_cases.h"
+#include "tests/lib/store_cases.h"
 
 static struct pgtmp cluster;
 static int db_counter;

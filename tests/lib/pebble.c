@@ -1,5 +1,5 @@
 /* tests/lib/pebble.c - Pebble on loopback for tests and benchmarks (see pebble.h): certificates
- * from target/ca.h, a JSON config with free 127.0.0.1 ports, the process started with the
+ * from refserver/ca.h, a JSON config with free 127.0.0.1 ports, the process started with the
  * no-validation environment and a parent-death signal, readiness by connecting, and a blocking
  * HTTPS GET on the management port with the engine's client. */
 #include "tests/lib/pebble.h"
@@ -22,7 +22,7 @@
 
 #include "engine/http_once.h"
 #include "engine/tls.h"
-#include "target/ca.h"
+#include "refserver/ca.h"
 #include "tests/lib/procs.h"
 #include "tests/lib/testenv.h"
 

@@ -1,8 +1,8 @@
 /* tests/lib/pebble.h - start and stop Debian's Pebble (an independent ACME test server) on
  * loopback for tests and benchmarks: its own CA and 127.0.0.1/localhost certificate made with
- * target/ca.h, a config on 127.0.0.1 with free ports, no outbound validation
+ * refserver/ca.h, a config on 127.0.0.1 with free ports, no outbound validation
  * (PEBBLE_VA_ALWAYS_VALID, PEBBLE_VA_NOSLEEP, -dnsserver 127.0.0.1:1), output to a log file,
- * killed with the test process if it dies. Link with target/libacme.a, engine/libnet.a,
+ * killed with the test process if it dies. Link with refserver/libacmesrv.a, engine/libnet.a,
  * engine/libjose.a, engine/libmeasure.a (env-notes §7). */
 #ifndef FLEETSIM_TESTS_LIB_PEBBLE_H
 #define FLEETSIM_TESTS_LIB_PEBBLE_H

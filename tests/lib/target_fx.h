@@ -1,8 +1,8 @@
-/* tests/lib/target_fx.h - the fixture the target's integration tests share (check_target plain
- * and TLS, check_target_acme over HTTPS): a fleetsim-target started in this process with one
- * client on it (tests/integration/target_client.h), requests with its API key, certctl's error
+/* tests/lib/target_fx.h - the fixture the target's integration tests share (check_refserver plain
+ * and TLS, check_refserver_https over HTTPS): a fleetsim-target started in this process with one
+ * client on it (tests/integration/refserver_client.h), requests with its API key, certctl's error
  * bodies and 401s, /_target/stats counters, the work answer and the agent's CSR flow. Users
- * compile tests/integration/target_client.c and link $(TARGET_LIBS) after libtesthelp.a. */
+ * compile tests/integration/refserver_client.c and link $(TARGET_LIBS) after libtesthelp.a. */
 #ifndef FLEETSIM_TESTS_LIB_TARGET_FX_H
 #define FLEETSIM_TESTS_LIB_TARGET_FX_H
 
@@ -13,8 +13,8 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
-#include "target/target.h"
-#include "tests/integration/target_client.h"
+#include "refserver/server.h"
+#include "tests/integration/refserver_client.h"
 
 struct pgtmp;
 

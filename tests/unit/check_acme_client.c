@@ -1,5 +1,5 @@
 /* tests/unit/check_acme_client.c - the ACME client actors (sim/acme.h): the pure protocol
- * helpers, then whole actor groups against an in-process ACME server (target/acme_server on
+ * helpers, then whole actor groups against an in-process ACME server (refserver/acmesrv on
  * plain HTTP, 127.0.0.1, its own thread) with injected faults in front of it: badNonce
  * answers without a nonce, 429s of both shapes, requests never answered, foreign URLs, an HTML
  * directory; every outcome must be counted and the accounting must balance. */
@@ -29,8 +29,8 @@
 #include "engine/jose.h"
 #include "sim/acme_proto.h"
 #include "sim/csr.h"
-#include "target/acme_server.h"
-#include "target/ca.h"
+#include "refserver/acmesrv.h"
+#include "refserver/ca.h"
 #include "tests/lib/acme_run.h"
 #include "tests/lib/testenv.h"
 

@@ -1,8 +1,8 @@
-/* tests/unit/check_acme_server.c - in-process tests of target/acme_server: an evhttp server on
+/* tests/unit/check_acme_server.c - in-process tests of refserver/acmesrv: an evhttp server on
  * 127.0.0.1 (plain HTTP, ephemeral port, its own thread) routes /acme/profile/{id}/... to
  * acme_server_handle; a small blocking HTTP client in this file drives full order flows (ES256,
  * RS256, EdDSA), the JWS checks, nonces, limits, renewal-info, key change and revocation. */
-#include "target/acme_server.h"
+#include "refserver/acmesrv.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -30,8 +30,8 @@
 #include <openssl/x509v3.h>
 
 #include "engine/jose.h"
-#include "target/acme_map.h"
-#include "target/ca.h"
+#include "refserver/acmesrv_map.h"
+#include "refserver/ca.h"
 #include "tests/lib/testenv.h"
 #include "tests/lib/x509_check.h"
 

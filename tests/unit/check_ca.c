@@ -1,6 +1,6 @@
-/* tests/unit/check_ca.c - unit tests of target/ca: the self-signed P-256 CA, server certificates
+/* tests/unit/check_ca.c - unit tests of refserver/ca: the self-signed P-256 CA, server certificates
  * with DNS/IP SANs, CSR signing (verified, names copied or overridden), PEM files. */
-#include "target/ca.h"
+#include "refserver/ca.h"
 #include "tests/lib/testenv.h"
 
 #include <check.h>

@@ -18,7 +18,7 @@
 #include "engine/http_client.h"
 #include "engine/tls.h"
 #include "tests/lib/testenv.h"
-#include "tests/unit/http_test_server.h"
+#include "tests/lib/http_test_server.h"
 
 /* what the callback saw, copied out of the result */
 struct outcome {

@@ -18,7 +18,7 @@
 #include "sim/preset.h"
 #include "src/options.h"
 #include "tests/lib/testenv.h"
-#include "tests/unit/http_test_server.h"
+#include "tests/lib/http_test_server.h"
 
 #define MS_NS 1000000ULL
 #define S_NS 1000000000ULL

@@ -20,7 +20,7 @@
 #include "engine/rx_time.h"
 #include "engine/tls.h"
 #include "tests/lib/testenv.h"
-#include "tests/unit/http_test_server.h"
+#include "tests/lib/http_test_server.h"
 
 #define MS 1000000ULL
 #define WAIT_MS 80 /* how long data waits in the socket before it is read */

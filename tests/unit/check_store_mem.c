@@ -8,7 +8,7 @@
 
 #include "sim/identity.h"
 #include "tests/lib/testenv.h"
-#include "tests/unit/store_cases.h"
+#include "tests/lib/store_cases.h"
 
 static struct store *open_mem(struct store_config *cfg)
 {
