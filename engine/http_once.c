@@ -9,6 +9,7 @@
 #include <event2/event.h>
 
 #include "engine/clock.h"
+#include "engine/interrupt.h"
 
 struct once_call {
     struct event_base *base;
@@ -49,10 +50,14 @@ void http_once(const struct http_conn_config *cc, const char *method, const char
     struct http_conn *conn = c.base ? http_conn_new(c.base, cc) : NULL;
     struct http_request req = {method,        path, headers, body, body ? strlen(body) : 0,
                                clock_now_ns()};
+    struct event *stop = c.base ? interrupt_watch_break(c.base) : NULL;
     if (conn && http_conn_send(conn, &req, once_done, &c) == 0)
         event_base_dispatch(c.base);
     if (!c.done)
-        snprintf(out->detail, sizeof out->detail, "could not send");
+        snprintf(out->detail, sizeof out->detail, "%s",
+                 interrupt_count() > 0 ? "interrupted" : "could not send");
+    if (stop)
+        event_free(stop);
     http_conn_free(conn);
     if (c.base)
         event_base_free(c.base);

@@ -1,6 +1,7 @@
 /* engine/http_once.h - one blocking HTTP request on a private, short-lived event_base and a new
  * connection: for the checks before a run and for tests, never for load. Bounded by the
- * connection settings' timeout_ns (a config with timeout 0 can wait forever). */
+ * connection settings' timeout_ns (a config with timeout 0 can wait forever) and, once
+ * engine/interrupt.h is installed, by SIGINT/SIGTERM (the detail is then "interrupted"). */
 #ifndef FLEETSIM_ENGINE_HTTP_ONCE_H
 #define FLEETSIM_ENGINE_HTTP_ONCE_H
 

@@ -37,6 +37,7 @@ struct loop_group {
     struct loop_group_config cfg;
     struct lg_loop *loops;
     atomic_bool stop;
+    atomic_bool cut; /* end the drain now */
     uint64_t start_ns;
 };
 
@@ -84,6 +85,7 @@ struct loop_group *loop_group_new(const struct loop_group_config *cfg, char *err
     g->cfg = *cfg;
     g->loops = loops;
     atomic_init(&g->stop, false);
+    atomic_init(&g->cut, false);
     for (uint32_t i = 0; i < cfg->n_loops; i++) {
         pthread_mutex_init(&loops[i].mu, NULL);
         atomic_init(&loops[i].finished, false);
@@ -158,7 +160,8 @@ static void loop_tick(evutil_socket_t fd, short what, void *arg)
             h->begin_drain(l->user);
     }
     bool done = h->done && h->done(l->user);
-    if (done || (l->draining && (h->in_flight(l->user) == 0 || now >= l->drain_deadline_ns)))
+    bool cut = l->draining && atomic_load(&l->group->cut);
+    if (done || cut || (l->draining && (h->in_flight(l->user) == 0 || now >= l->drain_deadline_ns)))
         event_base_loopbreak(l->base);
 }
 
@@ -217,6 +220,14 @@ void loop_group_stop(struct loop_group *g)
 {
     if (g)
         atomic_store(&g->stop, true);
+}
+
+void loop_group_cut(struct loop_group *g)
+{
+    if (g) {
+        atomic_store(&g->cut, true);
+        atomic_store(&g->stop, true);
+    }
 }
 
 bool loop_group_finished(const struct loop_group *g)

@@ -79,6 +79,10 @@ int loop_group_start(struct loop_group *g, uint64_t start_ns);
  * ends once in_flight is 0 or grace_ns has passed. Thread-safe; idempotent; NULL is fine. */
 void loop_group_stop(struct loop_group *g);
 
+/* As loop_group_stop, and ends the drain at once: every loop ends on its next tick (after
+ * begin_drain), leaving what is in flight unanswered. Thread-safe; idempotent; NULL is fine. */
+void loop_group_cut(struct loop_group *g);
+
 /* True once every started loop has ended (or none was started). Thread-safe. */
 bool loop_group_finished(const struct loop_group *g);
 

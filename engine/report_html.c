@@ -83,6 +83,21 @@ static void head(struct doc *d)
     fputs("</style>\n</head>\n<body>\n", d->f);
 }
 
+/* The run's result (status, exit code, interruption, verdict) first of all, when known. */
+static void result_banner(struct doc *d)
+{
+    const struct run_result *r = &d->info.result;
+    char line[512];
+    if (!d->info.has_result)
+        return;
+    fprintf(d->f, "<p class=\"result\"><span class=\"%s\">%s</span> ",
+            r->status == RUN_STATUS_PASSED ? "pass" : "fail", run_status_name(r->status));
+    html_escape(d->f, run_result_line(r, line, sizeof line));
+    fputs("<br>verdict: ", d->f);
+    html_escape(d->f, run_verdict_name(r->verdict));
+    fputs("</p>\n", d->f);
+}
+
 static void meta_section(struct doc *d)
 {
     char start[CLOCK_RFC3339_LEN], end[CLOCK_RFC3339_LEN], dur[24];
@@ -90,7 +105,9 @@ static void meta_section(struct doc *d)
     clock_format_rfc3339(start, sizeof start, d->info.started_at);
     clock_format_rfc3339(end, sizeof end, d->info.ended_at);
     clock_format_duration(dur, sizeof dur, (uint64_t)llround(d->info.duration_s * 1e9));
-    fputs("<h1>fleetsim report</h1>\n<table class=\"meta\">\n", f);
+    fputs("<h1>fleetsim report</h1>\n", f);
+    result_banner(d);
+    fputs("<table class=\"meta\">\n", f);
     fputs("<tr><th class=\"l\">fleetsim version</th>", f);
     text_cell(f, " class=\"l\"", d->info.version);
     fprintf(f, "</tr>\n<tr><th class=\"l\">seed</th><td class=\"l\">%" PRIu64 "</td></tr>\n",
@@ -131,7 +148,17 @@ static void verdict_section(struct doc *d)
         fprintf(f, "<span class=\"fail\">FAIL</span>: %zu of %zu thresholds failed.", failed,
                 total);
     fputs("</p>\n<p>", f);
-    if (report_bottleneck(d->m, false, why, sizeof why)) {
+    if (d->info.has_result) {
+        const struct run_result *r = &d->info.result;
+        fprintf(f, "<span class=\"%s\">%s</span>: ",
+                r->verdict == RUN_VERDICT_KEPT_UP || r->verdict == RUN_VERDICT_SERVER_SLOW ? "pass"
+                                                                                           : "fail",
+                run_verdict_name(r->verdict));
+        html_escape(f, run_verdict_sentence(r->verdict));
+        fputs(" (", f);
+        html_escape(f, r->verdict_why);
+        fputs(").", f);
+    } else if (report_bottleneck(d->m, false, why, sizeof why)) {
         fputs("<span class=\"fail\">fleetsim itself was the bottleneck</span> (", f);
         html_escape(f, why);
         fputs("): latencies overstate the server's.", f);

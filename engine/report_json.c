@@ -320,6 +320,8 @@ json_object *report_json_build(const struct report_meta *meta, const struct metr
     if (!ok)
         return NULL;
     rj_set(root, "fleetsim", header(meta), &ok);
+    if (meta->result)
+        rj_set(root, "result", run_result_json(meta->result), &ok);
     rj_set(root, "config", meta->config ? json_object_get(meta->config) : json_object_new_object(),
            &ok);
     rj_set(root, "started_at", timestamp(meta->started_at), &ok);

@@ -13,15 +13,17 @@
 #include <json-c/json.h>
 
 #include "engine/metrics.h"
+#include "engine/run_result.h"
 #include "engine/threshold.h"
 
 /* Run metadata for the summary. */
 struct report_meta {
     const char *version; /* fleetsim version */
     uint64_t seed;
-    uint32_t shard_k, shard_n;   /* shard K/N; n = 1 for an unsharded run */
-    time_t started_at, ended_at; /* wall clock, seconds since the epoch */
-    json_object *config;         /* borrowed; the caller's config without secrets (NULL: {}) */
+    uint32_t shard_k, shard_n;       /* shard K/N; n = 1 for an unsharded run */
+    time_t started_at, ended_at;     /* wall clock, seconds since the epoch */
+    json_object *config;             /* borrowed; the caller's config without secrets (NULL: {}) */
+    const struct run_result *result; /* the top-level "result" object; NULL: none */
 };
 
 /* Metadata read back from a summary file. Free with report_info_clear. */
@@ -34,10 +36,12 @@ struct report_info {
     json_object *config;    /* owned (json_object_put in report_info_clear) */
     char **threshold_exprs; /* owned; the thresholds' specs as written */
     size_t n_thresholds;
+    bool has_result;          /* the summary has a "result" object (older ones do not) */
+    struct run_result result; /* it, when has_result */
 };
 
 /* Build the summary as a JSON object (caller owns it): fleetsim{version,seed,shard,
- * histogram}, config, started_at, ended_at, duration_s, series[] (one entry per request
+ * histogram}, result (when meta->result is set), config, started_at, ended_at, duration_s, series[] (one entry per request
  * series and trend metric: count, rate_per_s, min, mean, p50, p90, p95, p99, p999, max in
  * ms and buckets [[value_us,count],...]), counters[] (metric, tags, value; rates also
  * hits and total), accounting{}, thresholds[{expr,ok,observed}]. NULL on out of memory. */

@@ -315,6 +315,12 @@ static int read_info(const json_object *root, struct report_info *info, char *er
     int rc = read_time(root, "started_at", &info->started_at, err, errlen);
     if (rc == 0)
         rc = read_time(root, "ended_at", &info->ended_at, err, errlen);
+    const json_object *result = field(root, "result", json_type_object);
+    if (rc == 0 && result != NULL) {
+        if (run_result_from_json(result, &info->result) != 0)
+            return bad(err, errlen, "result{status} missing or unknown");
+        info->has_result = true;
+    }
     return rc == 0 ? read_thresholds(root, info, err, errlen) : rc;
 }
 

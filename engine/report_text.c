@@ -51,6 +51,21 @@ __attribute__((format(printf, 4, 5))) static void append(char *buf, size_t n, si
         *used = *used + (size_t)w < n ? *used + (size_t)w : n - 1;
 }
 
+bool report_bottleneck_lag(const struct metrics *m, char *why, size_t n)
+{
+    struct hist lag;
+    char ms[24];
+    uint64_t lag_p99 = 0;
+    if (merged_lag(m, &lag) == 0) {
+        lag_p99 = hist_value_at_percentile(&lag, 99);
+        hist_destroy(&lag);
+    }
+    bool over = lag_p99 > REPORT_LAG_P99_LIMIT_US;
+    snprintf(why, n, "lag p99 %s ms %s %llu ms", report_format_ms(ms, sizeof ms, lag_p99),
+             over ? ">" : "<=", (unsigned long long)(REPORT_LAG_P99_LIMIT_US / 1000));
+    return over;
+}
+
 bool report_bottleneck(const struct metrics *m, bool saturated_core, char *why, size_t n)
 {
     struct metrics_accounting acc;
@@ -279,7 +294,10 @@ int report_text_write(FILE *f, const struct metrics *m, const struct report_text
     print_tagged(f, m);
     print_accounting(f, m, o->known_in_flight);
     print_thresholds(f, o);
-    if (report_bottleneck(m, o->saturated_core, why, sizeof why))
+    if (o->result)
+        fprintf(f, "\nverdict: %s: %s (%s)\n", run_verdict_name(o->result->verdict),
+                run_verdict_sentence(o->result->verdict), o->result->verdict_why);
+    else if (report_bottleneck(m, o->saturated_core, why, sizeof why))
         fprintf(f,
                 "\nverdict: fleetsim itself was the bottleneck (%s): latencies overstate the "
                 "server's\n",

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "engine/metrics.h"
+#include "engine/run_result.h"
 #include "engine/threshold.h"
 
 /* Lag p99 above this means fleetsim itself was late (the bottleneck). */
@@ -22,6 +23,8 @@ struct report_text_opts {
     bool saturated_core;     /* the caller saw a core at 100 % (fleetsim was the bottleneck) */
     int64_t known_in_flight; /* the caller's count of requests in flight at the end, -1 unknown */
     bool ascii;              /* "ok"/"FAILED" instead of the check marks */
+    const struct run_result *result; /* the run's verdict, printed instead of judging the
+                                        bottleneck from m alone; NULL: judge it from m */
 };
 
 /* Write a microsecond value as milliseconds with sensible precision ("0.412", "12.35",
@@ -33,6 +36,10 @@ char *report_format_ms(char *buf, size_t n, uint64_t value_us);
  * ("lag p99 23.1 ms > 10 ms; 12 dropped") into why (n bytes, may be NULL).
  * Returns true when it was. */
 bool report_bottleneck(const struct metrics *m, bool saturated_core, char *why, size_t n);
+
+/* True when the lag p99 over all series of m is above REPORT_LAG_P99_LIMIT_US; writes
+ * "lag p99 23.1 ms > 10 ms" (or "<= 10 ms") into why (n bytes). */
+bool report_bottleneck_lag(const struct metrics *m, char *why, size_t n);
 
 /* Write the end-of-run summary to f: per series count, rate/s, p50/p90/p95/p99/p99.9/max of
  * http_req_duration in ms and outcome counts; tagged metrics; the accounting identity (and

@@ -352,6 +352,11 @@ void acme_group_stop(struct acme_group *g)
     loop_group_stop(g->lg);
 }
 
+void acme_group_cut(struct acme_group *g)
+{
+    loop_group_cut(g->lg);
+}
+
 bool acme_group_finished(const struct acme_group *g)
 {
     return loop_group_finished(g->lg);

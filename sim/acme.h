@@ -153,6 +153,9 @@ int acme_group_start(struct acme_group *g, uint64_t start_ns);
  * grace_ns (orders in progress are abandoned), then the loop ends. Thread-safe; idempotent. */
 void acme_group_stop(struct acme_group *g);
 
+/* As acme_group_stop, and ends the drain at once (requests in flight are abandoned). */
+void acme_group_cut(struct acme_group *g);
+
 /* True once every loop has ended (after acme_group_stop and the drain, or when every actor
  * reached max_iterations). Thread-safe. */
 bool acme_group_finished(const struct acme_group *g);

@@ -219,6 +219,11 @@ void fleet_stop(struct fleet *f)
     loop_group_stop(f->lg);
 }
 
+void fleet_cut(struct fleet *f)
+{
+    loop_group_cut(f->lg);
+}
+
 bool fleet_finished(const struct fleet *f)
 {
     return loop_group_finished(f->lg);

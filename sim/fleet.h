@@ -55,6 +55,9 @@ int fleet_start(struct fleet *f, uint64_t start_ns);
  * for up to grace_ns, then the loop ends. Thread-safe; idempotent. */
 void fleet_stop(struct fleet *f);
 
+/* As fleet_stop, and ends the drain at once (requests in flight stay unanswered). Thread-safe. */
+void fleet_cut(struct fleet *f);
+
 /* True once every loop has ended (after fleet_stop and the drain). Thread-safe. */
 bool fleet_finished(const struct fleet *f);
 

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "engine/clock.h"
+#include "engine/interrupt.h"
 #include "engine/parse.h"
 #include "sim/fleet.h"
 
@@ -163,7 +164,7 @@ static void reg_send_next(struct reg_slot *s)
     r->active++;
 }
 
-int register_agents(const struct register_config *cfg, char **ids, char *err, size_t errlen)
+int register_agents(struct register_config *cfg, char **ids, char *err, size_t errlen)
 {
     struct reg_run r = {.cfg = cfg, .ids = ids};
     r.n = fleet_shard_size(cfg->n_agents, cfg->shard_k, cfg->shard_n);
@@ -182,6 +183,7 @@ int register_agents(const struct register_config *cfg, char **ids, char *err, si
         if (!slots[i].conn)
             rc = -ENOMEM;
     }
+    struct event *stop = rc == 0 ? interrupt_watch_break(r.base) : NULL;
     if (rc == 0 && r.n > 0) {
         for (uint32_t i = 0; i < conc; i++)
             reg_send_next(&slots[i]);
@@ -189,6 +191,8 @@ int register_agents(const struct register_config *cfg, char **ids, char *err, si
             event_base_dispatch(r.base);
         reg_progress(&r, true);
     }
+    if (stop)
+        event_free(stop);
     for (uint32_t i = 0; slots && i < conc; i++)
         http_conn_free(slots[i].conn);
     free(slots);
@@ -198,6 +202,11 @@ int register_agents(const struct register_config *cfg, char **ids, char *err, si
     if (rc != 0) {
         snprintf(err, errlen, "register: out of memory");
         return rc;
+    }
+    if (interrupt_count() > 0 && r.done < r.n) {
+        cfg->in_flight_end = r.active;
+        snprintf(err, errlen, "register: interrupted after %u of %u agents", r.done, r.n);
+        return -EINTR;
     }
     if (r.failed > 0 || r.done < r.n) {
         snprintf(err, errlen, "register: %u of %u agents failed%s; first: %s",

@@ -26,13 +26,15 @@ struct register_config {
     uint32_t concurrency;                /* 0 = REGISTER_DEFAULT_CONCURRENCY */
     FILE *progress;                      /* progress line destination, NULL = none */
     struct metrics *metrics; /* records series (scenario, agent, register); may be NULL */
+    uint32_t in_flight_end;  /* out: requests still in flight when a signal ended it early */
 };
 
 /* Registers the shard's agents (name, hostname, os, architecture, ip_address, version from
  * sim/identity) and stores each server-assigned id, malloc'd, in ids[index - 1] (ids has
  * n_agents entries). Returns 0, or -EIO with a one-line reason in err (the first failure and
- * the count, with a hint for 409 "name exists"). ids already filled stay for the caller to free. */
-int register_agents(const struct register_config *cfg, char **ids, char *err, size_t errlen);
+ * the count, with a hint for 409 "name exists"), or -EINTR when SIGINT/SIGTERM (engine/interrupt.h)
+ * ended it early (cfg->in_flight_end then counts the requests left unanswered). ids already filled stay for the caller to free. */
+int register_agents(struct register_config *cfg, char **ids, char *err, size_t errlen);
 
 /* Writes the shard's ids as "INDEX ID" lines (after a '#' comment line) to path, atomically.
  * Returns 0 or a negative errno with a reason in err. */

@@ -21,7 +21,7 @@
 
 static const char usage_text[] =
     "Usage: fleetsim merge FILE.json... [--summary-json OUT] [--html OUT]\n"
-    "                      [--threshold SPEC]...\n"
+    "                      [--threshold SPEC]... [--allow-partial]\n"
     "Add the summary JSON files of the shards of one run (--shard K/N, same --seed)\n"
     "exactly, print the text summary and judge the thresholds stored in the files,\n"
     "plus the given ones, on the whole fleet.\n"
@@ -30,10 +30,13 @@ static const char usage_text[] =
     "  --html OUT             write the merged HTML report\n"
     "  --threshold SPEC       one more pass/fail rule METRIC[{tag:value,...}]:EXPR;\n"
     "                         repeatable\n"
+    "  --allow-partial        merge shards that were interrupted (SIGINT/SIGTERM) too;\n"
+    "                         the result is then marked partial (refused without it)\n"
     "  --help                 print this help and exit\n"
     "\n"
-    "Exit status: 0 every threshold passed, 99 a threshold failed, 2 a usage error or\n"
-    "files that are not shards of one run, 1 an output could not be written.\n";
+    "Exit status: 0 every threshold passed, 99 a threshold failed, 98 a shard's fleetsim\n"
+    "was saturated, 2 a usage error, files that are not shards of one run or an\n"
+    "interrupted shard without --allow-partial, 1 an output could not be written.\n";
 
 /* fleetsim.histogram of a summary, all zero when absent (report_json_load then says why). */
 struct histo_config {
@@ -129,6 +132,36 @@ static int check_slice(const char *const *paths, size_t i, const struct merge_in
     return 0;
 }
 
+/* How much a verdict weighs when shards disagree: the merged run takes the heaviest. */
+static int verdict_weight(enum run_verdict v)
+{
+    switch (v) {
+    case RUN_VERDICT_SETUP_ERROR:
+        return 3;
+    case RUN_VERDICT_CLIENT_SATURATED:
+        return 2;
+    case RUN_VERDICT_SERVER_SLOW:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Notes file i's result (interrupted, aborted, its verdict) in in. */
+static void note_result(struct merge_inputs *in, size_t i, const struct report_info *info)
+{
+    if (!info->has_result)
+        return;
+    const struct run_result *r = &info->result;
+    if (r->status == RUN_STATUS_INTERRUPTED && in->n_interrupted++ == 0) {
+        in->first_interrupted = i;
+        in->first_interrupted_result = *r;
+    }
+    in->any_aborted |= r->status == RUN_STATUS_ABORTED;
+    if (verdict_weight(r->verdict) > verdict_weight(in->worst_verdict))
+        in->worst_verdict = r->verdict;
+}
+
 /* Load one file into a fresh registry, check it and add it to m. */
 static int merge_one(const char *const *paths, size_t i, struct metrics *m, struct merge_inputs *in,
                      struct histo_config *config0, char *err, size_t errlen)
@@ -169,6 +202,7 @@ static int merge_one(const char *const *paths, size_t i, struct metrics *m, stru
                         paths[i], info.version, paths[0], in->first.version);
         }
         in->shards[i] = info.shard_k;
+        note_result(in, i, &info);
         in->started_at = info.started_at < in->started_at ? info.started_at : in->started_at;
         in->ended_at = info.ended_at > in->ended_at ? info.ended_at : in->ended_at;
         if (rc == 0 && collect_thresholds(in, &info) != 0)
@@ -249,6 +283,7 @@ static json_object *merged_config(const struct merge_inputs *in, const char *con
     json_object_object_add(merge, "shards", shards);
     json_object_object_add(merge, "shard_n", json_object_new_int64(in->shard_n));
     json_object_object_add(merge, "complete", json_object_new_boolean(complete));
+    json_object_object_add(merge, "partial", json_object_new_boolean(in->n_interrupted > 0));
     json_object_object_add(config, "merge", merge);
     return config;
 }
@@ -294,11 +329,16 @@ static int gather_specs(const struct merge_inputs *in, const struct outputs_args
 static int finish(const struct outputs_args *a, const struct metrics *m,
                   const struct merge_inputs *in, const struct threshold_result *res, size_t n_res)
 {
-    char err[ERR_LINE_MAX], missing[128];
+    char err[ERR_LINE_MAX], missing[128], line[512];
     size_t n_missing = missing_shards(in, missing, sizeof missing);
     bool complete = n_missing == 0;
+    struct run_result result = {.verdict = in->worst_verdict, .partial = in->n_interrupted > 0};
+    snprintf(result.verdict_why, sizeof result.verdict_why, "the heaviest of the %zu inputs'",
+             in->n_files);
+    result.status =
+        run_result_decide(&result, outputs_thresholds_failed(res, n_res), in->any_aborted);
     struct report_text_opts opts = {
-        .thresholds = res, .n_thresholds = n_res, .known_in_flight = -1};
+        .thresholds = res, .n_thresholds = n_res, .known_in_flight = -1, .result = &result};
     if (!complete)
         fprintf(stderr,
                 PROG ": warning: %zu of %u shards missing (%s): the result covers part "
@@ -306,13 +346,15 @@ static int finish(const struct outputs_args *a, const struct metrics *m,
                 n_missing, in->shard_n, missing);
     print_header(in);
     report_text_write(stdout, m, &opts);
+    printf("%s\n", run_result_line(&result, line, sizeof line));
     struct report_meta meta = {PACKAGE_VERSION,
                                in->first.seed,
                                0,
                                1,
                                in->started_at,
                                in->ended_at,
-                               merged_config(in, a->files, complete)};
+                               merged_config(in, a->files, complete),
+                               &result};
     int rc = 0;
     if (meta.config == NULL) {
         fprintf(stderr, PROG ": out of memory\n");
@@ -333,9 +375,21 @@ static int finish(const struct outputs_args *a, const struct metrics *m,
         json_object_put(summary);
     }
     json_object_put(meta.config);
-    if (rc == 0 && outputs_thresholds_failed(res, n_res) > 0)
-        rc = OUTPUTS_EXIT_THRESHOLDS;
-    return rc;
+    return rc != 0 ? rc : run_result_exit_code(&result);
+}
+
+/* An interrupted shard without --allow-partial: refused, naming it and where it stopped. */
+static int refuse_interrupted(const struct outputs_args *a, const struct merge_inputs *in,
+                              char *err, size_t errlen)
+{
+    char line[512];
+    return refuse(err, errlen,
+                  "%s was interrupted (%s): its figures cover part of the run only; %zu of %zu "
+                  "inputs were (merge them anyway with --allow-partial, the result is then "
+                  "marked partial)",
+                  a->files[in->first_interrupted],
+                  run_result_line(&in->first_interrupted_result, line, sizeof line),
+                  in->n_interrupted, in->n_files);
 }
 
 int cmd_merge_main(int argc, char **argv)
@@ -348,7 +402,8 @@ int cmd_merge_main(int argc, char **argv)
     const char **specs = NULL, **origins = NULL;
     size_t n_specs = 0;
     int rc = outputs_args_parse(argc, argv, PROG,
-                                OUTPUTS_OPT_SUMMARY_JSON | OUTPUTS_OPT_HTML | OUTPUTS_OPT_THRESHOLD,
+                                OUTPUTS_OPT_SUMMARY_JSON | OUTPUTS_OPT_HTML |
+                                    OUTPUTS_OPT_THRESHOLD | OUTPUTS_OPT_ALLOW_PARTIAL,
                                 &a, err, sizeof err);
     if (rc == 0 && a.help) {
         fputs(usage_text, stdout);
@@ -359,6 +414,13 @@ int cmd_merge_main(int argc, char **argv)
         rc = refuse(err, sizeof err, "out of memory");
     if (rc == 0)
         rc = merge_read(a.files, a.n_files, m, &in, err, sizeof err);
+    if (rc == 0 && in.n_interrupted > 0 && !a.allow_partial)
+        rc = refuse_interrupted(&a, &in, err, sizeof err);
+    else if (rc == 0 && in.n_interrupted > 0)
+        fprintf(stderr,
+                PROG ": warning: %zu interrupted shard%s merged (--allow-partial): the result is "
+                     "partial\n",
+                in.n_interrupted, in.n_interrupted == 1 ? "" : "s");
     if (rc == 0 && gather_specs(&in, &a, &specs, &origins, &n_specs) != 0) {
         rc = OUTPUTS_EXIT_FAILED;
         snprintf(err, sizeof err, PROG ": out of memory");

@@ -20,6 +20,11 @@ struct merge_inputs {
     uint32_t *shards;  /* the K of each file, in file order (owned) */
     char **thresholds; /* the inputs' threshold specs, duplicates removed (owned) */
     size_t n_thresholds;
+    size_t n_interrupted;     /* inputs whose result is interrupted */
+    size_t first_interrupted; /* the first of them (index into the paths) */
+    struct run_result first_interrupted_result;
+    bool any_aborted;               /* an input was stopped by an abort-on-fail threshold */
+    enum run_verdict worst_verdict; /* setup_error, then client_saturated, server_slow, kept_up */
 };
 
 /* Read the summary files paths[0..n-1] and add them into m exactly. Refuses (returns 2 with
@@ -32,8 +37,10 @@ int merge_read(const char *const *paths, size_t n, struct metrics *m, struct mer
 /* Free what merge_read put in in. */
 void merge_inputs_free(struct merge_inputs *in);
 
-/* The command: argv[0] is "merge". Returns the exit code: 0 every threshold passed (or none),
- * 99 a threshold failed, 2 a usage error or inputs refused, 1 an output could not be written. */
+/* The command: argv[0] is "merge". Returns the exit code of the merged result (0 every threshold
+ * passed, 99 a threshold failed, 98 an input was saturated: see man fleetsim), 2 a usage error
+ * or inputs refused (an interrupted shard without --allow-partial too), 1 an output could not
+ * be written. */
 int cmd_merge_main(int argc, char **argv);
 
 #endif

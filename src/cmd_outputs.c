@@ -78,6 +78,11 @@ static int option(int argc, char **argv, int *i, const char *prog, unsigned allo
         a->help = true;
         return 0;
     }
+    if ((allowed & OUTPUTS_OPT_ALLOW_PARTIAL) && strcmp(opt, "--allow-partial") == 0 &&
+        elem[len + 2] == '\0') {
+        a->allow_partial = true;
+        return 0;
+    }
     for (size_t k = 0; k < N_NAMES; k++) {
         if (!(allowed & names[k].id) || strlen(names[k].name) != len ||
             strncmp(elem + 2, names[k].name, len) != 0)

@@ -1,6 +1,6 @@
 /* src/cmd_outputs.h - the small command line shared by `fleetsim merge` and `fleetsim
  * report`: input files and the options --summary-json, --html, --interval-log, --threshold,
- * --help, spelled out in full (no abbreviations), "--name VALUE" or "--name=VALUE", anywhere
+ * --allow-partial, --help, spelled out in full (no abbreviations), "--name VALUE" or "--name=VALUE", anywhere
  * among the files; "--" ends the options. Private to src/cmd_merge.c and src/cmd_report.c. */
 #ifndef FLEETSIM_SRC_CMD_OUTPUTS_H
 #define FLEETSIM_SRC_CMD_OUTPUTS_H
@@ -23,6 +23,7 @@ enum outputs_opt {
     OUTPUTS_OPT_HTML = 1u << 1,
     OUTPUTS_OPT_INTERVAL_LOG = 1u << 2,
     OUTPUTS_OPT_THRESHOLD = 1u << 3,
+    OUTPUTS_OPT_ALLOW_PARTIAL = 1u << 4, /* a flag, no value */
 };
 
 /* A parsed command line; strings point into argv. */
@@ -34,7 +35,8 @@ struct outputs_args {
     const char *interval_log; /* --interval-log FILE (checked readable), or NULL */
     const char **thresholds;  /* --threshold SPEC, repeatable (owned array) */
     size_t n_thresholds;
-    bool help; /* --help was given: print the usage, exit 0 */
+    bool allow_partial; /* --allow-partial: merge interrupted shards too */
+    bool help;          /* --help was given: print the usage, exit 0 */
 };
 
 /* Parse argv[1..argc-1] (argv[0] is the command word, e.g. "merge") for command prog (e.g.

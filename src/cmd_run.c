@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/clock.h"
+#include "engine/interrupt.h"
 #include "sim/fleet.h"
 #include "sim/register.h"
 #include "src/preflight.h"
@@ -100,6 +101,7 @@ static int do_register(struct run_ctx *c)
     char err[ERR_MAX];
     if (register_agents(&rc, c->ids, err, sizeof err) != 0) {
         fprintf(stderr, "fleetsim: %s\n", err);
+        c->pre_in_flight = rc.in_flight_end;
         return RUN_EXIT_FAILED;
     }
     if (cfg->agents_file && register_write_file(cfg->agents_file, c->ids, cfg->agents, rc.shard_k,
@@ -110,18 +112,38 @@ static int do_register(struct run_ctx *c)
     return 0;
 }
 
+/* A step before the load failed (rc): when a signal was the cause, the run still ends as a
+ * result (status interrupted, every output written, its exit code); else rc. */
+static int before_load(struct run_ctx *c, enum run_phase phase, int rc)
+{
+    if (rc == 0 || interrupt_count() == 0)
+        return rc;
+    c->result.phase = phase;
+    c->result.signal = interrupt_signal(1);
+    c->started_at = c->ended_at = clock_wall_s();
+    /* every output exists afterwards: the interval log has no interval yet */
+    if (c->cfg.interval_log_path && !c->interval_log &&
+        !(c->interval_log = fopen(c->cfg.interval_log_path, "w")))
+        perror("fleetsim: --interval-log");
+    if (!c->quiet)
+        fprintf(stderr, "fleetsim: interrupted (%s) during the %s: writing the outputs\n",
+                run_signal_name(c->result.signal), run_phase_name(phase));
+    return run_report(c, NULL);
+}
+
 /* Pre-flight (the fleet's, then the ACME clients'), registration, the fleet and the actors
  * under the control loop, and the report. */
 static int real_run(struct run_ctx *c)
 {
     struct preflight_input in;
     preflight_input(c, &in);
-    if (preflight_run(&in, c->quiet ? NULL : stderr) != 0)
-        return RUN_EXIT_FAILED;
-    if (run_acme_setup(c, &c->acme) != 0)
-        return RUN_EXIT_FAILED;
+    int rc = preflight_run(&in, c->quiet ? NULL : stderr);
+    if (rc == 0)
+        rc = run_acme_setup(c, &c->acme) != 0 ? RUN_EXIT_FAILED : 0;
+    if (rc != 0)
+        return before_load(c, RUN_PHASE_PREFLIGHT, RUN_EXIT_FAILED);
     if (c->cfg.register_agents && run_shard_agents(c) > 0 && do_register(c) != 0)
-        return RUN_EXIT_FAILED;
+        return before_load(c, RUN_PHASE_REGISTRATION, RUN_EXIT_FAILED);
     if (c->cfg.interval_log_path && !(c->interval_log = fopen(c->cfg.interval_log_path, "w"))) {
         perror("fleetsim: --interval-log");
         return RUN_EXIT_FAILED;
@@ -139,7 +161,7 @@ static int real_run(struct run_ctx *c)
     if (!c->quiet)
         fprintf(stderr, "fleetsim: seed %" PRIu64 ": %u agents against %s\n", c->cfg.seed,
                 f ? fleet_size(f) : 0, c->target_text);
-    int rc = run_control(c, f);
+    rc = run_control(c, f);
     if (rc == 0)
         rc = run_report(c, f);
     fleet_free(f);
@@ -155,6 +177,10 @@ int cmd_run(const struct run_config *cfg)
     }
     /* a peer closing a socket must not kill the process mid-write */
     signal(SIGPIPE, SIG_IGN);
+    /* SIGINT/SIGTERM end the run as a result (outputs written), from pre-flight on */
+    if (!cfg->dry_run && interrupt_install() != 0)
+        fprintf(stderr, "fleetsim: warning: cannot catch SIGINT/SIGTERM: a signal ends the "
+                        "process without outputs\n");
     int rc = run_setup_config(c, cfg);
     if (rc == 0)
         rc = run_setup_ids(c);

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include "engine/http_once.h"
+#include "engine/interrupt.h"
 #include "engine/parse.h"
 
 /* Where Linux keeps the ephemeral port range. */
@@ -25,9 +26,12 @@ static void line_ok(FILE *out, const char *fmt, const char *a, const char *b)
     fputc('\n', out);
 }
 
-/* Writes a failure line to out and stderr (once when they are the same). */
+/* Writes a failure line to out and stderr (once when they are the same); "interrupted" instead
+ * when a signal ended the check (engine/interrupt.h). */
 static int line_fail(FILE *out, const char *msg)
 {
+    if (interrupt_count() > 0)
+        msg = "interrupted";
     if (out && out != stderr)
         fprintf(out, "pre-flight: FAILED: %s\n", msg);
     fprintf(stderr, "fleetsim: pre-flight: %s\n", msg);
@@ -184,7 +188,7 @@ int preflight_run(const struct preflight_input *in, FILE *out)
     char *hdr_post = agent_headers(in->set, true);
     int rc = 1;
     if (hdr_get && hdr_post && check_health(in, out, hdr_get) == 0 &&
-        check_key(in, out, hdr_get) == 0) {
+        check_key(in, out, hdr_get) == 0 && interrupt_count() == 0) {
         rc = 0;
         if (in->check_agent)
             rc = check_agent(in, out, hdr_post);

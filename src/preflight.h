@@ -36,7 +36,8 @@ bool preflight_port_budget(const struct preflight_input *in, uint64_t *needed, u
 
 /* Runs every check, writing one line per check to out (NULL = silent). Returns 0 when all
  * pass, 1 (the exit code for "could not run") on the first failure, whose line is always
- * written to stderr too. */
+ * written to stderr too; also 1 when SIGINT/SIGTERM (engine/interrupt.h) ended it (the line
+ * then says "interrupted"). */
 int preflight_run(const struct preflight_input *in, FILE *out);
 
 /* Writes the checks a real run would make, and the budgets, without contacting anything. */

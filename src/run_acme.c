@@ -243,6 +243,12 @@ void run_acme_stop(struct run_acme *ra)
         acme_group_stop(ra->g);
 }
 
+void run_acme_cut(struct run_acme *ra)
+{
+    if (ra)
+        acme_group_cut(ra->g);
+}
+
 bool run_acme_finished(const struct run_acme *ra)
 {
     return !ra || acme_group_finished(ra->g);

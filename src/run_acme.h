@@ -44,6 +44,9 @@ int run_acme_start(struct run_acme *ra, uint64_t start_ns);
  * Thread-safe; idempotent. */
 void run_acme_stop(struct run_acme *ra);
 
+/* As run_acme_stop, and ends the drain at once (a second signal). NULL is fine. */
+void run_acme_cut(struct run_acme *ra);
+
 /* True once the actors' loops have ended (true for NULL). Thread-safe. */
 bool run_acme_finished(const struct run_acme *ra);
 

@@ -1,15 +1,16 @@
 /* src/run_control.c - the control thread of a run: starts the fleet and the operator and ACME
  * actors, stops them after --duration or on SIGINT/SIGTERM (their loops then drain for
- * --grace), and every --report-interval merges their interval snapshots into a progress line on
+ * --grace; a second signal ends the drain at once), records where a signal interrupted the run
+ * and how the drain ended, and every --report-interval merges their interval snapshots into a progress line on
  * stderr, a JSONL record, the --metrics-listen snapshot and the 429 check. It never touches an
  * agent or an actor: they run on their own threads. */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
 
 #include "engine/clock.h"
+#include "engine/interrupt.h"
 #include "engine/metrics_http.h"
 #include "engine/report.h"
 #include "src/run_acme.h"
@@ -55,12 +56,37 @@ static void begin_stop(struct control *k, const char *why)
     event_add(k->finish_ev, &poll); /* from now on, look for the end of the drain */
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+/* Ends every drain at once: the loops end on their next tick, what is in flight stays so. */
+static void cut_drain(struct control *k)
 {
-    (void)what;
+    k->c->result.drain_cut = true;
+    if (!k->c->quiet)
+        fprintf(stderr, "fleetsim: second signal: ending the drain now\n");
+    if (k->f)
+        fleet_cut(k->f);
+    run_operator_cut(k->c->op);
+    run_acme_cut(k->c->acme);
+}
+
+/* A SIGINT or SIGTERM came (engine/interrupt.h): the first ends scheduling, the second the
+ * drain. */
+static void on_signal(void *arg)
+{
     struct control *k = arg;
-    k->c->interrupted = true;
-    begin_stop(k, sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)");
+    struct run_result *r = &k->c->result;
+    unsigned n = interrupt_count();
+    if (n >= 1 && r->phase == RUN_PHASE_NONE) {
+        uint64_t at = interrupt_time_ns(1);
+        r->phase = k->stopping ? RUN_PHASE_DRAIN : RUN_PHASE_LOAD;
+        r->signal = interrupt_signal(1);
+        r->interrupted_at_s =
+            at > k->c->start_ns ? (double)(at - k->c->start_ns) / (double)CLOCK_NS_PER_S : 0;
+        char why[64];
+        snprintf(why, sizeof why, "interrupted (%s)", run_signal_name(r->signal));
+        begin_stop(k, why);
+    }
+    if (n >= 2 && !r->drain_cut)
+        cut_drain(k);
 }
 
 static void on_duration(evutil_socket_t fd, short what, void *arg)
@@ -152,22 +178,16 @@ static void on_finish_poll(evutil_socket_t fd, short what, void *arg)
 static bool add_events(struct control *k, struct event **evs)
 {
     const struct run_config *cfg = &k->c->cfg;
-    evs[0] = evsignal_new(k->base, SIGINT, on_signal, k);
-    evs[1] = evsignal_new(k->base, SIGTERM, on_signal, k);
-    evs[2] = evtimer_new(k->base, on_duration, k);
-    evs[3] = event_new(k->base, -1, EV_PERSIST, on_finish_poll, k);
-    k->finish_ev = evs[3];
-    evs[4] = cfg->report_interval_ns ? evtimer_new(k->base, on_report, k) : NULL;
-    k->report_ev = evs[4];
-    for (int i = 0; i < 4; i++)
-        if (!evs[i])
-            return false;
-    if (cfg->report_interval_ns && !evs[4])
+    evs[0] = interrupt_watch(k->base, on_signal, k); /* NULL: signals are not caught */
+    evs[1] = evtimer_new(k->base, on_duration, k);
+    evs[2] = event_new(k->base, -1, EV_PERSIST, on_finish_poll, k);
+    k->finish_ev = evs[2];
+    evs[3] = cfg->report_interval_ns ? evtimer_new(k->base, on_report, k) : NULL;
+    k->report_ev = evs[3];
+    if (!evs[1] || !evs[2] || (cfg->report_interval_ns && !evs[3]))
         return false;
-    event_add(evs[0], NULL);
-    event_add(evs[1], NULL);
     struct timeval d = tv_of(cfg->duration_ns);
-    event_add(evs[2], &d);
+    event_add(evs[1], &d);
     return true;
 }
 
@@ -220,7 +240,7 @@ static void join_all(struct control *k)
 int run_control(struct run_ctx *c, struct fleet *f)
 {
     struct control k = {.c = c, .f = f};
-    struct event *evs[5] = {NULL};
+    struct event *evs[4] = {NULL};
     k.base = event_base_new();
     k.iv = metrics_new(false);
     k.total = metrics_new(false);
@@ -242,13 +262,14 @@ int run_control(struct run_ctx *c, struct fleet *f)
     join_all(&k);
     if (!k.stopping)
         c->end_ns = clock_now_ns();
+    c->result.drain_s = (double)(clock_now_ns() - c->end_ns) / (double)CLOCK_NS_PER_S;
     c->ended_at = clock_wall_s();
     if (started && c->cfg.report_interval_ns)
         report_interval(&k); /* the last, partial interval */
     rc = started ? 0 : RUN_EXIT_FAILED;
 out:
     metrics_http_free(k.prom);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 4; i++)
         if (evs[i])
             event_free(evs[i]);
     metrics_free(k.iv);

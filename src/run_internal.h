@@ -14,6 +14,7 @@
 #include "engine/http_client.h"
 #include "engine/metrics.h"
 #include "engine/parse.h"
+#include "engine/run_result.h"
 #include "engine/threshold.h"
 #include "sim/agent.h"
 #include "sim/fleet.h"
@@ -56,7 +57,8 @@ struct run_ctx {
     struct run_operator *op; /* the operator actor, or NULL (src/run_operator.h) */
     struct run_acme *acme;   /* the ACME client actors, or NULL (src/run_acme.h) */
     FILE *interval_log;
-    bool interrupted;
+    struct run_result result; /* interruption and drain (run_control), status (run_report) */
+    uint64_t pre_in_flight;   /* registration requests a signal left unanswered */
     time_t started_at, ended_at;
     uint64_t start_ns, end_ns;
 };

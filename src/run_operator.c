@@ -191,6 +191,12 @@ void run_operator_stop(struct run_operator *ro)
         loop_group_stop(ro->lg);
 }
 
+void run_operator_cut(struct run_operator *ro)
+{
+    if (ro)
+        loop_group_cut(ro->lg);
+}
+
 bool run_operator_finished(const struct run_operator *ro)
 {
     return !ro || loop_group_finished(ro->lg);

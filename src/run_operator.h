@@ -38,6 +38,9 @@ int run_operator_start(const struct run_ctx *c, uint64_t start_ns, struct run_op
  * (--grace), then its loop ends. Thread-safe; idempotent. */
 void run_operator_stop(struct run_operator *ro);
 
+/* As run_operator_stop, and ends the drain at once (a second signal). NULL is fine. */
+void run_operator_cut(struct run_operator *ro);
+
 /* True once the operator's loop has ended (true for NULL). Thread-safe. */
 bool run_operator_finished(const struct run_operator *ro);
 

@@ -67,7 +67,8 @@ static void print_fleet_lines(FILE *out, const struct run_ctx *c, const struct a
                               uint32_t n_shard)
 {
     if (n_shard == 0) {
-        fprintf(out, "\nseed %" PRIu64 "%s\n", c->cfg.seed, c->interrupted ? " (interrupted)" : "");
+        fprintf(out, "\nseed %" PRIu64 "%s\n", c->cfg.seed,
+                c->result.phase != RUN_PHASE_NONE ? " (interrupted)" : "");
         return;
     }
     char slot[40];
@@ -77,7 +78,7 @@ static void print_fleet_lines(FILE *out, const struct run_ctx *c, const struct a
             "%s\n",
             n_shard, c->cfg.shard_k, c->cfg.shard_n, c->cfg.agents, c->scenario,
             c->set.profile == AGENT_PROFILE_CERTCTL_1_0 ? "certctl-1.0" : "default", slot,
-            c->cfg.seed, c->interrupted ? " (interrupted)" : "");
+            c->cfg.seed, c->result.phase != RUN_PHASE_NONE ? " (interrupted)" : "");
     if (k->retired)
         fprintf(out, "fleet: %" PRIu64 " agents were retired by the server (410) and stopped\n",
                 k->retired);
@@ -110,6 +111,34 @@ static size_t evaluate(const struct run_ctx *c, const struct metrics *m,
     return failed;
 }
 
+/* The verdict of the run (docs/metrics.md, "The verdict"): client_saturated when fleetsim's own
+ * loops lagged while a thread used a whole core; server_slow when agents were left waiting on
+ * the server (requests dropped because the previous one was unanswered, timeouts, requests
+ * still unanswered at the end); else kept_up. */
+static void judge(struct run_result *r, const struct metrics *m, double core, int64_t in_flight)
+{
+    struct metrics_accounting a;
+    metrics_accounting(m, &a);
+    char lag[96];
+    bool lagged = report_bottleneck_lag(m, lag, sizeof lag);
+    if (lagged && core >= RUN_SATURATED_CORE_SHARE) {
+        r->verdict = RUN_VERDICT_CLIENT_SATURATED;
+        snprintf(r->verdict_why, sizeof r->verdict_why,
+                 "%s while a loop thread used %.0f %% of a core: use more --threads or --shard "
+                 "the fleet over processes or hosts",
+                 lag, 100.0 * core);
+    } else if (a.dropped > 0 || a.timed_out > 0 || in_flight > 0) {
+        r->verdict = RUN_VERDICT_SERVER_SLOW;
+        snprintf(r->verdict_why, sizeof r->verdict_why,
+                 "agents waited on the server: %" PRIu64 " ticks dropped behind unanswered "
+                 "requests, %" PRIu64 " timed out, %" PRId64 " unanswered at the end",
+                 a.dropped, a.timed_out, in_flight);
+    } else {
+        r->verdict = RUN_VERDICT_KEPT_UP;
+        snprintf(r->verdict_why, sizeof r->verdict_why, "%s", lag);
+    }
+}
+
 /* Writes --summary-json and --html (the HTML page is rendered from the same summary). */
 static int write_files(const struct run_ctx *c, const struct metrics *m,
                        const struct threshold_result *res)
@@ -124,7 +153,8 @@ static int write_files(const struct run_ctx *c, const struct metrics *m,
                                .shard_n = cfg->shard_n ? cfg->shard_n : 1,
                                .started_at = c->started_at,
                                .ended_at = c->ended_at,
-                               .config = config};
+                               .config = config,
+                               .result = &c->result};
     char err[ERR_MAX];
     int rc = 0;
     if (cfg->summary_json_path && report_json_write(cfg->summary_json_path, &meta, m, res,
@@ -176,12 +206,15 @@ int run_report(struct run_ctx *c, struct fleet *f)
     double core = f ? fleet_max_core_share(f) : 0;
     if (run_acme_max_core_share(c->acme) > core)
         core = run_acme_max_core_share(c->acme);
+    int64_t in_flight = (f ? fleet_in_flight(f) : 0) + run_operator_in_flight(c->op) +
+                        run_acme_in_flight(c->acme) + (int64_t)c->pre_in_flight;
     struct report_text_opts opts = {.thresholds = res,
                                     .n_thresholds = c->n_thresholds,
                                     .saturated_core = core >= RUN_SATURATED_CORE_SHARE,
-                                    .known_in_flight = (f ? fleet_in_flight(f) : 0) +
-                                                       run_operator_in_flight(c->op) +
-                                                       run_acme_in_flight(c->acme)};
+                                    .known_in_flight = in_flight,
+                                    .result = &c->result};
+    judge(&c->result, m, core, in_flight);
+    c->result.status = run_result_decide(&c->result, failed, false);
     report_text_write(stdout, m, &opts);
     print_fleet_lines(stdout, c, &k, f ? fleet_size(f) : 0);
     run_operator_print(c->op, stdout);
@@ -191,10 +224,10 @@ int run_report(struct run_ctx *c, struct fleet *f)
     if (c->cfg.report_interval_ns == 0 && answered > 0 &&
         (double)n429 > RUN_429_HINT_SHARE * (double)answered)
         run_print_429_hint(n429, answered);
+    char line[512];
+    printf("%s\n", run_result_line(&c->result, line, sizeof line));
     int rc = write_files(c, m, res);
     metrics_free(m);
     free(res);
-    if (rc != 0)
-        return rc;
-    return failed ? RUN_EXIT_THRESHOLDS : RUN_EXIT_OK;
+    return rc != 0 ? rc : run_result_exit_code(&c->result);
 }

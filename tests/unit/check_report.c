@@ -77,7 +77,7 @@ START_TEST(test_text_summary)
     struct threshold_result r[2];
     evaluate(m, "http_req_duration{endpoint:heartbeat}:p(99)<1000", &r[0]);
     evaluate(m, "http_req_failed:rate<0.001", &r[1]);
-    struct report_text_opts o = {r, 2, false, 2, false};
+    struct report_text_opts o = {r, 2, false, 2, false, NULL};
     char *text = summary_text(m, &o);
     ck_assert_ptr_nonnull(strstr(text, "agent-storm/agent/heartbeat"));
     ck_assert_ptr_nonnull(strstr(text, "acme-burst/acme/acme_nonce"));
@@ -161,7 +161,7 @@ static void temp_path(char *buf, size_t n, const char *name)
 
 static struct report_meta meta_for_test(json_object *config)
 {
-    struct report_meta meta = {"0.1.0-test", 42, 1, 3, 1795824000, 1795824060, config};
+    struct report_meta meta = {"0.1.0-test", 42, 1, 3, 1795824000, 1795824060, config, NULL};
     return meta;
 }
 

@@ -199,7 +199,7 @@ static json_object *summary_of(const struct metrics *m)
     json_object *config = json_object_new_object();
     json_object_object_add(config, "agents", json_object_new_int(100));
     json_object_object_add(config, "note", json_object_new_string("</pre><b>x</b>"));
-    struct report_meta meta = {"0.1.0-test", 42, 0, 1, 1795000000, 1795000300, config};
+    struct report_meta meta = {"0.1.0-test", 42, 0, 1, 1795000000, 1795000300, config, NULL};
     json_object *s = report_json_build(&meta, m, res, 2);
     json_object_put(config);
     ck_assert_ptr_nonnull(s);
@@ -389,7 +389,7 @@ END_TEST
 START_TEST(empty_run)
 {
     struct metrics *m = metrics_new(false);
-    struct report_meta meta = {"0.1.0-test", 1, 0, 1, 1795000000, 1795000001, NULL};
+    struct report_meta meta = {"0.1.0-test", 1, 0, 1, 1795000000, 1795000001, NULL, NULL};
     json_object *summary = report_json_build(&meta, m, NULL, 0);
     char *html = render(summary, NULL);
     check_well_formed(html);

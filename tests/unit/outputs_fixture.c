@@ -123,8 +123,8 @@ int fx_write_summary(const char *path, const struct metrics *m, uint64_t seed, u
     }
     json_object *config = json_object_new_object();
     json_object_object_add(config, "agents", json_object_new_int(100));
-    struct report_meta meta = {"0.1.0-test",         seed,  shard_k, shard_n, 1795000000 + shard_k,
-                               1795000300 + shard_k, config};
+    struct report_meta meta = {"0.1.0-test",         seed,   shard_k, shard_n, 1795000000 + shard_k,
+                               1795000300 + shard_k, config, NULL};
     int rc = report_json_write(path, &meta, m, res, n_specs, err, sizeof err);
     if (rc != 0)
         fprintf(stderr, "fixture: %s\n", err);
