@@ -125,9 +125,10 @@ int parse_listen_addr(const char *s, struct parsed_listen *out, char *err, size_
  * closed again). Returns 0 or the negative errno (-EISDIR for a directory). */
 int parse_readable_file(const char *path, char *err, size_t errlen);
 
-/* Checks, without creating anything, that path can be written: either it is an existing
- * regular file we may write, or it does not exist and its directory exists and is writable.
- * Returns 0 or the negative errno. */
+/* Checks, without creating anything, that path can be an output (engine/out_file.h): "-"
+ * (standard output), an existing regular file we may write, or a new name in an existing
+ * writable directory; a directory, device node, FIFO or socket is refused. Returns 0 or the
+ * negative errno (-EISDIR for a directory). */
 int parse_writable_path(const char *path, char *err, size_t errlen);
 
 /* Reads the first line of a file (a secret such as an API key) into buf (size n), without the

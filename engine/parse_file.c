@@ -2,9 +2,10 @@
  * output paths, and reading a secret's first line; wiping a secret when done (see parse.h). */
 #include "engine/parse.h"
 
+#include "engine/out_file.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,50 +64,7 @@ int parse_readable_file(const char *path, char *err, size_t errlen)
 
 int parse_writable_path(const char *path, char *err, size_t errlen)
 {
-    static const char expect[] = "a file that can be written";
-    struct stat st;
-    if (!path || !*path) {
-        if (err && errlen)
-            snprintf(err, errlen, "is empty (expected %s)", expect);
-        return -EINVAL;
-    }
-    if (stat(path, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            if (err && errlen)
-                snprintf(err, errlen, "is a directory (expected %s)", expect);
-            return -EISDIR;
-        }
-        if (access(path, W_OK) != 0) {
-            int e = errno;
-            err_errno(err, errlen, "cannot be written", e, expect);
-            return -e;
-        }
-        return 0;
-    }
-    if (errno != ENOENT) {
-        int e = errno;
-        err_errno(err, errlen, "cannot be written", e, expect);
-        return -e;
-    }
-    char dir[4096];
-    if (strlen(path) >= sizeof(dir)) {
-        err_errno(err, errlen, "cannot be written", ENAMETOOLONG, expect);
-        return -ENAMETOOLONG;
-    }
-    strcpy(dir, path);
-    const char *d = dirname(dir);
-    if (stat(d, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        if (err && errlen)
-            snprintf(err, errlen, "cannot be written: its directory does not exist (expected %s)",
-                     expect);
-        return -ENOENT;
-    }
-    if (access(d, W_OK | X_OK) != 0) {
-        int e = errno;
-        err_errno(err, errlen, "cannot be written: its directory", e, expect);
-        return -e;
-    }
-    return 0;
+    return out_file_check(path, err, errlen);
 }
 
 /* Reads from fd until a line end or EOF, keeping the first line's bytes in buf (size n).

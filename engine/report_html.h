@@ -22,7 +22,8 @@ int report_html_write(FILE *f, const json_object *summary, const json_object *in
  * file, or the line number of a line that is not a JSON object). */
 json_object *report_html_read_intervals(const char *path, char *err, size_t errlen);
 
-/* Write the report of summary to out_path atomically (out_path.tmp.PID, then rename), reading
+/* Write the report of summary to out_path with engine/out_file.h's rules ("-" standard output,
+ * else an atomic replace of a regular file or a new one, never a special file), reading
  * interval_log_path (NULL: none) for the time charts. This is the call for `fleetsim run
  * --html` (summary from report_json_build) and `fleetsim merge --html`. Returns 0 or a negative
  * errno with a one-line reason in err (out_path is then untouched). */

@@ -1,15 +1,14 @@
 /* engine/report_html_file.c - the HTML report's files: reads the --interval-log (JSON lines)
- * and writes the report atomically (temporary file, fsync, rename), so an HTML file is either
- * complete or absent. */
+ * and writes the report through engine/out_file (a regular file replaced atomically, so it is
+ * either complete or absent; "-" for standard output; never over a special file). */
 #include "engine/report_html.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define PATH_BYTES 4096
+#include "engine/out_file.h"
 
 /* True when line holds only spaces, tabs and line ends. */
 static bool blank(const char *line)
@@ -53,57 +52,35 @@ json_object *report_html_read_intervals(const char *path, char *err, size_t errl
     return arr;
 }
 
-/* Write the report into the new file tmp and make it durable. */
-static int write_tmp(const char *tmp, const json_object *summary, const json_object *intervals,
-                     char *err, size_t errlen)
+/* What fill_report writes. */
+struct html_parts {
+    const json_object *summary, *intervals;
+};
+
+/* Writes the report to f (an out_file_fill_fn). */
+static int fill_report(FILE *f, void *arg, char *err, size_t errlen)
 {
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL) {
-        int e = errno;
-        snprintf(err, errlen, "%s", strerror(e));
-        return -e;
-    }
-    int rc = report_html_write(f, summary, intervals, err, errlen);
-    if (fflush(f) != 0 && rc == 0) {
-        rc = -errno;
-        snprintf(err, errlen, "%s", strerror(-rc));
-    }
-    if (rc == 0 && fsync(fileno(f)) != 0) {
-        rc = -errno;
-        snprintf(err, errlen, "%s", strerror(-rc));
-    }
-    if (fclose(f) != 0 && rc == 0) {
-        rc = -errno;
-        snprintf(err, errlen, "%s", strerror(-rc));
-    }
-    return rc;
+    const struct html_parts *p = arg;
+    errno = 0;
+    int rc = report_html_write(f, p->summary, p->intervals, err, errlen);
+    return rc == -EIO && errno != 0 ? -errno : rc;
 }
 
 int report_html_write_summary(const json_object *summary, const char *interval_log_path,
                               const char *out_path, char *err, size_t errlen)
 {
-    char tmp[PATH_BYTES], why[512] = "";
-    json_object *intervals = NULL;
+    char why[512] = "";
+    struct html_parts parts = {summary, NULL};
     if (interval_log_path != NULL) {
-        intervals = report_html_read_intervals(interval_log_path, err, errlen);
+        json_object *intervals = report_html_read_intervals(interval_log_path, err, errlen);
         if (intervals == NULL)
             return -EINVAL;
+        parts.intervals = intervals;
     }
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out_path, (long)getpid()) >= sizeof tmp) {
-        json_object_put(intervals);
-        snprintf(err, errlen, "HTML report path too long: %s", out_path);
-        return -ENAMETOOLONG;
-    }
-    int rc = write_tmp(tmp, summary, intervals, why, sizeof why);
-    json_object_put(intervals);
-    if (rc == 0 && rename(tmp, out_path) != 0) {
-        rc = -errno;
-        snprintf(why, sizeof why, "%s", strerror(-rc));
-    }
-    if (rc != 0) {
-        unlink(tmp);
-        snprintf(err, errlen, "cannot write HTML report %s: %s", out_path, why);
-    }
+    int rc = out_file_write(out_path, fill_report, &parts, why, sizeof why);
+    json_object_put((json_object *)parts.intervals);
+    if (rc != 0)
+        snprintf(err, errlen, "cannot write HTML report %s: %s", out_file_name(out_path), why);
     return rc;
 }
 

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "engine/clock.h"
 #include "engine/report_json_internal.h"
@@ -89,15 +90,28 @@ static json_object *interval_record(const struct metrics *interval, const struct
     return rec;
 }
 
-int report_interval_jsonl(FILE *f, const struct metrics *interval, const struct metrics *total,
-                          time_t now, double elapsed_s, double interval_s)
+char *report_interval_line(const struct metrics *interval, const struct metrics *total, time_t now,
+                           double elapsed_s, double interval_s)
 {
     json_object *rec = interval_record(interval, total, now, elapsed_s, interval_s);
     if (rec == NULL)
-        return -ENOMEM;
+        return NULL;
     const char *text = json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN |
                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
-    int rc = text != NULL && fprintf(f, "%s\n", text) >= 0 && fflush(f) == 0 ? 0 : -EIO;
+    char *line = NULL;
+    if (text != NULL && asprintf(&line, "%s\n", text) < 0)
+        line = NULL;
     json_object_put(rec);
+    return line;
+}
+
+int report_interval_jsonl(FILE *f, const struct metrics *interval, const struct metrics *total,
+                          time_t now, double elapsed_s, double interval_s)
+{
+    char *line = report_interval_line(interval, total, now, elapsed_s, interval_s);
+    if (line == NULL)
+        return -ENOMEM;
+    int rc = fputs(line, f) >= 0 && fflush(f) == 0 ? 0 : -EIO;
+    free(line);
     return rc;
 }

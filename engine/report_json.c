@@ -1,14 +1,15 @@
 /* engine/report_json.c - the summary JSON (DESIGN section 4): built from a registry and the
- * threshold results, written atomically (temp file, fsync, rename). */
+ * threshold results, written by engine/out_file (atomic replace of a regular file, "-" for
+ * standard output, never over a special file). */
 #include "engine/report_json.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "engine/clock.h"
+#include "engine/out_file.h"
 #include "engine/report_json_internal.h"
 
 #define US_PER_MS 1000.0
@@ -334,47 +335,32 @@ json_object *report_json_build(const struct report_meta *meta, const struct metr
     return rj_done(root, ok);
 }
 
-/* Write text to a new file at tmp and make it durable. */
-static int write_durable(const char *tmp, const char *text)
+/* Writes the summary's text and a line end to f (an out_file_fill_fn). */
+static int fill_text(FILE *f, void *text, char *err, size_t errlen)
 {
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL)
-        return -errno;
+    (void)err;
+    (void)errlen;
     size_t len = strlen(text);
-    int rc = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF ? 0 : -EIO;
-    if (fflush(f) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && fsync(fileno(f)) != 0)
-        rc = -errno;
-    if (fclose(f) != 0 && rc == 0)
-        rc = -errno;
-    return rc;
+    return fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF ? 0 : -(errno ? errno : EIO);
 }
 
 int report_json_write(const char *path, const struct report_meta *meta, const struct metrics *m,
                       const struct threshold_result *results, size_t n_results, char *err,
                       size_t errlen)
 {
-    char tmp[4096];
+    char why[256];
     json_object *root = report_json_build(meta, m, results, n_results);
     if (root == NULL) {
         snprintf(err, errlen, "summary %s: out of memory building the JSON", path);
         return -ENOMEM;
     }
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
-        json_object_put(root);
-        snprintf(err, errlen, "summary path too long");
-        return -ENAMETOOLONG;
-    }
     const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
                                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
-    int rc = text != NULL ? write_durable(tmp, text) : -ENOMEM;
+    int rc =
+        text != NULL ? out_file_write(path, fill_text, (void *)text, why, sizeof why) : -ENOMEM;
     json_object_put(root);
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc != 0) {
-        unlink(tmp);
-        snprintf(err, errlen, "cannot write summary %s: %s", path, strerror(-rc));
-    }
+    if (rc != 0)
+        snprintf(err, errlen, "cannot write summary %s: %s", out_file_name(path),
+                 text != NULL ? why : strerror(ENOMEM));
     return rc;
 }

@@ -48,8 +48,9 @@ struct report_info {
 json_object *report_json_build(const struct report_meta *meta, const struct metrics *m,
                                const struct threshold_result *results, size_t n_results);
 
-/* Write the summary to path atomically (path.tmp.PID then rename). Returns 0, or a negative
- * errno with a one-line reason in err (the file is then untouched). */
+/* Write the summary to path with engine/out_file.h's rules ("-" standard output, else an
+ * atomic replace of a regular file or a new one). Returns 0, or a negative errno with a
+ * one-line reason in err (the file is then untouched). */
 int report_json_write(const char *path, const struct report_meta *meta, const struct metrics *m,
                       const struct threshold_result *results, size_t n_results, char *err,
                       size_t errlen);
@@ -67,6 +68,11 @@ int report_json_read(const char *path, struct metrics *m, struct report_info *in
 
 /* Free what report_json_read put in info and zero it. */
 void report_info_clear(struct report_info *info);
+
+/* One interval record as report_interval_jsonl writes it, line end included, in a new string
+ * (caller frees); NULL when out of memory. */
+char *report_interval_line(const struct metrics *interval, const struct metrics *total, time_t now,
+                           double elapsed_s, double interval_s);
 
 /* Append one interval record as a single JSON line to f: {"time": RFC 3339, "elapsed_s",
  * "interval_s", "series": [{tags, count, rate_per_s, failed, errors, timed_out, dropped,

@@ -14,6 +14,7 @@
 
 #include "engine/clock.h"
 #include "engine/interrupt.h"
+#include "engine/out_file.h"
 #include "engine/parse.h"
 #include "sim/fleet.h"
 
@@ -217,38 +218,38 @@ int register_agents(struct register_config *cfg, char **ids, char *err, size_t e
     return 0;
 }
 
+/* What fill_agents writes. */
+struct agents_out {
+    char *const *ids;
+    uint32_t n_agents, shard_k, shard_n;
+};
+
+/* Writes the agents file's lines to f (an out_file_fill_fn). */
+static int fill_agents(FILE *f, void *arg, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    const struct agents_out *o = arg;
+    fprintf(f, "# fleetsim agents file: INDEX ID per line (shard %u/%u of %u agents)\n", o->shard_k,
+            o->shard_n, o->n_agents);
+    uint32_t n = fleet_shard_size(o->n_agents, o->shard_k, o->shard_n);
+    for (uint32_t p = 0; p < n && !ferror(f); p++) {
+        uint32_t index = fleet_shard_index(p, o->shard_k, o->shard_n);
+        if (o->ids[index - 1])
+            fprintf(f, "%u %s\n", index, o->ids[index - 1]);
+    }
+    return ferror(f) ? -(errno ? errno : EIO) : 0;
+}
+
 int register_write_file(const char *path, char *const *ids, uint32_t n_agents, uint32_t shard_k,
                         uint32_t shard_n, char *err, size_t errlen)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        int e = errno;
-        snprintf(err, errlen, "--agents-file %s: cannot write: %s", path, strerror(e));
-        return -e;
-    }
-    fprintf(f, "# fleetsim agents file: INDEX ID per line (shard %u/%u of %u agents)\n", shard_k,
-            shard_n, n_agents);
-    uint32_t n = fleet_shard_size(n_agents, shard_k, shard_n);
-    for (uint32_t p = 0; p < n; p++) {
-        uint32_t index = fleet_shard_index(p, shard_k, shard_n);
-        if (ids[index - 1])
-            fprintf(f, "%u %s\n", index, ids[index - 1]);
-    }
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0) {
-        int e = errno;
-        unlink(tmp);
-        snprintf(err, errlen, "--agents-file %s: cannot write: %s", path, strerror(e));
-        return -e;
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        snprintf(err, errlen, "--agents-file %s: cannot write: %s", path, strerror(e));
-        return -e;
-    }
-    return 0;
+    char why[256];
+    struct agents_out o = {ids, n_agents, shard_k, shard_n};
+    int rc = out_file_write(path, fill_agents, &o, why, sizeof why);
+    if (rc != 0)
+        snprintf(err, errlen, "--agents-file %s: cannot write: %s", out_file_name(path), why);
+    return rc;
 }
 
 /* Parses one "INDEX ID" line into ids. Returns 0, 1 for a comment/blank line, -EINVAL. */

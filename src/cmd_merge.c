@@ -26,7 +26,8 @@ static const char usage_text[] =
     "exactly, print the text summary and judge the thresholds stored in the files,\n"
     "plus the given ones, on the whole fleet.\n"
     "\n"
-    "  --summary-json OUT     write the merged summary as JSON\n"
+    "  --summary-json OUT     write the merged summary as JSON (- for standard output,\n"
+    "                         the text summary then goes to standard error)\n"
     "  --html OUT             write the merged HTML report\n"
     "  --threshold SPEC       one more pass/fail rule METRIC[{tag:value,...}]:EXPR;\n"
     "                         repeatable\n"
@@ -289,13 +290,13 @@ static json_object *merged_config(const struct merge_inputs *in, const char *con
 }
 
 /* The header line of the text summary: which shards were merged. */
-static void print_header(const struct merge_inputs *in)
+static void print_header(FILE *out, const struct merge_inputs *in)
 {
-    printf(PROG ": %zu file%s, shard%s ", in->n_files, in->n_files == 1 ? "" : "s",
-           in->n_files == 1 ? "" : "s");
+    fprintf(out, PROG ": %zu file%s, shard%s ", in->n_files, in->n_files == 1 ? "" : "s",
+            in->n_files == 1 ? "" : "s");
     for (size_t i = 0; i < in->n_files; i++)
-        printf("%s%u", i ? "," : "", in->shards[i]);
-    printf(" of %u, seed %" PRIu64 "\n\n", in->shard_n, in->first.seed);
+        fprintf(out, "%s%u", i ? "," : "", in->shards[i]);
+    fprintf(out, " of %u, seed %" PRIu64 "\n\n", in->shard_n, in->first.seed);
 }
 
 /* The specs to judge: the inputs' (deduplicated), then the given ones not among them.
@@ -344,9 +345,9 @@ static int finish(const struct outputs_args *a, const struct metrics *m,
                 PROG ": warning: %zu of %u shards missing (%s): the result covers part "
                      "of the fleet only\n",
                 n_missing, in->shard_n, missing);
-    print_header(in);
-    report_text_write(stdout, m, &opts);
-    printf("%s\n", run_result_line(&result, line, sizeof line));
+    print_header(outputs_text_stream(a), in);
+    report_text_write(outputs_text_stream(a), m, &opts);
+    fprintf(outputs_text_stream(a), "%s\n", run_result_line(&result, line, sizeof line));
     struct report_meta meta = {PACKAGE_VERSION,
                                in->first.seed,
                                0,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/out_file.h"
 #include "engine/parse.h"
 
 static const struct {
@@ -62,6 +63,11 @@ static int store(struct outputs_args *a, enum outputs_opt id, const char *prog, 
                                             : parse_writable_path(value, reason, sizeof reason);
     if (rc != 0)
         return usage(err, errlen, prog, opt, value, reason);
+    if (out_file_is_stdout(value) && id != OUTPUTS_OPT_INTERVAL_LOG &&
+        (out_file_is_stdout(a->summary_json) || out_file_is_stdout(a->html)))
+        return usage(err, errlen, prog, opt, value,
+                     "is standard output, already taken by another output (expected one output "
+                     "on standard output, the others in files)");
     *slot = value;
     return 0;
 }
@@ -128,6 +134,11 @@ int outputs_args_parse(int argc, char **argv, const char *prog, unsigned allowed
         }
     }
     return 0;
+}
+
+FILE *outputs_text_stream(const struct outputs_args *a)
+{
+    return out_file_is_stdout(a->summary_json) || out_file_is_stdout(a->html) ? stderr : stdout;
 }
 
 void outputs_args_free(struct outputs_args *a)

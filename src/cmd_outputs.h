@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "engine/metrics.h"
 #include "engine/threshold.h"
@@ -30,8 +31,8 @@ enum outputs_opt {
 struct outputs_args {
     const char **files; /* input files in order (owned array) */
     size_t n_files;
-    const char *summary_json; /* --summary-json OUT (checked writable), or NULL */
-    const char *html;         /* --html OUT (checked writable), or NULL */
+    const char *summary_json; /* --summary-json OUT (checked writable, "-" stdout), or NULL */
+    const char *html;         /* --html OUT (checked writable, "-" stdout), or NULL */
     const char *interval_log; /* --interval-log FILE (checked readable), or NULL */
     const char **thresholds;  /* --threshold SPEC, repeatable (owned array) */
     size_t n_thresholds;
@@ -42,10 +43,14 @@ struct outputs_args {
 /* Parse argv[1..argc-1] (argv[0] is the command word, e.g. "merge") for command prog (e.g.
  * "fleetsim merge"), accepting the options in allowed. Returns 0, or OUTPUTS_EXIT_USAGE with
  * one line (no newline) in err such as `fleetsim merge: --html: "/x/y.html" cannot be written:
- * its directory does not exist (expected a file that can be written)`. Always call
- * outputs_args_free afterwards. */
+ * its directory does not exist (expected a regular file, a new file or - for standard
+ * output)`. Always call outputs_args_free afterwards. */
 int outputs_args_parse(int argc, char **argv, const char *prog, unsigned allowed,
                        struct outputs_args *a, char *err, size_t errlen);
+
+/* Where the text summary goes: standard error when --summary-json or --html is "-" (standard
+ * output), else standard output. */
+FILE *outputs_text_stream(const struct outputs_args *a);
 
 /* Free the arrays of a. */
 void outputs_args_free(struct outputs_args *a);

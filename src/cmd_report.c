@@ -52,12 +52,12 @@ static int load(const char *path, struct metrics *m, struct report_info *info,
     return rc;
 }
 
-static void print_header(const char *path, const struct report_info *info)
+static void print_header(FILE *out, const char *path, const struct report_info *info)
 {
     char start[CLOCK_RFC3339_LEN];
     clock_format_rfc3339(start, sizeof start, info->started_at);
-    printf(PROG ": %s (fleetsim %s, seed %" PRIu64 ", shard %u/%u, started %s)\n\n", path,
-           info->version, info->seed, info->shard_k, info->shard_n, start);
+    fprintf(out, PROG ": %s (fleetsim %s, seed %" PRIu64 ", shard %u/%u, started %s)\n\n", path,
+            info->version, info->seed, info->shard_k, info->shard_n, start);
 }
 
 int cmd_report_main(int argc, char **argv)
@@ -88,8 +88,8 @@ int cmd_report_main(int argc, char **argv)
     if (rc == 0) {
         struct report_text_opts opts = {
             .thresholds = res, .n_thresholds = info.n_thresholds, .known_in_flight = -1};
-        print_header(a.files[0], &info);
-        report_text_write(stdout, m, &opts);
+        print_header(outputs_text_stream(&a), a.files[0], &info);
+        report_text_write(outputs_text_stream(&a), m, &opts);
         char why[ERR_LINE_MAX - 32];
         if (a.html &&
             report_html_write_file(a.files[0], a.interval_log, a.html, why, sizeof why) != 0) {

@@ -10,6 +10,7 @@
 
 #include "engine/clock.h"
 #include "engine/interrupt.h"
+#include "engine/out_file.h"
 #include "sim/fleet.h"
 #include "sim/register.h"
 #include "src/preflight.h"
@@ -122,9 +123,10 @@ static int before_load(struct run_ctx *c, enum run_phase phase, int rc)
     c->result.signal = interrupt_signal(1);
     c->started_at = c->ended_at = clock_wall_s();
     /* every output exists afterwards: the interval log has no interval yet */
+    char why[ERR_MAX];
     if (c->cfg.interval_log_path && !c->interval_log &&
-        !(c->interval_log = fopen(c->cfg.interval_log_path, "w")))
-        perror("fleetsim: --interval-log");
+        !(c->interval_log = out_stream_open(c->cfg.interval_log_path, why, sizeof why)))
+        fprintf(stderr, "fleetsim: --interval-log %s: %s\n", c->cfg.interval_log_path, why);
     if (!c->quiet)
         fprintf(stderr, "fleetsim: interrupted (%s) during the %s: writing the outputs\n",
                 run_signal_name(c->result.signal), run_phase_name(phase));
@@ -144,8 +146,10 @@ static int real_run(struct run_ctx *c)
         return before_load(c, RUN_PHASE_PREFLIGHT, RUN_EXIT_FAILED);
     if (c->cfg.register_agents && run_shard_agents(c) > 0 && do_register(c) != 0)
         return before_load(c, RUN_PHASE_REGISTRATION, RUN_EXIT_FAILED);
-    if (c->cfg.interval_log_path && !(c->interval_log = fopen(c->cfg.interval_log_path, "w"))) {
-        perror("fleetsim: --interval-log");
+    char why[ERR_MAX];
+    if (c->cfg.interval_log_path &&
+        !(c->interval_log = out_stream_open(c->cfg.interval_log_path, why, sizeof why))) {
+        fprintf(stderr, "fleetsim: --interval-log %s: %s\n", c->cfg.interval_log_path, why);
         return RUN_EXIT_FAILED;
     }
     struct fleet *f = NULL;
@@ -190,6 +194,5 @@ int cmd_run(const struct run_config *cfg)
         rc = cfg->dry_run ? dry_run(c) : real_run(c);
     run_teardown(c);
     free(c);
-    fflush(stdout);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/out_file.h"
 #include "engine/threshold.h"
 #include "sim/preset.h"
 #include "src/options_values.h"
@@ -121,6 +122,29 @@ static int check_agents_file(const struct run_config *cfg, char *err, size_t err
                          " written by an earlier run with --register)");
         }
         return optval_value_error(err, errlen, "agents-file", cfg->agents_file, reason);
+    }
+    return 0;
+}
+
+/* At most one output may be standard output ("-"): they would interleave. */
+static int check_stdout_outputs(const struct run_config *cfg, char *err, size_t errlen)
+{
+    const struct {
+        const char *name, *path;
+    } outs[] = {{"summary-json", cfg->summary_json_path},
+                {"html", cfg->html_path},
+                {"interval-log", cfg->interval_log_path},
+                {"agents-file", cfg->register_agents ? cfg->agents_file : NULL}};
+    const char *first = NULL;
+    for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
+        if (!out_file_is_stdout(outs[i].path))
+            continue;
+        if (first)
+            return optval_usage_error(err, errlen,
+                                      "--%s: \"-\" (standard output) is already --%s's (expected "
+                                      "one output on standard output, the others in files)",
+                                      outs[i].name, first);
+        first = outs[i].name;
     }
     return 0;
 }
@@ -246,6 +270,8 @@ int options_finish(struct run_config *cfg, char *err, size_t errlen)
         rc = check_conflicts(cfg, err, errlen);
     if (rc == 0)
         rc = check_agents_file(cfg, err, errlen);
+    if (rc == 0)
+        rc = check_stdout_outputs(cfg, err, errlen);
     if (rc == 0)
         rc = check_acme(cfg, err, errlen);
     if (rc == 0)

@@ -4,6 +4,7 @@
  * and how the drain ended, and every --report-interval merges their interval snapshots into a progress line on
  * stderr, a JSONL record, the --metrics-listen snapshot and the 429 check. It never touches an
  * agent or an actor: they run on their own threads. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "engine/clock.h"
 #include "engine/interrupt.h"
 #include "engine/metrics_http.h"
+#include "engine/out_file.h"
 #include "engine/report.h"
 #include "src/run_acme.h"
 #include "src/run_internal.h"
@@ -96,6 +98,22 @@ static void on_duration(evutil_socket_t fd, short what, void *arg)
     begin_stop(arg, NULL);
 }
 
+/* Appends the interval to --interval-log; a failure is reported at once, ends the log (at its
+ * last complete line) and makes the run exit 1. */
+static void log_interval(struct run_ctx *c, const struct control *k, double elapsed_s,
+                         double interval_s)
+{
+    char *line = report_interval_line(k->iv, k->total, clock_wall_s(), elapsed_s, interval_s);
+    int rc = line ? out_stream_write_line(c->interval_log, line, strlen(line)) : -ENOMEM;
+    free(line);
+    if (rc != 0) {
+        run_output_lost(c, "--interval-log", c->cfg.interval_log_path, rc,
+                        "no more intervals are logged, the file keeps its complete lines");
+        out_stream_close(c->interval_log);
+        c->interval_log = NULL;
+    }
+}
+
 /* Reports the interval data gathered since the last report. */
 static void report_interval(struct control *k)
 {
@@ -120,11 +138,8 @@ static void report_interval(struct control *k)
         report_progress_line(line, sizeof line, k->iv, k->total, interval_s, elapsed_s);
         fprintf(stderr, "%s\n", line);
     }
-    if (c->interval_log) {
-        report_interval_jsonl(c->interval_log, k->iv, k->total, clock_wall_s(), elapsed_s,
-                              interval_s);
-        fflush(c->interval_log);
-    }
+    if (c->interval_log)
+        log_interval(c, k, elapsed_s, interval_s);
     uint64_t n429, answered;
     run_count_429(k->iv, &n429, &answered);
     if (!k->hint_shown && answered > 0 && (double)n429 > RUN_429_HINT_SHARE * (double)answered) {

@@ -53,10 +53,11 @@ struct run_ctx {
     char api_key[OPTIONS_API_KEY_MAX + 1]; /* secret */
     struct threshold *thresholds;          /* the command line's and the presets' */
     size_t n_thresholds;
-    struct metrics *pre;     /* requests made before the fleet runs (--register) */
-    struct run_operator *op; /* the operator actor, or NULL (src/run_operator.h) */
-    struct run_acme *acme;   /* the ACME client actors, or NULL (src/run_acme.h) */
-    FILE *interval_log;
+    struct metrics *pre;             /* requests made before the fleet runs (--register) */
+    struct run_operator *op;         /* the operator actor, or NULL (src/run_operator.h) */
+    struct run_acme *acme;           /* the ACME client actors, or NULL (src/run_acme.h) */
+    struct out_stream *interval_log; /* --interval-log (engine/out_file.h), or NULL */
+    bool output_lost;                /* an output failed (reported): the run exits 1 */
     struct run_result result; /* interruption and drain (run_control), status (run_report) */
     uint64_t pre_in_flight;   /* registration requests a signal left unanswered */
     time_t started_at, ended_at;
@@ -94,6 +95,11 @@ int run_control(struct run_ctx *c, struct fleet *f);
 /* Prints the summary, writes --summary-json and --html, evaluates thresholds (f may be NULL).
  * Returns the exit code. */
 int run_report(struct run_ctx *c, struct fleet *f);
+
+/* Reports on stderr that the output given by option (path) failed with the negative errno
+ * rc, what happens now (note), and marks the run to exit 1. */
+void run_output_lost(struct run_ctx *c, const char *option, const char *path, int rc,
+                     const char *note);
 
 /* Sum of 429 answers and of all answers over the series of m. */
 void run_count_429(const struct metrics *m, uint64_t *n429, uint64_t *answered);

@@ -1,12 +1,14 @@
 /* src/run_report.c - the end of a run: merges the loops' metrics exactly, adds the fleet's
  * counters (retired, unknown agents, jobs, keys) as actor metrics, evaluates thresholds,
  * prints the text summary with the hints a user needs (unknown agents, 429 waves), writes
- * --summary-json and picks the exit code. */
+ * --summary-json and --html, closes --interval-log and picks the exit code (1 when an output
+ * was lost). */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "engine/out_file.h"
 #include "engine/report.h"
 #include "engine/report_html.h"
 #include "src/run_acme.h"
@@ -139,6 +141,33 @@ static void judge(struct run_result *r, const struct metrics *m, double core, in
     }
 }
 
+void run_output_lost(struct run_ctx *c, const char *option, const char *path, int rc,
+                     const char *note)
+{
+    fprintf(stderr, "fleetsim: %s %s: %s (%s; the run exits 1)\n", option, out_file_name(path),
+            strerror(-rc), note);
+    c->output_lost = true;
+}
+
+/* Closes --interval-log before the HTML report reads it back; a failure is reported. */
+static void close_interval_log(struct run_ctx *c)
+{
+    int rc = out_stream_close(c->interval_log);
+    c->interval_log = NULL;
+    if (rc != 0)
+        run_output_lost(c, "--interval-log", c->cfg.interval_log_path, rc,
+                        "the file may miss its last lines");
+}
+
+/* Where the text summary goes: standard error when an output took standard output ("-"). */
+static FILE *summary_stream(const struct run_config *cfg)
+{
+    bool taken = out_file_is_stdout(cfg->summary_json_path) || out_file_is_stdout(cfg->html_path) ||
+                 out_file_is_stdout(cfg->interval_log_path) ||
+                 (cfg->register_agents && out_file_is_stdout(cfg->agents_file));
+    return taken ? stderr : stdout;
+}
+
 /* Writes --summary-json and --html (the HTML page is rendered from the same summary). */
 static int write_files(const struct run_ctx *c, const struct metrics *m,
                        const struct threshold_result *res)
@@ -164,10 +193,10 @@ static int write_files(const struct run_ctx *c, const struct metrics *m,
     }
     if (cfg->html_path) {
         json_object *summary = report_json_build(&meta, m, res, c->n_thresholds);
-        if (c->interval_log)
-            fflush(c->interval_log);
-        if (!summary || report_html_write_summary(summary, cfg->interval_log_path, cfg->html_path,
-                                                  err, sizeof err) != 0) {
+        const char *log =
+            out_file_is_stdout(cfg->interval_log_path) ? NULL : cfg->interval_log_path;
+        if (!summary ||
+            report_html_write_summary(summary, log, cfg->html_path, err, sizeof err) != 0) {
             fprintf(stderr, "fleetsim: --html: %s\n", summary ? err : "out of memory");
             rc = RUN_EXIT_FAILED;
         }
@@ -215,19 +244,23 @@ int run_report(struct run_ctx *c, struct fleet *f)
                                     .result = &c->result};
     judge(&c->result, m, core, in_flight);
     c->result.status = run_result_decide(&c->result, failed, false);
-    report_text_write(stdout, m, &opts);
-    print_fleet_lines(stdout, c, &k, f ? fleet_size(f) : 0);
-    run_operator_print(c->op, stdout);
-    run_acme_print(c->acme, m, stdout);
+    FILE *out = summary_stream(&c->cfg);
+    report_text_write(out, m, &opts);
+    print_fleet_lines(out, c, &k, f ? fleet_size(f) : 0);
+    run_operator_print(c->op, out);
+    run_acme_print(c->acme, m, out);
     uint64_t n429, answered;
     run_count_429(m, &n429, &answered);
     if (c->cfg.report_interval_ns == 0 && answered > 0 &&
         (double)n429 > RUN_429_HINT_SHARE * (double)answered)
         run_print_429_hint(n429, answered);
     char line[512];
-    printf("%s\n", run_result_line(&c->result, line, sizeof line));
+    fprintf(out, "%s\n", run_result_line(&c->result, line, sizeof line));
+    close_interval_log(c);
     int rc = write_files(c, m, res);
     metrics_free(m);
     free(res);
-    return rc != 0 ? rc : run_result_exit_code(&c->result);
+    if (rc != 0 || c->output_lost)
+        return RUN_EXIT_FAILED;
+    return run_result_exit_code(&c->result);
 }

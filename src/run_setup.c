@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "engine/clock.h"
+#include "engine/out_file.h"
 #include "engine/tls.h"
 #include "sim/register.h"
 #include "src/run_acme.h"
@@ -227,8 +228,7 @@ void run_teardown(struct run_ctx *c)
     c->thresholds = NULL;
     metrics_free(c->pre);
     c->pre = NULL;
-    if (c->interval_log)
-        fclose(c->interval_log);
+    out_stream_close(c->interval_log); /* only after a failed start: run_report closes it */
     c->interval_log = NULL;
     memset(c->api_key, 0, sizeof c->api_key);
 }

@@ -137,7 +137,8 @@ static const struct bad_line bad_lines[] = {
     {{"--agents"}, "fleetsim: --agents: missing value (expected an integer from 1 to 1000000)"},
     {{"--url"}, "~fleetsim: --url: missing value (expected http[s]://HOST[:PORT][/PATH]"},
     {{"--interval-log"},
-     "fleetsim: --interval-log: missing value (expected a file that can be written)"},
+     "fleetsim: --interval-log: missing value (expected a regular file, a new file or - for "
+     "standard output)"},
     {{"--insecure=yes"}, "fleetsim: --insecure: takes no value (expected --insecure alone)"},
     {{"run", "extra"},
      "fleetsim: unexpected argument: \"extra\" (expected only options; see fleetsim --help)"},
@@ -232,12 +233,18 @@ static const struct bad_line bad_lines[] = {
     {{"--cacert", "@DIR@"}, "~is a directory (expected a readable file)"},
     {{"--summary-json", "/nonexistent/dir/s.json"},
      "fleetsim: --summary-json: \"/nonexistent/dir/s.json\" cannot be written: its directory does "
-     "not exist (expected a file that can be written)"},
-    {{"--summary-json", "@DIR@"}, "~is a directory (expected a file that can be written)"},
+     "not exist (expected a regular file, a new file or - for standard output)"},
+    {{"--summary-json", "@DIR@"},
+     "~is a directory (expected a regular file, a new file or - for standard output)"},
+    {{"--summary-json", "/dev/null"},
+     "fleetsim: --summary-json: \"/dev/null\" is a character device (expected a regular file, a "
+     "new file or - for standard output)"},
     {{"--html", "/nonexistent/dir/r.html"},
      "fleetsim: --html: \"/nonexistent/dir/r.html\" cannot be written: its directory does not "
-     "exist (expected a file that can be written)"},
-    {{"--html", "@DIR@"}, "~is a directory (expected a file that can be written)"},
+     "exist (expected a regular file, a new file or - for standard output)"},
+    {{"--html", "@DIR@"},
+     "~is a directory (expected a regular file, a new file or - for standard "
+     "output)"},
     {{"--metrics-listen", "localhost:9090"},
      "fleetsim: --metrics-listen: \"localhost:9090\" is not a listen address (expected ADDR:PORT "
      "with a numeric address and a port 0-65535, e.g. 127.0.0.1:9090 or [::1]:9090)"},
