@@ -132,6 +132,14 @@ size_t hist_memory_bytes(const struct hist *h)
     return sizeof *h + (size_t)h->counts_len * sizeof *h->counts;
 }
 
+bool hist_grid_index(const struct hist *h, uint64_t value_us, uint32_t *index)
+{
+    if (value_us > h->highest_us)
+        return false;
+    *index = hist_index(h, value_us);
+    return hist_bucket_value(h, *index) == value_us;
+}
+
 void hist_record_n(struct hist *h, uint64_t value_us, uint64_t n)
 {
     if (n == 0)

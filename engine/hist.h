@@ -82,6 +82,10 @@ size_t hist_memory_bytes(const struct hist *h);
  * highest_us and counted in hist_clamped_count. O(1). */
 void hist_record(struct hist *h, uint64_t value_us);
 
+/* True when value_us is the value hist_to_json writes for its bucket (a bucket's
+ * representative, at most the highest trackable value); *index gets the bucket's index. */
+bool hist_grid_index(const struct hist *h, uint64_t value_us, uint32_t *index);
+
 /* Record a value n times. */
 void hist_record_n(struct hist *h, uint64_t value_us, uint64_t n);
 

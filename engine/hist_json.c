@@ -72,10 +72,26 @@ int hist_from_json(struct hist *h, const json_object *buckets, char *err, size_t
         return -EINVAL;
     }
     size_t n = json_object_array_length(buckets);
+    uint32_t index, last = 0;
     for (size_t i = 0; i < n; i++) {
         int rc = bucket_entry(h, buckets, i, &value, &count, err, errlen);
         if (rc != 0)
             return rc;
+        if (!hist_grid_index(h, value, &index)) {
+            snprintf(err, errlen,
+                     "bucket %zu: value %" PRIu64 " us is not on the histogram's grid (expected "
+                     "the values fleetsim writes)",
+                     i, value);
+            return -EINVAL;
+        }
+        if (i > 0 && index <= last) {
+            snprintf(err, errlen,
+                     "bucket %zu: value %" PRIu64 " us repeats or comes before an earlier bucket "
+                     "(expected each bucket once, in increasing order)",
+                     i, value);
+            return -EINVAL;
+        }
+        last = index;
         if (sum + count < sum) {
             snprintf(err, errlen, "bucket %zu: counts overflow", i);
             return -EINVAL;

@@ -209,7 +209,8 @@ struct metrics_tagged *metrics_tagged_at(const struct metrics *m, size_t i);
 
 /* Add src's cumulative data (series outcomes, histograms, tagged metrics) into dst exactly,
  * creating series as needed; dst's elapsed time becomes the larger of the two.
- * Returns 0, -ENOMEM, -ENOSPC, or -EINVAL (histogram configurations or metric kinds differ). */
+ * Returns 0, -ENOMEM, -ENOSPC, -EINVAL (histogram configurations or metric kinds differ), or
+ * -EOVERFLOW (a counter's sum would pass 2^64: nothing is added). */
 int metrics_merge(struct metrics *dst, const struct metrics *src);
 
 /* True when a and b hold the same cumulative data: the same series (by tags, any order)

@@ -58,8 +58,64 @@ static int merge_tagged(struct metrics *dst, const struct metrics_tagged *t)
     return 0;
 }
 
+/* True when a + b fits in 64 bits. */
+static bool sum_fits(uint64_t a, uint64_t b)
+{
+    return a + b >= a;
+}
+
+/* The outcome counters are all uint64_t: checked as one array. */
+_Static_assert(sizeof(struct metrics_outcomes) % sizeof(uint64_t) == 0,
+               "metrics_outcomes holds only uint64_t counters");
+
+static bool outcomes_fit(const struct metrics_outcomes *a, const struct metrics_outcomes *b)
+{
+    const uint64_t *x = (const uint64_t *)a, *y = (const uint64_t *)b;
+    for (size_t i = 0; i < sizeof *a / sizeof(uint64_t); i++)
+        if (!sum_fits(x[i], y[i]))
+            return false;
+    return true;
+}
+
+static bool series_fit(const struct metrics_series *d, const struct metrics_series *s)
+{
+    return outcomes_fit(&d->total, &s->total) &&
+           sum_fits(hist_count(&d->duration), hist_count(&s->duration)) &&
+           sum_fits(hist_count(&d->service), hist_count(&s->service)) &&
+           sum_fits(hist_count(&d->lag), hist_count(&s->lag));
+}
+
+static bool tagged_fit(const struct metrics_tagged *d, const struct metrics_tagged *t)
+{
+    return sum_fits(d->value, t->value) && sum_fits(d->total, t->total) &&
+           (t->kind != METRICS_TREND || d->kind != METRICS_TREND ||
+            sum_fits(hist_count(d->trend), hist_count(t->trend)));
+}
+
+/* True when adding src into dst overflows no counter (checked before anything is added). */
+static bool merge_fits(const struct metrics *dst, const struct metrics *src)
+{
+    for (size_t i = 0; i < src->n_series; i++) {
+        const struct metrics_series *s = src->series[i];
+        const struct metrics_series *d =
+            metrics_series_find(dst, s->scenario, s->actor, s->endpoint);
+        if (d != NULL && !series_fit(d, s))
+            return false;
+    }
+    for (size_t i = 0; i < src->n_tagged; i++) {
+        const struct metrics_tagged *t = src->tagged[i];
+        const struct metrics_tagged *d = metrics_tagged_find(dst, t->metric, t->scenario, t->actor,
+                                                             t->endpoint, t->tag_key, t->tag_value);
+        if (d != NULL && !tagged_fit(d, t))
+            return false;
+    }
+    return true;
+}
+
 int metrics_merge(struct metrics *dst, const struct metrics *src)
 {
+    if (!merge_fits(dst, src))
+        return -EOVERFLOW;
     for (size_t i = 0; i < src->n_series; i++) {
         int rc = merge_series(dst, src->series[i]);
         if (rc != 0)

@@ -2,6 +2,8 @@
  * out_file.h): the file-type rules, the atomic whole-file writer and the line stream. */
 #include "engine/out_file.h"
 
+#include "engine/in_file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -39,17 +41,6 @@ static int say(char *err, size_t errlen, int rc, const char *fmt, const char *wh
     return rc;
 }
 
-/* "a FIFO", "a character device", ... for a file that is not regular. */
-static const char *kind_name(mode_t mode)
-{
-    return S_ISDIR(mode)    ? "a directory"
-           : S_ISCHR(mode)  ? "a character device"
-           : S_ISBLK(mode)  ? "a block device"
-           : S_ISFIFO(mode) ? "a FIFO"
-           : S_ISSOCK(mode) ? "a socket"
-                            : "not a regular file";
-}
-
 /* The file path stands for: the target of a symbolic link (so the link survives), else path. */
 static int resolve(const char *path, char *out, size_t n, char *err, size_t errlen)
 {
@@ -80,7 +71,7 @@ static int check_target(const char *target, struct stat *st_out, char *err, size
     if (stat(target, &st) == 0) {
         if (!S_ISREG(st.st_mode))
             return say(err, errlen, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL, "is %s " EXPECT,
-                       kind_name(st.st_mode));
+                       in_file_kind_name(st.st_mode));
         if (access(target, W_OK) != 0)
             return say(err, errlen, -errno, "cannot be written: %s " EXPECT, strerror(errno));
         *st_out = st;
@@ -218,7 +209,7 @@ static int open_stream_fd(const char *target, char *err, size_t errlen)
                    : say(err, errlen, -errno, "cannot be written: %s " EXPECT, strerror(errno));
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return say(err, errlen, -EINVAL, "is %s " EXPECT, kind_name(st.st_mode));
+        return say(err, errlen, -EINVAL, "is %s " EXPECT, in_file_kind_name(st.st_mode));
     }
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || ftruncate(fd, 0) != 0) {

@@ -17,16 +17,19 @@
 int report_html_write(FILE *f, const json_object *summary, const json_object *intervals, char *err,
                       size_t errlen);
 
-/* Read an --interval-log file (one JSON object per line, blank lines ignored) into a new array
- * (caller owns it: json_object_put). Returns NULL with a one-line reason in err (unreadable
- * file, or the line number of a line that is not a JSON object). */
+/* Read an --interval-log file (a regular file of at most IN_FILE_MAX_BYTES, engine/in_file.h;
+ * one interval record per line, blank lines ignored) into a new array (caller owns it:
+ * json_object_put). A torn last line (no line end, not a record: a run cut short) is skipped
+ * with a warning line in err; otherwise err is empty on success. Returns NULL with a one-line
+ * reason in err (unreadable file, or the number of a line that is not an interval record). */
 json_object *report_html_read_intervals(const char *path, char *err, size_t errlen);
 
 /* Write the report of summary to out_path with engine/out_file.h's rules ("-" standard output,
  * else an atomic replace of a regular file or a new one, never a special file), reading
  * interval_log_path (NULL: none) for the time charts. This is the call for `fleetsim run
- * --html` (summary from report_json_build) and `fleetsim merge --html`. Returns 0 or a negative
- * errno with a one-line reason in err (out_path is then untouched). */
+ * --html` (summary from report_json_build) and `fleetsim merge --html`. Returns 0 (err then
+ * holds the interval log's warning, or is empty) or a negative errno with a one-line reason in
+ * err (out_path is then untouched). */
 int report_html_write_summary(const json_object *summary, const char *interval_log_path,
                               const char *out_path, char *err, size_t errlen);
 

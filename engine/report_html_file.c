@@ -4,51 +4,89 @@
 #include "engine/report_html.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/in_file.h"
 #include "engine/out_file.h"
+#include "engine/summary_input.h"
 
-/* True when line holds only spaces, tabs and line ends. */
-static bool blank(const char *line)
+/* True when the len bytes at line are only spaces, tabs and line ends. */
+static bool blank(const char *line, size_t len)
 {
-    return line[strspn(line, " \t\r\n")] == '\0';
+    for (size_t i = 0; i < len; i++)
+        if (strchr(" \t\r\n", line[i]) == NULL || line[i] == '\0')
+            return false;
+    return true;
+}
+
+/* The interval record on the len bytes at line (one whole JSON object), or NULL. */
+static json_object *parse_record(const char *line, size_t len)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *rec = tok ? json_tokener_parse_ex(tok, line, (int)len) : NULL;
+    bool whole =
+        rec != NULL && json_tokener_get_error(tok) == json_tokener_success &&
+        blank(line + json_tokener_get_parse_end(tok), len - json_tokener_get_parse_end(tok));
+    json_tokener_free(tok);
+    if (whole && summary_input_is_interval(rec))
+        return rec;
+    json_object_put(rec);
+    return NULL;
+}
+
+/* Adds the records of the len bytes at text to arr, line by line. Returns 0, 1 when only a
+ * torn last line (no line end, not a record) was skipped, or -(line number) of a bad line. */
+static long add_records(json_object *arr, const char *text, size_t len)
+{
+    long lineno = 0;
+    for (size_t at = 0; at < len;) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t n = nl ? (size_t)(nl - (text + at)) : len - at;
+        lineno++;
+        if (!blank(text + at, n)) {
+            json_object *rec = parse_record(text + at, n);
+            if (rec == NULL && nl == NULL)
+                return 1;
+            if (rec == NULL || json_object_array_add(arr, rec) != 0) {
+                json_object_put(rec);
+                return -lineno;
+            }
+        }
+        at += n + 1;
+    }
+    return 0;
 }
 
 json_object *report_html_read_intervals(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    char *line = NULL;
-    size_t cap = 0, lineno = 0;
-    json_object *arr;
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot read interval log %s: %s", path, strerror(errno));
+    char *text = NULL, why[256];
+    size_t len = 0;
+    err[0] = '\0';
+    if (in_file_read(path, IN_FILE_MAX_BYTES, &text, &len, why, sizeof why) != 0) {
+        snprintf(err, errlen, "interval log %s %s", path, why);
         return NULL;
     }
-    arr = json_object_new_array();
-    while (arr != NULL && getline(&line, &cap, f) >= 0) {
-        lineno++;
-        if (blank(line))
-            continue;
-        json_object *rec = json_tokener_parse(line);
-        if (rec == NULL || !json_object_is_type(rec, json_type_object) ||
-            json_object_array_add(arr, rec) != 0) {
-            json_object_put(rec);
-            snprintf(err, errlen, "interval log %s: line %zu is not a JSON object", path, lineno);
-            json_object_put(arr);
-            arr = NULL;
-        }
-    }
-    if (arr != NULL && ferror(f)) {
-        snprintf(err, errlen, "cannot read interval log %s: %s", path, strerror(errno));
+    json_object *arr = json_object_new_array();
+    long rc = arr ? add_records(arr, text, len) : 0;
+    free(text);
+    if (arr == NULL) {
+        snprintf(err, errlen, "interval log %s: out of memory", path);
+    } else if (rc < 0) {
+        snprintf(err, errlen,
+                 "interval log %s: line %ld is not an interval record (expected one JSON object "
+                 "per line, as --interval-log writes)",
+                 path, -rc);
         json_object_put(arr);
         arr = NULL;
-    } else if (arr == NULL && lineno == 0) {
-        snprintf(err, errlen, "interval log %s: out of memory", path);
+    } else if (rc > 0) {
+        snprintf(err, errlen,
+                 "warning: interval log %s: its last line is incomplete (the run was cut short?) "
+                 "and was skipped; the %zu lines before it are used",
+                 path, json_object_array_length(arr));
     }
-    free(line);
-    fclose(f);
     return arr;
 }
 
@@ -71,6 +109,8 @@ int report_html_write_summary(const json_object *summary, const char *interval_l
 {
     char why[512] = "";
     struct html_parts parts = {summary, NULL};
+    if (errlen > 0)
+        err[0] = '\0';
     if (interval_log_path != NULL) {
         json_object *intervals = report_html_read_intervals(interval_log_path, err, errlen);
         if (intervals == NULL)
@@ -87,14 +127,9 @@ int report_html_write_summary(const json_object *summary, const char *interval_l
 int report_html_write_file(const char *summary_path, const char *interval_log_path,
                            const char *out_path, char *err, size_t errlen)
 {
-    json_object *summary = json_object_from_file(summary_path);
-    if (summary == NULL) {
-        const char *reason = json_util_get_last_err();
-        snprintf(err, errlen, "cannot read summary %s: %s", summary_path,
-                 reason ? reason : "not JSON");
-        err[strcspn(err, "\n")] = '\0';
+    json_object *summary = summary_input_parse(summary_path, err, errlen);
+    if (summary == NULL)
         return -EINVAL;
-    }
     int rc = report_html_write_summary(summary, interval_log_path, out_path, err, errlen);
     json_object_put(summary);
     return rc;

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "engine/clock.h"
+#include "engine/in_file.h"
 #include "engine/report_json_internal.h"
+#include "engine/summary_input.h"
 
 /* Tags of one entry (strings owned by the JSON document). */
 struct entry_tags {
@@ -158,6 +160,8 @@ static int load_status(struct metrics_outcomes *o, const char *status, uint64_t 
                        size_t errlen)
 {
     char *end;
+    if (o->answered + v < o->answered) /* the statuses' sum; each part is at most it */
+        return bad(err, errlen, "the statuses of a series add up beyond 2^64");
     if (strcmp(status, RJ_STATUS_OTHER) == 0) {
         o->status_class[0] += v;
         o->answered += v;
@@ -307,6 +311,7 @@ static int read_info(const json_object *root, struct report_info *info, char *er
         n > UINT32_MAX)
         return bad(err, errlen, "fleetsim{version, seed, shard{k,n}} missing or wrong");
     snprintf(info->version, sizeof info->version, "%s", version);
+    in_file_escape_controls(info->version, sizeof info->version); /* printed by merge, report */
     info->seed = seed;
     info->shard_k = (uint32_t)k;
     info->shard_n = (uint32_t)n;
@@ -347,6 +352,8 @@ int report_json_load(const json_object *summary, struct metrics *m, struct repor
         return bad(err, errlen, "the summary is not a JSON object");
     int rc = check_histogram_config(summary, err, errlen);
     if (rc == 0)
+        rc = summary_input_check_entries(summary, err, errlen);
+    if (rc == 0)
         rc = read_info(summary, in, err, errlen);
     if (rc == 0)
         rc = read_duration(summary, &duration_s, err, errlen);
@@ -354,6 +361,8 @@ int report_json_load(const json_object *summary, struct metrics *m, struct repor
         rc = load_series(m, summary, err, errlen);
     if (rc == 0)
         rc = load_counters(m, summary, err, errlen);
+    if (rc == 0)
+        rc = summary_input_check_loaded(m, err, errlen);
     in->duration_s = duration_s;
     if (in == &scratch || rc != 0)
         report_info_clear(in);
@@ -369,14 +378,9 @@ int report_json_read(const char *path, struct metrics *m, struct report_info *in
                      size_t errlen)
 {
     char why[256];
-    json_object *root = json_object_from_file(path);
-    if (root == NULL) {
-        const char *reason = json_util_get_last_err();
-        snprintf(err, errlen, "cannot read summary %s: %s", path, reason ? reason : "not JSON");
-        if (reason)
-            err[strcspn(err, "\n")] = '\0';
+    json_object *root = summary_input_parse(path, err, errlen);
+    if (root == NULL)
         return -EINVAL;
-    }
     int rc = report_json_load(root, m, info, why, sizeof why);
     json_object_put(root);
     if (rc != 0)

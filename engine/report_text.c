@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine/clock.h"
+#include "engine/in_file.h"
 
 #define LABEL_MIN_WIDTH 24
 #define LABEL_MAX_WIDTH 60
@@ -104,6 +105,7 @@ bool report_bottleneck(const struct metrics *m, bool saturated_core, char *why, 
 static void series_label(char *buf, size_t n, const struct metrics_series *s)
 {
     snprintf(buf, n, "%s/%s/%s", s->scenario, s->actor, s->endpoint);
+    in_file_escape_controls(buf, n); /* names may come from a file given to merge or report */
 }
 
 static int label_width(const struct metrics *m)
@@ -212,6 +214,7 @@ static void tagged_label(char *buf, size_t n, const struct metrics_tagged *t)
     }
     if (used >= 0 && (size_t)used < n)
         snprintf(buf + used, n - (size_t)used, "}");
+    in_file_escape_controls(buf, n);
 }
 
 /* A tagged trend on one line: count and percentiles in ms. */
@@ -264,7 +267,7 @@ static void print_accounting(FILE *f, const struct metrics *m, int64_t known_in_
 
 static void print_thresholds(FILE *f, const struct report_text_opts *o)
 {
-    char obs[48];
+    char obs[48], expr[THRESHOLD_SPEC_MAX * 4]; /* room for escapes */
     size_t failed = 0;
     if (o->n_thresholds == 0)
         return;
@@ -273,7 +276,8 @@ static void print_thresholds(FILE *f, const struct report_text_opts *o)
         const struct threshold_result *r = &o->thresholds[i];
         const char *mark = r->ok ? (o->ascii ? "ok    " : "✓") : (o->ascii ? "FAILED" : "✗");
         failed += r->ok ? 0 : 1;
-        fprintf(f, "  %s %s  observed %s\n", mark, r->expr,
+        snprintf(expr, sizeof expr, "%s", r->expr);
+        fprintf(f, "  %s %s  observed %s\n", mark, in_file_escape_controls(expr, sizeof expr),
                 threshold_format_observed(r, obs, sizeof obs));
     }
     if (failed == 0)

@@ -12,7 +12,10 @@
 #include <string.h>
 
 #include "config.h"
+#include "engine/in_file.h"
 #include "engine/report_html.h"
+#include "engine/str_repeats.h"
+#include "engine/summary_input.h"
 #include "engine/report_text.h"
 #include "src/cmd_outputs.h"
 
@@ -90,19 +93,16 @@ void merge_inputs_free(struct merge_inputs *in)
     memset(in, 0, sizeof *in);
 }
 
-/* Append the specs of info not seen yet. Returns 0 or -ENOMEM. */
+/* Append the specs of info (repeats are dropped once all files are read). Returns 0 or
+ * -ENOMEM. */
 static int collect_thresholds(struct merge_inputs *in, const struct report_info *info)
 {
+    char **grown =
+        realloc(in->thresholds, (in->n_thresholds + info->n_thresholds + 1) * sizeof *grown);
+    if (grown == NULL)
+        return -ENOMEM;
+    in->thresholds = grown;
     for (size_t i = 0; i < info->n_thresholds; i++) {
-        bool seen = false;
-        for (size_t k = 0; k < in->n_thresholds && !seen; k++)
-            seen = strcmp(in->thresholds[k], info->threshold_exprs[i]) == 0;
-        if (seen)
-            continue;
-        char **grown = realloc(in->thresholds, (in->n_thresholds + 1) * sizeof *grown);
-        if (grown == NULL)
-            return -ENOMEM;
-        in->thresholds = grown;
         if ((grown[in->n_thresholds] = strdup(info->threshold_exprs[i])) == NULL)
             return -ENOMEM;
         in->n_thresholds++;
@@ -169,13 +169,9 @@ static int merge_one(const char *const *paths, size_t i, struct metrics *m, stru
 {
     char why[512];
     struct report_info info;
-    json_object *root = json_object_from_file(paths[i]);
-    if (root == NULL) {
-        const char *reason = json_util_get_last_err();
-        snprintf(why, sizeof why, "%s", reason ? reason : "not JSON");
-        why[strcspn(why, "\n")] = '\0';
-        return refuse(err, errlen, "cannot read summary %s: %s", paths[i], why);
-    }
+    json_object *root = summary_input_parse(paths[i], why, sizeof why);
+    if (root == NULL)
+        return refuse(err, errlen, "%s", why);
     struct histo_config config = histo_config(root);
     struct metrics *part = metrics_new(false);
     int rc = part ? 0 : refuse(err, errlen, "out of memory");
@@ -213,9 +209,10 @@ static int merge_one(const char *const *paths, size_t i, struct metrics *m, stru
     }
     int mrc = rc == 0 ? metrics_merge(m, part) : 0;
     if (mrc != 0)
-        rc =
-            refuse(err, errlen, "cannot add %s: %s", paths[i],
-                   mrc == -ENOSPC ? "more request series than one registry holds" : strerror(-mrc));
+        rc = refuse(err, errlen, "cannot add %s: %s", paths[i],
+                    mrc == -ENOSPC      ? "more request series than one registry holds"
+                    : mrc == -EOVERFLOW ? "its counters added to the others' pass 2^64"
+                                        : strerror(-mrc));
     metrics_free(part);
     return rc;
 }
@@ -237,6 +234,10 @@ int merge_read(const char *const *paths, size_t n, struct metrics *m, struct mer
         if (rc != 0)
             return rc;
     }
+    size_t kept = str_drop_repeats(in->thresholds, in->n_thresholds, free);
+    if (kept == (size_t)-1)
+        return refuse(err, errlen, "out of memory");
+    in->n_thresholds = kept;
     return 0;
 }
 
@@ -299,31 +300,35 @@ static void print_header(FILE *out, const struct merge_inputs *in)
     fprintf(out, " of %u, seed %" PRIu64 "\n\n", in->shard_n, in->first.seed);
 }
 
-/* The specs to judge: the inputs' (deduplicated), then the given ones not among them.
- * origins[i] says where spec i came from. Returns 0 or OUTPUTS_EXIT_FAILED. */
+/* The specs to judge: the inputs' (deduplicated), then the given ones not among them
+ * (repeats found in n log n). origins[i] says where spec i came from. Returns 0 or
+ * OUTPUTS_EXIT_FAILED. */
 static int gather_specs(const struct merge_inputs *in, const struct outputs_args *a,
                         const char ***specs, const char ***origins, size_t *n)
 {
-    size_t cap = in->n_thresholds + a->n_thresholds;
+    size_t all = in->n_thresholds + a->n_thresholds;
+    bool *repeat = calloc(all ? all : 1, sizeof *repeat);
     *n = 0;
-    *specs = calloc(cap ? cap : 1, sizeof **specs);
-    *origins = calloc(cap ? cap : 1, sizeof **origins);
-    if (*specs == NULL || *origins == NULL)
+    *specs = calloc(all ? all : 1, sizeof **specs);
+    *origins = calloc(all ? all : 1, sizeof **origins);
+    if (*specs == NULL || *origins == NULL || repeat == NULL) {
+        free(repeat);
         return OUTPUTS_EXIT_FAILED;
-    for (size_t i = 0; i < in->n_thresholds; i++) {
-        (*specs)[*n] = in->thresholds[i];
-        (*origins)[(*n)++] = "a threshold stored in the inputs";
     }
-    for (size_t i = 0; i < a->n_thresholds; i++) {
-        bool seen = false;
-        for (size_t k = 0; k < in->n_thresholds && !seen; k++)
-            seen = strcmp(in->thresholds[k], a->thresholds[i]) == 0;
-        if (!seen) {
-            (*specs)[*n] = a->thresholds[i];
-            (*origins)[(*n)++] = "--threshold";
-        }
+    for (size_t i = 0; i < all; i++) {
+        bool stored = i < in->n_thresholds;
+        (*specs)[i] = stored ? in->thresholds[i] : a->thresholds[i - in->n_thresholds];
+        (*origins)[i] = stored ? "a threshold stored in the inputs" : "--threshold";
     }
-    return 0;
+    int rc = str_mark_repeats(*specs, all, repeat) == 0 ? 0 : OUTPUTS_EXIT_FAILED;
+    for (size_t i = 0; rc == 0 && i < all; i++) {
+        if (repeat[i])
+            continue;
+        (*specs)[*n] = (*specs)[i];
+        (*origins)[(*n)++] = (*origins)[i];
+    }
+    free(repeat);
+    return rc;
 }
 
 /* Print the summary, write the outputs and return the exit code. */
@@ -430,7 +435,7 @@ int cmd_merge_main(int argc, char **argv)
         rc = outputs_thresholds_eval(PROG, origins, specs, n_specs, in.n_thresholds, m, &res, err,
                                      sizeof err);
     if (rc != 0)
-        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "%s\n", in_file_escape_controls(err, sizeof err));
     else
         rc = finish(&a, m, &in, res, n_specs);
     free(res);

@@ -166,18 +166,15 @@ static size_t scenarios_of(const struct metrics *m, const char **names, size_t m
     return n;
 }
 
-static int check_one(const char *spec, struct threshold *t, bool check_scenarios,
-                     const struct metrics *m, char *reason, size_t n)
+/* Parses spec into t and, when names is not NULL, checks that it names only those n scenarios. */
+static int check_one(const char *spec, struct threshold *t, const char **names, size_t n_names,
+                     char *reason, size_t n)
 {
-    const char *names[METRICS_MAX_SERIES];
     if (threshold_parse(spec, t, reason, n) != 0)
         return -1;
-    if (!check_scenarios)
+    if (names == NULL)
         return 0;
-    return threshold_check_scenarios(t, names, scenarios_of(m, names, METRICS_MAX_SERIES), reason,
-                                     n) != 0
-               ? -1
-               : 0;
+    return threshold_check_scenarios(t, names, n_names, reason, n) != 0 ? -1 : 0;
 }
 
 int outputs_thresholds_eval(const char *prog, const char *const *origins, const char *const *specs,
@@ -186,6 +183,8 @@ int outputs_thresholds_eval(const char *prog, const char *const *origins, const 
 {
     struct threshold t;
     char reason[512];
+    const char *names[METRICS_MAX_SERIES];
+    size_t n_names = scenarios_of(m, names, METRICS_MAX_SERIES); /* once, not per spec */
     *results = NULL;
     if (n == 0)
         return 0;
@@ -195,7 +194,8 @@ int outputs_thresholds_eval(const char *prog, const char *const *origins, const 
         return OUTPUTS_EXIT_FAILED;
     }
     for (size_t i = 0; i < n; i++) {
-        if (check_one(specs[i], &t, i >= check_from, m, reason, sizeof reason) != 0) {
+        if (check_one(specs[i], &t, i >= check_from ? names : NULL, n_names, reason,
+                      sizeof reason) != 0) {
             snprintf(err, errlen, "%s: %s: %s", prog, origins[i], reason);
             free(*results);
             *results = NULL;

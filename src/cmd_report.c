@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/clock.h"
+#include "engine/in_file.h"
 #include "engine/report_html.h"
 #include "engine/report_json.h"
 #include "engine/report_text.h"
@@ -95,10 +96,12 @@ int cmd_report_main(int argc, char **argv)
             report_html_write_file(a.files[0], a.interval_log, a.html, why, sizeof why) != 0) {
             snprintf(err, sizeof err, PROG ": %s", why);
             rc = OUTPUTS_EXIT_FAILED;
+        } else if (a.html && why[0] != '\0') {
+            fprintf(stderr, PROG ": %s\n", in_file_escape_controls(why, sizeof why));
         }
     }
     if (rc != 0)
-        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "%s\n", in_file_escape_controls(err, sizeof err));
     free(res);
     report_info_clear(&info);
     metrics_free(m);

@@ -58,8 +58,8 @@ struct run_ctx {
     struct run_acme *acme;           /* the ACME client actors, or NULL (src/run_acme.h) */
     struct out_stream *interval_log; /* --interval-log (engine/out_file.h), or NULL */
     bool output_lost;                /* an output failed (reported): the run exits 1 */
-    struct run_result result; /* interruption and drain (run_control), status (run_report) */
-    uint64_t pre_in_flight;   /* registration requests a signal left unanswered */
+    struct run_result result;        /* interruption and drain (run_control), status (run_report) */
+    uint64_t pre_in_flight;          /* registration requests a signal left unanswered */
     time_t started_at, ended_at;
     uint64_t start_ns, end_ns;
 };

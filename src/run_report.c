@@ -199,6 +199,8 @@ static int write_files(const struct run_ctx *c, const struct metrics *m,
             report_html_write_summary(summary, log, cfg->html_path, err, sizeof err) != 0) {
             fprintf(stderr, "fleetsim: --html: %s\n", summary ? err : "out of memory");
             rc = RUN_EXIT_FAILED;
+        } else if (err[0] != '\0') {
+            fprintf(stderr, "fleetsim: --html: %s\n", err); /* the interval log's warning */
         }
         json_object_put(summary);
     }

@@ -326,7 +326,13 @@ START_TEST(test_json_rejects_bad_input)
     ck_assert_int_eq(from_text(h, "[[10,2],[3600000001,1]]", err, sizeof err), -EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "above"));
     ck_assert_uint_eq(hist_count(h), 0); /* nothing half-loaded */
-    ck_assert_int_eq(from_text(h, "[[10,2],[2000000,1]]", err, sizeof err), 0);
+    ck_assert_int_eq(from_text(h, "[[10,2],[2000000,1]]", err, sizeof err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "not on the histogram's grid"));
+    ck_assert_int_eq(from_text(h, "[[10,2],[10,1]]", err, sizeof err), -EINVAL); /* twice */
+    ck_assert_ptr_nonnull(strstr(err, "repeats"));
+    ck_assert_int_eq(from_text(h, "[[20,2],[10,1]]", err, sizeof err), -EINVAL);
+    ck_assert_uint_eq(hist_count(h), 0);
+    ck_assert_int_eq(from_text(h, "[[10,2],[2000,1]]", err, sizeof err), 0);
     ck_assert_uint_eq(hist_count(h), 3);
     hist_free(h);
 }

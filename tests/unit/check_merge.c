@@ -257,7 +257,7 @@ START_TEST(refusals)
     const char *config[] = {path_a, path_c};
     refused(config, 2, "histogram configuration 1-3600000000 us at 2 digits differs from");
     const char *missing[] = {path_a, "/nonexistent/x.json"};
-    refused(missing, 2, "cannot read summary /nonexistent/x.json");
+    refused(missing, 2, "/nonexistent/x.json cannot be read: No such file or directory");
     FILE *f = fopen(path_c, "w");
     fputs("{\"fleetsim\": {}}", f);
     fclose(f);

@@ -330,9 +330,9 @@ START_TEST(charts_over_time)
     fputs("\n{not json\n", f);
     fclose(f);
     ck_assert_ptr_null(report_html_read_intervals(path, err, sizeof err));
-    ck_assert_msg(strstr(err, "line 6 is not a JSON object") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "line 6 is not an interval record") != NULL, "%s", err);
     ck_assert_ptr_null(report_html_read_intervals("/nonexistent/x.jsonl", err, sizeof err));
-    ck_assert(strstr(err, "cannot read interval log /nonexistent/x.jsonl") != NULL);
+    ck_assert(strstr(err, "interval log /nonexistent/x.jsonl cannot be read") != NULL);
 }
 END_TEST
 
@@ -370,12 +370,12 @@ START_TEST(files_atomic_and_refused)
     fputs("{\"series\": [", f);
     fclose(f);
     ck_assert_int_ne(report_html_write_file(bad, NULL, out, err, sizeof err), 0);
-    ck_assert_msg(strstr(err, "cannot read summary") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "is not a fleetsim result (not JSON") != NULL, "%s", err);
     f = fopen(bad, "w");
     fputs("{\"series\": []}", f);
     fclose(f);
     ck_assert_int_ne(report_html_write_file(bad, NULL, out, err, sizeof err), 0);
-    ck_assert_msg(strstr(err, "not a fleetsim summary") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "is not a fleetsim result (JSON without") != NULL, "%s", err);
     ck_assert_int_ne(access(out, F_OK), 0);
     ck_assert_uint_eq(files_in(dir), 2); /* summary.json and bad.json */
     /* an unwritable place */
