@@ -14,7 +14,9 @@
 
 #include "engine/clock.h"
 #include "engine/interrupt.h"
+#include "engine/in_file.h"
 #include "engine/out_file.h"
+#include "engine/str_repeats.h"
 #include "engine/parse.h"
 #include "sim/fleet.h"
 
@@ -252,10 +254,11 @@ int register_write_file(const char *path, char *const *ids, uint32_t n_agents, u
     return rc;
 }
 
-/* Parses one "INDEX ID" line into ids. Returns 0, 1 for a comment/blank line, -EINVAL. */
-static int read_line(char *line, char **ids, uint32_t n_agents)
+/* Parses one "INDEX ID" line (no line end) into *index and *id (which points into line).
+ * Returns 0, 1 for a comment or blank line, or -EINVAL. */
+static int parse_agents_line(char *line, uint32_t n_agents, uint32_t *index, char **id)
 {
-    line[strcspn(line, "\r\n")] = '\0';
+    line[strcspn(line, "\r")] = '\0';
     char *p = line;
     while (*p == ' ' || *p == '\t')
         p++;
@@ -263,51 +266,102 @@ static int read_line(char *line, char **ids, uint32_t n_agents)
         return 1;
     char *end;
     errno = 0;
-    unsigned long index = strtoul(p, &end, 10);
-    if (end == p || errno || index == 0 || index > n_agents || (*end != ' ' && *end != '\t'))
+    unsigned long value = strtoul(p, &end, 10);
+    if (end == p || errno || value == 0 || value > n_agents || (*end != ' ' && *end != '\t'))
         return -EINVAL;
     while (*end == ' ' || *end == '\t')
         end++;
-    char *id = end, *rest = id + strcspn(id, " \t");
+    char *rest = end + strcspn(end, " \t");
     if (*rest) {
         *rest++ = '\0';
         rest += strspn(rest, " \t");
         if (*rest)
             return -EINVAL; /* more than "INDEX ID" on the line */
     }
-    if (!parse_unreserved(id, AGENT_ID_MAX - 1))
+    if (!parse_unreserved(end, AGENT_ID_MAX - 1))
         return -EINVAL;
-    free(ids[index - 1]);
+    *index = (uint32_t)value;
+    *id = end;
+    return 0;
+}
+
+/* Stores the line at line (n bytes, its line end replaced by NUL) numbered lineno into ids;
+ * line_of[index - 1] remembers where each index was given. Returns 0 or -EINVAL/-ENOMEM with
+ * the reason in err. */
+static int read_agents_line(const char *path, char *line, size_t n, unsigned lineno, char **ids,
+                            unsigned *line_of, uint32_t n_agents, char *err, size_t errlen)
+{
+    uint32_t index;
+    char *id;
+    if (strlen(line) != n) {
+        snprintf(err, errlen,
+                 "--agents-file %s:%u: the line holds a NUL byte (expected \"INDEX ID\" text)",
+                 path, lineno);
+        return -EINVAL;
+    }
+    int r = parse_agents_line(line, n_agents, &index, &id);
+    if (r > 0)
+        return 0;
+    if (r < 0) {
+        snprintf(err, errlen,
+                 "--agents-file %s:%u: expected \"INDEX ID\" with INDEX 1..%u and an id of "
+                 "[A-Za-z0-9._~-]",
+                 path, lineno, n_agents);
+        return -EINVAL;
+    }
+    if (line_of[index - 1] != 0) {
+        snprintf(err, errlen,
+                 "--agents-file %s:%u: agent %u is already given on line %u (expected each "
+                 "index once)",
+                 path, lineno, index, line_of[index - 1]);
+        return -EINVAL;
+    }
+    line_of[index - 1] = lineno;
     ids[index - 1] = strdup(id);
     return ids[index - 1] ? 0 : -ENOMEM;
 }
 
-int register_read_file(const char *path, char **ids, uint32_t n_agents, uint32_t shard_k,
-                       uint32_t shard_n, char *err, size_t errlen)
+/* No id given to two agents (found by sorting: n log n). */
+static int check_unique_ids(const char *path, char *const *ids, const unsigned *line_of,
+                            uint32_t n_agents, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        int e = errno;
-        snprintf(err, errlen, "--agents-file %s: cannot read: %s", path, strerror(e));
-        return -e;
-    }
-    char line[512];
-    unsigned lineno = 0;
-    int rc = 0;
-    while (rc == 0 && fgets(line, sizeof line, f)) {
-        lineno++;
-        int r = read_line(line, ids, n_agents);
-        if (r < 0) {
-            snprintf(err, errlen,
-                     "--agents-file %s:%u: expected \"INDEX ID\" with INDEX 1..%u and an id of "
-                     "[A-Za-z0-9._~-]",
-                     path, lineno, n_agents);
-            rc = -EINVAL;
+    const char **given = calloc(n_agents ? n_agents : 1, sizeof *given);
+    uint32_t *index_of = calloc(n_agents ? n_agents : 1, sizeof *index_of);
+    bool *repeat = calloc(n_agents ? n_agents : 1, sizeof *repeat);
+    size_t n = 0;
+    int rc = given && index_of && repeat ? 0 : -ENOMEM;
+    for (uint32_t i = 0; rc == 0 && i < n_agents; i++)
+        if (ids[i]) {
+            index_of[n] = i;
+            given[n++] = ids[i];
         }
+    if (rc == 0)
+        rc = str_mark_repeats(given, n, repeat);
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        if (!repeat[k])
+            continue;
+        size_t first = 0;
+        while (strcmp(given[first], given[k]) != 0)
+            first++;
+        snprintf(err, errlen,
+                 "--agents-file %s:%u: id %s is already agent %u's on line %u (expected each id "
+                 "once)",
+                 path, line_of[index_of[k]], given[k], index_of[first] + 1,
+                 line_of[index_of[first]]);
+        rc = -EINVAL;
     }
-    fclose(f);
-    if (rc != 0)
-        return rc;
+    if (rc == -ENOMEM)
+        snprintf(err, errlen, "--agents-file %s: out of memory", path);
+    free(given);
+    free(index_of);
+    free(repeat);
+    return rc;
+}
+
+/* Every agent of shard k/n has an id. */
+static int check_shard_complete(const char *path, char *const *ids, uint32_t n_agents,
+                                uint32_t shard_k, uint32_t shard_n, char *err, size_t errlen)
+{
     uint32_t n = fleet_shard_size(n_agents, shard_k, shard_n);
     for (uint32_t p = 0; p < n; p++) {
         uint32_t index = fleet_shard_index(p, shard_k, shard_n);
@@ -320,4 +374,33 @@ int register_read_file(const char *path, char **ids, uint32_t n_agents, uint32_t
         }
     }
     return 0;
+}
+
+int register_read_file(const char *path, char **ids, uint32_t n_agents, uint32_t shard_k,
+                       uint32_t shard_n, char *err, size_t errlen)
+{
+    char *text = NULL, why[256];
+    size_t len = 0;
+    int rc = in_file_read(path, IN_FILE_MAX_BYTES, &text, &len, why, sizeof why);
+    if (rc != 0) {
+        snprintf(err, errlen, "--agents-file %s %s", path, why);
+        return rc;
+    }
+    unsigned *line_of = calloc(n_agents ? n_agents : 1, sizeof *line_of), lineno = 0;
+    if (line_of == NULL)
+        rc = -ENOMEM;
+    for (size_t at = 0; rc == 0 && at < len;) {
+        char *nl = memchr(text + at, '\n', len - at);
+        size_t n = nl ? (size_t)(nl - (text + at)) : len - at;
+        text[at + n] = '\0';
+        rc = read_agents_line(path, text + at, n, ++lineno, ids, line_of, n_agents, err, errlen);
+        at += n + 1;
+    }
+    free(text);
+    if (rc == -ENOMEM)
+        snprintf(err, errlen, "--agents-file %s: out of memory", path);
+    if (rc == 0)
+        rc = check_unique_ids(path, ids, line_of, n_agents, err, errlen);
+    free(line_of);
+    return rc != 0 ? rc : check_shard_complete(path, ids, n_agents, shard_k, shard_n, err, errlen);
 }

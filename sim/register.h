@@ -41,10 +41,11 @@ int register_agents(struct register_config *cfg, char **ids, char *err, size_t e
 int register_write_file(const char *path, char *const *ids, uint32_t n_agents, uint32_t shard_k,
                         uint32_t shard_n, char *err, size_t errlen);
 
-/* Reads an agents file into ids[index - 1] (malloc'd strings; ids has n_agents entries) and
- * checks that every agent of shard k/n has an id. Returns 0, -errno for I/O, or -EINVAL for a
- * malformed line, an index out of 1..n_agents, a bad id, or a missing agent, with a reason
- * naming the file and line in err. */
+/* Reads an agents file (a regular file, engine/in_file.h) into ids[index - 1] (malloc'd
+ * strings; ids has n_agents entries) and checks that every agent of shard k/n has an id.
+ * Returns 0, -errno for I/O, or -EINVAL for a malformed line, a NUL byte in a line, an index
+ * out of 1..n_agents, an index given twice, a bad id, an id given to two agents, or a missing
+ * agent, with a reason naming the file and the line (both lines for a repeat) in err. */
 int register_read_file(const char *path, char **ids, uint32_t n_agents, uint32_t shard_k,
                        uint32_t shard_n, char *err, size_t errlen);
 

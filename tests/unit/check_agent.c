@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -209,6 +210,33 @@ START_TEST(test_agents_file)
     ck_assert_ptr_nonnull(strstr(err, ":3:"));
     free_ids(back, 6);
     ck_assert_int_eq(register_read_file("/nonexistent/x", back, 2, 0, 1, err, sizeof err), -ENOENT);
+    /* a NUL inside a line (it would cut the id short) names the line */
+    static const char with_nul[] = "1 agent-a\n2 agent-b\0tail\n";
+    f = fopen(path, "w");
+    fwrite(with_nul, 1, sizeof with_nul - 1, f);
+    fclose(f);
+    ck_assert_int_eq(register_read_file(path, back, 2, 0, 1, err, sizeof err), -EINVAL);
+    ck_assert_msg(strstr(err, ":2: the line holds a NUL byte") != NULL, "%s", err);
+    free_ids(back, 6);
+    /* an index given twice names both lines instead of keeping the later one */
+    f = fopen(path, "w");
+    fputs("# ids\n1 agent-a\n2 agent-b\n1 agent-c\n", f);
+    fclose(f);
+    ck_assert_int_eq(register_read_file(path, back, 2, 0, 1, err, sizeof err), -EINVAL);
+    ck_assert_msg(strstr(err, ":4: agent 1 is already given on line 2") != NULL, "%s", err);
+    free_ids(back, 6);
+    /* one id for two agents names both */
+    f = fopen(path, "w");
+    fputs("1 agent-a\n2 agent-b\n3 agent-a\n", f);
+    fclose(f);
+    ck_assert_int_eq(register_read_file(path, back, 3, 0, 1, err, sizeof err), -EINVAL);
+    ck_assert_msg(strstr(err, ":3: id agent-a is already agent 1's on line 1") != NULL, "%s", err);
+    free_ids(back, 6);
+    /* a FIFO is refused without waiting for a writer */
+    unlink(path);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    ck_assert_int_ne(register_read_file(path, back, 2, 0, 1, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "is a FIFO, not a regular file") != NULL, "%s", err);
     unlink(path);
     free_ids(ids, 6);
 }
