@@ -1,7 +1,7 @@
 /* refserver/acmesrv.c - the ACME server's front: configuration, routing of
  * /acme/profile/{id}/<rest>, response writers (problem documents without Replay-Nonce, JSON with
  * a fresh one), the JWS checks every POST goes through, and the directory and new-nonce
- * endpoints. Accounts: acme_handlers.c; orders: acme_orders.c; ARI: acme_ari.c. */
+ * endpoints. Accounts: acmesrv_handlers.c; orders: acmesrv_orders.c; ARI: acmesrv_ari.c. */
 #include "refserver/acmesrv_internal.h"
 
 #include <ctype.h>
@@ -17,7 +17,7 @@
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-static int64_t now_ms(const struct acme_server *srv)
+static int64_t now_ms(const struct acmesrv *srv)
 {
     if (srv->cfg.now_ms)
         return srv->cfg.now_ms(srv->cfg.now_arg);
@@ -26,29 +26,29 @@ static int64_t now_ms(const struct acme_server *srv)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct acme_server *acme_server_new(const struct acme_server_config *cfg, char *err, size_t errlen)
+struct acmesrv *acmesrv_new(const struct acmesrv_config *cfg, char *err, size_t errlen)
 {
     if (!cfg || !cfg->ca) {
         snprintf(err, errlen, "acme server: a CA is required");
         return NULL;
     }
-    struct acme_server *srv = calloc(1, sizeof *srv);
+    struct acmesrv *srv = calloc(1, sizeof *srv);
     if (!srv) {
         snprintf(err, errlen, "acme server: out of memory");
         return NULL;
     }
     srv->cfg = *cfg;
-    struct acme_server_config *c = &srv->cfg;
-    c->orders_per_hour = c->orders_per_hour ? c->orders_per_hour : ACME_DEFAULT_ORDERS_PER_HOUR;
-    c->active_orders = c->active_orders ? c->active_orders : ACME_DEFAULT_ACTIVE_ORDERS;
+    struct acmesrv_config *c = &srv->cfg;
+    c->orders_per_hour = c->orders_per_hour ? c->orders_per_hour : ACMESRV_DEFAULT_ORDERS_PER_HOUR;
+    c->active_orders = c->active_orders ? c->active_orders : ACMESRV_DEFAULT_ACTIVE_ORDERS;
     c->key_changes_per_hour =
-        c->key_changes_per_hour ? c->key_changes_per_hour : ACME_DEFAULT_KEY_CHANGES_PER_HOUR;
+        c->key_changes_per_hour ? c->key_changes_per_hour : ACMESRV_DEFAULT_KEY_CHANGES_PER_HOUR;
     c->cert_validity_days =
-        c->cert_validity_days ? c->cert_validity_days : ACME_DEFAULT_CERT_VALIDITY_DAYS;
-    c->max_nonces = c->max_nonces ? c->max_nonces : ACME_DEFAULT_MAX_NONCES;
-    c->max_accounts = c->max_accounts ? c->max_accounts : ACME_DEFAULT_MAX_ACCOUNTS;
-    c->max_orders = c->max_orders ? c->max_orders : ACME_DEFAULT_MAX_ORDERS;
-    c->retention_s = c->retention_s ? c->retention_s : ACME_DEFAULT_RETENTION_S;
+        c->cert_validity_days ? c->cert_validity_days : ACMESRV_DEFAULT_CERT_VALIDITY_DAYS;
+    c->max_nonces = c->max_nonces ? c->max_nonces : ACMESRV_DEFAULT_MAX_NONCES;
+    c->max_accounts = c->max_accounts ? c->max_accounts : ACMESRV_DEFAULT_MAX_ACCOUNTS;
+    c->max_orders = c->max_orders ? c->max_orders : ACMESRV_DEFAULT_MAX_ORDERS;
+    c->retention_s = c->retention_s ? c->retention_s : ACMESRV_DEFAULT_RETENTION_S;
     if (c->cert_validity_days > CA_MAX_VALIDITY_DAYS) {
         snprintf(err, errlen, "acme server: cert_validity_days must be at most %u",
                  CA_MAX_VALIDITY_DAYS);
@@ -56,7 +56,7 @@ struct acme_server *acme_server_new(const struct acme_server_config *cfg, char *
         return NULL;
     }
     if (RAND_bytes(srv->token_secret, sizeof srv->token_secret) != 1 ||
-        acme_state_init(&srv->st, c) != 0) {
+        acmesrv_state_init(&srv->st, c) != 0) {
         snprintf(err, errlen, "acme server: cannot initialise state");
         free(srv);
         return NULL;
@@ -65,16 +65,16 @@ struct acme_server *acme_server_new(const struct acme_server_config *cfg, char *
     return srv;
 }
 
-void acme_server_free(struct acme_server *srv)
+void acmesrv_free(struct acmesrv *srv)
 {
     if (!srv)
         return;
-    acme_state_destroy(&srv->st);
+    acmesrv_state_destroy(&srv->st);
     pthread_mutex_destroy(&srv->lock);
     free(srv);
 }
 
-void acme_server_stats(struct acme_server *srv, struct acme_server_stats *out)
+void acmesrv_stats(struct acmesrv *srv, struct acmesrv_stats *out)
 {
     pthread_mutex_lock(&srv->lock);
     *out = srv->stats;
@@ -114,13 +114,13 @@ static const char *reason_phrase(int status)
     }
 }
 
-static void add_header(struct acme_req *r, const char *k, const char *v)
+static void add_header(struct acmesrv_req *r, const char *k, const char *v)
 {
     evhttp_add_header(evhttp_request_get_output_headers(r->req), k, v);
 }
 
 /* Sends status with an optional body of len bytes. */
-static void send_body(struct acme_req *r, int status, const char *type, const char *body,
+static void send_body(struct acmesrv_req *r, int status, const char *type, const char *body,
                       size_t len)
 {
     struct evbuffer *b = evbuffer_new();
@@ -133,12 +133,12 @@ static void send_body(struct acme_req *r, int status, const char *type, const ch
         evbuffer_free(b);
 }
 
-static void send_text(struct acme_req *r, int status, const char *text)
+static void send_text(struct acmesrv_req *r, int status, const char *text)
 {
     send_body(r, status, "text/plain; charset=utf-8", text, strlen(text));
 }
 
-static void send_json_obj(struct acme_req *r, int status, const char *type, json_object *obj)
+static void send_json_obj(struct acmesrv_req *r, int status, const char *type, json_object *obj)
 {
     const char *s = json_object_to_json_string_ext(obj, JSON_FLAGS);
     size_t len = strlen(s);
@@ -153,11 +153,11 @@ static void send_json_obj(struct acme_req *r, int status, const char *type, json
     json_object_put(obj);
 }
 
-void acme_send_problem_sub(struct acme_req *r, int status, const char *type, const char *detail,
-                           json_object *subproblems)
+void acmesrv_send_problem_sub(struct acmesrv_req *r, int status, const char *type,
+                              const char *detail, json_object *subproblems)
 {
     char full[96];
-    snprintf(full, sizeof full, "%s%s", ACME_ERR_PREFIX, type);
+    snprintf(full, sizeof full, "%s%s", ACMESRV_ERR_PREFIX, type);
     json_object *p = json_object_new_object();
     json_object_object_add(p, "type", json_object_new_string(full));
     json_object_object_add(p, "detail", json_object_new_string(detail));
@@ -172,22 +172,22 @@ void acme_send_problem_sub(struct acme_req *r, int status, const char *type, con
     send_json_obj(r, status, "application/problem+json", p);
 }
 
-void acme_send_problem(struct acme_req *r, int status, const char *type, const char *detail)
+void acmesrv_send_problem(struct acmesrv_req *r, int status, const char *type, const char *detail)
 {
-    acme_send_problem_sub(r, status, type, detail, NULL);
+    acmesrv_send_problem_sub(r, status, type, detail, NULL);
 }
 
 /* Adds a fresh Replay-Nonce header (none when issuing fails, as certctl). */
-static void add_nonce(struct acme_req *r)
+static void add_nonce(struct acmesrv_req *r)
 {
-    char nonce[ACME_NONCE_MAX_LEN];
-    if (acme_nonce_issue(&r->srv->st, r->now_ms, nonce) == 0) {
+    char nonce[ACMESRV_NONCE_MAX_LEN];
+    if (acmesrv_nonce_issue(&r->srv->st, r->now_ms, nonce) == 0) {
         add_header(r, "Replay-Nonce", nonce);
         r->srv->stats.nonces_issued++;
     }
 }
 
-void acme_send_json(struct acme_req *r, int status, json_object *body, const char *location)
+void acmesrv_send_json(struct acmesrv_req *r, int status, json_object *body, const char *location)
 {
     add_nonce(r);
     if (location)
@@ -195,13 +195,13 @@ void acme_send_json(struct acme_req *r, int status, json_object *body, const cha
     send_json_obj(r, status, "application/json", body);
 }
 
-void acme_send_json_plain(struct acme_req *r, int status, json_object *body)
+void acmesrv_send_json_plain(struct acmesrv_req *r, int status, json_object *body)
 {
     send_json_obj(r, status, "application/json", body);
 }
 
-void acme_send_bytes(struct acme_req *r, int status, const char *content_type, const char *body,
-                     size_t len)
+void acmesrv_send_bytes(struct acmesrv_req *r, int status, const char *content_type,
+                        const char *body, size_t len)
 {
     add_nonce(r);
     send_body(r, status, content_type, body, len);
@@ -209,17 +209,17 @@ void acme_send_bytes(struct acme_req *r, int status, const char *content_type, c
 
 /* ---- JWS verification ---- */
 
-static bool read_body(struct acme_req *r, char **out, size_t *len)
+static bool read_body(struct acmesrv_req *r, char **out, size_t *len)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
     size_t n = evbuffer_get_length(in);
-    if (n > ACME_MAX_JWS_BODY_BYTES) {
-        acme_send_problem(r, 400, "malformed", "request body too large");
+    if (n > ACMESRV_MAX_JWS_BODY_BYTES) {
+        acmesrv_send_problem(r, 400, "malformed", "request body too large");
         return false;
     }
     char *b = malloc(n + 1);
     if (!b) {
-        acme_send_problem(r, 500, "serverInternal", "ACME server error");
+        acmesrv_send_problem(r, 500, "serverInternal", "ACME server error");
         return false;
     }
     evbuffer_copyout(in, b, n);
@@ -229,7 +229,7 @@ static bool read_body(struct acme_req *r, char **out, size_t *len)
     return true;
 }
 
-static bool parse_jws(struct acme_req *r)
+static bool parse_jws(struct acmesrv_req *r)
 {
     char *body;
     size_t len;
@@ -239,86 +239,86 @@ static bool parse_jws(struct acme_req *r)
     int rc = jose_jws_parse(body, len, &r->jws, err, sizeof err);
     free(body);
     if (rc == -ENOTSUP)
-        acme_send_problem(
+        acmesrv_send_problem(
             r, 400, "malformed",
             "signature algorithm not allowed (RFC 8555 §6.2: RS256, ES256, EdDSA only)");
     else if (rc == -EKEYREJECTED)
-        acme_send_problem(r, 400, "malformed", "invalid or unsupported JWK");
+        acmesrv_send_problem(r, 400, "malformed", "invalid or unsupported JWK");
     else if (rc == -EINVAL && strstr(err, "exactly one of kid or jwk"))
-        acme_send_problem(r, 400, "malformed",
-                          "protected header MUST contain exactly one of `kid` or `jwk`");
+        acmesrv_send_problem(r, 400, "malformed",
+                             "protected header MUST contain exactly one of `kid` or `jwk`");
     else if (rc)
-        acme_send_problem(r, 400, "malformed", "malformed JWS");
+        acmesrv_send_problem(r, 400, "malformed", "malformed JWS");
     return rc == 0;
 }
 
 /* Resolves the kid to an account: kid must be exactly <base>/account/<id> of an account. */
-static bool resolve_kid(struct acme_req *r)
+static bool resolve_kid(struct acmesrv_req *r)
 {
     const char *kid = r->jws.kid;
     size_t bl = strlen(r->base);
     static const char seg[] = "/account/";
     if (strncmp(kid, r->base, bl) != 0 || strncmp(kid + bl, seg, sizeof seg - 1) != 0 ||
         kid[bl + sizeof seg - 1] == '\0' || strchr(kid + bl + sizeof seg - 1, '/')) {
-        acme_send_problem(r, 400, "malformed", "malformed JWS");
+        acmesrv_send_problem(r, 400, "malformed", "malformed JWS");
         return false;
     }
-    r->account = acme_account_find(&r->srv->st, kid + bl + sizeof seg - 1);
+    r->account = acmesrv_account_find(&r->srv->st, kid + bl + sizeof seg - 1);
     if (!r->account) {
-        acme_send_problem(r, 400, "accountDoesNotExist", "kid points at unknown account");
+        acmesrv_send_problem(r, 400, "accountDoesNotExist", "kid points at unknown account");
         return false;
     }
     if (r->account->deactivated) {
-        acme_send_problem(r, 401, "unauthorized", "account status is not `valid`");
+        acmesrv_send_problem(r, 401, "unauthorized", "account status is not `valid`");
         return false;
     }
     return true;
 }
 
-bool acme_verify_jws(struct acme_req *r, bool expect_jwk, bool allow_either)
+bool acmesrv_verify_jws(struct acmesrv_req *r, bool expect_jwk, bool allow_either)
 {
     if (!parse_jws(r))
         return false;
     struct jose_jws *j = &r->jws;
     if (j->typ && *j->typ && strcmp(j->typ, "application/jose+json") != 0) {
-        acme_send_problem(r, 400, "malformed",
-                          "protected header `typ` must be `application/jose+json`");
+        acmesrv_send_problem(r, 400, "malformed",
+                             "protected header `typ` must be `application/jose+json`");
         return false;
     }
     if (!j->url || !*j->url || strcmp(j->url, r->url) != 0) {
-        acme_send_problem(r, 401, "unauthorized", "protected header `url` mismatch or missing");
+        acmesrv_send_problem(r, 401, "unauthorized", "protected header `url` mismatch or missing");
         return false;
     }
     if (!j->nonce || !*j->nonce) {
-        acme_send_problem(r, 400, "badNonce", "protected header `nonce` is required");
+        acmesrv_send_problem(r, 400, "badNonce", "protected header `nonce` is required");
         return false;
     }
-    if (!acme_nonce_consume(&r->srv->st, j->nonce, r->now_ms)) {
-        acme_send_problem(r, 400, "badNonce", "nonce missing, replayed, or expired");
+    if (!acmesrv_nonce_consume(&r->srv->st, j->nonce, r->now_ms)) {
+        acmesrv_send_problem(r, 400, "badNonce", "nonce missing, replayed, or expired");
         return false;
     }
     if (!allow_either && expect_jwk && j->kid) {
-        acme_send_problem(r, 400, "malformed",
-                          "this endpoint requires `jwk` (new-account flow); got `kid`");
+        acmesrv_send_problem(r, 400, "malformed",
+                             "this endpoint requires `jwk` (new-account flow); got `kid`");
         return false;
     }
     if (!allow_either && !expect_jwk && j->jwk) {
-        acme_send_problem(r, 400, "malformed",
-                          "this endpoint requires `kid` (registered account); got `jwk`");
+        acmesrv_send_problem(r, 400, "malformed",
+                             "this endpoint requires `kid` (registered account); got `jwk`");
         return false;
     }
     if (j->kid && !resolve_kid(r))
         return false;
     if (jose_jws_verify(j, j->kid ? r->account->key : j->jwk) != 0) {
-        acme_send_problem(r, 401, "unauthorized", "signature did not verify");
+        acmesrv_send_problem(r, 401, "unauthorized", "signature did not verify");
         return false;
     }
     if (r->account)
-        acme_account_touch(&r->srv->st, r->account, r->now_ms);
+        acmesrv_account_touch(&r->srv->st, r->account, r->now_ms);
     return true;
 }
 
-json_object *acme_payload_json(struct acme_req *r, bool *empty, const char *detail)
+json_object *acmesrv_payload_json(struct acmesrv_req *r, bool *empty, const char *detail)
 {
     *empty = r->jws.payload_len == 0;
     if (*empty)
@@ -333,24 +333,24 @@ json_object *acme_payload_json(struct acme_req *r, bool *empty, const char *deta
         json_tokener_free(tok);
     if (!o || !complete || !json_object_is_type(o, json_type_object)) {
         json_object_put(o);
-        acme_send_problem(r, 400, "malformed", detail);
+        acmesrv_send_problem(r, 400, "malformed", detail);
         return NULL;
     }
     return o;
 }
 
-json_object *acme_payload_object(struct acme_req *r, const char *detail)
+json_object *acmesrv_payload_object(struct acmesrv_req *r, const char *detail)
 {
     bool empty;
-    json_object *o = acme_payload_json(r, &empty, detail);
+    json_object *o = acmesrv_payload_json(r, &empty, detail);
     if (!o && empty)
-        acme_send_problem(r, 400, "malformed", detail);
+        acmesrv_send_problem(r, 400, "malformed", detail);
     return o;
 }
 
 /* ---- directory, new-nonce, renewal-info ---- */
 
-static void handle_directory(struct acme_req *r)
+static void handle_directory(struct acmesrv_req *r)
 {
     static const struct {
         const char *key, *path;
@@ -358,7 +358,7 @@ static void handle_directory(struct acme_req *r)
                    {"newOrder", "new-order"},   {"revokeCert", "revoke-cert"},
                    {"keyChange", "key-change"}, {"renewalInfo", "renewal-info"}};
     json_object *d = json_object_new_object();
-    char url[ACME_URL_MAX + 32];
+    char url[ACMESRV_URL_MAX + 32];
     for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
         snprintf(url, sizeof url, "%s/%s", r->base, entries[i].path);
         json_object_object_add(d, entries[i].key, json_object_new_string(url));
@@ -368,11 +368,11 @@ static void handle_directory(struct acme_req *r)
     send_json_obj(r, 200, "application/json", d);
 }
 
-static void handle_new_nonce(struct acme_req *r, bool head)
+static void handle_new_nonce(struct acmesrv_req *r, bool head)
 {
-    char nonce[ACME_NONCE_MAX_LEN];
-    if (acme_nonce_issue(&r->srv->st, r->now_ms, nonce) != 0) {
-        acme_send_problem(r, 500, "serverInternal", "nonce issuance failed");
+    char nonce[ACMESRV_NONCE_MAX_LEN];
+    if (acmesrv_nonce_issue(&r->srv->st, r->now_ms, nonce) != 0) {
+        acmesrv_send_problem(r, 500, "serverInternal", "nonce issuance failed");
         return;
     }
     r->srv->stats.nonces_issued++;
@@ -394,7 +394,7 @@ static const char *segment_after(const char *rest, const char *prefix)
     return rest + n;
 }
 
-const char *acme_endpoint_name(const char *rest)
+const char *acmesrv_endpoint_name(const char *rest)
 {
     if (!rest)
         return NULL;
@@ -424,7 +424,7 @@ const char *acme_endpoint_name(const char *rest)
     return NULL;
 }
 
-static bool method_ok(struct acme_req *r, unsigned allowed)
+static bool method_ok(struct acmesrv_req *r, unsigned allowed)
 {
     enum evhttp_cmd_type cmd = evhttp_request_get_command(r->req);
     unsigned m = cmd == EVHTTP_REQ_GET    ? M_GET
@@ -438,36 +438,36 @@ static bool method_ok(struct acme_req *r, unsigned allowed)
     return false;
 }
 
-static void route_post(struct acme_req *r)
+static void route_post(struct acmesrv_req *r)
 {
     const char *rest = r->rest, *id;
     if (!method_ok(r, M_POST))
         return;
     if (strcmp(rest, "new-account") == 0)
-        acme_handle_new_account(r);
+        acmesrv_handle_new_account(r);
     else if ((id = segment_after(rest, "account/")))
-        acme_handle_account(r, id);
+        acmesrv_handle_account(r, id);
     else if (strcmp(rest, "new-order") == 0)
-        acme_handle_new_order(r);
+        acmesrv_handle_new_order(r);
     else if ((id = segment_after(rest, "order/")))
-        acme_handle_order(r, id);
+        acmesrv_handle_order(r, id);
     else if (strncmp(rest, "order/", 6) == 0) {
-        char oid[ACME_ID_MAX];
+        char oid[ACMESRV_ID_MAX];
         snprintf(oid, sizeof oid, "%.*s", (int)strcspn(rest + 6, "/"), rest + 6);
-        acme_handle_finalize(r, oid);
+        acmesrv_handle_finalize(r, oid);
     } else if ((id = segment_after(rest, "authz/")))
-        acme_handle_authz(r, id);
+        acmesrv_handle_authz(r, id);
     else if ((id = segment_after(rest, "challenge/")))
-        acme_handle_challenge(r, id);
+        acmesrv_handle_challenge(r, id);
     else if ((id = segment_after(rest, "cert/")))
-        acme_handle_cert(r, id);
+        acmesrv_handle_cert(r, id);
     else if (strcmp(rest, "key-change") == 0)
-        acme_handle_key_change(r);
+        acmesrv_handle_key_change(r);
     else
-        acme_handle_revoke(r);
+        acmesrv_handle_revoke(r);
 }
 
-static void route(struct acme_req *r, const char *endpoint)
+static void route(struct acmesrv_req *r, const char *endpoint)
 {
     if (strcmp(endpoint, "acme_directory") == 0) {
         if (method_ok(r, M_GET | M_HEAD))
@@ -477,7 +477,7 @@ static void route(struct acme_req *r, const char *endpoint)
             handle_new_nonce(r, evhttp_request_get_command(r->req) == EVHTTP_REQ_HEAD);
     } else if (strcmp(endpoint, "acme_renewal_info") == 0) {
         if (method_ok(r, M_GET | M_HEAD))
-            acme_handle_renewal_info(r, r->rest + strlen("renewal-info/"));
+            acmesrv_handle_renewal_info(r, r->rest + strlen("renewal-info/"));
     } else {
         route_post(r);
     }
@@ -485,7 +485,7 @@ static void route(struct acme_req *r, const char *endpoint)
 
 static bool host_ok(const char *h)
 {
-    if (!h || !*h || strlen(h) > ACME_HOST_MAX)
+    if (!h || !*h || strlen(h) > ACMESRV_HOST_MAX)
         return false;
     for (const char *p = h; *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr(".-:[]_", *p))
@@ -493,10 +493,10 @@ static bool host_ok(const char *h)
     return true;
 }
 
-static bool profile_ok(const struct acme_server *srv, const char *id)
+static bool profile_ok(const struct acmesrv *srv, const char *id)
 {
     size_t n = strlen(id);
-    if (n == 0 || n > ACME_PROFILE_MAX)
+    if (n == 0 || n > ACMESRV_PROFILE_MAX)
         return false;
     for (const char *p = id; *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr("-_.", *p))
@@ -512,21 +512,21 @@ static bool profile_ok(const struct acme_server *srv, const char *id)
     return true;
 }
 
-void acme_server_handle(struct acme_server *srv, struct evhttp_request *req, const char *profile_id,
-                        const char *rest_path)
+void acmesrv_handle(struct acmesrv *srv, struct evhttp_request *req, const char *profile_id,
+                    const char *rest_path)
 {
-    struct acme_req r = {.srv = srv, .req = req, .profile = profile_id, .rest = rest_path};
+    struct acmesrv_req r = {.srv = srv, .req = req, .profile = profile_id, .rest = rest_path};
     pthread_mutex_lock(&srv->lock);
     r.now_ms = now_ms(srv);
-    acme_state_expire(&srv->st, r.now_ms);
-    const char *endpoint = rest_path ? acme_endpoint_name(rest_path) : NULL;
+    acmesrv_state_expire(&srv->st, r.now_ms);
+    const char *endpoint = rest_path ? acmesrv_endpoint_name(rest_path) : NULL;
     const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
     if (!endpoint || !profile_id) {
         send_text(&r, 404, "404 page not found\n");
     } else if (!host_ok(host)) {
-        acme_send_problem(&r, 400, "malformed", "missing or invalid Host header");
+        acmesrv_send_problem(&r, 400, "malformed", "missing or invalid Host header");
     } else if (!profile_ok(srv, profile_id)) {
-        acme_send_problem(&r, 404, "userActionRequired", "profile not found");
+        acmesrv_send_problem(&r, 404, "userActionRequired", "profile not found");
     } else {
         const char *scheme = srv->cfg.tls ? "https" : "http";
         snprintf(r.base, sizeof r.base, "%s://%s/acme/profile/%s", scheme, host, profile_id);

@@ -15,17 +15,17 @@
 
 #define ARI_MAX_PART_BYTES 64
 
-void acme_rfc3339(int64_t ms, char out[ACME_RFC3339_LEN])
+void acmesrv_rfc3339(int64_t ms, char out[ACMESRV_RFC3339_LEN])
 {
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
-    strftime(out, ACME_RFC3339_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    strftime(out, ACMESRV_RFC3339_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* Decodes "<b64url AKI>.<b64url serial>" into the CA-relative serial hex; 0, -EINVAL (malformed)
  * or -ENOENT (AKI is not this CA's). */
-static int ari_serial(struct acme_req *r, const char *id, char hex[CA_SERIAL_HEX_LEN])
+static int ari_serial(struct acmesrv_req *r, const char *id, char hex[CA_SERIAL_HEX_LEN])
 {
     const char *dot = strchr(id, '.');
     if (!dot || dot == id || !dot[1] || strchr(dot + 1, '.'))
@@ -51,16 +51,16 @@ out:
     return rc;
 }
 
-void acme_handle_renewal_info(struct acme_req *r, const char *id)
+void acmesrv_handle_renewal_info(struct acmesrv_req *r, const char *id)
 {
     char hex[CA_SERIAL_HEX_LEN];
     int rc = ari_serial(r, id, hex);
     if (rc == -EINVAL) {
-        acme_send_problem(r, 400, "malformed", "ARI cert-id is malformed");
+        acmesrv_send_problem(r, 400, "malformed", "ARI cert-id is malformed");
         return;
     }
     int64_t nb = 0, na = 0;
-    struct acme_order *o = rc == 0 ? acme_order_by_serial(&r->srv->st, hex) : NULL;
+    struct acmesrv_order *o = rc == 0 ? acmesrv_order_by_serial(&r->srv->st, hex) : NULL;
     bool found = o != NULL;
     if (o) {
         nb = o->not_before_ms;
@@ -69,7 +69,7 @@ void acme_handle_renewal_info(struct acme_req *r, const char *id)
         found = r->srv->cfg.cert_lookup(r->srv->cfg.cert_lookup_arg, hex, &nb, &na);
     }
     if (!found) {
-        acme_send_problem(r, 404, "malformed", "resource not found");
+        acmesrv_send_problem(r, 404, "malformed", "resource not found");
         return;
     }
     /* certctl without a renewal policy: the last third of the validity, ending a ninth before
@@ -77,7 +77,7 @@ void acme_handle_renewal_info(struct acme_req *r, const char *id)
     int64_t start, end;
     if (r->now_ms > na) {
         start = r->now_ms;
-        end = start + 24 * ACME_HOUR_MS;
+        end = start + 24 * ACMESRV_HOUR_MS;
     } else {
         int64_t third = (na - nb) / 3;
         start = na - third;
@@ -87,17 +87,17 @@ void acme_handle_renewal_info(struct acme_req *r, const char *id)
         if (end < start)
             end = start;
     }
-    char s[ACME_RFC3339_LEN], e[ACME_RFC3339_LEN], ra[16];
-    acme_rfc3339(start, s);
-    acme_rfc3339(end, e);
+    char s[ACMESRV_RFC3339_LEN], e[ACMESRV_RFC3339_LEN], ra[16];
+    acmesrv_rfc3339(start, s);
+    acmesrv_rfc3339(end, e);
     json_object *w = json_object_new_object();
     json_object_object_add(w, "start", json_object_new_string(s));
     json_object_object_add(w, "end", json_object_new_string(e));
     json_object *doc = json_object_new_object();
     json_object_object_add(doc, "suggestedWindow", w);
-    snprintf(ra, sizeof ra, "%d", ACME_RENEWAL_RETRY_AFTER_S);
+    snprintf(ra, sizeof ra, "%d", ACMESRV_RENEWAL_RETRY_AFTER_S);
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
     evhttp_add_header(h, "Retry-After", ra);
     evhttp_add_header(h, "Cache-Control", "no-store");
-    acme_send_json_plain(r, 200, doc);
+    acmesrv_send_json_plain(r, 200, doc);
 }

@@ -15,14 +15,15 @@
 #define REVOCATION_REASON_MAX 10
 #define REVOCATION_REASON_UNUSED 7
 
-static void account_url(const struct acme_req *r, const struct acme_account *a, char *out, size_t n)
+static void account_url(const struct acmesrv_req *r, const struct acmesrv_account *a, char *out,
+                        size_t n)
 {
     snprintf(out, n, "%s/account/%s", r->base, a->id);
 }
 
-static json_object *account_json(const struct acme_req *r, const struct acme_account *a)
+static json_object *account_json(const struct acmesrv_req *r, const struct acmesrv_account *a)
 {
-    char url[ACME_URL_MAX + ACME_ID_MAX + 16];
+    char url[ACMESRV_URL_MAX + ACMESRV_ID_MAX + 16];
     json_object *o = json_object_new_object();
     json_object_object_add(o, "status",
                            json_object_new_string(a->deactivated ? "deactivated" : "valid"));
@@ -63,13 +64,13 @@ static bool bool_member(json_object *p, const char *name, bool *bad)
     return json_object_get_boolean(v);
 }
 
-void acme_handle_new_account(struct acme_req *r)
+void acmesrv_handle_new_account(struct acmesrv_req *r)
 {
     static const char parse_err[] = "could not parse new-account payload";
-    if (!acme_verify_jws(r, true, false))
+    if (!acmesrv_verify_jws(r, true, false))
         return;
     bool bad = false;
-    json_object *p = acme_payload_object(r, parse_err);
+    json_object *p = acmesrv_payload_object(r, parse_err);
     if (!p)
         return;
     char *contact = NULL;
@@ -77,52 +78,52 @@ void acme_handle_new_account(struct acme_req *r)
     bool_member(p, "termsOfServiceAgreed", &bad); /* accepted, not enforced (as certctl) */
     if (contact_member(p, &contact) < 0 || bad) {
         json_object_put(p);
-        acme_send_problem(r, 400, "malformed", parse_err);
+        acmesrv_send_problem(r, 400, "malformed", parse_err);
         return;
     }
     json_object_put(p);
-    char thumb[JOSE_THUMBPRINT_LEN], loc[ACME_URL_MAX + ACME_ID_MAX + 16];
-    struct acme_account *a = NULL;
+    char thumb[JOSE_THUMBPRINT_LEN], loc[ACMESRV_URL_MAX + ACMESRV_ID_MAX + 16];
+    struct acmesrv_account *a = NULL;
     if (jose_jwk_thumbprint(r->jws.jwk, thumb) == 0)
-        a = acme_account_by_thumb(&r->srv->st, thumb);
+        a = acmesrv_account_by_thumb(&r->srv->st, thumb);
     if (a) {
         free(contact);
-        acme_account_touch(&r->srv->st, a, r->now_ms);
+        acmesrv_account_touch(&r->srv->st, a, r->now_ms);
         account_url(r, a, loc, sizeof loc);
-        acme_send_json(r, 200, account_json(r, a), loc);
+        acmesrv_send_json(r, 200, account_json(r, a), loc);
         return;
     }
     if (only_existing) {
         free(contact);
-        acme_send_problem(r, 400, "accountDoesNotExist",
-                          "no account exists for this JWK; submit a new-account request without "
-                          "onlyReturnExisting");
+        acmesrv_send_problem(r, 400, "accountDoesNotExist",
+                             "no account exists for this JWK; submit a new-account request without "
+                             "onlyReturnExisting");
         return;
     }
-    a = acme_account_create(&r->srv->st, r->jws.jwk, thumb, r->now_ms);
+    a = acmesrv_account_create(&r->srv->st, r->jws.jwk, thumb, r->now_ms);
     if (!a) {
         free(contact);
-        acme_send_problem(r, 500, "serverInternal", "ACME server error");
+        acmesrv_send_problem(r, 500, "serverInternal", "ACME server error");
         return;
     }
     a->contact_json = contact;
     r->srv->stats.accounts_created++;
     account_url(r, a, loc, sizeof loc);
-    acme_send_json(r, 201, account_json(r, a), loc);
+    acmesrv_send_json(r, 201, account_json(r, a), loc);
 }
 
-void acme_handle_account(struct acme_req *r, const char *acc_id)
+void acmesrv_handle_account(struct acmesrv_req *r, const char *acc_id)
 {
     static const char parse_err[] = "could not parse account update payload";
-    if (!acme_verify_jws(r, false, false))
+    if (!acmesrv_verify_jws(r, false, false))
         return;
-    struct acme_account *a = r->account;
+    struct acmesrv_account *a = r->account;
     if (strcmp(a->id, acc_id) != 0) {
-        acme_send_problem(r, 401, "unauthorized", "kid does not match URL account id");
+        acmesrv_send_problem(r, 401, "unauthorized", "kid does not match URL account id");
         return;
     }
     bool empty;
-    json_object *p = acme_payload_json(r, &empty, parse_err);
+    json_object *p = acmesrv_payload_json(r, &empty, parse_err);
     if (!p && !empty)
         return;
     if (p) {
@@ -135,8 +136,8 @@ void acme_handle_account(struct acme_req *r, const char *acc_id)
             (*status && strcmp(status, "deactivated") != 0)) {
             free(contact);
             json_object_put(p);
-            acme_send_problem(r, 400, "malformed",
-                              "only `deactivated` is a valid status for account update");
+            acmesrv_send_problem(r, 400, "malformed",
+                                 "only `deactivated` is a valid status for account update");
             return;
         }
         if (*status)
@@ -147,20 +148,20 @@ void acme_handle_account(struct acme_req *r, const char *acc_id)
         }
         json_object_put(p);
     }
-    acme_send_json(r, 200, account_json(r, a), NULL);
+    acmesrv_send_json(r, 200, account_json(r, a), NULL);
 }
 
 /* Checks the inner JWS of a key change; returns its new key (referenced) or NULL after
  * sending a problem. */
-static EVP_PKEY *key_change_inner(struct acme_req *r)
+static EVP_PKEY *key_change_inner(struct acmesrv_req *r)
 {
     static const char rejected[] = "key rollover request rejected";
     struct jose_jws in;
-    char err[128], kid[ACME_URL_MAX + ACME_ID_MAX + 16];
+    char err[128], kid[ACMESRV_URL_MAX + ACMESRV_ID_MAX + 16];
     EVP_PKEY *newkey = NULL, *old = NULL;
     json_object *p = NULL, *acc, *oldkey;
     if (jose_jws_parse((const char *)r->jws.payload, r->jws.payload_len, &in, err, sizeof err)) {
-        acme_send_problem(r, 400, "malformed", rejected);
+        acmesrv_send_problem(r, 400, "malformed", rejected);
         return NULL;
     }
     account_url(r, r->account, kid, sizeof kid);
@@ -180,7 +181,7 @@ static EVP_PKEY *key_change_inner(struct acme_req *r)
     EVP_PKEY_up_ref(newkey);
     goto out;
 bad:
-    acme_send_problem(r, 400, "malformed", rejected);
+    acmesrv_send_problem(r, 400, "malformed", rejected);
 out:
     EVP_PKEY_free(old);
     json_object_put(p);
@@ -188,34 +189,34 @@ out:
     return newkey;
 }
 
-void acme_handle_key_change(struct acme_req *r)
+void acmesrv_handle_key_change(struct acmesrv_req *r)
 {
-    if (!acme_verify_jws(r, false, false))
+    if (!acmesrv_verify_jws(r, false, false))
         return;
     EVP_PKEY *newkey = key_change_inner(r);
     if (!newkey)
         return;
     char thumb[JOSE_THUMBPRINT_LEN];
-    struct acme_account *a = r->account;
-    if (jose_jwk_thumbprint(newkey, thumb) != 0 || acme_account_by_thumb(&r->srv->st, thumb)) {
-        acme_send_problem(r, 409, "unauthorized",
-                          "the supplied new account key is unavailable: already in use");
-    } else if (!acme_bucket_take(&a->key_change_bucket, r->srv->cfg.key_changes_per_hour,
-                                 r->now_ms)) {
-        acme_send_problem(r, 429, "rateLimited", "too many key changes for this account");
-    } else if (acme_account_rekey(&r->srv->st, a, newkey, thumb) != 0) {
-        acme_send_problem(r, 500, "serverInternal", "ACME server error");
+    struct acmesrv_account *a = r->account;
+    if (jose_jwk_thumbprint(newkey, thumb) != 0 || acmesrv_account_by_thumb(&r->srv->st, thumb)) {
+        acmesrv_send_problem(r, 409, "unauthorized",
+                             "the supplied new account key is unavailable: already in use");
+    } else if (!acmesrv_bucket_take(&a->key_change_bucket, r->srv->cfg.key_changes_per_hour,
+                                    r->now_ms)) {
+        acmesrv_send_problem(r, 429, "rateLimited", "too many key changes for this account");
+    } else if (acmesrv_account_rekey(&r->srv->st, a, newkey, thumb) != 0) {
+        acmesrv_send_problem(r, 500, "serverInternal", "ACME server error");
     } else {
-        acme_send_json(r, 200, account_json(r, a), NULL);
+        acmesrv_send_json(r, 200, account_json(r, a), NULL);
     }
     EVP_PKEY_free(newkey);
 }
 
 /* Decodes the revoke-cert payload's certificate; NULL after sending a problem. */
-static X509 *revoke_payload(struct acme_req *r, int *reason)
+static X509 *revoke_payload(struct acmesrv_req *r, int *reason)
 {
     static const char parse_err[] = "could not parse revoke-cert payload";
-    json_object *p = acme_payload_object(r, parse_err), *c, *rs;
+    json_object *p = acmesrv_payload_object(r, parse_err), *c, *rs;
     if (!p)
         return NULL;
     unsigned char *der = NULL;
@@ -225,7 +226,7 @@ static X509 *revoke_payload(struct acme_req *r, int *reason)
     if (json_object_object_get_ex(p, "reason", &rs)) {
         *reason = json_object_is_type(rs, json_type_int) ? json_object_get_int(rs) : -1;
         if (*reason < 0 || *reason > REVOCATION_REASON_MAX || *reason == REVOCATION_REASON_UNUSED) {
-            acme_send_problem(r, 400, "badRevocationReason", "unsupported revocation reason");
+            acmesrv_send_problem(r, 400, "badRevocationReason", "unsupported revocation reason");
             goto out;
         }
     }
@@ -234,7 +235,7 @@ static X509 *revoke_payload(struct acme_req *r, int *reason)
         jose_b64url_decode(json_object_get_string(c), (size_t)json_object_get_string_len(c), &der,
                            &len) ||
         len == 0) {
-        acme_send_problem(r, 400, "badCSR", "`certificate` is not valid base64url-DER");
+        acmesrv_send_problem(r, 400, "badCSR", "`certificate` is not valid base64url-DER");
         goto out;
     }
     const unsigned char *q = der;
@@ -242,8 +243,8 @@ static X509 *revoke_payload(struct acme_req *r, int *reason)
     if (!x || q != der + len) {
         X509_free(x);
         x = NULL;
-        acme_send_problem(r, 400, "badCSR",
-                          "the supplied `certificate` field is not a valid X.509 cert");
+        acmesrv_send_problem(r, 400, "badCSR",
+                             "the supplied `certificate` field is not a valid X.509 cert");
     }
 out:
     free(der);
@@ -252,14 +253,14 @@ out:
 }
 
 /* The order that issued x (same serial and same certificate), or NULL. */
-static struct acme_order *issued_order(struct acme_req *r, X509 *x)
+static struct acmesrv_order *issued_order(struct acmesrv_req *r, X509 *x)
 {
     char hex[CA_SERIAL_HEX_LEN] = "";
     BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
     if (ca_serial_hex_from_bn(bn, hex) != 0)
         hex[0] = '\0';
     BN_free(bn);
-    struct acme_order *o = *hex ? acme_order_by_serial(&r->srv->st, hex) : NULL;
+    struct acmesrv_order *o = *hex ? acmesrv_order_by_serial(&r->srv->st, hex) : NULL;
     if (!o || !o->cert_pem)
         return NULL;
     BIO *b = BIO_new_mem_buf(o->cert_pem, -1);
@@ -270,36 +271,36 @@ static struct acme_order *issued_order(struct acme_req *r, X509 *x)
     return same ? o : NULL;
 }
 
-void acme_handle_revoke(struct acme_req *r)
+void acmesrv_handle_revoke(struct acmesrv_req *r)
 {
-    if (!acme_verify_jws(r, false, true))
+    if (!acmesrv_verify_jws(r, false, true))
         return;
     int reason;
     X509 *x = revoke_payload(r, &reason);
     if (!x)
         return;
-    struct acme_order *o = issued_order(r, x);
+    struct acmesrv_order *o = issued_order(r, x);
     bool allowed = o && (r->account ? o->account == r->account
                                     : EVP_PKEY_eq(r->jws.jwk, X509_get0_pubkey(x)) == 1);
     if (!o)
-        acme_send_problem(r, 404, "malformed",
-                          "the supplied certificate is not known to this server");
+        acmesrv_send_problem(r, 404, "malformed",
+                             "the supplied certificate is not known to this server");
     else if (!allowed)
-        acme_send_problem(r, 401, "unauthorized",
-                          "the requester is not authorized to revoke this certificate");
+        acmesrv_send_problem(r, 401, "unauthorized",
+                             "the requester is not authorized to revoke this certificate");
     else if (o->revoked)
-        acme_send_problem(r, 400, "alreadyRevoked", "the certificate has already been revoked");
+        acmesrv_send_problem(r, 400, "alreadyRevoked", "the certificate has already been revoked");
     else {
         o->revoked = true;
-        acme_send_bytes(r, 200, NULL, NULL, 0);
+        acmesrv_send_bytes(r, 200, NULL, NULL, 0);
     }
     X509_free(x);
 }
 
-bool acme_owns(struct acme_req *r, const struct acme_order *o)
+bool acmesrv_owns(struct acmesrv_req *r, const struct acmesrv_order *o)
 {
     if (o->account == r->account)
         return true;
-    acme_send_problem(r, 401, "unauthorized", "account does not own this resource");
+    acmesrv_send_problem(r, 401, "unauthorized", "account does not own this resource");
     return false;
 }

@@ -8,7 +8,7 @@
 
 #include <openssl/rand.h>
 
-#define ACME_MAP_INITIAL_BUCKETS 64
+#define ACMESRV_MAP_INITIAL_BUCKETS 64
 #define FNV_OFFSET 1469598103934665603ULL
 #define FNV_PRIME 1099511628211ULL
 
@@ -25,42 +25,42 @@ static uint64_t hash_key(uint64_t seed, const char *key)
     return h;
 }
 
-int acme_map_init(struct acme_map *m)
+int acmesrv_map_init(struct acmesrv_map *m)
 {
     memset(m, 0, sizeof *m);
-    m->buckets = calloc(ACME_MAP_INITIAL_BUCKETS, sizeof *m->buckets);
+    m->buckets = calloc(ACMESRV_MAP_INITIAL_BUCKETS, sizeof *m->buckets);
     if (!m->buckets)
         return -ENOMEM;
-    m->nbuckets = ACME_MAP_INITIAL_BUCKETS;
+    m->nbuckets = ACMESRV_MAP_INITIAL_BUCKETS;
     if (RAND_bytes((unsigned char *)&m->seed, sizeof m->seed) != 1)
         m->seed = (uint64_t)(uintptr_t)m;
     return 0;
 }
 
-void acme_map_destroy(struct acme_map *m)
+void acmesrv_map_destroy(struct acmesrv_map *m)
 {
     free(m->buckets);
     m->buckets = NULL;
     m->nbuckets = m->count = 0;
 }
 
-struct acme_map_node *acme_map_get(const struct acme_map *m, const char *key)
+struct acmesrv_map_node *acmesrv_map_get(const struct acmesrv_map *m, const char *key)
 {
     uint64_t h = hash_key(m->seed, key);
-    for (struct acme_map_node *n = m->buckets[h & (m->nbuckets - 1)]; n; n = n->next)
+    for (struct acmesrv_map_node *n = m->buckets[h & (m->nbuckets - 1)]; n; n = n->next)
         if (n->hash == h && strcmp(n->key, key) == 0)
             return n;
     return NULL;
 }
 
-static int grow(struct acme_map *m)
+static int grow(struct acmesrv_map *m)
 {
     size_t nb = m->nbuckets * 2;
-    struct acme_map_node **b = calloc(nb, sizeof *b);
+    struct acmesrv_map_node **b = calloc(nb, sizeof *b);
     if (!b)
         return -ENOMEM;
     for (size_t i = 0; i < m->nbuckets; i++) {
-        struct acme_map_node *n = m->buckets[i], *next;
+        struct acmesrv_map_node *n = m->buckets[i], *next;
         for (; n; n = next) {
             next = n->next;
             n->next = b[n->hash & (nb - 1)];
@@ -73,21 +73,21 @@ static int grow(struct acme_map *m)
     return 0;
 }
 
-int acme_map_put(struct acme_map *m, struct acme_map_node *node)
+int acmesrv_map_put(struct acmesrv_map *m, struct acmesrv_map_node *node)
 {
     if (m->count >= m->nbuckets && grow(m) != 0 && m->count >= 4 * m->nbuckets)
         return -ENOMEM; /* could not grow and the chains are already long */
     node->hash = hash_key(m->seed, node->key);
-    struct acme_map_node **slot = &m->buckets[node->hash & (m->nbuckets - 1)];
+    struct acmesrv_map_node **slot = &m->buckets[node->hash & (m->nbuckets - 1)];
     node->next = *slot;
     *slot = node;
     m->count++;
     return 0;
 }
 
-void acme_map_remove(struct acme_map *m, struct acme_map_node *node)
+void acmesrv_map_remove(struct acmesrv_map *m, struct acmesrv_map_node *node)
 {
-    struct acme_map_node **p = &m->buckets[node->hash & (m->nbuckets - 1)];
+    struct acmesrv_map_node **p = &m->buckets[node->hash & (m->nbuckets - 1)];
     for (; *p; p = &(*p)->next) {
         if (*p == node) {
             *p = node->next;

@@ -10,11 +10,11 @@
 
 #include <openssl/rand.h>
 
-#define ACME_NONCE_VALIDITY_MS ((int64_t)ACME_NONCE_VALIDITY_S * 1000)
+#define ACMESRV_NONCE_VALIDITY_MS ((int64_t)ACMESRV_NONCE_VALIDITY_S * 1000)
 
-static void free_order(struct acme_state *st, struct acme_order *o);
+static void free_order(struct acmesrv_state *st, struct acmesrv_order *o);
 
-int acme_state_init(struct acme_state *st, const struct acme_server_config *cfg)
+int acmesrv_state_init(struct acmesrv_state *st, const struct acmesrv_config *cfg)
 {
     memset(st, 0, sizeof *st);
     TAILQ_INIT(&st->nonce_fifo);
@@ -24,39 +24,40 @@ int acme_state_init(struct acme_state *st, const struct acme_server_config *cfg)
     st->max_accounts = cfg->max_accounts;
     st->max_orders = cfg->max_orders;
     st->retention_ms = (int64_t)cfg->retention_s * 1000;
-    if (acme_map_init(&st->nonces) || acme_map_init(&st->accounts) || acme_map_init(&st->thumbs) ||
-        acme_map_init(&st->orders) || acme_map_init(&st->serials)) {
-        acme_state_destroy(st);
+    if (acmesrv_map_init(&st->nonces) || acmesrv_map_init(&st->accounts) ||
+        acmesrv_map_init(&st->thumbs) || acmesrv_map_init(&st->orders) ||
+        acmesrv_map_init(&st->serials)) {
+        acmesrv_state_destroy(st);
         return -ENOMEM;
     }
     return 0;
 }
 
-static void free_nonce(struct acme_state *st, struct acme_nonce *n)
+static void free_nonce(struct acmesrv_state *st, struct acmesrv_nonce *n)
 {
-    acme_map_remove(&st->nonces, &n->node);
+    acmesrv_map_remove(&st->nonces, &n->node);
     TAILQ_REMOVE(&st->nonce_fifo, n, fifo);
     free(n);
 }
 
-static void free_account(struct acme_state *st, struct acme_account *a)
+static void free_account(struct acmesrv_state *st, struct acmesrv_account *a)
 {
-    struct acme_order *o;
+    struct acmesrv_order *o;
     while ((o = TAILQ_FIRST(&a->orders)))
         free_order(st, o);
-    acme_map_remove(&st->accounts, &a->id_node);
-    acme_map_remove(&st->thumbs, &a->thumb_node);
+    acmesrv_map_remove(&st->accounts, &a->id_node);
+    acmesrv_map_remove(&st->thumbs, &a->thumb_node);
     TAILQ_REMOVE(&st->account_lru, a, lru);
     EVP_PKEY_free(a->key);
     free(a->contact_json);
     free(a);
 }
 
-static void free_order(struct acme_state *st, struct acme_order *o)
+static void free_order(struct acmesrv_state *st, struct acmesrv_order *o)
 {
-    acme_map_remove(&st->orders, &o->node);
+    acmesrv_map_remove(&st->orders, &o->node);
     if (o->serial_node.key)
-        acme_map_remove(&st->serials, &o->serial_node);
+        acmesrv_map_remove(&st->serials, &o->serial_node);
     TAILQ_REMOVE(&st->order_fifo, o, fifo);
     TAILQ_REMOVE(&o->account->orders, o, by_account);
     for (size_t i = 0; i < o->n_ids; i++)
@@ -66,50 +67,50 @@ static void free_order(struct acme_state *st, struct acme_order *o)
     free(o);
 }
 
-void acme_state_destroy(struct acme_state *st)
+void acmesrv_state_destroy(struct acmesrv_state *st)
 {
-    struct acme_nonce *n;
-    struct acme_account *a;
+    struct acmesrv_nonce *n;
+    struct acmesrv_account *a;
     if (st->nonces.buckets)
         while ((n = TAILQ_FIRST(&st->nonce_fifo)))
             free_nonce(st, n);
     if (st->accounts.buckets && st->orders.buckets)
         while ((a = TAILQ_FIRST(&st->account_lru)))
             free_account(st, a);
-    acme_map_destroy(&st->nonces);
-    acme_map_destroy(&st->accounts);
-    acme_map_destroy(&st->thumbs);
-    acme_map_destroy(&st->orders);
-    acme_map_destroy(&st->serials);
+    acmesrv_map_destroy(&st->nonces);
+    acmesrv_map_destroy(&st->accounts);
+    acmesrv_map_destroy(&st->thumbs);
+    acmesrv_map_destroy(&st->orders);
+    acmesrv_map_destroy(&st->serials);
 }
 
-void acme_state_expire(struct acme_state *st, int64_t now_ms)
+void acmesrv_state_expire(struct acmesrv_state *st, int64_t now_ms)
 {
-    struct acme_nonce *n;
+    struct acmesrv_nonce *n;
     while ((n = TAILQ_FIRST(&st->nonce_fifo)) && n->expires_ms <= now_ms)
         free_nonce(st, n);
-    struct acme_order *o;
+    struct acmesrv_order *o;
     while ((o = TAILQ_FIRST(&st->order_fifo)) && o->created_ms + st->retention_ms <= now_ms)
         free_order(st, o);
-    struct acme_account *a;
+    struct acmesrv_account *a;
     while ((a = TAILQ_FIRST(&st->account_lru)) && a->last_used_ms + st->retention_ms <= now_ms)
         free_account(st, a);
 }
 
-int acme_nonce_issue(struct acme_state *st, int64_t now_ms, char out[ACME_NONCE_MAX_LEN])
+int acmesrv_nonce_issue(struct acmesrv_state *st, int64_t now_ms, char out[ACMESRV_NONCE_MAX_LEN])
 {
-    unsigned char raw[ACME_NONCE_BYTES];
+    unsigned char raw[ACMESRV_NONCE_BYTES];
     if (RAND_bytes(raw, sizeof raw) != 1)
         return -EIO;
     if (st->nonces.count >= st->max_nonces && !TAILQ_EMPTY(&st->nonce_fifo))
         free_nonce(st, TAILQ_FIRST(&st->nonce_fifo));
-    struct acme_nonce *n = calloc(1, sizeof *n);
+    struct acmesrv_nonce *n = calloc(1, sizeof *n);
     if (!n)
         return -ENOMEM;
     jose_b64url_encode_buf(raw, sizeof raw, n->value, sizeof n->value);
     n->node.key = n->value;
-    n->expires_ms = now_ms + ACME_NONCE_VALIDITY_MS;
-    if (acme_map_put(&st->nonces, &n->node)) {
+    n->expires_ms = now_ms + ACMESRV_NONCE_VALIDITY_MS;
+    if (acmesrv_map_put(&st->nonces, &n->node)) {
         free(n);
         return -ENOMEM;
     }
@@ -118,50 +119,50 @@ int acme_nonce_issue(struct acme_state *st, int64_t now_ms, char out[ACME_NONCE_
     return 0;
 }
 
-bool acme_nonce_consume(struct acme_state *st, const char *value, int64_t now_ms)
+bool acmesrv_nonce_consume(struct acmesrv_state *st, const char *value, int64_t now_ms)
 {
-    if (!value || strlen(value) >= ACME_NONCE_MAX_LEN)
+    if (!value || strlen(value) >= ACMESRV_NONCE_MAX_LEN)
         return false;
-    struct acme_map_node *node = acme_map_get(&st->nonces, value);
+    struct acmesrv_map_node *node = acmesrv_map_get(&st->nonces, value);
     if (!node)
         return false;
-    struct acme_nonce *n = ACME_CONTAINER_OF(node, struct acme_nonce, node);
+    struct acmesrv_nonce *n = ACMESRV_CONTAINER_OF(node, struct acmesrv_nonce, node);
     bool fresh = n->expires_ms > now_ms;
     free_nonce(st, n);
     return fresh;
 }
 
-struct acme_account *acme_account_find(struct acme_state *st, const char *id)
+struct acmesrv_account *acmesrv_account_find(struct acmesrv_state *st, const char *id)
 {
-    struct acme_map_node *n = acme_map_get(&st->accounts, id);
-    return n ? ACME_CONTAINER_OF(n, struct acme_account, id_node) : NULL;
+    struct acmesrv_map_node *n = acmesrv_map_get(&st->accounts, id);
+    return n ? ACMESRV_CONTAINER_OF(n, struct acmesrv_account, id_node) : NULL;
 }
 
-struct acme_account *acme_account_by_thumb(struct acme_state *st, const char *thumb)
+struct acmesrv_account *acmesrv_account_by_thumb(struct acmesrv_state *st, const char *thumb)
 {
-    struct acme_map_node *n = acme_map_get(&st->thumbs, thumb);
-    return n ? ACME_CONTAINER_OF(n, struct acme_account, thumb_node) : NULL;
+    struct acmesrv_map_node *n = acmesrv_map_get(&st->thumbs, thumb);
+    return n ? ACMESRV_CONTAINER_OF(n, struct acmesrv_account, thumb_node) : NULL;
 }
 
-struct acme_account *acme_account_create(struct acme_state *st, EVP_PKEY *key, const char *thumb,
-                                         int64_t now_ms)
+struct acmesrv_account *acmesrv_account_create(struct acmesrv_state *st, EVP_PKEY *key,
+                                               const char *thumb, int64_t now_ms)
 {
     if (st->accounts.count >= st->max_accounts && !TAILQ_EMPTY(&st->account_lru))
         free_account(st, TAILQ_FIRST(&st->account_lru));
-    struct acme_account *a = calloc(1, sizeof *a);
+    struct acmesrv_account *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
-    snprintf(a->id, sizeof a->id, "%s%s", ACME_ACCOUNT_PREFIX, thumb);
+    snprintf(a->id, sizeof a->id, "%s%s", ACMESRV_ACCOUNT_PREFIX, thumb);
     snprintf(a->thumb, sizeof a->thumb, "%s", thumb);
     a->id_node.key = a->id;
     a->thumb_node.key = a->thumb;
     TAILQ_INIT(&a->orders);
-    if (acme_map_put(&st->accounts, &a->id_node)) {
+    if (acmesrv_map_put(&st->accounts, &a->id_node)) {
         free(a);
         return NULL;
     }
-    if (acme_map_put(&st->thumbs, &a->thumb_node)) {
-        acme_map_remove(&st->accounts, &a->id_node);
+    if (acmesrv_map_put(&st->thumbs, &a->thumb_node)) {
+        acmesrv_map_remove(&st->accounts, &a->id_node);
         free(a);
         return NULL;
     }
@@ -172,23 +173,23 @@ struct acme_account *acme_account_create(struct acme_state *st, EVP_PKEY *key, c
     return a;
 }
 
-void acme_account_touch(struct acme_state *st, struct acme_account *a, int64_t now_ms)
+void acmesrv_account_touch(struct acmesrv_state *st, struct acmesrv_account *a, int64_t now_ms)
 {
     a->last_used_ms = now_ms;
     TAILQ_REMOVE(&st->account_lru, a, lru);
     TAILQ_INSERT_TAIL(&st->account_lru, a, lru);
 }
 
-int acme_account_rekey(struct acme_state *st, struct acme_account *a, EVP_PKEY *key,
-                       const char *thumb)
+int acmesrv_account_rekey(struct acmesrv_state *st, struct acmesrv_account *a, EVP_PKEY *key,
+                          const char *thumb)
 {
-    acme_map_remove(&st->thumbs, &a->thumb_node);
+    acmesrv_map_remove(&st->thumbs, &a->thumb_node);
     char old[JOSE_THUMBPRINT_LEN];
     memcpy(old, a->thumb, sizeof old);
     snprintf(a->thumb, sizeof a->thumb, "%s", thumb);
-    if (acme_map_put(&st->thumbs, &a->thumb_node)) {
+    if (acmesrv_map_put(&st->thumbs, &a->thumb_node)) {
         memcpy(a->thumb, old, sizeof old);
-        acme_map_put(&st->thumbs, &a->thumb_node); /* cannot fail: same count as before */
+        acmesrv_map_put(&st->thumbs, &a->thumb_node); /* cannot fail: same count as before */
         return -ENOMEM;
     }
     EVP_PKEY_up_ref(key);
@@ -197,23 +198,23 @@ int acme_account_rekey(struct acme_state *st, struct acme_account *a, EVP_PKEY *
     return 0;
 }
 
-struct acme_order *acme_order_create(struct acme_state *st, struct acme_account *a,
-                                     const char *profile, char *const *ids, size_t n,
-                                     enum acme_order_status status, int64_t now_ms)
+struct acmesrv_order *acmesrv_order_create(struct acmesrv_state *st, struct acmesrv_account *a,
+                                           const char *profile, char *const *ids, size_t n,
+                                           enum acmesrv_order_status status, int64_t now_ms)
 {
-    unsigned char raw[ACME_ORDER_RAND_BYTES];
+    unsigned char raw[ACMESRV_ORDER_RAND_BYTES];
     if (RAND_bytes(raw, sizeof raw) != 1)
         return NULL;
     if (st->orders.count >= st->max_orders && !TAILQ_EMPTY(&st->order_fifo))
         free_order(st, TAILQ_FIRST(&st->order_fifo));
-    struct acme_order *o = calloc(1, sizeof *o);
+    struct acmesrv_order *o = calloc(1, sizeof *o);
     char **copy = calloc(n ? n : 1, sizeof *copy);
     if (!o || !copy)
         goto fail;
     for (size_t i = 0; i < n; i++)
         if (!(copy[i] = strdup(ids[i])))
             goto fail;
-    int off = snprintf(o->id, sizeof o->id, "%s", ACME_ORDER_PREFIX);
+    int off = snprintf(o->id, sizeof o->id, "%s", ACMESRV_ORDER_PREFIX);
     for (size_t i = 0; i < sizeof raw; i++)
         off += snprintf(o->id + off, sizeof o->id - (size_t)off, "%02x", raw[i]);
     snprintf(o->profile, sizeof o->profile, "%s", profile);
@@ -223,8 +224,8 @@ struct acme_order *acme_order_create(struct acme_state *st, struct acme_account 
     o->account = a;
     o->status = status;
     o->created_ms = now_ms;
-    o->expires_ms = now_ms + ACME_ORDER_TTL_MS;
-    if (acme_map_put(&st->orders, &o->node))
+    o->expires_ms = now_ms + ACMESRV_ORDER_TTL_MS;
+    if (acmesrv_map_put(&st->orders, &o->node))
         goto fail;
     TAILQ_INSERT_TAIL(&st->order_fifo, o, fifo);
     TAILQ_INSERT_TAIL(&a->orders, o, by_account);
@@ -237,15 +238,15 @@ fail:
     return NULL;
 }
 
-struct acme_order *acme_order_find(struct acme_state *st, const char *id, int64_t now_ms)
+struct acmesrv_order *acmesrv_order_find(struct acmesrv_state *st, const char *id, int64_t now_ms)
 {
-    struct acme_map_node *n = acme_map_get(&st->orders, id);
+    struct acmesrv_map_node *n = acmesrv_map_get(&st->orders, id);
     if (!n)
         return NULL;
-    struct acme_order *o = ACME_CONTAINER_OF(n, struct acme_order, node);
-    if ((o->status == ACME_ORDER_PENDING || o->status == ACME_ORDER_READY) &&
+    struct acmesrv_order *o = ACMESRV_CONTAINER_OF(n, struct acmesrv_order, node);
+    if ((o->status == ACMESRV_ORDER_PENDING || o->status == ACMESRV_ORDER_READY) &&
         o->expires_ms <= now_ms) {
-        o->status = ACME_ORDER_INVALID;
+        o->status = ACMESRV_ORDER_INVALID;
         o->error_type = "malformed";
         o->error_detail = "order expired";
         o->error_status = 400;
@@ -253,37 +254,37 @@ struct acme_order *acme_order_find(struct acme_state *st, const char *id, int64_
     return o;
 }
 
-int acme_order_index_serial(struct acme_state *st, struct acme_order *o)
+int acmesrv_order_index_serial(struct acmesrv_state *st, struct acmesrv_order *o)
 {
     o->serial_node.key = o->serial_hex;
-    if (acme_map_put(&st->serials, &o->serial_node)) {
+    if (acmesrv_map_put(&st->serials, &o->serial_node)) {
         o->serial_node.key = NULL;
         return -ENOMEM;
     }
     return 0;
 }
 
-struct acme_order *acme_order_by_serial(struct acme_state *st, const char *serial_hex)
+struct acmesrv_order *acmesrv_order_by_serial(struct acmesrv_state *st, const char *serial_hex)
 {
-    struct acme_map_node *n = acme_map_get(&st->serials, serial_hex);
-    return n ? ACME_CONTAINER_OF(n, struct acme_order, serial_node) : NULL;
+    struct acmesrv_map_node *n = acmesrv_map_get(&st->serials, serial_hex);
+    return n ? ACMESRV_CONTAINER_OF(n, struct acmesrv_order, serial_node) : NULL;
 }
 
-uint32_t acme_account_active_orders(struct acme_account *a, int64_t now_ms)
+uint32_t acmesrv_account_active_orders(struct acmesrv_account *a, int64_t now_ms)
 {
     uint32_t n = 0;
-    struct acme_order *o;
+    struct acmesrv_order *o;
     TAILQ_FOREACH(o, &a->orders, by_account)
     {
-        bool open = o->status == ACME_ORDER_PENDING || o->status == ACME_ORDER_READY ||
-                    o->status == ACME_ORDER_PROCESSING;
-        if (open && (o->status == ACME_ORDER_PROCESSING || o->expires_ms > now_ms))
+        bool open = o->status == ACMESRV_ORDER_PENDING || o->status == ACMESRV_ORDER_READY ||
+                    o->status == ACMESRV_ORDER_PROCESSING;
+        if (open && (o->status == ACMESRV_ORDER_PROCESSING || o->expires_ms > now_ms))
             n++;
     }
     return n;
 }
 
-bool acme_bucket_take(struct acme_bucket *b, uint32_t per_hour, int64_t now_ms)
+bool acmesrv_bucket_take(struct acmesrv_bucket *b, uint32_t per_hour, int64_t now_ms)
 {
     if (per_hour == 0)
         return true;
@@ -293,7 +294,7 @@ bool acme_bucket_take(struct acme_bucket *b, uint32_t per_hour, int64_t now_ms)
         b->started = true;
     }
     if (now_ms > b->last_ms) {
-        b->tokens += (double)(now_ms - b->last_ms) * per_hour / (double)ACME_HOUR_MS;
+        b->tokens += (double)(now_ms - b->last_ms) * per_hour / (double)ACMESRV_HOUR_MS;
         if (b->tokens > per_hour)
             b->tokens = per_hour;
         b->last_ms = now_ms;
@@ -304,7 +305,7 @@ bool acme_bucket_take(struct acme_bucket *b, uint32_t per_hour, int64_t now_ms)
     return true;
 }
 
-const char *acme_order_status_name(enum acme_order_status s)
+const char *acmesrv_order_status_name(enum acmesrv_order_status s)
 {
     static const char *const names[] = {"pending", "ready", "processing", "valid", "invalid"};
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "invalid";

@@ -62,17 +62,17 @@ void h_target_stats(struct req_ctx *rc)
 }
 
 /* Counts the ACME server's answer once evhttp has sent it. */
-static void acme_complete(struct evhttp_request *req, void *arg)
+static void acmesrv_complete(struct evhttp_request *req, void *arg)
 {
-    const struct acme_done *d = arg;
+    const struct acmesrv_done *d = arg;
     tstats_request(d->t->stats, d->ep, evhttp_request_get_response_code(req));
 }
 
 void h_acme(struct req_ctx *rc)
 {
     struct target *t = rc->t;
-    evhttp_request_set_on_complete_cb(rc->req, acme_complete, &t->acme_done[rc->ep]);
-    acme_server_handle(t->acme, rc->req, rc->acme_profile, rc->acme_rest);
+    evhttp_request_set_on_complete_cb(rc->req, acmesrv_complete, &t->acmesrv_done[rc->ep]);
+    acmesrv_handle(t->acme, rc->req, rc->acme_profile, rc->acme_rest);
     rc->req = NULL;
 }
 

@@ -59,8 +59,8 @@ static const struct route routes[] = {
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
-#define ACME_PREFIX "/acme/profile/"
-#define ACME_PREFIX_LEN (sizeof ACME_PREFIX - 1)
+#define ACMESRV_PREFIX "/acme/profile/"
+#define ACMESRV_PREFIX_LEN (sizeof ACMESRV_PREFIX - 1)
 
 /* Percent-decodes a NUL-terminated segment in place (bad escapes are kept as they are). */
 static void decode_segment(char *s)
@@ -103,9 +103,9 @@ static int split_uri(struct req_ctx *rc)
 /* /acme/profile/{id}/{rest}: the id is decoded, the rest kept raw for the ACME server. */
 static bool match_acme(struct req_ctx *rc)
 {
-    if (strncmp(rc->path, ACME_PREFIX, ACME_PREFIX_LEN) != 0)
+    if (strncmp(rc->path, ACMESRV_PREFIX, ACMESRV_PREFIX_LEN) != 0)
         return false;
-    char *id = rc->path + ACME_PREFIX_LEN;
+    char *id = rc->path + ACMESRV_PREFIX_LEN;
     char *slash = strchr(id, '/');
     if (!slash || slash == id)
         return false;
@@ -113,7 +113,7 @@ static bool match_acme(struct req_ctx *rc)
     decode_segment(id);
     rc->acme_profile = id;
     rc->acme_rest = slash + 1;
-    const char *name = acme_endpoint_name(rc->acme_rest);
+    const char *name = acmesrv_endpoint_name(rc->acme_rest);
     int ep = name ? endpoint_from_name(name) : -1;
     rc->ep = ep >= 0 ? (enum target_endpoint)ep : EP_OTHER;
     rc->fn = h_acme;

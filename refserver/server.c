@@ -219,13 +219,13 @@ static int build_ca_tls_acme(struct target *t, const struct target_config *cfg, 
                 return -EIO;
         }
     }
-    struct acme_server_config ac = {.ca = t->ca,
-                                    .tls = t->tls,
-                                    .orders_per_hour = cfg->acme_orders_per_hour,
-                                    .active_orders = cfg->acme_active_orders,
-                                    .profile_exists = target_acme_profile_exists,
-                                    .profile_arg = t};
-    t->acme = acme_server_new(&ac, err, errlen);
+    struct acmesrv_config ac = {.ca = t->ca,
+                                .tls = t->tls,
+                                .orders_per_hour = cfg->acme_orders_per_hour,
+                                .active_orders = cfg->acme_active_orders,
+                                .profile_exists = target_acme_profile_exists,
+                                .profile_arg = t};
+    t->acme = acmesrv_new(&ac, err, errlen);
     return t->acme ? 0 : -EIO;
 }
 
@@ -397,7 +397,7 @@ struct target *target_new(const struct target_config *cfg, char *err, size_t err
     if (getrandom(&t->reqid_rng, sizeof t->reqid_rng, 0) != sizeof t->reqid_rng)
         t->reqid_rng = clock_now_ns() ^ (uint64_t)getpid();
     for (int i = 0; i < EP_COUNT; i++)
-        t->acme_done[i] = (struct acme_done){t, (enum target_endpoint)i};
+        t->acmesrv_done[i] = (struct acmesrv_done){t, (enum target_endpoint)i};
     /* A peer closing mid-write must not kill the process. */
     struct sigaction sa;
     if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
@@ -458,7 +458,7 @@ void target_free(struct target *t)
         event_free(t->sig_term);
     if (t->wake_fd >= 0)
         close(t->wake_fd);
-    acme_server_free(t->acme);
+    acmesrv_free(t->acme);
     SSL_CTX_free(t->ssl_ctx);
     store_free(t->store);
     ca_free(t->ca);

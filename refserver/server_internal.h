@@ -18,7 +18,7 @@
 #include "refserver/fault.h"
 #include "refserver/server.h"
 
-struct acme_server;
+struct acmesrv;
 struct event;
 struct event_base;
 struct evconnlistener;
@@ -62,7 +62,7 @@ struct target {
     char ca_path[PATH_MAX];
 
     struct store *store;
-    struct acme_server *acme;
+    struct acmesrv *acme;
     struct auth auth;
     struct ratelimit *rl_api;  /* authenticated routes (and /acme) */
     struct ratelimit *rl_open; /* certctl's no-auth routes have their own bucket */
@@ -76,10 +76,10 @@ struct target {
     bool thread_running;
 
     struct req_ctx *deferred; /* requests held by a fault timer (doubly linked) */
-    struct acme_done {        /* on-complete argument per ACME endpoint (stats) */
+    struct acmesrv_done {     /* on-complete argument per ACME endpoint (stats) */
         struct target *t;
         enum target_endpoint ep;
-    } acme_done[EP_COUNT];
+    } acmesrv_done[EP_COUNT];
 };
 
 /* Everything one request carries through limiter, auth, faults and its handler. Lives on the

@@ -124,8 +124,8 @@ struct acme_counters {
  * grace 10 s, no Bearer key. The caller sets scenario, n_clients, directory_url and conn. */
 void acme_config_defaults(struct acme_config *cfg);
 
-/* The DESIGN §4 endpoint tag of ep ("acme_directory", ...); static storage. (Not called
- * acme_endpoint_name: refserver/acmesrv.h maps server paths under that name.) */
+/* The DESIGN §4 endpoint tag of ep ("acme_directory", ...); static storage. (The
+ * server side, refserver/acmesrv.h's acmesrv_endpoint_name, maps its paths to the same tags.) */
 const char *acme_ep_name(enum acme_endpoint ep);
 
 /* "burst" / "order"; "es256" / "rs256" / "eddsa". Static storage. */

@@ -260,7 +260,7 @@ enum fault {
 
 struct mock {
     struct target_ca *ca;
-    struct acme_server *acme;
+    struct acmesrv *acme;
     struct event_base *base;
     struct evhttp *http;
     pthread_t thread;
@@ -376,7 +376,7 @@ static void route(struct evhttp_request *req, void *arg)
     }
     const char *rest = path + sizeof PREFIX - 1;
     if (!inject(req, rest))
-        acme_server_handle(mk.acme, req, PROFILE, rest);
+        acmesrv_handle(mk.acme, req, PROFILE, rest);
 }
 
 static void *loop_thread(void *arg)
@@ -392,8 +392,8 @@ static void start_mock(enum fault f)
     mk.fault = f;
     mk.ca = ca_new("acme client test CA", err, sizeof err);
     ck_assert_msg(mk.ca != NULL, "%s", err);
-    struct acme_server_config cfg = {.ca = mk.ca, .tls = false};
-    mk.acme = acme_server_new(&cfg, err, sizeof err);
+    struct acmesrv_config cfg = {.ca = mk.ca, .tls = false};
+    mk.acme = acmesrv_new(&cfg, err, sizeof err);
     ck_assert_msg(mk.acme != NULL, "%s", err);
     ck_assert_int_eq(evthread_use_pthreads(), 0);
     mk.base = event_base_new();
@@ -415,7 +415,7 @@ static void stop_mock(void)
     pthread_join(mk.thread, NULL);
     evhttp_free(mk.http);
     event_base_free(mk.base);
-    acme_server_free(mk.acme);
+    acmesrv_free(mk.acme);
     ca_free(mk.ca);
 }
 

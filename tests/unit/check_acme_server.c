@@ -1,6 +1,6 @@
 /* tests/unit/check_acme_server.c - in-process tests of refserver/acmesrv: an evhttp server on
  * 127.0.0.1 (plain HTTP, ephemeral port, its own thread) routes /acme/profile/{id}/... to
- * acme_server_handle; a small blocking HTTP client in this file drives full order flows (ES256,
+ * acmesrv_handle; a small blocking HTTP client in this file drives full order flows (ES256,
  * RS256, EdDSA), the JWS checks, nonces, limits, renewal-info, key change and revocation. */
 #include "refserver/acmesrv.h"
 
@@ -45,7 +45,7 @@
 
 struct fixture {
     struct target_ca *ca;
-    struct acme_server *acme;
+    struct acmesrv *acme;
     struct event_base *base;
     struct evhttp *http;
     pthread_t thread;
@@ -74,7 +74,7 @@ static void route(struct evhttp_request *req, void *arg)
         return;
     }
     *slash = '\0';
-    acme_server_handle(arg, req, path + sizeof prefix - 1, slash + 1);
+    acmesrv_handle(arg, req, path + sizeof prefix - 1, slash + 1);
 }
 
 static void *loop_thread(void *arg)
@@ -92,7 +92,7 @@ static void start_server(uint32_t orders_per_hour, uint32_t active_orders, uint3
     atomic_store(&fx.now_ms, fx.t0_ms);
     fx.ca = ca_new("acme test CA", err, sizeof err);
     ck_assert_msg(fx.ca != NULL, "%s", err);
-    struct acme_server_config cfg = {
+    struct acmesrv_config cfg = {
         .ca = fx.ca,
         .tls = false,
         .orders_per_hour = orders_per_hour,
@@ -103,7 +103,7 @@ static void start_server(uint32_t orders_per_hour, uint32_t active_orders, uint3
         .now_ms = fake_now,
         .now_arg = &fx,
     };
-    fx.acme = acme_server_new(&cfg, err, sizeof err);
+    fx.acme = acmesrv_new(&cfg, err, sizeof err);
     ck_assert_msg(fx.acme != NULL, "%s", err);
     ck_assert_int_eq(evthread_use_pthreads(), 0);
     fx.base = event_base_new();
@@ -136,7 +136,7 @@ static void teardown(void)
     pthread_join(fx.thread, NULL);
     evhttp_free(fx.http);
     event_base_free(fx.base);
-    acme_server_free(fx.acme);
+    acmesrv_free(fx.acme);
     ca_free(fx.ca);
 }
 
@@ -474,8 +474,8 @@ START_TEST(test_directory_and_nonces)
     }
     json_object_put(d);
     resp_free(&r);
-    struct acme_server_stats st;
-    acme_server_stats(fx.acme, &st);
+    struct acmesrv_stats st;
+    acmesrv_stats(fx.acme, &st);
     ck_assert_uint_eq(st.nonces_issued, 1);
     ck_assert_uint_eq(st.live_nonces, 1);
 
@@ -492,7 +492,7 @@ START_TEST(test_directory_and_nonces)
     ck_assert_str_eq(header(&r, "Cache-Control", v, sizeof v), "no-store");
     ck_assert_uint_eq(r.body_len, 0);
     resp_free(&r);
-    acme_server_stats(fx.acme, &st);
+    acmesrv_stats(fx.acme, &st);
     ck_assert_uint_eq(st.nonces_issued, 3);
 
     r = http("GET", "/acme/profile/nope/directory", NULL);
@@ -534,8 +534,8 @@ START_TEST(test_full_flow_es256)
 
     const char *names[] = {"a.example.test", "b.example.test"};
     X509 *leaf = full_order(&c, names, 2);
-    struct acme_server_stats st;
-    acme_server_stats(fx.acme, &st);
+    struct acmesrv_stats st;
+    acmesrv_stats(fx.acme, &st);
     ck_assert_uint_eq(st.accounts_created, 1);
     ck_assert_uint_eq(st.orders_created, 1);
     ck_assert_uint_eq(st.certs_issued, 1);
@@ -568,8 +568,8 @@ START_TEST(test_rs256_and_eddsa_accounts)
         X509_free(leaf);
         client_free(&c);
     }
-    struct acme_server_stats st;
-    acme_server_stats(fx.acme, &st);
+    struct acmesrv_stats st;
+    acmesrv_stats(fx.acme, &st);
     ck_assert_uint_eq(st.accounts_created, 2);
     ck_assert_uint_eq(st.certs_issued, 2);
 }
@@ -694,8 +694,8 @@ START_TEST(test_jws_rejections)
     resp_free(&r);
     free(big);
 
-    struct acme_server_stats st;
-    acme_server_stats(fx.acme, &st);
+    struct acmesrv_stats st;
+    acmesrv_stats(fx.acme, &st);
     ck_assert_uint_eq(st.bad_nonces, 5);
     ck_assert_uint_eq(st.orders_created, 1);
     client_free(&c);
@@ -748,8 +748,8 @@ START_TEST(test_order_limits)
     new_account(&d, JOSE_ALG_EDDSA);
     json_object *od = new_order(&d, names, 1, locs[0], sizeof locs[0]);
     json_object_put(od);
-    struct acme_server_stats st;
-    acme_server_stats(fx.acme, &st);
+    struct acmesrv_stats st;
+    acmesrv_stats(fx.acme, &st);
     ck_assert_uint_eq(st.rate_limited, 3);
     ck_assert_uint_eq(st.orders_created, 10);
     for (int i = 0; i < 8; i++)
@@ -869,8 +869,8 @@ START_TEST(test_renewal_info)
     atomic_fetch_add(&fx.now_ms, RETENTION_DAYS * DAY_MS);
     r = http("GET", path, NULL);
     assert_problem(&r, 404, "malformed");
-    struct acme_server_stats st;
-    acme_server_stats(fx.acme, &st);
+    struct acmesrv_stats st;
+    acmesrv_stats(fx.acme, &st);
     ck_assert_uint_eq(st.live_orders, 0);
     ck_assert_uint_eq(st.live_accounts, 0);
     resp_free(&r);
@@ -949,8 +949,8 @@ START_TEST(test_nonce_cap)
         ck_assert_ptr_nonnull(header(&r, "Replay-Nonce", n[i], sizeof n[i]));
         resp_free(&r);
     }
-    struct acme_server_stats st;
-    acme_server_stats(fx.acme, &st);
+    struct acmesrv_stats st;
+    acmesrv_stats(fx.acme, &st);
     ck_assert_uint_eq(st.live_nonces, 3);
     struct client c = {.key = tx509_gen_key(JOSE_ALG_ES256)};
     char url[256], err[160];
@@ -970,59 +970,59 @@ START_TEST(test_nonce_cap)
 END_TEST
 
 struct map_item {
-    struct acme_map_node node;
+    struct acmesrv_map_node node;
     char key[16];
 };
 
 START_TEST(test_map_grows_and_removes)
 {
     enum { N = 5000 };
-    struct acme_map m;
+    struct acmesrv_map m;
     struct map_item *items = calloc(N, sizeof *items);
-    ck_assert_int_eq(acme_map_init(&m), 0);
+    ck_assert_int_eq(acmesrv_map_init(&m), 0);
     for (int i = 0; i < N; i++) {
         snprintf(items[i].key, sizeof items[i].key, "k%d", i);
         items[i].node.key = items[i].key;
-        ck_assert_int_eq(acme_map_put(&m, &items[i].node), 0);
+        ck_assert_int_eq(acmesrv_map_put(&m, &items[i].node), 0);
     }
     ck_assert_uint_eq(m.count, N);
     ck_assert_uint_ge(m.nbuckets, N);
     for (int i = 0; i < N; i += 2)
-        acme_map_remove(&m, &items[i].node);
+        acmesrv_map_remove(&m, &items[i].node);
     ck_assert_uint_eq(m.count, N / 2);
     for (int i = 0; i < N; i++) {
-        struct acme_map_node *n = acme_map_get(&m, items[i].key);
+        struct acmesrv_map_node *n = acmesrv_map_get(&m, items[i].key);
         if (i % 2)
-            ck_assert_ptr_eq(ACME_CONTAINER_OF(n, struct map_item, node), &items[i]);
+            ck_assert_ptr_eq(ACMESRV_CONTAINER_OF(n, struct map_item, node), &items[i]);
         else
             ck_assert_ptr_null(n);
     }
-    ck_assert_ptr_null(acme_map_get(&m, "absent"));
-    acme_map_destroy(&m);
+    ck_assert_ptr_null(acmesrv_map_get(&m, "absent"));
+    acmesrv_map_destroy(&m);
     free(items);
 }
 END_TEST
 
 START_TEST(test_endpoint_names)
 {
-    ck_assert_str_eq(acme_endpoint_name("directory"), "acme_directory");
-    ck_assert_str_eq(acme_endpoint_name("new-nonce"), "acme_nonce");
-    ck_assert_str_eq(acme_endpoint_name("new-account"), "acme_account");
-    ck_assert_str_eq(acme_endpoint_name("account/acme-acc-x"), "acme_account");
-    ck_assert_str_eq(acme_endpoint_name("new-order"), "acme_order");
-    ck_assert_str_eq(acme_endpoint_name("order/acme-ord-1"), "acme_order");
-    ck_assert_str_eq(acme_endpoint_name("order/acme-ord-1/finalize"), "acme_finalize");
-    ck_assert_str_eq(acme_endpoint_name("authz/x"), "acme_authz");
-    ck_assert_str_eq(acme_endpoint_name("challenge/x"), "acme_challenge");
-    ck_assert_str_eq(acme_endpoint_name("cert/x"), "acme_cert");
-    ck_assert_str_eq(acme_endpoint_name("renewal-info/a.b"), "acme_renewal_info");
-    ck_assert_ptr_null(acme_endpoint_name("order//finalize"));
-    ck_assert_ptr_null(acme_endpoint_name("order/x/y"));
-    ck_assert_ptr_null(acme_endpoint_name("authz/"));
-    ck_assert_ptr_null(acme_endpoint_name("nothing"));
+    ck_assert_str_eq(acmesrv_endpoint_name("directory"), "acme_directory");
+    ck_assert_str_eq(acmesrv_endpoint_name("new-nonce"), "acme_nonce");
+    ck_assert_str_eq(acmesrv_endpoint_name("new-account"), "acme_account");
+    ck_assert_str_eq(acmesrv_endpoint_name("account/acme-acc-x"), "acme_account");
+    ck_assert_str_eq(acmesrv_endpoint_name("new-order"), "acme_order");
+    ck_assert_str_eq(acmesrv_endpoint_name("order/acme-ord-1"), "acme_order");
+    ck_assert_str_eq(acmesrv_endpoint_name("order/acme-ord-1/finalize"), "acme_finalize");
+    ck_assert_str_eq(acmesrv_endpoint_name("authz/x"), "acme_authz");
+    ck_assert_str_eq(acmesrv_endpoint_name("challenge/x"), "acme_challenge");
+    ck_assert_str_eq(acmesrv_endpoint_name("cert/x"), "acme_cert");
+    ck_assert_str_eq(acmesrv_endpoint_name("renewal-info/a.b"), "acme_renewal_info");
+    ck_assert_ptr_null(acmesrv_endpoint_name("order//finalize"));
+    ck_assert_ptr_null(acmesrv_endpoint_name("order/x/y"));
+    ck_assert_ptr_null(acmesrv_endpoint_name("authz/"));
+    ck_assert_ptr_null(acmesrv_endpoint_name("nothing"));
     char err[128];
-    struct acme_server_config cfg = {0};
-    ck_assert_ptr_null(acme_server_new(&cfg, err, sizeof err));
+    struct acmesrv_config cfg = {0};
+    ck_assert_ptr_null(acmesrv_new(&cfg, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "CA"));
 }
 END_TEST
