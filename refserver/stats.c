@@ -63,13 +63,6 @@ void tstats_request(struct target_stats *st, enum target_endpoint ep, int status
     st->requests[ep][status]++;
 }
 
-uint64_t tstats_requests(const struct target_stats *st, enum target_endpoint ep, int status)
-{
-    if ((unsigned)ep >= EP_COUNT || status < 0 || status >= TSTATS_MAX_STATUS)
-        return 0;
-    return st->requests[ep][status];
-}
-
 static uint32_t str_hash(const char *s)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
@@ -127,17 +120,6 @@ void tstats_heartbeat(struct target_stats *st, const char *agent_id)
         st->map_used++;
     }
     e->count++;
-}
-
-uint64_t tstats_heartbeats(const struct target_stats *st, const char *agent_id)
-{
-    uint32_t idx = seeded_index(st, agent_id);
-    if (idx)
-        return st->seeded_hb[idx];
-    if (!st->map_slots)
-        return 0;
-    const struct hb_entry *e = map_slot(st->map, st->map_slots, agent_id);
-    return e->id ? e->count : 0;
 }
 
 static int write_requests(const struct target_stats *st, struct evbuffer *out)

@@ -26,15 +26,9 @@ void tstats_free(struct target_stats *st);
 /* Counts one answered request. */
 void tstats_request(struct target_stats *st, enum target_endpoint ep, int status);
 
-/* Number of answered requests of ep with status so far. */
-uint64_t tstats_requests(const struct target_stats *st, enum target_endpoint ep, int status);
-
 /* Counts one recorded heartbeat of agent_id. O(1) for seeded agents; allocates only the first
  * time a registered (non-seeded) agent is seen. */
 void tstats_heartbeat(struct target_stats *st, const char *agent_id);
-
-/* Heartbeats recorded for agent_id so far. */
-uint64_t tstats_heartbeats(const struct target_stats *st, const char *agent_id);
 
 /* Appends the whole /_target/stats JSON document, reading job and agent counts from store.
  * Returns 0, -ENOMEM, or -EIO when the store failed. */

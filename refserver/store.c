@@ -395,28 +395,6 @@ int store_cert_map_target(struct store *s, const char *certificate_id, const cha
     return s->ops->map_insert(s, certificate_id, target_id);
 }
 
-int store_target_create(struct store *s, const char *target_id, const char *agent_id,
-                        const char *name, const char *type, const char *config_json)
-{
-    if (empty(target_id) || empty(name) || type == NULL || strlen(target_id) >= STORE_ID_MAX)
-        return STORE_INVALID;
-    if (empty(agent_id))
-        return STORE_NOT_FOUND;
-    json_object *cfg = NULL;
-    if (config_json != NULL && (cfg = json_tokener_parse(config_json)) == NULL)
-        return STORE_INVALID;
-    json_object_put(cfg);
-    struct store_target_view t = {
-        .id = target_id,
-        .name = name,
-        .type = type,
-        .agent_id = agent_id,
-        .config_json = config_json ? config_json : "{}",
-        .created_us = store_created_us(s),
-    };
-    return s->ops->target_insert(s, &t);
-}
-
 /* ---- profiles and reference rows --------------------------------------------------------- */
 
 static bool key_algorithm_known(const char *a)

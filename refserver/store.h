@@ -231,11 +231,6 @@ int store_cert_create(struct store *s, const struct store_cert_input *in, json_o
  * this, seeding and tests do). OK (also when already mapped) / NOT_FOUND / ERROR. */
 int store_cert_map_target(struct store *s, const char *certificate_id, const char *target_id);
 
-/* Creates a deployment target (deployment_targets row) owned by agent_id; config_json NULL =
- * "{}". OK / NOT_FOUND (agent) / CONFLICT (id taken or (agent,name) taken) / ERROR. */
-int store_target_create(struct store *s, const char *target_id, const char *agent_id,
-                        const char *name, const char *type, const char *config_json);
-
 struct store_bulk_criteria {
     const char *profile_id, *owner_id, *agent_id, *issuer_id, *team_id;
     const char *const *certificate_ids; /* n_certificate_ids ids */

@@ -725,8 +725,3 @@ unsigned agent_pending(const struct agent *a)
         n += a->slot[k] != AGENT_SLOT_IDLE;
     return n;
 }
-
-bool agent_idle(const struct agent *a)
-{
-    return agent_pending(a) == 0;
-}

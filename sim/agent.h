@@ -231,9 +231,6 @@ void agent_stop(struct agent *a);
  * flight in the accounting). */
 void agent_destroy(struct agent *a);
 
-/* True when the agent has no request waiting or in flight. */
-bool agent_idle(const struct agent *a);
-
 /* Requests of this agent waiting or in flight. */
 unsigned agent_pending(const struct agent *a);
 

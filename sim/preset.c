@@ -174,11 +174,6 @@ static const struct {
     [PRESET_SET_ACME_MODE] = {"acme-mode", "acme_mode", false},
 };
 
-const char *preset_setting_option(enum preset_setting s)
-{
-    return (unsigned)s < PRESET_SET__COUNT ? settings[s].option : NULL;
-}
-
 const char *preset_setting_key(enum preset_setting s)
 {
     return (unsigned)s < PRESET_SET__COUNT ? settings[s].key : NULL;

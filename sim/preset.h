@@ -97,9 +97,7 @@ const struct preset *preset_at(size_t i);
 /* Number of threshold specs of p. */
 size_t preset_threshold_count(const struct preset *p);
 
-/* The command-line option of setting s without "--" ("agent-profile"), and its scenario-file
- * key ("agent_profile"); NULL for an unknown s. */
-const char *preset_setting_option(enum preset_setting s);
+/* The scenario-file key of setting s ("agent_profile"); NULL for an unknown s. */
 const char *preset_setting_key(enum preset_setting s);
 
 /* True when setting s takes a count (a JSON integer in a scenario file), false when it takes

@@ -3,6 +3,7 @@
 #include "src/help.h"
 
 #include <event2/event.h>
+#include <json-c/json.h>
 #include <libpq-fe.h>
 #include <openssl/crypto.h>
 #include <string.h>
@@ -196,18 +197,4 @@ void help_print_version(FILE *out)
     fprintf(out, "%s\n", OpenSSL_version(OPENSSL_VERSION));
     fprintf(out, "libpq %d.%d\n", pq / PQ_VERSION_MAJOR_DIV, pq % PQ_VERSION_MAJOR_DIV);
     fprintf(out, "json-c %s\n", json_c_version());
-}
-
-json_object *help_versions_json(void)
-{
-    char pq[32];
-    int v = PQlibVersion();
-    snprintf(pq, sizeof(pq), "%d.%d", v / PQ_VERSION_MAJOR_DIV, v % PQ_VERSION_MAJOR_DIV);
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "fleetsim", json_object_new_string(PACKAGE_VERSION));
-    json_object_object_add(o, "libevent", json_object_new_string(event_get_version()));
-    json_object_object_add(o, "openssl", json_object_new_string(OpenSSL_version(OPENSSL_VERSION)));
-    json_object_object_add(o, "libpq", json_object_new_string(pq));
-    json_object_object_add(o, "json-c", json_object_new_string(json_c_version()));
-    return o;
 }

@@ -5,8 +5,6 @@
 
 #include <stdio.h>
 
-#include <json-c/json.h>
-
 /* Writes the `fleetsim [run]` help text (every option with its default) to out. */
 void help_print(FILE *out);
 
@@ -19,9 +17,5 @@ void help_print_scenarios(FILE *out, const struct run_config *cfg);
 
 /* Writes "fleetsim VERSION" and one line per library with its runtime version to out. */
 void help_print_version(FILE *out);
-
-/* The same versions as a new json_object {"fleetsim": "...", "libevent": "...", "openssl": "...",
- * "libpq": "...", "json-c": "..."} (caller owns one reference); for the summary JSON. */
-json_object *help_versions_json(void);
 
 #endif

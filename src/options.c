@@ -84,11 +84,6 @@ static const struct option_spec {
 };
 #define N_SPECS (sizeof(specs) / sizeof(specs[0]))
 
-bool options_scenario_known(const char *name)
-{
-    return preset_find(name) != NULL;
-}
-
 size_t options_scenario_list(char *buf, size_t n)
 {
     size_t len = 0;

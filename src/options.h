@@ -139,7 +139,7 @@ struct run_config {
     char *cacert_path;                     /* NULL: system trust store */
     bool insecure;                         /* skip certificate verification */
 
-    /* scenarios: names as given, validated (options_scenario_known) */
+    /* scenarios: names as given, validated against the presets (preset_find) */
     char *scenarios[OPTIONS_SCENARIOS_MAX];
     size_t n_scenarios; /* 0: the "default" scenario */
     /* --scenario FILE (sim/scenario_file.h): scenarios[i] is then the file's "name" (the
@@ -260,9 +260,6 @@ const struct preset *options_scenario_preset(const struct run_config *cfg, size_
  * --scenario, else "default"; the operator the first that sets a bulk rate, the ACME clients
  * the first that sets ACME clients, each else the agents' name. Borrowed from cfg. */
 const char *options_actor_scenario(const struct run_config *cfg, enum options_actor a);
-
-/* True when name is a scenario preset this build knows (sim/preset.h's table). */
-bool options_scenario_known(const char *name);
 
 /* The config as a new json_object (caller owns one reference): every option's value in
  * user units (durations in ms, shares in percent), no secrets — the API key appears only as
