@@ -23,7 +23,10 @@ void h_health(struct req_ctx *rc)
 
 void h_ready(struct req_ctx *rc)
 {
-    STATIC_JSON(rc, 200, "{\"db\":\"reachable\",\"status\":\"ready\"}\n");
+    if (store_available(rc->t->store, true))
+        STATIC_JSON(rc, 200, "{\"db\":\"reachable\",\"status\":\"ready\"}\n");
+    else
+        STATIC_JSON(rc, 503, "{\"db\":\"unreachable\",\"status\":\"db_unavailable\"}\n");
 }
 
 void h_version(struct req_ctx *rc)

@@ -15,6 +15,7 @@
 #include "sim/identity.h"
 #include "refserver/acmesrv.h"
 #include "refserver/ratelimit.h"
+#include "refserver/store.h"
 #include "refserver/stats.h"
 #include "refserver/server_internal.h"
 
@@ -396,6 +397,10 @@ void router_handle(struct evhttp_request *req, void *arg)
     }
     if (m == MATCH_METHOD) {
         reply_text(&rc, 405, "Method Not Allowed");
+        return;
+    }
+    if (cls != RC_OPEN && !store_available(rc.t->store, false)) {
+        reply_error(&rc, 503, "database unavailable"); /* until the store reconnects */
         return;
     }
     struct fault_decision fd;

@@ -94,6 +94,11 @@ const char *store_rc_str(int rc)
     }
 }
 
+bool store_available(struct store *s, bool probe)
+{
+    return s->ops->available == NULL || s->ops->available(s, probe);
+}
+
 /* ---- shared helpers ---------------------------------------------------------------------- */
 
 int64_t store_now_us(struct store *s)

@@ -75,6 +75,11 @@ void store_free(struct store *s);
 /* "memory" or "postgresql". */
 const char *store_backend_name(const struct store *s);
 
+/* True when the store can serve requests: always for memory; for PostgreSQL when the session
+ * works, re-established (with back-off between attempts) after the server closed it; probe
+ * adds a SELECT 1 round trip (for /ready). */
+bool store_available(struct store *s, bool probe);
+
 /* ---- agents ---------------------------------------------------------------------------- */
 
 /* Metadata an agent reports; NULL or "" fields are "not given". */

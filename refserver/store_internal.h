@@ -107,6 +107,9 @@ struct store_ops {
     int (*begin)(struct store *s);
     int (*commit)(struct store *s);
     void (*rollback)(struct store *s);
+    /* NULL: always available; else whether the backing database answers (probe: with a round
+     * trip), reconnecting as needed */
+    bool (*available)(struct store *s, bool probe);
 
     int (*agent_insert)(struct store *s, const struct store_agent_view *a); /* CONFLICT: name/id */
     int (*agent_get)(struct store *s, const char *id, json_object **out);

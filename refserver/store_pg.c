@@ -42,16 +42,25 @@ void pg_p_bool(struct pg_params *p, bool b)
     pg_p_str(p, b ? "true" : "false");
 }
 
+static PGresult *exec_stmt(struct store *s, const struct pg_stmt_def *d, const struct pg_params *p)
+{
+    return d->per_call ? PQexecParams(pg_conn(s), d->sql, p->n, NULL, p->v, NULL, NULL, 0)
+                       : PQexecPrepared(pg_conn(s), d->name, p->n, p->v, NULL, NULL, 0);
+}
+
 PGresult *pg_run(struct store *s, enum pg_stmt st, const struct pg_params *p, int on_unique,
                  int on_fk, int *rc)
 {
     static const struct pg_params none = {0};
     if (p == NULL)
         p = &none;
-    const struct pg_stmt_def *d = &pg_stmts[st];
-    PGresult *r = d->per_call ? PQexecParams(pg_conn(s), d->sql, p->n, NULL, p->v, NULL, NULL, 0)
-                              : PQexecPrepared(pg_conn(s), d->name, p->n, p->v, NULL, NULL, 0);
+    PGresult *r = exec_stmt(s, &pg_stmts[st], p);
     ExecStatusType es = PQresultStatus(r);
+    if (es != PGRES_TUPLES_OK && es != PGRES_COMMAND_OK && pg_recovered(s)) {
+        PQclear(r); /* the server restarted under us: once more on the new session */
+        r = exec_stmt(s, &pg_stmts[st], p);
+        es = PQresultStatus(r);
+    }
     if (es == PGRES_TUPLES_OK || es == PGRES_COMMAND_OK) {
         *rc = STORE_OK;
         return r;
@@ -174,14 +183,20 @@ static int pg_simple(struct store *s, const char *sql)
 
 static int pg_begin(struct store *s)
 {
-    return pg_simple(s, "BEGIN");
+    struct pg *pg = s->be;
+    if (!pg_available(s, false) || pg_simple(s, "BEGIN") != STORE_OK)
+        return STORE_ERROR;
+    pg->in_tx = true;
+    return STORE_OK;
 }
 static int pg_commit(struct store *s)
 {
+    ((struct pg *)s->be)->in_tx = false;
     return pg_simple(s, "COMMIT");
 }
 static void pg_rollback(struct store *s)
 {
+    ((struct pg *)s->be)->in_tx = false;
     (void)pg_simple(s, "ROLLBACK");
 }
 
@@ -385,6 +400,7 @@ static const struct store_ops pg_ops = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .available = pg_available,
     .agent_insert = pg_agent_insert,
     .agent_get = pg_agent_get,
     .agent_heartbeat = pg_agent_heartbeat,
@@ -416,33 +432,6 @@ static const struct store_ops pg_ops = {
     .seed_fleet = pg_seed_fleet,
 };
 
-/* First line of the server's message, for one-line errors. */
-static void first_line(const char *msg, char *err, size_t errlen)
-{
-    size_t n = strcspn(msg ? msg : "", "\n");
-    snprintf(err, errlen, "%.*s", (int)n, msg ? msg : "");
-}
-
-static int prepare_all(PGconn *conn, char *err, size_t errlen)
-{
-    PGresult *r;
-    for (int i = 0; i < PG_STMT_COUNT; i++) {
-        r = PQprepare(conn, pg_stmts[i].name, pg_stmts[i].sql, pg_stmts[i].nparams, NULL);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            char line[256];
-            first_line(PQresultErrorMessage(r), line, sizeof(line));
-            snprintf(err, errlen,
-                     "database does not have certctl's tables (load seed/schema.sql or run "
-                     "certctl's migrations): %s",
-                     line);
-            PQclear(r);
-            return -1;
-        }
-        PQclear(r);
-    }
-    return 0;
-}
-
 /* As certctl at start-up: the local issuer iss-local exists when the issuers table is empty. */
 static int ensure_local_issuer(PGconn *conn, char *err, size_t errlen)
 {
@@ -451,7 +440,7 @@ static int ensure_local_issuer(PGconn *conn, char *err, size_t errlen)
                                "(SELECT 1 FROM issuers)");
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
-        first_line(PQresultErrorMessage(r), err, errlen);
+        pg_first_line(PQresultErrorMessage(r), err, errlen);
     PQclear(r);
     return ok ? 0 : -1;
 }
@@ -466,7 +455,7 @@ int store_pg_open(struct store *s, char *err, size_t errlen)
     pg->conn = seed_connect(s->cfg.db_url, err, errlen);
     s->ops = &pg_ops;
     s->be = pg;
-    if (pg->conn == NULL || prepare_all(pg->conn, err, errlen) != 0 ||
+    if (pg->conn == NULL || pg_prepare_all(pg->conn, err, errlen) != 0 ||
         ensure_local_issuer(pg->conn, err, errlen) != 0) {
         pg_destroy(s);
         return -1;

@@ -61,7 +61,26 @@ extern const struct pg_stmt_def pg_stmts[PG_STMT_COUNT];
 
 struct pg {
     PGconn *conn;
+    bool in_tx;           /* between BEGIN and COMMIT/ROLLBACK: never reconnected there */
+    unsigned backoff_ms;  /* 0 while connected, else the wait before the next attempt */
+    uint64_t retry_at_ms; /* monotonic time of the next reconnection attempt */
+    uint64_t reconnects;  /* sessions re-established */
 };
+
+/* The first line of a server message msg (may be NULL) into err, for one-line errors. */
+void pg_first_line(const char *msg, char *err, size_t errlen);
+
+/* Prepares every statement of pg_stmts on conn (each new session needs them). Returns 0, or -1
+ * with a one-line reason in err. */
+int pg_prepare_all(PGconn *conn, char *err, size_t errlen);
+
+/* True when the session works (probe: after a SELECT 1 round trip), re-establishing it, with
+ * back-off between attempts, when the server closed it (store_pg_conn.c). */
+bool pg_available(struct store *s, bool probe);
+
+/* After a failed statement: true when the connection had been lost and is back, so the caller
+ * may run the statement once more (never inside a transaction). */
+bool pg_recovered(struct store *s);
 
 static inline PGconn *pg_conn(struct store *s)
 {

@@ -131,6 +131,31 @@ int pgtmp_stop(struct pgtmp *pg)
     return rc == 0 ? 0 : -1;
 }
 
+/* Runs `pgtmp.sh CMD DIR` on pg's cluster. */
+static int dir_command(const struct pgtmp *pg, const char *cmd, char *err, size_t errlen)
+{
+    char out[PGTMP_OUT_MAX], errout[PGTMP_OUT_MAX];
+    if (pg == NULL || !pg->running) {
+        set_err(err, errlen, "pgtmp: no cluster running");
+        return -1;
+    }
+    const char *args[] = {cmd, pg->dir};
+    if (run_script(args, 2, NULL, out, sizeof out, errout, sizeof errout) == 0)
+        return 0;
+    set_err(err, errlen, "%s", errout[0] ? errout : "pgtmp: could not run " PGTMP_SCRIPT);
+    return -1;
+}
+
+int pgtmp_pause(const struct pgtmp *pg, char *err, size_t errlen)
+{
+    return dir_command(pg, "pause", err, errlen);
+}
+
+int pgtmp_resume(const struct pgtmp *pg, char *err, size_t errlen)
+{
+    return dir_command(pg, "resume", err, errlen);
+}
+
 int pgtmp_conninfo_db(const struct pgtmp *pg, const char *dbname, char *buf, size_t n)
 {
     int len;

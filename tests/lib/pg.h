@@ -41,6 +41,14 @@ int pgtmp_start_opts(struct pgtmp *pg, const struct pgtmp_options *opts, char *e
  * cluster that never started. Returns 0, or -1 when pg_ctl stop failed. */
 int pgtmp_stop(struct pgtmp *pg);
 
+/* Stops the server (fast shutdown: its clients are disconnected) and keeps its data, so that
+ * pgtmp_resume starts it again on the same port: a restart as clients see it. Returns 0, or -1
+ * with a one-line reason in err. */
+int pgtmp_pause(const struct pgtmp *pg, char *err, size_t errlen);
+
+/* Starts a paused server again. Returns 0, or -1 with a one-line reason in err. */
+int pgtmp_resume(const struct pgtmp *pg, char *err, size_t errlen);
+
 /* Writes a conninfo string for database dbname on this cluster into buf (size n), including the
  * password when the cluster has one. Returns the length, or -1 when it does not fit. */
 int pgtmp_conninfo_db(const struct pgtmp *pg, const char *dbname, char *buf, size_t n);

@@ -8,6 +8,8 @@
 #                                       unset or empty: trust authentication
 #       --owner-pid PID                 a watchdog stops the cluster when PID exits
 #   pgtmp.sh stop DIR                   stops the cluster (immediate) and removes DIR
+#   pgtmp.sh pause DIR                  stops the server (fast: clients are disconnected), keeps DIR
+#   pgtmp.sh resume DIR                 starts a paused server again on the same port
 # Exit status 0, or 1 with a one-line reason on stderr (and nothing left behind).
 set -u
 
@@ -115,9 +117,10 @@ start_cluster() {
         attempt=$((attempt + 1))
         port=$(random_port)
         port_busy "$port" && continue
-        if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o \
-                "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        opts="-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$opts" \
                 start >/dev/null 2>&1; then
+            printf '%s\n' "$opts" >"$dir/opts"
             trap - EXIT
             [ -n "$owner" ] && start_watchdog "$owner" "$dir"
             echo "PGTMP_DIR=$dir"
@@ -130,11 +133,33 @@ start_cluster() {
     exit 1
 }
 
-[ $# -ge 1 ] || die "usage: pgtmp.sh start [--owner-pid PID] | stop DIR"
+# pause/resume: the server goes away and comes back (a restart as its clients see it).
+check_dir() {
+    case "$1" in
+        /tmp/pgtmp.*) [ -f "$1/opts" ] || die "no cluster started by pgtmp in '$1'" ;;
+        *) die "refusing '$1' (not a /tmp/pgtmp.* directory)" ;;
+    esac
+}
+
+pause_cluster() {
+    check_dir "$1"
+    as_owner "$(pgbin)/pg_ctl" -D "$1/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
+        die "pg_ctl stop failed"
+}
+
+resume_cluster() {
+    check_dir "$1"
+    as_owner "$(pgbin)/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 30 -o "$(cat "$1/opts")" \
+        start >/dev/null 2>&1 || die "pg_ctl start failed"
+}
+
+[ $# -ge 1 ] || die "usage: pgtmp.sh start [--owner-pid PID] | stop DIR | pause DIR | resume DIR"
 cmd=$1
 shift
 case "$cmd" in
     start) start_cluster "$@" ;;
     stop) [ $# -eq 1 ] || die "usage: pgtmp.sh stop DIR"; stop_cluster "$1" ;;
+    pause) [ $# -eq 1 ] || die "usage: pgtmp.sh pause DIR"; pause_cluster "$1" ;;
+    resume) [ $# -eq 1 ] || die "usage: pgtmp.sh resume DIR"; resume_cluster "$1" ;;
     *) die "unknown command '$cmd'" ;;
 esac
