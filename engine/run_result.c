@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/exit_status.h"
+
 static const char *const status_names[RUN_STATUS_COUNT] = {"passed", "thresholds_failed", "aborted",
                                                            "invalid", "interrupted"};
 static const char *const verdict_names[RUN_VERDICT_COUNT] = {"kept_up", "server_slow",
@@ -69,15 +71,15 @@ int run_result_exit_code(const struct run_result *r)
 {
     switch (r->status) {
     case RUN_STATUS_PASSED:
-        return RESULT_EXIT_PASSED;
+        return EXIT_STATUS_OK;
     case RUN_STATUS_THRESHOLDS_FAILED:
     case RUN_STATUS_ABORTED:
-        return RESULT_EXIT_THRESHOLDS;
+        return EXIT_STATUS_THRESHOLDS;
     case RUN_STATUS_INTERRUPTED:
-        return RESULT_EXIT_INTERRUPTED;
+        return EXIT_STATUS_INTERRUPTED;
     default:
-        return r->verdict == RUN_VERDICT_SETUP_ERROR ? RESULT_EXIT_SETUP
-                                                     : RESULT_EXIT_CLIENT_SATURATED;
+        return r->verdict == RUN_VERDICT_SETUP_ERROR ? EXIT_STATUS_FAILED
+                                                     : EXIT_STATUS_CLIENT_SATURATED;
     }
 }
 

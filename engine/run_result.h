@@ -12,13 +12,6 @@
 
 #include <json-c/json.h>
 
-/* Exit codes of a result (the man page's EXIT STATUS table). */
-#define RESULT_EXIT_PASSED 0
-#define RESULT_EXIT_SETUP 1             /* invalid: the fleet does not exist in the server */
-#define RESULT_EXIT_CLIENT_SATURATED 98 /* invalid: fleetsim itself was saturated */
-#define RESULT_EXIT_THRESHOLDS 99       /* thresholds_failed, aborted */
-#define RESULT_EXIT_INTERRUPTED 105     /* interrupted (as k6's external abort) */
-
 enum run_status {
     RUN_STATUS_PASSED = 0,        /* every threshold passed (or none was set) */
     RUN_STATUS_THRESHOLDS_FAILED, /* a threshold failed at the end */

@@ -10,12 +10,12 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "engine/exit_status.h"
 #include "engine/parse.h"
 #include "refserver/fault.h"
 #include "refserver/server.h"
 
 #define PROG "fleetsim-target"
-#define EXIT_USAGE 2
 #define KEY_BUF_LEN (TARGET_API_KEY_MAX + 2)
 #define MAX_COUNT 10000000u
 
@@ -118,7 +118,7 @@ static int usage_error(const char *option, const char *value, const char *reason
     char line[512];
     parse_error_line(line, sizeof line, PROG, option, value, reason);
     fprintf(stderr, "%s\n", line);
-    return -EXIT_USAGE;
+    return -EXIT_STATUS_USAGE;
 }
 
 static int add_key(struct main_opts *o, const char *key, const char *option)
@@ -246,7 +246,7 @@ static int opt_value(struct main_opts *o, int id, char *v, char *listen_host, si
     }
 }
 
-/* Returns 0 to run, 1 when --help/--version was answered, or -EXIT_USAGE. */
+/* Returns 0 to run, 1 when --help/--version was answered, or -EXIT_STATUS_USAGE. */
 static int parse_args(int argc, char **argv, struct main_opts *o, char *listen_host, size_t hostlen)
 {
     int ch;
@@ -344,18 +344,18 @@ static int serve(struct main_opts *o)
     struct target *t = target_new(&o->cfg, err, sizeof err);
     if (!t) {
         fprintf(stderr, PROG ": %s\n", err);
-        return 1;
+        return EXIT_STATUS_FAILED;
     }
     if (target_catch_signals(t) < 0) {
         fprintf(stderr, PROG ": cannot catch SIGINT/SIGTERM\n");
         target_free(t);
-        return 1;
+        return EXIT_STATUS_FAILED;
     }
     if (o->n_keys == 0) {
         if (write_key_file(o, target_api_key(t)) < 0) {
             fprintf(stderr, PROG ": cannot write the generated API key file\n");
             target_free(t);
-            return 1;
+            return EXIT_STATUS_FAILED;
         }
         printf(PROG ": API key generated into %s (use --api-key-file %s)\n", o->key_file,
                o->key_file);
@@ -372,7 +372,7 @@ static int serve(struct main_opts *o)
     target_free(t);
     if (!o->cfg.quiet)
         fprintf(stderr, PROG ": stopped\n");
-    return rc < 0 ? 1 : 0;
+    return rc < 0 ? EXIT_STATUS_FAILED : EXIT_STATUS_OK;
 }
 
 int main(int argc, char **argv)
@@ -388,7 +388,7 @@ int main(int argc, char **argv)
         prc = keys_from_env(&o);
     if (prc != 0) {
         cleanup(&o);
-        return prc > 0 ? 0 : EXIT_USAGE;
+        return prc > 0 ? EXIT_STATUS_OK : EXIT_STATUS_USAGE;
     }
     o.cfg.listen_host = listen_host;
     o.cfg.n_api_keys = o.n_keys;
@@ -396,7 +396,7 @@ int main(int argc, char **argv)
     if (target_config_check(&o.cfg, err, sizeof err) < 0) {
         fprintf(stderr, PROG ": %s\n", err);
         cleanup(&o);
-        return EXIT_USAGE;
+        return EXIT_STATUS_USAGE;
     }
     int rc = serve(&o);
     cleanup(&o);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/exit_status.h"
 #include "engine/parse.h"
 #include "seed/seed.h"
 
@@ -85,7 +86,7 @@ static int usage_error(const char *option, const char *value, const char *reason
     char line[SEED_ERR_MAX];
     parse_error_line(line, sizeof line, SEED_PROG, option, value, reason);
     fprintf(stderr, "%s\n", line);
-    return SEED_EXIT_USAGE;
+    return EXIT_STATUS_USAGE;
 }
 
 static int parse_window(const char *s, struct seed_options *o)
@@ -186,7 +187,7 @@ static int parse_one(struct seed_cmd *cmd, int c, char *arg)
         cmd->help = true;
         return 0;
     default:
-        return SEED_EXIT_USAGE;
+        return EXIT_STATUS_USAGE;
     }
 }
 
@@ -203,7 +204,7 @@ static int parse_args(struct seed_cmd *cmd, int argc, char **argv)
             const char *bad = argv[optind - 1];
             fprintf(stderr, "%s: %s: %s (see fleetsim seed --help)\n", SEED_PROG, bad,
                     c == ':' ? "needs a value" : "unknown option");
-            return SEED_EXIT_USAGE;
+            return EXIT_STATUS_USAGE;
         }
         int rc = parse_one(cmd, c, optarg);
         if (rc != 0)
@@ -212,18 +213,18 @@ static int parse_args(struct seed_cmd *cmd, int argc, char **argv)
     if (optind < argc) {
         fprintf(stderr, "%s: unexpected argument \"%.64s\" (see fleetsim seed --help)\n", SEED_PROG,
                 argv[optind]);
-        return SEED_EXIT_USAGE;
+        return EXIT_STATUS_USAGE;
     }
     if (cmd->reset && cmd->clean) {
         fprintf(stderr, "%s: --reset and --clean exclude each other\n", SEED_PROG);
-        return SEED_EXIT_USAGE;
+        return EXIT_STATUS_USAGE;
     }
     cmd->o.action =
         cmd->clean ? SEED_ACTION_CLEAN : (cmd->reset ? SEED_ACTION_RESET : SEED_ACTION_CREATE);
     char reason[256];
     if (seed_options_check(&cmd->o, reason, sizeof reason) != 0) {
         fprintf(stderr, "%s: %s\n", SEED_PROG, reason);
-        return SEED_EXIT_USAGE;
+        return EXIT_STATUS_USAGE;
     }
     return 0;
 }
@@ -234,22 +235,22 @@ static int run(struct seed_cmd *cmd)
         char shown[512];
         seed_redact_db(cmd->db, shown, sizeof shown);
         seed_print_plan(stdout, &cmd->o, shown);
-        return SEED_EXIT_OK;
+        return EXIT_STATUS_OK;
     }
     struct seed_result res;
     char err[SEED_ERR_MAX] = "";
     int rc = seed_run_db(cmd->db, &cmd->o, &res, err, sizeof err);
     if (rc == -EINVAL) {
         fprintf(stderr, "%s: %s\n", SEED_PROG, err);
-        return SEED_EXIT_USAGE;
+        return EXIT_STATUS_USAGE;
     }
     if (rc != 0) {
         fprintf(stderr, "%s: %s (nothing was changed)\n", SEED_PROG, err);
-        return SEED_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     if (!cmd->quiet)
         seed_print_result(stdout, &cmd->o, &res);
-    return SEED_EXIT_OK;
+    return EXIT_STATUS_OK;
 }
 
 int seed_cmd_main(int argc, char **argv)

@@ -3,11 +3,6 @@
 #ifndef FLEETSIM_SEED_SEED_CMD_H
 #define FLEETSIM_SEED_SEED_CMD_H
 
-/* Exit codes (DESIGN §4): done, the database work failed (nothing changed), bad command line. */
-#define SEED_EXIT_OK 0
-#define SEED_EXIT_FAILED 1
-#define SEED_EXIT_USAGE 2
-
 /* Runs `fleetsim seed`: argv[0] is the sub-command word ("seed", ignored), options follow.
  * Prints the result table on stdout (nothing with --quiet) and one-line errors on stderr.
  * A password given in --db is overwritten in argv after parsing. Returns the exit code:

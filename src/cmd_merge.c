@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "engine/exit_status.h"
 #include "engine/in_file.h"
 #include "engine/report_html.h"
 #include "engine/str_repeats.h"
@@ -80,7 +81,7 @@ static int refuse(char *err, size_t errlen, const char *fmt, ...)
     if (w > 0 && (size_t)w < errlen)
         vsnprintf(err + w, errlen - (size_t)w, fmt, ap);
     va_end(ap);
-    return OUTPUTS_EXIT_USAGE;
+    return EXIT_STATUS_USAGE;
 }
 
 void merge_inputs_free(struct merge_inputs *in)
@@ -302,7 +303,7 @@ static void print_header(FILE *out, const struct merge_inputs *in)
 
 /* The specs to judge: the inputs' (deduplicated), then the given ones not among them
  * (repeats found in n log n). origins[i] says where spec i came from. Returns 0 or
- * OUTPUTS_EXIT_FAILED. */
+ * EXIT_STATUS_FAILED. */
 static int gather_specs(const struct merge_inputs *in, const struct outputs_args *a,
                         const char ***specs, const char ***origins, size_t *n)
 {
@@ -313,14 +314,14 @@ static int gather_specs(const struct merge_inputs *in, const struct outputs_args
     *origins = calloc(all ? all : 1, sizeof **origins);
     if (*specs == NULL || *origins == NULL || repeat == NULL) {
         free(repeat);
-        return OUTPUTS_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     for (size_t i = 0; i < all; i++) {
         bool stored = i < in->n_thresholds;
         (*specs)[i] = stored ? in->thresholds[i] : a->thresholds[i - in->n_thresholds];
         (*origins)[i] = stored ? "a threshold stored in the inputs" : "--threshold";
     }
-    int rc = str_mark_repeats(*specs, all, repeat) == 0 ? 0 : OUTPUTS_EXIT_FAILED;
+    int rc = str_mark_repeats(*specs, all, repeat) == 0 ? 0 : EXIT_STATUS_FAILED;
     for (size_t i = 0; rc == 0 && i < all; i++) {
         if (repeat[i])
             continue;
@@ -364,19 +365,19 @@ static int finish(const struct outputs_args *a, const struct metrics *m,
     int rc = 0;
     if (meta.config == NULL) {
         fprintf(stderr, PROG ": out of memory\n");
-        return OUTPUTS_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     if (a->summary_json &&
         report_json_write(a->summary_json, &meta, m, res, n_res, err, sizeof err) != 0) {
         fprintf(stderr, PROG ": %s\n", err);
-        rc = OUTPUTS_EXIT_FAILED;
+        rc = EXIT_STATUS_FAILED;
     }
     if (a->html) {
         json_object *summary = report_json_build(&meta, m, res, n_res);
         if (summary == NULL ||
             report_html_write_summary(summary, NULL, a->html, err, sizeof err) != 0) {
             fprintf(stderr, PROG ": %s\n", summary ? err : "out of memory building the summary");
-            rc = OUTPUTS_EXIT_FAILED;
+            rc = EXIT_STATUS_FAILED;
         }
         json_object_put(summary);
     }
@@ -414,7 +415,7 @@ int cmd_merge_main(int argc, char **argv)
     if (rc == 0 && a.help) {
         fputs(usage_text, stdout);
         outputs_args_free(&a);
-        return OUTPUTS_EXIT_OK;
+        return EXIT_STATUS_OK;
     }
     if (rc == 0 && (m = metrics_new(false)) == NULL)
         rc = refuse(err, sizeof err, "out of memory");
@@ -428,7 +429,7 @@ int cmd_merge_main(int argc, char **argv)
                      "partial\n",
                 in.n_interrupted, in.n_interrupted == 1 ? "" : "s");
     if (rc == 0 && gather_specs(&in, &a, &specs, &origins, &n_specs) != 0) {
-        rc = OUTPUTS_EXIT_FAILED;
+        rc = EXIT_STATUS_FAILED;
         snprintf(err, sizeof err, PROG ": out of memory");
     }
     if (rc == 0)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/exit_status.h"
 #include "engine/out_file.h"
 #include "engine/parse.h"
 
@@ -25,7 +26,7 @@ static int usage(char *err, size_t errlen, const char *prog, const char *what, c
                  const char *reason)
 {
     parse_error_line(err, errlen, prog, what, value, reason);
-    return OUTPUTS_EXIT_USAGE;
+    return EXIT_STATUS_USAGE;
 }
 
 static int push(const char ***arr, size_t *n, const char *s)
@@ -191,7 +192,7 @@ int outputs_thresholds_eval(const char *prog, const char *const *origins, const 
     *results = calloc(n, sizeof **results);
     if (*results == NULL) {
         snprintf(err, errlen, "%s: out of memory evaluating thresholds", prog);
-        return OUTPUTS_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     for (size_t i = 0; i < n; i++) {
         if (check_one(specs[i], &t, i >= check_from ? names : NULL, n_names, reason,
@@ -199,13 +200,13 @@ int outputs_thresholds_eval(const char *prog, const char *const *origins, const 
             snprintf(err, errlen, "%s: %s: %s", prog, origins[i], reason);
             free(*results);
             *results = NULL;
-            return OUTPUTS_EXIT_USAGE;
+            return EXIT_STATUS_USAGE;
         }
         if (threshold_evaluate(&t, m, &(*results)[i]) != 0) {
             snprintf(err, errlen, "%s: out of memory evaluating %s", prog, specs[i]);
             free(*results);
             *results = NULL;
-            return OUTPUTS_EXIT_FAILED;
+            return EXIT_STATUS_FAILED;
         }
     }
     return 0;

@@ -12,12 +12,6 @@
 #include "engine/metrics.h"
 #include "engine/threshold.h"
 
-/* Exit codes of both commands (DESIGN §4 Thresholds). */
-#define OUTPUTS_EXIT_OK 0
-#define OUTPUTS_EXIT_FAILED 1
-#define OUTPUTS_EXIT_USAGE 2
-#define OUTPUTS_EXIT_THRESHOLDS 99
-
 /* Options a command accepts (bits of outputs_args_parse's allowed). */
 enum outputs_opt {
     OUTPUTS_OPT_SUMMARY_JSON = 1u << 0,
@@ -41,7 +35,7 @@ struct outputs_args {
 };
 
 /* Parse argv[1..argc-1] (argv[0] is the command word, e.g. "merge") for command prog (e.g.
- * "fleetsim merge"), accepting the options in allowed. Returns 0, or OUTPUTS_EXIT_USAGE with
+ * "fleetsim merge"), accepting the options in allowed. Returns 0, or EXIT_STATUS_USAGE with
  * one line (no newline) in err such as `fleetsim merge: --html: "/x/y.html" cannot be written:
  * its directory does not exist (expected a regular file, a new file or - for standard
  * output)`. Always call outputs_args_free afterwards. */
@@ -58,8 +52,8 @@ void outputs_args_free(struct outputs_args *a);
 /* Parse the n threshold specs (origins[i] names where spec i came from in errors, e.g.
  * "a.json" or "--threshold") and evaluate each on m into a new array *results (caller frees;
  * NULL when n is 0). Specs from index check_from on must also name only scenarios present in m
- * (as the run checks its own). Returns 0, or OUTPUTS_EXIT_USAGE with one line in err for a
- * spec that does not parse or names an absent scenario, or OUTPUTS_EXIT_FAILED when out of
+ * (as the run checks its own). Returns 0, or EXIT_STATUS_USAGE with one line in err for a
+ * spec that does not parse or names an absent scenario, or EXIT_STATUS_FAILED when out of
  * memory. */
 int outputs_thresholds_eval(const char *prog, const char *const *origins, const char *const *specs,
                             size_t n, size_t check_from, const struct metrics *m,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/clock.h"
+#include "engine/exit_status.h"
 #include "engine/in_file.h"
 #include "engine/report_html.h"
 #include "engine/report_json.h"
@@ -38,12 +39,12 @@ static int load(const char *path, struct metrics *m, struct report_info *info,
     char why[ERR_LINE_MAX - 32];
     if (report_json_read(path, m, info, why, sizeof why) != 0) {
         snprintf(err, errlen, PROG ": %s", why);
-        return OUTPUTS_EXIT_USAGE;
+        return EXIT_STATUS_USAGE;
     }
     const char **origins = calloc(info->n_thresholds ? info->n_thresholds : 1, sizeof *origins);
     if (origins == NULL) {
         snprintf(err, errlen, PROG ": out of memory");
-        return OUTPUTS_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     for (size_t i = 0; i < info->n_thresholds; i++)
         origins[i] = path;
@@ -73,16 +74,16 @@ int cmd_report_main(int argc, char **argv)
     if (rc == 0 && a.help) {
         fputs(usage_text, stdout);
         outputs_args_free(&a);
-        return OUTPUTS_EXIT_OK;
+        return EXIT_STATUS_OK;
     }
     if (rc == 0 && a.n_files != 1) {
         snprintf(err, sizeof err, PROG ": %s (expected one FILE.json, see " PROG " --help)",
                  a.n_files == 0 ? "no summary file given" : "more than one file given");
-        rc = OUTPUTS_EXIT_USAGE;
+        rc = EXIT_STATUS_USAGE;
     }
     if (rc == 0 && (m = metrics_new(false)) == NULL) {
         snprintf(err, sizeof err, PROG ": out of memory");
-        rc = OUTPUTS_EXIT_FAILED;
+        rc = EXIT_STATUS_FAILED;
     }
     if (rc == 0)
         rc = load(a.files[0], m, &info, &res, err, sizeof err);
@@ -95,7 +96,7 @@ int cmd_report_main(int argc, char **argv)
         if (a.html &&
             report_html_write_file(a.files[0], a.interval_log, a.html, why, sizeof why) != 0) {
             snprintf(err, sizeof err, PROG ": %s", why);
-            rc = OUTPUTS_EXIT_FAILED;
+            rc = EXIT_STATUS_FAILED;
         } else if (a.html && why[0] != '\0') {
             fprintf(stderr, PROG ": %s\n", in_file_escape_controls(why, sizeof why));
         }

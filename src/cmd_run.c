@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/clock.h"
+#include "engine/exit_status.h"
 #include "engine/interrupt.h"
 #include "engine/out_file.h"
 #include "sim/fleet.h"
@@ -74,7 +75,7 @@ static int dry_run(struct run_ctx *c)
     long n = fleet_plan(&fc, want, &ev);
     if (n < 0) {
         fprintf(stderr, "fleetsim: out of memory planning the schedule\n");
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     printf("events: the first %ld scheduled (agent, endpoint, intended offset in ms)\n", n);
     char id[AGENT_ID_MAX];
@@ -84,10 +85,10 @@ static int dry_run(struct run_ctx *c)
                (double)ev[i].offset_ns / (double)CLOCK_NS_PER_MS);
     }
     free(ev);
-    return RUN_EXIT_OK;
+    return EXIT_STATUS_OK;
 }
 
-/* --register, then --agents-file written. Returns 0 or RUN_EXIT_FAILED. */
+/* --register, then --agents-file written. Returns 0 or EXIT_STATUS_FAILED. */
 static int do_register(struct run_ctx *c)
 {
     const struct run_config *cfg = &c->cfg;
@@ -103,12 +104,12 @@ static int do_register(struct run_ctx *c)
     if (register_agents(&rc, c->ids, err, sizeof err) != 0) {
         fprintf(stderr, "fleetsim: %s\n", err);
         c->pre_in_flight = rc.in_flight_end;
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     if (cfg->agents_file && register_write_file(cfg->agents_file, c->ids, cfg->agents, rc.shard_k,
                                                 rc.shard_n, err, sizeof err) != 0) {
         fprintf(stderr, "fleetsim: %s\n", err);
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     return 0;
 }
@@ -141,16 +142,16 @@ static int real_run(struct run_ctx *c)
     preflight_input(c, &in);
     int rc = preflight_run(&in, c->quiet ? NULL : stderr);
     if (rc == 0)
-        rc = run_acme_setup(c, &c->acme) != 0 ? RUN_EXIT_FAILED : 0;
+        rc = run_acme_setup(c, &c->acme) != 0 ? EXIT_STATUS_FAILED : 0;
     if (rc != 0)
-        return before_load(c, RUN_PHASE_PREFLIGHT, RUN_EXIT_FAILED);
+        return before_load(c, RUN_PHASE_PREFLIGHT, EXIT_STATUS_FAILED);
     if (c->cfg.register_agents && run_shard_agents(c) > 0 && do_register(c) != 0)
-        return before_load(c, RUN_PHASE_REGISTRATION, RUN_EXIT_FAILED);
+        return before_load(c, RUN_PHASE_REGISTRATION, EXIT_STATUS_FAILED);
     char why[ERR_MAX];
     if (c->cfg.interval_log_path &&
         !(c->interval_log = out_stream_open(c->cfg.interval_log_path, why, sizeof why))) {
         fprintf(stderr, "fleetsim: --interval-log %s: %s\n", c->cfg.interval_log_path, why);
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     struct fleet *f = NULL;
     if (run_shard_agents(c) > 0) {
@@ -159,7 +160,7 @@ static int real_run(struct run_ctx *c)
         char err[ERR_MAX];
         if (!(f = fleet_new(&fc, err, sizeof err))) {
             fprintf(stderr, "fleetsim: %s\n", err);
-            return RUN_EXIT_FAILED;
+            return EXIT_STATUS_FAILED;
         }
     }
     if (!c->quiet)
@@ -177,7 +178,7 @@ int cmd_run(const struct run_config *cfg)
     struct run_ctx *c = calloc(1, sizeof *c);
     if (!c) {
         fprintf(stderr, "fleetsim: out of memory\n");
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     /* a peer closing a socket must not kill the process mid-write */
     signal(SIGPIPE, SIG_IGN);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/exit_status.h"
 #include "src/cmd_merge.h"
 #include "src/cmd_report.h"
 #include "src/cmd_run.h"
@@ -33,7 +34,7 @@ static int finish_stdout(const char *prog, int rc)
         return rc;
     fprintf(stderr, "%s: standard output: %s (the output is incomplete)\n", prog,
             flushed != 0 && e != 0 ? strerror(e) : "a write failed");
-    return rc == 0 ? 1 : rc;
+    return rc == EXIT_STATUS_OK ? EXIT_STATUS_FAILED : rc;
 }
 
 static int run_main(int argc, char **argv)
@@ -49,15 +50,15 @@ static int run_main(int argc, char **argv)
     switch (cfg.action) {
     case OPTIONS_ACTION_HELP:
         help_print(stdout);
-        rc = 0;
+        rc = EXIT_STATUS_OK;
         break;
     case OPTIONS_ACTION_VERSION:
         help_print_version(stdout);
-        rc = 0;
+        rc = EXIT_STATUS_OK;
         break;
     case OPTIONS_ACTION_LIST_SCENARIOS:
         help_print_scenarios(stdout, &cfg);
-        rc = 0;
+        rc = EXIT_STATUS_OK;
         break;
     case OPTIONS_ACTION_RUN:
         rc = cmd_run(&cfg);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/exit_status.h"
 #include "engine/threshold.h"
 #include "sim/preset.h"
 #include "sim/scenario_file.h"
@@ -349,7 +350,7 @@ static int parse_loop(int argc, char **argv, int first, struct run_config *cfg, 
         if (c == ':')
             return missing_value(spec_of(optopt), err, errlen);
         if (li >= 0 && check_exact(elem, lo[li].name, err, errlen) != 0)
-            return OPTIONS_EXIT_USAGE;
+            return EXIT_STATUS_USAGE;
         if (c == OPT_HELP || c == OPT_VERSION) {
             cfg->action = c == OPT_HELP ? OPTIONS_ACTION_HELP : OPTIONS_ACTION_VERSION;
             return 0;
@@ -363,7 +364,7 @@ static int parse_loop(int argc, char **argv, int first, struct run_config *cfg, 
         parse_error_line(shown, sizeof(shown), OPTIONS_PROG, "unexpected argument", av[optind],
                          "(expected only options; see fleetsim --help)");
         snprintf(err, errlen, "%s", shown);
-        return OPTIONS_EXIT_USAGE;
+        return EXIT_STATUS_USAGE;
     }
     return 0;
 }
@@ -398,7 +399,7 @@ int options_parse(int argc, char **argv, struct run_config *cfg, char *err, size
                              "(expected " OPTIONS_COMMANDS "; see fleetsim --help)");
             snprintf(err, errlen, "%s", shown);
             scrub_api_key(argc, argv);
-            return OPTIONS_EXIT_USAGE;
+            return EXIT_STATUS_USAGE;
         }
         first = 2;
     }

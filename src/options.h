@@ -17,8 +17,6 @@
 
 struct threshold; /* engine/threshold.h (owner "measure") */
 
-/* Exit code for a wrong command line (DESIGN §4 Thresholds). */
-#define OPTIONS_EXIT_USAGE 2
 /* Longest API key accepted, bytes without the NUL. */
 #define OPTIONS_API_KEY_MAX 511
 /* Most --scenario options in one run. */
@@ -234,7 +232,7 @@ void options_defaults(struct run_config *cfg);
  * their thresholds follow the --threshold ones in threshold_specs/thresholds (none with
  * --no-thresholds); ramp_ns follows the final heartbeat unless --ramp or a scenario set it.
  * A scenario file that cannot be loaded is a usage error
- * `fleetsim: --scenario FILE: "key": reason`. On a usage error returns OPTIONS_EXIT_USAGE (2) and writes exactly one line
+ * `fleetsim: --scenario FILE: "key": reason`. On a usage error returns EXIT_STATUS_USAGE (2) and writes exactly one line
  * (no newline) into err, e.g. `fleetsim: --agents: "abc" is not a number (expected an integer
  * from 1 to 1000000)`; cfg then holds nothing to free beyond what options_free handles.
  * Always call options_free(cfg) afterwards. Not thread-safe (getopt). */

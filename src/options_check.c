@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/exit_status.h"
 #include "engine/out_file.h"
 #include "engine/threshold.h"
 #include "sim/preset.h"
@@ -31,7 +32,7 @@ int optval_usage_error(char *err, size_t errlen, const char *fmt, ...)
             vsnprintf(err + w, errlen - (size_t)w, fmt, ap);
         va_end(ap);
     }
-    return OPTIONS_EXIT_USAGE;
+    return EXIT_STATUS_USAGE;
 }
 
 int optval_value_error(char *err, size_t errlen, const char *name, const char *value,
@@ -40,7 +41,7 @@ int optval_value_error(char *err, size_t errlen, const char *name, const char *v
     char opt[64];
     snprintf(opt, sizeof(opt), "--%s", name);
     parse_error_line(err, errlen, OPTIONS_PROG, opt, value, reason);
-    return OPTIONS_EXIT_USAGE;
+    return EXIT_STATUS_USAGE;
 }
 
 /* ---- after the command line ---- */
@@ -54,7 +55,7 @@ static int apply_environment(struct run_config *cfg, char *err, size_t errlen)
             char shown[PARSE_PATH_MAX];
             parse_url_redact(url, shown, sizeof(shown));
             parse_error_line(err, errlen, OPTIONS_PROG, ENV_URL, shown, reason);
-            return OPTIONS_EXIT_USAGE;
+            return EXIT_STATUS_USAGE;
         }
         cfg->url_set = true;
         cfg->url_source = OPTIONS_SOURCE_ENV;
@@ -64,7 +65,7 @@ static int apply_environment(struct run_config *cfg, char *err, size_t errlen)
         char reason[160];
         if (optval_check_key(key, reason, sizeof(reason)) != 0) {
             parse_error_line(err, errlen, OPTIONS_PROG, ENV_API_KEY, NULL, reason);
-            return OPTIONS_EXIT_USAGE;
+            return EXIT_STATUS_USAGE;
         }
         snprintf(cfg->api_key, sizeof(cfg->api_key), "%s", key);
         cfg->api_key_source = OPTIONS_SOURCE_ENV;

@@ -12,19 +12,19 @@
 /* The program name that starts every error line. */
 #define OPTIONS_PROG "fleetsim"
 
-/* Writes `fleetsim: MESSAGE` into err (size errlen). Returns OPTIONS_EXIT_USAGE. */
+/* Writes `fleetsim: MESSAGE` into err (size errlen). Returns EXIT_STATUS_USAGE. */
 int optval_usage_error(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Writes `fleetsim: --NAME: "VALUE" REASON` (value NULL: left out) into err. Returns
- * OPTIONS_EXIT_USAGE. */
+ * EXIT_STATUS_USAGE. */
 int optval_value_error(char *err, size_t errlen, const char *name, const char *value,
                        const char *reason);
 
 /* After the command line (options_check.c): the environment defaults (CERTCTL_SERVER_URL,
  * CERTCTL_API_KEY), what the scenarios set into the options not given, the cross-option
  * checks, the thresholds, then the derived defaults (ramp, seed). Returns 0 or
- * OPTIONS_EXIT_USAGE with the error line in err. */
+ * EXIT_STATUS_USAGE with the error line in err. */
 int options_finish(struct run_config *cfg, char *err, size_t errlen);
 
 /* Handler results. */

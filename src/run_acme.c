@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "engine/exit_status.h"
 #include "engine/tls.h"
 #include "sim/acme.h"
 #include "src/run_internal.h"
@@ -103,7 +104,7 @@ void run_acme_plan(const struct run_ctx *c, FILE *out)
 }
 
 /* The destination: the run's own connection settings (certctl, built-in target), or a new one
- * for --acme-directory with its own TLS context. Returns 0 or RUN_EXIT_FAILED. */
+ * for --acme-directory with its own TLS context. Returns 0 or EXIT_STATUS_FAILED. */
 static int setup_conn(const struct run_ctx *c, struct run_acme *ra)
 {
     const struct run_config *cfg = &c->cfg;
@@ -116,11 +117,11 @@ static int setup_conn(const struct run_ctx *c, struct run_acme *ra)
     if (u->tls && !(ra->own_ssl = tls_client_ctx_new(cfg->acme_cacert_path, cfg->insecure, err,
                                                      sizeof err))) {
         fprintf(stderr, "fleetsim: TLS setup for --acme-directory: %s\n", err);
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     if (http_conn_config_init(&ra->cc, u->host, u->port, ra->own_ssl, err, sizeof err) != 0) {
         fprintf(stderr, "fleetsim: --acme-directory: %s\n", err);
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     ra->cc.timeout_ns = cfg->timeout_ns;
     return 0;
@@ -139,7 +140,7 @@ static int preflight(const struct run_ctx *c, struct run_acme *ra)
         if (acme_certctl_profile_ensure(&ra->cc, base, key, cfg->acme_profile, &created, err,
                                         sizeof err) != 0) {
             fprintf(stderr, "fleetsim: pre-flight: %s\n", err);
-            return RUN_EXIT_FAILED;
+            return EXIT_STATUS_FAILED;
         }
         if (out)
             fprintf(out, "pre-flight: ok: ACME profile %s %s\n", cfg->acme_profile,
@@ -148,7 +149,7 @@ static int preflight(const struct run_ctx *c, struct run_acme *ra)
     bool ari = false;
     if (acme_directory_check(&ra->cc, ra->dir_url, key, &ari, err, sizeof err) != 0) {
         fprintf(stderr, "fleetsim: pre-flight: %s\n", err);
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     if (out)
         fprintf(out, "pre-flight: ok: ACME directory %s answers (renewalInfo %s)\n", ra->dir_url,
@@ -192,18 +193,18 @@ int run_acme_setup(const struct run_ctx *c, struct run_acme **out)
     struct run_acme *ra = calloc(1, sizeof *ra);
     if (!ra) {
         fprintf(stderr, "fleetsim: out of memory setting up the ACME clients\n");
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     ra->certctl = c->cfg.acme_directory_url == NULL;
     ra->builtin = ra->certctl && !c->cfg.url_set;
     int rc = 0;
     if (!directory_url(c, ra->dir_url, sizeof ra->dir_url)) {
         fprintf(stderr, "fleetsim: the ACME directory URL is too long\n");
-        rc = RUN_EXIT_FAILED;
+        rc = EXIT_STATUS_FAILED;
     }
     if (rc == 0 && ra->certctl && !c->have_conn) {
         fprintf(stderr, "fleetsim: the ACME clients have no connection to the target\n");
-        rc = RUN_EXIT_FAILED;
+        rc = EXIT_STATUS_FAILED;
     }
     if (rc == 0)
         rc = setup_conn(c, ra);
@@ -214,7 +215,7 @@ int run_acme_setup(const struct run_ctx *c, struct run_acme **out)
         group_config(c, ra);
         if (!(ra->g = acme_group_new(&ra->cfg, err, sizeof err))) {
             fprintf(stderr, "fleetsim: ACME clients: %s\n", err);
-            rc = RUN_EXIT_FAILED;
+            rc = EXIT_STATUS_FAILED;
         }
     }
     if (rc != 0) {
@@ -232,7 +233,7 @@ int run_acme_start(struct run_acme *ra, uint64_t start_ns)
     int err = acme_group_start(ra->g, start_ns);
     if (err != 0) {
         fprintf(stderr, "fleetsim: cannot start the ACME clients' threads: %s\n", strerror(-err));
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     return 0;
 }

@@ -33,11 +33,11 @@ void run_acme_plan(const struct run_ctx *c, FILE *out);
  * certctl's dashboard, one line); with --acme-directory only the directory check, with its own
  * TLS context (--acme-cacert, --insecure) and no API key. One "pre-flight: ok: ..." line per
  * check on stderr unless --quiet. Stores NULL in *out when the run has no ACME clients.
- * Returns 0, or 1 (RUN_EXIT_FAILED) with one line on stderr. */
+ * Returns 0, or 1 (EXIT_STATUS_FAILED) with one line on stderr. */
 int run_acme_setup(const struct run_ctx *c, struct run_acme **out);
 
 /* Starts the actors' thread(s); their schedule counts from start_ns (the fleet's). Returns 0,
- * or 1 (RUN_EXIT_FAILED) with a line on stderr. */
+ * or 1 (EXIT_STATUS_FAILED) with a line on stderr. */
 int run_acme_start(struct run_acme *ra, uint64_t start_ns);
 
 /* Asks the actors to start nothing new; requests in flight may finish for up to --grace.

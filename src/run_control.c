@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "engine/clock.h"
+#include "engine/exit_status.h"
 #include "engine/interrupt.h"
 #include "engine/metrics_http.h"
 #include "engine/out_file.h"
@@ -259,7 +260,7 @@ int run_control(struct run_ctx *c, struct fleet *f)
     k.base = event_base_new();
     k.iv = metrics_new(false);
     k.total = metrics_new(false);
-    int rc = RUN_EXIT_FAILED;
+    int rc = EXIT_STATUS_FAILED;
     if (!k.base || !k.iv || !k.total || !add_events(&k, evs)) {
         fprintf(stderr, "fleetsim: out of memory setting up the run\n");
         goto out;
@@ -281,7 +282,7 @@ int run_control(struct run_ctx *c, struct fleet *f)
     c->ended_at = clock_wall_s();
     if (started && c->cfg.report_interval_ns)
         report_interval(&k); /* the last, partial interval */
-    rc = started ? 0 : RUN_EXIT_FAILED;
+    rc = started ? 0 : EXIT_STATUS_FAILED;
 out:
     metrics_http_free(k.prom);
     for (int i = 0; i < 4; i++)

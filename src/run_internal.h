@@ -21,11 +21,6 @@
 #include "sim/preset.h"
 #include "src/options.h"
 
-/* Exit codes (DESIGN §4 Thresholds). */
-#define RUN_EXIT_OK 0
-#define RUN_EXIT_FAILED 1
-#define RUN_EXIT_USAGE 2
-#define RUN_EXIT_THRESHOLDS 99
 /* Share of 429 answers in an interval that prints the per-IP limiter hint. */
 #define RUN_429_HINT_SHARE 0.01
 /* A loop thread using this share of a core was saturated (fleetsim was the bottleneck). */
@@ -66,14 +61,14 @@ struct run_ctx {
 
 /* Copies the parsed configuration (options_parse has applied the presets), builds the agent
  * settings (profile, then presets' and explicit timers) and the thresholds. Returns 0 or
- * RUN_EXIT_FAILED with a line printed. */
+ * EXIT_STATUS_FAILED with a line printed. */
 int run_setup_config(struct run_ctx *c, const struct run_config *given);
 
 /* Starts the built-in target when there is no URL (not in a dry run), builds the TLS context
- * and the connection settings. Returns 0 or RUN_EXIT_FAILED with a line printed. */
+ * and the connection settings. Returns 0 or EXIT_STATUS_FAILED with a line printed. */
 int run_setup_target(struct run_ctx *c);
 
-/* Reads --agents-file (without --register). Returns 0, or RUN_EXIT_USAGE with a line printed. */
+/* Reads --agents-file (without --register). Returns 0, or EXIT_STATUS_USAGE with a line printed. */
 int run_setup_ids(struct run_ctx *c);
 
 /* The fleet settings for this run. */
@@ -89,7 +84,7 @@ void run_teardown(struct run_ctx *c);
 uint32_t run_shard_agents(const struct run_ctx *c);
 
 /* Runs the fleet (f may be NULL: no agents) and the operator and ACME actors for --duration
- * with live progress, --metrics-listen, signals and the drain. Returns 0 or RUN_EXIT_FAILED. */
+ * with live progress, --metrics-listen, signals and the drain. Returns 0 or EXIT_STATUS_FAILED. */
 int run_control(struct run_ctx *c, struct fleet *f);
 
 /* Prints the summary, writes --summary-json and --html, evaluates thresholds (f may be NULL).

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "engine/clock.h"
+#include "engine/exit_status.h"
 #include "engine/loop_group.h"
 #include "engine/parse.h"
 #include "sim/agent.h"
@@ -162,24 +163,24 @@ int run_operator_start(const struct run_ctx *c, uint64_t start_ns, struct run_op
         return 0;
     if (!c->have_conn) {
         fprintf(stderr, "fleetsim: operator: no connection settings (internal)\n");
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     struct run_operator *ro = calloc(1, sizeof *ro);
     char err[ERR_MAX];
     if (!ro) {
         fprintf(stderr, "fleetsim: operator: out of memory\n");
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     if (build(ro, c, err, sizeof err) != 0) {
         fprintf(stderr, "fleetsim: %s\n", err);
         run_operator_free(ro);
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     int rc = loop_group_start(ro->lg, start_ns);
     if (rc != 0) {
         fprintf(stderr, "fleetsim: cannot start the operator's thread: %s\n", strerror(-rc));
         run_operator_free(ro);
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     *out = ro;
     return 0;

@@ -31,7 +31,7 @@ void run_operator_plan(const struct run_ctx *c, FILE *out);
 /* Creates the operator (against c->cc, with c->api_key, c->set.base_path) and starts its
  * thread; its schedule counts from start_ns (the fleet's). Call after run_setup_target, with
  * the same start_ns as fleet_start. Stores NULL in *out when the run has no operator.
- * Returns 0, or 1 (RUN_EXIT_FAILED) with a line printed on stderr. */
+ * Returns 0, or 1 (EXIT_STATUS_FAILED) with a line printed on stderr. */
 int run_operator_start(const struct run_ctx *c, uint64_t start_ns, struct run_operator **out);
 
 /* Asks the operator to stop scheduling; requests in flight may finish for up to c->cfg.grace_ns

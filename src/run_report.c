@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "engine/exit_status.h"
 #include "engine/out_file.h"
 #include "engine/report.h"
 #include "engine/report_html.h"
@@ -189,7 +190,7 @@ static int write_files(const struct run_ctx *c, const struct metrics *m,
     if (cfg->summary_json_path && report_json_write(cfg->summary_json_path, &meta, m, res,
                                                     c->n_thresholds, err, sizeof err) != 0) {
         fprintf(stderr, "fleetsim: --summary-json: %s\n", err);
-        rc = RUN_EXIT_FAILED;
+        rc = EXIT_STATUS_FAILED;
     }
     if (cfg->html_path) {
         json_object *summary = report_json_build(&meta, m, res, c->n_thresholds);
@@ -198,7 +199,7 @@ static int write_files(const struct run_ctx *c, const struct metrics *m,
         if (!summary ||
             report_html_write_summary(summary, log, cfg->html_path, err, sizeof err) != 0) {
             fprintf(stderr, "fleetsim: --html: %s\n", summary ? err : "out of memory");
-            rc = RUN_EXIT_FAILED;
+            rc = EXIT_STATUS_FAILED;
         } else if (err[0] != '\0') {
             fprintf(stderr, "fleetsim: --html: %s\n", err); /* the interval log's warning */
         }
@@ -226,7 +227,7 @@ int run_report(struct run_ctx *c, struct fleet *f)
         fprintf(stderr, "fleetsim: out of memory merging the results\n");
         metrics_free(m);
         free(res);
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     struct agent_counters k = {0};
     if (f) {
@@ -263,6 +264,6 @@ int run_report(struct run_ctx *c, struct fleet *f)
     metrics_free(m);
     free(res);
     if (rc != 0 || c->output_lost)
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     return run_result_exit_code(&c->result);
 }

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "engine/clock.h"
+#include "engine/exit_status.h"
 #include "engine/out_file.h"
 #include "engine/tls.h"
 #include "sim/register.h"
@@ -66,7 +67,7 @@ static int collect_thresholds(struct run_ctx *c)
     c->thresholds = calloc(cfg->n_thresholds, sizeof *c->thresholds);
     if (!c->thresholds) {
         fprintf(stderr, "fleetsim: out of memory\n");
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     memcpy(c->thresholds, cfg->thresholds, cfg->n_thresholds * sizeof *c->thresholds);
     c->n_thresholds = cfg->n_thresholds;
@@ -90,7 +91,7 @@ int run_setup_ids(struct run_ctx *c)
     c->ids = calloc(cfg->agents, sizeof *c->ids);
     if (!c->ids) {
         fprintf(stderr, "fleetsim: out of memory for %u agent ids\n", cfg->agents);
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     c->set.agent_ids = (const char *const *)c->ids;
     if (cfg->register_agents)
@@ -99,7 +100,7 @@ int run_setup_ids(struct run_ctx *c)
     if (register_read_file(cfg->agents_file, c->ids, cfg->agents, cfg->shard_k, cfg->shard_n, err,
                            sizeof err) != 0) {
         fprintf(stderr, "fleetsim: %s\n", err);
-        return RUN_EXIT_USAGE;
+        return EXIT_STATUS_USAGE;
     }
     return 0;
 }
@@ -123,7 +124,7 @@ static int start_builtin(struct run_ctx *c, const char **host, uint16_t *port, b
     c->target = target_start(&tc, err, sizeof err);
     if (!c->target) {
         fprintf(stderr, "fleetsim: cannot start the built-in target: %s\n", err);
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     *host = target_host(c->target);
     *port = target_port(c->target);
@@ -169,11 +170,11 @@ int run_setup_target(struct run_ctx *c)
     char err[ERR_MAX];
     if (tls && !(c->ssl = tls_client_ctx_new(ca, cfg->insecure, err, sizeof err))) {
         fprintf(stderr, "fleetsim: TLS setup for %s: %s\n", c->target_text, err);
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     if (http_conn_config_init(&c->cc, c->host, port, c->ssl, err, sizeof err) != 0) {
         fprintf(stderr, "fleetsim: %s: %s\n", c->target_text, err);
-        return RUN_EXIT_FAILED;
+        return EXIT_STATUS_FAILED;
     }
     c->cc.timeout_ns = cfg->timeout_ns;
     c->have_conn = true;
