@@ -37,6 +37,11 @@ bool agent_status_expected(enum agent_endpoint ep, int status)
     return ep == AGENT_EP_CSR ? status == 202 : status == 200;
 }
 
+const char *agent_profile_name(enum agent_profile profile)
+{
+    return profile == AGENT_PROFILE_CERTCTL_1_0 ? "certctl-1.0" : "default";
+}
+
 void agent_settings_profile(struct agent_settings *set, enum agent_profile profile,
                             const char *fleetsim_version)
 {

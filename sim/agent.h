@@ -60,6 +60,8 @@ enum agent_endpoint {
 /* Request kinds: an agent has at most one request per kind waiting or in flight. */
 enum agent_kind { AGENT_KIND_HEARTBEAT = 0, AGENT_KIND_POLL, AGENT_KIND_JOB, AGENT_KIND_COUNT };
 
+/* The agent profiles (--agent-profile, a scenario's "agent_profile"): fleetsim's default
+ * timers, or the real certctl 1.0 agent's (agent_settings_profile). */
 enum agent_profile { AGENT_PROFILE_DEFAULT = 0, AGENT_PROFILE_CERTCTL_1_0 };
 
 /* Settings all agents of a fleet share; read-only while agents run. Strings are borrowed. */
@@ -185,6 +187,10 @@ void agent_record_result(struct metrics_series *s, const struct http_result *res
  * the caller sets prefix, seed, mix, base path, key, ids. */
 void agent_settings_profile(struct agent_settings *set, enum agent_profile profile,
                             const char *fleetsim_version);
+
+/* The profile's name as the command line and scenario files spell it: "default",
+ * "certctl-1.0". Static storage. */
+const char *agent_profile_name(enum agent_profile profile);
 
 /* Sets the agents' wake-up slot (ns; 0 = each agent woken at its own time): set->timer_slot_ns
  * and the grid that both timers' intended times are rounded up to. */

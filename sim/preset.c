@@ -70,7 +70,7 @@ static const struct preset presets[] = {
         .has_acme_clients = true,
         .acme_clients = 200,
         .has_acme_mode = true,
-        .acme_order_mode = false,
+        .acme_mode = ACME_MODE_BURST,
         .thresholds =
             {
                 "http_req_duration{scenario:acme-burst,endpoint:acme_directory}:p(95)<500",
@@ -103,7 +103,7 @@ static const struct preset presets[] = {
         .has_acme_clients = true,
         .acme_clients = 20,
         .has_acme_mode = true,
-        .acme_order_mode = true,
+        .acme_mode = ACME_MODE_ORDER,
         .thresholds =
             {
                 "http_req_duration{scenario:fleet,endpoint:heartbeat}:p(99)<1000",
@@ -149,9 +149,6 @@ size_t preset_threshold_count(const struct preset *p)
 }
 
 /* ---- the settings' rules (the command line's and the scenario files') ---- */
-
-#define PROFILE_DEFAULT_NAME "default"
-#define PROFILE_CERTCTL_1_0_NAME "certctl-1.0"
 
 static const struct {
     const char *option; /* without "--" */
@@ -308,9 +305,10 @@ static int parse_text_setting(struct preset *v, enum preset_setting s, const cha
         return preset_parse_duration_or_off(text, PRESET_MIN_INTERVAL_NS, PRESET_MAX_INTERVAL_NS,
                                             &v->poll_ns, reason, n);
     case PRESET_SET_AGENT_PROFILE:
-        rc = parse_word(text, PROFILE_DEFAULT_NAME, PROFILE_CERTCTL_1_0_NAME, "an agent profile",
-                        &word, reason, n);
-        v->agent_profile = word ? PRESET_PROFILE_CERTCTL_1_0 : PRESET_PROFILE_DEFAULT;
+        rc = parse_word(text, agent_profile_name(AGENT_PROFILE_DEFAULT),
+                        agent_profile_name(AGENT_PROFILE_CERTCTL_1_0), "an agent profile", &word,
+                        reason, n);
+        v->agent_profile = word ? AGENT_PROFILE_CERTCTL_1_0 : AGENT_PROFILE_DEFAULT;
         return rc;
     case PRESET_SET_OS_MIX:
         return parse_os_mix(text, v->os_mix.pct, reason, n);
@@ -323,8 +321,9 @@ static int parse_text_setting(struct preset *v, enum preset_setting s, const cha
         return parse_rate_per_s(text, PRESET_MIN_BULK_RATE_PER_S, PRESET_MAX_BULK_RATE_PER_S,
                                 &v->bulk_rate_per_s, reason, n);
     case PRESET_SET_ACME_MODE:
-        rc = parse_word(text, "burst", "order", "an ACME mode", &word, reason, n);
-        v->acme_order_mode = word == 1;
+        rc = parse_word(text, acme_mode_name(ACME_MODE_BURST), acme_mode_name(ACME_MODE_ORDER),
+                        "an ACME mode", &word, reason, n);
+        v->acme_mode = word ? ACME_MODE_ORDER : ACME_MODE_BURST;
         return rc;
     default:
         snprintf(reason, n, "is not a setting of a scenario (expected a known setting)");
@@ -391,9 +390,7 @@ static void format_value(const struct preset *p, enum preset_setting s, char *v,
             parse_format_duration(v, n, p->poll_ns);
         break;
     case PRESET_SET_AGENT_PROFILE:
-        snprintf(v, n, "%s",
-                 p->agent_profile == PRESET_PROFILE_CERTCTL_1_0 ? PROFILE_CERTCTL_1_0_NAME
-                                                                : PROFILE_DEFAULT_NAME);
+        snprintf(v, n, "%s", agent_profile_name(p->agent_profile));
         break;
     case PRESET_SET_OS_MIX:
         snprintf(v, n, "%u/%u/%u", p->os_mix.pct[0], p->os_mix.pct[1], p->os_mix.pct[2]);
@@ -408,7 +405,7 @@ static void format_value(const struct preset *p, enum preset_setting s, char *v,
         snprintf(v, n, "%g/s", p->bulk_rate_per_s);
         break;
     case PRESET_SET_ACME_MODE:
-        snprintf(v, n, "%s", p->acme_order_mode ? "order" : "burst");
+        snprintf(v, n, "%s", acme_mode_name(p->acme_mode));
         break;
     default:
         snprintf(v, n, "?");

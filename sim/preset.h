@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sim/acme.h"
+#include "sim/agent.h"
 #include "sim/identity.h"
 
 /* Most thresholds one preset brings. */
@@ -27,9 +29,6 @@
 #define PRESET_MAX_BULK_BATCH 10000u /* certctl's body limit: ~25k ids */
 #define PRESET_MAX_BULK_PASSES 1000000u
 #define PRESET_MAX_ACME_CLIENTS 100000u
-
-/* The agent profile a preset may choose (--agent-profile). */
-enum preset_agent_profile { PRESET_PROFILE_DEFAULT = 0, PRESET_PROFILE_CERTCTL_1_0 };
 
 /* A preset's settings; a field applies only when its has_ flag is set. */
 struct preset {
@@ -52,14 +51,14 @@ struct preset {
     bool has_acme_clients;
     uint32_t acme_clients; /* ACME client actors (sim/acme.h) */
     bool has_acme_mode;
-    bool acme_order_mode;                          /* true: full orders; false: burst */
+    enum acme_mode acme_mode;                      /* full orders or burst */
     const char *thresholds[PRESET_MAX_THRESHOLDS]; /* k6 threshold specs, NULL-terminated
                                                       unless all PRESET_MAX_THRESHOLDS are used */
     /* Settings the built-in presets leave to the defaults; scenario files may set them. */
     bool has_jitter;
     double jitter_pct; /* percent, e.g. 10.0 */
     bool has_agent_profile;
-    enum preset_agent_profile agent_profile;
+    enum agent_profile agent_profile;
     bool has_os_mix;
     struct identity_os_mix os_mix;
     bool has_ramp;

@@ -58,7 +58,7 @@ static int dry_run(struct run_ctx *c)
     printf("plan: target %s\n", c->target_text);
     printf("plan: seed %" PRIu64 ", %u agents in shard %u/%u of %u, scenario %s, profile %s\n",
            cfg->seed, shard, fc.shard_k, fc.shard_n, cfg->agents, c->scenario,
-           c->set.profile == AGENT_PROFILE_CERTCTL_1_0 ? "certctl-1.0" : "default");
+           agent_profile_name(c->set.profile));
     printf("plan: heartbeat %s (jitter %.0f%%), poll %s, ramp %s, duration %s, %u thread(s), "
            "%s connections, %s\n",
            hb, c->set.heartbeat.jitter_pct, c->set.poll.interval_ns ? poll : "off", ramp, dur,

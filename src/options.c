@@ -106,7 +106,7 @@ void options_defaults(struct run_config *cfg)
     cfg->heartbeat_ns = OPTIONS_DEFAULT_HEARTBEAT_NS;
     cfg->jitter_pct = OPTIONS_DEFAULT_JITTER_PCT;
     cfg->poll_ns = OPTIONS_DEFAULT_POLL_NS;
-    cfg->agent_profile = OPTIONS_PROFILE_DEFAULT;
+    cfg->agent_profile = AGENT_PROFILE_DEFAULT;
     cfg->os_mix = identity_default_os_mix();
     cfg->ramp_ns = OPTIONS_DEFAULT_HEARTBEAT_NS;
     cfg->duration_ns = OPTIONS_DEFAULT_DURATION_NS;
@@ -119,6 +119,8 @@ void options_defaults(struct run_config *cfg)
     cfg->timeout_ns = OPTIONS_DEFAULT_TIMEOUT_NS;
     cfg->grace_ns = OPTIONS_DEFAULT_GRACE_NS;
     cfg->bulk_batch = OPTIONS_DEFAULT_BULK_BATCH;
+    cfg->acme_mode = ACME_MODE_ORDER; /* a run's ACME clients complete orders unless asked */
+    cfg->acme_key_alg = ACME_KEY_ES256;
     snprintf(cfg->acme_profile, sizeof(cfg->acme_profile), "%s", OPTIONS_DEFAULT_ACME_PROFILE);
 }
 

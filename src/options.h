@@ -12,6 +12,8 @@
 #include <json-c/json.h>
 
 #include "engine/parse.h"
+#include "sim/acme.h"
+#include "sim/agent.h"
 #include "sim/identity.h"
 #include "sim/preset.h"
 
@@ -111,13 +113,8 @@ enum options_source {
     OPTIONS_SOURCE_FILE
 };
 
-enum options_agent_profile { OPTIONS_PROFILE_DEFAULT = 0, OPTIONS_PROFILE_CERTCTL_1_0 };
-
 enum options_conn_mode { OPTIONS_CONN_PER_AGENT = 0, OPTIONS_CONN_POOL };
 
-/* ACME clients (sim/acme.h): full orders (default) or certctl's k6 acme_flow burst. */
-enum options_acme_mode { OPTIONS_ACME_ORDER = 0, OPTIONS_ACME_BURST };
-enum options_acme_key_alg { OPTIONS_ACME_ES256 = 0, OPTIONS_ACME_RS256, OPTIONS_ACME_EDDSA };
 #define OPTIONS_MAX_ACME_CLIENTS PRESET_MAX_ACME_CLIENTS
 #define OPTIONS_ACME_PROFILE_MAX 128
 #define OPTIONS_DEFAULT_ACME_PROFILE "prof-loadtest"
@@ -152,13 +149,13 @@ struct run_config {
     uint32_t agents;                            /* default 5000 */
     char fleet_prefix[IDENTITY_PREFIX_MAX + 1]; /* default "loadtest" */
     uint64_t heartbeat_ns;                      /* default 30 s */
-    double jitter_pct; /* default 10 (%), interval varies by +/- this share */
-    uint64_t poll_ns;  /* default 30 s; 0 = no work polling */
-    enum options_agent_profile agent_profile;
-    struct identity_os_mix os_mix; /* default 80/10/10 */
-    uint64_t ramp_ns;              /* default: the final heartbeat_ns */
-    bool register_agents;          /* --register */
-    char *agents_file;             /* --agents-file: written with --register, else read */
+    double jitter_pct;                /* default 10 (%), interval varies by +/- this share */
+    uint64_t poll_ns;                 /* default 30 s; 0 = no work polling */
+    enum agent_profile agent_profile; /* sim/agent.h, default AGENT_PROFILE_DEFAULT */
+    struct identity_os_mix os_mix;    /* default 80/10/10 */
+    uint64_t ramp_ns;                 /* default: the final heartbeat_ns */
+    bool register_agents;             /* --register */
+    char *agents_file;                /* --agents-file: written with --register, else read */
 
     /* run */
     uint64_t duration_ns; /* default 5 min */
@@ -198,14 +195,14 @@ struct run_config {
 
     /* ACME clients (DESIGN §5): off unless acme_clients > 0 */
     uint32_t acme_clients;                           /* --acme-clients, default 0 */
-    enum options_acme_mode acme_mode;                /* --acme-mode, default order */
+    enum acme_mode acme_mode;                        /* --acme-mode, default ACME_MODE_ORDER */
     char acme_profile[OPTIONS_ACME_PROFILE_MAX + 1]; /* --acme-profile, default prof-loadtest */
-    char *acme_directory_url;               /* --acme-directory as given (another ACME server, e.g.
+    char *acme_directory_url;         /* --acme-directory as given (another ACME server, e.g.
                                            Pebble), or NULL: certctl's (or the built-in
                                            target's) /acme/profile/<profile>/directory */
-    struct parsed_url acme_directory;       /* its scheme, host and port */
-    enum options_acme_key_alg acme_key_alg; /* --acme-key-alg, default es256 */
-    char *acme_cacert_path;                 /* --acme-cacert: CAs of the --acme-directory server */
+    struct parsed_url acme_directory; /* its scheme, host and port */
+    enum acme_key_alg acme_key_alg;   /* --acme-key-alg, default ACME_KEY_ES256 */
+    char *acme_cacert_path;           /* --acme-cacert: CAs of the --acme-directory server */
 
     int verbosity; /* -1 quiet, 0 normal, 1+ verbose (-v repeatable) */
     bool dry_run;

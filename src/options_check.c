@@ -240,8 +240,7 @@ static int apply_presets(struct run_config *cfg, char *err, size_t errlen)
         FILL(has_heartbeat, RUN_OPT_HEARTBEAT, heartbeat_ns, p->heartbeat_ns)
         FILL(has_jitter, RUN_OPT_JITTER, jitter_pct, p->jitter_pct)
         FILL(has_poll, RUN_OPT_POLL, poll_ns, p->poll_ns)
-        FILL(has_agent_profile, RUN_OPT_AGENT_PROFILE, agent_profile,
-             options_profile_of(p->agent_profile))
+        FILL(has_agent_profile, RUN_OPT_AGENT_PROFILE, agent_profile, p->agent_profile)
         FILL(has_os_mix, RUN_OPT_OS_MIX, os_mix, p->os_mix)
         FILL(has_ramp, RUN_OPT_RAMP, ramp_ns, p->ramp_ns)
         FILL(has_duration, RUN_OPT_DURATION, duration_ns, p->duration_ns)
@@ -250,7 +249,7 @@ static int apply_presets(struct run_config *cfg, char *err, size_t errlen)
         FILL(has_bulk_batch, RUN_OPT_BULK_BATCH, bulk_batch, p->bulk_batch)
         FILL(has_bulk_passes, RUN_OPT_BULK_PASSES, bulk_passes, p->bulk_passes)
         FILL(has_acme_clients, RUN_OPT_ACME_CLIENTS, acme_clients, p->acme_clients)
-        FILL(has_acme_mode, RUN_OPT_ACME_MODE, acme_mode, options_acme_mode_of(p->acme_order_mode))
+        FILL(has_acme_mode, RUN_OPT_ACME_MODE, acme_mode, p->acme_mode)
 #undef FILL
         for (size_t t = 0; !cfg->no_thresholds && t < preset_threshold_count(p); t++) {
             char reason[160];

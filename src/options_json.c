@@ -58,9 +58,7 @@ static json_object *fleet_json(const struct run_config *cfg, json_object *o)
     add(o, "heartbeat_ms", ms_json(cfg->heartbeat_ns));
     add(o, "jitter_pct", json_object_new_double(cfg->jitter_pct));
     add(o, "poll_ms", ms_json(cfg->poll_ns));
-    add(o, "agent_profile",
-        json_object_new_string(cfg->agent_profile == OPTIONS_PROFILE_CERTCTL_1_0 ? "certctl-1.0"
-                                                                                 : "default"));
+    add(o, "agent_profile", json_object_new_string(agent_profile_name(cfg->agent_profile)));
     json_object *mix = json_object_new_object();
     for (int i = 0; i < IDENTITY_OS_COUNT; i++)
         add(mix, identity_os_name((enum identity_os)i), json_object_new_int64(cfg->os_mix.pct[i]));
@@ -129,16 +127,14 @@ static json_object *run_json(const struct run_config *cfg, json_object *o)
 /* ACME clients (sim/acme.h); the directory URL is redacted like every URL in output. */
 static json_object *acme_json(const struct run_config *cfg, json_object *o)
 {
-    static const char *const algs[] = {"es256", "rs256", "eddsa"};
     add(o, "acme_clients", json_object_new_int64(cfg->acme_clients));
-    add(o, "acme_mode",
-        json_object_new_string(cfg->acme_mode == OPTIONS_ACME_BURST ? "burst" : "order"));
+    add(o, "acme_mode", json_object_new_string(acme_mode_name(cfg->acme_mode)));
     add(o, "acme_profile", json_object_new_string(cfg->acme_profile));
     char url[PARSE_PATH_MAX];
     if (cfg->acme_directory_url)
         parse_url_redact(cfg->acme_directory_url, url, sizeof(url));
     add(o, "acme_directory", cfg->acme_directory_url ? json_object_new_string(url) : NULL);
-    add(o, "acme_key_alg", json_object_new_string(algs[cfg->acme_key_alg]));
+    add(o, "acme_key_alg", json_object_new_string(acme_key_alg_name(cfg->acme_key_alg)));
     add(o, "acme_cacert", str_or_null(cfg->acme_cacert_path));
     return o;
 }

@@ -288,7 +288,7 @@ int optval_agent_profile(struct run_config *cfg, enum run_opt id, const char *ar
     struct preset v;
     int rc = via_preset(PRESET_SET_AGENT_PROFILE, arg, &v, reason, n);
     if (rc == OPTVAL_OK)
-        cfg->agent_profile = options_profile_of(v.agent_profile);
+        cfg->agent_profile = v.agent_profile;
     return rc;
 }
 
@@ -534,7 +534,7 @@ int optval_acme_mode(struct run_config *cfg, enum run_opt id, const char *arg, c
     struct preset v;
     int rc = via_preset(PRESET_SET_ACME_MODE, arg, &v, reason, n);
     if (rc == OPTVAL_OK)
-        cfg->acme_mode = options_acme_mode_of(v.acme_order_mode);
+        cfg->acme_mode = v.acme_mode;
     return rc;
 }
 
@@ -576,17 +576,17 @@ int optval_acme_key_alg(struct run_config *cfg, enum run_opt id, const char *arg
                         size_t n)
 {
     (void)id;
-    if (strcmp(arg, "es256") == 0)
-        cfg->acme_key_alg = OPTIONS_ACME_ES256;
-    else if (strcmp(arg, "rs256") == 0)
-        cfg->acme_key_alg = OPTIONS_ACME_RS256;
-    else if (strcmp(arg, "eddsa") == 0)
-        cfg->acme_key_alg = OPTIONS_ACME_EDDSA;
-    else {
-        snprintf(reason, n, "is not an account key algorithm (expected es256, rs256 or eddsa)");
-        return OPTVAL_BAD;
+    static const enum acme_key_alg algs[] = {ACME_KEY_ES256, ACME_KEY_RS256, ACME_KEY_EDDSA};
+    for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+        if (strcmp(arg, acme_key_alg_name(algs[i])) == 0) {
+            cfg->acme_key_alg = algs[i];
+            return OPTVAL_OK;
+        }
     }
-    return OPTVAL_OK;
+    snprintf(reason, n, "is not an account key algorithm (expected %s, %s or %s)",
+             acme_key_alg_name(ACME_KEY_ES256), acme_key_alg_name(ACME_KEY_RS256),
+             acme_key_alg_name(ACME_KEY_EDDSA));
+    return OPTVAL_BAD;
 }
 
 int optval_acme_cacert(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
@@ -596,14 +596,4 @@ int optval_acme_cacert(struct run_config *cfg, enum run_opt id, const char *arg,
     if (parse_readable_file(arg, reason, n) != 0)
         return OPTVAL_BAD;
     return store_string(&cfg->acme_cacert_path, arg, reason, n);
-}
-
-enum options_agent_profile options_profile_of(enum preset_agent_profile p)
-{
-    return p == PRESET_PROFILE_CERTCTL_1_0 ? OPTIONS_PROFILE_CERTCTL_1_0 : OPTIONS_PROFILE_DEFAULT;
-}
-
-enum options_acme_mode options_acme_mode_of(bool acme_order_mode)
-{
-    return acme_order_mode ? OPTIONS_ACME_ORDER : OPTIONS_ACME_BURST;
 }

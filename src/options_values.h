@@ -111,10 +111,6 @@ int optval_acme_cacert(struct run_config *cfg, enum run_opt id, const char *arg,
  * spaces). Returns 0 or -EINVAL with a reason that never contains the key. */
 int optval_check_key(const char *key, char *reason, size_t n);
 
-/* The run_config enums of a preset's agent profile and ACME mode. */
-enum options_agent_profile options_profile_of(enum preset_agent_profile p);
-enum options_acme_mode options_acme_mode_of(bool acme_order_mode);
-
 /* Long name (without "--") of option o. */
 const char *options_name(enum run_opt o);
 

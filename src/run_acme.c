@@ -41,23 +41,6 @@ const char *run_acme_scenario(const struct run_ctx *c)
     return options_actor_scenario(&c->cfg, OPTIONS_ACTOR_ACME);
 }
 
-static enum acme_mode mode_of(const struct run_config *cfg)
-{
-    return cfg->acme_mode == OPTIONS_ACME_BURST ? ACME_MODE_BURST : ACME_MODE_ORDER;
-}
-
-static enum acme_key_alg alg_of(const struct run_config *cfg)
-{
-    switch (cfg->acme_key_alg) {
-    case OPTIONS_ACME_RS256:
-        return ACME_KEY_RS256;
-    case OPTIONS_ACME_EDDSA:
-        return ACME_KEY_EDDSA;
-    default:
-        return ACME_KEY_ES256;
-    }
-}
-
 /* The directory URL: --acme-directory as given, else the certctl (or built-in target) base
  * URL + /acme/profile/<profile>/directory. Returns false when it does not fit. */
 static bool directory_url(const struct run_ctx *c, char *out, size_t n)
@@ -92,8 +75,9 @@ void run_acme_plan(const struct run_ctx *c, FILE *out)
     fprintf(out,
             "plan: acme: %u clients (%u in this shard) in %s mode, %s account keys, "
             "scenario %s, directory %s%s\n",
-            cfg->acme_clients, shard, acme_mode_name(mode_of(cfg)), acme_key_alg_name(alg_of(cfg)),
-            run_acme_scenario(c), url, cfg->acme_directory_url ? " (no API key sent)" : "");
+            cfg->acme_clients, shard, acme_mode_name(cfg->acme_mode),
+            acme_key_alg_name(cfg->acme_key_alg), run_acme_scenario(c), url,
+            cfg->acme_directory_url ? " (no API key sent)" : "");
     if (!cfg->acme_directory_url)
         fprintf(out,
                 "plan: pre-flight: ACME profile %s exists (created through POST "
@@ -164,8 +148,8 @@ static void group_config(const struct run_ctx *c, struct run_acme *ra)
     struct acme_config *ac = &ra->cfg;
     acme_config_defaults(ac);
     ac->scenario = run_acme_scenario(c);
-    ac->mode = mode_of(cfg);
-    ac->key_alg = alg_of(cfg);
+    ac->mode = cfg->acme_mode;
+    ac->key_alg = cfg->acme_key_alg;
     ac->n_clients = cfg->acme_clients;
     ac->shard_k = cfg->shard_k;
     ac->shard_n = cfg->shard_n ? cfg->shard_n : 1;

@@ -80,8 +80,8 @@ static void print_fleet_lines(FILE *out, const struct run_ctx *c, const struct a
             "\nfleet: %u agents (shard %u/%u of %u), scenario %s, profile %s, %s, seed %" PRIu64
             "%s\n",
             n_shard, c->cfg.shard_k, c->cfg.shard_n, c->cfg.agents, c->scenario,
-            c->set.profile == AGENT_PROFILE_CERTCTL_1_0 ? "certctl-1.0" : "default", slot,
-            c->cfg.seed, c->result.phase != RUN_PHASE_NONE ? " (interrupted)" : "");
+            agent_profile_name(c->set.profile), slot, c->cfg.seed,
+            c->result.phase != RUN_PHASE_NONE ? " (interrupted)" : "");
     if (k->retired)
         fprintf(out, "fleet: %" PRIu64 " agents were retired by the server (410) and stopped\n",
                 k->retired);

@@ -27,11 +27,7 @@ static void build_settings(struct run_ctx *c)
 {
     const struct run_config *cfg = &c->cfg;
     struct agent_settings *set = &c->set;
-    agent_settings_profile(set,
-                           cfg->agent_profile == OPTIONS_PROFILE_CERTCTL_1_0
-                               ? AGENT_PROFILE_CERTCTL_1_0
-                               : AGENT_PROFILE_DEFAULT,
-                           PACKAGE_VERSION);
+    agent_settings_profile(set, cfg->agent_profile, PACKAGE_VERSION);
     set->scenario = c->scenario;
     set->prefix = cfg->fleet_prefix;
     set->seed = cfg->seed;

@@ -474,7 +474,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(cfg.heartbeat_ns, 30 * SEC);
     ck_assert_double_eq(cfg.jitter_pct, 10.0);
     ck_assert_uint_eq(cfg.poll_ns, 30 * SEC);
-    ck_assert_int_eq(cfg.agent_profile, OPTIONS_PROFILE_DEFAULT);
+    ck_assert_int_eq(cfg.agent_profile, AGENT_PROFILE_DEFAULT);
     ck_assert_uint_eq(cfg.os_mix.pct[0], 80);
     ck_assert_uint_eq(cfg.os_mix.pct[1], 10);
     ck_assert_uint_eq(cfg.os_mix.pct[2], 10);
@@ -533,7 +533,7 @@ START_TEST(full_line)
                           "8h", "--seed", "42"));
     ck_assert_msg(rc == 0, "%s", err);
     ck_assert_uint_eq(cfg.poll_ns, 0);
-    ck_assert_int_eq(cfg.agent_profile, OPTIONS_PROFILE_CERTCTL_1_0);
+    ck_assert_int_eq(cfg.agent_profile, AGENT_PROFILE_CERTCTL_1_0);
     ck_assert_uint_eq(cfg.os_mix.pct[0], 50);
     ck_assert_uint_eq(cfg.os_mix.pct[2], 25);
     ck_assert_uint_eq(cfg.ramp_ns, 0);
@@ -737,7 +737,7 @@ START_TEST(acme_options_and_presets)
     ck_assert_int_eq(parse(&cfg, ARGS("--scenario", "acme-burst")), 0);
     ck_assert_uint_eq(cfg.agents, 0); /* no agents: the preset allows it */
     ck_assert_uint_eq(cfg.acme_clients, 200);
-    ck_assert_int_eq(cfg.acme_mode, OPTIONS_ACME_BURST);
+    ck_assert_int_eq(cfg.acme_mode, ACME_MODE_BURST);
     ck_assert_uint_eq(cfg.duration_ns, 300 * SEC);
     ck_assert_str_eq(cfg.acme_profile, "prof-loadtest");
     ck_assert_ptr_null(cfg.acme_directory_url);
@@ -751,14 +751,14 @@ START_TEST(acme_options_and_presets)
                                       "--acme-mode", "order", "--agents", "3")),
                      0);
     ck_assert_uint_eq(cfg.acme_clients, 10);
-    ck_assert_int_eq(cfg.acme_mode, OPTIONS_ACME_ORDER);
+    ck_assert_int_eq(cfg.acme_mode, ACME_MODE_ORDER);
     ck_assert_uint_eq(cfg.agents, 3);
     options_free(&cfg);
 
     ck_assert_int_eq(parse(&cfg, ARGS("--scenario", "fleet")), 0);
     ck_assert_uint_eq(cfg.agents, 5000);
     ck_assert_uint_eq(cfg.acme_clients, 20);
-    ck_assert_int_eq(cfg.acme_mode, OPTIONS_ACME_ORDER);
+    ck_assert_int_eq(cfg.acme_mode, ACME_MODE_ORDER);
     ck_assert_uint_eq(cfg.certs, 10000);
     ck_assert(cfg.bulk_rate_per_s > 4.99 && cfg.bulk_rate_per_s < 5.01);
     ck_assert_uint_eq(cfg.n_thresholds, 9);
@@ -771,8 +771,8 @@ START_TEST(acme_options_and_presets)
                          "--acme-key-alg", "rs256", "--acme-cacert", "@CAFILE@")),
         0);
     ck_assert_uint_eq(cfg.acme_clients, 3);
-    ck_assert_int_eq(cfg.acme_mode, OPTIONS_ACME_ORDER); /* the default */
-    ck_assert_int_eq(cfg.acme_key_alg, OPTIONS_ACME_RS256);
+    ck_assert_int_eq(cfg.acme_mode, ACME_MODE_ORDER); /* the default */
+    ck_assert_int_eq(cfg.acme_key_alg, ACME_KEY_RS256);
     ck_assert_str_eq(cfg.acme_directory_url, "https://127.0.0.1:14000/dir");
     ck_assert(cfg.acme_directory.tls);
     ck_assert_uint_eq(cfg.acme_directory.port, 14000);

@@ -85,7 +85,7 @@ START_TEST(good_full)
     ck_assert(p->has_heartbeat && p->heartbeat_ns == 45 * SEC);
     ck_assert(p->has_jitter && p->jitter_pct == 12.5);
     ck_assert(p->has_poll && p->poll_ns == 20 * SEC);
-    ck_assert(p->has_agent_profile && p->agent_profile == PRESET_PROFILE_CERTCTL_1_0);
+    ck_assert(p->has_agent_profile && p->agent_profile == AGENT_PROFILE_CERTCTL_1_0);
     ck_assert(p->has_os_mix);
     ck_assert_uint_eq(p->os_mix.pct[0], 70);
     ck_assert_uint_eq(p->os_mix.pct[1], 20);
@@ -97,7 +97,7 @@ START_TEST(good_full)
     ck_assert(p->has_bulk_batch && p->bulk_batch == 25);
     ck_assert(p->has_bulk_passes && p->bulk_passes == 3);
     ck_assert(p->has_acme_clients && p->acme_clients == 20);
-    ck_assert(p->has_acme_mode && !p->acme_order_mode);
+    ck_assert(p->has_acme_mode && p->acme_mode == ACME_MODE_BURST);
     ck_assert_uint_eq(preset_threshold_count(p), 2);
     ck_assert_str_eq(p->thresholds[1], "http_req_failed:rate<0.01");
     for (int s = 0; s < PRESET_SET__COUNT; s++)
