@@ -1,8 +1,7 @@
-/* refserver/main.c - the fleetsim-target program: parses DESIGN §7's options (one-line
- * errors, exit 2), scrubs API keys from argv, starts the target in the foreground, prints where
+/* refserver/main.c - the fleetsim-target program: reads its options with engine/cmdline's
+ * table (one-line errors, exit 2), scrubs API keys from argv, starts the target in the foreground, prints where
  * it listens (and where the generated CA and API key are), and stops cleanly on SIGINT/SIGTERM. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "engine/cmdline.h"
 #include "engine/exit_status.h"
 #include "engine/parse.h"
 #include "refserver/fault.h"
@@ -20,7 +20,7 @@
 #define MAX_COUNT 10000000u
 
 enum opt_id {
-    OPT_LISTEN = 256,
+    OPT_LISTEN = 0,
     OPT_ALLOW_REMOTE,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
@@ -39,32 +39,7 @@ enum opt_id {
     OPT_ACME_ACTIVE,
     OPT_ACME_PROFILE,
     OPT_FAULT,
-};
-
-static const struct option long_opts[] = {
-    {"listen", required_argument, NULL, OPT_LISTEN},
-    {"allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE},
-    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
-    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
-    {"plain", no_argument, NULL, OPT_PLAIN},
-    {"api-key", required_argument, NULL, OPT_API_KEY},
-    {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
-    {"db", required_argument, NULL, OPT_DB},
-    {"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
-    {"seed-agents", required_argument, NULL, OPT_SEED_AGENTS},
-    {"seed-certs", required_argument, NULL, OPT_SEED_CERTS},
-    {"fleet-prefix", required_argument, NULL, OPT_FLEET_PREFIX},
-    {"seed", required_argument, NULL, OPT_SEED},
-    {"os-mix", required_argument, NULL, OPT_OS_MIX},
-    {"bulk-clamp", required_argument, NULL, OPT_BULK_CLAMP},
-    {"acme-orders-per-hour", required_argument, NULL, OPT_ACME_ORDERS},
-    {"acme-active-orders", required_argument, NULL, OPT_ACME_ACTIVE},
-    {"acme-profile", required_argument, NULL, OPT_ACME_PROFILE},
-    {"fault", required_argument, NULL, OPT_FAULT},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
+    OPT_QUIET,
 };
 
 static const char usage_text[] =
@@ -73,8 +48,9 @@ static const char usage_text[] =
     "\n"
     "  --listen ADDR:PORT        listen address (default 127.0.0.1:8443; port 0 = any)\n"
     "  --allow-remote            permit a non-loopback listen address\n"
-    "  --tls-cert FILE --tls-key FILE   serve this certificate (default: generate a CA\n"
-    "                            and a certificate for 127.0.0.1/localhost)\n"
+    "  --tls-cert FILE           serve this certificate chain with --tls-key (default:\n"
+    "                            generate a CA and a certificate for 127.0.0.1/localhost)\n"
+    "  --tls-key FILE            the key of --tls-cert\n"
     "  --plain                   plain HTTP instead of HTTPS\n"
     "  --api-key KEY             accepted Bearer key (repeatable; removed from argv)\n"
     "  --api-key-file FILE       read one key from the first line of FILE (repeatable)\n"
@@ -94,7 +70,8 @@ static const char usage_text[] =
     "  --fault ENDPOINT:KIND=VALUE   repeatable; ENDPOINT a name or *; KIND latency=50ms\n"
     "                            | latency=10ms-80ms | error=0.05 | drop=0.01 | stall=2s\n"
     "  -q, --quiet               only the address lines\n"
-    "  -h, --help                this text        -V, --version   the version\n"
+    "  -h, --help                this text\n"
+    "  -V, --version             the version\n"
     "\n"
     "Endpoint names: heartbeat work csr job_status cert_fetch register bulk_renew\n"
     "cert_list acme_directory acme_nonce acme_account acme_order acme_authz\n"
@@ -109,179 +86,237 @@ struct main_opts {
     char *scrub[2 * TARGET_MAX_API_KEYS + 2]; /* argv bytes to overwrite */
     size_t n_scrub;
     char *db_url; /* owned copy (argv's is scrubbed) */
+    char listen_host[64];
     char key_file_dir[64];
     char key_file[96];
 };
 
-static int usage_error(const char *option, const char *value, const char *reason)
+/* Adds an accepted key (a copy). Returns CMDLINE_OK, or CMDLINE_BAD_HIDDEN with a reason. */
+static int add_key(struct main_opts *o, const char *key, char *reason, size_t n)
 {
-    char line[512];
-    parse_error_line(line, sizeof line, PROG, option, value, reason);
-    fprintf(stderr, "%s\n", line);
-    return -EXIT_STATUS_USAGE;
-}
-
-static int add_key(struct main_opts *o, const char *key, const char *option)
-{
-    if (o->n_keys == TARGET_MAX_API_KEYS)
-        return usage_error(option, NULL, "too many API keys (at most 16)");
     size_t len = strlen(key);
-    if (len == 0 || len > TARGET_API_KEY_MAX)
-        return usage_error(option, NULL, "is empty or longer than 256 bytes");
+    if (o->n_keys == TARGET_MAX_API_KEYS) {
+        snprintf(reason, n, "is one key too many (expected at most %d)", TARGET_MAX_API_KEYS);
+        return CMDLINE_BAD_HIDDEN;
+    }
+    if (len == 0 || len > TARGET_API_KEY_MAX) {
+        snprintf(reason, n, "is empty or too long (expected 1 to %d bytes)", TARGET_API_KEY_MAX);
+        return CMDLINE_BAD_HIDDEN;
+    }
     o->keys[o->n_keys] = strdup(key);
-    if (!o->keys[o->n_keys])
-        return usage_error(option, NULL, "out of memory");
+    if (!o->keys[o->n_keys]) {
+        snprintf(reason, n, "could not be stored: out of memory");
+        return CMDLINE_BAD_HIDDEN;
+    }
     o->cfg.api_keys[o->n_keys] = o->keys[o->n_keys];
     o->n_keys++;
-    return 0;
+    return CMDLINE_OK;
 }
 
-static int opt_count(const char *name, const char *v, uint32_t min, uint32_t max, uint32_t *out)
+/* Remembers argv bytes to overwrite once parsing is done (secrets out of ps). */
+static void scrub_later(struct main_opts *o, char *arg)
 {
-    char why[160];
-    if (parse_count_u32(v, min, max, out, why, sizeof why) < 0)
-        return usage_error(name, v, why);
-    return 0;
+    if (o->n_scrub < sizeof o->scrub / sizeof o->scrub[0])
+        o->scrub[o->n_scrub++] = arg;
 }
 
-static int opt_on_off(const char *name, const char *v, bool *out)
+static int opt_listen(void *ctx, int id, char *v, char *why, size_t n)
 {
-    if (strcmp(v, "on") == 0)
-        *out = true;
-    else if (strcmp(v, "off") == 0)
-        *out = false;
-    else
-        return usage_error(name, v, "is not on or off");
-    return 0;
+    struct main_opts *o = ctx;
+    (void)id;
+    struct parsed_listen pl;
+    if (parse_listen_addr(v, &pl, why, n) < 0)
+        return CMDLINE_BAD;
+    snprintf(o->listen_host, sizeof o->listen_host, "%s", pl.host);
+    o->cfg.port = pl.port;
+    return CMDLINE_OK;
 }
 
-static int opt_value(struct main_opts *o, int id, char *v, char *listen_host, size_t hostlen)
+static int opt_tls_file(void *ctx, int id, char *v, char *why, size_t n)
 {
-    struct target_config *c = &o->cfg;
-    char why[200];
-    switch (id) {
-    case OPT_LISTEN: {
-        struct parsed_listen pl;
-        if (parse_listen_addr(v, &pl, why, sizeof why) < 0)
-            return usage_error("--listen", v, why);
-        snprintf(listen_host, hostlen, "%s", pl.host);
-        c->port = pl.port;
-        return 0;
-    }
-    case OPT_TLS_CERT:
-    case OPT_TLS_KEY:
-        if (parse_readable_file(v, why, sizeof why) < 0)
-            return usage_error(id == OPT_TLS_CERT ? "--tls-cert" : "--tls-key", v, why);
-        *(id == OPT_TLS_CERT ? &c->tls_cert_file : &c->tls_key_file) = v;
-        return 0;
-    case OPT_API_KEY:
-        if (o->n_scrub < sizeof o->scrub / sizeof o->scrub[0])
-            o->scrub[o->n_scrub++] = v;
-        return add_key(o, v, "--api-key");
-    case OPT_API_KEY_FILE: {
-        char key[KEY_BUF_LEN];
-        if (parse_read_first_line(v, key, sizeof key, why, sizeof why) < 0)
-            return usage_error("--api-key-file", v, why);
-        int rc = add_key(o, key, "--api-key-file");
-        memset(key, 0, sizeof key);
-        return rc;
-    }
-    case OPT_DB:
-        free(o->db_url);
-        o->db_url = strdup(v);
-        if (!o->db_url)
-            return usage_error("--db", NULL, "out of memory");
-        c->db_url = o->db_url;
-        if (strchr(v, '@') && o->n_scrub < sizeof o->scrub / sizeof o->scrub[0])
-            o->scrub[o->n_scrub++] = v; /* user[:password]@: keep it out of ps */
-        return 0;
-    case OPT_RATE_LIMIT:
-        if (strcmp(v, "off") == 0) {
-            c->rate_per_s = 0.0;
-        } else {
-            if (parse_rate_per_s(v, 0.001, 1e9, &c->rate_per_s, why, sizeof why) < 0)
-                return usage_error("--rate-limit", v, why);
-        }
-        c->burst = 0.0; /* 2 x rate, as certctl's defaults (50/s, burst 100) */
-        return 0;
-    case OPT_SEED_AGENTS:
-        return opt_count("--seed-agents", v, 0, MAX_COUNT, &c->seed_agents);
-    case OPT_SEED_CERTS:
-        return opt_count("--seed-certs", v, 0, MAX_COUNT, &c->seed_certs);
-    case OPT_FLEET_PREFIX:
-        if (identity_prefix_check(v) < 0)
-            return usage_error("--fleet-prefix", v, "does not match [a-z][a-z0-9]{0,23}");
-        c->fleet_prefix = v;
-        return 0;
-    case OPT_SEED:
-        if (parse_count_u64(v, 0, UINT64_MAX, &c->seed, why, sizeof why) < 0)
-            return usage_error("--seed", v, why);
-        return 0;
-    case OPT_OS_MIX:
-        if (parse_os_mix(v, c->os_mix.pct, why, sizeof why) < 0)
-            return usage_error("--os-mix", v, why);
-        return 0;
-    case OPT_BULK_CLAMP:
-        return opt_on_off("--bulk-clamp", v, &c->bulk_clamp);
-    case OPT_ACME_ORDERS:
-        return opt_count("--acme-orders-per-hour", v, 1, MAX_COUNT, &c->acme_orders_per_hour);
-    case OPT_ACME_ACTIVE:
-        return opt_count("--acme-active-orders", v, 1, MAX_COUNT, &c->acme_active_orders);
-    case OPT_ACME_PROFILE:
-        if (!*v)
-            return usage_error("--acme-profile", v, "is empty");
-        c->acme_profile_id = v;
-        return 0;
-    case OPT_FAULT: {
-        struct fault_rule r;
-        if (fault_parse(v, &r, why, sizeof why) < 0)
-            return usage_error("--fault", v, why);
-        if (c->n_faults == TARGET_MAX_FAULTS)
-            return usage_error("--fault", v, "is one rule too many (at most 32)");
-        c->faults[c->n_faults++] = v;
-        return 0;
-    }
-    default:
-        return usage_error("", v, "is not an option");
-    }
+    struct target_config *c = &((struct main_opts *)ctx)->cfg;
+    if (parse_readable_file(v, why, n) < 0)
+        return CMDLINE_BAD;
+    *(id == OPT_TLS_CERT ? &c->tls_cert_file : &c->tls_key_file) = v;
+    return CMDLINE_OK;
 }
 
-/* Returns 0 to run, 1 when --help/--version was answered, or -EXIT_STATUS_USAGE. */
-static int parse_args(int argc, char **argv, struct main_opts *o, char *listen_host, size_t hostlen)
+static int opt_api_key(void *ctx, int id, char *v, char *why, size_t n)
 {
-    int ch;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":qhV", long_opts, NULL)) != -1) {
-        switch (ch) {
-        case 'q':
-            o->cfg.quiet = true;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return 1;
-        case 'V':
-            printf(PROG " %s\n", PACKAGE_VERSION);
-            return 1;
-        case OPT_ALLOW_REMOTE:
-            o->cfg.allow_remote = true;
-            break;
-        case OPT_PLAIN:
-            o->cfg.plain = true;
-            break;
-        case ':':
-            return usage_error(argv[optind - 1], NULL, "needs a value");
-        case '?':
-            return usage_error(argv[optind - 1], NULL, "is not an option (see " PROG " --help)");
-        default: {
-            int rc = opt_value(o, ch, optarg, listen_host, hostlen);
-            if (rc < 0)
-                return rc;
-        }
-        }
+    (void)id;
+    scrub_later(ctx, v);
+    return add_key(ctx, v, why, n);
+}
+
+static int opt_api_key_file(void *ctx, int id, char *v, char *why, size_t n)
+{
+    (void)id;
+    char key[KEY_BUF_LEN];
+    if (parse_read_first_line(v, key, sizeof key, why, n) < 0)
+        return CMDLINE_BAD;
+    int rc = add_key(ctx, key, why, n);
+    memset(key, 0, sizeof key);
+    return rc == CMDLINE_OK ? CMDLINE_OK : CMDLINE_BAD; /* the file name may be shown */
+}
+
+static int opt_db(void *ctx, int id, char *v, char *why, size_t n)
+{
+    struct main_opts *o = ctx;
+    (void)id;
+    free(o->db_url);
+    o->db_url = strdup(v);
+    if (!o->db_url) {
+        snprintf(why, n, "could not be stored: out of memory");
+        return CMDLINE_BAD_HIDDEN;
     }
-    if (optind < argc)
-        return usage_error("argument", argv[optind], "is not expected (options only)");
-    return 0;
+    o->cfg.db_url = o->db_url;
+    if (strchr(v, '@'))
+        scrub_later(o, v); /* user[:password]@: keep it out of ps */
+    return CMDLINE_OK;
+}
+
+static int opt_rate_limit(void *ctx, int id, char *v, char *why, size_t n)
+{
+    struct target_config *c = &((struct main_opts *)ctx)->cfg;
+    (void)id;
+    if (strcmp(v, "off") == 0)
+        c->rate_per_s = 0.0;
+    else if (parse_rate_per_s(v, 0.001, 1e9, &c->rate_per_s, why, n) < 0)
+        return CMDLINE_BAD;
+    c->burst = 0.0; /* 2 x rate, as certctl's defaults (50/s, burst 100) */
+    return CMDLINE_OK;
+}
+
+/* The counts: seeded agents and certificates, the ACME limits. */
+static int opt_count(void *ctx, int id, char *v, char *why, size_t n)
+{
+    struct target_config *c = &((struct main_opts *)ctx)->cfg;
+    uint32_t *out = id == OPT_SEED_AGENTS   ? &c->seed_agents
+                    : id == OPT_SEED_CERTS  ? &c->seed_certs
+                    : id == OPT_ACME_ORDERS ? &c->acme_orders_per_hour
+                                            : &c->acme_active_orders;
+    uint32_t min = id == OPT_SEED_AGENTS || id == OPT_SEED_CERTS ? 0 : 1;
+    return parse_count_u32(v, min, MAX_COUNT, out, why, n) < 0 ? CMDLINE_BAD : CMDLINE_OK;
+}
+
+static int opt_fleet_prefix(void *ctx, int id, char *v, char *why, size_t n)
+{
+    struct target_config *c = &((struct main_opts *)ctx)->cfg;
+    (void)id;
+    if (identity_prefix_check(v) < 0) {
+        snprintf(why, n, "does not match [a-z][a-z0-9]{0,23} (expected e.g. loadtest)");
+        return CMDLINE_BAD;
+    }
+    c->fleet_prefix = v;
+    return CMDLINE_OK;
+}
+
+static int opt_seed(void *ctx, int id, char *v, char *why, size_t n)
+{
+    struct target_config *c = &((struct main_opts *)ctx)->cfg;
+    (void)id;
+    return parse_count_u64(v, 0, UINT64_MAX, &c->seed, why, n) < 0 ? CMDLINE_BAD : CMDLINE_OK;
+}
+
+static int opt_os_mix(void *ctx, int id, char *v, char *why, size_t n)
+{
+    struct target_config *c = &((struct main_opts *)ctx)->cfg;
+    (void)id;
+    return parse_os_mix(v, c->os_mix.pct, why, n) < 0 ? CMDLINE_BAD : CMDLINE_OK;
+}
+
+static int opt_bulk_clamp(void *ctx, int id, char *v, char *why, size_t n)
+{
+    struct target_config *c = &((struct main_opts *)ctx)->cfg;
+    (void)id;
+    if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+        snprintf(why, n, "is not on or off (expected on or off)");
+        return CMDLINE_BAD;
+    }
+    c->bulk_clamp = strcmp(v, "on") == 0;
+    return CMDLINE_OK;
+}
+
+static int opt_acme_profile(void *ctx, int id, char *v, char *why, size_t n)
+{
+    struct target_config *c = &((struct main_opts *)ctx)->cfg;
+    (void)id;
+    if (!*v) {
+        snprintf(why, n, "is empty (expected a profile id, e.g. prof-loadtest)");
+        return CMDLINE_BAD;
+    }
+    c->acme_profile_id = v;
+    return CMDLINE_OK;
+}
+
+static int opt_fault(void *ctx, int id, char *v, char *why, size_t n)
+{
+    struct target_config *c = &((struct main_opts *)ctx)->cfg;
+    (void)id;
+    struct fault_rule r;
+    if (fault_parse(v, &r, why, n) < 0)
+        return CMDLINE_BAD;
+    if (c->n_faults == TARGET_MAX_FAULTS) {
+        snprintf(why, n, "is one rule too many (expected at most %d)", TARGET_MAX_FAULTS);
+        return CMDLINE_BAD;
+    }
+    c->faults[c->n_faults++] = v;
+    return CMDLINE_OK;
+}
+
+static int opt_flag(void *ctx, int id, char *v, char *why, size_t n)
+{
+    struct target_config *c = &((struct main_opts *)ctx)->cfg;
+    (void)v;
+    (void)why;
+    (void)n;
+    *(id == OPT_ALLOW_REMOTE ? &c->allow_remote : id == OPT_PLAIN ? &c->plain : &c->quiet) = true;
+    return CMDLINE_OK;
+}
+
+/* The options, in --help order: name, id, takes a value, repeatable, one-letter form,
+ * handler. */
+static const struct cmdline_opt target_opts[] = {
+    {"listen", OPT_LISTEN, true, false, 0, opt_listen},
+    {"allow-remote", OPT_ALLOW_REMOTE, false, false, 0, opt_flag},
+    {"tls-cert", OPT_TLS_CERT, true, false, 0, opt_tls_file},
+    {"tls-key", OPT_TLS_KEY, true, false, 0, opt_tls_file},
+    {"plain", OPT_PLAIN, false, false, 0, opt_flag},
+    {"api-key", OPT_API_KEY, true, true, 0, opt_api_key},
+    {"api-key-file", OPT_API_KEY_FILE, true, true, 0, opt_api_key_file},
+    {"db", OPT_DB, true, false, 0, opt_db},
+    {"rate-limit", OPT_RATE_LIMIT, true, false, 0, opt_rate_limit},
+    {"seed-agents", OPT_SEED_AGENTS, true, false, 0, opt_count},
+    {"seed-certs", OPT_SEED_CERTS, true, false, 0, opt_count},
+    {"fleet-prefix", OPT_FLEET_PREFIX, true, false, 0, opt_fleet_prefix},
+    {"seed", OPT_SEED, true, false, 0, opt_seed},
+    {"os-mix", OPT_OS_MIX, true, false, 0, opt_os_mix},
+    {"bulk-clamp", OPT_BULK_CLAMP, true, false, 0, opt_bulk_clamp},
+    {"acme-orders-per-hour", OPT_ACME_ORDERS, true, false, 0, opt_count},
+    {"acme-active-orders", OPT_ACME_ACTIVE, true, false, 0, opt_count},
+    {"acme-profile", OPT_ACME_PROFILE, true, false, 0, opt_acme_profile},
+    {"fault", OPT_FAULT, true, true, 0, opt_fault},
+    {"quiet", OPT_QUIET, false, false, 'q', opt_flag},
+};
+
+static const struct cmdline_spec target_cmdline = {
+    PROG, target_opts, sizeof target_opts / sizeof target_opts[0], true, NULL};
+
+/* Returns 0 to run, 1 when --help/--version was answered, or -EXIT_STATUS_USAGE with the
+ * line printed on stderr. */
+static int parse_args(int argc, char **argv, struct main_opts *o)
+{
+    struct cmdline_result res;
+    char err[512];
+    if (cmdline_parse(&target_cmdline, argc, argv, o, &res, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -EXIT_STATUS_USAGE;
+    }
+    if (res.action == CMDLINE_ACTION_HELP)
+        fputs(usage_text, stdout);
+    else if (res.action == CMDLINE_ACTION_VERSION)
+        printf(PROG " %s\n", PACKAGE_VERSION);
+    return res.action == CMDLINE_ACTION_RUN ? 0 : 1;
 }
 
 /* certctl's own server variable: comma-separated shared keys. */
@@ -290,22 +325,28 @@ static int keys_from_env(struct main_opts *o)
     const char *env = getenv("CERTCTL_AUTH_SECRET");
     if (!env || !*env)
         return 0;
+    char why[160] = "could not be read: out of memory";
     char *copy = strdup(env), *save = NULL;
-    if (!copy)
-        return usage_error("CERTCTL_AUTH_SECRET", NULL, "out of memory");
-    int rc = 0;
-    for (char *k = strtok_r(copy, ",", &save); k && rc == 0; k = strtok_r(NULL, ",", &save)) {
+    int rc = copy ? CMDLINE_OK : CMDLINE_BAD;
+    for (char *k = copy ? strtok_r(copy, ",", &save) : NULL; k && rc == CMDLINE_OK;
+         k = strtok_r(NULL, ",", &save)) {
         while (*k == ' ')
             k++;
         size_t len = strlen(k);
         while (len && k[len - 1] == ' ')
             k[--len] = '\0';
         if (len)
-            rc = add_key(o, k, "CERTCTL_AUTH_SECRET");
+            rc = add_key(o, k, why, sizeof why);
     }
-    memset(copy, 0, strlen(env));
+    if (copy)
+        memset(copy, 0, strlen(env));
     free(copy);
-    return rc;
+    if (rc == CMDLINE_OK)
+        return 0;
+    char line[512];
+    parse_error_line(line, sizeof line, PROG, "CERTCTL_AUTH_SECRET", NULL, why);
+    fprintf(stderr, "%s\n", line);
+    return -EXIT_STATUS_USAGE;
 }
 
 /* Writes the generated key into a private file so the user can pass --api-key-file. */
@@ -378,9 +419,9 @@ static int serve(struct main_opts *o)
 int main(int argc, char **argv)
 {
     static struct main_opts o;
-    char listen_host[64] = TARGET_DEFAULT_HOST;
+    snprintf(o.listen_host, sizeof o.listen_host, "%s", TARGET_DEFAULT_HOST);
     target_config_defaults(&o.cfg);
-    int prc = parse_args(argc, argv, &o, listen_host, sizeof listen_host);
+    int prc = parse_args(argc, argv, &o);
     for (size_t i = 0; i < o.n_scrub; i++)
         if (o.scrub[i])
             memset(o.scrub[i], 'x', strlen(o.scrub[i]));
@@ -390,7 +431,7 @@ int main(int argc, char **argv)
         cleanup(&o);
         return prc > 0 ? EXIT_STATUS_OK : EXIT_STATUS_USAGE;
     }
-    o.cfg.listen_host = listen_host;
+    o.cfg.listen_host = o.listen_host;
     o.cfg.n_api_keys = o.n_keys;
     char err[512];
     if (target_config_check(&o.cfg, err, sizeof err) < 0) {

@@ -1,5 +1,5 @@
 /* src/main.c - fleetsim's entry point: dispatches `fleetsim [run] ...` (options_parse, then
- * cmd_run), `fleetsim seed ...` (seed_cmd_main), `fleetsim merge ...` (cmd_merge_main) and
+ * cmd_run), `fleetsim seed ...` (cmd_seed_main), `fleetsim merge ...` (cmd_merge_main) and
  * `fleetsim report ...` (cmd_report_main); a usage error prints one line on stderr and exits 2. */
 #include <errno.h>
 #include <stdbool.h>
@@ -12,9 +12,9 @@
 #include "src/cmd_merge.h"
 #include "src/cmd_report.h"
 #include "src/cmd_run.h"
+#include "src/cmd_seed.h"
 #include "src/help.h"
 #include "src/options.h"
-#include "seed/seed_cmd.h"
 
 /* Buffer of standard output when it is not a terminal. */
 #define STDOUT_BUFFER_BYTES (1024 * 1024)
@@ -74,7 +74,7 @@ int main(int argc, char **argv)
     if (!isatty(STDOUT_FILENO))
         setvbuf(stdout, NULL, _IOFBF, STDOUT_BUFFER_BYTES);
     if (argc > 1 && strcmp(argv[1], "seed") == 0)
-        return seed_cmd_main(argc - 1, argv + 1); /* its argv[0] is "seed" */
+        return cmd_seed_main(argc - 1, argv + 1); /* its argv[0] is "seed" */
     if (argc > 1 && (strcmp(argv[1], "merge") == 0 || strcmp(argv[1], "report") == 0)) {
         int rc = argv[1][0] == 'm' ? cmd_merge_main(argc - 1, argv + 1)
                                    : cmd_report_main(argc - 1, argv + 1);

@@ -232,7 +232,7 @@ void options_defaults(struct run_config *cfg);
  * `fleetsim: --scenario FILE: "key": reason`. On a usage error returns EXIT_STATUS_USAGE (2) and writes exactly one line
  * (no newline) into err, e.g. `fleetsim: --agents: "abc" is not a number (expected an integer
  * from 1 to 1000000)`; cfg then holds nothing to free beyond what options_free handles.
- * Always call options_free(cfg) afterwards. Not thread-safe (getopt). */
+ * Always call options_free(cfg) afterwards. */
 int options_parse(int argc, char **argv, struct run_config *cfg, char *err, size_t errlen);
 
 /* Releases what cfg owns and wipes the API key. cfg may be reused after options_defaults. */

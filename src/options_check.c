@@ -1,9 +1,7 @@
 /* src/options_check.c - what `fleetsim run` does after its command line is read (see
  * options_values.h): the environment defaults, what the --scenario presets set, the
- * cross-option checks, the thresholds and the derived defaults; and the one-line usage errors
- * both steps print. */
+ * cross-option checks, the thresholds and the derived defaults. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,30 +17,6 @@
 
 #define ENV_URL "CERTCTL_SERVER_URL"
 #define ENV_API_KEY "CERTCTL_API_KEY"
-
-/* ---- error lines ---- */
-
-int optval_usage_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        int w = snprintf(err, errlen, "%s: ", OPTIONS_PROG);
-        va_list ap;
-        va_start(ap, fmt);
-        if (w >= 0 && (size_t)w < errlen)
-            vsnprintf(err + w, errlen - (size_t)w, fmt, ap);
-        va_end(ap);
-    }
-    return EXIT_STATUS_USAGE;
-}
-
-int optval_value_error(char *err, size_t errlen, const char *name, const char *value,
-                       const char *reason)
-{
-    char opt[64];
-    snprintf(opt, sizeof(opt), "--%s", name);
-    parse_error_line(err, errlen, OPTIONS_PROG, opt, value, reason);
-    return EXIT_STATUS_USAGE;
-}
 
 /* ---- after the command line ---- */
 
@@ -89,21 +63,22 @@ static int check_conflicts(const struct run_config *cfg, char *err, size_t errle
 {
     for (size_t i = 0; i < sizeof(conflicts) / sizeof(conflicts[0]); i++) {
         if (options_explicit(cfg, conflicts[i].a) && options_explicit(cfg, conflicts[i].b))
-            return optval_usage_error(
-                err, errlen, "--%s and --%s cannot be used together (expected one of them)",
+            return cmdline_usage_error(
+                err, errlen, OPTIONS_PROG,
+                "--%s and --%s cannot be used together (expected one of them)",
                 options_name(conflicts[i].a), options_name(conflicts[i].b));
     }
     if (cfg->bulk_rate_per_s > 0 && cfg->certs == 0)
-        return optval_usage_error(
-            err, errlen,
+        return cmdline_usage_error(
+            err, errlen, OPTIONS_PROG,
             "--bulk-rate: the operator has no certificates to renew (expected --certs N too, the "
             "seeded certificates mc-%s-00001..N)",
             cfg->fleet_prefix);
     if (cfg->conn_mode == OPTIONS_CONN_POOL && cfg->pool_size > cfg->agents)
-        return optval_usage_error(err, errlen,
-                                  "--conn: \"pool:%u\" has more connections than agents (expected "
-                                  "pool:N with N from 1 to %u, the --agents count)",
-                                  cfg->pool_size, cfg->agents);
+        return cmdline_usage_error(err, errlen, OPTIONS_PROG,
+                                   "--conn: \"pool:%u\" has more connections than agents (expected "
+                                   "pool:N with N from 1 to %u, the --agents count)",
+                                   cfg->pool_size, cfg->agents);
     return 0;
 }
 
@@ -122,7 +97,8 @@ static int check_agents_file(const struct run_config *cfg, char *err, size_t err
                 snprintf(reason + l - 1, sizeof(reason) - (l - 1), "%s",
                          " written by an earlier run with --register)");
         }
-        return optval_value_error(err, errlen, "agents-file", cfg->agents_file, reason);
+        return cmdline_value_error(err, errlen, OPTIONS_PROG, "agents-file", cfg->agents_file,
+                                   reason);
     }
     return 0;
 }
@@ -141,10 +117,10 @@ static int check_stdout_outputs(const struct run_config *cfg, char *err, size_t 
         if (!out_file_is_stdout(outs[i].path))
             continue;
         if (first)
-            return optval_usage_error(err, errlen,
-                                      "--%s: \"-\" (standard output) is already --%s's (expected "
-                                      "one output on standard output, the others in files)",
-                                      outs[i].name, first);
+            return cmdline_usage_error(err, errlen, OPTIONS_PROG,
+                                       "--%s: \"-\" (standard output) is already --%s's (expected "
+                                       "one output on standard output, the others in files)",
+                                       outs[i].name, first);
         first = outs[i].name;
     }
     return 0;
@@ -160,16 +136,16 @@ static int check_acme(const struct run_config *cfg, char *err, size_t errlen)
     for (size_t i = 0; cfg->acme_clients == 0 && i < sizeof(acme_opts) / sizeof(acme_opts[0]);
          i++) {
         if (options_explicit(cfg, acme_opts[i]))
-            return optval_usage_error(
-                err, errlen,
+            return cmdline_usage_error(
+                err, errlen, OPTIONS_PROG,
                 "--%s: has no effect without ACME clients (expected --acme-clients N "
                 "or a scenario with ACME clients, e.g. acme-burst)",
                 options_name(acme_opts[i]));
     }
     if (options_explicit(cfg, RUN_OPT_ACME_CACERT) &&
         !options_explicit(cfg, RUN_OPT_ACME_DIRECTORY))
-        return optval_usage_error(
-            err, errlen,
+        return cmdline_usage_error(
+            err, errlen, OPTIONS_PROG,
             "--acme-cacert: only applies to --acme-directory (expected it with "
             "--acme-directory URL; certctl's ACME server uses --cacert)");
     return 0;
@@ -183,8 +159,8 @@ static int threshold_error(const char *spec, const char *reason, char *err, size
     snprintf(prefix, sizeof(prefix), "threshold '%s': ", spec);
     size_t len = strlen(prefix);
     if (strncmp(reason, prefix, len) == 0)
-        return optval_value_error(err, errlen, "threshold", spec, reason + len);
-    return optval_value_error(err, errlen, "threshold", NULL, reason);
+        return cmdline_value_error(err, errlen, OPTIONS_PROG, "threshold", spec, reason + len);
+    return cmdline_value_error(err, errlen, OPTIONS_PROG, "threshold", NULL, reason);
 }
 
 /* Parses every --threshold spec (engine/threshold.h) and checks its scenario tag. */
@@ -194,7 +170,8 @@ static int check_thresholds(struct run_config *cfg, char *err, size_t errlen)
         return 0;
     cfg->thresholds = calloc(cfg->n_thresholds, sizeof(*cfg->thresholds));
     if (!cfg->thresholds)
-        return optval_usage_error(err, errlen, "out of memory while parsing --threshold");
+        return cmdline_usage_error(err, errlen, OPTIONS_PROG,
+                                   "out of memory while parsing --threshold");
     const char *default_name = "default";
     const char *const *names =
         cfg->n_scenarios ? (const char *const *)cfg->scenarios : &default_name;
@@ -253,9 +230,9 @@ static int apply_presets(struct run_config *cfg, char *err, size_t errlen)
 #undef FILL
         for (size_t t = 0; !cfg->no_thresholds && t < preset_threshold_count(p); t++) {
             char reason[160];
-            if (optval_threshold(cfg, RUN_OPT_THRESHOLD, p->thresholds[t], reason,
-                                 sizeof(reason)) != OPTVAL_OK)
-                return optval_usage_error(err, errlen, "--scenario %s: %s", p->name, reason);
+            if (optval_add_threshold(cfg, p->thresholds[t], reason, sizeof(reason)) != CMDLINE_OK)
+                return cmdline_usage_error(err, errlen, OPTIONS_PROG, "--scenario %s: %s", p->name,
+                                           reason);
         }
     }
     return 0;

@@ -18,9 +18,9 @@ static int store_string(char **slot, const char *arg, char *reason, size_t n)
     *slot = strdup(arg);
     if (!*slot) {
         snprintf(reason, n, "could not be stored: out of memory (expected a shorter value)");
-        return OPTVAL_BAD;
+        return CMDLINE_BAD;
     }
-    return OPTVAL_OK;
+    return CMDLINE_OK;
 }
 
 /* Parses arg as a preset setting (sim/preset.h: the one copy of the rule a scenario file uses
@@ -29,11 +29,12 @@ static int via_preset(enum preset_setting s, const char *arg, struct preset *v, 
                       size_t n)
 {
     memset(v, 0, sizeof(*v));
-    return preset_set(v, s, arg, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
+    return preset_set(v, s, arg, reason, n) ? CMDLINE_BAD : CMDLINE_OK;
 }
 
-int optval_flag(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_flag(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)arg;
     (void)reason;
     (void)n;
@@ -62,17 +63,18 @@ int optval_flag(struct run_config *cfg, enum run_opt id, const char *arg, char *
     default:
         break;
     }
-    return OPTVAL_OK;
+    return CMDLINE_OK;
 }
 
-int optval_url(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_url(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     if (parse_url(arg, &cfg->url, reason, n) != 0)
-        return OPTVAL_BAD_REDACTED;
+        return CMDLINE_BAD_REDACTED;
     cfg->url_set = true;
     cfg->url_source = OPTIONS_SOURCE_ARG;
-    return OPTVAL_OK;
+    return CMDLINE_OK;
 }
 
 int optval_check_key(const char *key, char *reason, size_t n)
@@ -95,19 +97,20 @@ int optval_check_key(const char *key, char *reason, size_t n)
     return -EINVAL;
 }
 
-int optval_api_key(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_api_key(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     if (optval_check_key(arg, reason, n) != 0)
-        return OPTVAL_BAD_HIDDEN;
+        return CMDLINE_BAD_HIDDEN;
     snprintf(cfg->api_key, sizeof(cfg->api_key), "%s", arg);
     cfg->api_key_source = OPTIONS_SOURCE_ARG;
-    return OPTVAL_OK;
+    return CMDLINE_OK;
 }
 
-int optval_api_key_file(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                        size_t n)
+int optval_api_key_file(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     char key[OPTIONS_API_KEY_MAX + 1];
     int rc = parse_read_first_line(arg, key, sizeof(key), reason, n);
@@ -115,7 +118,7 @@ int optval_api_key_file(struct run_config *cfg, enum run_opt id, const char *arg
         rc = -EINVAL;
     if (rc != 0) {
         explicit_bzero(key, sizeof(key));
-        return OPTVAL_BAD;
+        return CMDLINE_BAD;
     }
     memcpy(cfg->api_key, key, sizeof(key));
     explicit_bzero(key, sizeof(key));
@@ -123,11 +126,12 @@ int optval_api_key_file(struct run_config *cfg, enum run_opt id, const char *arg
     return store_string(&cfg->api_key_file, arg, reason, n);
 }
 
-int optval_cacert(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_cacert(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     if (parse_readable_file(arg, reason, n) != 0)
-        return OPTVAL_BAD;
+        return CMDLINE_BAD;
     return store_string(&cfg->cacert_path, arg, reason, n);
 }
 
@@ -141,20 +145,20 @@ static void show_path(const char *path, char *buf, size_t n)
 }
 
 /* Loads --scenario FILE (sim/scenario_file.h) into *p. On failure the reason is a whole line
- * `--scenario FILE: "key": reason` (OPTVAL_BAD_LINE). */
+ * `--scenario FILE: "key": reason` (CMDLINE_BAD_LINE). */
 static int load_scenario_file(const char *arg, struct preset **p, char *reason, size_t n)
 {
     char why[1024], shown[PARSE_PATH_MAX];
     if (scenario_file_load(arg, p, why, sizeof(why)) == 0)
-        return OPTVAL_OK;
+        return CMDLINE_OK;
     show_path(arg, shown, sizeof(shown));
     snprintf(reason, n, "--scenario %s: %s", shown, why);
-    return OPTVAL_BAD_LINE;
+    return CMDLINE_BAD_LINE;
 }
 
-int optval_scenario(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                    size_t n)
+int optval_scenario(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     char list[256];
     options_scenario_list(list, sizeof(list));
@@ -166,16 +170,16 @@ int optval_scenario(struct run_config *cfg, enum run_opt id, const char *arg, ch
                  "is not a known scenario (expected one of: %s; or a scenario file, "
                  "a path with a / or ending in .json)",
                  list);
-        return OPTVAL_BAD;
+        return CMDLINE_BAD;
     }
     if (cfg->n_scenarios == OPTIONS_SCENARIOS_MAX) {
         snprintf(reason, n, "is one scenario too many (expected at most %d)",
                  OPTIONS_SCENARIOS_MAX);
-        return OPTVAL_BAD;
+        return CMDLINE_BAD;
     }
     if (file) {
         int rc = load_scenario_file(arg, &loaded, reason, n);
-        if (rc != OPTVAL_OK)
+        if (rc != CMDLINE_OK)
             return rc;
         p = loaded;
     }
@@ -184,7 +188,7 @@ int optval_scenario(struct run_config *cfg, enum run_opt id, const char *arg, ch
             continue;
         if (!file) {
             snprintf(reason, n, "is given twice (expected each scenario once)");
-            return OPTVAL_BAD;
+            return CMDLINE_BAD;
         }
         char shown[PARSE_PATH_MAX];
         show_path(arg, shown, sizeof(shown));
@@ -193,13 +197,13 @@ int optval_scenario(struct run_config *cfg, enum run_opt id, const char *arg, ch
                  "(expected each scenario once)",
                  shown, p->name);
         scenario_file_free(loaded);
-        return OPTVAL_BAD_LINE;
+        return CMDLINE_BAD_LINE;
     }
     size_t i = cfg->n_scenarios;
     int rc = store_string(&cfg->scenarios[i], p->name, reason, n);
-    if (rc == OPTVAL_OK && file)
+    if (rc == CMDLINE_OK && file)
         rc = store_string(&cfg->scenario_files[i], arg, reason, n);
-    if (rc != OPTVAL_OK) {
+    if (rc != CMDLINE_OK) {
         free(cfg->scenarios[i]);
         cfg->scenarios[i] = NULL;
         scenario_file_free(loaded);
@@ -207,168 +211,178 @@ int optval_scenario(struct run_config *cfg, enum run_opt id, const char *arg, ch
     }
     cfg->scenario_presets[i] = p;
     cfg->n_scenarios++;
-    return OPTVAL_OK;
+    return CMDLINE_OK;
 }
 
-int optval_agents(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_agents(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     struct preset v;
     int rc = via_preset(PRESET_SET_AGENTS, arg, &v, reason, n);
-    if (rc == OPTVAL_OK)
+    if (rc == CMDLINE_OK)
         cfg->agents = v.agents;
     return rc;
 }
 
-int optval_fleet_prefix(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                        size_t n)
+int optval_fleet_prefix(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     if (identity_prefix_check(arg) != 0) {
         snprintf(reason, n,
                  "is not a fleet prefix (expected a lowercase letter then up to %d lowercase "
                  "letters or digits, e.g. loadtest)",
                  IDENTITY_PREFIX_MAX - 1);
-        return OPTVAL_BAD;
+        return CMDLINE_BAD;
     }
     snprintf(cfg->fleet_prefix, sizeof(cfg->fleet_prefix), "%s", arg);
-    return OPTVAL_OK;
+    return CMDLINE_OK;
 }
 
 /* A duration that is 0 (off) or within [min_ns, max_ns] (sim/preset.h holds the rule). */
 static int duration_or_off(const char *arg, uint64_t min_ns, uint64_t max_ns, uint64_t *out,
                            char *reason, size_t n)
 {
-    return preset_parse_duration_or_off(arg, min_ns, max_ns, out, reason, n) ? OPTVAL_BAD
-                                                                             : OPTVAL_OK;
+    return preset_parse_duration_or_off(arg, min_ns, max_ns, out, reason, n) ? CMDLINE_BAD
+                                                                             : CMDLINE_OK;
 }
 
 /* A duration within [min_ns, max_ns]. */
 static int duration_in(const char *arg, uint64_t min_ns, uint64_t max_ns, uint64_t *out,
                        char *reason, size_t n)
 {
-    return parse_duration_ns(arg, min_ns, max_ns, out, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
+    return parse_duration_ns(arg, min_ns, max_ns, out, reason, n) ? CMDLINE_BAD : CMDLINE_OK;
 }
 
-int optval_heartbeat(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                     size_t n)
+int optval_heartbeat(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     struct preset v;
     int rc = via_preset(PRESET_SET_HEARTBEAT, arg, &v, reason, n);
-    if (rc == OPTVAL_OK)
+    if (rc == CMDLINE_OK)
         cfg->heartbeat_ns = v.heartbeat_ns;
     return rc;
 }
 
-int optval_jitter(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_jitter(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     struct preset v;
     int rc = via_preset(PRESET_SET_JITTER, arg, &v, reason, n);
-    if (rc == OPTVAL_OK)
+    if (rc == CMDLINE_OK)
         cfg->jitter_pct = v.jitter_pct;
     return rc;
 }
 
-int optval_poll(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_poll(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     struct preset v;
     int rc = via_preset(PRESET_SET_POLL, arg, &v, reason, n);
-    if (rc == OPTVAL_OK)
+    if (rc == CMDLINE_OK)
         cfg->poll_ns = v.poll_ns;
     return rc;
 }
 
-int optval_agent_profile(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                         size_t n)
+int optval_agent_profile(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     struct preset v;
     int rc = via_preset(PRESET_SET_AGENT_PROFILE, arg, &v, reason, n);
-    if (rc == OPTVAL_OK)
+    if (rc == CMDLINE_OK)
         cfg->agent_profile = v.agent_profile;
     return rc;
 }
 
-int optval_os_mix(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_os_mix(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     struct preset v;
     int rc = via_preset(PRESET_SET_OS_MIX, arg, &v, reason, n);
-    if (rc == OPTVAL_OK)
+    if (rc == CMDLINE_OK)
         cfg->os_mix = v.os_mix;
     return rc;
 }
 
-int optval_ramp(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_ramp(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     struct preset v;
     int rc = via_preset(PRESET_SET_RAMP, arg, &v, reason, n);
-    if (rc == OPTVAL_OK)
+    if (rc == CMDLINE_OK)
         cfg->ramp_ns = v.ramp_ns;
     return rc;
 }
 
-int optval_agents_file(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                       size_t n)
+int optval_agents_file(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     if (*arg == '\0') {
         snprintf(reason, n, "is empty (expected a file name)");
-        return OPTVAL_BAD;
+        return CMDLINE_BAD;
     }
     /* readable or writable depends on --register, which may come later: checked after parsing */
     return store_string(&cfg->agents_file, arg, reason, n);
 }
 
-int optval_duration(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                    size_t n)
+int optval_duration(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     struct preset v;
     int rc = via_preset(PRESET_SET_DURATION, arg, &v, reason, n);
-    if (rc == OPTVAL_OK)
+    if (rc == CMDLINE_OK)
         cfg->duration_ns = v.duration_ns;
     return rc;
 }
 
-int optval_seed(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_seed(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
-    return parse_count_u64(arg, 0, UINT64_MAX, &cfg->seed, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
+    return parse_count_u64(arg, 0, UINT64_MAX, &cfg->seed, reason, n) ? CMDLINE_BAD : CMDLINE_OK;
 }
 
-int optval_threshold(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                     size_t n)
+int optval_add_threshold(struct run_config *cfg, const char *spec, char *reason, size_t n)
 {
-    (void)id;
-    if (*arg == '\0') {
+    if (*spec == '\0') {
         snprintf(
             reason, n,
             "is empty (expected METRIC[{tag:value,...}]:EXPR, e.g. http_req_failed:rate<0.001)");
-        return OPTVAL_BAD;
+        return CMDLINE_BAD;
     }
     char **grown = realloc(cfg->threshold_specs, (cfg->n_thresholds + 1) * sizeof(*grown));
     if (!grown) {
         snprintf(reason, n, "could not be stored: out of memory (expected fewer thresholds)");
-        return OPTVAL_BAD;
+        return CMDLINE_BAD;
     }
     cfg->threshold_specs = grown;
     cfg->threshold_specs[cfg->n_thresholds] = NULL;
-    int rc = store_string(&cfg->threshold_specs[cfg->n_thresholds], arg, reason, n);
-    if (rc == OPTVAL_OK)
+    int rc = store_string(&cfg->threshold_specs[cfg->n_thresholds], spec, reason, n);
+    if (rc == CMDLINE_OK)
         cfg->n_thresholds++;
     return rc;
 }
 
-int optval_output_path(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                       size_t n)
+int optval_threshold(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    (void)id;
+    return optval_add_threshold(ctx, arg, reason, n);
+}
+
+int optval_output_path(void *ctx, int id, char *arg, char *reason, size_t n)
+{
+    struct run_config *cfg = ctx;
     if (parse_writable_path(arg, reason, n) != 0)
-        return OPTVAL_BAD;
+        return CMDLINE_BAD;
     char **slot = id == RUN_OPT_SUMMARY_JSON ? &cfg->summary_json_path
                   : id == RUN_OPT_HTML       ? &cfg->html_path
                                              : &cfg->interval_log_path;
@@ -376,9 +390,9 @@ int optval_output_path(struct run_config *cfg, enum run_opt id, const char *arg,
 }
 
 /* ADDR:PORT as parse_listen_addr takes it, or a bare PORT / :PORT on the loopback address. */
-int optval_metrics_listen(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                          size_t n)
+int optval_metrics_listen(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     static const char loopback[] = "127.0.0.1:";
     char full[sizeof(loopback) + 8];
@@ -389,31 +403,32 @@ int optval_metrics_listen(struct run_config *cfg, enum run_opt id, const char *a
         text = full;
     }
     if (parse_listen_addr(text, &cfg->metrics_listen, reason, n) != 0)
-        return OPTVAL_BAD;
+        return CMDLINE_BAD;
     cfg->metrics_listen_set = true;
-    return OPTVAL_OK;
+    return CMDLINE_OK;
 }
 
-int optval_report_interval(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                           size_t n)
+int optval_report_interval(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     return duration_or_off(arg, OPTVAL_MIN_REPORT_NS, OPTVAL_MAX_INTERVAL_NS,
                            &cfg->report_interval_ns, reason, n);
 }
 
-int optval_conn(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_conn(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     static const char expect[] = "(expected per-agent or pool:N, e.g. pool:1000)";
     if (strcmp(arg, "per-agent") == 0) {
         cfg->conn_mode = OPTIONS_CONN_PER_AGENT;
         cfg->pool_size = 0;
-        return OPTVAL_OK;
+        return CMDLINE_OK;
     }
     if (strncmp(arg, POOL_PREFIX, strlen(POOL_PREFIX)) != 0) {
         snprintf(reason, n, "is not a connection mode %s", expect);
-        return OPTVAL_BAD;
+        return CMDLINE_BAD;
     }
     char sub[160];
     if (parse_count_u32(arg + strlen(POOL_PREFIX), 1, OPTIONS_MAX_AGENTS, &cfg->pool_size, sub,
@@ -422,125 +437,130 @@ int optval_conn(struct run_config *cfg, enum run_opt id, const char *arg, char *
         snprintf(reason, n,
                  "has a pool size that %.*s (expected pool:N with N from 1 to the --agents count)",
                  tail ? (int)(tail - sub) : (int)strlen(sub), sub);
-        return OPTVAL_BAD;
+        return CMDLINE_BAD;
     }
     cfg->conn_mode = OPTIONS_CONN_POOL;
-    return OPTVAL_OK;
+    return CMDLINE_OK;
 }
 
-int optval_source_ips(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                      size_t n)
+int optval_source_ips(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     if (parse_ipv4_range(arg, &cfg->source_ips, reason, n) != 0)
-        return OPTVAL_BAD;
+        return CMDLINE_BAD;
     cfg->source_ips_set = true;
-    return OPTVAL_OK;
+    return CMDLINE_OK;
 }
 
-int optval_threads(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_threads(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
-    return parse_count_u32(arg, 1, OPTIONS_MAX_THREADS, &cfg->threads, reason, n) ? OPTVAL_BAD
-                                                                                  : OPTVAL_OK;
+    return parse_count_u32(arg, 1, OPTIONS_MAX_THREADS, &cfg->threads, reason, n) ? CMDLINE_BAD
+                                                                                  : CMDLINE_OK;
 }
 
-int optval_timer_slot(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                      size_t n)
+int optval_timer_slot(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     return duration_in(arg, 0, OPTIONS_MAX_TIMER_SLOT_NS, &cfg->timer_slot_ns, reason, n);
 }
 
-int optval_shard(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_shard(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
-    return parse_shard(arg, &cfg->shard_k, &cfg->shard_n, reason, n) ? OPTVAL_BAD : OPTVAL_OK;
+    return parse_shard(arg, &cfg->shard_k, &cfg->shard_n, reason, n) ? CMDLINE_BAD : CMDLINE_OK;
 }
 
-int optval_timeout(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_timeout(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     return duration_in(arg, OPTVAL_MIN_TIMEOUT_NS, OPTVAL_MAX_TIMEOUT_NS, &cfg->timeout_ns, reason,
                        n);
 }
 
-int optval_grace(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_grace(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     return duration_in(arg, 0, OPTVAL_MAX_GRACE_NS, &cfg->grace_ns, reason, n);
 }
 
-int optval_certs(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n)
+int optval_certs(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     struct preset v;
     int rc = via_preset(PRESET_SET_CERTS, arg, &v, reason, n);
-    if (rc == OPTVAL_OK)
+    if (rc == CMDLINE_OK)
         cfg->certs = v.certs;
     return rc;
 }
 
-int optval_bulk_rate(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                     size_t n)
+int optval_bulk_rate(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     struct preset v;
     int rc = via_preset(PRESET_SET_BULK_RATE, arg, &v, reason, n);
-    if (rc == OPTVAL_OK)
+    if (rc == CMDLINE_OK)
         cfg->bulk_rate_per_s = v.bulk_rate_per_s;
     return rc;
 }
 
-int optval_bulk_batch(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                      size_t n)
+int optval_bulk_batch(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     struct preset v;
     int rc = via_preset(PRESET_SET_BULK_BATCH, arg, &v, reason, n);
-    if (rc == OPTVAL_OK)
+    if (rc == CMDLINE_OK)
         cfg->bulk_batch = v.bulk_batch;
     return rc;
 }
 
-int optval_bulk_passes(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                       size_t n)
+int optval_bulk_passes(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     struct preset v;
     int rc = via_preset(PRESET_SET_BULK_PASSES, arg, &v, reason, n);
-    if (rc == OPTVAL_OK)
+    if (rc == CMDLINE_OK)
         cfg->bulk_passes = v.bulk_passes;
     return rc;
 }
 
 /* ---- ACME clients (sim/acme.h) ---- */
 
-int optval_acme_clients(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                        size_t n)
+int optval_acme_clients(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     struct preset v;
     int rc = via_preset(PRESET_SET_ACME_CLIENTS, arg, &v, reason, n);
-    if (rc == OPTVAL_OK)
+    if (rc == CMDLINE_OK)
         cfg->acme_clients = v.acme_clients;
     return rc;
 }
 
-int optval_acme_mode(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                     size_t n)
+int optval_acme_mode(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     struct preset v;
     int rc = via_preset(PRESET_SET_ACME_MODE, arg, &v, reason, n);
-    if (rc == OPTVAL_OK)
+    if (rc == CMDLINE_OK)
         cfg->acme_mode = v.acme_mode;
     return rc;
 }
 
-int optval_acme_profile(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                        size_t n)
+int optval_acme_profile(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     size_t len = strlen(arg);
     bool ok = len > 0 && len <= OPTIONS_ACME_PROFILE_MAX;
@@ -552,48 +572,48 @@ int optval_acme_profile(struct run_config *cfg, enum run_opt id, const char *arg
     if (!ok) {
         snprintf(reason, n, "is not a profile id (expected 1 to %d of A-Z a-z 0-9 . _ -, e.g. %s)",
                  OPTIONS_ACME_PROFILE_MAX, OPTIONS_DEFAULT_ACME_PROFILE);
-        return OPTVAL_BAD;
+        return CMDLINE_BAD;
     }
     snprintf(cfg->acme_profile, sizeof(cfg->acme_profile), "%s", arg);
-    return OPTVAL_OK;
+    return CMDLINE_OK;
 }
 
-int optval_acme_directory(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                          size_t n)
+int optval_acme_directory(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     if (parse_url(arg, &cfg->acme_directory, reason, n) != 0)
-        return OPTVAL_BAD_REDACTED;
+        return CMDLINE_BAD_REDACTED;
     if (cfg->acme_directory.base_path[0] == '\0') {
         snprintf(reason, n,
                  "has no path (expected the directory URL, e.g. https://127.0.0.1:14000/dir)");
-        return OPTVAL_BAD_REDACTED;
+        return CMDLINE_BAD_REDACTED;
     }
     return store_string(&cfg->acme_directory_url, arg, reason, n);
 }
 
-int optval_acme_key_alg(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                        size_t n)
+int optval_acme_key_alg(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     static const enum acme_key_alg algs[] = {ACME_KEY_ES256, ACME_KEY_RS256, ACME_KEY_EDDSA};
     for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
         if (strcmp(arg, acme_key_alg_name(algs[i])) == 0) {
             cfg->acme_key_alg = algs[i];
-            return OPTVAL_OK;
+            return CMDLINE_OK;
         }
     }
     snprintf(reason, n, "is not an account key algorithm (expected %s, %s or %s)",
              acme_key_alg_name(ACME_KEY_ES256), acme_key_alg_name(ACME_KEY_RS256),
              acme_key_alg_name(ACME_KEY_EDDSA));
-    return OPTVAL_BAD;
+    return CMDLINE_BAD;
 }
 
-int optval_acme_cacert(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                       size_t n)
+int optval_acme_cacert(void *ctx, int id, char *arg, char *reason, size_t n)
 {
+    struct run_config *cfg = ctx;
     (void)id;
     if (parse_readable_file(arg, reason, n) != 0)
-        return OPTVAL_BAD;
+        return CMDLINE_BAD;
     return store_string(&cfg->acme_cacert_path, arg, reason, n);
 }

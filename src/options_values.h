@@ -6,20 +6,12 @@
 
 #include <stddef.h>
 
+#include "engine/cmdline.h"
 #include "sim/preset.h"
 #include "src/options.h"
 
 /* The program name that starts every error line. */
 #define OPTIONS_PROG "fleetsim"
-
-/* Writes `fleetsim: MESSAGE` into err (size errlen). Returns EXIT_STATUS_USAGE. */
-int optval_usage_error(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Writes `fleetsim: --NAME: "VALUE" REASON` (value NULL: left out) into err. Returns
- * EXIT_STATUS_USAGE. */
-int optval_value_error(char *err, size_t errlen, const char *name, const char *value,
-                       const char *reason);
 
 /* After the command line (options_check.c): the environment defaults (CERTCTL_SERVER_URL,
  * CERTCTL_API_KEY), what the scenarios set into the options not given, the cross-option
@@ -27,85 +19,51 @@ int optval_value_error(char *err, size_t errlen, const char *name, const char *v
  * EXIT_STATUS_USAGE with the error line in err. */
 int options_finish(struct run_config *cfg, char *err, size_t errlen);
 
-/* Handler results. */
-enum {
-    OPTVAL_OK = 0,
-    OPTVAL_BAD,          /* bad value: quote it in the error */
-    OPTVAL_BAD_HIDDEN,   /* bad value that is a secret: never quote it */
-    OPTVAL_BAD_REDACTED, /* bad URL: quote it with user:password@ redacted */
-    OPTVAL_BAD_LINE,     /* reason is the whole message after "fleetsim: " (scenario files:
-                            `--scenario FILE: "key": ...`) */
-};
+/* The value handler of each option (engine/cmdline.h's cmdline_value_fn; ctx is the struct
+ * run_config). On failure the reason ends in "(expected ...)" and the verdict is one of the
+ * CMDLINE_BAD* codes (CMDLINE_BAD_LINE for scenario files: `--scenario FILE: "key": ...`). */
+int optval_flag(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_url(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_api_key(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_api_key_file(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_cacert(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_scenario(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_agents(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_fleet_prefix(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_heartbeat(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_jitter(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_poll(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_agent_profile(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_os_mix(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_ramp(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_agents_file(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_duration(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_seed(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_threshold(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_output_path(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_metrics_listen(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_report_interval(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_conn(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_source_ips(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_threads(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_timer_slot(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_shard(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_timeout(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_grace(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_certs(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_bulk_rate(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_bulk_batch(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_bulk_passes(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_acme_clients(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_acme_mode(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_acme_profile(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_acme_directory(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_acme_key_alg(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_acme_cacert(void *ctx, int id, char *arg, char *reason, size_t n);
 
-/* Checks arg (never NULL; "" when the value is empty) for option id and stores it in cfg.
- * On failure writes a reason ending in "(expected ...)" into reason (size n) and returns one of
- * the OPTVAL_BAD* codes. */
-typedef int (*options_value_fn)(struct run_config *cfg, enum run_opt id, const char *arg,
-                                char *reason, size_t n);
-
-int optval_flag(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_url(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_api_key(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                   size_t n);
-int optval_api_key_file(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                        size_t n);
-int optval_cacert(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_scenario(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                    size_t n);
-int optval_agents(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_fleet_prefix(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                        size_t n);
-int optval_heartbeat(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                     size_t n);
-int optval_jitter(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_poll(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_agent_profile(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                         size_t n);
-int optval_os_mix(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_ramp(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_agents_file(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                       size_t n);
-int optval_duration(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                    size_t n);
-int optval_seed(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_threshold(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                     size_t n);
-int optval_output_path(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                       size_t n);
-int optval_metrics_listen(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                          size_t n);
-int optval_report_interval(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                           size_t n);
-int optval_conn(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_source_ips(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                      size_t n);
-int optval_threads(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                   size_t n);
-int optval_timer_slot(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                      size_t n);
-int optval_shard(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_timeout(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                   size_t n);
-int optval_grace(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_certs(struct run_config *cfg, enum run_opt id, const char *arg, char *reason, size_t n);
-int optval_bulk_rate(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                     size_t n);
-int optval_bulk_batch(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                      size_t n);
-int optval_bulk_passes(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                       size_t n);
-int optval_acme_clients(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                        size_t n);
-int optval_acme_mode(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                     size_t n);
-int optval_acme_profile(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                        size_t n);
-int optval_acme_directory(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                          size_t n);
-int optval_acme_key_alg(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                        size_t n);
-int optval_acme_cacert(struct run_config *cfg, enum run_opt id, const char *arg, char *reason,
-                       size_t n);
+/* Adds threshold spec (a --threshold or a scenario's) to cfg's list; the parsing comes after
+ * the command line. Returns CMDLINE_OK or CMDLINE_BAD with a reason. */
+int optval_add_threshold(struct run_config *cfg, const char *spec, char *reason, size_t n);
 
 /* Checks an API key's text (non-empty, at most OPTIONS_API_KEY_MAX bytes, printable without
  * spaces). Returns 0 or -EINVAL with a reason that never contains the key. */

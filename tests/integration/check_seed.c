@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "seed/seed.h"
-#include "seed/seed_cmd.h"
+#include "src/cmd_seed.h"
 #include "sim/identity.h"
 #include "tests/lib/pg.h"
 #include "tests/lib/testenv.h"
@@ -99,7 +99,7 @@ static void read_fd(int fd, char *buf, size_t n)
     buf[used] = '\0';
 }
 
-/* Runs seed_cmd_main(args) in a child process with PGPASSWORD set to password (NULL: unset),
+/* Runs cmd_seed_main(args) in a child process with PGPASSWORD set to password (NULL: unset),
  * capturing stdout and stderr. */
 static void run_seed_env(const char *const *args, const char *password, struct outcome *res)
 {
@@ -124,7 +124,7 @@ static void run_seed_env(const char *const *args, const char *password, struct o
         for (; args[argc - 1] != NULL && argc < 31; argc++)
             argv[argc] = strdup(args[argc - 1]);
         argv[argc] = NULL;
-        int code = seed_cmd_main(argc, argv);
+        int code = cmd_seed_main(argc, argv);
         fflush(stdout);
         fflush(stderr);
         _exit(code);
@@ -540,7 +540,7 @@ START_TEST(test_password_hidden)
         char *argv[] = {strdup("seed"), strdup("--db"),
                         strdup("postgresql://u:pw-s3cret@127.0.0.1:1/x"), strdup("--dry-run"),
                         NULL};
-        int code = seed_cmd_main(4, argv);
+        int code = cmd_seed_main(4, argv);
         fflush(stdout);
         _exit(code == 0 && strstr(argv[2], "pw-s3cret") == NULL ? 0 : 3);
     }

@@ -134,6 +134,30 @@ static const struct bad_line bad_lines[] = {
     {{"--agen=5"},
      "fleetsim: unknown option \"--agen\" (did you mean --agents, --agent-profile or "
      "--agents-file? see fleetsim --help)"},
+    /* typos: the nearest options by edit distance (swap, omission, insertion, substitution) */
+    {{"--agnets", "5"},
+     "fleetsim: unknown option \"--agnets\" (did you mean --agents? see fleetsim --help)"},
+    {{"--treshold", "x"},
+     "fleetsim: unknown option \"--treshold\" (did you mean --threshold? see fleetsim --help)"},
+    {{"--sumary-json=s.json"},
+     "fleetsim: unknown option \"--sumary-json\" (did you mean --summary-json? see fleetsim "
+     "--help)"},
+    {{"--duraation", "1m"},
+     "fleetsim: unknown option \"--duraation\" (did you mean --duration? see fleetsim --help)"},
+    {{"--jiter", "5%"},
+     "fleetsim: unknown option \"--jiter\" (did you mean --jitter? see fleetsim --help)"},
+    {{"--hlep"}, "fleetsim: unknown option \"--hlep\" (did you mean --help? see fleetsim --help)"},
+    {{"--cert", "5"},
+     "fleetsim: unknown option \"--cert\" (did you mean --certs? see fleetsim --help)"},
+    {{"--sed", "5"},
+     "fleetsim: unknown option \"--sed\" (did you mean --seed? see fleetsim --help)"},
+    {{"--treads", "2"},
+     "fleetsim: unknown option \"--treads\" (did you mean --threads? see fleetsim --help)"},
+    {{"--agentsx", "5"},
+     "fleetsim: unknown option \"--agentsx\" (did you mean --agents? see fleetsim --help)"},
+    {{"--xyzzy-plugh"}, "fleetsim: unknown option \"--xyzzy-plugh\" (see fleetsim --help)"},
+    {{"--help=1"}, "fleetsim: --help: takes no value"},
+    {{"-qx"}, "fleetsim: unknown option \"-x\" (see fleetsim --help)"},
     {{"--agents"}, "fleetsim: --agents: missing value (expected an integer from 1 to 1000000)"},
     {{"--url"}, "~fleetsim: --url: missing value (expected http[s]://HOST[:PORT][/PATH]"},
     {{"--interval-log"},
@@ -607,6 +631,16 @@ START_TEST(help_and_version)
     /* but what precedes it is */
     ck_assert_int_eq(parse(&cfg, ARGS("--agents", "abc", "--help")), 2);
     options_free(&cfg);
+    /* the one-letter forms, also bundled after other flags */
+    ck_assert_int_eq(parse(&cfg, ARGS("-h")), 0);
+    ck_assert_int_eq(cfg.action, OPTIONS_ACTION_HELP);
+    options_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGS("run", "-V")), 0);
+    ck_assert_int_eq(cfg.action, OPTIONS_ACTION_VERSION);
+    options_free(&cfg);
+    ck_assert_int_eq(parse(&cfg, ARGS("-qV")), 0);
+    ck_assert_int_eq(cfg.action, OPTIONS_ACTION_VERSION);
+    options_free(&cfg);
 }
 END_TEST
 
@@ -1074,6 +1108,14 @@ START_TEST(binary_help_version)
     ck_assert_uint_eq(r.err_len, 0);
     ck_assert(strstr(r.out, "--agents N") != NULL);
     ck_assert(strstr(r.out, "https://certctl.example.test:8443") != NULL);
+    char help[sizeof(r.out)];
+    memcpy(help, r.out, r.out_len + 1);
+    ck_assert(exec_fleetsim(ARGS("-h"), &r));
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_str_eq(r.out, help);
+    ck_assert(exec_fleetsim(ARGS("-V"), &r));
+    ck_assert_int_eq(r.status, 0);
+    ck_assert(strncmp(r.out, "fleetsim ", 9) == 0);
     ck_assert(exec_fleetsim(ARGS("--version"), &r));
     ck_assert_int_eq(r.status, 0);
     ck_assert(strncmp(r.out, "fleetsim ", 9) == 0);
