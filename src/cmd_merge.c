@@ -37,7 +37,7 @@ static const char usage_text[] =
     "                         repeatable\n"
     "  --allow-partial        merge shards that were interrupted (SIGINT/SIGTERM) too;\n"
     "                         the result is then marked partial (refused without it)\n"
-    "  --help                 print this help and exit\n"
+    "  -h, --help             print this help and exit\n"
     "\n"
     "Exit status: 0 every threshold passed, 99 a threshold failed, 98 a shard's fleetsim\n"
     "was saturated, 2 a usage error, files that are not shards of one run or an\n"

@@ -1,33 +1,16 @@
 /* src/cmd_outputs.c - shared by `fleetsim merge` and `fleetsim report` (see cmd_outputs.h):
- * their command line (files and a handful of long options, values checked with engine/parse.h,
- * one-line errors in the format of the run's options) and threshold evaluation. */
+ * their command line (files and a handful of long options in engine/cmdline's table, values
+ * checked with engine/parse.h) and threshold evaluation. */
 #include "src/cmd_outputs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/cmdline.h"
 #include "engine/exit_status.h"
 #include "engine/out_file.h"
 #include "engine/parse.h"
-
-static const struct {
-    const char *name;
-    enum outputs_opt id;
-} names[] = {
-    {"summary-json", OUTPUTS_OPT_SUMMARY_JSON},
-    {"html", OUTPUTS_OPT_HTML},
-    {"interval-log", OUTPUTS_OPT_INTERVAL_LOG},
-    {"threshold", OUTPUTS_OPT_THRESHOLD},
-};
-#define N_NAMES (sizeof names / sizeof names[0])
-
-static int usage(char *err, size_t errlen, const char *prog, const char *what, const char *value,
-                 const char *reason)
-{
-    parse_error_line(err, errlen, prog, what, value, reason);
-    return EXIT_STATUS_USAGE;
-}
 
 static int push(const char ***arr, size_t *n, const char *s)
 {
@@ -39,102 +22,93 @@ static int push(const char ***arr, size_t *n, const char *s)
     return 0;
 }
 
-/* Store the value of one option (already known to be allowed). */
-static int store(struct outputs_args *a, enum outputs_opt id, const char *prog, const char *opt,
-                 const char *value, char *err, size_t errlen)
+/* --summary-json, --html (outputs) and --interval-log (an input). */
+static int opt_path(void *ctx, int id, char *value, char *reason, size_t n)
 {
-    char reason[256];
-    const char **slot = id == OUTPUTS_OPT_SUMMARY_JSON   ? &a->summary_json
-                        : id == OUTPUTS_OPT_HTML         ? &a->html
-                        : id == OUTPUTS_OPT_INTERVAL_LOG ? &a->interval_log
-                                                         : NULL;
-    if (slot == NULL) {
-        if (*value == '\0')
-            return usage(err, errlen, prog, opt, value,
-                         "is empty (expected METRIC[{tag:value,...}]:EXPR, e.g. "
-                         "http_req_failed:rate<0.001)");
-        if (push(&a->thresholds, &a->n_thresholds, value) != 0)
-            return usage(err, errlen, prog, opt, NULL, "out of memory (expected fewer thresholds)");
-        return 0;
-    }
-    if (*slot != NULL)
-        return usage(err, errlen, prog, opt, NULL,
-                     "given more than once (expected it at most once)");
-    int rc = id == OUTPUTS_OPT_INTERVAL_LOG ? parse_readable_file(value, reason, sizeof reason)
-                                            : parse_writable_path(value, reason, sizeof reason);
+    struct outputs_args *a = ctx;
+    const char **slot = id == OUTPUTS_OPT_SUMMARY_JSON ? &a->summary_json
+                        : id == OUTPUTS_OPT_HTML       ? &a->html
+                                                       : &a->interval_log;
+    int rc = id == OUTPUTS_OPT_INTERVAL_LOG ? parse_readable_file(value, reason, n)
+                                            : parse_writable_path(value, reason, n);
     if (rc != 0)
-        return usage(err, errlen, prog, opt, value, reason);
+        return CMDLINE_BAD;
     if (out_file_is_stdout(value) && id != OUTPUTS_OPT_INTERVAL_LOG &&
-        (out_file_is_stdout(a->summary_json) || out_file_is_stdout(a->html)))
-        return usage(err, errlen, prog, opt, value,
-                     "is standard output, already taken by another output (expected one output "
-                     "on standard output, the others in files)");
+        (out_file_is_stdout(a->summary_json) || out_file_is_stdout(a->html))) {
+        snprintf(reason, n,
+                 "is standard output, already taken by another output (expected one output on "
+                 "standard output, the others in files)");
+        return CMDLINE_BAD;
+    }
     *slot = value;
-    return 0;
+    return CMDLINE_OK;
 }
 
-/* One "--..." element at argv[*i]; advances *i past a separate value. */
-static int option(int argc, char **argv, int *i, const char *prog, unsigned allowed,
-                  struct outputs_args *a, char *err, size_t errlen)
+static int opt_threshold(void *ctx, int id, char *value, char *reason, size_t n)
 {
-    const char *elem = argv[*i];
-    size_t len = strcspn(elem + 2, "=");
-    char opt[64];
-    snprintf(opt, sizeof opt, "%.*s", (int)(len + 2 < sizeof opt ? len + 2 : sizeof opt - 1), elem);
-    if (strcmp(opt, "--help") == 0 && elem[len + 2] == '\0') {
-        a->help = true;
-        return 0;
+    struct outputs_args *a = ctx;
+    (void)id;
+    if (*value == '\0') {
+        snprintf(reason, n,
+                 "is empty (expected METRIC[{tag:value,...}]:EXPR, e.g. "
+                 "http_req_failed:rate<0.001)");
+        return CMDLINE_BAD;
     }
-    if ((allowed & OUTPUTS_OPT_ALLOW_PARTIAL) && strcmp(opt, "--allow-partial") == 0 &&
-        elem[len + 2] == '\0') {
-        a->allow_partial = true;
-        return 0;
+    if (push(&a->thresholds, &a->n_thresholds, value) != 0) {
+        snprintf(reason, n, "could not be stored: out of memory (expected fewer thresholds)");
+        return CMDLINE_BAD_HIDDEN;
     }
-    for (size_t k = 0; k < N_NAMES; k++) {
-        if (!(allowed & names[k].id) || strlen(names[k].name) != len ||
-            strncmp(elem + 2, names[k].name, len) != 0)
-            continue;
-        if (elem[len + 2] == '=')
-            return store(a, names[k].id, prog, opt, elem + len + 3, err, errlen);
-        if (*i + 1 >= argc) {
-            char reason[96];
-            snprintf(reason, sizeof reason, "missing value (expected %s)",
-                     names[k].id == OUTPUTS_OPT_THRESHOLD ? "METRIC[{tag:value,...}]:EXPR"
-                                                          : "a file name");
-            return usage(err, errlen, prog, opt, NULL, reason);
-        }
-        *i += 1;
-        return store(a, names[k].id, prog, opt, argv[*i], err, errlen);
-    }
-    char reason[128];
-    snprintf(reason, sizeof reason, "(see %s --help)", prog);
-    return usage(err, errlen, prog, "unknown option", opt, reason);
+    return CMDLINE_OK;
 }
+
+static int opt_allow_partial(void *ctx, int id, char *value, char *reason, size_t n)
+{
+    struct outputs_args *a = ctx;
+    (void)id;
+    (void)value;
+    (void)reason;
+    (void)n;
+    a->allow_partial = true;
+    return CMDLINE_OK;
+}
+
+/* An input file. */
+static int input_file(void *ctx, char *arg, char *reason, size_t n)
+{
+    struct outputs_args *a = ctx;
+    if (push(&a->files, &a->n_files, arg) != 0) {
+        snprintf(reason, n, "out of memory (expected fewer files)");
+        return CMDLINE_BAD;
+    }
+    return CMDLINE_OK;
+}
+
+/* Every option of the two commands, in --help order; ids are enum outputs_opt's values, so a
+ * command's table is the entries its allowed mask names. */
+static const struct cmdline_opt all_opts[] = {
+    {"summary-json", OUTPUTS_OPT_SUMMARY_JSON, true, false, 0, opt_path},
+    {"html", OUTPUTS_OPT_HTML, true, false, 0, opt_path},
+    {"interval-log", OUTPUTS_OPT_INTERVAL_LOG, true, false, 0, opt_path},
+    {"threshold", OUTPUTS_OPT_THRESHOLD, true, true, 0, opt_threshold},
+    {"allow-partial", OUTPUTS_OPT_ALLOW_PARTIAL, false, false, 0, opt_allow_partial},
+};
+#define N_ALL_OPTS (sizeof all_opts / sizeof all_opts[0])
 
 int outputs_args_parse(int argc, char **argv, const char *prog, unsigned allowed,
                        struct outputs_args *a, char *err, size_t errlen)
 {
-    bool files_only = false;
-    memset(a, 0, sizeof *a);
-    if (err && errlen)
-        err[0] = '\0';
-    for (int i = 1; i < argc && !a->help; i++) {
-        const char *elem = argv[i];
-        if (!files_only && strcmp(elem, "--") == 0) {
-            files_only = true;
-        } else if (!files_only && strncmp(elem, "--", 2) == 0) {
-            int rc = option(argc, argv, &i, prog, allowed, a, err, errlen);
-            if (rc != 0)
-                return rc;
-        } else if (!files_only && elem[0] == '-' && elem[1] != '\0') {
-            char reason[128];
-            snprintf(reason, sizeof reason, "(see %s --help)", prog);
-            return usage(err, errlen, prog, "unknown option", elem, reason);
-        } else if (push(&a->files, &a->n_files, elem) != 0) {
-            return usage(err, errlen, prog, elem, NULL, "out of memory (expected fewer files)");
-        }
+    struct cmdline_opt opts[N_ALL_OPTS];
+    size_t n = 0;
+    for (size_t k = 0; k < N_ALL_OPTS; k++) {
+        if (allowed & (unsigned)all_opts[k].id)
+            opts[n++] = all_opts[k];
     }
-    return 0;
+    const struct cmdline_spec spec = {prog, opts, n, false, input_file};
+    struct cmdline_result res;
+    memset(a, 0, sizeof *a);
+    int rc = cmdline_parse(&spec, argc, argv, a, &res, err, errlen);
+    a->help = rc == 0 && res.action == CMDLINE_ACTION_HELP;
+    return rc;
 }
 
 FILE *outputs_text_stream(const struct outputs_args *a)

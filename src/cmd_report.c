@@ -26,7 +26,7 @@ static const char usage_text[] =
     "\n"
     "  --html OUT             write the HTML report (inline charts, no external files)\n"
     "  --interval-log FILE    the run's --interval-log, for the charts over time\n"
-    "  --help                 print this help and exit\n"
+    "  -h, --help             print this help and exit\n"
     "\n"
     "Exit status: 0 the report was made (report does not judge thresholds; the run\n"
     "and fleetsim merge exit 99 when one fails), 2 a usage error or an invalid input,\n"

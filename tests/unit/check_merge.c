@@ -333,7 +333,18 @@ START_TEST(binary_merge_and_report)
     const char *bogus[] = {"report", path_out, "--htm", html2, NULL};
     ck_assert(exec_fleetsim(bogus, &r));
     ck_assert_int_eq(r.status, 2);
-    ck_assert(strstr(r.errb, "unknown option: \"--htm\"") != NULL);
+    ck_assert_str_eq(r.errb, "fleetsim report: unknown option \"--htm\" (did you mean --html? "
+                             "see fleetsim report --help)\n");
+    /* merge's own options are suggested too, and -h is its --help */
+    const char *typo[] = {"merge", path_a, "--treshold", "x", NULL};
+    ck_assert(exec_fleetsim(typo, &r));
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_str_eq(r.errb, "fleetsim merge: unknown option \"--treshold\" (did you mean "
+                             "--threshold? see fleetsim merge --help)\n");
+    const char *help[] = {"merge", "-h", NULL};
+    ck_assert(exec_fleetsim(help, &r));
+    ck_assert_int_eq(r.status, 0);
+    ck_assert(strncmp(r.out, "Usage: fleetsim merge ", 22) == 0);
 }
 END_TEST
 
