@@ -71,7 +71,7 @@ int http_conn_config_init(struct http_conn_config *cfg, const char *host, uint16
 /* A request. Every pointer only needs to be valid during http_conn_send (bytes are copied). */
 struct http_request {
     const char *method;  /* "GET", "POST", "HEAD", ... */
-    const char *path;    /* request target, e.g. "/api/v1/agents/ag-1/heartbeat" */
+    const char *path;    /* request target, e.g. "/api/v1/items/1?x=y" */
     const char *headers; /* extra header lines "Name: value\r\n..." (User-Agent,
                              Authorization, Content-Type, ...) or NULL; never logged */
     const char *body;    /* NULL = no body and no Content-Length; else body_len bytes are

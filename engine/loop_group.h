@@ -1,7 +1,7 @@
 /* engine/loop_group.h - N event loops, one thread each, run, stopped, drained and measured
  * together: each loop owns its event_base, metrics registry, mutex-protected interval snapshot
  * and periodic tick; the user plugs its work in through per-loop hooks and a per-loop pointer.
- * The fleet's agents, the ACME actors and the operator all run on it. */
+ * Every actor of a run (docs/actors.md) runs on one. */
 #ifndef FLEETSIM_ENGINE_LOOP_GROUP_H
 #define FLEETSIM_ENGINE_LOOP_GROUP_H
 

@@ -1,5 +1,5 @@
 /* engine/metrics.c - the metrics registry: request series keyed by (scenario, actor,
- * endpoint), the per-request recording calls, accounting totals and the known tag values.
+ * endpoint), the per-request recording calls and the accounting totals.
  * Tagged metrics are in metrics_tagged.c, merge and intervals in metrics_merge.c. */
 #include "engine/metrics_internal.h"
 
@@ -9,27 +9,6 @@
 #include <string.h>
 
 #include "engine/clock.h"
-
-static const char *const known_actors[] = {"agent", "operator", "acme", NULL};
-
-static const char *const known_endpoints[] = {"heartbeat",
-                                              "work",
-                                              "csr",
-                                              "job_status",
-                                              "cert_fetch",
-                                              "register",
-                                              "bulk_renew",
-                                              "cert_list",
-                                              "acme_directory",
-                                              "acme_nonce",
-                                              "acme_account",
-                                              "acme_order",
-                                              "acme_authz",
-                                              "acme_challenge",
-                                              "acme_finalize",
-                                              "acme_cert",
-                                              "acme_renewal_info",
-                                              NULL};
 
 static const char *const error_kind_names[METRICS_ERR_KINDS] = {"connect",  "tls",       "closed",
                                                                 "protocol", "too_large", "other"};
@@ -326,27 +305,4 @@ bool metrics_accounting_balanced(const struct metrics_accounting *a, int64_t kno
     if (a->in_flight < 0)
         return false;
     return known_in_flight < 0 || known_in_flight == a->in_flight;
-}
-
-static bool in_list(const char *const *list, const char *name)
-{
-    for (size_t i = 0; name != NULL && list[i] != NULL; i++)
-        if (strcmp(list[i], name) == 0)
-            return true;
-    return false;
-}
-
-bool metrics_actor_known(const char *actor)
-{
-    return in_list(known_actors, actor);
-}
-
-bool metrics_endpoint_known(const char *endpoint)
-{
-    return in_list(known_endpoints, endpoint);
-}
-
-const char *const *metrics_endpoint_names(void)
-{
-    return known_endpoints;
 }

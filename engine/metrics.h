@@ -13,26 +13,22 @@
 
 #include "engine/hist.h"
 
-/* Metric names (DESIGN section 4). */
-#define METRIC_HTTP_REQ_DURATION "http_req_duration"         /* trend: done - intended */
-#define METRIC_HTTP_REQ_SERVICE "http_req_service"           /* trend: done - sent */
-#define METRIC_HTTP_REQ_LAG "http_req_lag"                   /* trend: sent - intended */
-#define METRIC_HTTP_REQ_FAILED "http_req_failed"             /* rate over completed requests */
-#define METRIC_HTTP_REQ_5XX "http_req_5xx"                   /* rate of 5xx among answered */
-#define METRIC_HTTP_REQS "http_reqs"                         /* counter: completed requests */
-#define METRIC_HTTP_429 "http_429"                           /* counter */
-#define METRIC_DROPPED_REQUESTS "dropped_requests"           /* counter */
-#define METRIC_CAMPAIGN_DURATION "campaign_duration"         /* trend (metrics_trend_record) */
-#define METRIC_ACME_ORDERS_COMPLETED "acme_orders_completed" /* counter */
-#define METRIC_ACME_PROBLEMS "acme_problems"                 /* counter, tag problem */
-#define METRIC_ACME_RATE_LIMIT_SHAPE_OK "acme_rate_limit_shape_ok" /* rate */
+/* The engine's own metric names: the request metrics of every series. Actors' own metrics
+ * (counters, rates, trends) are named by the caller and registered (engine/metric_names.h). */
+#define METRIC_HTTP_REQ_DURATION "http_req_duration" /* trend: done - intended */
+#define METRIC_HTTP_REQ_SERVICE "http_req_service"   /* trend: done - sent */
+#define METRIC_HTTP_REQ_LAG "http_req_lag"           /* trend: sent - intended */
+#define METRIC_HTTP_REQ_FAILED "http_req_failed"     /* rate over completed requests */
+#define METRIC_HTTP_REQ_5XX "http_req_5xx"           /* rate of 5xx among answered */
+#define METRIC_HTTP_REQS "http_reqs"                 /* counter: completed requests */
+#define METRIC_HTTP_429 "http_429"                   /* counter */
+#define METRIC_DROPPED_REQUESTS "dropped_requests"   /* counter */
 
 /* Tag keys. */
 #define METRICS_TAG_SCENARIO "scenario"
 #define METRICS_TAG_ACTOR "actor"
 #define METRICS_TAG_ENDPOINT "endpoint"
 #define METRICS_TAG_STATUS "status"
-#define METRICS_TAG_PROBLEM "problem"
 
 #define METRICS_STATUS_LOWEST 100
 #define METRICS_STATUS_HIGHEST 599
@@ -97,7 +93,7 @@ struct metrics_tagged {
     enum metrics_kind kind;
     char *metric;
     char *scenario, *actor, *endpoint;
-    char *tag_key, *tag_value; /* one extra tag, e.g. problem=badNonce */
+    char *tag_key, *tag_value; /* one extra tag (key=value), e.g. a problem type */
     uint64_t value;            /* counter: sum; rate: hits */
     uint64_t total;            /* rate: samples */
     struct hist *trend;        /* trend: values (us) */
@@ -170,7 +166,7 @@ const char *metrics_error_kind_name(enum metrics_error_kind kind);
 int metrics_error_kind_from_name(const char *name);
 
 /* Add n to the counter `metric` with these tags (any tag may be NULL; extra_key/extra_value
- * is one more tag such as problem=badNonce). Returns 0, -EINVAL (metric exists with another
+ * is one more tag, such as the type of a problem). Returns 0, -EINVAL (metric exists with another
  * kind, or NULL metric), -ENOMEM, -ENOSPC (beyond METRICS_MAX_TAGGED). */
 int metrics_counter_add(struct metrics *m, const char *metric, const char *scenario,
                         const char *actor, const char *endpoint, const char *extra_key,
@@ -188,7 +184,7 @@ int metrics_rate_add_n(struct metrics *m, const char *metric, const char *scenar
                        const char *extra_value, uint64_t hits, uint64_t total);
 
 /* Record value_us in the trend `metric` (a default-configured histogram) with these tags,
- * e.g. campaign_duration. Returns as above. */
+ * e.g. how long an actor's campaign took. Returns as above. */
 int metrics_trend_record(struct metrics *m, const char *metric, const char *scenario,
                          const char *actor, const char *endpoint, uint64_t value_us);
 
@@ -246,12 +242,5 @@ uint64_t metrics_outcomes_errors(const struct metrics_outcomes *o);
 
 /* Add src into dst field by field. */
 void metrics_outcomes_add(struct metrics_outcomes *dst, const struct metrics_outcomes *src);
-
-/* Known tag values (DESIGN section 4): actors agent/operator/acme; the endpoint list. */
-bool metrics_actor_known(const char *actor);
-bool metrics_endpoint_known(const char *endpoint);
-
-/* NULL-terminated list of known endpoint names (static storage). */
-const char *const *metrics_endpoint_names(void);
 
 #endif

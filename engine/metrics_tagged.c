@@ -1,6 +1,6 @@
-/* engine/metrics_tagged.c - free-form tagged metrics of the registry (actor counters such as
- * acme_problems{problem}, rates such as acme_rate_limit_shape_ok, trends such as
- * campaign_duration), looked up by metric name and tags. */
+/* engine/metrics_tagged.c - free-form tagged metrics of the registry (an actor's counters,
+ * optionally with one extra tag such as a problem type, its rates and its trends, all named by
+ * the actor), looked up by metric name and tags. */
 #include "engine/metrics_internal.h"
 
 #include <errno.h>

@@ -73,7 +73,9 @@ struct parsed_url {
 
 /* URL "http[s]://host[:port][/base/path]" (scheme case-insensitive; host a DNS name, an IPv4
  * address or a bracketed IPv6 address; port 1-65535). Refuses other schemes, user:password@
- * (secrets do not belong in URLs), queries and fragments. Fills *out. */
+ * (secrets do not belong in URLs: -EACCES, so the caller can say where the secret goes),
+ * queries and fragments (-EINVAL). Fills *out. Returns 0 or the negative errno with a reason
+ * in err. */
 int parse_url(const char *s, struct parsed_url *out, char *err, size_t errlen);
 
 /* Writes the URL back as "scheme://authority/base" into buf (size n). Returns the length or

@@ -89,7 +89,7 @@ static int read_ipv6(const char *p, const char *end, char *out, size_t n, struct
 /* ---- URLs ---- */
 
 static const char URL_EXPECT[] =
-    "(expected http[s]://HOST[:PORT][/PATH], e.g. https://certctl.example.test:8443)";
+    "(expected http[s]://HOST[:PORT][/PATH], e.g. https://server.example.test:8443)";
 
 static bool host_char_ok(char c)
 {
@@ -221,7 +221,7 @@ int parse_url(const char *s, struct parsed_url *out, char *err, size_t errlen)
     if (!s || !*s) {
         set_err(err, errlen,
                 "is empty (expected http[s]://HOST[:PORT][/PATH], e.g. "
-                "https://certctl.example.test:8443)");
+                "https://server.example.test:8443)");
         return -EINVAL;
     }
     const char *p = url_scheme(s, &u, err, errlen);
@@ -232,8 +232,8 @@ int parse_url(const char *s, struct parsed_url *out, char *err, size_t errlen)
     const char *auth_end = p + auth_len;
     int rc = 0;
     if (memchr(p, '@', auth_len)) {
-        what = "contains user:password@ (pass the key with --api-key-file or CERTCTL_API_KEY)";
-        rc = -EINVAL;
+        what = "contains user:password@ (credentials do not belong in URLs)";
+        rc = -EACCES;
     }
     if (rc == 0)
         rc = url_authority(p, auth_end, &u, &what);

@@ -1,7 +1,7 @@
 /* engine/text_out.h - text assembled into a fixed buffer without printf: strings and unsigned
  * decimal numbers (optionally zero-padded). The per-request paths (request line and headers,
- * agent ids and paths, heartbeat bodies) use it: glibc's snprintf costs about a thousand
- * instructions a call, about a sixth of the user-space work of a heartbeat (docs/fleet.md).
+ * ids and paths, small request bodies) use it: glibc's snprintf costs about a thousand
+ * instructions a call, about a sixth of the user-space work of a small request (docs/fleet.md).
  * Header-only, so that every library can use it without a link dependency. */
 #ifndef FLEETSIM_ENGINE_TEXT_OUT_H
 #define FLEETSIM_ENGINE_TEXT_OUT_H

@@ -1,6 +1,6 @@
 /* engine/threshold.c - parsing of k6-style thresholds `METRIC[{tag:value,...}]:EXPR`
- * against the known metrics, their tags and aggregations. Evaluation is in
- * threshold_eval.c. */
+ * against the known metrics (the engine's own and the registered ones, engine/metric_names.h),
+ * their tags and aggregations. Evaluation is in threshold_eval.c. */
 #include "engine/threshold.h"
 
 #include <ctype.h>
@@ -11,40 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Which optional tags (beyond scenario/actor/endpoint) a metric accepts. */
-enum { TAG_STATUS = 1, TAG_PROBLEM = 2 };
+#include "engine/metric_names.h"
 
-struct metric_def {
-    const char *name;
-    enum threshold_metric_type type;
-    unsigned extra_tags;
-};
-
-static const struct metric_def metric_defs[] = {
-    {METRIC_HTTP_REQ_DURATION, THRESHOLD_TREND, 0},
-    {METRIC_HTTP_REQ_SERVICE, THRESHOLD_TREND, 0},
-    {METRIC_HTTP_REQ_LAG, THRESHOLD_TREND, 0},
-    {METRIC_CAMPAIGN_DURATION, THRESHOLD_TREND, 0},
-    {METRIC_HTTP_REQ_FAILED, THRESHOLD_RATE, 0},
-    {METRIC_HTTP_REQ_5XX, THRESHOLD_RATE, 0},
-    {METRIC_ACME_RATE_LIMIT_SHAPE_OK, THRESHOLD_RATE, 0},
-    {METRIC_HTTP_REQS, THRESHOLD_COUNTER, TAG_STATUS},
-    {METRIC_HTTP_429, THRESHOLD_COUNTER, 0},
-    {METRIC_DROPPED_REQUESTS, THRESHOLD_COUNTER, 0},
-    {METRIC_ACME_ORDERS_COMPLETED, THRESHOLD_COUNTER, 0},
-    {METRIC_ACME_PROBLEMS, THRESHOLD_COUNTER, TAG_PROBLEM},
-    /* the operator's counters (sim/operator.h) */
-    {"bulk_renew_matched", THRESHOLD_COUNTER, 0},
-    {"bulk_renew_enqueued", THRESHOLD_COUNTER, 0},
-    {"bulk_renew_skipped", THRESHOLD_COUNTER, 0},
-    {"bulk_renew_failed", THRESHOLD_COUNTER, 0},
-    {"campaign_renewed", THRESHOLD_COUNTER, 0},
-    {"campaign_pending", THRESHOLD_COUNTER, 0},
-    {"campaign_skipped", THRESHOLD_COUNTER, 0},
-    {"campaign_failed", THRESHOLD_COUNTER, 0},
-};
-
-#define N_METRIC_DEFS (sizeof metric_defs / sizeof metric_defs[0])
+/* Longest "known: ..." list in an error message. */
+#define KNOWN_LIST_MAX 1024
 
 /* Duration units and their size in milliseconds. */
 static const struct {
@@ -62,7 +32,7 @@ struct cursor {
 
 __attribute__((format(printf, 2, 3))) static int fail(struct cursor *c, const char *fmt, ...)
 {
-    char what[512];
+    char what[KNOWN_LIST_MAX + 256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
@@ -71,20 +41,41 @@ __attribute__((format(printf, 2, 3))) static int fail(struct cursor *c, const ch
     return -EINVAL;
 }
 
-static const struct metric_def *metric_lookup(const char *name)
+/* Threshold type of a metric kind. */
+static enum threshold_metric_type type_of(enum metrics_kind kind)
 {
-    for (size_t i = 0; i < N_METRIC_DEFS; i++)
-        if (strcmp(metric_defs[i].name, name) == 0)
-            return &metric_defs[i];
-    return NULL;
+    switch (kind) {
+    case METRICS_COUNTER:
+        return THRESHOLD_COUNTER;
+    case METRICS_RATE:
+        return THRESHOLD_RATE;
+    default:
+        return THRESHOLD_TREND;
+    }
 }
 
 bool threshold_metric_type(const char *metric, enum threshold_metric_type *type)
 {
-    const struct metric_def *d = metric ? metric_lookup(metric) : NULL;
+    const struct metric_name *d = metric ? metric_names_metric(metric) : NULL;
     if (d != NULL && type != NULL)
-        *type = d->type;
+        *type = type_of(d->kind);
     return d != NULL;
+}
+
+/* Appends ", name" (or "name" first) to buf of n bytes, truncating quietly. */
+static void list_append(char *buf, size_t n, const char *name)
+{
+    size_t len = strlen(buf);
+    if (len < n)
+        snprintf(buf + len, n - len, "%s%s", len ? ", " : "", name);
+}
+
+/* The known metric names, comma-separated, into buf. */
+static void known_metrics(char *buf, size_t n)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < metric_names_metric_count(); i++)
+        list_append(buf, n, metric_names_metric_at(i)->name);
 }
 
 static void skip_space(struct cursor *c)
@@ -109,24 +100,20 @@ static size_t take_word(struct cursor *c, char *out, size_t outlen)
     return n;
 }
 
-static int parse_metric(struct cursor *c, struct threshold *t, const struct metric_def **def)
+static int parse_metric(struct cursor *c, struct threshold *t, const struct metric_name **def)
 {
     size_t n = take_word(c, t->metric, sizeof t->metric);
     if (n == 0)
         return fail(c, "expected a metric name at the start");
     if (n >= sizeof t->metric)
         return fail(c, "metric name too long");
-    *def = metric_lookup(t->metric);
-    if (*def == NULL)
-        return fail(c,
-                    "unknown metric '%s' (known: http_req_duration, http_req_service, "
-                    "http_req_lag, http_req_failed, http_req_5xx, http_reqs, http_429, "
-                    "dropped_requests, campaign_duration, acme_orders_completed, "
-                    "acme_problems, acme_rate_limit_shape_ok, bulk_renew_matched, "
-                    "bulk_renew_enqueued, bulk_renew_skipped, bulk_renew_failed, "
-                    "campaign_renewed, campaign_pending, campaign_skipped, campaign_failed)",
-                    t->metric);
-    t->type = (*def)->type;
+    *def = metric_names_metric(t->metric);
+    if (*def == NULL) {
+        char known[KNOWN_LIST_MAX];
+        known_metrics(known, sizeof known);
+        return fail(c, "unknown metric '%s' (known: %s)", t->metric, known);
+    }
+    t->type = type_of((*def)->kind);
     return 0;
 }
 
@@ -147,35 +134,86 @@ static bool valid_plain_word(const char *v)
     return true;
 }
 
+/* The names of a registered list, comma-separated, into buf. */
+static void known_list(char *buf, size_t n, size_t count, const char *(*at)(size_t))
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < count; i++)
+        list_append(buf, n, at(i));
+}
+
+static int check_actor(struct cursor *c, const char *value)
+{
+    char known[KNOWN_LIST_MAX];
+    if (metric_names_actor_known(value))
+        return 0;
+    known_list(known, sizeof known, metric_names_actor_count(), metric_names_actor_at);
+    return fail(c, "unknown actor '%s' (known: %s)", value, known);
+}
+
+/* The metrics that take extra tag key, comma-separated, into buf. */
+static void metrics_with_tag(char *buf, size_t n, const char *key)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < metric_names_metric_count(); i++) {
+        const struct metric_name *d = metric_names_metric_at(i);
+        if (d->extra_tag != NULL && strcmp(d->extra_tag, key) == 0)
+            list_append(buf, n, d->name);
+    }
+}
+
+/* The tag keys a threshold may name, comma-separated, into buf. */
+static void known_tags(char *buf, size_t n)
+{
+    snprintf(buf, n, "%s, %s, %s", METRICS_TAG_SCENARIO, METRICS_TAG_ACTOR, METRICS_TAG_ENDPOINT);
+    for (size_t i = 0; i < metric_names_metric_count(); i++) {
+        const char *key = metric_names_metric_at(i)->extra_tag;
+        bool seen = key == NULL;
+        for (size_t j = 0; !seen && j < i; j++)
+            seen = metric_names_metric_at(j)->extra_tag != NULL &&
+                   strcmp(metric_names_metric_at(j)->extra_tag, key) == 0;
+        if (!seen)
+            list_append(buf, n, key);
+    }
+}
+
+/* An extra tag (status, or a registered metric's own such as a problem type): it must be the
+ * metric's, and its value a status (100..599, 1xx..5xx) or a plain word. */
+static int check_extra_tag(struct cursor *c, const struct metric_name *def,
+                           const struct threshold_tag *g)
+{
+    char known[KNOWN_LIST_MAX];
+    if (!metric_names_extra_tag_known(g->key)) {
+        known_tags(known, sizeof known);
+        return fail(c, "unknown tag '%s' (known: %s)", g->key, known);
+    }
+    if (def->extra_tag == NULL || strcmp(def->extra_tag, g->key) != 0) {
+        metrics_with_tag(known, sizeof known, g->key);
+        return fail(c, "tag '%s' does not apply to %s (only to %s)", g->key, def->name, known);
+    }
+    if (strcmp(g->key, METRICS_TAG_STATUS) == 0)
+        return valid_status(g->value)
+                   ? 0
+                   : fail(c, "bad status '%s' (expected 100..599 or 1xx..5xx)", g->value);
+    return valid_plain_word(g->value)
+               ? 0
+               : fail(c, "bad %s '%s' (expected a word of letters and digits)", g->key, g->value);
+}
+
 /* Check that tag key/value pair fits the metric. */
-static int check_tag(struct cursor *c, const struct metric_def *def, const struct threshold_tag *g)
+static int check_tag(struct cursor *c, const struct metric_name *def, const struct threshold_tag *g)
 {
     if (strcmp(g->key, METRICS_TAG_SCENARIO) == 0)
         return 0; /* syntax checked by take_word; names by threshold_check_scenarios */
     if (strcmp(g->key, METRICS_TAG_ACTOR) == 0)
-        return metrics_actor_known(g->value)
-                   ? 0
-                   : fail(c, "unknown actor '%s' (known: agent, operator, acme)", g->value);
+        return check_actor(c, g->value);
     if (strcmp(g->key, METRICS_TAG_ENDPOINT) == 0)
-        return metrics_endpoint_known(g->value) ? 0 : fail(c, "unknown endpoint '%s'", g->value);
-    if (strcmp(g->key, METRICS_TAG_STATUS) == 0) {
-        if (!(def->extra_tags & TAG_STATUS))
-            return fail(c, "tag 'status' does not apply to %s (only to http_reqs)", def->name);
-        return valid_status(g->value)
-                   ? 0
-                   : fail(c, "bad status '%s' (expected 100..599 or 1xx..5xx)", g->value);
-    }
-    if (strcmp(g->key, METRICS_TAG_PROBLEM) == 0) {
-        if (!(def->extra_tags & TAG_PROBLEM))
-            return fail(c, "tag 'problem' does not apply to %s (only to acme_problems)", def->name);
-        return valid_plain_word(g->value)
-                   ? 0
-                   : fail(c, "bad problem '%s' (expected a word such as badNonce)", g->value);
-    }
-    return fail(c, "unknown tag '%s' (known: scenario, actor, endpoint, status, problem)", g->key);
+        return metric_names_endpoint_known(g->value) ? 0
+                                                     : fail(c, "unknown endpoint '%s'", g->value);
+    return check_extra_tag(c, def, g);
 }
 
-static int parse_one_tag(struct cursor *c, const struct metric_def *def, struct threshold *t)
+static int parse_one_tag(struct cursor *c, const struct metric_name *def, struct threshold *t)
 {
     struct threshold_tag *g = &t->tags[t->n_tags];
     if (t->n_tags == THRESHOLD_MAX_TAGS)
@@ -196,7 +234,7 @@ static int parse_one_tag(struct cursor *c, const struct metric_def *def, struct 
     return rc;
 }
 
-static int parse_tags(struct cursor *c, const struct metric_def *def, struct threshold *t)
+static int parse_tags(struct cursor *c, const struct metric_name *def, struct threshold *t)
 {
     if (*c->p != '{')
         return 0;
@@ -292,7 +330,7 @@ static int parse_op(struct cursor *c, struct threshold *t)
             return 0;
         }
     }
-    return fail(c, "expected an operator (<, <=, >, >=, ==) after the aggregation");
+    return fail(c, "expected a comparison (<, <=, >, >=, ==) after the aggregation");
 }
 
 /* Milliseconds per unit for the suffix at p (the whole rest of the spec), or -1. */
@@ -313,10 +351,10 @@ static int parse_number(struct cursor *c, struct threshold *t)
 {
     char *end;
     if (!isdigit((unsigned char)*c->p) && *c->p != '.')
-        return fail(c, "expected a non-negative number after the operator");
+        return fail(c, "expected a non-negative number after the comparison");
     double v = strtod(c->p, &end);
     if (end == c->p || !isfinite(v))
-        return fail(c, "expected a number after the operator");
+        return fail(c, "expected a number after the comparison");
     const char *rest = end;
     while (*end == ' ' || *end == '\t')
         end++;
@@ -337,7 +375,7 @@ static int parse_number(struct cursor *c, struct threshold *t)
 int threshold_parse(const char *spec, struct threshold *out, char *err, size_t errlen)
 {
     struct cursor c = {spec ? spec : "", spec ? spec : "", err, errlen};
-    const struct metric_def *def;
+    const struct metric_name *def;
     memset(out, 0, sizeof *out);
     if (strlen(c.spec) >= sizeof out->spec)
         return fail(&c, "longer than %d characters", THRESHOLD_SPEC_MAX - 1);

@@ -1,6 +1,6 @@
 /* engine/threshold.h - k6-style pass/fail thresholds: parse `METRIC[{tag:value,...}]:EXPR`
  * (EXPR = AGG OP NUMBER[unit], AGG one of p(N), avg, med, min, max, count, rate) against the
- * known metrics and tags, and evaluate one over every matching series of a registry. */
+ * engine's own metrics and the names the caller registered (engine/metric_names.h), and evaluate one over every matching series of a registry. */
 #ifndef FLEETSIM_ENGINE_THRESHOLD_H
 #define FLEETSIM_ENGINE_THRESHOLD_H
 
@@ -11,7 +11,7 @@
 
 #define THRESHOLD_SPEC_MAX 256 /* longest accepted spec, bytes including NUL */
 #define THRESHOLD_NAME_MAX 64  /* longest metric name, tag key or tag value */
-#define THRESHOLD_MAX_TAGS 5   /* scenario, actor, endpoint, status, problem */
+#define THRESHOLD_MAX_TAGS 5   /* scenario, actor, endpoint, status or a metric's own tag */
 
 /* What kind of data a metric is. */
 enum threshold_metric_type {
@@ -59,9 +59,10 @@ struct threshold_result {
     char unit[8];                  /* unit of observed: "ms", "/s" (counter rate) or "" */
 };
 
-/* Parse spec into *out. Checks: known metric, known tag keys that apply to that metric,
- * known actor and endpoint values, status values (100..599 or 1xx..5xx), the aggregation
- * fits the metric type, the operator, the number and its unit (us, ms, s, m, h; only for
+/* Parse spec into *out. Checks: known metric (the engine's own or a registered one,
+ * engine/metric_names.h), tag keys that apply to that metric, registered actor and endpoint
+ * values, a registered metric's own tag (a plain word), status values (100..599 or 1xx..5xx), the aggregation
+ * fits the metric type, the comparison, the number and its unit (us, ms, s, m, h; only for
  * trend metrics; a bare number is ms). Scenario values are only checked for syntax (see
  * threshold_check_scenarios). Returns 0, or -EINVAL with a one-line reason in err. */
 int threshold_parse(const char *spec, struct threshold *out, char *err, size_t errlen);

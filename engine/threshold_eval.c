@@ -42,13 +42,24 @@ static bool tags_match(const struct threshold *t, const char *scenario, const ch
            tag_matches(t, METRICS_TAG_ENDPOINT, endpoint);
 }
 
+/* The filter's extra tag (a registered metric's own key, such as a problem type), or NULL. */
+static const struct threshold_tag *extra_filter(const struct threshold *t)
+{
+    for (size_t i = 0; i < t->n_tags; i++) {
+        const char *key = t->tags[i].key;
+        if (strcmp(key, METRICS_TAG_SCENARIO) != 0 && strcmp(key, METRICS_TAG_ACTOR) != 0 &&
+            strcmp(key, METRICS_TAG_ENDPOINT) != 0 && strcmp(key, METRICS_TAG_STATUS) != 0)
+            return &t->tags[i];
+    }
+    return NULL;
+}
+
 static bool tagged_matches(const struct threshold *t, const struct metrics_tagged *g)
 {
-    const char *problem = filter_value(t, METRICS_TAG_PROBLEM);
+    const struct threshold_tag *extra = extra_filter(t);
     if (!streq(g->metric, t->metric) || !tags_match(t, g->scenario, g->actor, g->endpoint))
         return false;
-    return problem == NULL ||
-           (streq(g->tag_key, METRICS_TAG_PROBLEM) && streq(g->tag_value, problem));
+    return extra == NULL || (streq(g->tag_key, extra->key) && streq(g->tag_value, extra->value));
 }
 
 /* Merge every matching histogram of m into acc. */

@@ -35,21 +35,11 @@ struct acme_group {
     uint32_t n_actors; /* in this shard */
 };
 
-static const char *const ep_names[ACME_EP_COUNT] = {
-    [ACME_EP_DIRECTORY] = "acme_directory",
-    [ACME_EP_NONCE] = "acme_nonce",
-    [ACME_EP_ACCOUNT] = "acme_account",
-    [ACME_EP_ORDER] = "acme_order",
-    [ACME_EP_AUTHZ] = "acme_authz",
-    [ACME_EP_CHALLENGE] = "acme_challenge",
-    [ACME_EP_FINALIZE] = "acme_finalize",
-    [ACME_EP_CERT] = "acme_cert",
-    [ACME_EP_RENEWAL_INFO] = "acme_renewal_info",
-};
-
 const char *acme_ep_name(enum acme_endpoint ep)
 {
-    return (unsigned)ep < ACME_EP_COUNT ? ep_names[ep] : "acme_other";
+    return (unsigned)ep < ACME_EP_COUNT
+               ? sim_endpoint_name((enum sim_endpoint)(SIM_EP_ACME_DIRECTORY + ep))
+               : "acme_other";
 }
 
 const char *acme_mode_name(enum acme_mode mode)
@@ -209,7 +199,7 @@ static int loop_init(struct acme_group *g, uint32_t t, uint32_t n_actors, char *
     for (int e = 0; ok && e < ACME_EP_COUNT; e++) {
         if (!endpoint_used(g->cfg.mode, (enum acme_endpoint)e))
             continue;
-        ok = (l->series[e] = metrics_series(l->metrics, g->cfg.scenario, ACME_ACTOR,
+        ok = (l->series[e] = metrics_series(l->metrics, g->cfg.scenario, SIM_ACTOR_ACME,
                                             acme_ep_name((enum acme_endpoint)e))) != NULL;
     }
     if (!ok) {

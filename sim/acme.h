@@ -14,6 +14,7 @@
 
 #include "engine/http_client.h"
 #include "engine/metrics.h"
+#include "sim/names.h"
 
 /* What the actors do. */
 enum acme_mode {
@@ -41,26 +42,25 @@ enum acme_key_alg { ACME_KEY_ES256 = 0, ACME_KEY_RS256, ACME_KEY_EDDSA };
 #define ACME_URL_MAX 2048u
 
 /* Actor metrics besides acme_orders_completed, acme_problems{problem} and
- * acme_rate_limit_shape_ok (engine/metrics.h): counters tagged scenario and actor "acme". */
+ * acme_rate_limit_shape_ok (sim/names.h): counters tagged scenario and actor "acme". */
 #define ACME_METRIC_ORDERS_FAILED "acme_orders_failed" /* tag reason */
 #define ACME_METRIC_ORDERS_ABANDONED "acme_orders_abandoned"
 #define ACME_METRIC_ITERATIONS "acme_iterations"               /* burst, completed */
 #define ACME_METRIC_ITERATIONS_FAILED "acme_iterations_failed" /* burst, tag reason */
 #define ACME_METRIC_BAD_NONCE_RETRIES "acme_bad_nonce_retries"
 #define ACME_TAG_REASON "reason"
-#define ACME_ACTOR "acme"
 
-/* The endpoints an actor uses, in metric tag order (DESIGN §4 Metrics). */
+/* The endpoints an actor uses: sim/names.h's ACME endpoints, counted from 0. */
 enum acme_endpoint {
     ACME_EP_DIRECTORY = 0,
-    ACME_EP_NONCE,
-    ACME_EP_ACCOUNT,
-    ACME_EP_ORDER,
-    ACME_EP_AUTHZ,
-    ACME_EP_CHALLENGE,
-    ACME_EP_FINALIZE,
-    ACME_EP_CERT,
-    ACME_EP_RENEWAL_INFO,
+    ACME_EP_NONCE = SIM_EP_ACME_NONCE - SIM_EP_ACME_DIRECTORY,
+    ACME_EP_ACCOUNT = SIM_EP_ACME_ACCOUNT - SIM_EP_ACME_DIRECTORY,
+    ACME_EP_ORDER = SIM_EP_ACME_ORDER - SIM_EP_ACME_DIRECTORY,
+    ACME_EP_AUTHZ = SIM_EP_ACME_AUTHZ - SIM_EP_ACME_DIRECTORY,
+    ACME_EP_CHALLENGE = SIM_EP_ACME_CHALLENGE - SIM_EP_ACME_DIRECTORY,
+    ACME_EP_FINALIZE = SIM_EP_ACME_FINALIZE - SIM_EP_ACME_DIRECTORY,
+    ACME_EP_CERT = SIM_EP_ACME_CERT - SIM_EP_ACME_DIRECTORY,
+    ACME_EP_RENEWAL_INFO = SIM_EP_ACME_RENEWAL_INFO - SIM_EP_ACME_DIRECTORY,
     ACME_EP_COUNT
 };
 
@@ -124,8 +124,8 @@ struct acme_counters {
  * grace 10 s, no Bearer key. The caller sets scenario, n_clients, directory_url and conn. */
 void acme_config_defaults(struct acme_config *cfg);
 
-/* The DESIGN §4 endpoint tag of ep ("acme_directory", ...); static storage. (The
- * server side, refserver/acmesrv.h's acmesrv_endpoint_name, maps its paths to the same tags.) */
+/* The endpoint tag of ep ("acme_directory", ...; sim/names.h); static storage. (The server
+ * side, refserver/acmesrv.h's acmesrv_endpoint_name, maps its paths to the same tags.) */
 const char *acme_ep_name(enum acme_endpoint ep);
 
 /* "burst" / "order"; "es256" / "rs256" / "eddsa". Static storage. */

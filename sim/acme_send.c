@@ -22,7 +22,7 @@
 
 void acme_count(struct acme_loop *l, const char *metric, const char *reason)
 {
-    metrics_counter_add(l->metrics, metric, l->cfg->scenario, ACME_ACTOR, NULL,
+    metrics_counter_add(l->metrics, metric, l->cfg->scenario, SIM_ACTOR_ACME, NULL,
                         reason ? ACME_TAG_REASON : NULL, reason, 1);
 }
 
@@ -85,11 +85,11 @@ static bool measure(struct acme_actor *a, const struct http_result *res, char *p
         }
         const char *ct = http_result_header(res, "Content-Type");
         if (acme_problem_parse(ct, res->status, res->body, res->body_len, problem, n))
-            metrics_counter_add(l->metrics, METRIC_ACME_PROBLEMS, l->cfg->scenario, ACME_ACTOR, ep,
-                                METRICS_TAG_PROBLEM, problem, 1);
+            metrics_counter_add(l->metrics, METRIC_ACME_PROBLEMS, l->cfg->scenario, SIM_ACTOR_ACME,
+                                ep, SIM_TAG_PROBLEM, problem, 1);
         if (res->status == HTTP_TOO_MANY_REQUESTS)
             metrics_rate_add(l->metrics, METRIC_ACME_RATE_LIMIT_SHAPE_OK, l->cfg->scenario,
-                             ACME_ACTOR, ep, NULL, NULL,
+                             SIM_ACTOR_ACME, ep, NULL, NULL,
                              acme_rate_limit_shape_ok(ct, res->body, res->body_len));
         a->retry_after_ns = retry_after_ns(http_result_header(res, "Retry-After"));
         expected = acme_step_expected(a->step, res->status);

@@ -24,12 +24,9 @@
 
 #define NS_PER_S 1000000000ULL
 
-static const char *const endpoint_names[AGENT_EP_COUNT] = {"heartbeat", "work", "csr", "job_status",
-                                                           "cert_fetch"};
-
 const char *agent_endpoint_name(enum agent_endpoint ep)
 {
-    return (unsigned)ep < AGENT_EP_COUNT ? endpoint_names[ep] : "other";
+    return (unsigned)ep < AGENT_EP_COUNT ? sim_endpoint_name((enum sim_endpoint)ep) : "other";
 }
 
 bool agent_status_expected(enum agent_endpoint ep, int status)
@@ -130,8 +127,8 @@ int agent_loop_init(struct agent_loop *l, struct event_base *base, const struct 
     l->keys_held = keys_held;
     l->keys_max = keys_max;
     /* the heartbeat series always exists (the others appear when first used) */
-    l->series[AGENT_EP_HEARTBEAT] =
-        metrics_series(metrics, set->scenario, "agent", endpoint_names[AGENT_EP_HEARTBEAT]);
+    l->series[AGENT_EP_HEARTBEAT] = metrics_series(metrics, set->scenario, SIM_ACTOR_AGENT,
+                                                   sim_endpoint_name(SIM_EP_HEARTBEAT));
     if (!l->series[AGENT_EP_HEARTBEAT])
         return -ENOMEM;
     l->hdr_get = agent_headers(set, set->content_type_on_get);
@@ -359,7 +356,8 @@ int agent_start(struct agent *a)
 static struct metrics_series *series_of(struct agent_loop *l, enum agent_endpoint ep)
 {
     if (!l->series[ep])
-        l->series[ep] = metrics_series(l->metrics, l->set->scenario, "agent", endpoint_names[ep]);
+        l->series[ep] =
+            metrics_series(l->metrics, l->set->scenario, SIM_ACTOR_AGENT, agent_endpoint_name(ep));
     return l->series[ep] ? l->series[ep] : l->series[AGENT_EP_HEARTBEAT];
 }
 

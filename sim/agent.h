@@ -16,6 +16,7 @@
 
 #include "engine/http_client.h"
 #include "engine/metrics.h"
+#include "sim/names.h"
 #include "sim/csr.h"
 #include "sim/identity.h"
 #include "sim/schedule.h"
@@ -47,13 +48,13 @@
  * was beyond it (docs/fleet.md). */
 #define AGENT_TIMER_SLOT_DEFAULT_NS 5000000ULL
 
-/* The endpoints an agent uses (metric tag names of DESIGN §4 Metrics). */
+/* The endpoints an agent uses: the first ones of sim/names.h. */
 enum agent_endpoint {
-    AGENT_EP_HEARTBEAT = 0,
-    AGENT_EP_WORK,
-    AGENT_EP_CSR,
-    AGENT_EP_JOB_STATUS,
-    AGENT_EP_CERT_FETCH,
+    AGENT_EP_HEARTBEAT = SIM_EP_HEARTBEAT,
+    AGENT_EP_WORK = SIM_EP_WORK,
+    AGENT_EP_CSR = SIM_EP_CSR,
+    AGENT_EP_JOB_STATUS = SIM_EP_JOB_STATUS,
+    AGENT_EP_CERT_FETCH = SIM_EP_CERT_FETCH,
     AGENT_EP_COUNT
 };
 

@@ -69,8 +69,8 @@ static void note_campaign(struct operator* op)
     if (op->done_recorded || !operator_campaign_complete(&op->camp))
         return;
     op->done_recorded = true;
-    metrics_trend_record(op->m, METRIC_CAMPAIGN_DURATION, op->cfg.scenario, OPERATOR_ACTOR, NULL,
-                         operator_campaign_duration_ns(&op->camp) / CLOCK_NS_PER_US);
+    metrics_trend_record(op->m, METRIC_CAMPAIGN_DURATION, op->cfg.scenario, SIM_ACTOR_OPERATOR,
+                         NULL, operator_campaign_duration_ns(&op->camp) / CLOCK_NS_PER_US);
 }
 
 /* ---- bulk-renew calls ------------------------------------------------------------------ */
@@ -88,7 +88,7 @@ static void note_cert(const char *certificate_id, bool enqueued, void *arg)
 
 static void count(struct operator* op, const char *metric, int64_t v)
 {
-    metrics_counter_add(op->m, metric, op->cfg.scenario, OPERATOR_ACTOR, OPERATOR_EP_BULK_RENEW,
+    metrics_counter_add(op->m, metric, op->cfg.scenario, SIM_ACTOR_OPERATOR, SIM_EP_NAME_BULK_RENEW,
                         NULL, NULL, (uint64_t)v);
 }
 
@@ -219,7 +219,8 @@ static void on_poll_timer(evutil_socket_t fd, short what, void *arg)
         return;
     uint64_t due = op->start_ns + off;
     if (!op->s_list) /* created on the first poll: no empty row when the campaign ends first */
-        op->s_list = metrics_series(op->m, op->cfg.scenario, OPERATOR_ACTOR, OPERATOR_EP_CERT_LIST);
+        op->s_list =
+            metrics_series(op->m, op->cfg.scenario, SIM_ACTOR_OPERATOR, SIM_EP_NAME_CERT_LIST);
     if (!op->s_list)
         return; /* out of series: no progress polls */
     if (due <= now) {
@@ -288,7 +289,8 @@ static int alloc_parts(struct operator* op)
     op->call_ev = evtimer_new(op->base, on_call_timer, op);
     op->poll_ev = evtimer_new(op->base, on_poll_timer, op);
     op->poll_conn = http_conn_new(op->base, op->cfg.conn);
-    op->s_bulk = metrics_series(op->m, op->cfg.scenario, OPERATOR_ACTOR, OPERATOR_EP_BULK_RENEW);
+    op->s_bulk =
+        metrics_series(op->m, op->cfg.scenario, SIM_ACTOR_OPERATOR, SIM_EP_NAME_BULK_RENEW);
     if (!op->slots || !op->idle || !op->body || !op->call_ev || !op->poll_ev || !op->poll_conn ||
         !op->s_bulk)
         return -ENOMEM;
@@ -376,14 +378,14 @@ void operator_finish(struct operator* op, struct operator_summary *out)
     if (!op->finished && c->start_ns) {
         op->finished = true;
         const char *s = op->cfg.scenario;
-        metrics_counter_add(op->m, OPERATOR_M_CAMPAIGN_RENEWED, s, OPERATOR_ACTOR, NULL, NULL, NULL,
-                            c->renewed);
-        metrics_counter_add(op->m, OPERATOR_M_CAMPAIGN_PENDING, s, OPERATOR_ACTOR, NULL, NULL, NULL,
-                            c->pending);
-        metrics_counter_add(op->m, OPERATOR_M_CAMPAIGN_SKIPPED, s, OPERATOR_ACTOR, NULL, NULL, NULL,
-                            c->skipped);
-        metrics_counter_add(op->m, OPERATOR_M_CAMPAIGN_FAILED, s, OPERATOR_ACTOR, NULL, NULL, NULL,
-                            c->failed);
+        metrics_counter_add(op->m, OPERATOR_M_CAMPAIGN_RENEWED, s, SIM_ACTOR_OPERATOR, NULL, NULL,
+                            NULL, c->renewed);
+        metrics_counter_add(op->m, OPERATOR_M_CAMPAIGN_PENDING, s, SIM_ACTOR_OPERATOR, NULL, NULL,
+                            NULL, c->pending);
+        metrics_counter_add(op->m, OPERATOR_M_CAMPAIGN_SKIPPED, s, SIM_ACTOR_OPERATOR, NULL, NULL,
+                            NULL, c->skipped);
+        metrics_counter_add(op->m, OPERATOR_M_CAMPAIGN_FAILED, s, SIM_ACTOR_OPERATOR, NULL, NULL,
+                            NULL, c->failed);
     }
     if (!out)
         return;

@@ -14,13 +14,12 @@
 
 #include "engine/http_client.h"
 #include "engine/metrics.h"
+#include "sim/names.h"
 
 struct event_base;
 
-/* Metric tags (DESIGN §4 Metrics). */
-#define OPERATOR_ACTOR "operator"
-#define OPERATOR_EP_BULK_RENEW "bulk_renew"
-#define OPERATOR_EP_CERT_LIST "cert_list"
+/* Its metric tags are SIM_ACTOR_OPERATOR and SIM_EP_NAME_BULK_RENEW / SIM_EP_NAME_CERT_LIST
+ * (sim/names.h). */
 
 /* certctl's endpoints (certctl-facts §3), below the URL's base path. */
 #define OPERATOR_BULK_PATH "/api/v1/certificates/bulk-renew"

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine/parse.h"
+#include "sim/names.h"
 
 #define NS_PER_S 1000000000ULL
 
@@ -28,8 +29,10 @@ static const struct preset presets[] = {
         .duration_ns = 300 * NS_PER_S,
         .thresholds =
             {
-                "http_req_duration{scenario:agent-storm,endpoint:heartbeat}:p(99)<1000",
-                "http_req_duration{scenario:agent-storm,endpoint:heartbeat}:p(95)<500",
+                "http_req_duration{scenario:agent-storm,endpoint:" SIM_EP_NAME_HEARTBEAT
+                "}:p(99)<1000",
+                "http_req_duration{scenario:agent-storm,endpoint:" SIM_EP_NAME_HEARTBEAT
+                "}:p(95)<500",
                 "http_req_failed{scenario:agent-storm}:rate<0.001",
                 NULL,
             },
@@ -53,9 +56,12 @@ static const struct preset presets[] = {
         .bulk_batch = 50,
         .thresholds =
             {
-                "http_req_duration{scenario:bulk-renewal,endpoint:bulk_renew}:p(99)<5000",
-                "http_req_duration{scenario:bulk-renewal,endpoint:bulk_renew}:p(95)<2000",
-                "http_req_failed{scenario:bulk-renewal,endpoint:bulk_renew}:rate<0.01",
+                "http_req_duration{scenario:bulk-renewal,endpoint:" SIM_EP_NAME_BULK_RENEW
+                "}:p(99)<5000",
+                "http_req_duration{scenario:bulk-renewal,endpoint:" SIM_EP_NAME_BULK_RENEW
+                "}:p(95)<2000",
+                "http_req_failed{scenario:bulk-renewal,endpoint:" SIM_EP_NAME_BULK_RENEW
+                "}:rate<0.01",
                 NULL,
             },
     },
@@ -73,9 +79,12 @@ static const struct preset presets[] = {
         .acme_mode = ACME_MODE_BURST,
         .thresholds =
             {
-                "http_req_duration{scenario:acme-burst,endpoint:acme_directory}:p(95)<500",
-                "http_req_duration{scenario:acme-burst,endpoint:acme_nonce}:p(95)<300",
-                "http_req_duration{scenario:acme-burst,endpoint:acme_renewal_info}:p(95)<800",
+                "http_req_duration{scenario:acme-burst,endpoint:" SIM_EP_NAME_ACME_DIRECTORY
+                "}:p(95)<500",
+                "http_req_duration{scenario:acme-burst,endpoint:" SIM_EP_NAME_ACME_NONCE
+                "}:p(95)<300",
+                "http_req_duration{scenario:acme-burst,endpoint:" SIM_EP_NAME_ACME_RENEWAL_INFO
+                "}:p(95)<800",
                 "http_req_5xx{scenario:acme-burst}:rate<0.001",
                 NULL,
             },
@@ -106,14 +115,16 @@ static const struct preset presets[] = {
         .acme_mode = ACME_MODE_ORDER,
         .thresholds =
             {
-                "http_req_duration{scenario:fleet,endpoint:heartbeat}:p(99)<1000",
-                "http_req_duration{scenario:fleet,endpoint:heartbeat}:p(95)<500",
+                "http_req_duration{scenario:fleet,endpoint:" SIM_EP_NAME_HEARTBEAT "}:p(99)<1000",
+                "http_req_duration{scenario:fleet,endpoint:" SIM_EP_NAME_HEARTBEAT "}:p(95)<500",
                 "http_req_failed{scenario:fleet,actor:agent}:rate<0.001",
-                "http_req_duration{scenario:fleet,endpoint:bulk_renew}:p(99)<5000",
-                "http_req_duration{scenario:fleet,endpoint:bulk_renew}:p(95)<2000",
-                "http_req_failed{scenario:fleet,endpoint:bulk_renew}:rate<0.01",
-                "http_req_duration{scenario:fleet,endpoint:acme_directory}:p(95)<500",
-                "http_req_duration{scenario:fleet,endpoint:acme_renewal_info}:p(95)<800",
+                "http_req_duration{scenario:fleet,endpoint:" SIM_EP_NAME_BULK_RENEW "}:p(99)<5000",
+                "http_req_duration{scenario:fleet,endpoint:" SIM_EP_NAME_BULK_RENEW "}:p(95)<2000",
+                "http_req_failed{scenario:fleet,endpoint:" SIM_EP_NAME_BULK_RENEW "}:rate<0.01",
+                "http_req_duration{scenario:fleet,endpoint:" SIM_EP_NAME_ACME_DIRECTORY
+                "}:p(95)<500",
+                "http_req_duration{scenario:fleet,endpoint:" SIM_EP_NAME_ACME_RENEWAL_INFO
+                "}:p(95)<800",
                 "http_req_5xx{scenario:fleet,actor:acme}:rate<0.001",
                 NULL,
             },

@@ -18,6 +18,7 @@
 #include "engine/out_file.h"
 #include "engine/str_repeats.h"
 #include "engine/parse.h"
+#include "sim/names.h"
 #include "sim/fleet.h"
 
 #define PROGRESS_EVERY_NS (1000ULL * 1000000ULL)
@@ -178,7 +179,8 @@ int register_agents(struct register_config *cfg, char **ids, char *err, size_t e
     r.headers = agent_headers(cfg->set, true);
     struct reg_slot *slots = calloc(conc, sizeof *slots);
     if (cfg->metrics)
-        r.series = metrics_series(cfg->metrics, cfg->set->scenario, "agent", "register");
+        r.series = metrics_series(cfg->metrics, cfg->set->scenario, SIM_ACTOR_AGENT,
+                                  sim_endpoint_name(SIM_EP_REGISTER));
     int rc = (!r.base || !r.headers || !slots) ? -ENOMEM : 0;
     for (uint32_t i = 0; rc == 0 && i < conc; i++) {
         slots[i].run = &r;

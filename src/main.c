@@ -15,6 +15,7 @@
 #include "src/cmd_seed.h"
 #include "src/help.h"
 #include "src/options.h"
+#include "sim/names.h"
 
 /* Buffer of standard output when it is not a terminal. */
 #define STDOUT_BUFFER_BYTES (1024 * 1024)
@@ -73,6 +74,10 @@ int main(int argc, char **argv)
     /* into a file or pipe, the whole output leaves at the end, so a failure has its errno */
     if (!isatty(STDOUT_FILENO))
         setvbuf(stdout, NULL, _IOFBF, STDOUT_BUFFER_BYTES);
+    if (sim_names_register(NULL) != 0) {
+        fprintf(stderr, "fleetsim: cannot register the metric names\n");
+        return 1;
+    }
     if (argc > 1 && strcmp(argv[1], "seed") == 0)
         return cmd_seed_main(argc - 1, argv + 1); /* its argv[0] is "seed" */
     if (argc > 1 && (strcmp(argv[1], "merge") == 0 || strcmp(argv[1], "report") == 0)) {

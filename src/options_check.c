@@ -25,7 +25,7 @@ static int apply_environment(struct run_config *cfg, char *err, size_t errlen)
     const char *url = getenv(ENV_URL);
     if (!cfg->url_set && url && *url) {
         char reason[256];
-        if (parse_url(url, &cfg->url, reason, sizeof(reason)) != 0) {
+        if (optval_parse_server_url(url, &cfg->url, reason, sizeof(reason)) != 0) {
             char shown[PARSE_PATH_MAX];
             parse_url_redact(url, shown, sizeof(shown));
             parse_error_line(err, errlen, OPTIONS_PROG, ENV_URL, shown, reason);

@@ -66,11 +66,20 @@ int optval_flag(void *ctx, int id, char *arg, char *reason, size_t n)
     return CMDLINE_OK;
 }
 
+int optval_parse_server_url(const char *arg, struct parsed_url *out, char *reason, size_t n)
+{
+    int rc = parse_url(arg, out, reason, n);
+    if (rc == -EACCES)
+        snprintf(reason, n,
+                 "contains user:password@ (pass the key with --api-key-file or CERTCTL_API_KEY)");
+    return rc;
+}
+
 int optval_url(void *ctx, int id, char *arg, char *reason, size_t n)
 {
     struct run_config *cfg = ctx;
     (void)id;
-    if (parse_url(arg, &cfg->url, reason, n) != 0)
+    if (optval_parse_server_url(arg, &cfg->url, reason, n) != 0)
         return CMDLINE_BAD_REDACTED;
     cfg->url_set = true;
     cfg->url_source = OPTIONS_SOURCE_ARG;

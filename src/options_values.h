@@ -65,6 +65,10 @@ int optval_acme_cacert(void *ctx, int id, char *arg, char *reason, size_t n);
  * the command line. Returns CMDLINE_OK or CMDLINE_BAD with a reason. */
 int optval_add_threshold(struct run_config *cfg, const char *spec, char *reason, size_t n);
 
+/* parse_url for --url and CERTCTL_SERVER_URL: a URL with user:password@ gets a reason that
+ * says where the key goes instead. Returns parse_url's result. */
+int optval_parse_server_url(const char *arg, struct parsed_url *out, char *reason, size_t n);
+
 /* Checks an API key's text (non-empty, at most OPTIONS_API_KEY_MAX bytes, printable without
  * spaces). Returns 0 or -EINVAL with a reason that never contains the key. */
 int optval_check_key(const char *key, char *reason, size_t n);

@@ -337,7 +337,7 @@ void run_acme_print(const struct run_acme *ra, const struct metrics *m, FILE *ou
                                "per-IP limiter answers text/plain)"
                              : "");
     const struct metrics_series *fin =
-        m ? metrics_series_find(m, ac->scenario, ACME_ACTOR, "acme_finalize") : NULL;
+        m ? metrics_series_find(m, ac->scenario, SIM_ACTOR_ACME, SIM_EP_NAME_ACME_FINALIZE) : NULL;
     if (fin && ra->certctl && !ra->builtin && fin->total.status_class[5])
         fprintf(out,
                 "acme: finalize answered 5xx %" PRIu64 " times: certctl at the fact sheet's "

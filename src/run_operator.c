@@ -73,7 +73,7 @@ void run_operator_plan(const struct run_ctx *c, FILE *out)
         char a[IDENTITY_NAME_MAX], b[IDENTITY_NAME_MAX];
         identity_cert_id(a, sizeof a, cfg->fleet_prefix, first);
         identity_cert_id(b, sizeof b, cfg->fleet_prefix, first + n - 1);
-        fprintf(out, "event operator %s %s..%s %.3f\n", OPERATOR_EP_BULK_RENEW, a, b,
+        fprintf(out, "event operator %s %s..%s %.3f\n", SIM_EP_NAME_BULK_RENEW, a, b,
                 (double)off / (double)CLOCK_NS_PER_MS);
     }
 }

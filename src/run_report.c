@@ -43,7 +43,7 @@ void run_print_429_hint(uint64_t n429, uint64_t answered)
 static void add_counter(struct metrics *m, const char *scenario, const char *name, uint64_t v)
 {
     if (v > 0)
-        metrics_counter_add(m, name, scenario, "agent", NULL, NULL, NULL, v);
+        metrics_counter_add(m, name, scenario, SIM_ACTOR_AGENT, NULL, NULL, NULL, v);
 }
 
 static void add_counters(struct metrics *m, const char *scenario, const struct agent_counters *k)

@@ -159,7 +159,7 @@ START_TEST(t_hundred_orders_with_bad_nonces)
     /* Pebble 2.4 offers no renewalInfo; a newer one would be checked */
     ck_assert_uint_eq(r.k.renewal_info_skipped + r.k.renewal_info_ok, ORDERS);
     ck_assert_uint_eq(r.k.renewal_info_failed, 0);
-    uint64_t bad = counter_sum(r.m, METRIC_ACME_PROBLEMS, METRICS_TAG_PROBLEM, "badNonce");
+    uint64_t bad = counter_sum(r.m, METRIC_ACME_PROBLEMS, SIM_TAG_PROBLEM, "badNonce");
     ck_assert_uint_gt(bad, 0);
     ck_assert_uint_eq(r.k.bad_nonce_retries, bad);
     /* no unexplained errors: the only failed requests are the badNonce answers */

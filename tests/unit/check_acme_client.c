@@ -521,7 +521,7 @@ START_TEST(t_orders_complete)
     ck_assert_uint_eq(outcomes(&r, "acme_order")->answered, 12);
     ck_assert_uint_eq(outcomes(&r, "acme_authz")->answered, 12);
     ck_assert_uint_eq(outcomes(&r, "acme_challenge")->scheduled, 0);
-    ck_assert_uint_eq(outcomes(&r, "acme_finalize")->status[200 - 100], 12);
+    ck_assert_uint_eq(outcomes(&r, SIM_EP_NAME_ACME_FINALIZE)->status[200 - 100], 12);
     ck_assert_uint_eq(outcomes(&r, "acme_cert")->status[200 - 100], 12);
     ck_assert_uint_eq(outcomes(&r, "acme_renewal_info")->status[200 - 100], 12);
     ck_assert_uint_eq(failed_requests(&r), 0);
@@ -543,7 +543,7 @@ START_TEST(t_bad_nonce_retried)
     uint64_t bad = 0;
     for (int e = 0; e < ACME_EP_COUNT; e++)
         bad += counter(&r, METRIC_ACME_PROBLEMS, acme_ep_name((enum acme_endpoint)e),
-                       METRICS_TAG_PROBLEM, "badNonce");
+                       SIM_TAG_PROBLEM, "badNonce");
     /* every injected answer was counted as a badNonce problem and resent once */
     ck_assert_uint_eq(bad, (uint64_t)mk.injected);
     ck_assert_uint_eq(r.k.bad_nonce_retries, (uint64_t)mk.injected);
@@ -593,7 +593,7 @@ START_TEST(t_rate_limit_shapes)
     ck_assert_uint_eq(t->total, 4);
     ck_assert_uint_eq(t->value, 2); /* the problem+json ones */
     ck_assert_uint_eq(
-        counter(&r, METRIC_ACME_PROBLEMS, "acme_order", METRICS_TAG_PROBLEM, "rateLimited"), 2);
+        counter(&r, METRIC_ACME_PROBLEMS, "acme_order", SIM_TAG_PROBLEM, "rateLimited"), 2);
     ck_assert_uint_eq(counter(&r, ACME_METRIC_ORDERS_FAILED, NULL, ACME_TAG_REASON, "status_429"),
                       2);
     ck_assert_uint_eq(counter(&r, ACME_METRIC_ORDERS_FAILED, NULL, ACME_TAG_REASON, "rateLimited"),
@@ -634,11 +634,10 @@ START_TEST(t_burst)
     ck_assert_uint_eq(outcomes(&r, "acme_renewal_info")->status[404 - 100], 12);
     ck_assert_uint_eq(failed_requests(&r), 0);
     ck_assert_uint_eq(
-        counter(&r, METRIC_ACME_PROBLEMS, "acme_renewal_info", METRICS_TAG_PROBLEM, "malformed"),
-        12);
+        counter(&r, METRIC_ACME_PROBLEMS, "acme_renewal_info", SIM_TAG_PROBLEM, "malformed"), 12);
     /* burst mode never touches the order endpoints: no series for them */
     ck_assert_ptr_null(metrics_series_find(r.m, "unit", "acme", "acme_account"));
-    ck_assert_ptr_null(metrics_series_find(r.m, "unit", "acme", "acme_finalize"));
+    ck_assert_ptr_null(metrics_series_find(r.m, "unit", "acme", SIM_EP_NAME_ACME_FINALIZE));
     run_free(&r);
     stop_mock();
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "engine/report_json.h"
+#include "sim/names.h"
 #include "src/cmd_merge.h"
 #include "tests/lib/procs.h"
 #include "tests/lib/testenv.h"
@@ -365,5 +366,6 @@ static Suite *merge_suite(void)
 
 int main(void)
 {
+    sim_names_register(NULL);
     return testenv_run(merge_suite());
 }

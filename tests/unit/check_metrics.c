@@ -1,6 +1,7 @@
 /* tests/unit/check_metrics.c - metrics registry: series identity, what each recording call
  * counts and records (duration/service/lag), 429 and lag clamping, accounting identity,
- * tagged metrics, exact merge, the interval view and the registry limits. */
+ * tagged metrics, exact merge, the interval view, the registry limits, and the registered
+ * names (engine/metric_names.h filled from sim/names.h). */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -8,7 +9,9 @@
 #include <string.h>
 
 #include "engine/clock.h"
+#include "engine/metric_names.h"
 #include "engine/metrics.h"
+#include "sim/names.h"
 #include "tests/lib/testenv.h"
 
 #define MS 1000000ULL /* ns */
@@ -322,16 +325,45 @@ START_TEST(test_reset_and_names)
     metrics_accounting(m, &a);
     ck_assert_uint_eq(a.scheduled, 0);
     ck_assert_uint_eq(hist_count(&s->duration), 0);
-    ck_assert(metrics_endpoint_known("acme_renewal_info"));
-    ck_assert(metrics_endpoint_known("heartbeat"));
-    ck_assert(!metrics_endpoint_known("heartbeats"));
-    ck_assert(!metrics_endpoint_known(NULL));
-    ck_assert(metrics_actor_known("operator"));
-    ck_assert(!metrics_actor_known("admin"));
-    size_t n = 0;
-    for (const char *const *e = metrics_endpoint_names(); *e; e++)
-        n++;
-    ck_assert_uint_eq(n, 17);
+    metric_names_clear();
+    ck_assert(!metric_names_endpoint_known("heartbeat"));
+    ck_assert(!metric_names_actor_known("agent"));
+    ck_assert_int_eq(sim_names_register(NULL), 0);
+    ck_assert_int_eq(sim_names_register(NULL), 0); /* twice is harmless */
+    ck_assert_int_eq(sim_names_register("admin"), -EINVAL);
+    ck_assert(metric_names_endpoint_known("acme_renewal_info"));
+    ck_assert(metric_names_endpoint_known("heartbeat"));
+    ck_assert(!metric_names_endpoint_known("heartbeats"));
+    ck_assert(!metric_names_endpoint_known(NULL));
+    ck_assert(metric_names_actor_known("operator"));
+    ck_assert(!metric_names_actor_known("admin"));
+    ck_assert_uint_eq(metric_names_endpoint_count(), SIM_EP_COUNT);
+    ck_assert_uint_eq(metric_names_actor_count(), 3);
+    ck_assert_ptr_null(metric_names_endpoint_at(SIM_EP_COUNT));
+    for (size_t i = 0; i < SIM_EP_COUNT; i++)
+        ck_assert_str_eq(metric_names_endpoint_at(i), sim_endpoint_name((enum sim_endpoint)i));
+    const struct metric_name *p = metric_names_metric(METRIC_ACME_PROBLEMS);
+    ck_assert(p && p->kind == METRICS_COUNTER && strcmp(p->extra_tag, SIM_TAG_PROBLEM) == 0);
+    ck_assert(metric_names_metric(METRIC_HTTP_REQS)->kind == METRICS_COUNTER);
+    ck_assert(metric_names_extra_tag_known(METRICS_TAG_STATUS));
+    ck_assert(!metric_names_extra_tag_known(NULL));
+    /* the engine's own names cannot be taken; a name keeps its kind and extra tag */
+    ck_assert_int_eq(metric_names_add_metric(METRIC_HTTP_REQS, METRICS_COUNTER, NULL), -EINVAL);
+    ck_assert_int_eq(metric_names_add_metric(METRIC_ACME_PROBLEMS, METRICS_RATE, SIM_TAG_PROBLEM),
+                     -EINVAL);
+    ck_assert_int_eq(metric_names_add_metric(METRIC_ACME_PROBLEMS, METRICS_COUNTER, NULL), -EINVAL);
+    ck_assert_int_eq(
+        metric_names_add_metric(METRIC_ACME_PROBLEMS, METRICS_COUNTER, SIM_TAG_PROBLEM), 0);
+    ck_assert_int_eq(metric_names_add_actor(""), -EINVAL);
+    ck_assert_int_eq(metric_names_add_endpoint(NULL), -EINVAL);
+    metric_names_clear();
+    ck_assert(!metric_names_endpoint_known("heartbeat"));
+    ck_assert_ptr_null(metric_names_metric(METRIC_ACME_PROBLEMS));
+    ck_assert_ptr_nonnull(metric_names_metric(METRIC_HTTP_REQ_DURATION));
+    ck_assert_int_eq(sim_names_register(SIM_ACTOR_OPERATOR), 0);
+    ck_assert(metric_names_endpoint_known("bulk_renew") && !metric_names_endpoint_known("csr"));
+    ck_assert(metric_names_metric(METRIC_CAMPAIGN_DURATION) &&
+              !metric_names_metric(METRIC_ACME_PROBLEMS));
     ck_assert_str_eq(metrics_error_kind_name(METRICS_ERR_TOO_LARGE), "too_large");
     ck_assert_int_eq(metrics_error_kind_from_name("tls"), METRICS_ERR_TLS);
     ck_assert_int_eq(metrics_error_kind_from_name("nope"), -1);

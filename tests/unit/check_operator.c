@@ -14,6 +14,7 @@
 
 #include "engine/clock.h"
 #include "engine/threshold.h"
+#include "sim/names.h"
 #include "sim/operator.h"
 #include "sim/preset.h"
 #include "src/options.h"
@@ -534,6 +535,7 @@ END_TEST
 
 int main(void)
 {
+    sim_names_register(NULL);
     Suite *s = suite_create("operator");
     TCase *pure = testenv_tcase(s, "pure", 0);
     tcase_add_test(pure, test_call_offsets_exact);

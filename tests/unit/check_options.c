@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "engine/threshold.h"
+#include "sim/names.h"
 #include "sim/preset.h"
 #include "src/help.h"
 #include "src/options.h"
@@ -1160,6 +1161,7 @@ static Suite *options_suite(void)
 
 int main(void)
 {
+    sim_names_register(NULL);
     printf("check_options: %zu bad command lines in the table\n", (size_t)N_BAD_LINES);
     return testenv_run(options_suite());
 }

@@ -22,6 +22,7 @@
 
 #include "engine/metrics_http.h"
 #include "engine/prometheus.h"
+#include "sim/names.h"
 #include "tests/lib/testenv.h"
 #include "tests/unit/outputs_fixture.h"
 
@@ -529,5 +530,6 @@ static Suite *prometheus_suite(void)
 
 int main(void)
 {
+    sim_names_register(NULL);
     return testenv_run(prometheus_suite());
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "engine/report.h"
+#include "sim/names.h"
 #include "tests/lib/testenv.h"
 
 #define MS 1000000ULL
@@ -454,6 +455,7 @@ END_TEST
 
 int main(void)
 {
+    sim_names_register(NULL);
     Suite *s = suite_create("report");
     TCase *tc = testenv_tcase(s, "core", 30);
     tcase_add_test(tc, test_text_summary);

@@ -15,6 +15,7 @@
 #include "engine/report_html.h"
 #include "engine/report_json.h"
 #include "engine/threshold.h"
+#include "sim/names.h"
 #include "tests/lib/testenv.h"
 #include "tests/unit/outputs_fixture.h"
 
@@ -439,5 +440,6 @@ static Suite *html_suite(void)
 
 int main(void)
 {
+    sim_names_register(NULL);
     return testenv_run(html_suite());
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "engine/threshold.h"
+#include "sim/names.h"
 #include "sim/preset.h"
 #include "sim/scenario_file.h"
 #include "src/options.h"
@@ -603,6 +604,7 @@ static Suite *scenario_file_suite(void)
 
 int main(void)
 {
+    sim_names_register(NULL);
     printf("check_scenario_file: %zu bad files in the table\n", (size_t)N_BAD_FILES);
     return testenv_run(scenario_file_suite());
 }

@@ -1,12 +1,15 @@
 /* tests/unit/check_threshold.c - threshold parsing (good specs and the one-line reason of
- * bad ones) and evaluation over registries with known histograms and counters. */
+ * bad ones) against the engine's metrics and sim's registered names, evaluation over
+ * registries with known histograms and counters, and names a caller registers itself. */
 #include <check.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/metric_names.h"
 #include "engine/threshold.h"
+#include "sim/names.h"
 #include "tests/lib/testenv.h"
 
 struct good_case {
@@ -68,7 +71,7 @@ static const struct bad_case bad[] = {
     {"", "metric name"},
     {"http_req_durations:p(99)<1", "unknown metric 'http_req_durations'"},
     {"http_req_duration", "expected ':'"},
-    {"http_req_duration:p(99)", "operator"},
+    {"http_req_duration:p(99)", "comparison"},
     {"http_req_duration:p(99)<", "number"},
     {"http_req_duration:p(0)<1", "0 < N <= 100"},
     {"http_req_duration:p(101)<1", "0 < N <= 100"},
@@ -83,7 +86,7 @@ static const struct bad_case bad[] = {
     {"http_req_failed:rate<1ms", "only applies to durations"},
     {"http_req_duration:count<5s", "only applies to durations"},
     {"http_req_duration:p(99)<-1", "non-negative"},
-    {"http_req_duration:p(99)=1", "operator"},
+    {"http_req_duration:p(99)=1", "comparison"},
     {"http_req_duration{host:x}:p(99)<1", "unknown tag 'host'"},
     {"http_req_duration{endpoint:heartbeats}:p(99)<1", "unknown endpoint 'heartbeats'"},
     {"http_req_duration{actor:admin}:p(99)<1", "unknown actor 'admin'"},
@@ -293,8 +296,55 @@ START_TEST(test_format_observed)
 }
 END_TEST
 
+/* Only registered names are known: without sim's names its actors, endpoints and metrics are
+ * rejected; a caller's own actor, endpoint and tagged counter are parsed and evaluated. */
+START_TEST(test_caller_names)
+{
+    struct threshold t;
+    char err[1024];
+    metric_names_clear();
+    ck_assert_int_eq(threshold_parse("acme_problems:count<1", &t, err, sizeof err), -EINVAL);
+    ck_assert_msg(strstr(err, "unknown metric 'acme_problems'"), "%s", err);
+    ck_assert_int_eq(threshold_parse("http_reqs{actor:agent}:count<1", &t, err, sizeof err),
+                     -EINVAL);
+    ck_assert_int_eq(threshold_parse("http_reqs{endpoint:heartbeat}:count<1", &t, err, sizeof err),
+                     -EINVAL);
+    ck_assert_int_eq(metric_names_add_actor("probe"), 0);
+    ck_assert_int_eq(metric_names_add_endpoint("version"), 0);
+    ck_assert_int_eq(metric_names_add_metric("probe_mismatches", METRICS_COUNTER, "kind"), 0);
+    ck_assert_msg(
+        threshold_parse("probe_mismatches{actor:probe,endpoint:version,kind:body}:count<2", &t, err,
+                        sizeof err) == 0,
+        "%s", err);
+    struct metrics *m = metrics_new(false);
+    metrics_counter_add(m, "probe_mismatches", "s", "probe", "version", "kind", "body", 2);
+    metrics_counter_add(m, "probe_mismatches", "s", "probe", "version", "kind", "status", 1);
+    struct threshold_result r;
+    ck_assert_int_eq(threshold_evaluate(&t, m, &r), 0);
+    ck_assert(!r.ok && r.observed == 2);
+    ck_assert_int_eq(threshold_parse("probe_mismatches:count<4", &t, err, sizeof err), 0);
+    ck_assert_int_eq(threshold_evaluate(&t, m, &r), 0);
+    ck_assert(r.ok && r.observed == 3);
+    ck_assert_int_eq(threshold_parse("http_reqs{kind:body}:count<1", &t, err, sizeof err), -EINVAL);
+    ck_assert_msg(strstr(err, "tag 'kind' does not apply to http_reqs (only to probe_mismatches)"),
+                  "%s", err);
+    ck_assert_int_eq(threshold_parse("probe_mismatches{problem:x}:count<1", &t, err, sizeof err),
+                     -EINVAL);
+    ck_assert_msg(
+        strstr(err, "unknown tag 'problem' (known: scenario, actor, endpoint, status, kind)"), "%s",
+        err);
+    ck_assert_int_eq(threshold_parse("http_reqs{actor:admin}:count<1", &t, err, sizeof err),
+                     -EINVAL);
+    ck_assert_msg(strstr(err, "unknown actor 'admin' (known: probe)"), "%s", err);
+    metrics_free(m);
+    metric_names_clear();
+    ck_assert_int_eq(sim_names_register(NULL), 0);
+}
+END_TEST
+
 int main(void)
 {
+    sim_names_register(NULL);
     Suite *s = suite_create("threshold");
     TCase *tc = testenv_tcase(s, "core", 30);
     tcase_add_loop_test(tc, test_parse_good, 0, sizeof good / sizeof good[0]);
@@ -303,5 +353,6 @@ int main(void)
     tcase_add_test(tc, test_check_scenarios);
     tcase_add_loop_test(tc, test_evaluate, 0, sizeof evals / sizeof evals[0]);
     tcase_add_test(tc, test_format_observed);
+    tcase_add_test(tc, test_caller_names);
     return testenv_run(s);
 }
