@@ -358,9 +358,9 @@ int acme_group_join(struct acme_group *g)
     return 0;
 }
 
-int acme_group_interval_take(struct acme_group *g, struct metrics *out)
+int acme_group_interval_take(struct acme_group *g, struct metrics *out, uint64_t *taken_ns)
 {
-    return loop_group_interval_take(g->lg, out, NULL);
+    return loop_group_interval_take(g->lg, out, taken_ns);
 }
 
 int acme_group_metrics_merge(const struct acme_group *g, struct metrics *out)

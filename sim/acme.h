@@ -164,8 +164,10 @@ bool acme_group_finished(const struct acme_group *g);
 int acme_group_join(struct acme_group *g);
 
 /* Adds the interval data the loops snapshotted since the last call into out (a registry
- * without interval data). Thread-safe against running loops. Returns 0 or a negative errno. */
-int acme_group_interval_take(struct acme_group *g, struct metrics *out);
+ * without interval data) and stores in *taken_ns (may be NULL) when the latest of those
+ * snapshots was taken (clock_now_ns time; 0 when none). Thread-safe against running loops.
+ * Returns 0 or a negative errno. */
+int acme_group_interval_take(struct acme_group *g, struct metrics *out, uint64_t *taken_ns);
 
 /* After acme_group_join: adds every loop's cumulative metrics into out (exact). */
 int acme_group_metrics_merge(const struct acme_group *g, struct metrics *out);

@@ -1,6 +1,7 @@
 /* src/cmd_run.c - `fleetsim run` (see cmd_run.h): setup (presets, profile, target), --dry-run
- * (the plan and the first scheduled events, nothing sent), pre-flight, --register, the fleet
- * under the control loop, and the report with thresholds and the exit code. */
+ * (the plan, each actor's plan and the first scheduled events, nothing sent), pre-flight,
+ * --register, the run's actors (src/actor.h) set up and run under the control loop, and the
+ * report with thresholds and the exit code. */
 #include "src/cmd_run.h"
 
 #include <inttypes.h>
@@ -15,9 +16,7 @@
 #include "sim/fleet.h"
 #include "sim/register.h"
 #include "src/preflight.h"
-#include "src/run_acme.h"
 #include "src/run_internal.h"
-#include "src/run_operator.h"
 
 #define ERR_MAX 512
 
@@ -68,23 +67,7 @@ static int dry_run(struct run_ctx *c)
     struct preflight_input in;
     preflight_input(c, &in);
     preflight_plan(&in, stdout);
-    run_operator_plan(c, stdout);
-    run_acme_plan(c, stdout);
-    size_t want = shard > RUN_DRY_RUN_MIN_EVENTS ? shard : RUN_DRY_RUN_MIN_EVENTS;
-    struct fleet_plan_event *ev;
-    long n = fleet_plan(&fc, want, &ev);
-    if (n < 0) {
-        fprintf(stderr, "fleetsim: out of memory planning the schedule\n");
-        return EXIT_STATUS_FAILED;
-    }
-    printf("events: the first %ld scheduled (agent, endpoint, intended offset in ms)\n", n);
-    char id[AGENT_ID_MAX];
-    for (long i = 0; i < n; i++) {
-        agent_id(&c->set, ev[i].index, id, sizeof id);
-        printf("event %s %s %.3f\n", id, agent_endpoint_name(ev[i].ep),
-               (double)ev[i].offset_ns / (double)CLOCK_NS_PER_MS);
-    }
-    free(ev);
+    run_actors_plan(c, stdout);
     return EXIT_STATUS_OK;
 }
 
@@ -131,46 +114,33 @@ static int before_load(struct run_ctx *c, enum run_phase phase, int rc)
     if (!c->quiet)
         fprintf(stderr, "fleetsim: interrupted (%s) during the %s: writing the outputs\n",
                 run_signal_name(c->result.signal), run_phase_name(phase));
-    return run_report(c, NULL);
+    run_actors_free(c);
+    return run_report(c);
 }
 
-/* Pre-flight (the fleet's, then the ACME clients'), registration, the fleet and the actors
- * under the control loop, and the report. */
+/* Pre-flight, registration, the actors set up (each with its own pre-flight) and run under
+ * the control loop, and the report. */
 static int real_run(struct run_ctx *c)
 {
     struct preflight_input in;
     preflight_input(c, &in);
-    int rc = preflight_run(&in, c->quiet ? NULL : stderr);
-    if (rc == 0)
-        rc = run_acme_setup(c, &c->acme) != 0 ? EXIT_STATUS_FAILED : 0;
-    if (rc != 0)
+    if (preflight_run(&in, c->quiet ? NULL : stderr) != 0)
         return before_load(c, RUN_PHASE_PREFLIGHT, EXIT_STATUS_FAILED);
     if (c->cfg.register_agents && run_shard_agents(c) > 0 && do_register(c) != 0)
         return before_load(c, RUN_PHASE_REGISTRATION, EXIT_STATUS_FAILED);
+    if (run_actors_setup(c) != 0) /* each actor's own pre-flight */
+        return before_load(c, RUN_PHASE_PREFLIGHT, EXIT_STATUS_FAILED);
     char why[ERR_MAX];
     if (c->cfg.interval_log_path &&
         !(c->interval_log = out_stream_open(c->cfg.interval_log_path, why, sizeof why))) {
         fprintf(stderr, "fleetsim: --interval-log %s: %s\n", c->cfg.interval_log_path, why);
         return EXIT_STATUS_FAILED;
     }
-    struct fleet *f = NULL;
-    if (run_shard_agents(c) > 0) {
-        struct fleet_config fc;
-        run_fleet_config(c, &fc);
-        char err[ERR_MAX];
-        if (!(f = fleet_new(&fc, err, sizeof err))) {
-            fprintf(stderr, "fleetsim: %s\n", err);
-            return EXIT_STATUS_FAILED;
-        }
-    }
     if (!c->quiet)
         fprintf(stderr, "fleetsim: seed %" PRIu64 ": %u agents against %s\n", c->cfg.seed,
-                f ? fleet_size(f) : 0, c->target_text);
-    rc = run_control(c, f);
-    if (rc == 0)
-        rc = run_report(c, f);
-    fleet_free(f);
-    return rc;
+                run_shard_agents(c), c->target_text);
+    int rc = run_control(c);
+    return rc == 0 ? run_report(c) : rc;
 }
 
 int cmd_run(const struct run_config *cfg)

@@ -9,13 +9,13 @@
 #include <unistd.h>
 
 #include "engine/exit_status.h"
+#include "src/actor.h"
 #include "src/cmd_merge.h"
 #include "src/cmd_report.h"
 #include "src/cmd_run.h"
 #include "src/cmd_seed.h"
 #include "src/help.h"
 #include "src/options.h"
-#include "sim/names.h"
 
 /* Buffer of standard output when it is not a terminal. */
 #define STDOUT_BUFFER_BYTES (1024 * 1024)
@@ -74,8 +74,8 @@ int main(int argc, char **argv)
     /* into a file or pipe, the whole output leaves at the end, so a failure has its errno */
     if (!isatty(STDOUT_FILENO))
         setvbuf(stdout, NULL, _IOFBF, STDOUT_BUFFER_BYTES);
-    if (sim_names_register(NULL) != 0) {
-        fprintf(stderr, "fleetsim: cannot register the metric names\n");
+    if (actor_register_names() != 0) {
+        fprintf(stderr, "fleetsim: cannot register the actors' metric names\n");
         return 1;
     }
     if (argc > 1 && strcmp(argv[1], "seed") == 0)

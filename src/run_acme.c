@@ -1,8 +1,12 @@
-/* src/run_acme.c - the ACME client actors of `fleetsim run` (see run_acme.h): the directory and
- * connection they use, the ACME pre-flight, the sim/acme group on its own threads, and the
- * summary lines with the failure reasons read back from the merged metrics. */
-#include "src/run_acme.h"
-
+/* src/run_acme.c - the ACME client actors as one actor of `fleetsim run` (src/actor.h), wanted
+ * when --acme-clients (or a preset) sets clients; their scenario tag is the first --scenario
+ * preset that sets ACME clients, else the run's. The directory they use: --acme-directory, else
+ * certctl's or the built-in target's /acme/profile/<--acme-profile>/directory. Setup is the ACME
+ * pre-flight: against certctl or the built-in target the profile exists (created through
+ * POST /api/v1/profiles when GET says 404), then the directory answers as JSON (an HTML page:
+ * certctl's dashboard, one line); with --acme-directory only the directory check, with its own
+ * TLS context (--acme-cacert, --insecure) and no API key. Then the sim/acme group on its own
+ * threads, and the summary lines with the failure reasons read back from the merged metrics. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +15,8 @@
 #include "engine/exit_status.h"
 #include "engine/tls.h"
 #include "sim/acme.h"
+#include "sim/names.h"
+#include "src/actor.h"
 #include "src/run_internal.h"
 
 #define ERR_MAX 512
@@ -31,12 +37,17 @@ struct run_acme {
     struct acme_group *g;
 };
 
-bool run_acme_wanted(const struct run_ctx *c)
+static int run_acme_register_names(void)
+{
+    return sim_names_register(SIM_ACTOR_ACME);
+}
+
+static bool run_acme_wanted(const struct run_ctx *c)
 {
     return c->cfg.acme_clients > 0;
 }
 
-const char *run_acme_scenario(const struct run_ctx *c)
+static const char *run_acme_scenario(const struct run_ctx *c)
 {
     return options_actor_scenario(&c->cfg, OPTIONS_ACTOR_ACME);
 }
@@ -59,10 +70,10 @@ static bool directory_url(const struct run_ctx *c, char *out, size_t n)
     return w > 0 && (size_t)w < n;
 }
 
-void run_acme_plan(const struct run_ctx *c, FILE *out)
+/* --dry-run: the ACME plan ("plan: acme: N clients in order mode, es256 keys, directory URL,
+ * scenario S") and its pre-flight; nothing is contacted. */
+static void run_acme_plan(const struct run_ctx *c, FILE *out)
 {
-    if (!run_acme_wanted(c))
-        return;
     const struct run_config *cfg = &c->cfg;
     char url[URL_MAX];
     if (cfg->acme_directory_url || cfg->url_set)
@@ -169,11 +180,12 @@ static void group_config(const struct run_ctx *c, struct run_acme *ra)
     }
 }
 
-int run_acme_setup(const struct run_ctx *c, struct run_acme **out)
+static void run_acme_free(void *state);
+
+/* The ACME pre-flight and the group (not started); one "pre-flight: ok: ..." line per check on
+ * stderr unless --quiet. */
+static int run_acme_setup(struct run_ctx *c, void **state)
 {
-    *out = NULL;
-    if (!run_acme_wanted(c))
-        return 0;
     struct run_acme *ra = calloc(1, sizeof *ra);
     if (!ra) {
         fprintf(stderr, "fleetsim: out of memory setting up the ACME clients\n");
@@ -206,14 +218,13 @@ int run_acme_setup(const struct run_ctx *c, struct run_acme **out)
         run_acme_free(ra);
         return rc;
     }
-    *out = ra;
+    *state = ra;
     return 0;
 }
 
-int run_acme_start(struct run_acme *ra, uint64_t start_ns)
+static int run_acme_start(void *state, uint64_t start_ns)
 {
-    if (!ra)
-        return 0;
+    struct run_acme *ra = state;
     int err = acme_group_start(ra->g, start_ns);
     if (err != 0) {
         fprintf(stderr, "fleetsim: cannot start the ACME clients' threads: %s\n", strerror(-err));
@@ -222,47 +233,45 @@ int run_acme_start(struct run_acme *ra, uint64_t start_ns)
     return 0;
 }
 
-void run_acme_stop(struct run_acme *ra)
+static void run_acme_stop(void *state)
 {
-    if (ra)
-        acme_group_stop(ra->g);
+    acme_group_stop(((struct run_acme *)state)->g);
 }
 
-void run_acme_cut(struct run_acme *ra)
+static void run_acme_cut(void *state)
 {
-    if (ra)
-        acme_group_cut(ra->g);
+    acme_group_cut(((struct run_acme *)state)->g);
 }
 
-bool run_acme_finished(const struct run_acme *ra)
+static bool run_acme_finished(void *state)
 {
-    return !ra || acme_group_finished(ra->g);
+    return acme_group_finished(((struct run_acme *)state)->g);
 }
 
-void run_acme_join(struct run_acme *ra)
+static void run_acme_join(void *state)
 {
-    if (ra)
-        acme_group_join(ra->g);
+    acme_group_join(((struct run_acme *)state)->g);
 }
 
-int run_acme_interval_take(struct run_acme *ra, struct metrics *out)
+static int run_acme_interval_take(void *state, struct metrics *out, uint64_t *taken_ns)
 {
-    return ra ? acme_group_interval_take(ra->g, out) : 0;
+    return acme_group_interval_take(((struct run_acme *)state)->g, out, taken_ns);
 }
 
-int run_acme_merge(const struct run_acme *ra, struct metrics *out)
+/* The actors' request series, acme_* counters and rates. */
+static int run_acme_merge(void *state, struct metrics *out)
 {
-    return ra ? acme_group_metrics_merge(ra->g, out) : 0;
+    return acme_group_metrics_merge(((struct run_acme *)state)->g, out);
 }
 
-int64_t run_acme_in_flight(const struct run_acme *ra)
+static int64_t run_acme_in_flight(void *state)
 {
-    return ra ? acme_group_in_flight(ra->g) : 0;
+    return acme_group_in_flight(((struct run_acme *)state)->g);
 }
 
-double run_acme_max_core_share(const struct run_acme *ra)
+static double run_acme_core_share(void *state)
 {
-    return ra ? acme_group_max_core_share(ra->g) : 0;
+    return acme_group_max_core_share(((struct run_acme *)state)->g);
 }
 
 /* "badNonce 3, timeout 1" from the failure counters of the merged metrics into buf. */
@@ -300,10 +309,11 @@ static void shape_totals(const struct metrics *m, const char *scenario, uint64_t
     }
 }
 
-void run_acme_print(const struct run_acme *ra, const struct metrics *m, FILE *out)
+/* The ACME lines of the summary (orders or iterations completed, failed by reason, abandoned;
+ * badNonce resends; renewal-info; 429s and their shape; the certctl finalize hint). */
+static void run_acme_print(void *state, const struct metrics *m, FILE *out)
 {
-    if (!ra)
-        return;
+    const struct run_acme *ra = state;
     struct acme_counters k;
     acme_group_counters(ra->g, &k);
     const struct acme_config *ac = &ra->cfg;
@@ -346,8 +356,9 @@ void run_acme_print(const struct run_acme *ra, const struct metrics *m, FILE *ou
                 fin->total.status_class[5]);
 }
 
-void run_acme_free(struct run_acme *ra)
+static void run_acme_free(void *state)
 {
+    struct run_acme *ra = state;
     if (!ra)
         return;
     acme_group_free(ra->g);
@@ -355,3 +366,21 @@ void run_acme_free(struct run_acme *ra)
         SSL_CTX_free(ra->own_ssl);
     free(ra);
 }
+
+/* The ACME clients' table (registered in src/actors.c). */
+const struct actor_ops acme_actor = {.name = "acme",
+                                     .register_names = run_acme_register_names,
+                                     .wanted = run_acme_wanted,
+                                     .plan = run_acme_plan,
+                                     .setup = run_acme_setup,
+                                     .start = run_acme_start,
+                                     .stop = run_acme_stop,
+                                     .cut = run_acme_cut,
+                                     .finished = run_acme_finished,
+                                     .join = run_acme_join,
+                                     .interval_take = run_acme_interval_take,
+                                     .merge = run_acme_merge,
+                                     .in_flight = run_acme_in_flight,
+                                     .core_share = run_acme_core_share,
+                                     .print = run_acme_print,
+                                     .free = run_acme_free};

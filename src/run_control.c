@@ -1,9 +1,10 @@
-/* src/run_control.c - the control thread of a run: starts the fleet and the operator and ACME
- * actors, stops them after --duration or on SIGINT/SIGTERM (their loops then drain for
- * --grace; a second signal ends the drain at once), records where a signal interrupted the run
- * and how the drain ended, and every --report-interval merges their interval snapshots into a progress line on
+/* src/run_control.c - the control thread of a run: starts the run's actors (src/actor.h), stops
+ * them after --duration or on SIGINT/SIGTERM (their loops then drain for --grace; a second
+ * signal ends the drain at once), records where a signal interrupted the run and how the drain
+ * ended, and every --report-interval merges their interval snapshots into a progress line on
  * stderr, a JSONL record, the --metrics-listen snapshot and the 429 check. It never touches an
- * agent or an actor: they run on their own threads. */
+ * agent or an actor's state: they run on their own threads, and it calls only their
+ * actor_ops. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,7 @@
 #include "engine/metrics_http.h"
 #include "engine/out_file.h"
 #include "engine/report.h"
-#include "src/run_acme.h"
 #include "src/run_internal.h"
-#include "src/run_operator.h"
 
 /* How often the control loop looks whether the fleet has finished draining. */
 #define FINISH_POLL_US 20000
@@ -27,7 +26,6 @@
 
 struct control {
     struct run_ctx *c;
-    struct fleet *f;           /* NULL when the run has no agents */
     struct metrics_http *prom; /* --metrics-listen, or NULL */
     struct event_base *base;
     struct metrics *iv;      /* the interval being reported */
@@ -51,10 +49,8 @@ static void begin_stop(struct control *k, const char *why)
         clock_format_duration(grace, sizeof grace, k->c->cfg.grace_ns);
         fprintf(stderr, "fleetsim: %s: no new requests; draining for up to %s\n", why, grace);
     }
-    if (k->f)
-        fleet_stop(k->f);
-    run_operator_stop(k->c->op);
-    run_acme_stop(k->c->acme);
+    for (size_t i = 0; i < k->c->n_actors; i++)
+        k->c->actors[i].ops->stop(k->c->actors[i].state);
     struct timeval poll = {0, FINISH_POLL_US};
     event_add(k->finish_ev, &poll); /* from now on, look for the end of the drain */
 }
@@ -65,10 +61,8 @@ static void cut_drain(struct control *k)
     k->c->result.drain_cut = true;
     if (!k->c->quiet)
         fprintf(stderr, "fleetsim: second signal: ending the drain now\n");
-    if (k->f)
-        fleet_cut(k->f);
-    run_operator_cut(k->c->op);
-    run_acme_cut(k->c->acme);
+    for (size_t i = 0; i < k->c->n_actors; i++)
+        k->c->actors[i].ops->cut(k->c->actors[i].state);
 }
 
 /* A SIGINT or SIGTERM came (engine/interrupt.h): the first ends scheduling, the second the
@@ -115,17 +109,32 @@ static void log_interval(struct run_ctx *c, const struct control *k, double elap
     }
 }
 
+/* Takes every actor's interval data into k->iv; *now gets when the latest snapshot was taken
+ * (0 when none). Returns 0 or a negative errno. */
+static int take_intervals(struct control *k, uint64_t *now)
+{
+    *now = 0;
+    for (size_t i = 0; i < k->c->n_actors; i++) {
+        uint64_t taken = 0;
+        const struct run_actor *a = &k->c->actors[i];
+        int rc = a->ops->interval_take(a->state, k->iv, &taken);
+        if (rc != 0)
+            return rc;
+        if (taken > *now)
+            *now = taken;
+    }
+    return 0;
+}
+
 /* Reports the interval data gathered since the last report. */
 static void report_interval(struct control *k)
 {
     struct run_ctx *c = k->c;
-    uint64_t now = 0;
-    if ((k->f && fleet_interval_take(k->f, k->iv, &now) != 0) ||
-        run_operator_interval_take(c->op, k->iv) != 0 ||
-        run_acme_interval_take(c->acme, k->iv) != 0)
+    uint64_t now;
+    if (take_intervals(k, &now) != 0)
         return;
-    if (!k->f)
-        now = clock_now_ns();     /* the actors' loops snapshot on the same period */
+    if (c->n_actors == 0)
+        now = clock_now_ns();
     if (now <= k->last_report_ns) /* no loop took a new snapshot */
         return;
     metrics_merge(k->total, k->iv);
@@ -185,9 +194,10 @@ static void on_finish_poll(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct control *k = arg;
-    if ((!k->f || fleet_finished(k->f)) && run_operator_finished(k->c->op) &&
-        run_acme_finished(k->c->acme))
-        event_base_loopbreak(k->base);
+    for (size_t i = 0; i < k->c->n_actors; i++)
+        if (!k->c->actors[i].ops->finished(k->c->actors[i].state))
+            return;
+    event_base_loopbreak(k->base);
 }
 
 /* Creates the control loop's events; returns false on out of memory. */
@@ -224,22 +234,19 @@ static bool start_prom(struct control *k)
     return true;
 }
 
-/* Starts the fleet's loops and the actors on one common start time. */
+/* Starts every actor on one common start time; when one cannot start, the ones started are
+ * stopped again. */
 static bool start_all(struct control *k)
 {
     struct run_ctx *c = k->c;
     c->start_ns = clock_now_ns();
     c->started_at = clock_wall_s();
     k->last_report_ns = c->start_ns;
-    int err = k->f ? fleet_start(k->f, c->start_ns) : 0;
-    if (err != 0) {
-        fprintf(stderr, "fleetsim: cannot start the fleet's threads: %s\n", strerror(-err));
-        return false;
-    }
-    if (run_operator_start(c, c->start_ns, &c->op) != 0 ||
-        run_acme_start(c->acme, c->start_ns) != 0) {
-        begin_stop(k, NULL);
-        return false;
+    for (size_t i = 0; i < c->n_actors; i++) {
+        if (c->actors[i].ops->start(c->actors[i].state, c->start_ns) != 0) {
+            begin_stop(k, NULL);
+            return false;
+        }
     }
     return true;
 }
@@ -247,15 +254,13 @@ static bool start_all(struct control *k)
 /* Waits for every loop thread (after they drained or were told to stop). */
 static void join_all(struct control *k)
 {
-    if (k->f)
-        fleet_join(k->f);
-    run_operator_join(k->c->op);
-    run_acme_join(k->c->acme);
+    for (size_t i = 0; i < k->c->n_actors; i++)
+        k->c->actors[i].ops->join(k->c->actors[i].state);
 }
 
-int run_control(struct run_ctx *c, struct fleet *f)
+int run_control(struct run_ctx *c)
 {
-    struct control k = {.c = c, .f = f};
+    struct control k = {.c = c};
     struct event *evs[4] = {NULL};
     k.base = event_base_new();
     k.iv = metrics_new(false);

@@ -1,6 +1,6 @@
 /* src/run_internal.h - the pieces of `fleetsim run` (src/cmd_run.c) shared between its files:
- * the run context, setup (presets, profile, target, TLS), the control loop and the report.
- * Private to src/cmd_run.c and src/run_*.c (the operator's and ACME clients' glue use it too). */
+ * the run context with its actors (src/actor.h), setup (presets, profile, target, TLS), the
+ * control loop and the report. Private to src/cmd_run.c, src/run_*.c and the actors. */
 #ifndef FLEETSIM_SRC_RUN_INTERNAL_H
 #define FLEETSIM_SRC_RUN_INTERNAL_H
 
@@ -19,6 +19,7 @@
 #include "sim/agent.h"
 #include "sim/fleet.h"
 #include "sim/preset.h"
+#include "src/actor.h"
 #include "src/options.h"
 
 /* Share of 429 answers in an interval that prints the per-IP limiter hint. */
@@ -29,8 +30,6 @@
 #define RUN_DRY_RUN_MIN_EVENTS 1000u
 
 struct target;
-struct run_operator;
-struct run_acme;
 
 /* Everything one `fleetsim run` holds. */
 struct run_ctx {
@@ -48,9 +47,9 @@ struct run_ctx {
     char api_key[OPTIONS_API_KEY_MAX + 1]; /* secret */
     struct threshold *thresholds;          /* the command line's and the presets' */
     size_t n_thresholds;
-    struct metrics *pre;             /* requests made before the fleet runs (--register) */
-    struct run_operator *op;         /* the operator actor, or NULL (src/run_operator.h) */
-    struct run_acme *acme;           /* the ACME client actors, or NULL (src/run_acme.h) */
+    struct metrics *pre;                 /* requests made before the actors run (--register) */
+    struct run_actor actors[ACTORS_MAX]; /* the run's actors, in registration order */
+    size_t n_actors;
     struct out_stream *interval_log; /* --interval-log (engine/out_file.h), or NULL */
     bool output_lost;                /* an output failed (reported): the run exits 1 */
     struct run_result result;        /* interruption and drain (run_control), status (run_report) */
@@ -77,19 +76,31 @@ void run_fleet_config(const struct run_ctx *c, struct fleet_config *fc);
 /* "timer slot 5ms", or "exact timers" for --timer-slot 0, into buf (for the plan and summary). */
 void run_timer_slot_text(const struct run_ctx *c, char *buf, size_t n);
 
-/* Releases what setup made (stops the built-in target). */
+/* Releases what setup made: frees the actors (their connections go before the target and the
+ * TLS context), stops the built-in target. */
 void run_teardown(struct run_ctx *c);
 
 /* Agents of this process's shard (0 when the run has no agents, e.g. acme-burst). */
 uint32_t run_shard_agents(const struct run_ctx *c);
 
-/* Runs the fleet (f may be NULL: no agents) and the operator and ACME actors for --duration
- * with live progress, --metrics-listen, signals and the drain. Returns 0 or EXIT_STATUS_FAILED. */
-int run_control(struct run_ctx *c, struct fleet *f);
+/* --dry-run: every wanted actor's plan, in registration order. */
+void run_actors_plan(const struct run_ctx *c, FILE *out);
 
-/* Prints the summary, writes --summary-json and --html, evaluates thresholds (f may be NULL).
- * Returns the exit code. */
-int run_report(struct run_ctx *c, struct fleet *f);
+/* Sets up every registered actor the run wants (src/actor.h), in registration order, into
+ * c->actors. Returns 0, or EXIT_STATUS_FAILED with a line printed (the actors set up so far are
+ * freed by run_teardown). */
+int run_actors_setup(struct run_ctx *c);
+
+/* Frees the run's actors, last first (stopped and joined if needed). */
+void run_actors_free(struct run_ctx *c);
+
+/* Runs the run's actors for --duration with live progress, --metrics-listen, signals and the
+ * drain. Returns 0 or EXIT_STATUS_FAILED. */
+int run_control(struct run_ctx *c);
+
+/* Prints the summary, writes --summary-json and --html, evaluates thresholds. Returns the
+ * exit code. */
+int run_report(struct run_ctx *c);
 
 /* Reports on stderr that the output given by option (path) failed with the negative errno
  * rc, what happens now (note), and marks the run to exit 1. */

@@ -1,9 +1,9 @@
-/* src/run_operator.c - the operator's thread in `fleetsim run` (see run_operator.h): a one-loop
- * engine/loop_group.h group (its own event_base, metrics registry, interval snapshots, stop and
- * drain) running the operator through the loop hooks, and the summary lines about the
- * bulk-renewal campaign. */
-#include "src/run_operator.h"
-
+/* src/run_operator.c - the operator as an actor of `fleetsim run` (src/actor.h): the run has one
+ * when a bulk rate is set (--bulk-rate or a preset) and this process runs shard 0 (one operator
+ * per distributed run); its scenario tag is the first --scenario preset that sets a bulk rate,
+ * else the run's. It runs on a one-loop engine/loop_group.h group (its own thread, event_base,
+ * metrics registry, interval snapshots, stop and drain) through the loop hooks; the summary
+ * gets the lines about the bulk-renewal campaign. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,7 +17,9 @@
 #include "engine/parse.h"
 #include "sim/agent.h"
 #include "sim/identity.h"
+#include "sim/names.h"
 #include "sim/operator.h"
+#include "src/actor.h"
 #include "src/run_internal.h"
 
 #define ERR_MAX 512
@@ -36,20 +38,25 @@ struct run_operator {
     const char *scenario;
 };
 
-bool run_operator_wanted(const struct run_ctx *c)
+static int run_op_register_names(void)
+{
+    return sim_names_register(SIM_ACTOR_OPERATOR);
+}
+
+static bool run_op_wanted(const struct run_ctx *c)
 {
     return c->cfg.bulk_rate_per_s > 0 && c->cfg.certs > 0 && c->cfg.shard_k == 0;
 }
 
-const char *run_operator_scenario(const struct run_ctx *c)
+static const char *run_op_scenario(const struct run_ctx *c)
 {
     return options_actor_scenario(&c->cfg, OPTIONS_ACTOR_OPERATOR);
 }
 
-void run_operator_plan(const struct run_ctx *c, FILE *out)
+/* --dry-run: the plan (certificates, batches, rate, one pass's length) and the first calls, as
+ * "event operator bulk_renew mc-P-00001..mc-P-00050 OFFSET_MS" lines. */
+static void run_op_plan(const struct run_ctx *c, FILE *out)
 {
-    if (!run_operator_wanted(c))
-        return;
     const struct run_config *cfg = &c->cfg;
     uint32_t nb = operator_batch_count(cfg->certs, cfg->bulk_batch);
     char pass[24];
@@ -57,8 +64,8 @@ void run_operator_plan(const struct run_ctx *c, FILE *out)
     fprintf(out,
             "plan: operator (scenario %s): %u certificates mc-%s-%05u..%05u in %u batches of %u, "
             "bulk-renew at %g/s (one pass every %s), progress every %gs, at most %u in flight\n",
-            run_operator_scenario(c), cfg->certs, cfg->fleet_prefix, 1u, cfg->certs, nb,
-            cfg->bulk_batch, cfg->bulk_rate_per_s, pass,
+            run_op_scenario(c), cfg->certs, cfg->fleet_prefix, 1u, cfg->certs, nb, cfg->bulk_batch,
+            cfg->bulk_rate_per_s, pass,
             (double)OPERATOR_DEFAULT_PROGRESS_NS / (double)CLOCK_NS_PER_S,
             OPERATOR_DEFAULT_MAX_IN_FLIGHT);
     if (cfg->bulk_passes)
@@ -122,7 +129,7 @@ static int build(struct run_operator *ro, const struct run_ctx *c, char *err, si
     ro->batch = cfg->bulk_batch;
     ro->n_certs = cfg->certs;
     ro->rate_per_s = cfg->bulk_rate_per_s;
-    ro->scenario = run_operator_scenario(c);
+    ro->scenario = run_op_scenario(c);
     /* precise timers: the operator's calls are paced and their lag measured in microseconds */
     struct loop_group_config lc = {.n_loops = 1,
                                    .tick_ns = OPERATOR_TICK_NS,
@@ -156,11 +163,12 @@ static int build(struct run_operator *ro, const struct run_ctx *c, char *err, si
     return ro->op ? 0 : -EINVAL;
 }
 
-int run_operator_start(const struct run_ctx *c, uint64_t start_ns, struct run_operator **out)
+static void run_op_free(void *state);
+
+/* Builds the operator (against c->cc, with c->api_key, c->set.base_path) on its loop; the
+ * thread starts in run_op_start. */
+static int run_op_setup(struct run_ctx *c, void **state)
 {
-    *out = NULL;
-    if (!run_operator_wanted(c))
-        return 0;
     if (!c->have_conn) {
         fprintf(stderr, "fleetsim: operator: no connection settings (internal)\n");
         return EXIT_STATUS_FAILED;
@@ -173,58 +181,60 @@ int run_operator_start(const struct run_ctx *c, uint64_t start_ns, struct run_op
     }
     if (build(ro, c, err, sizeof err) != 0) {
         fprintf(stderr, "fleetsim: %s\n", err);
-        run_operator_free(ro);
+        run_op_free(ro);
         return EXIT_STATUS_FAILED;
     }
-    int rc = loop_group_start(ro->lg, start_ns);
-    if (rc != 0) {
-        fprintf(stderr, "fleetsim: cannot start the operator's thread: %s\n", strerror(-rc));
-        run_operator_free(ro);
-        return EXIT_STATUS_FAILED;
-    }
-    *out = ro;
+    *state = ro;
     return 0;
 }
 
-void run_operator_stop(struct run_operator *ro)
+static int run_op_start(void *state, uint64_t start_ns)
 {
-    if (ro)
-        loop_group_stop(ro->lg);
+    int rc = loop_group_start(((struct run_operator *)state)->lg, start_ns);
+    if (rc != 0) {
+        fprintf(stderr, "fleetsim: cannot start the operator's thread: %s\n", strerror(-rc));
+        return EXIT_STATUS_FAILED;
+    }
+    return 0;
 }
 
-void run_operator_cut(struct run_operator *ro)
+static void run_op_stop(void *state)
 {
-    if (ro)
-        loop_group_cut(ro->lg);
+    loop_group_stop(((struct run_operator *)state)->lg);
 }
 
-bool run_operator_finished(const struct run_operator *ro)
+static void run_op_cut(void *state)
 {
-    return !ro || loop_group_finished(ro->lg);
+    loop_group_cut(((struct run_operator *)state)->lg);
 }
 
-void run_operator_join(struct run_operator *ro)
+static bool run_op_finished(void *state)
 {
-    if (!ro)
-        return;
-    int rc = loop_group_join(ro->lg);
+    return loop_group_finished(((struct run_operator *)state)->lg);
+}
+
+static void run_op_join(void *state)
+{
+    int rc = loop_group_join(((struct run_operator *)state)->lg);
     if (rc != 0)
         fprintf(stderr, "fleetsim: the operator could not start: %s\n", strerror(-rc));
 }
 
-int run_operator_interval_take(struct run_operator *ro, struct metrics *out)
+static int run_op_interval_take(void *state, struct metrics *out, uint64_t *taken_ns)
 {
-    return ro ? loop_group_interval_take(ro->lg, out, NULL) : 0;
+    return loop_group_interval_take(((struct run_operator *)state)->lg, out, taken_ns);
 }
 
-int run_operator_merge(struct run_operator *ro, struct metrics *out)
+/* Its request series, the bulk_renew_* and campaign_* counters and campaign_duration. */
+static int run_op_merge(void *state, struct metrics *out)
 {
-    return ro ? loop_group_metrics_merge(ro->lg, out) : 0;
+    return loop_group_metrics_merge(((struct run_operator *)state)->lg, out);
 }
 
-int64_t run_operator_in_flight(const struct run_operator *ro)
+static int64_t run_op_in_flight(void *state)
 {
-    return ro && ro->summed ? ro->sum.in_flight : 0;
+    const struct run_operator *ro = state;
+    return ro->summed ? ro->sum.in_flight : 0;
 }
 
 /* ---- summary ------------------------------------------------------------------------------- */
@@ -258,9 +268,12 @@ static void print_campaign(const struct run_operator *ro, FILE *out)
     }
 }
 
-void run_operator_print(const struct run_operator *ro, FILE *out)
+/* The operator's and the campaign's lines of the summary. */
+static void run_op_print(void *state, const struct metrics *m, FILE *out)
 {
-    if (!ro || !ro->summed)
+    (void)m;
+    const struct run_operator *ro = state;
+    if (!ro->summed)
         return;
     const struct operator_summary *s = &ro->sum;
     fprintf(out,
@@ -284,8 +297,9 @@ void run_operator_print(const struct run_operator *ro, FILE *out)
                 ro->hset.prefix, ro->n_certs, ro->n_certs);
 }
 
-void run_operator_free(struct run_operator *ro)
+static void run_op_free(void *state)
 {
+    struct run_operator *ro = state;
     if (!ro)
         return;
     loop_group_stop(ro->lg);
@@ -297,3 +311,20 @@ void run_operator_free(struct run_operator *ro)
     explicit_bzero(&ro->hset, sizeof ro->hset);
     free(ro);
 }
+
+/* The operator's table (registered in src/actors.c). */
+const struct actor_ops operator_actor = {.name = "operator",
+                                         .register_names = run_op_register_names,
+                                         .wanted = run_op_wanted,
+                                         .plan = run_op_plan,
+                                         .setup = run_op_setup,
+                                         .start = run_op_start,
+                                         .stop = run_op_stop,
+                                         .cut = run_op_cut,
+                                         .finished = run_op_finished,
+                                         .join = run_op_join,
+                                         .interval_take = run_op_interval_take,
+                                         .merge = run_op_merge,
+                                         .in_flight = run_op_in_flight,
+                                         .print = run_op_print,
+                                         .free = run_op_free};

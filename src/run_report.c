@@ -1,8 +1,7 @@
-/* src/run_report.c - the end of a run: merges the loops' metrics exactly, adds the fleet's
- * counters (retired, unknown agents, jobs, keys) as actor metrics, evaluates thresholds,
- * prints the text summary with the hints a user needs (unknown agents, 429 waves), writes
- * --summary-json and --html, closes --interval-log and picks the exit code (1 when an output
- * was lost). */
+/* src/run_report.c - the end of a run: merges every actor's metrics exactly (src/actor.h),
+ * evaluates thresholds, prints the text summary with each actor's lines and the hints a user
+ * needs (429 waves), writes --summary-json and --html, closes --interval-log and picks the
+ * exit code (1 when an output was lost). */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +11,7 @@
 #include "engine/out_file.h"
 #include "engine/report.h"
 #include "engine/report_html.h"
-#include "src/run_acme.h"
 #include "src/run_internal.h"
-#include "src/run_operator.h"
 
 #define ERR_MAX 512
 
@@ -39,67 +36,13 @@ void run_print_429_hint(uint64_t n429, uint64_t answered)
             100.0 * (double)n429 / (double)answered, n429, answered);
 }
 
-/* Adds one fleet counter as an actor metric when it is not zero. */
-static void add_counter(struct metrics *m, const char *scenario, const char *name, uint64_t v)
+/* A run without agents (or whose actors never ran) still says its seed after the engine's
+ * summary; otherwise the fleet's lines do. */
+static void print_seed_line(FILE *out, const struct run_ctx *c)
 {
-    if (v > 0)
-        metrics_counter_add(m, name, scenario, SIM_ACTOR_AGENT, NULL, NULL, NULL, v);
-}
-
-static void add_counters(struct metrics *m, const char *scenario, const struct agent_counters *k)
-{
-    add_counter(m, scenario, "agent_retired", k->retired);
-    add_counter(m, scenario, "agent_unknown", k->unknown_agents);
-    add_counter(m, scenario, "agent_jobs_received", k->jobs_received);
-    add_counter(m, scenario, "agent_jobs_overflow", k->jobs_overflow);
-    add_counter(m, scenario, "agent_work_unparsed", k->work_unparsed);
-    add_counter(m, scenario, "agent_csr_generated", k->csr_generated);
-    add_counter(m, scenario, "agent_csr_accepted", k->csr_accepted);
-    add_counter(m, scenario, "agent_csr_failed", k->csr_failed);
-    add_counter(m, scenario, "agent_deploy_completed", k->deploy_completed);
-    add_counter(m, scenario, "agent_deploy_failed", k->deploy_failed);
-    add_counter(m, scenario, "agent_key_match", k->key_match);
-    add_counter(m, scenario, "agent_key_mismatch", k->key_mismatch);
-    add_counter(m, scenario, "agent_key_missing", k->key_missing);
-    add_counter(m, scenario, "agent_key_evictions", k->key_evictions);
-    add_counter(m, scenario, "agent_keys_deferred", k->keys_deferred);
-}
-
-/* The lines about the fleet itself after the engine's summary. */
-static void print_fleet_lines(FILE *out, const struct run_ctx *c, const struct agent_counters *k,
-                              uint32_t n_shard)
-{
-    if (n_shard == 0) {
+    if (run_shard_agents(c) == 0 || c->n_actors == 0)
         fprintf(out, "\nseed %" PRIu64 "%s\n", c->cfg.seed,
                 c->result.phase != RUN_PHASE_NONE ? " (interrupted)" : "");
-        return;
-    }
-    char slot[40];
-    run_timer_slot_text(c, slot, sizeof slot);
-    fprintf(out,
-            "\nfleet: %u agents (shard %u/%u of %u), scenario %s, profile %s, %s, seed %" PRIu64
-            "%s\n",
-            n_shard, c->cfg.shard_k, c->cfg.shard_n, c->cfg.agents, c->scenario,
-            agent_profile_name(c->set.profile), slot, c->cfg.seed,
-            c->result.phase != RUN_PHASE_NONE ? " (interrupted)" : "");
-    if (k->retired)
-        fprintf(out, "fleet: %" PRIu64 " agents were retired by the server (410) and stopped\n",
-                k->retired);
-    if (k->unknown_agents) {
-        char id[AGENT_ID_MAX];
-        agent_id(&c->set, k->first_unknown, id, sizeof id);
-        fprintf(out,
-                "fleet: %" PRIu64 " agents got 404 on heartbeat: agent %s does not exist in the "
-                "server: run `fleetsim seed` or use --register\n",
-                k->unknown_agents, id);
-    }
-    if (k->jobs_received || k->csr_generated)
-        fprintf(out,
-                "fleet: jobs %" PRIu64 " received; CSRs %" PRIu64 " accepted, %" PRIu64
-                " failed; deployments %" PRIu64 " completed, %" PRIu64 " failed; keys %" PRIu64
-                " matched, %" PRIu64 " mismatched, %" PRIu64 " missing, %" PRIu64 " evicted\n",
-                k->jobs_received, k->csr_accepted, k->csr_failed, k->deploy_completed,
-                k->deploy_failed, k->key_match, k->key_mismatch, k->key_missing, k->key_evictions);
 }
 
 /* Evaluates every threshold; returns how many failed. */
@@ -209,49 +152,69 @@ static int write_files(const struct run_ctx *c, const struct metrics *m,
     return rc;
 }
 
-/* Every loop's metrics (fleet, operator, ACME clients, registration) merged into m. */
-static int merge_all(const struct run_ctx *c, const struct fleet *f, struct metrics *m)
+/* Every actor's metrics and the registration's merged into m. */
+static int merge_all(const struct run_ctx *c, struct metrics *m)
 {
-    if (f && fleet_metrics_merge(f, m) != 0)
-        return -1;
-    if (run_operator_merge(c->op, m) != 0 || run_acme_merge(c->acme, m) != 0)
-        return -1;
+    for (size_t i = 0; i < c->n_actors; i++)
+        if (c->actors[i].ops->merge(c->actors[i].state, m) != 0)
+            return -1;
     return c->pre ? metrics_merge(m, c->pre) : 0;
 }
 
-int run_report(struct run_ctx *c, struct fleet *f)
+/* The largest share of one core any actor's loop used. */
+static double max_core_share(const struct run_ctx *c)
+{
+    double core = 0;
+    for (size_t i = 0; i < c->n_actors; i++) {
+        const struct run_actor *a = &c->actors[i];
+        double share = a->ops->core_share ? a->ops->core_share(a->state) : 0;
+        core = share > core ? share : core;
+    }
+    return core;
+}
+
+/* Requests still waiting or in flight when the actors' loops ended. */
+static int64_t in_flight(const struct run_ctx *c)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < c->n_actors; i++)
+        n += c->actors[i].ops->in_flight(c->actors[i].state);
+    return n;
+}
+
+/* The text summary: the engine's, then each actor's lines. */
+static void print_summary(FILE *out, const struct run_ctx *c, const struct metrics *m,
+                          const struct threshold_result *res, double core, int64_t known_in_flight)
+{
+    struct report_text_opts opts = {.thresholds = res,
+                                    .n_thresholds = c->n_thresholds,
+                                    .saturated_core = core >= RUN_SATURATED_CORE_SHARE,
+                                    .known_in_flight = known_in_flight,
+                                    .result = &c->result};
+    report_text_write(out, m, &opts);
+    print_seed_line(out, c);
+    for (size_t i = 0; i < c->n_actors; i++)
+        if (c->actors[i].ops->print)
+            c->actors[i].ops->print(c->actors[i].state, m, out);
+}
+
+int run_report(struct run_ctx *c)
 {
     struct metrics *m = metrics_new(false);
     struct threshold_result *res = calloc(c->n_thresholds ? c->n_thresholds : 1, sizeof *res);
-    if (!m || !res || merge_all(c, f, m) != 0) {
+    if (!m || !res || merge_all(c, m) != 0) {
         fprintf(stderr, "fleetsim: out of memory merging the results\n");
         metrics_free(m);
         free(res);
         return EXIT_STATUS_FAILED;
     }
-    struct agent_counters k = {0};
-    if (f) {
-        fleet_counters(f, &k);
-        add_counters(m, c->scenario, &k);
-    }
     size_t failed = evaluate(c, m, res);
-    double core = f ? fleet_max_core_share(f) : 0;
-    if (run_acme_max_core_share(c->acme) > core)
-        core = run_acme_max_core_share(c->acme);
-    int64_t in_flight = (f ? fleet_in_flight(f) : 0) + run_operator_in_flight(c->op) +
-                        run_acme_in_flight(c->acme) + (int64_t)c->pre_in_flight;
-    struct report_text_opts opts = {.thresholds = res,
-                                    .n_thresholds = c->n_thresholds,
-                                    .saturated_core = core >= RUN_SATURATED_CORE_SHARE,
-                                    .known_in_flight = in_flight,
-                                    .result = &c->result};
-    judge(&c->result, m, core, in_flight);
+    double core = max_core_share(c);
+    int64_t known_in_flight = in_flight(c) + (int64_t)c->pre_in_flight;
+    judge(&c->result, m, core, known_in_flight);
     c->result.status = run_result_decide(&c->result, failed, false);
     FILE *out = summary_stream(&c->cfg);
-    report_text_write(out, m, &opts);
-    print_fleet_lines(out, c, &k, f ? fleet_size(f) : 0);
-    run_operator_print(c->op, out);
-    run_acme_print(c->acme, m, out);
+    print_summary(out, c, m, res, core, known_in_flight);
     uint64_t n429, answered;
     run_count_429(m, &n429, &answered);
     if (c->cfg.report_interval_ns == 0 && answered > 0 &&

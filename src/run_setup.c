@@ -11,9 +11,7 @@
 #include "engine/out_file.h"
 #include "engine/tls.h"
 #include "sim/register.h"
-#include "src/run_acme.h"
 #include "src/run_internal.h"
-#include "src/run_operator.h"
 #include "refserver/server.h"
 
 #define ERR_MAX 512
@@ -177,6 +175,37 @@ int run_setup_target(struct run_ctx *c)
     return 0;
 }
 
+void run_actors_plan(const struct run_ctx *c, FILE *out)
+{
+    for (size_t i = 0; i < actor_count(); i++) {
+        const struct actor_ops *a = actor_at(i);
+        if (a->plan && a->wanted(c))
+            a->plan(c, out);
+    }
+}
+
+int run_actors_setup(struct run_ctx *c)
+{
+    for (size_t i = 0; i < actor_count(); i++) {
+        const struct actor_ops *a = actor_at(i);
+        if (!a->wanted(c))
+            continue;
+        void *state = NULL;
+        int rc = a->setup(c, &state);
+        if (rc != 0)
+            return rc;
+        c->actors[c->n_actors++] = (struct run_actor){a, state};
+    }
+    return 0;
+}
+
+void run_actors_free(struct run_ctx *c)
+{
+    for (size_t i = c->n_actors; i-- > 0;)
+        c->actors[i].ops->free(c->actors[i].state);
+    c->n_actors = 0;
+}
+
 uint32_t run_shard_agents(const struct run_ctx *c)
 {
     return fleet_shard_size(c->cfg.agents, c->cfg.shard_k, c->cfg.shard_n ? c->cfg.shard_n : 1);
@@ -207,10 +236,7 @@ void run_timer_slot_text(const struct run_ctx *c, char *buf, size_t n)
 
 void run_teardown(struct run_ctx *c)
 {
-    run_operator_free(c->op); /* the actors' connections go before the target and TLS context */
-    c->op = NULL;
-    run_acme_free(c->acme);
-    c->acme = NULL;
+    run_actors_free(c); /* their connections go before the target and the TLS context */
     if (c->target)
         target_stop(c->target);
     c->target = NULL;
