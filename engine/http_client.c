@@ -804,7 +804,7 @@ int http_conn_send(struct http_conn *conn, const struct http_request *req, http_
         return -ENOMEM;
     size_t cap =
         conn->cfg->max_body_bytes ? conn->cfg->max_body_bytes : HTTP_DEFAULT_MAX_BODY_BYTES;
-    http_parser_init(&inf->parser, cap, strcasecmp(req->method, "HEAD") == 0);
+    http_parser_begin(&inf->parser, cap, strcasecmp(req->method, "HEAD") == 0);
     inf->cb = cb;
     inf->arg = arg;
     inf->intended_ns = req->intended_ns;

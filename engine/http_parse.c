@@ -31,7 +31,7 @@ enum {
 #define HDRS_INITIAL_CAP 16
 #define BODY_INITIAL_CAP 1024
 
-void http_parser_init(struct http_parser *p, size_t max_body_bytes, bool head_request)
+void http_parser_begin(struct http_parser *p, size_t max_body_bytes, bool head_request)
 {
     memset(p, 0, sizeof(*p));
     p->state = S_STATUS;
@@ -248,7 +248,7 @@ static int end_of_headers(struct http_parser *p)
         char *hd = p->head, *bd = p->body;
         struct http_header_ref *hr = p->hdrs;
         size_t hc = p->head_cap, hrc = p->hdrs_cap, bc = p->body_cap;
-        http_parser_init(p, max_body, head);
+        http_parser_begin(p, max_body, head);
         p->head = hd, p->head_cap = hc, p->hdrs = hr, p->hdrs_cap = hrc;
         p->body = bd, p->body_cap = bc, p->total_bytes = total;
         return 0;

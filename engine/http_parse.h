@@ -59,8 +59,9 @@ struct http_parser {
 };
 
 /* Prepares p for one response; max_body_bytes caps the body (0 = no body allowed beyond 0
- * bytes); head_request = the request was HEAD (no body whatever the headers say). */
-void http_parser_init(struct http_parser *p, size_t max_body_bytes, bool head_request);
+ * bytes); head_request = the request was HEAD (no body whatever the headers say). (Not
+ * "_init": http_parser_init is the nodejs http_parser library's, which the programs link.) */
+void http_parser_begin(struct http_parser *p, size_t max_body_bytes, bool head_request);
 
 /* Frees the storage of p (p itself is the caller's). Safe after init or after any result. */
 void http_parser_release(struct http_parser *p);

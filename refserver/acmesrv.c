@@ -12,7 +12,6 @@
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
 #include <openssl/rand.h>
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -116,21 +115,18 @@ static const char *reason_phrase(int status)
 
 static void add_header(struct acmesrv_req *r, const char *k, const char *v)
 {
-    evhttp_add_header(evhttp_request_get_output_headers(r->req), k, v);
+    http_reply_header(r->req, k, v);
 }
 
 /* Sends status with an optional body of len bytes. */
 static void send_body(struct acmesrv_req *r, int status, const char *type, const char *body,
                       size_t len)
 {
-    struct evbuffer *b = evbuffer_new();
     if (type)
         add_header(r, "Content-Type", type);
-    if (b && body && len)
-        evbuffer_add(b, body, len);
-    evhttp_send_reply(r->req, status, reason_phrase(status), b);
-    if (b)
-        evbuffer_free(b);
+    if (body && len)
+        evbuffer_add(r->req->out, body, len);
+    http_reply_send(r->req, status, reason_phrase(status));
 }
 
 static void send_text(struct acmesrv_req *r, int status, const char *text)
@@ -211,8 +207,7 @@ void acmesrv_send_bytes(struct acmesrv_req *r, int status, const char *content_t
 
 static bool read_body(struct acmesrv_req *r, char **out, size_t *len)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
-    size_t n = evbuffer_get_length(in);
+    size_t n = r->req->body_len;
     if (n > ACMESRV_MAX_JWS_BODY_BYTES) {
         acmesrv_send_problem(r, 400, "malformed", "request body too large");
         return false;
@@ -222,7 +217,7 @@ static bool read_body(struct acmesrv_req *r, char **out, size_t *len)
         acmesrv_send_problem(r, 500, "serverInternal", "ACME server error");
         return false;
     }
-    evbuffer_copyout(in, b, n);
+    memcpy(b, r->req->body, n);
     b[n] = '\0';
     *out = b;
     *len = n;
@@ -426,11 +421,11 @@ const char *acmesrv_endpoint_name(const char *rest)
 
 static bool method_ok(struct acmesrv_req *r, unsigned allowed)
 {
-    enum evhttp_cmd_type cmd = evhttp_request_get_command(r->req);
-    unsigned m = cmd == EVHTTP_REQ_GET    ? M_GET
-                 : cmd == EVHTTP_REQ_HEAD ? M_HEAD
-                 : cmd == EVHTTP_REQ_POST ? M_POST
-                                          : 0;
+    enum req_method cmd = r->req->method;
+    unsigned m = cmd == METHOD_GET    ? M_GET
+                 : cmd == METHOD_HEAD ? M_HEAD
+                 : cmd == METHOD_POST ? M_POST
+                                      : 0;
     if (m & allowed)
         return true;
     add_header(r, "Allow", allowed & M_POST ? "POST" : allowed & M_HEAD ? "GET, HEAD" : "GET");
@@ -474,23 +469,13 @@ static void route(struct acmesrv_req *r, const char *endpoint)
             handle_directory(r);
     } else if (strcmp(endpoint, "acme_nonce") == 0) {
         if (method_ok(r, M_GET | M_HEAD))
-            handle_new_nonce(r, evhttp_request_get_command(r->req) == EVHTTP_REQ_HEAD);
+            handle_new_nonce(r, r->req->method == METHOD_HEAD);
     } else if (strcmp(endpoint, "acme_renewal_info") == 0) {
         if (method_ok(r, M_GET | M_HEAD))
             acmesrv_handle_renewal_info(r, r->rest + strlen("renewal-info/"));
     } else {
         route_post(r);
     }
-}
-
-static bool host_ok(const char *h)
-{
-    if (!h || !*h || strlen(h) > ACMESRV_HOST_MAX)
-        return false;
-    for (const char *p = h; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr(".-:[]_", *p))
-            return false;
-    return true;
 }
 
 static bool profile_ok(const struct acmesrv *srv, const char *id)
@@ -512,7 +497,7 @@ static bool profile_ok(const struct acmesrv *srv, const char *id)
     return true;
 }
 
-void acmesrv_handle(struct acmesrv *srv, struct evhttp_request *req, const char *profile_id,
+void acmesrv_handle(struct acmesrv *srv, struct http_req *req, const char *profile_id,
                     const char *rest_path)
 {
     struct acmesrv_req r = {.srv = srv, .req = req, .profile = profile_id, .rest = rest_path};
@@ -520,16 +505,16 @@ void acmesrv_handle(struct acmesrv *srv, struct evhttp_request *req, const char 
     r.now_ms = now_ms(srv);
     acmesrv_state_expire(&srv->st, r.now_ms);
     const char *endpoint = rest_path ? acmesrv_endpoint_name(rest_path) : NULL;
-    const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+    char authority[ACMESRV_URL_MAX / 2];
     if (!endpoint || !profile_id) {
         send_text(&r, 404, "404 page not found\n");
-    } else if (!host_ok(host)) {
-        acmesrv_send_problem(&r, 400, "malformed", "missing or invalid Host header");
+    } else if (!http_req_local_authority(req, authority, sizeof authority)) {
+        acmesrv_send_problem(&r, 500, "serverInternal", "cannot name the server's own address");
     } else if (!profile_ok(srv, profile_id)) {
         acmesrv_send_problem(&r, 404, "userActionRequired", "profile not found");
     } else {
         const char *scheme = srv->cfg.tls ? "https" : "http";
-        snprintf(r.base, sizeof r.base, "%s://%s/acme/profile/%s", scheme, host, profile_id);
+        snprintf(r.base, sizeof r.base, "%s://%s/acme/profile/%s", scheme, authority, profile_id);
         int n = snprintf(r.url, sizeof r.url, "%s/%s", r.base, rest_path);
         if (n < 0 || (size_t)n >= sizeof r.url)
             send_text(&r, 404, "404 page not found\n");

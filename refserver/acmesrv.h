@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct evhttp_request;
+struct http_req;
 struct target_ca;
 struct acmesrv;
 
@@ -74,9 +74,10 @@ struct acmesrv *acmesrv_new(const struct acmesrv_config *cfg, char *err, size_t 
 
 /* Answers one request whose path was /acme/profile/<profile_id>/<rest_path> (rest_path without
  * a leading '/', without query string, e.g. "new-nonce", "order/abc/finalize"). Writes the whole
- * response (status, headers, body) with evhttp_send_reply. URLs in responses and the JWS "url"
- * check use the request's Host header. Thread-safe (an internal mutex serialises requests). */
-void acmesrv_handle(struct acmesrv *srv, struct evhttp_request *req, const char *profile_id,
+ * response (status, headers, body) with http_reply_send. URLs in responses and the JWS "url"
+ * check name the address the request arrived on (http_req_local_authority), never the client's
+ * Host header. Thread-safe (an internal mutex serialises requests). */
+void acmesrv_handle(struct acmesrv *srv, struct http_req *req, const char *profile_id,
                     const char *rest_path);
 
 /* The DESIGN §4 endpoint tag for a rest path: acme_directory, acme_nonce, acme_account

@@ -96,8 +96,7 @@ void acmesrv_handle_renewal_info(struct acmesrv_req *r, const char *id)
     json_object *doc = json_object_new_object();
     json_object_object_add(doc, "suggestedWindow", w);
     snprintf(ra, sizeof ra, "%d", ACMESRV_RENEWAL_RETRY_AFTER_S);
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-    evhttp_add_header(h, "Retry-After", ra);
-    evhttp_add_header(h, "Cache-Control", "no-store");
+    http_reply_header(r->req, "Retry-After", ra);
+    http_reply_header(r->req, "Cache-Control", "no-store");
     acmesrv_send_json_plain(r, 200, doc);
 }

@@ -17,13 +17,13 @@
 #include "refserver/acmesrv_map.h"
 #include "refserver/acmesrv.h"
 #include "refserver/ca.h"
+#include "refserver/request.h"
 
 #define ACMESRV_NONCE_BYTES 16
 #define ACMESRV_NONCE_MAX_LEN 24 /* 22 base64url characters + NUL, rounded */
 #define ACMESRV_ORDER_RAND_BYTES 10
 #define ACMESRV_ID_MAX 64
 #define ACMESRV_PROFILE_MAX 64
-#define ACMESRV_HOST_MAX 255
 #define ACMESRV_URL_MAX 512
 #define ACMESRV_ORDER_TTL_MS (24LL * 3600 * 1000)
 #define ACMESRV_HOUR_MS (3600LL * 1000)
@@ -117,7 +117,7 @@ struct acmesrv {
 /* One request being answered. */
 struct acmesrv_req {
     struct acmesrv *srv;
-    struct evhttp_request *req;
+    struct http_req *req;
     const char *profile;
     const char *rest;
     int64_t now_ms;

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
 #include <json-c/json.h>
 
 #include "refserver/json_scan.h"
@@ -68,7 +67,7 @@ void h_work(struct req_ctx *rc)
         reply_error(rc, 500, "Failed to get pending work");
         return;
     }
-    struct evbuffer *out = evhttp_request_get_output_buffer(rc->req);
+    struct evbuffer *out = rc->req->out;
     evbuffer_add_printf(out, "{\"count\":%zu,\"jobs\":", json_object_array_length(jobs));
     jw_object(out, jobs);
     evbuffer_add(out, "}\n", 2);
@@ -115,7 +114,7 @@ void h_cert_fetch(struct req_ctx *rc)
         reply_error(rc, 404, "Certificate not found or not ready");
         return;
     }
-    struct evbuffer *out = evhttp_request_get_output_buffer(rc->req);
+    struct evbuffer *out = rc->req->out;
     evbuffer_add(out, "{\"certificate_pem\":", 19);
     jw_string(out, pem);
     evbuffer_add(out, "}\n", 2);
@@ -151,7 +150,7 @@ void h_agent_register(struct req_ctx *rc)
     int src = store_agent_register(rc->t->store, name, &meta, &agent);
     json_object_put(obj);
     if (src == STORE_OK) {
-        struct evbuffer *out = evhttp_request_get_output_buffer(rc->req);
+        struct evbuffer *out = rc->req->out;
         jw_object(out, agent);
         evbuffer_add(out, "\n", 1);
         json_object_put(agent);
@@ -172,7 +171,7 @@ void h_agent_get(struct req_ctx *rc)
         reply_error(rc, 404, "Agent not found");
         return;
     }
-    struct evbuffer *out = evhttp_request_get_output_buffer(rc->req);
+    struct evbuffer *out = rc->req->out;
     jw_object(out, agent);
     evbuffer_add(out, "\n", 1);
     json_object_put(agent);
@@ -213,7 +212,7 @@ void h_agent_retire(struct req_ctx *rc)
     }
     json_object *result = NULL;
     int src = store_agent_retire(rc->t->store, id, force, reason[0] ? reason : NULL, &result);
-    struct evbuffer *out = evhttp_request_get_output_buffer(rc->req);
+    struct evbuffer *out = rc->req->out;
     if (src == STORE_OK) {
         jw_object(out, result);
         evbuffer_add(out, "\n", 1);

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <event2/http.h>
 #include <json-c/json.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>

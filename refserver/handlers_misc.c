@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
 
 #include "config.h"
 #include "refserver/acmesrv.h"
@@ -55,7 +54,7 @@ void h_auth_check(struct req_ctx *rc)
 
 void h_target_stats(struct req_ctx *rc)
 {
-    struct evbuffer *out = evhttp_request_get_output_buffer(rc->req);
+    struct evbuffer *out = rc->req->out;
     if (tstats_write_json(rc->t->stats, rc->t->store, out) < 0) {
         evbuffer_drain(out, evbuffer_get_length(out));
         reply_error(rc, 500, "could not read the store's counts");
@@ -64,17 +63,19 @@ void h_target_stats(struct req_ctx *rc)
     reply_json_buffered(rc, 200);
 }
 
-/* Counts the ACME server's answer once evhttp has sent it. */
-static void acmesrv_complete(struct evhttp_request *req, void *arg)
+/* Counts the ACME server's answer once it is handed to the connection. */
+static void acmesrv_sent(struct http_req *req, int status, void *arg)
 {
+    (void)req;
     const struct acmesrv_done *d = arg;
-    tstats_request(d->t->stats, d->ep, evhttp_request_get_response_code(req));
+    tstats_request(d->t->stats, d->ep, status);
 }
 
 void h_acme(struct req_ctx *rc)
 {
     struct target *t = rc->t;
-    evhttp_request_set_on_complete_cb(rc->req, acmesrv_complete, &t->acmesrv_done[rc->ep]);
+    rc->req->on_sent = acmesrv_sent;
+    rc->req->on_sent_arg = &t->acmesrv_done[rc->ep];
     acmesrv_handle(t->acme, rc->req, rc->acme_profile, rc->acme_rest);
     rc->req = NULL;
 }

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
 #include <json-c/json.h>
 
 #include "engine/clock.h"
@@ -24,7 +23,7 @@
 /* Sends obj (put here) followed by "\n" as the JSON answer. */
 static void reply_object(struct req_ctx *rc, int status, json_object *obj)
 {
-    struct evbuffer *out = evhttp_request_get_output_buffer(rc->req);
+    struct evbuffer *out = rc->req->out;
     jw_object(out, obj);
     evbuffer_add(out, "\n", 1);
     json_object_put(obj);

@@ -1,12 +1,11 @@
 /* refserver/reply.c - writing responses the way certctl's Go handlers do (JSON via
  * json.Encoder with a trailing newline, http.Error as text/plain) and counting each in the
- * stats; plus small request readers (body, query parameters). */
+ * stats; plus small request readers (body, query parameters). Every reply leaves through
+ * refserver/request.h's one reply API. */
 #include <stdio.h>
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include "engine/parse.h"
 #include "refserver/json_write.h"
@@ -53,13 +52,13 @@ const char *reply_status_text(int status)
 
 void reply_header(struct req_ctx *rc, const char *name, const char *value)
 {
-    evhttp_add_header(evhttp_request_get_output_headers(rc->req), name, value);
+    http_reply_header(rc->req, name, value);
 }
 
 static void reply_send(struct req_ctx *rc, int status)
 {
     tstats_request(rc->t->stats, rc->ep, status);
-    evhttp_send_reply(rc->req, status, reply_status_text(status), NULL);
+    http_reply_send(rc->req, status, reply_status_text(status));
     rc->req = NULL;
 }
 
@@ -71,13 +70,13 @@ void reply_json_buffered(struct req_ctx *rc, int status)
 
 void reply_json(struct req_ctx *rc, int status, const char *body, size_t len)
 {
-    evbuffer_add(evhttp_request_get_output_buffer(rc->req), body, len);
+    evbuffer_add(rc->req->out, body, len);
     reply_json_buffered(rc, status);
 }
 
 void reply_error(struct req_ctx *rc, int status, const char *message)
 {
-    struct evbuffer *out = evhttp_request_get_output_buffer(rc->req);
+    struct evbuffer *out = rc->req->out;
     evbuffer_add_printf(out, "{\"error\":\"%s\",\"message\":", reply_status_text(status));
     jw_string(out, message);
     evbuffer_add_printf(out, ",\"request_id\":\"%s\"}\n", rc->request_id);
@@ -86,7 +85,7 @@ void reply_error(struct req_ctx *rc, int status, const char *message)
 
 void reply_text(struct req_ctx *rc, int status, const char *body_line)
 {
-    struct evbuffer *out = evhttp_request_get_output_buffer(rc->req);
+    struct evbuffer *out = rc->req->out;
     evbuffer_add(out, body_line, strlen(body_line));
     evbuffer_add(out, "\n", 1);
     reply_header(rc, "Content-Type", "text/plain; charset=utf-8");
@@ -102,21 +101,14 @@ void reply_empty(struct req_ctx *rc, int status)
 void reply_close(struct req_ctx *rc)
 {
     tstats_request(rc->t->stats, rc->ep, 0);
-    struct evhttp_connection *evcon = evhttp_request_get_connection(rc->req);
-    if (evcon)
-        evhttp_connection_free(evcon); /* frees the request with it */
-    else
-        evhttp_request_free(rc->req);
+    http_reply_close(rc->req);
     rc->req = NULL;
 }
 
 const char *req_body(struct req_ctx *rc, size_t *len)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(rc->req);
-    *len = evbuffer_get_length(in);
-    if (*len == 0)
-        return "";
-    return (const char *)evbuffer_pullup(in, -1);
+    *len = rc->req->body_len;
+    return rc->req->body;
 }
 
 /* Decodes len bytes of a query component ('+' is a space) into buf (size n). Returns the

@@ -8,7 +8,6 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
 
 #include "engine/parse.h"
 #include "engine/clock.h"
@@ -27,7 +26,7 @@ enum route_class {
 };
 
 struct route {
-    enum evhttp_cmd_type method;
+    enum req_method method;
     const char *pattern; /* '*' matches one non-empty segment, captured as a parameter */
     enum target_endpoint ep;
     enum route_class cls;
@@ -36,27 +35,27 @@ struct route {
 
 /* Most frequent first: the heartbeat is matched after one comparison. */
 static const struct route routes[] = {
-    {EVHTTP_REQ_POST, "/api/v1/agents/*/heartbeat", EP_HEARTBEAT, RC_AUTH, h_heartbeat},
-    {EVHTTP_REQ_GET, "/api/v1/agents/*/work", EP_WORK, RC_AUTH, h_work},
-    {EVHTTP_REQ_POST, "/api/v1/agents/*/csr", EP_CSR, RC_AUTH, h_csr},
-    {EVHTTP_REQ_POST, "/api/v1/agents/*/jobs/*/status", EP_JOB_STATUS, RC_AUTH, h_job_status},
-    {EVHTTP_REQ_GET, "/api/v1/agents/*/certificates/*", EP_CERT_FETCH, RC_AUTH, h_cert_fetch},
-    {EVHTTP_REQ_POST, "/api/v1/agents", EP_REGISTER, RC_AUTH, h_agent_register},
-    {EVHTTP_REQ_GET, "/api/v1/agents/*", EP_OTHER, RC_AUTH, h_agent_get},
-    {EVHTTP_REQ_DELETE, "/api/v1/agents/*", EP_AGENT_RETIRE, RC_AUTH, h_agent_retire},
-    {EVHTTP_REQ_POST, "/api/v1/certificates/bulk-renew", EP_BULK_RENEW, RC_AUTH, h_bulk_renew},
-    {EVHTTP_REQ_GET, "/api/v1/certificates", EP_CERT_LIST, RC_AUTH, h_cert_list},
-    {EVHTTP_REQ_POST, "/api/v1/certificates", EP_CERT_CREATE, RC_AUTH, h_cert_create},
-    {EVHTTP_REQ_GET, "/api/v1/certificates/*", EP_CERT_GET, RC_AUTH, h_cert_get},
-    {EVHTTP_REQ_GET, "/api/v1/jobs/*", EP_JOB_GET, RC_AUTH, h_job_get},
-    {EVHTTP_REQ_POST, "/api/v1/profiles", EP_PROFILE_CREATE, RC_AUTH, h_profile_create},
-    {EVHTTP_REQ_GET, "/api/v1/profiles/*", EP_OTHER, RC_AUTH, h_profile_get},
-    {EVHTTP_REQ_GET, "/api/v1/auth/check", EP_OTHER, RC_AUTH, h_auth_check},
-    {EVHTTP_REQ_GET, "/health", EP_HEALTH, RC_OPEN, h_health},
-    {EVHTTP_REQ_GET, "/ready", EP_HEALTH, RC_OPEN, h_ready},
-    {EVHTTP_REQ_GET, "/api/v1/version", EP_OTHER, RC_OPEN, h_version},
-    {EVHTTP_REQ_GET, "/api/v1/auth/info", EP_OTHER, RC_OPEN, h_auth_info},
-    {EVHTTP_REQ_GET, "/_target/stats", EP_OTHER, RC_STATS, h_target_stats},
+    {METHOD_POST, "/api/v1/agents/*/heartbeat", EP_HEARTBEAT, RC_AUTH, h_heartbeat},
+    {METHOD_GET, "/api/v1/agents/*/work", EP_WORK, RC_AUTH, h_work},
+    {METHOD_POST, "/api/v1/agents/*/csr", EP_CSR, RC_AUTH, h_csr},
+    {METHOD_POST, "/api/v1/agents/*/jobs/*/status", EP_JOB_STATUS, RC_AUTH, h_job_status},
+    {METHOD_GET, "/api/v1/agents/*/certificates/*", EP_CERT_FETCH, RC_AUTH, h_cert_fetch},
+    {METHOD_POST, "/api/v1/agents", EP_REGISTER, RC_AUTH, h_agent_register},
+    {METHOD_GET, "/api/v1/agents/*", EP_OTHER, RC_AUTH, h_agent_get},
+    {METHOD_DELETE, "/api/v1/agents/*", EP_AGENT_RETIRE, RC_AUTH, h_agent_retire},
+    {METHOD_POST, "/api/v1/certificates/bulk-renew", EP_BULK_RENEW, RC_AUTH, h_bulk_renew},
+    {METHOD_GET, "/api/v1/certificates", EP_CERT_LIST, RC_AUTH, h_cert_list},
+    {METHOD_POST, "/api/v1/certificates", EP_CERT_CREATE, RC_AUTH, h_cert_create},
+    {METHOD_GET, "/api/v1/certificates/*", EP_CERT_GET, RC_AUTH, h_cert_get},
+    {METHOD_GET, "/api/v1/jobs/*", EP_JOB_GET, RC_AUTH, h_job_get},
+    {METHOD_POST, "/api/v1/profiles", EP_PROFILE_CREATE, RC_AUTH, h_profile_create},
+    {METHOD_GET, "/api/v1/profiles/*", EP_OTHER, RC_AUTH, h_profile_get},
+    {METHOD_GET, "/api/v1/auth/check", EP_OTHER, RC_AUTH, h_auth_check},
+    {METHOD_GET, "/health", EP_HEALTH, RC_OPEN, h_health},
+    {METHOD_GET, "/ready", EP_HEALTH, RC_OPEN, h_ready},
+    {METHOD_GET, "/api/v1/version", EP_OTHER, RC_OPEN, h_version},
+    {METHOD_GET, "/api/v1/auth/info", EP_OTHER, RC_OPEN, h_auth_info},
+    {METHOD_GET, "/_target/stats", EP_OTHER, RC_STATS, h_target_stats},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -84,7 +83,7 @@ static void decode_segment(char *s)
  * not in origin form. */
 static int split_uri(struct req_ctx *rc)
 {
-    const char *uri = evhttp_request_get_uri(rc->req);
+    const char *uri = rc->req->target;
     if (!uri || uri[0] != '/')
         return -1;
     const char *q = strchr(uri, '?');
@@ -185,9 +184,9 @@ static enum match_result route_match(struct req_ctx *rc, enum route_class *cls_o
     int nseg = split_segments(rc->path, seg);
     if (nseg < 0)
         return MATCH_NOT_FOUND;
-    enum evhttp_cmd_type cmd = evhttp_request_get_command(rc->req);
-    if (cmd == EVHTTP_REQ_HEAD)
-        cmd = EVHTTP_REQ_GET; /* a GET route answers HEAD too, as Go's mux does */
+    enum req_method cmd = rc->req->method;
+    if (cmd == METHOD_HEAD)
+        cmd = METHOD_GET; /* a GET route answers HEAD too, as Go's mux does */
     bool path_seen = false;
     for (size_t i = 0; i < N_ROUTES; i++) {
         const char *params[REQ_MAX_PARAMS] = {0};
@@ -242,18 +241,12 @@ static bool peer_is_loopback(const struct sockaddr *sa)
     return false;
 }
 
-static const struct sockaddr *peer_addr(struct evhttp_request *req)
-{
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    return evcon ? evhttp_connection_get_addr(evcon) : NULL;
-}
-
 static void reply_injected_error(struct req_ctx *rc)
 {
     if (endpoint_is_acme(rc->ep)) {
         static const char body[] = "{\"type\":\"urn:ietf:params:acme:error:serverInternal\","
                                    "\"detail\":\"injected fault\",\"status\":500}";
-        evbuffer_add(evhttp_request_get_output_buffer(rc->req), body, sizeof body - 1);
+        evbuffer_add(rc->req->out, body, sizeof body - 1);
         reply_header(rc, "Content-Type", "application/problem+json");
         reply_empty(rc, 500);
         return;
@@ -343,15 +336,14 @@ static bool admit(struct req_ctx *rc, enum route_class cls)
 {
     struct target *t = rc->t;
     struct ratelimit *rl = cls == RC_OPEN ? t->rl_open : t->rl_api;
-    if (rl && !ratelimit_allow(rl, peer_addr(rc->req), clock_now_ns())) {
+    if (rl && !ratelimit_allow(rl, rc->req->peer, clock_now_ns())) {
         reply_header(rc, "Retry-After", "1");
         reply_text(rc, 429, "{\"error\":\"Rate limit exceeded\"}");
         return false;
     }
     if (cls != RC_AUTH)
         return true;
-    const char *hdr =
-        evhttp_find_header(evhttp_request_get_input_headers(rc->req), "Authorization");
+    const char *hdr = http_req_header(rc->req, "Authorization");
     enum auth_result ar = auth_check(&t->auth, hdr, &rc->key_index);
     if (ar == AUTH_OK)
         return true;
@@ -365,7 +357,7 @@ static bool admit(struct req_ctx *rc, enum route_class cls)
     return false;
 }
 
-void router_handle(struct evhttp_request *req, void *arg)
+void router_handle(struct http_req *req, void *arg)
 {
     struct req_ctx rc;
     rc.t = arg;
@@ -383,7 +375,7 @@ void router_handle(struct evhttp_request *req, void *arg)
     enum route_class cls;
     enum match_result m = route_match(&rc, &cls);
     if (cls == RC_STATS && m == MATCH_OK) {
-        if (!peer_is_loopback(peer_addr(req)))
+        if (!peer_is_loopback(req->peer))
             reply_error(&rc, 403, "/_target/stats answers loopback clients only");
         else
             h_target_stats(&rc);

@@ -1,5 +1,5 @@
 /* refserver/server.c - fleetsim-target's lifecycle: configuration checks, building the store, CA,
- * TLS context and evhttp server on a listener with a large backlog, running the loop in the
+ * TLS context and the request layer (refserver/httpd.h) on a listener with a large backlog, running the loop in the
  * caller's thread or in its own, and stopping it (eventfd wake-up or SIGINT/SIGTERM). */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,16 +13,13 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <event2/listener.h>
 
 #include "engine/clock.h"
 #include "refserver/acmesrv.h"
 #include "refserver/ca.h"
+#include "refserver/httpd.h"
 #include "refserver/ratelimit.h"
 #include "refserver/stats.h"
 #include "refserver/store.h"
@@ -32,9 +29,6 @@
 #define TARGET_CA_CN "fleetsim-target CA"
 /* After a failed accept() (out of descriptors), stop accepting this long. */
 #define TARGET_ACCEPT_PAUSE_S 1
-#define TARGET_ALLOWED_METHODS                                                                 \
-    (EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
-     EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS)
 
 static int fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
 {
@@ -229,42 +223,6 @@ static int build_ca_tls_acme(struct target *t, const struct target_config *cfg, 
     return t->acme ? 0 : -EIO;
 }
 
-/* Largest response sent as one TLS record (the record layer's maximum plaintext). */
-#define TLS_ONE_RECORD_BYTES 16384u
-
-/* evhttp adds a response's headers and body to the output as separate chains, and
- * bufferevent_openssl writes each chain as its own TLS record (and segment), so a client wakes
- * twice per response. Go's net/http, which certctl uses, writes a small response in one go:
- * keep a small output contiguous so it leaves as one record, as certctl's would. */
-static void one_record_output_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
-                                 void *arg)
-{
-    (void)arg;
-    if (info->n_added == 0)
-        return;
-    size_t len = evbuffer_get_length(out);
-    if (len <= TLS_ONE_RECORD_BYTES && (size_t)evbuffer_get_contiguous_space(out) < len)
-        evbuffer_pullup(out, -1);
-}
-
-/* evhttp asks for one bufferevent per accepted connection: a server-side TLS one. */
-static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
-{
-    struct target *t = arg;
-    SSL *ssl = SSL_new(t->ssl_ctx);
-    if (!ssl)
-        return NULL;
-    struct bufferevent *bev = bufferevent_openssl_socket_new(
-        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-    if (!bev) {
-        SSL_free(ssl);
-        return NULL;
-    }
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    evbuffer_add_cb(bufferevent_get_output(bev), one_record_output_cb, NULL);
-    return bev;
-}
-
 static void wake_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
@@ -276,9 +234,8 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 
 /* accept() failed with something other than a retriable error (EMFILE, ENFILE, ENOBUFS): stop
  * accepting for a moment instead of spinning on a readable listener (pending connections wait
- * in the backlog), then try again. The callback's argument is evhttp's, not the target, so the
- * pause is a one-shot event on the listener's base and the warning is unconditional (at most
- * one line per pause). */
+ * in the backlog), then try again. The pause is a one-shot event on the listener's base and the
+ * warning is unconditional (at most one line per pause). */
 static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -306,19 +263,14 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(((struct target *)arg)->base);
 }
 
+/* A request the layer refused (400, 413, 431...) counts under "other". */
+static void refused_cb(void *arg, int status)
+{
+    tstats_request(((struct target *)arg)->stats, EP_OTHER, status);
+}
+
 static int build_http(struct target *t, uint16_t port, char *err, size_t errlen)
 {
-    t->http = evhttp_new(t->base);
-    if (!t->http)
-        return fail(err, errlen, "%s%s", "cannot create the HTTP server", "");
-    evhttp_set_max_body_size(t->http, TARGET_MAX_BODY_BYTES);
-    evhttp_set_timeout(t->http, TARGET_IDLE_TIMEOUT_S);
-    evhttp_set_allowed_methods(t->http, TARGET_ALLOWED_METHODS);
-    evhttp_set_default_content_type(t->http, NULL);
-    evhttp_set_gencb(t->http, router_handle, t);
-    if (t->tls)
-        evhttp_set_bevcb(t->http, tls_bevcb, t);
-
     struct sockaddr_storage ss;
     socklen_t len = parse_host(t->host, port, &ss);
     t->listener = evconnlistener_new_bind(
@@ -330,17 +282,20 @@ static int build_http(struct target *t, uint16_t port, char *err, size_t errlen)
         return fail(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
     }
     evconnlistener_set_error_cb(t->listener, accept_error_cb);
-    /* evhttp writes a response's headers and body separately; with Nagle on, the body waits
-	 * for the client's delayed ACK (~40 ms). Accepted sockets inherit this from the listener. */
+    /* Replies leave as soon as they are written, as Go's do (a large one in several writes must
+     * not wait for the client's delayed ACK). Accepted sockets inherit this from the listener. */
     int one = 1;
     if (setsockopt(evconnlistener_get_fd(t->listener), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) <
         0)
         return fail(err, errlen, "TCP_NODELAY: %s%s", strerror(errno), "");
-    if (!evhttp_bind_listener(t->http, t->listener)) {
-        evconnlistener_free(t->listener);
-        t->listener = NULL;
-        return fail(err, errlen, "%s%s", "cannot attach the listener to the HTTP server", "");
-    }
+    struct httpd_config hc = {.ssl_ctx = t->tls ? t->ssl_ctx : NULL,
+                              .handler = router_handle,
+                              .on_refused = refused_cb,
+                              .arg = t};
+    httpd_limits_default(&hc.limits);
+    t->httpd = httpd_new(t->base, t->listener, &hc);
+    if (!t->httpd)
+        return fail(err, errlen, "%s%s", "out of memory (request layer)", "");
     struct sockaddr_storage bound;
     socklen_t blen = sizeof bound;
     if (getsockname(evconnlistener_get_fd(t->listener), (struct sockaddr *)&bound, &blen) < 0)
@@ -446,9 +401,8 @@ void target_free(struct target *t)
     if (!t)
         return;
     router_drop_deferred(t);
-    if (t->http)
-        evhttp_free(t->http); /* also frees the bound listener and open connections */
-    else if (t->listener)
+    httpd_free(t->httpd); /* closes the open connections */
+    if (t->listener)
         evconnlistener_free(t->listener);
     if (t->wake_ev)
         event_free(t->wake_ev);

@@ -1,4 +1,4 @@
-/* refserver/server.h - fleetsim-target's lifecycle: a certctl-compatible HTTP(S) server (evhttp on
+/* refserver/server.h - fleetsim-target's lifecycle: a certctl-compatible HTTP(S) server (its own request layer on
  * its own listener) with a store, auth, rate limiter, fault injection and stats. Runs either in
  * its own thread (target_start, used by fleetsim's "run with no target") or in the foreground
  * (target_new + target_run, used by the fleetsim-target program). */
@@ -78,7 +78,7 @@ void target_config_defaults(struct target_config *cfg);
  * -EINVAL with a one-line reason in err. */
 int target_config_check(const struct target_config *cfg, char *err, size_t errlen);
 
-/* Builds a target: store (and seeding), CA and TLS context, evhttp on a bound listener (backlog
+/* Builds a target: store (and seeding), CA and TLS context, the request layer on a bound listener (backlog
  * 4096). Nothing runs until target_run. Sets SIGPIPE to SIG_IGN when it is at its default (a
  * peer closing mid-write must not kill the process). Returns NULL with a one-line reason in
  * err. */

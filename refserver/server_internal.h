@@ -1,6 +1,6 @@
 /* refserver/server_internal.h - what the target's own files share: the struct behind
  * struct target, the per-request context, the route handler type and the reply helpers
- * (reply.c). Not for use outside target/. */
+ * (reply.c). Not for use outside refserver/. */
 #ifndef FLEETSIM_TARGET_TARGET_INTERNAL_H
 #define FLEETSIM_TARGET_TARGET_INTERNAL_H
 
@@ -16,14 +16,15 @@
 #include "refserver/auth.h"
 #include "refserver/endpoint.h"
 #include "refserver/fault.h"
+#include "refserver/request.h"
 #include "refserver/server.h"
 
 struct acmesrv;
 struct event;
 struct event_base;
 struct evconnlistener;
-struct evhttp;
-struct evhttp_request;
+struct http_req;
+struct httpd;
 struct ratelimit;
 struct store;
 struct target_ca;
@@ -38,10 +39,6 @@ struct target_stats;
 #define REQ_ID_LEN 37
 /* Listen backlog: a fleet connects at once (somaxconn here is 4096). */
 #define TARGET_LISTEN_BACKLOG 4096
-/* certctl's body cap (CERTCTL_MAX_BODY_SIZE). */
-#define TARGET_MAX_BODY_BYTES (1 << 20)
-/* Idle keep-alive connections are closed after this (certctl's IdleTimeout). */
-#define TARGET_IDLE_TIMEOUT_S 60
 
 struct req_ctx;
 typedef void (*route_fn)(struct req_ctx *rc);
@@ -54,7 +51,7 @@ struct target {
     uint64_t seed;
 
     struct event_base *base;
-    struct evhttp *http;
+    struct httpd *httpd;
     struct evconnlistener *listener;
     SSL_CTX *ssl_ctx;
     struct target_ca *ca;
@@ -86,7 +83,7 @@ struct target {
  * stack unless a fault defers it (then it is heap-allocated and linked in t->deferred). */
 struct req_ctx {
     struct target *t;
-    struct evhttp_request *req;
+    struct http_req *req;
     enum target_endpoint ep;
     route_fn fn;
     char request_id[REQ_ID_LEN];
@@ -105,8 +102,8 @@ struct req_ctx {
 };
 
 /* ---- router.c ---- */
-/* evhttp's callback for every request (arg: struct target *). */
-void router_handle(struct evhttp_request *req, void *arg);
+/* The request layer's handler for every request (arg: struct target *). */
+void router_handle(struct http_req *req, void *arg);
 /* Frees deferred requests, closing their connections (at shutdown). */
 void router_drop_deferred(struct target *t);
 
@@ -127,7 +124,7 @@ void reply_header(struct req_ctx *rc, const char *name, const char *value);
 void reply_close(struct req_ctx *rc);
 /* The reason phrase of a status ("Not Found"), Go's http.StatusText. */
 const char *reply_status_text(int status);
-/* The request body as a contiguous buffer (evbuffer_pullup) and its length. */
+/* The request body (NUL-terminated) and its length. */
 const char *req_body(struct req_ctx *rc, size_t *len);
 /* Value of query parameter name (first occurrence, percent-decoded) into buf (size n).
  * Returns true when present. */

@@ -17,10 +17,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <event2/thread.h>
 #include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -32,6 +28,7 @@
 #include "refserver/acmesrv.h"
 #include "refserver/ca.h"
 #include "tests/lib/acme_run.h"
+#include "tests/lib/httpd_fx.h"
 #include "tests/lib/testenv.h"
 
 #define PROFILE "p"
@@ -261,10 +258,10 @@ enum fault {
 struct mock {
     struct target_ca *ca;
     struct acmesrv *acme;
-    struct event_base *base;
-    struct evhttp *http;
-    pthread_t thread;
+    struct httpd_fx srv;
     uint16_t port;
+    struct http_req *swallowed[8]; /* held unanswered until stop_mock closes them */
+    int n_swallowed;
     enum fault fault;
     int posts;    /* signed POSTs seen */
     int injected; /* answers the fault made */
@@ -274,15 +271,15 @@ struct mock {
 
 static struct mock mk;
 
-static void reply(struct evhttp_request *req, int status, const char *ct, const char *body)
+static void reply(struct http_req *req, int status, const char *ct, const char *body)
 {
     if (ct)
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ct);
-    evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
-    evhttp_send_reply(req, status, "x", NULL);
+        http_reply_header(req, "Content-Type", ct);
+    evbuffer_add(req->out, body, strlen(body));
+    http_reply_send(req, status, "x");
 }
 
-static void problem(struct evhttp_request *req, int status, const char *type)
+static void problem(struct http_req *req, int status, const char *type)
 {
     char body[256];
     snprintf(body, sizeof body,
@@ -293,9 +290,9 @@ static void problem(struct evhttp_request *req, int status, const char *type)
 }
 
 /* certctl's profile API, as much as the pre-flight needs. */
-static void route_profiles(struct evhttp_request *req, const char *path)
+static void route_profiles(struct http_req *req, const char *path)
 {
-    if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+    if (req->method == METHOD_GET) {
         mk.profile_gets++;
         if (strcmp(path, "/api/v1/profiles/" PROFILE) == 0 && mk.profile_exists)
             reply(req, 200, "application/json", "{\"id\":\"" PROFILE "\"}");
@@ -309,9 +306,9 @@ static void route_profiles(struct evhttp_request *req, const char *path)
 }
 
 /* Returns true when the fault answered the request. */
-static bool inject(struct evhttp_request *req, const char *rest)
+static bool inject(struct http_req *req, const char *rest)
 {
-    bool post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
+    bool post = req->method == METHOD_POST;
     if (post)
         mk.posts++;
     switch (mk.fault) {
@@ -336,7 +333,10 @@ static bool inject(struct evhttp_request *req, const char *rest)
     case F_NEW_ORDER_SWALLOW:
         if (strcmp(rest, "new-order") != 0)
             return false;
-        break; /* never answered: the client must time out */
+        if (mk.n_swallowed == (int)(sizeof mk.swallowed / sizeof mk.swallowed[0]))
+            return false;
+        mk.swallowed[mk.n_swallowed++] = req; /* never answered: the client must time out */
+        break;
     case F_FOREIGN_NONCE:
     case F_HTML_DIRECTORY:
         if (strcmp(rest, "directory") != 0)
@@ -360,10 +360,10 @@ static bool inject(struct evhttp_request *req, const char *rest)
     return true;
 }
 
-static void route(struct evhttp_request *req, void *arg)
+static void route(struct http_req *req, void *arg)
 {
     (void)arg;
-    const char *uri = evhttp_request_get_uri(req);
+    const char *uri = req->target;
     char path[1024];
     snprintf(path, sizeof path, "%.*s", (int)strcspn(uri, "?"), uri);
     if (strncmp(path, "/api/v1/profiles", 16) == 0) {
@@ -371,18 +371,12 @@ static void route(struct evhttp_request *req, void *arg)
         return;
     }
     if (strncmp(path, PREFIX, sizeof PREFIX - 1) != 0) {
-        evhttp_send_reply(req, 404, "Not Found", NULL);
+        http_reply_send(req, 404, "Not Found");
         return;
     }
     const char *rest = path + sizeof PREFIX - 1;
     if (!inject(req, rest))
         acmesrv_handle(mk.acme, req, PROFILE, rest);
-}
-
-static void *loop_thread(void *arg)
-{
-    event_base_dispatch(arg);
-    return NULL;
 }
 
 static void start_mock(enum fault f)
@@ -395,26 +389,16 @@ static void start_mock(enum fault f)
     struct acmesrv_config cfg = {.ca = mk.ca, .tls = false};
     mk.acme = acmesrv_new(&cfg, err, sizeof err);
     ck_assert_msg(mk.acme != NULL, "%s", err);
-    ck_assert_int_eq(evthread_use_pthreads(), 0);
-    mk.base = event_base_new();
-    mk.http = evhttp_new(mk.base);
-    evhttp_set_allowed_methods(mk.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
-    evhttp_set_gencb(mk.http, route, NULL);
-    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(mk.http, "127.0.0.1", 0);
-    ck_assert_ptr_nonnull(bs);
-    struct sockaddr_in sin;
-    socklen_t sl = sizeof sin;
-    getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sin, &sl);
-    mk.port = ntohs(sin.sin_port);
-    ck_assert_int_eq(pthread_create(&mk.thread, NULL, loop_thread, mk.base), 0);
+    ck_assert_int_eq(httpd_fx_start(&mk.srv, route, NULL), 0);
+    mk.port = mk.srv.port;
 }
 
 static void stop_mock(void)
 {
-    event_base_loopbreak(mk.base);
-    pthread_join(mk.thread, NULL);
-    evhttp_free(mk.http);
-    event_base_free(mk.base);
+    httpd_fx_halt(&mk.srv);
+    for (int i = 0; i < mk.n_swallowed; i++)
+        http_reply_close(mk.swallowed[i]);
+    httpd_fx_free(&mk.srv);
     acmesrv_free(mk.acme);
     ca_free(mk.ca);
 }

@@ -1,5 +1,5 @@
-/* tests/unit/check_acme_server.c - in-process tests of refserver/acmesrv: an evhttp server on
- * 127.0.0.1 (plain HTTP, ephemeral port, its own thread) routes /acme/profile/{id}/... to
+/* tests/unit/check_acme_server.c - in-process tests of refserver/acmesrv: the reference server's
+ * request layer on 127.0.0.1 (tests/lib/httpd_fx: plain HTTP, ephemeral port, its own thread) routes /acme/profile/{id}/... to
  * acmesrv_handle; a small blocking HTTP client in this file drives full order flows (ES256,
  * RS256, EdDSA), the JWS checks, nonces, limits, renewal-info, key change and revocation. */
 #include "refserver/acmesrv.h"
@@ -19,10 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/thread.h>
 #include <json-c/json.h>
 #include <openssl/bn.h>
 #include <openssl/pem.h>
@@ -32,6 +28,7 @@
 #include "engine/jose.h"
 #include "refserver/acmesrv_map.h"
 #include "refserver/ca.h"
+#include "tests/lib/httpd_fx.h"
 #include "tests/lib/testenv.h"
 #include "tests/lib/x509_check.h"
 
@@ -46,9 +43,7 @@
 struct fixture {
     struct target_ca *ca;
     struct acmesrv *acme;
-    struct event_base *base;
-    struct evhttp *http;
-    pthread_t thread;
+    struct httpd_fx srv;
     int port;
     _Atomic int64_t now_ms; /* the ACME server's clock: starts at the real time, tests move it */
     int64_t t0_ms;
@@ -61,26 +56,20 @@ static int64_t fake_now(void *arg)
     return atomic_load(&((struct fixture *)arg)->now_ms);
 }
 
-static void route(struct evhttp_request *req, void *arg)
+static void route(struct http_req *req, void *arg)
 {
     static const char prefix[] = "/acme/profile/";
-    const char *uri = evhttp_request_get_uri(req);
+    const char *uri = req->target;
     char path[1024];
     snprintf(path, sizeof path, "%.*s", (int)strcspn(uri, "?"), uri);
     char *slash;
     if (strncmp(path, prefix, sizeof prefix - 1) != 0 ||
         !(slash = strchr(path + sizeof prefix - 1, '/'))) {
-        evhttp_send_reply(req, 404, "Not Found", NULL);
+        http_reply_send(req, 404, "Not Found");
         return;
     }
     *slash = '\0';
     acmesrv_handle(arg, req, path + sizeof prefix - 1, slash + 1);
-}
-
-static void *loop_thread(void *arg)
-{
-    event_base_dispatch(arg);
-    return NULL;
 }
 
 static void start_server(uint32_t orders_per_hour, uint32_t active_orders, uint32_t max_nonces)
@@ -105,19 +94,8 @@ static void start_server(uint32_t orders_per_hour, uint32_t active_orders, uint3
     };
     fx.acme = acmesrv_new(&cfg, err, sizeof err);
     ck_assert_msg(fx.acme != NULL, "%s", err);
-    ck_assert_int_eq(evthread_use_pthreads(), 0);
-    fx.base = event_base_new();
-    fx.http = evhttp_new(fx.base);
-    evhttp_set_allowed_methods(fx.http,
-                               EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT);
-    evhttp_set_gencb(fx.http, route, fx.acme);
-    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(fx.http, "127.0.0.1", 0);
-    ck_assert_ptr_nonnull(bs);
-    struct sockaddr_in sin;
-    socklen_t sl = sizeof sin;
-    getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sin, &sl);
-    fx.port = ntohs(sin.sin_port);
-    ck_assert_int_eq(pthread_create(&fx.thread, NULL, loop_thread, fx.base), 0);
+    ck_assert_int_eq(httpd_fx_start(&fx.srv, route, fx.acme), 0);
+    fx.port = fx.srv.port;
 }
 
 static void setup_default(void)
@@ -132,10 +110,8 @@ static void setup_small_nonces(void)
 
 static void teardown(void)
 {
-    event_base_loopbreak(fx.base);
-    pthread_join(fx.thread, NULL);
-    evhttp_free(fx.http);
-    event_base_free(fx.base);
+    httpd_fx_halt(&fx.srv);
+    httpd_fx_free(&fx.srv);
     acmesrv_free(fx.acme);
     ca_free(fx.ca);
 }

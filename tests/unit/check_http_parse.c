@@ -166,7 +166,7 @@ static void run_case(const struct pcase *c, size_t step)
 {
     struct http_parser p;
     size_t used;
-    http_parser_init(&p, c->max_body, c->head);
+    http_parser_begin(&p, c->max_body, c->head);
     int rc = feed(&p, c->text, strlen(c->text), step, c->eof, &used);
     ck_assert_msg(rc == c->rc, "%s (step %zu): got %d (%s), want %d (%s)", c->name, step, rc,
                   http_parse_rc_str(rc), c->rc, http_parse_rc_str(c->rc));
@@ -212,7 +212,7 @@ START_TEST(test_headers_lookup)
     for (size_t step = 0; step <= 1; step++) {
         struct http_parser p;
         size_t used;
-        http_parser_init(&p, CAP, false);
+        http_parser_begin(&p, CAP, false);
         ck_assert_ptr_null(http_parser_header(&p, "Location"));
         ck_assert_int_eq(feed(&p, t, strlen(t), step, false, &used), HTTP_PARSE_DONE);
         ck_assert_str_eq(http_parser_header(&p, "replay-nonce"), "nonce-value-1");
@@ -233,7 +233,7 @@ START_TEST(test_extra_bytes_not_consumed)
     const char *t = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n";
     struct http_parser p;
     size_t used = 0;
-    http_parser_init(&p, CAP, false);
+    http_parser_begin(&p, CAP, false);
     ck_assert_int_eq(http_parser_feed(&p, t, strlen(t), &used), HTTP_PARSE_DONE);
     ck_assert_uint_eq(used, strlen("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
     http_parser_release(&p);
@@ -244,7 +244,7 @@ START_TEST(test_garbage_detected_at_once)
 {
     struct http_parser p;
     size_t used;
-    http_parser_init(&p, CAP, false);
+    http_parser_begin(&p, CAP, false);
     ck_assert_int_eq(http_parser_feed(&p, "HT", 2, &used), HTTP_PARSE_MORE);
     ck_assert_int_eq(http_parser_feed(&p, "X", 1, &used), HTTP_PARSE_ERR_STATUS_LINE);
     http_parser_release(&p);
@@ -275,7 +275,7 @@ START_TEST(test_header_section_over_64k)
     for (size_t step = 0; step <= 1; step++) {
         struct http_parser p;
         size_t used;
-        http_parser_init(&p, CAP, false);
+        http_parser_begin(&p, CAP, false);
         ck_assert_int_eq(feed(&p, s, len, step, false, &used), HTTP_PARSE_ERR_HEADERS_TOO_LARGE);
         ck_assert_uint_le(p.head_cap, HTTP_PARSE_MAX_HEADER_BYTES);
         ck_assert_uint_le(used, HTTP_PARSE_MAX_HEADER_BYTES);
@@ -288,7 +288,7 @@ START_TEST(test_header_section_over_64k)
     memset(line + 20, 'a', 70000 - 20);
     struct http_parser p;
     size_t used;
-    http_parser_init(&p, CAP, false);
+    http_parser_begin(&p, CAP, false);
     ck_assert_int_eq(feed(&p, line, 70000, 0, false, &used), HTTP_PARSE_ERR_HEADERS_TOO_LARGE);
     http_parser_release(&p);
     free(line);
@@ -301,14 +301,14 @@ START_TEST(test_too_many_headers)
     char *ok = repeat_headers(HTTP_PARSE_MAX_HEADERS - 1, 4, &len); /* + Content-Length */
     struct http_parser p;
     size_t used;
-    http_parser_init(&p, CAP, false);
+    http_parser_begin(&p, CAP, false);
     ck_assert_int_eq(feed(&p, ok, len, 0, false, &used), HTTP_PARSE_DONE);
     ck_assert_str_eq(http_parser_header(&p, "X-H98"), "vvvv");
     http_parser_release(&p);
     free(ok);
     char *bad = repeat_headers(HTTP_PARSE_MAX_HEADERS, 4, &len);
     for (size_t step = 0; step <= 1; step++) {
-        http_parser_init(&p, CAP, false);
+        http_parser_begin(&p, CAP, false);
         ck_assert_int_eq(feed(&p, bad, len, step, false, &used), HTTP_PARSE_ERR_TOO_MANY_HEADERS);
         http_parser_release(&p);
     }
@@ -323,7 +323,7 @@ START_TEST(test_chunk_line_too_long)
     memset(buf + n, 'e', 2000);
     struct http_parser p;
     size_t used;
-    http_parser_init(&p, CAP, false);
+    http_parser_begin(&p, CAP, false);
     ck_assert_int_eq(feed(&p, buf, (size_t)n + 2000, 0, false, &used), HTTP_PARSE_ERR_CHUNK_SIZE);
     http_parser_release(&p);
 }
@@ -335,7 +335,7 @@ START_TEST(test_large_body_grows_within_cap)
     const size_t body_len = 300 * 1024, cap = 512 * 1024;
     struct http_parser p;
     size_t used;
-    http_parser_init(&p, cap, false);
+    http_parser_begin(&p, cap, false);
     const char *h = "HTTP/1.1 200 OK\r\n\r\n";
     ck_assert_int_eq(http_parser_feed(&p, h, strlen(h), &used), HTTP_PARSE_MORE);
     char piece[4096];
