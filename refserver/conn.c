@@ -69,7 +69,8 @@ void httpd_limits_default(struct httpd_limits *l)
 
 static struct timeval ms_tv(uint64_t ms)
 {
-    return (struct timeval){.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000 * 1000)};
+    return (struct timeval){.tv_sec = (time_t)(ms / 1000),
+                            .tv_usec = (suseconds_t)(ms % 1000 * 1000)};
 }
 
 static void conn_free(struct conn *c)
@@ -190,9 +191,8 @@ static struct bufferevent *new_bev(struct httpd *h, evutil_socket_t fd)
     SSL *ssl = SSL_new(h->cfg.ssl_ctx);
     if (!ssl)
         return NULL;
-    struct bufferevent *bev = bufferevent_openssl_socket_new(h->base, fd, ssl,
-                                                             BUFFEREVENT_SSL_ACCEPTING,
-                                                             BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        h->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         SSL_free(ssl);
         return NULL;

@@ -28,9 +28,9 @@ struct httpd;
 #define HTTPD_DEFAULT_IDLE_TIMEOUT_MS 60000u
 
 struct httpd_limits {
-    size_t max_header_bytes; /* request line and header block; beyond: 431, close */
-    size_t max_headers;      /* header lines; beyond: 431, close */
-    size_t max_body_bytes;   /* declared or received body; beyond: 413, close */
+    size_t max_header_bytes;    /* request line and header block; beyond: 431, close */
+    size_t max_headers;         /* header lines; beyond: 431, close */
+    size_t max_body_bytes;      /* declared or received body; beyond: 413, close */
     uint32_t header_timeout_ms; /* first byte of a request to the end of its headers */
     uint32_t read_timeout_ms;   /* first byte of a request to the end of its body */
     uint32_t write_timeout_ms;  /* a pending reply that makes no progress this long */
@@ -44,7 +44,7 @@ typedef void (*httpd_refused_fn)(void *arg, int status);
 struct httpd_config {
     SSL_CTX *ssl_ctx; /* NULL: plain HTTP; else TLS with this context (ALPN selects) */
     struct httpd_limits limits;
-    httpd_handler_fn handler; /* every parsed request; answers through http_reply_* */
+    httpd_handler_fn handler;    /* every parsed request; answers through http_reply_* */
     httpd_refused_fn on_refused; /* optional */
     void *arg;                   /* for handler and on_refused */
 };

@@ -23,7 +23,7 @@ const char *http_req_header(const struct http_req *req, const char *name)
 
 const char *http_method_name(enum req_method m)
 {
-    static const char *const names[] = {"GET",   "HEAD",    "POST",  "PUT",
+    static const char *const names[] = {"GET",    "HEAD",  "POST",    "PUT",
                                         "DELETE", "PATCH", "OPTIONS", "OTHER"};
     return (unsigned)m < sizeof names / sizeof names[0] ? names[m] : "OTHER";
 }

@@ -118,10 +118,10 @@ END_TEST
 
 START_TEST(t_headers)
 {
-    REFUSED("GET /health HTTP/1.1\r\n\r\n", 400);                         /* no Host on 1.1 */
-    REFUSED("GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);   /* two Hosts */
+    REFUSED("GET /health HTTP/1.1\r\n\r\n", 400);                            /* no Host on 1.1 */
+    REFUSED("GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);      /* two Hosts */
     REFUSED("GET /health HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n", 400); /* obs-fold */
-    REFUSED("GET /health HTTP/1.1\r\nHost: a\r\nX-A : b\r\n\r\n", 400);   /* space before colon */
+    REFUSED("GET /health HTTP/1.1\r\nHost: a\r\nX-A : b\r\n\r\n", 400); /* space before colon */
     REFUSED("POST /health HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n"
             "0\r\n\r\n",
             400);
@@ -259,11 +259,11 @@ int main(void)
         return TESTENV_SKIP;
     signal(SIGPIPE, SIG_IGN);
     Suite *s = suite_create("refserver_strict");
-    const TTest *tests[] = {t_request_line,        t_headers,       t_body_framing,
-                            t_chunked_body_limit,  t_header_limits, t_header_flood_closed,
-                            t_pipelined_in_order,  t_http10_and_head};
-    TCase *tc = testenv_tcase_tests(s, "strict", TEST_TIMEOUT_S, tests,
-                                    sizeof tests / sizeof *tests);
+    const TTest *tests[] = {t_request_line,       t_headers,        t_body_framing,
+                            t_chunked_body_limit, t_header_limits,  t_header_flood_closed,
+                            t_pipelined_in_order, t_http10_and_head};
+    TCase *tc =
+        testenv_tcase_tests(s, "strict", TEST_TIMEOUT_S, tests, sizeof tests / sizeof *tests);
     tcase_add_checked_fixture(tc, setup, teardown);
     return testenv_run(s);
 }

@@ -22,9 +22,9 @@ int httpd_fx_start(struct httpd_fx *fx, httpd_handler_fn handler, void *arg)
     if (evthread_use_pthreads() < 0 || !(fx->base = event_base_new()))
         return -1;
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    fx->lev = evconnlistener_new_bind(fx->base, NULL, NULL,
-                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
-                                      (struct sockaddr *)&sin, sizeof sin);
+    fx->lev =
+        evconnlistener_new_bind(fx->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                                128, (struct sockaddr *)&sin, sizeof sin);
     struct httpd_config cfg = {.handler = handler, .arg = arg};
     httpd_limits_default(&cfg.limits);
     fx->httpd = fx->lev ? httpd_new(fx->base, fx->lev, &cfg) : NULL;
