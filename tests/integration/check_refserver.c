@@ -584,8 +584,8 @@ static size_t tls_heartbeat(SSL *ssl)
     return used;
 }
 
-/* A heartbeat's answer (headers and body) arrives as one TLS record: evhttp adds them to the
- * output separately, and without the target's coalescing they left as two records. */
+/* A heartbeat's answer (headers and body) arrives as one TLS record: the request layer writes a
+ * small reply as one block (headers and body written apart would leave as two records). */
 START_TEST(t_tls_small_response_one_record)
 {
     struct tc_fx f;
