@@ -2,7 +2,8 @@
 # bench/target_bench.sh - how fast fleetsim-target answers heartbeats, beside nginx answering a
 # fixed 200 on the same machine: wrk drives each for DURATION on 127.0.0.1 (target: memory
 # store, plain HTTP, rate limiter off, a fleet of AGENTS seeded agents, Bearer auth; nginx: one
-# worker, `return 200`). Prints both req/s and the ratio; appends them to OUT when given.
+# worker, `return 200`). Prints both req/s, the ratio and the target's CPU time per heartbeat;
+# appends them to OUT when given.
 # Usage: bench/target_bench.sh [OUT]   env: DURATION (10s) THREADS (1) CONNS (100) AGENTS (5000)
 #        top_builddir (where fleetsim-target is; default .), top_srcdir (default: this script's ..)
 set -eu
@@ -89,7 +90,12 @@ rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
 non2xx() { sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$1"; }
 p99() { sed -n 's/^ *99% *\([0-9.]*[a-z]*\).*/\1/p' "$1"; }
 
+# The target's CPU time (user + system, clock ticks) around its run: CPU per heartbeat holds
+# on a busy machine, where req/s and the ratio to nginx swing with the other load.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+tcpu0=$(cpu_ticks "$target_pid")
 run_wrk "http://127.0.0.1:$tport" "$tmp/wrk.target"
+tcpu1=$(cpu_ticks "$target_pid")
 run_wrk "http://127.0.0.1:$nport" "$tmp/wrk.nginx"
 
 t_rps=$(rps "$tmp/wrk.target")
@@ -103,10 +109,13 @@ print(s["requests"].get("heartbeat", {}).get("200", 0))
 PY
 )
 ratio=$(awk -v a="$t_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", a / b }')
+t_n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$tmp/wrk.target")
+us_per=$(awk -v c=$((tcpu1 - tcpu0)) -v t="$(getconf CLK_TCK)" -v n="$t_n" \
+    'BEGIN { printf "%.1f", n > 0 ? c * 1e6 / t / n : 0 }')
 kernel=$(uname -r); cores=$(nproc)
 report=$(cat <<TXT
 target_bench: wrk -t$THREADS -c$CONNS -d$DURATION on 127.0.0.1, $cores cores, kernel $kernel
-  fleetsim-target heartbeat (memory store, plain, $AGENTS agents, limiter off): $t_rps req/s, p99 $(p99 "$tmp/wrk.target"), non-2xx $t_bad, heartbeats recorded $recorded
+  fleetsim-target heartbeat (memory store, plain, $AGENTS agents, limiter off): $t_rps req/s, p99 $(p99 "$tmp/wrk.target"), non-2xx $t_bad, heartbeats recorded $recorded, target CPU $us_per us/heartbeat
   nginx 1 worker, fixed 200:                                    $n_rps req/s, p99 $(p99 "$tmp/wrk.nginx")
   ratio target/nginx: $ratio
 TXT

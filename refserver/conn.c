@@ -312,11 +312,11 @@ void conn_resume(struct conn *c)
         bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
-bool conn_output_full(const struct conn *c)
+bool conn_output_full(struct conn *c)
 {
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) <= CONN_OUTPUT_LIMIT)
         return false;
-    ((struct conn *)c)->over_limit = true;
+    c->over_limit = true; /* write_cb tells the protocol when it has drained */
     return true;
 }
 

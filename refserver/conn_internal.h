@@ -54,8 +54,9 @@ void conn_set_phase(struct conn *c, enum conn_phase phase, uint64_t since_ns);
 void conn_pause(struct conn *c);
 /* Reads again; bytes already buffered are offered to input from the loop, not from here. */
 void conn_resume(struct conn *c);
-/* true when the output holds more than the write limit (stop producing replies). */
-bool conn_output_full(const struct conn *c);
+/* true when the output holds more than the write limit: stop producing replies until the
+ * protocol's drained() is called. */
+bool conn_output_full(struct conn *c);
 /* Closes without writing what is pending, from the loop (never from inside the caller). */
 void conn_close_now(struct conn *c);
 /* Closes once the output has been written (no more requests are read). linger: then shut

@@ -18,6 +18,8 @@
 
 /* Largest reply written as one contiguous block: TLS's largest record plaintext. */
 #define ONE_BLOCK_BYTES 16384u
+/* A body buffer grown beyond this is freed after its request (idle connections stay small). */
+#define KEEP_BODY_BYTES (64u * 1024)
 
 /* Finds obs-fold (a header line starting with a space or tab) in the header block, which
  * http_parser accepts and joins. Stops at the blank line that ends the block. */
@@ -519,8 +521,8 @@ static int h1_input(struct http_session *s, struct evbuffer *in)
         if (s->message_done)
             dispatch(s);
     }
-    if (s->busy && !s->gone)
-        conn_pause(s->conn);
+    if (!s->gone && (s->busy || conn_output_full(s->conn)))
+        conn_pause(s->conn); /* resumed when answered, or by drained() */
     s->in_input = false;
     if (s->gone)
         rc = -1;
@@ -533,6 +535,11 @@ static void finish_request(struct http_session *s)
     s->busy = false;
     s->req.resp_headers_len = 0;
     evbuffer_drain(s->req.out, evbuffer_get_length(s->req.out));
+    if (s->body_cap > KEEP_BODY_BYTES) {
+        free(s->body);
+        s->body = NULL;
+        s->body_cap = 0;
+    }
     if (!s->conn) {
         session_free(s);
         return;

@@ -233,6 +233,35 @@ START_TEST(t_pipelined_in_order)
 }
 END_TEST
 
+/* Requests pipelined behind one that a latency fault holds on a timer wait for it, and the
+ * answers still leave in order (the held request's connection resumes from the loop). */
+START_TEST(t_pipelined_behind_delayed)
+{
+    int fd = connect_target();
+    const char raw[] = "GET /health HTTP/1.1\r\nHost: a\r\n\r\n"
+                       "GET /api/v1/version HTTP/1.1\r\nHost: a\r\n\r\n"
+                       "GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    send_all(fd, raw, sizeof raw - 1);
+    char resp[8192];
+    read_to_close(fd, resp, sizeof resp);
+    close(fd);
+    const char *a = strstr(resp, "\"status\":\"healthy\"");
+    const char *b = a ? strstr(a, "\"version\":\"fleetsim-target-") : NULL;
+    const char *c = b ? strstr(b, "\"status\":\"healthy\"") : NULL;
+    ck_assert_msg(a && b && c, "%s", resp);
+    ck_assert_int_eq(tc_fx_stat_count(&fx, "health", "200"), 2);
+}
+END_TEST
+
+static void setup_delayed(void)
+{
+    struct target_config cfg;
+    tc_fx_config(&cfg, KEY, false);
+    cfg.faults[0] = "health:latency=30ms";
+    cfg.n_faults = 1;
+    tc_fx_start(&fx, &cfg);
+}
+
 /* HTTP/1.0 is served and closed unless it asks for keep-alive; HEAD gets no body. */
 START_TEST(t_http10_and_head)
 {
@@ -265,5 +294,8 @@ int main(void)
     TCase *tc =
         testenv_tcase_tests(s, "strict", TEST_TIMEOUT_S, tests, sizeof tests / sizeof *tests);
     tcase_add_checked_fixture(tc, setup, teardown);
+    const TTest *delayed[] = {t_pipelined_behind_delayed};
+    tc = testenv_tcase_tests(s, "delayed", TEST_TIMEOUT_S, delayed, 1);
+    tcase_add_checked_fixture(tc, setup_delayed, teardown);
     return testenv_run(s);
 }
