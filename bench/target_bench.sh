@@ -111,7 +111,7 @@ PY
 ratio=$(awk -v a="$t_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", a / b }')
 t_n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$tmp/wrk.target")
 us_per=$(awk -v c=$((tcpu1 - tcpu0)) -v t="$(getconf CLK_TCK)" -v n="$t_n" \
-    'BEGIN { printf "%.1f", n > 0 ? c * 1e6 / t / n : 0 }')
+    'BEGIN { printf "%.1f", (n > 0 ? c * 1e6 / t / n : 0) }')
 kernel=$(uname -r); cores=$(nproc)
 report=$(cat <<TXT
 target_bench: wrk -t$THREADS -c$CONNS -d$DURATION on 127.0.0.1, $cores cores, kernel $kernel
