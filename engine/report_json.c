@@ -1,4 +1,4 @@
-/* engine/report_json.c - the summary JSON (DESIGN section 4): built from a registry and the
+/* engine/report_json.c - the summary JSON (docs/metrics.md): built from a registry and the
  * threshold results, written by engine/out_file (atomic replace of a regular file, "-" for
  * standard output, never over a special file). */
 #include "engine/report_json.h"

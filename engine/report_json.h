@@ -1,4 +1,4 @@
-/* engine/report_json.h - machine-readable outputs: the summary JSON (DESIGN section 4 shape,
+/* engine/report_json.h - machine-readable outputs: the summary JSON (docs/metrics.md shape,
  * written atomically), its reader (loads a summary back into a registry exactly, for
  * `fleetsim merge`) and the JSONL interval record (--interval-log). */
 #ifndef FLEETSIM_ENGINE_REPORT_JSON_H

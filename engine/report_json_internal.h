@@ -6,7 +6,8 @@
 #include <json-c/json.h>
 #include <stdint.h>
 
-/* Counter names in counters[] that belong to request series (besides the DESIGN names). */
+/* Counter names in counters[] that belong to request series (besides the metric names of
+ * docs/metrics.md). */
 #define RJ_SCHEDULED "scheduled_requests"
 #define RJ_TRANSPORT_ERRORS "transport_errors"
 #define RJ_TIMED_OUT "timed_out_requests"

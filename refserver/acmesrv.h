@@ -1,6 +1,6 @@
 /* refserver/acmesrv.h - the ACME (RFC 8555) server side of fleetsim-target, answering under
- * /acme/profile/{id}/ the way certctl does (certctl-facts §4): directory, nonces, accounts,
- * orders (trust_authenticated: ready at once), authz, challenge, finalize (issues a real
+ * /acme/profile/{id}/ the way certctl does (docs/certctl.md, "ACME server"): directory, nonces,
+ * accounts, orders (trust_authenticated: ready at once), authz, challenge, finalize (issues a real
  * certificate from the target CA), cert download, renewal-info; JWS checks; per-account limits.
  * All state is in memory and bounded. The caller owns the HTTP server and routing. */
 #ifndef FLEETSIM_REFSERVER_ACMESRV_H
@@ -80,10 +80,10 @@ struct acmesrv *acmesrv_new(const struct acmesrv_config *cfg, char *err, size_t 
 void acmesrv_handle(struct acmesrv *srv, struct http_req *req, const char *profile_id,
                     const char *rest_path);
 
-/* The DESIGN §4 endpoint tag for a rest path: acme_directory, acme_nonce, acme_account
- * (new-account, account/, key-change), acme_order (new-order, order/X), acme_finalize,
- * acme_authz, acme_challenge, acme_cert (cert/, revoke-cert), acme_renewal_info; NULL when the
- * path is not an ACME endpoint. Static strings. */
+/* The endpoint tag (docs/metrics.md, "Series and tags") for a rest path: acme_directory,
+ * acme_nonce, acme_account (new-account, account/, key-change), acme_order (new-order, order/X),
+ * acme_finalize, acme_authz, acme_challenge, acme_cert (cert/, revoke-cert), acme_renewal_info;
+ * NULL when the path is not an ACME endpoint. Static strings. */
 const char *acmesrv_endpoint_name(const char *rest_path);
 
 /* Copies the current counters into *out. */

@@ -1,6 +1,6 @@
 /* refserver/endpoint.h - the endpoint names fleetsim-target counts requests under and applies
- * faults to: DESIGN §4's metric endpoint tags plus health, agent_retire, cert_create, a few
- * operator reads, and other. Pure lookups, no state. */
+ * faults to: fleetsim's endpoint tags (docs/metrics.md) plus health, agent_retire, cert_create, a
+ * few operator reads, and other. Pure lookups, no state. */
 #ifndef FLEETSIM_TARGET_ENDPOINT_H
 #define FLEETSIM_TARGET_ENDPOINT_H
 

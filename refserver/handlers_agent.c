@@ -1,5 +1,5 @@
-/* refserver/handlers_agent.c - certctl's agent endpoints (certctl-facts §2): register, get,
- * retire, heartbeat, work poll, job status, certificate pickup. The heartbeat and job-status
+/* refserver/handlers_agent.c - certctl's agent endpoints (docs/certctl.md, "The agent"): register,
+ * get, retire, heartbeat, work poll, job status, certificate pickup. The heartbeat and job-status
  * bodies are read with the allocation-free scanner; status codes and messages are certctl's. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
-/* refserver/handlers_operator.c - certctl's operator endpoints fleetsim drives (certctl-facts §3):
- * certificate list/create/get, bulk renewal, job get, profile create/get. The store implements
- * the rules (paging, bulk accounting and clamp); this file reads requests and writes answers. */
+/* refserver/handlers_operator.c - certctl's operator endpoints fleetsim drives (docs/certctl.md,
+ * "Operator endpoints"): certificate list/create/get, bulk renewal, job get, profile create/get.
+ * The store implements the rules (paging, bulk accounting and clamp); this file reads requests
+ * and writes answers. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

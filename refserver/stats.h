@@ -1,4 +1,4 @@
-/* refserver/stats.h - fleetsim-target's own counts, served as GET /_target/stats (DESIGN §7):
+/* refserver/stats.h - fleetsim-target's own counts, served as GET /_target/stats (docs/target.md):
  * requests by endpoint and status (fixed arrays), heartbeats recorded per agent (a flat array
  * indexed by the seeded fleet's identity index; a small hash only for agents registered over
  * the API), plus the store's job and agent counts when rendered. Event-loop thread only. */

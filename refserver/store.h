@@ -1,8 +1,8 @@
 /* refserver/store.h - certctl's data model without HTTP, for fleetsim-target: agents, deployment
  * targets, managed certificates, certificate_target_mappings, certificate versions, jobs and
- * profiles, with certctl's rules (certctl-facts §2, §3, §5). Two backends behind one interface
- * (a table of operations chosen at store_new; validation, ids and the multi-step operations are
- * shared code, so both answer alike):
+ * profiles, with certctl's rules (docs/certctl.md: "The agent", "Operator endpoints", "Database").
+ * Two backends behind one interface (a table of operations chosen at store_new; validation, ids and
+ * the multi-step operations are shared code, so both answer alike):
  * - memory (default): hash tables sized by store_config; O(1) heartbeat that allocates nothing
  *   unless metadata changes; a work poll costs O(this agent's jobs and mapped certificates);
  *   only each certificate's latest version is kept (its PEM is all the agents fetch); jobs are
@@ -298,9 +298,9 @@ struct store_seed_config {
     uint32_t expiry_max_days;
 };
 
-/* Creates the simulated fleet (DESIGN §4 Fleet identity) with the team/owner/policy rows it
- * needs (the issuer must exist: iss-local always does). PostgreSQL: through seed_run, the same
- * code as `fleetsim seed` (idempotent; agent_version is seed's 2.1.0). Memory: inserted here
+/* Creates the simulated fleet (docs/architecture.md, "Fleet identity") with the team/owner/policy
+ * rows it needs (the issuer must exist: iss-local always does). PostgreSQL: through seed_run, the
+ * same code as `fleetsim seed` (idempotent; agent_version is seed's 2.1.0). Memory: inserted here
  * with seed/'s expiry spread and heartbeat ages, so both stores hold the same fleet; a second
  * seeding of the same ids is CONFLICT. certs > 0 needs agents > 0; a zero os_mix means the
  * default. OK / INVALID (bad prefix, certs without agents, ...) / CONFLICT / ERROR. err (may be

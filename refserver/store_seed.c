@@ -1,6 +1,6 @@
-/* refserver/store_seed.c - creating the simulated fleet (DESIGN §4 Fleet identity) in a store.
- * PostgreSQL goes through seed_run, the code of `fleetsim seed`; the memory store is filled
- * here through the backend operations, with the same identities, metadata, expiry spread and
+/* refserver/store_seed.c - creating the simulated fleet (docs/architecture.md, "Fleet identity") in
+ * a store. PostgreSQL goes through seed_run, the code of `fleetsim seed`; the memory store is
+ * filled here through the backend operations, with the same identities, metadata, expiry spread and
  * heartbeat ages (seed/'s own helpers), so both stores hold the same fleet. */
 #include <stdio.h>
 #include <string.h>

@@ -1,9 +1,9 @@
-/* sim/acme.h - ACME (RFC 8555) client actors (DESIGN §4, §5 acme-burst and fleet): each actor
- * has its own account key and keep-alive connection, chains Replay-Nonces and retries badNonce
- * answers a bounded number of times. Burst mode repeats certctl's k6 acme_flow (directory, HEAD
- * new-nonce, renewal-info of "aaaa.bbbb") once per pace; order mode completes JWS-signed orders
- * (account, order, authz, challenge, polls, finalize with a real CSR, certificate download and
- * key check, renewal-info). The actors of a group run on their own event-loop thread(s) with
+/* sim/acme.h - ACME (RFC 8555) client actors (docs/scenarios.md: acme-burst, order mode, fleet):
+ * each actor has its own account key and keep-alive connection, chains Replay-Nonces and retries
+ * badNonce answers a bounded number of times. Burst mode repeats certctl's k6 acme_flow (directory,
+ * HEAD new-nonce, renewal-info of "aaaa.bbbb") once per pace; order mode completes JWS-signed
+ * orders (account, order, authz, challenge, polls, finalize with a real CSR, certificate download
+ * and key check, renewal-info). The actors of a group run on their own event-loop thread(s) with
  * their own metrics registries, started, stopped and drained like the fleet (sim/fleet.h). */
 #ifndef FLEETSIM_SIM_ACME_H
 #define FLEETSIM_SIM_ACME_H
@@ -194,8 +194,8 @@ void acme_group_free(struct acme_group *g);
 int acme_directory_check(const struct http_conn_config *cc, const char *url, const char *api_key,
                          bool *has_renewal_info, char *err, size_t errlen);
 
-/* certctl: makes sure the certificate profile profile_id exists (certctl-facts §4): GET
- * <base_path>/api/v1/profiles/<id>, and on 404 POST <base_path>/api/v1/profiles
+/* certctl: makes sure the certificate profile profile_id exists (docs/certctl.md, "ACME server"):
+ * GET <base_path>/api/v1/profiles/<id>, and on 404 POST <base_path>/api/v1/profiles
  * {"id","name"}. Sets *created when it made it. Returns 0, or -EIO (no answer), -EACCES (401
  * or 403: the key), -EPROTO (another answer) with one line in err. */
 int acme_certctl_profile_ensure(const struct http_conn_config *cc, const char *base_path,

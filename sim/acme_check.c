@@ -81,7 +81,8 @@ int acme_directory_check(const struct http_conn_config *cc, const char *url, con
     } else if (o->status == HTTP_OK && looks_html(o)) {
         snprintf(err, errlen,
                  "ACME directory %s answered an HTML page (HTTP 200), not JSON: certctl's web "
-                 "dashboard serves /acme/* (run certctl without web/dist, see certctl-facts §4)",
+                 "dashboard serves /acme/* when it is installed: start certctl without web/dist "
+                 "(and web/index.html), or point --acme-directory at another ACME server",
                  url);
         rc = -EPROTO;
     } else if (o->status != HTTP_OK) {

@@ -85,7 +85,7 @@ void acme_authz_info_clear(struct acme_authz_info *a);
 bool acme_problem_parse(const char *content_type, int status, const char *body, size_t len,
                         char *word, size_t n);
 
-/* The rate-limit shape check of a 429 (certctl-facts §4): true when content_type is
+/* The rate-limit shape check of a 429 (docs/certctl.md, "ACME server"): true when content_type is
  * application/problem+json (parameters allowed) and the body's type is exactly
  * urn:ietf:params:acme:error:rateLimited. */
 bool acme_rate_limit_shape_ok(const char *content_type, const char *body, size_t len);

@@ -50,7 +50,8 @@ void agent_settings_profile(struct agent_settings *set, enum agent_profile profi
     set->api_key = "";
     set->profile = profile;
     if (profile == AGENT_PROFILE_CERTCTL_1_0) {
-        /* certctl-facts §2: 60 s heartbeat, 30 s poll, both at start, no jitter. */
+        /* the real agent (docs/certctl.md, "The agent"): 60 s heartbeat, 30 s poll, both at
+         * start, no jitter. */
         set->heartbeat = (struct schedule_params){60 * NS_PER_S, 0, 60 * NS_PER_S, true, 0};
         set->poll = (struct schedule_params){30 * NS_PER_S, 0, 60 * NS_PER_S, true, 0};
         set->poll_backoff = true;

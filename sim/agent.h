@@ -1,7 +1,7 @@
-/* sim/agent.h - one simulated certctl agent (DESIGN §4 Agents, Concurrency within an agent):
- * its timers (heartbeat, work poll), its connection (own keep-alive or borrowed from a pool),
- * a queue of at most one waiting request per kind, the job work (CSR, deployment) and the keys
- * it keeps, and the measurement of every request it sends. Agents of one event loop share a
+/* sim/agent.h - one simulated certctl agent: its timers (heartbeat, work poll), its connection
+ * (own keep-alive or borrowed from a pool), a queue of at most one waiting request per kind
+ * (docs/architecture.md, "Agents" and "Concurrency within an agent"), the job work (CSR,
+ * deployment) and the keys it keeps, and the measurement of every request it sends. Agents of one event loop share a
  * struct agent_loop; nothing here is thread-safe (one loop = one thread). */
 #ifndef FLEETSIM_SIM_AGENT_H
 #define FLEETSIM_SIM_AGENT_H
@@ -180,7 +180,8 @@ bool agent_status_expected(enum agent_endpoint ep, int status);
  * fleetsim's lateness only and service includes connection set-up. */
 void agent_record_result(struct metrics_series *s, const struct http_result *res, bool expected);
 
-/* Fills set with the profile's timers, version and headers (DESIGN §4, certctl-facts §2):
+/* Fills set with the profile's timers, version and headers (docs/fleet.md, "When they send";
+ * docs/certctl.md, "The agent"):
  * default = heartbeat 30 s, jitter 10 %, poll 30 s, ramp 30 s, version 2.1.0, User-Agent
  * fleetsim/VERSION; certctl-1.0 = heartbeat 60 s, poll 30 s, no jitter, both timers at the
  * agent's start, poll back-off, version 1.0.0, Go's User-Agent, Content-Type on every request.

@@ -1,6 +1,6 @@
-/* sim/agent_work.h - an agent's job work (certctl-facts §2 steps 3-6): parsing the work poll's
- * answer, the CSR flow (P-256 key + CSR, paced so the loop is never stalled, POST csr) and the
- * deployment flow (status Running, fetch the certificate, check it against the kept key,
+/* sim/agent_work.h - an agent's job work (docs/certctl.md, "The agent", steps 3-6): parsing the
+ * work poll's answer, the CSR flow (P-256 key + CSR, paced so the loop is never stalled, POST csr)
+ * and the deployment flow (status Running, fetch the certificate, check it against the kept key,
  * status Completed or Failed), and the bounded per-certificate key store. Used by sim/agent.c. */
 #ifndef FLEETSIM_SIM_AGENT_WORK_H
 #define FLEETSIM_SIM_AGENT_WORK_H

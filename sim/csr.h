@@ -1,9 +1,9 @@
 /* sim/csr.h - what an agent does with keys: a fresh ECDSA P-256 key and a PKCS#10 CSR for a
  * certificate (Subject CN, SANs as DNS names or, when they hold "@", e-mail addresses), and the
- * check that a fetched certificate carries the key kept for it (certctl-facts §2 steps 4-5).
- * The CSR's DER is built directly (fixed P-256 SubjectPublicKeyInfo prefix, EVP_DigestSign),
- * which costs about a quarter of X509_REQ's encoder round trip (env-notes §4); OpenSSL parses
- * and verifies the result like any other CSR. */
+ * check that a fetched certificate carries the key kept for it (docs/certctl.md, "The agent", steps
+ * 4-5). The CSR's DER is built directly (fixed P-256 SubjectPublicKeyInfo prefix, EVP_DigestSign),
+ * which costs about a quarter of X509_REQ's encoder round trip (docs/fleet.md, "Work: CSR and
+ * deployment"); OpenSSL parses and verifies the result like any other CSR. */
 #ifndef FLEETSIM_SIM_CSR_H
 #define FLEETSIM_SIM_CSR_H
 

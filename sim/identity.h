@@ -1,6 +1,7 @@
-/* sim/identity.h - the one place that names the simulated fleet (DESIGN §4 Fleet identity).
- * Pure functions of (run seed, fleet prefix, 1-based index): no I/O, no globals. fleetsim run,
- * fleetsim seed and fleetsim-target all call these, so a fleet seeded by any of them is the same. */
+/* sim/identity.h - the one place that names the simulated fleet (docs/architecture.md, "Fleet
+ * identity"). Pure functions of (run seed, fleet prefix, 1-based index): no I/O, no globals.
+ * fleetsim run, fleetsim seed and fleetsim-target all call these, so a fleet seeded by any of
+ * them is the same. */
 #ifndef FLEETSIM_SIM_IDENTITY_H
 #define FLEETSIM_SIM_IDENTITY_H
 

@@ -1,6 +1,6 @@
-/* sim/operator.h - the operator actor (DESIGN §5 bulk-renewal): bulk-renew calls at a fixed
- * arrival rate (open model: each call leaves at its scheduled time whether or not earlier ones
- * returned), bodies of explicit certificate_ids batches cycling over mc-<prefix>-00001..N, a
+/* sim/operator.h - the operator actor (docs/scenarios.md, "bulk-renewal"): bulk-renew calls at a
+ * fixed arrival rate (open model: each call leaves at its scheduled time whether or not earlier
+ * ones returned), bodies of explicit certificate_ids batches cycling over mc-<prefix>-00001..N, a
  * progress poll of the certificate list, and the campaign: how long until every certificate
  * the first pass enqueued has been renewed (by the agents) as the server reports it.
  * The pure parts (schedule, batches, bodies, response parsing, campaign bookkeeping) are
@@ -21,7 +21,7 @@ struct event_base;
 /* Its metric tags are SIM_ACTOR_OPERATOR and SIM_EP_NAME_BULK_RENEW / SIM_EP_NAME_CERT_LIST
  * (sim/names.h). */
 
-/* certctl's endpoints (certctl-facts §3), below the URL's base path. */
+/* certctl's endpoints (docs/certctl.md, "Operator endpoints"), below the URL's base path. */
 #define OPERATOR_BULK_PATH "/api/v1/certificates/bulk-renew"
 #define OPERATOR_PROGRESS_PATH "/api/v1/certificates?status=RenewalInProgress&per_page=1"
 
@@ -68,7 +68,7 @@ size_t operator_bulk_body_max(const char *prefix, uint32_t count);
  * into buf (size n). Returns the length (without NUL), or -ENOSPC. */
 int operator_bulk_body(char *buf, size_t n, const char *prefix, uint32_t first, uint32_t count);
 
-/* A parsed bulk-renew answer (certctl-facts §3). */
+/* A parsed bulk-renew answer (docs/certctl.md, "Operator endpoints"). */
 struct operator_bulk_result {
     int64_t matched, enqueued, skipped, failed; /* total_* */
 };

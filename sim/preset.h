@@ -1,4 +1,4 @@
-/* sim/preset.h - scenario presets (DESIGN §5): the load each preset sets and the thresholds
+/* sim/preset.h - scenario presets (docs/scenarios.md): the load each preset sets and the thresholds
  * it brings, expressed without the command line's types so src/ can apply them to a run
  * configuration while options given explicitly keep their values. */
 #ifndef FLEETSIM_SIM_PRESET_H

@@ -1,7 +1,7 @@
 /* sim/register.h - `--register`: create this shard's agents through certctl's API
- * (POST /api/v1/agents, as an operator does; certctl-facts §2 step 0) with bounded concurrency
- * and a progress line, keeping the ids the server assigns; and the --agents-file that stores
- * those ids ("INDEX ID" per line) for later runs. */
+ * (POST /api/v1/agents, as an operator does; docs/certctl.md, "The agent", step 0) with bounded
+ * concurrency and a progress line, keeping the ids the server assigns; and the --agents-file that
+ * stores those ids ("INDEX ID" per line) for later runs. */
 #ifndef FLEETSIM_SIM_REGISTER_H
 #define FLEETSIM_SIM_REGISTER_H
 

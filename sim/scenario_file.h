@@ -1,4 +1,4 @@
-/* sim/scenario_file.h - JSON scenario files (DESIGN §5, docs/scenarios.md): a file holds the
+/* sim/scenario_file.h - JSON scenario files (docs/scenarios.md): a file holds the
  * same settings and thresholds as a built-in preset (sim/preset.h), so `--scenario FILE` is
  * applied exactly like `--scenario NAME`; values use the command line's syntax and ranges. */
 #ifndef FLEETSIM_SIM_SCENARIO_FILE_H

@@ -1,7 +1,8 @@
 /* sim/schedule.h - when an agent's requests are due: first events spread over the ramp,
  * jittered intervals, the certctl-1.0 poll back-off and jittered reconnect back-off. Pure
  * arithmetic on a per-timer RNG derived from (run seed, agent index), so the same seed gives the
- * same schedule in every shard and rerun (DESIGN §4 Agents). Times are ns since the run start. */
+ * same schedule in every shard and rerun (docs/architecture.md, "Agents"). Times are ns since
+ * the run start. */
 #ifndef FLEETSIM_SIM_SCHEDULE_H
 #define FLEETSIM_SIM_SCHEDULE_H
 

@@ -1,7 +1,8 @@
-/* src/options.h - fleetsim's command line for `fleetsim [run] ...` (DESIGN §7): parses argv and
- * the CERTCTL_* environment into a struct run_config holding every value in its unit, records
- * which options were given explicitly (so scenario presets fill only the others, DESIGN §5),
- * scrubs the API key from argv, and renders the config as JSON without secrets. */
+/* src/options.h - fleetsim's command line for `fleetsim [run] ...` (man/fleetsim.1): parses argv
+ * and the CERTCTL_* environment into a struct run_config holding every value in its unit, records
+ * which options were given explicitly (so scenario presets fill only the others,
+ * docs/scenarios.md), scrubs the API key from argv, and renders the config as JSON without
+ * secrets. */
 #ifndef FLEETSIM_SRC_OPTIONS_H
 #define FLEETSIM_SRC_OPTIONS_H
 
@@ -23,7 +24,7 @@ struct threshold; /* engine/threshold.h (owner "measure") */
 #define OPTIONS_API_KEY_MAX 511
 /* Most --scenario options in one run. */
 #define OPTIONS_SCENARIOS_MAX 8
-/* Defaults (DESIGN §7). */
+/* Defaults (man/fleetsim.1). */
 #define OPTIONS_DEFAULT_AGENTS 5000u
 #define OPTIONS_MAX_AGENTS PRESET_MAX_AGENTS
 #define OPTIONS_DEFAULT_HEARTBEAT_NS (30ULL * 1000000000ULL)
@@ -125,7 +126,7 @@ struct run_config {
     enum options_action action;
 
     /* target */
-    bool url_set;                   /* false: start the built-in target (DESIGN §5) */
+    bool url_set;                   /* false: start the built-in target */
     enum options_source url_source; /* ARG (--url) or ENV (CERTCTL_SERVER_URL) */
     struct parsed_url url;
     char api_key[OPTIONS_API_KEY_MAX + 1]; /* secret: never print; "" when none */
@@ -187,13 +188,13 @@ struct run_config {
     uint64_t timeout_ns;       /* per request, default 30 s */
     uint64_t grace_ns;         /* drain at the end, default 10 s */
 
-    /* operator (bulk renewal, DESIGN §5): off unless bulk_rate_per_s > 0 */
+    /* operator (bulk renewal, docs/scenarios.md): off unless bulk_rate_per_s > 0 */
     uint32_t certs;         /* --certs: mc-<prefix>-00001..N; default 0 (none) */
     double bulk_rate_per_s; /* --bulk-rate: bulk-renew calls per second; 0 = off */
     uint32_t bulk_batch;    /* --bulk-batch: ids per call, default 50 */
     uint32_t bulk_passes;   /* --bulk-passes: passes over the certificates; 0 = all run */
 
-    /* ACME clients (DESIGN §5): off unless acme_clients > 0 */
+    /* ACME clients (docs/scenarios.md): off unless acme_clients > 0 */
     uint32_t acme_clients;                           /* --acme-clients, default 0 */
     enum acme_mode acme_mode;                        /* --acme-mode, default ACME_MODE_ORDER */
     char acme_profile[OPTIONS_ACME_PROFILE_MAX + 1]; /* --acme-profile, default prof-loadtest */
@@ -212,7 +213,7 @@ struct run_config {
                                            value (never together with its explicit bit) */
 };
 
-/* The actor groups, each tagged with one scenario (DESIGN §4 Metrics). */
+/* The actor groups, each tagged with one scenario (docs/metrics.md). */
 enum options_actor { OPTIONS_ACTOR_AGENTS = 0, OPTIONS_ACTOR_OPERATOR, OPTIONS_ACTOR_ACME };
 
 /* Fills cfg with the defaults above (seed 0, nothing explicit, no strings). Used by

@@ -200,8 +200,9 @@ static uint64_t random_seed(void)
 }
 
 /* Fills what the --scenario presets and scenario files set (sim/preset.h) into the options not
- * given explicitly (DESIGN §5), recording them in scenario_mask; when several scenarios set one
- * value the first one named wins. Appends every scenario's thresholds unless --no-thresholds. */
+ * given explicitly (docs/scenarios.md), recording them in scenario_mask; when several scenarios set
+ * one value the first one named wins. Appends every scenario's thresholds unless
+ * --no-thresholds. */
 static int apply_presets(struct run_config *cfg, char *err, size_t errlen)
 {
     for (size_t i = 0; i < cfg->n_scenarios; i++) {

@@ -79,7 +79,7 @@ const char *options_name(enum run_opt o);
 /* The known scenario names, ", "-separated, into buf (size n). Returns the length. */
 size_t options_scenario_list(char *buf, size_t n);
 
-/* Limits of the values (DESIGN §7 leaves them to us; chosen to catch typos, not to police). */
+/* Limits of the values (chosen to catch typos, not to police). */
 #define OPTVAL_MIN_INTERVAL_NS PRESET_MIN_INTERVAL_NS /* the settings a scenario can carry */
 #define OPTVAL_MAX_INTERVAL_NS PRESET_MAX_INTERVAL_NS /* have their rules in sim/preset.h */
 #define OPTVAL_MAX_JITTER_PCT PRESET_MAX_JITTER_PCT

@@ -1,5 +1,5 @@
-/* src/preflight.h - the checks before any load (DESIGN §4 Before the run), one clear line each:
- * the target answers /health, the API key is accepted, the first agent exists, and the
+/* src/preflight.h - the checks before any load (docs/fleet.md, "Before the run"), one clear line
+ * each: the target answers /health, the API key is accepted, the first agent exists, and the
  * file-descriptor and local-port budgets fit the fleet (else how many are needed and which
  * option helps). Also prints the same plan without a network for --dry-run. */
 #ifndef FLEETSIM_SRC_PREFLIGHT_H

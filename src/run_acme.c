@@ -350,9 +350,9 @@ static void run_acme_print(void *state, const struct metrics *m, FILE *out)
         m ? metrics_series_find(m, ac->scenario, SIM_ACTOR_ACME, SIM_EP_NAME_ACME_FINALIZE) : NULL;
     if (fin && ra->certctl && !ra->builtin && fin->total.status_class[5])
         fprintf(out,
-                "acme: finalize answered 5xx %" PRIu64 " times: certctl at the fact sheet's "
-                "commit fails ACME finalize (empty owner/team/policy on the new certificate, "
-                "certctl-facts §4); this is expected from that version\n",
+                "acme: finalize answered 5xx %" PRIu64 " times: certctl's finalize inserts the new "
+                "certificate without owner, team and renewal policy and answers 500 "
+                "(serverInternal); this is expected from certctl, not a fleetsim fault\n",
                 fin->total.status_class[5]);
 }
 

@@ -99,7 +99,8 @@ int run_setup_ids(struct run_ctx *c)
     return 0;
 }
 
-/* Starts the in-process target seeded with the same fleet (DESIGN §5, the run with no target). */
+/* Starts the in-process target seeded with the same fleet (docs/architecture.md, "The run with
+ * no target"). */
 static int start_builtin(struct run_ctx *c, const char **host, uint16_t *port, bool *tls,
                          const char **ca)
 {

@@ -1,4 +1,4 @@
-/* tests/integration/check_fleet_retire.c - issue 4's "agents retired mid-run stop exactly then",
+/* tests/integration/check_fleet_retire.c - "agents retired mid-run stop exactly then",
  * polls included: the real fleetsim binary (heartbeat and poll every 500 ms) against
  * fleetsim-target as its own process; every agent of the fleet is retired through the API in the
  * middle of the run, and once the target has answered each agent's heartbeat with its 410 it

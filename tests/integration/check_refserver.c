@@ -1,7 +1,7 @@
 /* tests/integration/check_refserver.c - fleetsim-target driven with real requests through
  * engine/http_client: in-process (target_start) plain and TLS, as a separate fleetsim-target
  * process (port read from its output, SIGTERM exit 0), memory and PostgreSQL stores. Asserts
- * certctl's status codes, content types and bodies (certctl-facts §1-§3), job routing, the CSR
+ * certctl's status codes, content types and bodies (docs/certctl.md), job routing, the CSR
  * flow, bulk-renew accounting and clamp, paging, the rate limiter, faults and /_target/stats;
  * over TLS a small response leaves as one TLS record, as a Go server's does. */
 #include <check.h>

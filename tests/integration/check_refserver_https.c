@@ -1,10 +1,10 @@
 /* tests/integration/check_refserver_https.c - fleetsim-target over real HTTPS (target_start with its
  * generated CA, requests through engine/http_client via target_client.h, JWS signed with
  * engine/jose.h): the ACME server's rejections of a bad signature, a reused nonce and a wrong
- * url (certctl-facts §4), a whole order ending in a certificate that chains to the target's CA,
- * the per-account limit's rateLimited problem; and certctl's agent and operator endpoints with
- * their 401/404/405/409/410/429 paths over HTTPS, on the memory store and on PostgreSQL.
- * Skipped (77) with FLEETSIM_UNIT_ONLY=1. */
+ * url (docs/certctl.md, "ACME server"), a whole order ending in a certificate that chains to the
+ * target's CA, the per-account limit's rateLimited problem; and certctl's agent and operator
+ * endpoints with their 401/404/405/409/410/429 paths over HTTPS, on the memory store and on
+ * PostgreSQL. Skipped (77) with FLEETSIM_UNIT_ONLY=1. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>

@@ -1,11 +1,11 @@
-/* tests/integration/check_seed_e2e.c - issue 6's end to end, through the real programs on a
+/* tests/integration/check_seed_e2e.c - the seed end to end, through the real programs on a
  * throwaway PostgreSQL (tests/lib/pg.h) with certctl's table shapes (seed/schema.sql): `fleetsim
  * seed` creates the fleet, `fleetsim-target --db` serves that database as its own process, and a
  * `fleetsim` run heartbeats every seeded agent: /_target/stats shows each agent beating with only
  * 200 answers, and the database shows every agent's last_heartbeat_at moved forward and its
- * metadata written by the heartbeat's UPDATE. Then issue 5's compressed bulk-renewal on that
+ * metadata written by the heartbeat's UPDATE. Then a compressed bulk-renewal campaign on that
  * store (1,000 certificates, poll 1 s, within 30 s: every certificate renewed by the fleet, the
- * campaign time reported) followed by issue 6's `seed --reset` and `--clean` after that real run,
+ * campaign time reported) followed by `seed --reset` and `--clean` after that real run,
  * with rows that are not the fleet's left untouched. Skipped (77) with FLEETSIM_UNIT_ONLY=1;
  * smaller fleets under FLEETSIM_SANITIZED=1. */
 #include <check.h>

@@ -3,7 +3,7 @@
  * refserver/ca.h, a config on 127.0.0.1 with free ports, no outbound validation
  * (PEBBLE_VA_ALWAYS_VALID, PEBBLE_VA_NOSLEEP, -dnsserver 127.0.0.1:1), output to a log file,
  * killed with the test process if it dies. Link with refserver/libacmesrv.a, engine/libnet.a,
- * engine/libjose.a, engine/libmeasure.a (env-notes §7). */
+ * engine/libjose.a, engine/libmeasure.a. */
 #ifndef FLEETSIM_TESTS_LIB_PEBBLE_H
 #define FLEETSIM_TESTS_LIB_PEBBLE_H
 

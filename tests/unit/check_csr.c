@@ -178,7 +178,8 @@ START_TEST(test_speed)
     }
     clock_gettime(CLOCK_MONOTONIC, &b);
     double us = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / 1e3 / n;
-    /* env-notes §4: ~66 us measured; X509_REQ's path costs ~240 us. Sanitizers slow it down. */
+    /* ~66 us measured (docs/fleet.md, "Work: CSR and deployment"); X509_REQ's path costs ~240
+     * us. Sanitizers slow it down. */
     ck_assert_msg(us < (getenv("FLEETSIM_SANITIZED") ? 2000.0 : 400.0), "%.0f us per CSR", us);
     csr_gen_free(g);
 }

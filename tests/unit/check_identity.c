@@ -1,6 +1,6 @@
 /* tests/unit/check_identity.c - sim/identity: the fleet's ids and names have the exact shapes of
- * DESIGN §4, prefixes are validated, ids parse back, and per-agent metadata and RNG seeds are
- * deterministic functions of (seed, index) that follow the OS mix. */
+ * docs/architecture.md ("Fleet identity"), prefixes are validated, ids parse back, and per-agent
+ * metadata and RNG seeds are deterministic functions of (seed, index) that follow the OS mix. */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
