@@ -61,7 +61,7 @@ static void bench_metrics(const uint64_t *values, bool with_interval)
     }
     while (n < MAX_RECORDS && now - start < TIME_BUDGET_NS) {
         for (size_t i = 0; i < BATCH; i++) {
-            struct request_timing t = {n, n + values[i] * 10, 0, n + values[i] * 1000};
+            struct request_timing t = {n, n + values[i] * 10, 0, n + values[i] * 1000, 0, 0, 0};
             metrics_answered(s, &t, 200, false);
             n++;
         }

@@ -31,6 +31,7 @@ struct lg_loop {
     int start_error;
     int64_t in_flight_end;
     uint64_t cpu_ns, wall_ns;
+    uint64_t queued_ns; /* time runnable but waiting for a CPU (schedstat), 0 when unknown */
 };
 
 struct loop_group {
@@ -173,12 +174,26 @@ static uint64_t thread_cpu_ns(void)
     return (uint64_t)ts.tv_sec * CLOCK_NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
+/* The kernel's time this thread waited on a run queue (ns), from /proc/thread-self/schedstat
+ * ("cpu_ns wait_ns slices"); 0 when the kernel does not keep it. */
+static uint64_t thread_queued_ns(void)
+{
+    unsigned long long cpu = 0, wait = 0;
+    FILE *f = fopen("/proc/thread-self/schedstat", "r");
+    if (!f)
+        return 0;
+    if (fscanf(f, "%llu %llu", &cpu, &wait) != 2)
+        wait = 0;
+    fclose(f);
+    return (uint64_t)wait;
+}
+
 static void *loop_main(void *arg)
 {
     struct lg_loop *l = arg;
     struct loop_group *g = l->group;
     const struct loop_group_hooks *h = &g->cfg.hooks;
-    uint64_t cpu0 = thread_cpu_ns(), wall0 = clock_now_ns();
+    uint64_t cpu0 = thread_cpu_ns(), wall0 = clock_now_ns(), queued0 = thread_queued_ns();
     l->next_interval_ns = g->start_ns + g->cfg.report_interval_ns;
     int rc = h->start ? h->start(l->user, g->start_ns) : 0;
     struct timeval tick = {(time_t)(g->cfg.tick_ns / CLOCK_NS_PER_S),
@@ -188,10 +203,13 @@ static void *loop_main(void *arg)
     if (rc == 0)
         event_base_dispatch(l->base);
     l->start_error = rc;
+    if (rc == 0 && h->settle)
+        h->settle(l->user);
     l->in_flight_end = (int64_t)h->in_flight(l->user);
     if (h->finish)
         h->finish(l->user);
     l->cpu_ns = thread_cpu_ns() - cpu0;
+    l->queued_ns = thread_queued_ns() - queued0;
     l->wall_ns = clock_now_ns() - wall0;
     metrics_set_elapsed_ns(l->metrics, clock_now_ns() - g->start_ns);
     loop_snapshot(l);
@@ -300,6 +318,17 @@ double loop_group_max_core_share(const struct loop_group *g)
     for (uint32_t i = 0; i < g->cfg.n_loops; i++) {
         const struct lg_loop *l = &g->loops[i];
         double share = l->wall_ns ? (double)l->cpu_ns / (double)l->wall_ns : 0;
+        best = share > best ? share : best;
+    }
+    return best;
+}
+
+double loop_group_max_demand_share(const struct loop_group *g)
+{
+    double best = 0;
+    for (uint32_t i = 0; i < g->cfg.n_loops; i++) {
+        const struct lg_loop *l = &g->loops[i];
+        double share = l->wall_ns ? (double)(l->cpu_ns + l->queued_ns) / (double)l->wall_ns : 0;
         best = share > best ? share : best;
     }
     return best;

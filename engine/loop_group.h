@@ -30,6 +30,10 @@ struct loop_group_hooks {
     /* True when the loop has nothing left to do and may end without a stop request (checked
      * every tick). NULL = never. */
     bool (*done)(void *user);
+    /* Once the loop has ended after running (not after a failed start), before in_flight is
+     * read for the last time: end what is still waiting or in flight as unanswered (recorded).
+     * NULL = what is left stays in flight. */
+    void (*settle)(void *user);
     /* Once the loop has ended (also after a failed start), before its final snapshot: close
      * what is left. */
     void (*finish)(void *user);
@@ -110,6 +114,12 @@ int64_t loop_group_in_flight_end(const struct loop_group *g);
 /* After loop_group_join: the largest share (0..1) of one core a loop thread used while it ran
  * (thread CPU time over wall time, from before start to after finish). */
 double loop_group_max_core_share(const struct loop_group *g);
+
+/* After loop_group_join: the largest share (0..1) of its wall time a loop thread wanted a CPU:
+ * running plus waiting on a run queue (the kernel's schedstat). Near 1 means the loop always had
+ * work, whether or not the machine gave it a core (a busy machine lowers the core share, not
+ * this); an idle loop is far below. Equals the core share where the kernel keeps no schedstat. */
+double loop_group_max_demand_share(const struct loop_group *g);
 
 /* Stops and joins the loops if needed, then frees the ticks, registries and bases; free what
  * the users built on a loop's base before this. NULL is fine. */

@@ -28,6 +28,12 @@ static void series_free(struct metrics_series *s)
     hist_destroy(&s->duration);
     hist_destroy(&s->service);
     hist_destroy(&s->lag);
+    hist_destroy(&s->wait);
+    hist_destroy(&s->connecting);
+    hist_destroy(&s->tls_handshaking);
+    hist_destroy(&s->iv_wait);
+    hist_destroy(&s->iv_connecting);
+    hist_destroy(&s->iv_tls_handshaking);
     hist_destroy(&s->iv_duration);
     hist_destroy(&s->iv_service);
     hist_destroy(&s->iv_lag);
@@ -76,10 +82,13 @@ static struct metrics_series *series_alloc(bool with_interval, const char *scena
     s->actor = metrics_strdup_opt(actor ? actor : "", &ok);
     s->endpoint = metrics_strdup_opt(endpoint ? endpoint : "", &ok);
     ok = ok && hist_init_default(&s->duration) == 0 && hist_init_default(&s->service) == 0 &&
-         hist_init_default(&s->lag) == 0;
+         hist_init_default(&s->lag) == 0 && hist_init_default(&s->wait) == 0 &&
+         hist_init_default(&s->connecting) == 0 && hist_init_default(&s->tls_handshaking) == 0;
     if (ok && with_interval) {
         ok = hist_init_default(&s->iv_duration) == 0 && hist_init_default(&s->iv_service) == 0 &&
-             hist_init_default(&s->iv_lag) == 0;
+             hist_init_default(&s->iv_lag) == 0 && hist_init_default(&s->iv_wait) == 0 &&
+             hist_init_default(&s->iv_connecting) == 0 &&
+             hist_init_default(&s->iv_tls_handshaking) == 0;
         s->has_interval = ok;
     }
     if (!ok) {
@@ -134,7 +143,30 @@ static const struct {
     {METRIC_HTTP_REQ_DURATION, offsetof(struct metrics_series, duration)},
     {METRIC_HTTP_REQ_SERVICE, offsetof(struct metrics_series, service)},
     {METRIC_HTTP_REQ_LAG, offsetof(struct metrics_series, lag)},
+    {METRIC_HTTP_REQ_WAIT, offsetof(struct metrics_series, wait)},
+    {METRIC_HTTP_REQ_CONNECTING, offsetof(struct metrics_series, connecting)},
+    {METRIC_HTTP_REQ_TLS_HANDSHAKING, offsetof(struct metrics_series, tls_handshaking)},
 };
+
+struct hist *metrics_series_phase_hist(const struct metrics_series *s, size_t i, bool interval)
+{
+    static const size_t offsets[2][METRICS_PHASE_HISTS] = {
+        {offsetof(struct metrics_series, wait), offsetof(struct metrics_series, connecting),
+         offsetof(struct metrics_series, tls_handshaking)},
+        {offsetof(struct metrics_series, iv_wait), offsetof(struct metrics_series, iv_connecting),
+         offsetof(struct metrics_series, iv_tls_handshaking)}};
+    if (i >= METRICS_PHASE_HISTS || (interval && !s->has_interval))
+        return NULL;
+    return (struct hist *)((const char *)s + offsets[interval][i]);
+}
+
+/* Records value_us in phase histogram i of s (and its interval copy). */
+static void record_phase(struct metrics_series *s, size_t i, uint64_t value_us)
+{
+    hist_record(metrics_series_phase_hist(s, i, false), value_us);
+    if (s->has_interval)
+        hist_record(metrics_series_phase_hist(s, i, true), value_us);
+}
 
 static int series_trend_index(const char *metric)
 {
@@ -173,10 +205,19 @@ static void record_timing(struct metrics_series *s, const struct request_timing 
     hist_record(&s->duration, duration);
     if (s->has_interval)
         hist_record(&s->iv_duration, duration);
+    if (t->connect_ns)
+        record_phase(s, 1, ns_to_us(t->connect_ns));
+    if (t->tls_ns)
+        record_phase(s, 2, ns_to_us(t->tls_ns));
     if (t->sent_ns == 0)
         return;
+    /* waiting on the server (intended .. ready) is not fleetsim's lag (ready .. sent) */
+    uint64_t ready = t->ready_ns > t->intended_ns ? t->ready_ns : t->intended_ns;
+    if (ready > t->sent_ns)
+        ready = t->sent_ns;
     uint64_t service = span_us(t->done_ns, t->sent_ns);
-    uint64_t lag = span_us(t->sent_ns, t->intended_ns);
+    uint64_t lag = span_us(t->sent_ns, ready);
+    record_phase(s, 0, span_us(ready, t->intended_ns));
     if (t->sent_ns < t->intended_ns) {
         s->total.lag_negative++;
         s->interval.lag_negative++;
@@ -243,6 +284,15 @@ void metrics_timed_out(struct metrics_series *s, const struct request_timing *t)
     record_timing(s, t);
 }
 
+void metrics_unanswered(struct metrics_series *s, const struct request_timing *t)
+{
+    s->total.unanswered++;
+    s->interval.unanswered++;
+    s->total.failed++;
+    s->interval.failed++;
+    record_timing(s, t);
+}
+
 void metrics_dropped(struct metrics_series *s)
 {
     s->total.dropped++;
@@ -272,7 +322,7 @@ uint64_t metrics_outcomes_errors(const struct metrics_outcomes *o)
 
 uint64_t metrics_outcomes_completed(const struct metrics_outcomes *o)
 {
-    return o->answered + metrics_outcomes_errors(o) + o->timed_out;
+    return o->answered + metrics_outcomes_errors(o) + o->timed_out + o->unanswered;
 }
 
 void metrics_set_elapsed_ns(struct metrics *m, uint64_t elapsed_ns)
@@ -294,10 +344,12 @@ void metrics_accounting(const struct metrics *m, struct metrics_accounting *out)
         out->answered += o->answered;
         out->transport_errors += metrics_outcomes_errors(o);
         out->timed_out += o->timed_out;
+        out->unanswered += o->unanswered;
         out->dropped += o->dropped;
     }
-    out->in_flight = (int64_t)out->scheduled - (int64_t)(out->answered + out->transport_errors +
-                                                         out->timed_out + out->dropped);
+    out->in_flight =
+        (int64_t)out->scheduled - (int64_t)(out->answered + out->transport_errors + out->timed_out +
+                                            out->unanswered + out->dropped);
 }
 
 bool metrics_accounting_balanced(const struct metrics_accounting *a, int64_t known_in_flight)

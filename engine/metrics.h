@@ -17,12 +17,17 @@
  * (counters, rates, trends) are named by the caller and registered (engine/metric_names.h). */
 #define METRIC_HTTP_REQ_DURATION "http_req_duration" /* trend: done - intended */
 #define METRIC_HTTP_REQ_SERVICE "http_req_service"   /* trend: done - sent */
-#define METRIC_HTTP_REQ_LAG "http_req_lag"           /* trend: sent - intended */
+#define METRIC_HTTP_REQ_LAG "http_req_lag"           /* trend: sent - ready */
+#define METRIC_HTTP_REQ_WAIT "http_req_wait"         /* trend: ready - intended */
+#define METRIC_HTTP_REQ_CONNECTING "http_req_connecting" /* trend: TCP connect */
+#define METRIC_HTTP_REQ_TLS_HANDSHAKING "http_req_tls_handshaking" /* trend: TLS handshake */
 #define METRIC_HTTP_REQ_FAILED "http_req_failed"     /* rate over completed requests */
 #define METRIC_HTTP_REQ_5XX "http_req_5xx"           /* rate of 5xx among answered */
 #define METRIC_HTTP_REQS "http_reqs"                 /* counter: completed requests */
 #define METRIC_HTTP_429 "http_429"                   /* counter */
 #define METRIC_DROPPED_REQUESTS "dropped_requests"   /* counter */
+#define METRIC_UNANSWERED_REQUESTS "unanswered_requests" /* counter: failed, never answered */
+#define METRIC_UNSERVED_REQUESTS "unserved_requests"     /* rate: dropped over scheduled */
 
 /* Tag keys. */
 #define METRICS_TAG_SCENARIO "scenario"
@@ -50,12 +55,20 @@ enum metrics_error_kind {
 };
 
 /* Timestamps of one request (clock_now_ns values). sent_ns == 0 means it was never sent
- * (e.g. connect failed); first_byte_ns is informational. */
+ * (e.g. connect failed); first_byte_ns is informational. ready_ns is when the actor was first
+ * free to send it: after intended_ns when it waited on the server (its previous request still
+ * unanswered, a back-off after the server failed); 0 or at most intended_ns = not waiting.
+ * fleetsim's own lag counts from ready_ns, the wait before it is the server's. connect_ns and
+ * tls_ns are the durations of a fresh connection's TCP connect and TLS handshake (0 = none),
+ * part of the service time. */
 struct request_timing {
     uint64_t intended_ns;
     uint64_t sent_ns;
     uint64_t first_byte_ns;
     uint64_t done_ns;
+    uint64_t ready_ns;
+    uint64_t connect_ns;
+    uint64_t tls_ns;
 };
 
 /* Outcome counters of a request series. Read-only for callers. */
@@ -66,8 +79,10 @@ struct metrics_outcomes {
     uint64_t status[METRICS_STATUS_SLOTS];         /* answered by exact status - 100 */
     uint64_t transport_errors[METRICS_ERR_KINDS];
     uint64_t timed_out;
+    uint64_t unanswered; /* sent or queued, still unanswered when the run ended (failed) */
     uint64_t dropped;
-    uint64_t failed;       /* judged failed (transport error, timeout, unexpected status, 429) */
+    uint64_t failed; /* judged failed (transport error, timeout, unanswered, unexpected status or
+                        body, 429) */
     uint64_t lag_negative; /* sent before intended: clamped to 0 (a bug if ever non-zero) */
 };
 
@@ -81,9 +96,13 @@ struct metrics_series {
     struct metrics_outcomes interval; /* since the last metrics_interval_take */
     struct hist duration;             /* http_req_duration: done - intended */
     struct hist service;              /* http_req_service: done - sent */
-    struct hist lag;                  /* http_req_lag: sent - intended */
+    struct hist lag;                  /* http_req_lag: sent - ready (fleetsim's own lateness) */
+    struct hist wait;                 /* http_req_wait: ready - intended (waiting on the server) */
+    struct hist connecting;           /* http_req_connecting: TCP connects */
+    struct hist tls_handshaking;      /* http_req_tls_handshaking: TLS handshakes */
     bool has_interval;                /* the iv_* histograms exist */
     struct hist iv_duration, iv_service, iv_lag;
+    struct hist iv_wait, iv_connecting, iv_tls_handshaking;
 };
 
 enum metrics_kind { METRICS_COUNTER, METRICS_RATE, METRICS_TREND };
@@ -100,10 +119,10 @@ struct metrics_tagged {
 };
 
 /* Accounting identity totals: scheduled = answered + transport_errors + timed_out +
- * dropped + in_flight. in_flight is derived and negative only if a caller ended a request
- * it never scheduled. */
+ * unanswered + dropped + in_flight. in_flight is derived and negative only if a caller ended a
+ * request it never scheduled. */
 struct metrics_accounting {
-    uint64_t scheduled, answered, transport_errors, timed_out, dropped;
+    uint64_t scheduled, answered, transport_errors, timed_out, unanswered, dropped;
     int64_t in_flight;
 };
 
@@ -131,7 +150,8 @@ size_t metrics_series_count(const struct metrics *m);
 struct metrics_series *metrics_series_at(const struct metrics *m, size_t i);
 
 /* True when metric names one of a request series' own trends: http_req_duration,
- * http_req_service or http_req_lag. */
+ * http_req_service, http_req_lag, http_req_wait, http_req_connecting or
+ * http_req_tls_handshaking. */
 bool metrics_is_series_trend(const char *metric);
 
 /* The histogram of s that such a trend metric names, or NULL for any other name. */
@@ -154,6 +174,10 @@ void metrics_transport_error(struct metrics_series *s, const struct request_timi
 
 /* The request timed out (counts as failed). Records timings (done_ns = when it gave up). */
 void metrics_timed_out(struct metrics_series *s, const struct request_timing *t);
+
+/* The request (sent, or queued behind an unanswered one) had no answer when the run ended: it
+ * counts as failed, with its duration up to t->done_ns (the end), at least the time it waited. */
+void metrics_unanswered(struct metrics_series *s, const struct request_timing *t);
 
 /* The request was dropped before sending (its previous one of the same kind was still
  * waiting or in flight). */
@@ -234,7 +258,7 @@ void metrics_accounting(const struct metrics *m, struct metrics_accounting *out)
  * known_in_flight >= 0 (the caller's own count of requests still in flight). */
 bool metrics_accounting_balanced(const struct metrics_accounting *a, int64_t known_in_flight);
 
-/* Completed requests of a series: answered + transport errors + timed out. */
+/* Completed requests of a series: answered + transport errors + timed out + unanswered. */
 uint64_t metrics_outcomes_completed(const struct metrics_outcomes *o);
 
 /* Sum of transport errors of all kinds. */

@@ -14,6 +14,13 @@ struct metrics {
     struct metrics_tagged **tagged;
 };
 
+/* The phase histograms of a series (wait, connecting, TLS), each with an interval copy. */
+#define METRICS_PHASE_HISTS 3
+
+/* The i-th of them (0 <= i < METRICS_PHASE_HISTS), cumulative or its interval copy (interval
+ * true; only when s->has_interval), else NULL. */
+struct hist *metrics_series_phase_hist(const struct metrics_series *s, size_t i, bool interval);
+
 /* String equality where NULL equals only NULL. */
 bool metrics_str_eq(const char *a, const char *b);
 

@@ -17,6 +17,7 @@ void metrics_outcomes_add(struct metrics_outcomes *dst, const struct metrics_out
         dst->transport_errors[i] += src->transport_errors[i];
     dst->timed_out += src->timed_out;
     dst->dropped += src->dropped;
+    dst->unanswered += src->unanswered;
     dst->failed += src->failed;
     dst->lag_negative += src->lag_negative;
 }
@@ -39,6 +40,9 @@ static int merge_series(struct metrics *dst, const struct metrics_series *s)
     if (d == NULL)
         return dst->n_series >= METRICS_MAX_SERIES ? -ENOSPC : -ENOMEM;
     int rc = add_hists(&d->duration, &d->service, &d->lag, &s->duration, &s->service, &s->lag);
+    for (size_t k = 0; rc == 0 && k < METRICS_PHASE_HISTS; k++)
+        rc = hist_add(metrics_series_phase_hist(d, k, false),
+                      metrics_series_phase_hist(s, k, false));
     if (rc == 0)
         metrics_outcomes_add(&d->total, &s->total);
     return rc;
@@ -133,9 +137,13 @@ int metrics_merge(struct metrics *dst, const struct metrics *src)
 
 static bool series_equal(const struct metrics_series *a, const struct metrics_series *b)
 {
-    return memcmp(&a->total, &b->total, sizeof a->total) == 0 &&
-           hist_equal(&a->duration, &b->duration) && hist_equal(&a->service, &b->service) &&
-           hist_equal(&a->lag, &b->lag);
+    bool eq = memcmp(&a->total, &b->total, sizeof a->total) == 0 &&
+              hist_equal(&a->duration, &b->duration) && hist_equal(&a->service, &b->service) &&
+              hist_equal(&a->lag, &b->lag);
+    for (size_t k = 0; eq && k < METRICS_PHASE_HISTS; k++)
+        eq = hist_equal(metrics_series_phase_hist(a, k, false),
+                        metrics_series_phase_hist(b, k, false));
+    return eq;
 }
 
 static bool tagged_equal(const struct metrics_tagged *a, const struct metrics_tagged *b)
@@ -176,6 +184,11 @@ int metrics_interval_take(struct metrics *m, struct metrics *out)
             return out->n_series >= METRICS_MAX_SERIES ? -ENOSPC : -ENOMEM;
         int rc = add_hists(&d->duration, &d->service, &d->lag, &s->iv_duration, &s->iv_service,
                            &s->iv_lag);
+        for (size_t k = 0; rc == 0 && k < METRICS_PHASE_HISTS; k++) {
+            rc = hist_add(metrics_series_phase_hist(d, k, false),
+                          metrics_series_phase_hist(s, k, true));
+            hist_reset(metrics_series_phase_hist(s, k, true));
+        }
         if (rc != 0)
             return rc;
         metrics_outcomes_add(&d->total, &s->interval);
@@ -196,6 +209,11 @@ void metrics_reset(struct metrics *m)
         hist_reset(&s->duration);
         hist_reset(&s->service);
         hist_reset(&s->lag);
+        for (size_t k = 0; k < METRICS_PHASE_HISTS; k++) {
+            hist_reset(metrics_series_phase_hist(s, k, false));
+            if (s->has_interval)
+                hist_reset(metrics_series_phase_hist(s, k, true));
+        }
         if (s->has_interval) {
             hist_reset(&s->iv_duration);
             hist_reset(&s->iv_service);

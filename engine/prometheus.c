@@ -32,6 +32,7 @@ static const char *const builtin_families[] = {"http_req_duration_seconds",
                                                "scheduled_requests_total",
                                                "transport_errors_total",
                                                "timed_out_requests_total",
+                                               "unanswered_requests_total",
                                                "dropped_requests_total",
                                                "http_429_total",
                                                "http_req_failed_hits_total",
@@ -266,6 +267,7 @@ enum series_value {
     SV_COMPLETED,
     SV_SCHEDULED,
     SV_TIMED_OUT,
+    SV_UNANSWERED,
     SV_DROPPED,
     SV_429,
     SV_FAILED_HITS,
@@ -285,6 +287,8 @@ static uint64_t series_value(const struct metrics_outcomes *o, enum series_value
         return o->scheduled;
     case SV_TIMED_OUT:
         return o->timed_out;
+    case SV_UNANSWERED:
+        return o->unanswered;
     case SV_DROPPED:
         return o->dropped;
     case SV_429:
@@ -309,10 +313,12 @@ static void series_counters(FILE *f, const struct metrics *m)
     static const struct {
         const char *family, *help;
     } fam[SV__COUNT] = {
-        [SV_COMPLETED] = {"http_reqs_total",
-                          "Completed requests: answered, transport errors and timeouts."},
+        [SV_COMPLETED] = {"http_reqs_total", "Completed requests: answered, transport errors, "
+                                             "timeouts and unanswered at the end."},
         [SV_SCHEDULED] = {"scheduled_requests_total", "Requests scheduled."},
         [SV_TIMED_OUT] = {"timed_out_requests_total", "Requests that timed out."},
+        [SV_UNANSWERED] = {"unanswered_requests_total",
+                           "Requests still unanswered when the run ended (failed)."},
         [SV_DROPPED] = {"dropped_requests_total", "Requests dropped before sending (the previous "
                                                   "one of the same kind was still pending)."},
         [SV_429] = {"http_429_total", "Answers with status 429."},
@@ -376,7 +382,7 @@ static void gauges(FILE *f, const struct metrics *m)
     struct labels ls;
     family_header(f, "in_flight_requests", "gauge",
                   "Requests scheduled and not yet ended (scheduled - answered - errors - timeouts "
-                  "- dropped).");
+                  "- unanswered - dropped).");
     for (size_t i = 0; i < metrics_series_count(m); i++) {
         const struct metrics_series *s = metrics_series_at(m, i);
         const struct metrics_outcomes *o = &s->total;

@@ -212,8 +212,10 @@ static void accounting_section(struct doc *d)
     fputs("<h2>Accounting</h2>\n<p class=\"accounting\">", f);
     fprintf(f,
             "scheduled %" PRIu64 " = answered %" PRIu64 " + transport errors %" PRIu64
-            " + timed out %" PRIu64 " + dropped %" PRIu64 " + in flight %" PRId64,
-            a.scheduled, a.answered, a.transport_errors, a.timed_out, a.dropped, a.in_flight);
+            " + timed out %" PRIu64 " + unanswered %" PRIu64 " + dropped %" PRIu64
+            " + in flight %" PRId64,
+            a.scheduled, a.answered, a.transport_errors, a.timed_out, a.unanswered, a.dropped,
+            a.in_flight);
     if (metrics_accounting_balanced(&a, -1))
         fputs(" <span class=\"pass\">(balanced)</span>", f);
     else
@@ -277,8 +279,10 @@ static void outcome_row(FILE *f, const struct metrics_series *s)
     fprintf(f, "<td>%" PRIu64 "</td><td>%" PRIu64 "</td>",
             o->status[TOO_MANY_REQUESTS - METRICS_STATUS_LOWEST], o->status_class[0]);
     fprintf(f, "<td>%" PRIu64 "</td>", metrics_outcomes_errors(o));
-    fprintf(f, "<td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%.3f%%</td>",
-            o->timed_out, o->dropped, o->failed,
+    fprintf(f,
+            "<td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%" PRIu64
+            "</td><td>%.3f%%</td>",
+            o->timed_out, o->unanswered, o->dropped, o->failed,
             completed ? PCT_100 * (double)o->failed / (double)completed : 0.0);
     fputs("</tr>\n", f);
 }
@@ -289,7 +293,8 @@ static void outcomes_section(struct doc *d)
     fputs("<h2>Outcomes</h2>\n<table class=\"outcomes\">\n<tr><th class=\"l\">"
           "scenario/actor/endpoint</th><th>scheduled</th><th>1xx</th><th>2xx</th><th>3xx</th>"
           "<th>4xx</th><th>5xx</th><th>429</th><th>other status</th><th>transport errors</th>"
-          "<th>timed out</th><th>dropped</th><th>failed</th><th>failed %</th></tr>\n",
+          "<th>timed out</th><th>unanswered</th><th>dropped</th><th>failed</th><th>failed %</th>"
+          "</tr>\n",
           f);
     for (size_t i = 0; i < metrics_series_count(d->m); i++)
         outcome_row(f, metrics_series_at(d->m, i));

@@ -42,6 +42,7 @@ static json_object *interval_series(const struct metrics_series *s, double inter
     rj_set(e, "failed", json_object_new_uint64(o->failed), &ok);
     rj_set(e, "transport_errors", json_object_new_uint64(metrics_outcomes_errors(o)), &ok);
     rj_set(e, "timed_out", json_object_new_uint64(o->timed_out), &ok);
+    rj_set(e, "unanswered", json_object_new_uint64(o->unanswered), &ok);
     rj_set(e, "dropped", json_object_new_uint64(o->dropped), &ok);
     rj_set(e, "p50", rj_ms(hist_value_at_percentile(&s->duration, 50)), &ok);
     rj_set(e, "p90", rj_ms(hist_value_at_percentile(&s->duration, 90)), &ok);

@@ -154,6 +154,17 @@ static json_object *build_series(const struct metrics *m, double elapsed_s)
         push(arr, series_entry(METRIC_HTTP_REQ_SERVICE, series_tags(s), &s->service, elapsed_s),
              &ok);
         push(arr, series_entry(METRIC_HTTP_REQ_LAG, series_tags(s), &s->lag, elapsed_s), &ok);
+        push(arr, series_entry(METRIC_HTTP_REQ_WAIT, series_tags(s), &s->wait, elapsed_s), &ok);
+        if (s->connecting.total_count > 0)
+            push(
+                arr,
+                series_entry(METRIC_HTTP_REQ_CONNECTING, series_tags(s), &s->connecting, elapsed_s),
+                &ok);
+        if (s->tls_handshaking.total_count > 0)
+            push(arr,
+                 series_entry(METRIC_HTTP_REQ_TLS_HANDSHAKING, series_tags(s), &s->tls_handshaking,
+                              elapsed_s),
+                 &ok);
     }
     for (size_t i = 0; ok && i < metrics_tagged_count(m); i++) {
         const struct metrics_tagged *t = metrics_tagged_at(m, i);
@@ -233,7 +244,9 @@ static void push_series_counters(json_object *arr, const struct metrics_series *
     push(arr, counter_entry(RJ_SCHEDULED, series_tags(s), o->scheduled), ok);
     push_errors(arr, s, ok);
     push(arr, counter_entry(RJ_TIMED_OUT, series_tags(s), o->timed_out), ok);
+    push(arr, counter_entry(METRIC_UNANSWERED_REQUESTS, series_tags(s), o->unanswered), ok);
     push(arr, counter_entry(METRIC_DROPPED_REQUESTS, series_tags(s), o->dropped), ok);
+    push(arr, rate_entry(METRIC_UNSERVED_REQUESTS, series_tags(s), o->dropped, o->scheduled), ok);
     push(arr,
          counter_entry(METRIC_HTTP_429, series_tags(s),
                        o->status[TOO_MANY_REQUESTS - METRICS_STATUS_LOWEST]),
@@ -279,6 +292,7 @@ static json_object *build_accounting(const struct metrics *m)
     rj_set(o, "answered", json_object_new_uint64(a.answered), &ok);
     rj_set(o, "transport_errors", json_object_new_uint64(a.transport_errors), &ok);
     rj_set(o, "timed_out", json_object_new_uint64(a.timed_out), &ok);
+    rj_set(o, "unanswered", json_object_new_uint64(a.unanswered), &ok);
     rj_set(o, "dropped", json_object_new_uint64(a.dropped), &ok);
     rj_set(o, "in_flight", json_object_new_int64(a.in_flight), &ok);
     return rj_done(o, ok);

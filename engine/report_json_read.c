@@ -178,10 +178,12 @@ static int load_status(struct metrics_outcomes *o, const char *status, uint64_t 
 
 static bool is_series_counter(const char *metric)
 {
-    static const char *const names[] = {
-        METRIC_HTTP_REQS,        RJ_SCHEDULED,    RJ_TRANSPORT_ERRORS,    RJ_TIMED_OUT,
-        METRIC_DROPPED_REQUESTS, RJ_LAG_NEGATIVE, METRIC_HTTP_REQ_FAILED, METRIC_HTTP_429,
-        METRIC_HTTP_REQ_5XX};
+    static const char *const names[] = {METRIC_HTTP_REQS,        RJ_SCHEDULED,
+                                        RJ_TRANSPORT_ERRORS,     RJ_TIMED_OUT,
+                                        METRIC_DROPPED_REQUESTS, RJ_LAG_NEGATIVE,
+                                        METRIC_HTTP_REQ_FAILED,  METRIC_HTTP_429,
+                                        METRIC_HTTP_REQ_5XX,     METRIC_UNANSWERED_REQUESTS,
+                                        METRIC_UNSERVED_REQUESTS};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(metric, names[i]) == 0)
             return true;
@@ -199,8 +201,9 @@ static int load_series_counter(struct metrics *m, const char *metric, const stru
     if (strcmp(metric, METRIC_HTTP_REQ_FAILED) == 0)
         return u64_field(e, "hits", &v) ? (o->failed += v, 0)
                                         : bad(err, errlen, "%s without hits", metric);
-    if (strcmp(metric, METRIC_HTTP_REQ_5XX) == 0 || strcmp(metric, METRIC_HTTP_429) == 0)
-        return 0; /* derived from the statuses */
+    if (strcmp(metric, METRIC_HTTP_REQ_5XX) == 0 || strcmp(metric, METRIC_HTTP_429) == 0 ||
+        strcmp(metric, METRIC_UNSERVED_REQUESTS) == 0)
+        return 0; /* derived from the statuses, or from dropped and scheduled */
     if (!u64_field(e, "value", &v))
         return bad(err, errlen, "counter %s has no integer value", metric);
     if (strcmp(metric, METRIC_HTTP_REQS) == 0)
@@ -217,6 +220,8 @@ static int load_series_counter(struct metrics *m, const char *metric, const stru
         o->timed_out += v;
     } else if (strcmp(metric, METRIC_DROPPED_REQUESTS) == 0) {
         o->dropped += v;
+    } else if (strcmp(metric, METRIC_UNANSWERED_REQUESTS) == 0) {
+        o->unanswered += v;
     } else {
         o->lag_negative += v;
     }

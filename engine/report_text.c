@@ -28,14 +28,33 @@ char *report_format_ms(char *buf, size_t n, uint64_t value_us)
     return buf;
 }
 
-/* Lag histogram of every series merged; -ENOMEM when it cannot be allocated. */
-static int merged_lag(const struct metrics *m, struct hist *out)
+/* The series trend `metric` of every series merged; -ENOMEM when it cannot be allocated. */
+static int merged_trend(const struct metrics *m, const char *metric, struct hist *out)
 {
     if (hist_init_default(out) != 0)
         return -ENOMEM;
-    for (size_t i = 0; i < metrics_series_count(m); i++)
-        hist_add(out, &metrics_series_at(m, i)->lag);
+    for (size_t i = 0; i < metrics_series_count(m); i++) {
+        const struct hist *h = metrics_series_hist(metrics_series_at(m, i), metric);
+        if (h)
+            hist_add(out, h);
+    }
     return 0;
+}
+
+static int merged_lag(const struct metrics *m, struct hist *out)
+{
+    return merged_trend(m, METRIC_HTTP_REQ_LAG, out);
+}
+
+uint64_t report_merged_p99(const struct metrics *m, const char *metric)
+{
+    struct hist h;
+    uint64_t p99 = 0;
+    if (merged_trend(m, metric, &h) == 0) {
+        p99 = hist_value_at_percentile(&h, 99);
+        hist_destroy(&h);
+    }
+    return p99;
 }
 
 /* Append formatted text at buf + *used, never past n bytes. */
@@ -54,13 +73,8 @@ __attribute__((format(printf, 4, 5))) static void append(char *buf, size_t n, si
 
 bool report_bottleneck_lag(const struct metrics *m, char *why, size_t n)
 {
-    struct hist lag;
     char ms[24];
-    uint64_t lag_p99 = 0;
-    if (merged_lag(m, &lag) == 0) {
-        lag_p99 = hist_value_at_percentile(&lag, 99);
-        hist_destroy(&lag);
-    }
+    uint64_t lag_p99 = report_merged_p99(m, METRIC_HTTP_REQ_LAG);
     bool over = lag_p99 > REPORT_LAG_P99_LIMIT_US;
     snprintf(why, n, "lag p99 %s ms %s %llu ms", report_format_ms(ms, sizeof ms, lag_p99),
              over ? ">" : "<=", (unsigned long long)(REPORT_LAG_P99_LIMIT_US / 1000));
@@ -173,8 +187,10 @@ static void print_outcomes(FILE *f, const struct metrics_series *s)
     if (o->status_class[0] != 0)
         fprintf(f, "other status %" PRIu64 "  ", o->status_class[0]);
     print_errors(f, o);
-    fprintf(f, "  timed out %" PRIu64 "  dropped %" PRIu64 "  failed %" PRIu64 " (%.3f%%)",
-            o->timed_out, o->dropped, o->failed,
+    fprintf(f,
+            "  timed out %" PRIu64 "  unanswered %" PRIu64 "  dropped %" PRIu64 "  failed %" PRIu64
+            " (%.3f%%)",
+            o->timed_out, o->unanswered, o->dropped, o->failed,
             completed ? PCT_100 * (double)o->failed / (double)completed : 0.0);
     fprintf(f, "  service p99 %s ms",
             report_format_ms(ms, sizeof ms, hist_value_at_percentile(&s->service, 99)));
@@ -253,8 +269,10 @@ static void print_accounting(FILE *f, const struct metrics *m, int64_t known_in_
     metrics_accounting(m, &a);
     fprintf(f,
             "\naccounting: scheduled %" PRIu64 " = answered %" PRIu64 " + transport errors %" PRIu64
-            " + timed out %" PRIu64 " + dropped %" PRIu64 " + in flight %" PRId64 "\n",
-            a.scheduled, a.answered, a.transport_errors, a.timed_out, a.dropped, a.in_flight);
+            " + timed out %" PRIu64 " + unanswered %" PRIu64 " + dropped %" PRIu64
+            " + in flight %" PRId64 "\n",
+            a.scheduled, a.answered, a.transport_errors, a.timed_out, a.unanswered, a.dropped,
+            a.in_flight);
     if (!metrics_accounting_balanced(&a, known_in_flight)) {
         fprintf(f, "ACCOUNTING DOES NOT BALANCE: ");
         if (a.in_flight < 0)

@@ -37,6 +37,10 @@ char *report_format_ms(char *buf, size_t n, uint64_t value_us);
  * Returns true when it was. */
 bool report_bottleneck(const struct metrics *m, bool saturated_core, char *why, size_t n);
 
+/* The p99 (us) of the series trend metric (http_req_lag, http_req_wait, ...) over every series
+ * of m merged; 0 without data. */
+uint64_t report_merged_p99(const struct metrics *m, const char *metric);
+
 /* True when the lag p99 over all series of m is above REPORT_LAG_P99_LIMIT_US; writes
  * "lag p99 23.1 ms > 10 ms" (or "<= 10 ms") into why (n bytes). */
 bool report_bottleneck_lag(const struct metrics *m, char *why, size_t n);

@@ -134,6 +134,12 @@ json_object *run_result_json(const struct run_result *r)
     put(o, "verdict", json_object_new_string(run_verdict_name(r->verdict)), &ok);
     put(o, "verdict_why", json_object_new_string(r->verdict_why), &ok);
     put(o, "partial", json_object_new_boolean(r->partial), &ok);
+    json_object *cpu = json_object_new_object();
+    put(o, "loop_cpu", cpu, &ok);
+    if (cpu) {
+        put(cpu, "ran", seconds(r->loop_ran), &ok);
+        put(cpu, "wanted", seconds(r->loop_wanted), &ok);
+    }
     if (!ok) {
         json_object_put(o);
         return NULL;
@@ -193,6 +199,11 @@ int run_result_from_json(const json_object *o, struct run_result *r)
     r->drain_s = number(o, "drain_s");
     r->drain_cut = flag(o, "drain_cut");
     r->partial = flag(o, "partial");
+    json_object *cpu = member(o, "loop_cpu", json_type_object);
+    if (cpu) {
+        r->loop_ran = number(cpu, "ran");
+        r->loop_wanted = number(cpu, "wanted");
+    }
     return 0;
 }
 

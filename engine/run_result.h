@@ -50,6 +50,8 @@ struct run_result {
     double drain_s;          /* how long the drain lasted (the end of scheduling to the end) */
     bool drain_cut;          /* a second signal ended the drain before --grace */
     bool partial;            /* a merge that includes interrupted shards (--allow-partial) */
+    double loop_ran;         /* the busiest loop thread's share of a core (0..1) */
+    double loop_wanted;      /* its share of time running or queued for a CPU (0..1) */
 };
 
 /* The status of a run from what happened, in this order of precedence: interrupted (phase set),
@@ -74,8 +76,8 @@ const char *run_verdict_sentence(enum run_verdict v);
 const char *run_signal_name(int sig);
 
 /* The "result" object: {"status", "exit_code", "interrupted_at": null or {"phase", "signal",
- * "elapsed_s"}, "drain_s", "drain_cut", "verdict", "verdict_why", "partial"}. NULL on out of
- * memory. */
+ * "elapsed_s"}, "drain_s", "drain_cut", "verdict", "verdict_why", "partial", "loop_cpu":
+ * {"ran", "wanted"}}. NULL on out of memory. */
 json_object *run_result_json(const struct run_result *r);
 
 /* Reads a "result" object back into r. Returns 0, or -EINVAL when it is not one. */

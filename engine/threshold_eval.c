@@ -93,6 +93,9 @@ static void gather_rate(const struct threshold *t, const struct metrics *m, uint
         } else if (strcmp(t->metric, METRIC_HTTP_REQ_5XX) == 0) {
             *hits += s->total.status_class[5];
             *total += s->total.answered;
+        } else if (strcmp(t->metric, METRIC_UNSERVED_REQUESTS) == 0) {
+            *hits += s->total.dropped;
+            *total += s->total.scheduled;
         }
     }
     for (size_t i = 0; i < metrics_tagged_count(m); i++) {
@@ -125,6 +128,8 @@ static uint64_t series_counter(const struct threshold *t, const struct metrics_o
         return o->status[TOO_MANY_REQUESTS - METRICS_STATUS_LOWEST];
     if (strcmp(t->metric, METRIC_DROPPED_REQUESTS) == 0)
         return o->dropped;
+    if (strcmp(t->metric, METRIC_UNANSWERED_REQUESTS) == 0)
+        return o->unanswered;
     return 0;
 }
 

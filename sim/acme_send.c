@@ -98,7 +98,7 @@ static bool measure(struct acme_actor *a, const struct http_result *res, char *p
         free(a->nonce);
         a->nonce = NULL;
     }
-    agent_record_result(l->series[a->ep], res, expected);
+    agent_record_result(l->series[a->ep], res, expected, 0);
     return expected;
 }
 
@@ -146,7 +146,7 @@ static int send_req(struct acme_actor *a, const char *method, const char *path, 
     metrics_scheduled(l->series[ep]);
     int rc = http_conn_send(a->conn, &req, on_done, a);
     if (rc != 0) {
-        struct request_timing t = {intended_ns, 0, 0, clock_now_ns()};
+        struct request_timing t = {intended_ns, 0, 0, clock_now_ns(), 0, 0, 0};
         metrics_transport_error(l->series[ep], &t, METRICS_ERR_OTHER);
         snprintf(a->bad_reason, sizeof a->bad_reason, "send_failed");
         return -EIO;

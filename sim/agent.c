@@ -534,6 +534,8 @@ static void agent_pump(struct agent *a)
     int kind = next_waiting(a);
     if (kind < 0 || a->hold_until_ns > clock_now_ns())
         return;
+    if (a->hold_until_ns > a->free_ns)
+        a->free_ns = a->hold_until_ns; /* the server's failure kept the agent back until then */
     a->hold_until_ns = 0; /* the back-off is over: no timer for it (e.g. while pool-waiting) */
     bool queued;
     struct http_conn *conn = agent_acquire(a, &queued);
@@ -556,6 +558,7 @@ static void agent_pump(struct agent *a)
     a->slot[kind] = AGENT_SLOT_IN_FLIGHT;
     a->inflight = true;
     a->inflight_kind = (uint8_t)kind;
+    a->inflight_ready_ns = a->free_ns;
 }
 
 /* Hands free pool connections to agents waiting for one, in arrival order. */
@@ -568,6 +571,8 @@ static void pool_dispatch(struct agent_loop *l)
             l->pool_tail = NULL;
         a->in_pool_wait = false;
         a->next_wait = NULL;
+        if (l->pool_freed_ns > a->free_ns)
+            a->free_ns = l->pool_freed_ns; /* it waited for a connection the server held */
         if (!a->retired) {
             agent_pump(a);
             agent_arm(a);
@@ -599,7 +604,8 @@ static enum metrics_error_kind error_kind(enum http_error e)
     }
 }
 
-void agent_record_result(struct metrics_series *s, const struct http_result *res, bool expected)
+void agent_record_result(struct metrics_series *s, const struct http_result *res, bool expected,
+                         uint64_t ready_ns)
 {
     /* The request counts as sent when fleetsim began it: on a fresh connection that is the
      * start of the connect, so lag stays fleetsim's own lateness and the connect and TLS
@@ -609,13 +615,22 @@ void agent_record_result(struct metrics_series *s, const struct http_result *res
         started -= res->connect_ns + res->tls_ns;
     if (started && started < res->intended_ns)
         started = res->intended_ns;
-    struct request_timing t = {res->intended_ns, started, res->first_byte_ns, res->done_ns};
+    struct request_timing t = {res->intended_ns, started,         res->first_byte_ns, res->done_ns,
+                               ready_ns,         res->connect_ns, res->tls_ns};
     if (res->error == HTTP_ERR_NONE)
         metrics_answered(s, &t, res->status, !expected);
     else if (res->error == HTTP_ERR_TIMEOUT)
         metrics_timed_out(s, &t);
     else
         metrics_transport_error(s, &t, error_kind(res->error));
+}
+
+/* The endpoint of the agent's request of kind (a job's is the one it waits for). */
+static enum agent_endpoint endpoint_of_kind(const struct agent *a, enum agent_kind kind)
+{
+    return kind == AGENT_KIND_HEARTBEAT ? AGENT_EP_HEARTBEAT
+           : kind == AGENT_KIND_POLL    ? AGENT_EP_WORK
+                                        : (enum agent_endpoint)a->job_ep;
 }
 
 /* A 410 on heartbeat: the agent sends nothing more and frees its connection. */
@@ -629,10 +644,7 @@ static void agent_retire(struct agent *a)
     for (int k = 0; k < AGENT_KIND_COUNT; k++) {
         if (a->slot[k] != AGENT_SLOT_WAITING)
             continue;
-        enum agent_endpoint ep = k == AGENT_KIND_HEARTBEAT ? AGENT_EP_HEARTBEAT
-                                 : k == AGENT_KIND_POLL    ? AGENT_EP_WORK
-                                                           : (enum agent_endpoint)a->job_ep;
-        metrics_dropped(series_of(l, ep));
+        metrics_dropped(series_of(l, endpoint_of_kind(a, (enum agent_kind)k)));
         a->slot[k] = AGENT_SLOT_IDLE;
         l->busy--;
     }
@@ -662,14 +674,12 @@ static void on_heartbeat(struct agent *a, const struct http_result *res, bool ok
 static void agent_finish(struct agent *a, enum agent_kind kind, const struct http_result *res)
 {
     struct agent_loop *l = a->loop;
-    enum agent_endpoint ep = kind == AGENT_KIND_HEARTBEAT ? AGENT_EP_HEARTBEAT
-                             : kind == AGENT_KIND_POLL    ? AGENT_EP_WORK
-                                                          : (enum agent_endpoint)a->job_ep;
+    enum agent_endpoint ep = endpoint_of_kind(a, kind);
     struct metrics_series *s = series_of(l, ep);
     a->slot[kind] = AGENT_SLOT_IDLE;
     l->busy--;
     bool ok = res->error == HTTP_ERR_NONE && agent_status_expected(ep, res->status);
-    agent_record_result(s, res, ok);
+    agent_record_result(s, res, ok, res->sent_ns ? a->inflight_ready_ns : 0);
     if (res->connect_ns)
         l->connects++;
     if (res->error == HTTP_ERR_NONE) {
@@ -696,6 +706,8 @@ static void agent_on_done(const struct http_result *res, void *arg)
     struct agent_loop *l = a->loop;
     enum agent_kind kind = (enum agent_kind)a->inflight_kind;
     a->inflight = false;
+    a->free_ns = res->done_ns ? res->done_ns : clock_now_ns(); /* the server freed the agent */
+    l->pool_freed_ns = a->free_ns;
     agent_release(a);
     agent_finish(a, kind, res);
     if (l->pool)
@@ -710,6 +722,20 @@ void agent_stop(struct agent *a)
     a->poll_due_ns = 0;
     if (!a->retired)
         agent_arm(a);
+}
+
+void agent_end_unanswered(struct agent *a, uint64_t now_ns)
+{
+    struct agent_loop *l = a->loop;
+    for (int k = 0; k < AGENT_KIND_COUNT; k++) {
+        if (a->slot[k] == AGENT_SLOT_IDLE)
+            continue;
+        uint64_t intended = a->wait_intended_ns[k] < now_ns ? a->wait_intended_ns[k] : now_ns;
+        struct request_timing t = {intended, 0, 0, now_ns, 0, 0, 0};
+        metrics_unanswered(series_of(l, endpoint_of_kind(a, (enum agent_kind)k)), &t);
+        a->slot[k] = AGENT_SLOT_IDLE;
+        l->busy--;
+    }
 }
 
 void agent_destroy(struct agent *a)

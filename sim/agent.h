@@ -142,6 +142,7 @@ struct agent_loop {
     uint64_t timer_slot_ns;  /* wake-up slot width (set->timer_slot_ns); 0 = exact */
     uint64_t timer_batch_ns; /* during a timer wake-up: its time, else 0 */
     uint64_t connects;       /* requests that opened a fresh connection (churn indicator) */
+    uint64_t pool_freed_ns;  /* when the last pool connection was given back (an answer) */
     char scratch[AGENT_SCRATCH_BYTES]; /* request path, then small bodies */
 };
 
@@ -156,6 +157,9 @@ struct agent {
     uint64_t wait_intended_ns[AGENT_KIND_COUNT]; /* intended time of the waiting request */
     uint64_t poll_due_ns;           /* certctl-1.0: delayed poll's intended time (0 = none) */
     uint64_t hold_until_ns;         /* reconnect back-off: nothing is sent before this */
+    uint64_t free_ns;               /* when the agent was last freed by the server: its previous
+                                       answer, the end of a back-off, a pool connection */
+    uint64_t inflight_ready_ns;     /* the request in flight was free to go from this time */
     uint64_t rng;                   /* reconnect jitter */
     uint32_t index;                 /* 1-based fleet index */
     uint32_t failures;              /* consecutive heartbeat/poll failures */
@@ -177,8 +181,11 @@ bool agent_status_expected(enum agent_endpoint ep, int status);
 /* Records the outcome of one request in series s: answered (failed unless expected),
  * timed out, or a transport error of the matching kind. The sent time recorded is when the
  * request was begun (before a fresh connection's connect and TLS handshake), so lag measures
- * fleetsim's lateness only and service includes connection set-up. */
-void agent_record_result(struct metrics_series *s, const struct http_result *res, bool expected);
+ * fleetsim's lateness only and service includes connection set-up (with the connect and TLS
+ * handshake also in their own histograms). ready_ns: when the actor was first free to send it
+ * (after waiting on the server; 0 = at its intended time). */
+void agent_record_result(struct metrics_series *s, const struct http_result *res, bool expected,
+                         uint64_t ready_ns);
 
 /* Fills set with the profile's timers, version and headers (docs/fleet.md, "When they send";
  * docs/certctl.md, "The agent"):
@@ -234,6 +241,10 @@ int agent_start(struct agent *a);
 
 /* Stops scheduling new requests (drain): timers stop; waiting and in-flight requests go on. */
 void agent_stop(struct agent *a);
+
+/* The run has ended (now_ns): every request of the agent still waiting or in flight is recorded
+ * as unanswered (failed, its duration from its intended time to now_ns) and its slot freed. */
+void agent_end_unanswered(struct agent *a, uint64_t now_ns);
 
 /* Frees the agent's connection, work and keys; a request in flight is abandoned (it stays in
  * flight in the accounting). */

@@ -41,6 +41,7 @@ struct agent_work {
     size_t n_keys;
     struct agent *csr_next;
     bool in_csr_queue;
+    uint64_t keygen_since_ns; /* when the current CSR job began waiting for its key */
 };
 
 /* ---- parsing ---------------------------------------------------------------------------- */
@@ -402,6 +403,7 @@ static void start_next(struct agent *a)
     }
     if (w->jobs[0].type == AGENT_JOB_CSR) {
         w->step = STEP_KEYGEN;
+        w->keygen_since_ns = clock_now_ns();
         csr_enqueue(a);
         return;
     }
@@ -546,6 +548,11 @@ void agent_work_csr_cb(int fd, short what, void *arg)
             work_maybe_free(a);
             continue;
         }
+        /* the agent's own deliberate work (a real agent makes its key too): agent_busy */
+        uint64_t now = clock_now_ns();
+        metrics_trend_record(l->metrics, METRIC_AGENT_BUSY, l->set->scenario, "agent",
+                             agent_endpoint_name(AGENT_EP_CSR),
+                             (now - a->work->keygen_since_ns) / CLOCK_NS_PER_US);
         csr_make(a);
         agent_kick(a);
     }

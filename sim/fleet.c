@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/clock.h"
 #include "engine/loop_group.h"
 #include "sim/schedule.h"
 
@@ -102,6 +103,15 @@ static uint64_t loop_in_flight(void *user)
     return ((struct fleet_loop *)user)->al.busy;
 }
 
+/* The loop has ended: what its agents still wait for is unanswered (failed, recorded). */
+static void loop_settle(void *user)
+{
+    struct fleet_loop *fl = user;
+    uint64_t now = clock_now_ns();
+    for (uint32_t i = 0; i < fl->n_agents; i++)
+        agent_end_unanswered(&fl->agents[i], now);
+}
+
 /* ---- setup ------------------------------------------------------------------------------ */
 
 static void loop_destroy(struct fleet_loop *fl)
@@ -150,7 +160,8 @@ static struct loop_group *new_group(const struct fleet *f, char *err, size_t err
                                    .hooks = {.start = loop_start,
                                              .tick = loop_trim,
                                              .begin_drain = loop_begin_drain,
-                                             .in_flight = loop_in_flight}};
+                                             .in_flight = loop_in_flight,
+                                             .settle = loop_settle}};
     return loop_group_new(&lc, err, errlen);
 }
 
@@ -278,6 +289,11 @@ int64_t fleet_in_flight(const struct fleet *f)
 double fleet_max_core_share(const struct fleet *f)
 {
     return loop_group_max_core_share(f->lg);
+}
+
+double fleet_max_demand_share(const struct fleet *f)
+{
+    return loop_group_max_demand_share(f->lg);
 }
 
 void fleet_free(struct fleet *f)

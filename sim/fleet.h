@@ -82,6 +82,10 @@ int64_t fleet_in_flight(const struct fleet *f);
 /* After fleet_join: the largest share (0..1) of one core a loop thread used while running. */
 double fleet_max_core_share(const struct fleet *f);
 
+/* After fleet_join: the largest share (0..1) of its time a loop thread wanted a CPU (running or
+ * queued for one; engine/loop_group.h). */
+double fleet_max_demand_share(const struct fleet *f);
+
 /* Frees the fleet (joins first if needed). NULL is fine. */
 void fleet_free(struct fleet *f);
 

@@ -117,7 +117,7 @@ static void on_bulk_done(const struct http_result *res, void *arg)
     uint64_t k = sl->k;
     op->idle[op->n_idle++] = (uint32_t)(sl - op->slots);
     bool ok = res->error == HTTP_ERR_NONE && res->status == 200;
-    agent_record_result(op->s_bulk, res, ok);
+    agent_record_result(op->s_bulk, res, ok, 0);
     if (ok)
         op->sum.calls_ok++;
     if (!(ok && take_answer(op, k, res)))
@@ -159,7 +159,7 @@ static void dispatch_call(struct operator* op, uint64_t k, uint64_t intended_ns)
     int rc = len > 0 ? http_conn_send(sl->conn, &req, on_bulk_done, sl) : len;
     if (rc != 0) {
         uint64_t now = clock_now_ns();
-        struct request_timing t = {intended_ns, 0, 0, now};
+        struct request_timing t = {intended_ns, 0, 0, now, 0, 0, 0};
         metrics_transport_error(op->s_bulk, &t, METRICS_ERR_OTHER);
         operator_campaign_first_lost(&op->camp, k, now);
         return;
@@ -199,7 +199,7 @@ static void on_poll_done(const struct http_result *res, void *arg)
     struct operator* op = arg;
     op->poll_busy = false;
     bool ok = res->error == HTTP_ERR_NONE && res->status == 200;
-    agent_record_result(op->s_list, res, ok);
+    agent_record_result(op->s_list, res, ok, 0);
     int64_t total;
     if (ok && operator_parse_list_total(res->body, res->body_len, &total) == 0) {
         op->sum.last_in_progress = total;
@@ -235,7 +235,7 @@ static void on_poll_timer(evutil_socket_t fd, short what, void *arg)
         } else if (http_conn_send(op->poll_conn, &req, on_poll_done, op) == 0) {
             op->poll_busy = true;
         } else {
-            struct request_timing t = {due, 0, 0, now};
+            struct request_timing t = {due, 0, 0, now, 0, 0, 0};
             metrics_transport_error(op->s_list, &t, METRICS_ERR_OTHER);
         }
         /* skip polls the loop was too late for: one poll per period at most */

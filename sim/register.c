@@ -127,7 +127,7 @@ static void reg_done(const struct http_result *res, void *arg)
     uint32_t index = fleet_shard_index(s->position, r->cfg->shard_k, r->cfg->shard_n);
     bool ok = res->error == HTTP_ERR_NONE && res->status == 201;
     if (r->series)
-        agent_record_result(r->series, res, ok);
+        agent_record_result(r->series, res, ok, 0);
     if (ok && !reg_take_id(r, index, res))
         reg_fail(r, index, res, "answer without a usable \"id\"");
     else if (!ok)

@@ -75,6 +75,10 @@ struct actor_ops {
     /* Optional. After join: the largest share (0..1) of one core one of its loops used. */
     double (*core_share)(void *state);
 
+    /* Optional (core_share is used when absent). After join: the largest share (0..1) of its
+     * time one of its loops wanted a CPU, running or queued for one (engine/loop_group.h). */
+    double (*demand_share)(void *state);
+
     /* Optional. After join: its lines of the text summary on out; m is the run's merged
      * metrics. */
     void (*print)(void *state, const struct metrics *m, FILE *out);

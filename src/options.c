@@ -55,6 +55,8 @@ static const struct cmdline_opt specs[] = {
     {"shard", RUN_OPT_SHARD, true, false, 0, optval_shard},
     {"timeout", RUN_OPT_TIMEOUT, true, false, 0, optval_timeout},
     {"grace", RUN_OPT_GRACE, true, false, 0, optval_grace},
+    {"saturation-lag", RUN_OPT_SATURATION_LAG, true, false, 0, optval_saturation_lag},
+    {"saturation-cpu", RUN_OPT_SATURATION_CPU, true, false, 0, optval_saturation_cpu},
     {"quiet", RUN_OPT_QUIET, false, false, 'q', optval_flag},
     {"verbose", RUN_OPT_VERBOSE, false, true, 'v', optval_flag},
     {"dry-run", RUN_OPT_DRY_RUN, false, false, 0, optval_flag},
@@ -108,6 +110,8 @@ void options_defaults(struct run_config *cfg)
     cfg->shard_n = 1;
     cfg->timeout_ns = OPTIONS_DEFAULT_TIMEOUT_NS;
     cfg->grace_ns = OPTIONS_DEFAULT_GRACE_NS;
+    cfg->saturation_lag_ns = OPTIONS_DEFAULT_SATURATION_LAG_NS;
+    cfg->saturation_cpu_pct = OPTIONS_DEFAULT_SATURATION_CPU_PCT;
     cfg->bulk_batch = OPTIONS_DEFAULT_BULK_BATCH;
     cfg->acme_mode = ACME_MODE_ORDER; /* a run's ACME clients complete orders unless asked */
     cfg->acme_key_alg = ACME_KEY_ES256;

@@ -34,6 +34,10 @@ struct threshold; /* engine/threshold.h (owner "measure") */
 #define OPTIONS_DEFAULT_REPORT_INTERVAL_NS (10ULL * 1000000000ULL)
 #define OPTIONS_DEFAULT_TIMEOUT_NS (30ULL * 1000000000ULL)
 #define OPTIONS_DEFAULT_GRACE_NS (10ULL * 1000000000ULL)
+/* The verdict client_saturated: fleetsim's own lag p99 above this ... */
+#define OPTIONS_DEFAULT_SATURATION_LAG_NS (50ULL * 1000000ULL)
+/* ... while a loop thread wanted a CPU (running or queued) at least this share of its time. */
+#define OPTIONS_DEFAULT_SATURATION_CPU_PCT 50.0
 #define OPTIONS_DEFAULT_THREADS 1u
 #define OPTIONS_DEFAULT_TIMER_SLOT_NS 5000000ULL /* = AGENT_TIMER_SLOT_DEFAULT_NS */
 #define OPTIONS_MAX_TIMER_SLOT_NS 1000000000ULL
@@ -103,6 +107,8 @@ enum run_opt {
     RUN_OPT_ACME_KEY_ALG,
     RUN_OPT_ACME_CACERT,
     RUN_OPT_LIST_SCENARIOS,
+    RUN_OPT_SATURATION_LAG,
+    RUN_OPT_SATURATION_CPU,
     RUN_OPT__COUNT
 };
 
@@ -182,11 +188,13 @@ struct run_config {
     uint32_t pool_size; /* pool:N, 1 <= N <= agents */
     bool source_ips_set;
     struct ipv4_range source_ips;
-    uint32_t threads;          /* default 1 */
-    uint64_t timer_slot_ns;    /* agents' wake-up slot, 0 = exact; default 5 ms */
-    uint32_t shard_k, shard_n; /* default 0/1 */
-    uint64_t timeout_ns;       /* per request, default 30 s */
-    uint64_t grace_ns;         /* drain at the end, default 10 s */
+    uint32_t threads;           /* default 1 */
+    uint64_t timer_slot_ns;     /* agents' wake-up slot, 0 = exact; default 5 ms */
+    uint32_t shard_k, shard_n;  /* default 0/1 */
+    uint64_t timeout_ns;        /* per request, default 30 s */
+    uint64_t grace_ns;          /* drain at the end, default 10 s */
+    uint64_t saturation_lag_ns; /* client_saturated: lag p99 above this (default 50 ms) */
+    double saturation_cpu_pct;  /* ... and a loop wanting a CPU this % of its time (50) */
 
     /* operator (bulk renewal, docs/scenarios.md): off unless bulk_rate_per_s > 0 */
     uint32_t certs;         /* --certs: mc-<prefix>-00001..N; default 0 (none) */

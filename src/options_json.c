@@ -107,6 +107,8 @@ static json_object *run_json(const struct run_config *cfg, json_object *o)
     add(o, "shard", shard);
     add(o, "timeout_ms", ms_json(cfg->timeout_ns));
     add(o, "grace_ms", ms_json(cfg->grace_ns));
+    add(o, "saturation_lag_ms", ms_json(cfg->saturation_lag_ns));
+    add(o, "saturation_cpu_pct", json_object_new_double(cfg->saturation_cpu_pct));
     add(o, "verbosity", json_object_new_int(cfg->verbosity));
     add(o, "dry_run", json_object_new_boolean(cfg->dry_run));
     json_object *given = json_object_new_array();

@@ -499,6 +499,22 @@ int optval_grace(void *ctx, int id, char *arg, char *reason, size_t n)
     return duration_in(arg, 0, OPTVAL_MAX_GRACE_NS, &cfg->grace_ns, reason, n);
 }
 
+int optval_saturation_lag(void *ctx, int id, char *arg, char *reason, size_t n)
+{
+    struct run_config *cfg = ctx;
+    (void)id;
+    return duration_in(arg, OPTVAL_MIN_SATURATION_LAG_NS, OPTVAL_MAX_GRACE_NS,
+                       &cfg->saturation_lag_ns, reason, n);
+}
+
+int optval_saturation_cpu(void *ctx, int id, char *arg, char *reason, size_t n)
+{
+    struct run_config *cfg = ctx;
+    (void)id;
+    return parse_percent(arg, 1, 100, &cfg->saturation_cpu_pct, reason, n) ? CMDLINE_BAD
+                                                                             : CMDLINE_OK;
+}
+
 int optval_certs(void *ctx, int id, char *arg, char *reason, size_t n)
 {
     struct run_config *cfg = ctx;

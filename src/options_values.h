@@ -61,6 +61,9 @@ int optval_acme_directory(void *ctx, int id, char *arg, char *reason, size_t n);
 int optval_acme_key_alg(void *ctx, int id, char *arg, char *reason, size_t n);
 int optval_acme_cacert(void *ctx, int id, char *arg, char *reason, size_t n);
 
+int optval_saturation_lag(void *ctx, int id, char *arg, char *reason, size_t n);
+int optval_saturation_cpu(void *ctx, int id, char *arg, char *reason, size_t n);
+
 /* Adds threshold spec (a --threshold or a scenario's) to cfg's list; the parsing comes after
  * the command line. Returns CMDLINE_OK or CMDLINE_BAD with a reason. */
 int optval_add_threshold(struct run_config *cfg, const char *spec, char *reason, size_t n);
@@ -89,5 +92,6 @@ size_t options_scenario_list(char *buf, size_t n);
 #define OPTVAL_MIN_TIMEOUT_NS 1000000ULL                /* 1ms */
 #define OPTVAL_MAX_TIMEOUT_NS (3600ULL * 1000000000ULL) /* 1h */
 #define OPTVAL_MAX_GRACE_NS (3600ULL * 1000000000ULL)   /* 1h */
+#define OPTVAL_MIN_SATURATION_LAG_NS (1000000ULL)       /* 1ms */
 
 #endif

@@ -152,6 +152,11 @@ static int64_t fleet_in_flight_actor(void *state)
     return fleet_in_flight(((struct run_fleet *)state)->f);
 }
 
+static double fleet_demand_share(void *state)
+{
+    return fleet_max_demand_share(((struct run_fleet *)state)->f);
+}
+
 static double fleet_core_share(void *state)
 {
     return fleet_max_core_share(((struct run_fleet *)state)->f);
@@ -216,5 +221,6 @@ const struct actor_ops fleet_actor = {.name = "fleet",
                                       .merge = fleet_merge_actor,
                                       .in_flight = fleet_in_flight_actor,
                                       .core_share = fleet_core_share,
+                                      .demand_share = fleet_demand_share,
                                       .print = fleet_print,
                                       .free = fleet_free_actor};

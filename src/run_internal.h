@@ -26,6 +26,9 @@
 #define RUN_429_HINT_SHARE 0.01
 /* A loop thread using this share of a core was saturated (fleetsim was the bottleneck). */
 #define RUN_SATURATED_CORE_SHARE 0.95
+/* A loop thread that wanted a CPU (running or queued for one) this share of its time, while
+ * fleetsim's own lag was over the limit, makes the verdict client_saturated (docs/metrics.md). */
+#define RUN_SATURATED_DEMAND_SHARE 0.9
 /* Events --dry-run prints at least (more when the shard has more agents). */
 #define RUN_DRY_RUN_MIN_EVENTS 1000u
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "engine/clock.h"
 #include "engine/exit_status.h"
 #include "engine/out_file.h"
 #include "engine/report.h"
@@ -14,6 +15,11 @@
 #include "src/run_internal.h"
 
 #define ERR_MAX 512
+
+/* How much CPU the busiest loop thread used (core) and wanted (demand: running or queued), 0..1. */
+struct cpu_use {
+    double core, demand;
+};
 
 void run_count_429(const struct metrics *m, uint64_t *n429, uint64_t *answered)
 {
@@ -58,30 +64,43 @@ static size_t evaluate(const struct run_ctx *c, const struct metrics *m,
 }
 
 /* The verdict of the run (docs/metrics.md, "The verdict"): client_saturated when fleetsim's own
- * loops lagged while a thread used a whole core; server_slow when agents were left waiting on
- * the server (requests dropped because the previous one was unanswered, timeouts, requests
- * still unanswered at the end); else kept_up. */
-static void judge(struct run_result *r, const struct metrics *m, double core, int64_t in_flight)
+ * lag (from when an agent was free to send) p99 was over --saturation-lag while a loop thread
+ * wanted a CPU --saturation-cpu of its time; server_slow when agents waited on the server
+ * (waits before sending over the same limit, unserved ticks, timeouts, unanswered requests);
+ * else kept_up. */
+static void judge(struct run_result *r, const struct run_config *cfg, const struct metrics *m,
+                  const struct cpu_use *cpu, int64_t in_flight)
 {
     struct metrics_accounting a;
     metrics_accounting(m, &a);
-    char lag[96];
-    bool lagged = report_bottleneck_lag(m, lag, sizeof lag);
-    if (lagged && core >= RUN_SATURATED_CORE_SHARE) {
+    r->loop_ran = cpu->core;
+    r->loop_wanted = cpu->demand;
+    uint64_t limit_us = cfg->saturation_lag_ns / CLOCK_NS_PER_US;
+    uint64_t lag_p99 = report_merged_p99(m, METRIC_HTTP_REQ_LAG);
+    uint64_t wait_p99 = report_merged_p99(m, METRIC_HTTP_REQ_WAIT);
+    uint64_t unanswered = a.unanswered + (uint64_t)(in_flight > 0 ? in_flight : 0);
+    char lag[24], wait[24], lim[24];
+    report_format_ms(lag, sizeof lag, lag_p99);
+    report_format_ms(wait, sizeof wait, wait_p99);
+    report_format_ms(lim, sizeof lim, limit_us);
+    bool lagged = lag_p99 > limit_us;
+    if (lagged && 100.0 * cpu->demand >= cfg->saturation_cpu_pct) {
         r->verdict = RUN_VERDICT_CLIENT_SATURATED;
         snprintf(r->verdict_why, sizeof r->verdict_why,
-                 "%s while a loop thread used %.0f %% of a core: use more --threads or --shard "
-                 "the fleet over processes or hosts",
-                 lag, 100.0 * core);
-    } else if (a.dropped > 0 || a.timed_out > 0 || in_flight > 0) {
+                 "fleetsim's own lag p99 %s ms > %s ms while a loop thread wanted a CPU %.0f %% "
+                 "of its time (ran %.0f %%): use more --threads, or --shard the fleet over "
+                 "processes or hosts",
+                 lag, lim, 100.0 * cpu->demand, 100.0 * cpu->core);
+    } else if (wait_p99 > limit_us || a.dropped || a.timed_out || unanswered) {
         r->verdict = RUN_VERDICT_SERVER_SLOW;
         snprintf(r->verdict_why, sizeof r->verdict_why,
-                 "agents waited on the server: %" PRIu64 " ticks dropped behind unanswered "
-                 "requests, %" PRIu64 " timed out, %" PRId64 " unanswered at the end",
-                 a.dropped, a.timed_out, in_flight);
+                 "wait p99 %s ms; %" PRIu64 " ticks unserved behind unanswered requests, %" PRIu64
+                 " timed out, %" PRIu64 " unanswered at the end; fleetsim's own lag p99 %s ms",
+                 wait, a.dropped, a.timed_out, unanswered, lag);
     } else {
         r->verdict = RUN_VERDICT_KEPT_UP;
-        snprintf(r->verdict_why, sizeof r->verdict_why, "%s", lag);
+        snprintf(r->verdict_why, sizeof r->verdict_why, "fleetsim's own lag p99 %s ms%s", lag,
+                 lagged ? ", over the limit, but no loop thread was short of CPU for long" : "");
     }
 }
 
@@ -161,16 +180,18 @@ static int merge_all(const struct run_ctx *c, struct metrics *m)
     return c->pre ? metrics_merge(m, c->pre) : 0;
 }
 
-/* The largest share of one core any actor's loop used. */
-static double max_core_share(const struct run_ctx *c)
+/* The largest share of one core any actor's loop used, and of its time one wanted a CPU. */
+static struct cpu_use max_cpu_use(const struct run_ctx *c)
 {
-    double core = 0;
+    struct cpu_use use = {0, 0};
     for (size_t i = 0; i < c->n_actors; i++) {
         const struct run_actor *a = &c->actors[i];
-        double share = a->ops->core_share ? a->ops->core_share(a->state) : 0;
-        core = share > core ? share : core;
+        double core = a->ops->core_share ? a->ops->core_share(a->state) : 0;
+        double demand = a->ops->demand_share ? a->ops->demand_share(a->state) : core;
+        use.core = core > use.core ? core : use.core;
+        use.demand = demand > use.demand ? demand : use.demand;
     }
-    return core;
+    return use;
 }
 
 /* Requests still waiting or in flight when the actors' loops ended. */
@@ -209,9 +230,10 @@ int run_report(struct run_ctx *c)
         return EXIT_STATUS_FAILED;
     }
     size_t failed = evaluate(c, m, res);
-    double core = max_core_share(c);
+    struct cpu_use cpu = max_cpu_use(c);
     int64_t known_in_flight = in_flight(c) + (int64_t)c->pre_in_flight;
-    judge(&c->result, m, core, known_in_flight);
+    judge(&c->result, &c->cfg, m, &cpu, known_in_flight);
+    double core = cpu.core;
     c->result.status = run_result_decide(&c->result, failed, false);
     FILE *out = summary_stream(&c->cfg);
     print_summary(out, c, m, res, core, known_in_flight);

@@ -49,7 +49,7 @@ static void on_gen(evutil_socket_t fd, short what, void *arg)
     uint64_t now = clock_now_ns();
     while (w->answered < w->scheduled && w->due[w->answered % MAX_JOBS] <= now) {
         uint64_t t0 = w->started[w->answered % MAX_JOBS];
-        struct request_timing t = {t0, t0, now, now};
+        struct request_timing t = {t0, t0, now, now, 0, 0, 0};
         metrics_answered(w->series, &t, 200, false);
         w->answered++;
     }

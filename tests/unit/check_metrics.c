@@ -18,8 +18,13 @@
 
 static struct request_timing timing(uint64_t intended_ms, uint64_t lag_ms, uint64_t service_ms)
 {
-    struct request_timing t = {intended_ms * MS, (intended_ms + lag_ms) * MS, 0,
-                               (intended_ms + lag_ms + service_ms) * MS};
+    struct request_timing t = {intended_ms * MS,
+                               (intended_ms + lag_ms) * MS,
+                               0,
+                               (intended_ms + lag_ms + service_ms) * MS,
+                               0,
+                               0,
+                               0};
     t.first_byte_ns = t.done_ns;
     return t;
 }
@@ -121,8 +126,8 @@ START_TEST(test_lag_never_negative)
 {
     struct metrics *m = metrics_new(true);
     struct metrics_series *s = metrics_series(m, "default", "agent", "heartbeat");
-    struct request_timing early = {10 * MS, 9 * MS, 0, 20 * MS};
-    struct request_timing unsent = {10 * MS, 0, 0, 13 * MS};
+    struct request_timing early = {10 * MS, 9 * MS, 0, 20 * MS, 0, 0, 0};
+    struct request_timing unsent = {10 * MS, 0, 0, 13 * MS, 0, 0, 0};
     metrics_scheduled(s);
     metrics_scheduled(s);
     metrics_answered(s, &early, 200, false);

@@ -21,8 +21,10 @@ static void requests(struct metrics_series *s, int n, uint64_t lag_ms, uint64_t 
                      int status)
 {
     for (int i = 0; i < n; i++) {
-        struct request_timing t = {100 * MS, (100 + lag_ms) * MS, 0,
-                                   (100 + lag_ms + service_ms + (uint64_t)i % 7) * MS};
+        struct request_timing t = {100 * MS, (100 + lag_ms) * MS,
+                                   0,        (100 + lag_ms + service_ms + (uint64_t)i % 7) * MS,
+                                   0,        0,
+                                   0};
         metrics_scheduled(s);
         metrics_answered(s, &t, status, status >= 400);
     }
@@ -33,7 +35,7 @@ static struct metrics *sample(uint64_t lag_ms)
     struct metrics *m = metrics_new(false);
     struct metrics_series *hb = metrics_series(m, "agent-storm", "agent", "heartbeat");
     struct metrics_series *nonce = metrics_series(m, "acme-burst", "acme", "acme_nonce");
-    struct request_timing t = {0, 1 * MS, 0, 30001 * MS};
+    struct request_timing t = {0, 1 * MS, 0, 30001 * MS, 0, 0, 0};
     requests(hb, 900, lag_ms, 12, 200);
     requests(hb, 5, lag_ms, 40, 500);
     requests(nonce, 300, 0, 3, 200);
@@ -82,8 +84,9 @@ START_TEST(test_text_summary)
     char *text = summary_text(m, &o);
     ck_assert_ptr_nonnull(strstr(text, "agent-storm/agent/heartbeat"));
     ck_assert_ptr_nonnull(strstr(text, "acme-burst/acme/acme_nonce"));
-    ck_assert_ptr_nonnull(strstr(text, "accounting: scheduled 1216 = answered 1212 + transport "
-                                       "errors 1 + timed out 1 + dropped 0 + in flight 2\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "accounting: scheduled 1216 = answered 1212 + transport "
+                     "errors 1 + timed out 1 + unanswered 0 + dropped 0 + in flight 2\n"));
     ck_assert_ptr_null(strstr(text, "DOES NOT BALANCE"));
     ck_assert_ptr_nonnull(strstr(text, "2xx 900  5xx 5"));
     ck_assert_ptr_nonnull(strstr(text, "(429 7)"));
@@ -115,7 +118,7 @@ START_TEST(test_accounting_imbalance_is_loud)
     char *text = summary_text(m, &o);
     ck_assert_ptr_nonnull(strstr(text, "ACCOUNTING DOES NOT BALANCE: in flight should be 5"));
     free(text);
-    struct request_timing t = {0, 0, 0, MS};
+    struct request_timing t = {0, 0, 0, MS, 0, 0, 0};
     struct metrics_series *s = metrics_series(m, "x", "agent", "work");
     metrics_answered(s, &t, 200, false);
     metrics_answered(s, &t, 200, false);
@@ -313,14 +316,14 @@ START_TEST(test_json_round_trip)
     char path[4096], err[512];
     struct metrics *m = sample(3), *back = metrics_new(false);
     struct metrics_series *s = metrics_series(m, "agent-storm", "agent", "heartbeat");
-    struct request_timing huge = {0, 0, 0, 5000ULL * 3600 * 1000 * MS}; /* clamped */
-    struct request_timing odd = {0, 0, 0, MS};
+    struct request_timing huge = {0, 0, 0, 5000ULL * 3600 * 1000 * MS, 0, 0, 0}; /* clamped */
+    struct request_timing odd = {0, 0, 0, MS, 0, 0, 0};
     struct report_info info;
     metrics_scheduled(s);
     metrics_answered(s, &huge, 200, false);
     metrics_scheduled(s);
     metrics_answered(s, &odd, 999, true); /* status outside 100..599 */
-    struct request_timing early = {5 * MS, 4 * MS, 0, 6 * MS};
+    struct request_timing early = {5 * MS, 4 * MS, 0, 6 * MS, 0, 0, 0};
     metrics_scheduled(s);
     metrics_answered(s, &early, 200, false); /* lag_negative */
     ck_assert_uint_eq(s->total.lag_negative, 1);

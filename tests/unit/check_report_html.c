@@ -262,9 +262,10 @@ START_TEST(page_content)
     metrics_accounting(m, &a);
     snprintf(want, sizeof want,
              "scheduled %" PRIu64 " = answered %" PRIu64 " + transport errors %" PRIu64
-             " + timed out %" PRIu64 " + dropped %" PRIu64 " + in flight %" PRId64
-             " <span class=\"pass\">(balanced)</span>",
-             a.scheduled, a.answered, a.transport_errors, a.timed_out, a.dropped, a.in_flight);
+             " + timed out %" PRIu64 " + unanswered %" PRIu64 " + dropped %" PRIu64
+             " + in flight %" PRId64 " <span class=\"pass\">(balanced)</span>",
+             a.scheduled, a.answered, a.transport_errors, a.timed_out, a.unanswered, a.dropped,
+             a.in_flight);
     ck_assert_msg(strstr(html, want) != NULL, "no %s", want);
     /* the config, escaped inside <pre> */
     ck_assert(strstr(html, "&quot;agents&quot;:100") != NULL ||

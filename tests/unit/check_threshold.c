@@ -179,12 +179,12 @@ static struct metrics *known_registry(void)
     struct metrics_series *hb = metrics_series(m, "agent-storm", "agent", "heartbeat");
     struct metrics_series *csr = metrics_series(m, "default", "agent", "csr");
     for (uint64_t i = 1; i <= 1000; i++) {
-        struct request_timing t = {0, 0, 0, i * MS};
+        struct request_timing t = {0, 0, 0, i * MS, 0, 0, 0};
         metrics_scheduled(hb);
         metrics_answered(hb, &t, i % 50 == 0 ? 503 : 200, i % 50 == 0);
     }
     for (int i = 0; i < 100; i++) {
-        struct request_timing t = {10 * MS, 10 * MS, 0, 15 * MS};
+        struct request_timing t = {10 * MS, 10 * MS, 0, 15 * MS, 0, 0, 0};
         metrics_scheduled(csr);
         metrics_answered(csr, &t, i < 10 ? 429 : 202, false);
     }

@@ -17,8 +17,8 @@
 void fx_answered(struct metrics_series *s, uint64_t duration_us, uint64_t lag_us, int status,
                  bool failed)
 {
-    struct request_timing t = {BASE_NS, BASE_NS + lag_us * NS_PER_US, 0,
-                               BASE_NS + duration_us * NS_PER_US};
+    struct request_timing t = {
+        BASE_NS, BASE_NS + lag_us * NS_PER_US, 0, BASE_NS + duration_us * NS_PER_US, 0, 0, 0};
     metrics_scheduled(s);
     metrics_answered(s, &t, status, failed);
 }
@@ -41,7 +41,8 @@ static void request(struct metrics *m, size_t i)
     struct metrics_series *odd = metrics_series(m, FX_ODD_SCENARIO, "operator", "bulk_renew");
     struct metrics_series *s = i % 5 == 4 ? odd : hb;
     uint64_t v = value_us(i), lag = v / 50;
-    struct request_timing t = {BASE_NS, BASE_NS + lag * NS_PER_US, 0, BASE_NS + v * NS_PER_US};
+    struct request_timing t = {BASE_NS, BASE_NS + lag * NS_PER_US, 0, BASE_NS + v * NS_PER_US, 0, 0,
+                               0};
     switch (i % 41) {
     case 7:
         fx_answered(s, v, lag, 500, true);
