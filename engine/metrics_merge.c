@@ -83,10 +83,14 @@ static bool outcomes_fit(const struct metrics_outcomes *a, const struct metrics_
 
 static bool series_fit(const struct metrics_series *d, const struct metrics_series *s)
 {
-    return outcomes_fit(&d->total, &s->total) &&
-           sum_fits(hist_count(&d->duration), hist_count(&s->duration)) &&
-           sum_fits(hist_count(&d->service), hist_count(&s->service)) &&
-           sum_fits(hist_count(&d->lag), hist_count(&s->lag));
+    bool fits = outcomes_fit(&d->total, &s->total) &&
+                sum_fits(hist_count(&d->duration), hist_count(&s->duration)) &&
+                sum_fits(hist_count(&d->service), hist_count(&s->service)) &&
+                sum_fits(hist_count(&d->lag), hist_count(&s->lag));
+    for (size_t k = 0; fits && k < METRICS_PHASE_HISTS; k++)
+        fits = sum_fits(hist_count(metrics_series_phase_hist(d, k, false)),
+                        hist_count(metrics_series_phase_hist(s, k, false)));
+    return fits;
 }
 
 static bool tagged_fit(const struct metrics_tagged *d, const struct metrics_tagged *t)

@@ -241,6 +241,9 @@ static int check_outcomes(const struct metrics_series *s, char *err, size_t errl
     overflow |= settled + o->timed_out < settled;
     settled += o->timed_out;
     completed += o->timed_out;
+    overflow |= settled + o->unanswered < settled;
+    settled += o->unanswered;
+    completed += o->unanswered;
     overflow |= settled + o->dropped < settled;
     settled += o->dropped;
     const char *why = overflow                 ? "its counters add up beyond 2^64"
@@ -251,7 +254,7 @@ static int check_outcomes(const struct metrics_series *s, char *err, size_t errl
         return 0;
     snprintf(err, errlen,
              "series {scenario:%s,actor:%s,endpoint:%s}: %s (expected scheduled = answered + "
-             "transport errors + timed out + dropped + in flight)",
+             "transport errors + timed out + unanswered + dropped + in flight)",
              s->scenario ? s->scenario : "", s->actor ? s->actor : "",
              s->endpoint ? s->endpoint : "", why);
     return -EINVAL;
