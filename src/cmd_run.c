@@ -30,6 +30,9 @@ static void preflight_input(const struct run_ctx *c, struct preflight_input *in)
     in->first_index = fleet_shard_index(0, cfg->shard_k, cfg->shard_n ? cfg->shard_n : 1);
     uint32_t shard = run_shard_agents(c);
     in->check_agent = !cfg->register_agents && shard > 0;
+    in->shard_agents = shard;
+    in->shard_k = cfg->shard_k;
+    in->shard_n = cfg->shard_n ? cfg->shard_n : 1;
     in->connections = cfg->conn_mode == OPTIONS_CONN_POOL ? cfg->pool_size : shard;
     in->builtin_target = !cfg->url_set;
     in->source_count = cfg->source_ips_set ? parse_ipv4_range_count(&cfg->source_ips) : 0;
@@ -124,7 +127,10 @@ static int real_run(struct run_ctx *c)
 {
     struct preflight_input in;
     preflight_input(c, &in);
-    if (preflight_run(&in, c->quiet ? NULL : stderr) != 0)
+    int rc = preflight_run(&in, c->quiet ? NULL : stderr);
+    if (rc == 0 && in.conn)
+        c->target_is_refserver = !c->cfg.url_set || preflight_target_is_refserver(&in);
+    if (rc != 0)
         return before_load(c, RUN_PHASE_PREFLIGHT, EXIT_STATUS_FAILED);
     if (c->cfg.register_agents && run_shard_agents(c) > 0 && do_register(c) != 0)
         return before_load(c, RUN_PHASE_REGISTRATION, EXIT_STATUS_FAILED);
@@ -139,7 +145,7 @@ static int real_run(struct run_ctx *c)
     if (!c->quiet)
         fprintf(stderr, "fleetsim: seed %" PRIu64 ": %u agents against %s\n", c->cfg.seed,
                 run_shard_agents(c), c->target_text);
-    int rc = run_control(c);
+    rc = run_control(c);
     return rc == 0 ? run_report(c) : rc;
 }
 

@@ -7,10 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "engine/http_once.h"
 #include "engine/interrupt.h"
 #include "engine/parse.h"
+#include "sim/fleet.h"
 
 /* Where Linux keeps the ephemeral port range. */
 #define PORT_RANGE_FILE "/proc/sys/net/ipv4/ip_local_port_range"
@@ -148,35 +152,143 @@ static int check_key(const struct preflight_input *in, FILE *out, const char *hd
     return 0;
 }
 
-static int check_agent(const struct preflight_input *in, FILE *out, const char *hdr)
+/* What one agent's heartbeat said. */
+enum agent_state { AGENT_EXISTS, AGENT_MISSING, AGENT_RETIRED, AGENT_UNKNOWN };
+
+/* The headers of pre-flight's agent checks: GET and POST. */
+struct agent_hdrs {
+    const char *get, *post;
+};
+
+/* Whether agent index exists: the shard's first agent with one heartbeat (as the fleet will
+ * send it), the others with GET /api/v1/agents/ID, which changes nothing in the server. why
+ * gets the answer's description when it is neither 200, 404 nor 410. */
+static enum agent_state probe_agent(const struct preflight_input *in, const struct agent_hdrs *h,
+                                    uint32_t index, char *why, size_t n)
 {
-    char id[AGENT_ID_MAX], path[AGENT_PATH_BYTES], body[1024], why[200],
-        msg[AGENT_PATH_BYTES + 1024];
+    char id[AGENT_ID_MAX], path[AGENT_PATH_BYTES], body[1024];
     struct http_once o;
-    agent_id(in->set, in->first_index, id, sizeof id);
-    snprintf(path, sizeof path, "%s/api/v1/agents/%s/heartbeat", in->set->base_path, id);
-    agent_heartbeat_body(in->set, in->first_index, body, sizeof body);
-    http_once(in->conn, "POST", path, hdr, body, &o);
-    http_once_release(&o);
-    if (o.error == HTTP_ERR_NONE && o.status == 404) {
+    bool beat = index == in->first_index;
+    agent_id(in->set, index, id, sizeof id);
+    snprintf(path, sizeof path, "%s/api/v1/agents/%s%s", in->set->base_path, id,
+             beat ? "/heartbeat" : "");
+    if (beat)
+        agent_heartbeat_body(in->set, index, body, sizeof body);
+    /* a rate limiter's 429 says nothing about the agent: wait its second and ask again */
+    for (unsigned tries = 0;; tries++) {
+        http_once(in->conn, beat ? "POST" : "GET", path, beat ? h->post : h->get,
+                  beat ? body : NULL, &o);
+        http_once_release(&o);
+        if (o.error != HTTP_ERR_NONE || o.status != 429 || tries >= PREFLIGHT_429_RETRIES ||
+            interrupt_count() > 0)
+            break;
+        sleep(1);
+    }
+    if (o.error == HTTP_ERR_NONE && o.status == 200)
+        return AGENT_EXISTS;
+    if (o.error == HTTP_ERR_NONE && o.status == 404)
+        return AGENT_MISSING;
+    if (o.error == HTTP_ERR_NONE && o.status == 410)
+        return AGENT_RETIRED;
+    http_once_describe(&o, why, n);
+    return AGENT_UNKNOWN;
+}
+
+/* The i-th of the n sampled shard positions: first, last and an even spread between. */
+static uint32_t sample_position(const struct preflight_input *in, uint32_t i, uint32_t n)
+{
+    uint32_t size = in->shard_agents ? in->shard_agents : 1;
+    return n <= 1 ? 0 : (uint32_t)((uint64_t)(size - 1) * i / (n - 1));
+}
+
+/* The fleet index of the agent at shard position. */
+static uint32_t index_at(const struct preflight_input *in, uint32_t position)
+{
+    return in->shard_agents ? fleet_shard_index(position, in->shard_k, in->shard_n)
+                            : in->first_index;
+}
+
+/* The first missing agent's shard position in (lo, hi]: lo exists (NONE: no agent before hi
+ * was seen to exist), hi is missing. Bisection, one heartbeat per step, on the assumption that
+ * the missing agents follow the existing ones; an answer that is neither ends it early. */
+#define NONE UINT32_MAX
+static uint32_t first_missing(const struct preflight_input *in, const struct agent_hdrs *hdr,
+                              uint32_t lo, uint32_t hi)
+{
+    char why[200];
+    while (hi > 0 && (lo == NONE || hi - lo > 1) && interrupt_count() == 0) {
+        uint32_t mid = lo == NONE ? hi / 2 : lo + (hi - lo) / 2;
+        enum agent_state st = probe_agent(in, hdr, index_at(in, mid), why, sizeof why);
+        if (st == AGENT_UNKNOWN)
+            break;
+        if (st == AGENT_MISSING)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
+}
+
+/* The sampled agent at position pos is missing: names the first missing one, and the last one
+ * that exists. */
+static int agent_missing(const struct preflight_input *in, FILE *out, const struct agent_hdrs *hdr,
+                         uint32_t last_ok, uint32_t pos)
+{
+    char id[AGENT_ID_MAX], ok_id[AGENT_ID_MAX], msg[3 * AGENT_ID_MAX + 256];
+    uint32_t first = first_missing(in, hdr, last_ok, pos);
+    agent_id(in->set, index_at(in, first), id, sizeof id);
+    if (first == 0) {
         snprintf(msg, sizeof msg,
                  "agent %s does not exist in the server: run `fleetsim seed` or use --register",
                  id);
         return line_fail(out, msg);
     }
-    if (o.error == HTTP_ERR_NONE && o.status == 410) {
-        snprintf(msg, sizeof msg,
-                 "agent %s is retired in the server (HTTP 410): seed the fleet again "
-                 "(`fleetsim seed --reset`) or use another --fleet-prefix",
-                 id);
-        return line_fail(out, msg);
+    agent_id(in->set, index_at(in, first - 1), ok_id, sizeof ok_id);
+    snprintf(msg, sizeof msg,
+             "agent %s does not exist in the server (the first missing one found; %s exists): "
+             "the server has fewer agents than this shard's %u: run `fleetsim seed` for as many, "
+             "use --register, or lower --agents",
+             id, ok_id, in->shard_agents);
+    return line_fail(out, msg);
+}
+
+/* Agents across the shard: first, last and a spread, at most PREFLIGHT_AGENT_SAMPLE. */
+static int check_agents(const struct preflight_input *in, FILE *out, const struct agent_hdrs *hdr)
+{
+    char id[AGENT_ID_MAX], why[200], msg[AGENT_ID_MAX + 512];
+    uint32_t n =
+        in->shard_agents < PREFLIGHT_AGENT_SAMPLE ? in->shard_agents : PREFLIGHT_AGENT_SAMPLE;
+    n = n ? n : 1;
+    uint32_t last_ok = NONE; /* position of the last sampled agent that exists */
+    for (uint32_t i = 0; i < n && interrupt_count() == 0; i++) {
+        uint32_t pos = sample_position(in, i, n);
+        if (i > 0 && pos == sample_position(in, i - 1, n))
+            continue;
+        agent_id(in->set, index_at(in, pos), id, sizeof id);
+        switch (probe_agent(in, hdr, index_at(in, pos), why, sizeof why)) {
+        case AGENT_EXISTS:
+            last_ok = pos;
+            continue;
+        case AGENT_MISSING:
+            return agent_missing(in, out, hdr, last_ok, pos);
+        case AGENT_RETIRED:
+            snprintf(msg, sizeof msg,
+                     "agent %s is retired in the server (HTTP 410): seed the fleet again "
+                     "(`fleetsim seed --reset`) or use another --fleet-prefix",
+                     id);
+            return line_fail(out, msg);
+        default:
+            snprintf(msg, sizeof msg, "the heartbeat of agent %s did not answer 200 (%s)", id, why);
+            return line_fail(out, msg);
+        }
     }
-    if (o.error != HTTP_ERR_NONE || o.status != 200) {
-        snprintf(msg, sizeof msg, "the heartbeat of agent %s did not answer 200 (%s)", id,
-                 http_once_describe(&o, why, sizeof why));
-        return line_fail(out, msg);
-    }
-    line_ok(out, "agent %s exists (heartbeat answered 200)%s", id, "");
+    if (interrupt_count() > 0)
+        return line_fail(out, "interrupted");
+    if (out)
+        fprintf(out,
+                "pre-flight: ok: %u agents sampled across the shard exist (the first's heartbeat "
+                "answered 200)\n",
+                n);
     return 0;
 }
 
@@ -191,7 +303,7 @@ int preflight_run(const struct preflight_input *in, FILE *out)
         check_key(in, out, hdr_get) == 0 && interrupt_count() == 0) {
         rc = 0;
         if (in->check_agent)
-            rc = check_agent(in, out, hdr_post);
+            rc = check_agents(in, out, &(struct agent_hdrs){hdr_get, hdr_post});
         else if (out)
             fprintf(out, "pre-flight: skipped: agent existence (--register creates them)\n");
     }
@@ -200,6 +312,25 @@ int preflight_run(const struct preflight_input *in, FILE *out)
     parse_secret_free(hdr_get);
     parse_secret_free(hdr_post);
     return rc;
+}
+
+bool preflight_target_is_refserver(const struct preflight_input *in)
+{
+    char path[AGENT_PATH_BYTES];
+    struct http_once o;
+    snprintf(path, sizeof path, "%s/api/v1/version", in->set->base_path);
+    http_once(in->conn, "GET", path, NULL, NULL, &o);
+    bool refserver = false;
+    json_object *v, *root = o.error == HTTP_ERR_NONE && o.status == 200 && o.body
+                                ? json_tokener_parse(o.body)
+                                : NULL;
+    if (root && json_object_object_get_ex(root, "version", &v) &&
+        json_object_is_type(v, json_type_string))
+        refserver = strncmp(json_object_get_string(v), PREFLIGHT_REFSERVER_VERSION,
+                            strlen(PREFLIGHT_REFSERVER_VERSION)) == 0;
+    json_object_put(root);
+    http_once_release(&o);
+    return refserver;
 }
 
 void preflight_plan(const struct preflight_input *in, FILE *out)
@@ -211,7 +342,8 @@ void preflight_plan(const struct preflight_input *in, FILE *out)
             "(GET %s/api/v1/auth/check)",
             in->set->base_path, in->target_text, in->set->base_path);
     if (in->check_agent)
-        fprintf(out, "; that agent %s exists (one heartbeat)\n", id);
+        fprintf(out, "; that agents exist: %s and up to %u across the shard (one heartbeat each)\n",
+                id, PREFLIGHT_AGENT_SAMPLE - 1);
     else
         fprintf(out, "; agents are created first (--register)\n");
     uint64_t need, have;

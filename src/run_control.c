@@ -153,7 +153,7 @@ static void report_interval(struct control *k)
     uint64_t n429, answered;
     run_count_429(k->iv, &n429, &answered);
     if (!k->hint_shown && answered > 0 && (double)n429 > RUN_429_HINT_SHARE * (double)answered) {
-        run_print_429_hint(n429, answered);
+        run_print_429_hint(n429, answered, c->target_is_refserver);
         k->hint_shown = true;
     }
     metrics_reset(k->iv);

@@ -57,6 +57,7 @@ struct run_ctx {
     bool output_lost;                /* an output failed (reported): the run exits 1 */
     struct run_result result;        /* interruption and drain (run_control), status (run_report) */
     uint64_t pre_in_flight;          /* registration requests a signal left unanswered */
+    bool target_is_refserver; /* the server is fleetsim-target (its /api/v1/version says so) */
     time_t started_at, ended_at;
     uint64_t start_ns, end_ns;
 };
@@ -113,7 +114,9 @@ void run_output_lost(struct run_ctx *c, const char *option, const char *path, in
 /* Sum of 429 answers and of all answers over the series of m. */
 void run_count_429(const struct metrics *m, uint64_t *n429, uint64_t *answered);
 
-/* The per-IP limiter hint (stderr), printed at most once per run by the callers. */
-void run_print_429_hint(uint64_t n429, uint64_t answered);
+/* The per-IP limiter hint (stderr), printed at most once per run by the callers; it names the
+ * knob of the server that answered: fleetsim-target's --rate-limit when refserver, else
+ * certctl's. */
+void run_print_429_hint(uint64_t n429, uint64_t answered, bool refserver);
 
 #endif

@@ -31,15 +31,20 @@ void run_count_429(const struct metrics *m, uint64_t *n429, uint64_t *answered)
     }
 }
 
-void run_print_429_hint(uint64_t n429, uint64_t answered)
+void run_print_429_hint(uint64_t n429, uint64_t answered, bool refserver)
 {
+    const char *knob =
+        refserver ? "the server is fleetsim-target (its /api/v1/version says so), whose limiter "
+                    "counts per client IP (--rate-limit, 50/s and burst 100 by default): start it "
+                    "with --rate-limit off or a higher N/s"
+                  : "certctl's rate limiter counts per client IP (50 req/s, burst 100 by "
+                    "default), so one fleetsim address shares one bucket: disable it "
+                    "(CERTCTL_RATE_LIMIT_ENABLED=false), raise it";
     fprintf(stderr,
             "fleetsim: hint: %.1f %% of answers were 429 Too Many Requests (%" PRIu64 " of %" PRIu64
-            "). certctl's rate limiter counts per client IP (50 req/s, burst 100 by default), "
-            "so one fleetsim address shares one bucket: disable it "
-            "(CERTCTL_RATE_LIMIT_ENABLED=false), raise it, or spread the fleet over addresses "
-            "with --source-ips (e.g. 127.0.0.2-127.0.0.254 on loopback)\n",
-            100.0 * (double)n429 / (double)answered, n429, answered);
+            "). %s, or spread the fleet over addresses with --source-ips (e.g. "
+            "127.0.0.2-127.0.0.254 on loopback)\n",
+            100.0 * (double)n429 / (double)answered, n429, answered, knob);
 }
 
 /* A run without agents (or whose actors never ran) still says its seed after the engine's
@@ -241,7 +246,7 @@ int run_report(struct run_ctx *c)
     run_count_429(m, &n429, &answered);
     if (c->cfg.report_interval_ns == 0 && answered > 0 &&
         (double)n429 > RUN_429_HINT_SHARE * (double)answered)
-        run_print_429_hint(n429, answered);
+        run_print_429_hint(n429, answered, c->target_is_refserver);
     char line[512];
     fprintf(out, "%s\n", run_result_line(&c->result, line, sizeof line));
     close_interval_log(c);

@@ -5,6 +5,8 @@
  * hold heartbeats back are server_slow (the wait is the server's, not fleetsim's lag); a fleetsim
  * starved of CPU (pinned to one core beside busy loops) is client_saturated, result invalid, exit
  * 98; an honest run against a healthy target passes. Every summary's accounting identity holds.
+ * Pre-flight names the first missing agent of a fleet larger than the server's, and the 429
+ * hint names the knob of the server that answered.
  * Skipped (77) when FLEETSIM_UNIT_ONLY=1. */
 #include <check.h>
 #include <sched.h>
@@ -106,11 +108,17 @@ static void run_free(struct run *r)
     json_object_put(r->sum);
 }
 
-static void target_up(struct procs_target *t, const char *fault)
+/* fleetsim-target with agents seeded and one --fault (NULL: none). */
+static void target_up_with(struct procs_target *t, const char *agents, const char *fault)
 {
-    const char *args[] = {"--plain", "--rate-limit", "off", "--seed-agents", "100", "--api-key",
+    const char *args[] = {"--plain", "--rate-limit", "off", "--seed-agents", agents, "--api-key",
                           API_KEY,   fault,          NULL};
     ck_assert_int_eq(procs_target_start(t, args), 0);
+}
+
+static void target_up(struct procs_target *t, const char *fault)
+{
+    target_up_with(t, "100", fault);
 }
 
 /* Polls stalled for a minute: the heartbeats queued behind them and the polls themselves are
@@ -160,7 +168,7 @@ END_TEST
 START_TEST(test_starved_fleetsim_is_client_saturated)
 {
     struct procs_target t;
-    target_up(&t, NULL);
+    target_up_with(&t, "2000", NULL);
     pid_t spin[SPINNERS];
     for (int i = 0; i < SPINNERS; i++) {
         spin[i] = fork();
@@ -226,6 +234,46 @@ START_TEST(test_healthy_run_passes)
 }
 END_TEST
 
+/* 6,000 agents against the 5,000 the server has: pre-flight samples the whole fleet, exits 1
+ * before any load and names the first missing agent (and the last one that exists). */
+START_TEST(test_preflight_names_first_missing_agent)
+{
+    struct procs_target t;
+    target_up_with(&t, "5000", NULL);
+    const char *args[] = {"--url",      t.url, "--agents", "6000", "--conn", "pool:8",
+                          "--duration", "5s",  "--seed",   "77",   NULL};
+    struct procs_output *o = calloc(1, sizeof *o);
+    setenv("CERTCTL_API_KEY", API_KEY, 1);
+    ck_assert(procs_exec("fleetsim", args, RUN_TIMEOUT_MS, o));
+    procs_target_stop(&t, SIGTERM);
+    ck_assert_msg(o->status == 1, "exit %d: %s", o->status, o->errb);
+    ck_assert_ptr_nonnull(strstr(o->errb, "agent ag-loadtest-05001 does not exist in the server "
+                                          "(the first missing one found; ag-loadtest-05000 "
+                                          "exists)"));
+    ck_assert_ptr_null(strstr(o->out, "accounting:")); /* no load */
+    free(o);
+}
+END_TEST
+
+/* fleetsim-target's limiter at 5/s under 20 agents every 200 ms: most answers are 429, and the
+ * hint names the target's own knob (it identifies itself in /api/v1/version), not certctl's. */
+START_TEST(test_429_hint_names_the_servers_knob)
+{
+    struct procs_target t;
+    const char *targs[] = {"--plain", "--rate-limit", "5/s",   "--seed-agents",
+                           "20",      "--api-key",    API_KEY, NULL};
+    ck_assert_int_eq(procs_target_start(&t, targs), 0);
+    const char *more[] = {NULL};
+    struct run r;
+    fleet_run(&r, t.url, "20", "200ms", "0", "3s", more, -1);
+    procs_target_stop(&t, SIGTERM);
+    ck_assert_ptr_nonnull(strstr(r.out, "the server is fleetsim-target"));
+    ck_assert_ptr_nonnull(strstr(r.out, "--rate-limit off"));
+    ck_assert_ptr_null(strstr(r.out, "CERTCTL_RATE_LIMIT_ENABLED"));
+    run_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     if (testenv_unit_only())
@@ -237,5 +285,7 @@ int main(void)
     tcase_add_test(tc, test_slow_polls_are_server_slow);
     tcase_add_test(tc, test_starved_fleetsim_is_client_saturated);
     tcase_add_test(tc, test_healthy_run_passes);
+    tcase_add_test(tc, test_preflight_names_first_missing_agent);
+    tcase_add_test(tc, test_429_hint_names_the_servers_knob);
     return testenv_run(s);
 }
