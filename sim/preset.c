@@ -34,6 +34,7 @@ static const struct preset presets[] = {
                 "http_req_duration{scenario:agent-storm,endpoint:" SIM_EP_NAME_HEARTBEAT
                 "}:p(95)<500",
                 "http_req_failed{scenario:agent-storm}:rate<0.001",
+                "unserved_requests{scenario:agent-storm}:rate<0.01",
                 NULL,
             },
     },
@@ -62,6 +63,7 @@ static const struct preset presets[] = {
                 "}:p(95)<2000",
                 "http_req_failed{scenario:bulk-renewal,endpoint:" SIM_EP_NAME_BULK_RENEW
                 "}:rate<0.01",
+                "unserved_requests{scenario:bulk-renewal}:rate<0.01",
                 NULL,
             },
     },
@@ -86,6 +88,7 @@ static const struct preset presets[] = {
                 "http_req_duration{scenario:acme-burst,endpoint:" SIM_EP_NAME_ACME_RENEWAL_INFO
                 "}:p(95)<800",
                 "http_req_5xx{scenario:acme-burst}:rate<0.001",
+                "unserved_requests{scenario:acme-burst}:rate<0.01",
                 NULL,
             },
     },
@@ -126,6 +129,7 @@ static const struct preset presets[] = {
                 "http_req_duration{scenario:fleet,endpoint:" SIM_EP_NAME_ACME_RENEWAL_INFO
                 "}:p(95)<800",
                 "http_req_5xx{scenario:fleet,actor:acme}:rate<0.001",
+                "unserved_requests{scenario:fleet}:rate<0.01",
                 NULL,
             },
     },

@@ -476,13 +476,17 @@ START_TEST(test_preset_and_options)
     ck_assert(p->has_bulk_rate && p->bulk_rate_per_s == 5.0);
     ck_assert(p->has_bulk_batch && p->bulk_batch == 50);
     ck_assert(p->has_poll && p->poll_ns == 30 * S_NS);
-    ck_assert_uint_eq(preset_threshold_count(p), 3);
+    ck_assert_uint_eq(preset_threshold_count(p), 4);
     for (size_t i = 0; i < preset_threshold_count(p); i++) {
         struct threshold t;
         char err[512];
         ck_assert_msg(threshold_parse(p->thresholds[i], &t, err, sizeof err) == 0, "%s", err);
-        ck_assert_ptr_nonnull(
-            strstr(p->thresholds[i], "scenario:bulk-renewal,endpoint:bulk_renew"));
+        if (i < 3) /* the campaign's; then the release gate on unserved ticks */
+            ck_assert_ptr_nonnull(
+                strstr(p->thresholds[i], "scenario:bulk-renewal,endpoint:bulk_renew"));
+        else
+            ck_assert_str_eq(p->thresholds[i],
+                             "unserved_requests{scenario:bulk-renewal}:rate<0.01");
     }
     struct run_config cfg;
     char err[512];
@@ -495,7 +499,7 @@ START_TEST(test_preset_and_options)
     ck_assert_uint_eq(cfg.agents, 5000);
     ck_assert_uint_eq(cfg.poll_ns, 30 * S_NS);
     ck_assert_uint_eq(cfg.duration_ns, 300 * S_NS);
-    ck_assert_uint_eq(cfg.n_thresholds, 3);
+    ck_assert_uint_eq(cfg.n_thresholds, 4);
     options_free(&cfg);
     /* explicit options win over the preset; the config JSON carries them */
     ck_assert_int_eq(

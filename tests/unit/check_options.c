@@ -732,7 +732,7 @@ START_TEST(presets_fill_unset_options)
     ck_assert_uint_eq(cfg.ramp_ns, 45 * SEC);
     ck_assert(!options_explicit(&cfg, RUN_OPT_POLL));
     ck_assert(!options_explicit(&cfg, RUN_OPT_THRESHOLD));
-    ck_assert_uint_eq(cfg.n_thresholds, 3);
+    ck_assert_uint_eq(cfg.n_thresholds, 4);
     for (size_t i = 0; i < cfg.n_thresholds; i++) {
         ck_assert(strstr(cfg.threshold_specs[i], "scenario:agent-storm") != NULL);
         ck_assert_str_eq(cfg.thresholds[i].spec, cfg.threshold_specs[i]);
@@ -744,7 +744,7 @@ START_TEST(presets_fill_unset_options)
                      0);
     ck_assert_uint_eq(cfg.agents, 100);
     ck_assert_uint_eq(cfg.poll_ns, 10 * SEC);
-    ck_assert_uint_eq(cfg.n_thresholds, 4);
+    ck_assert_uint_eq(cfg.n_thresholds, 5);
     ck_assert_str_eq(cfg.threshold_specs[0], "http_reqs:count>1"); /* the user's come first */
     options_free(&cfg);
 
@@ -776,7 +776,7 @@ START_TEST(acme_options_and_presets)
     ck_assert_uint_eq(cfg.duration_ns, 300 * SEC);
     ck_assert_str_eq(cfg.acme_profile, "prof-loadtest");
     ck_assert_ptr_null(cfg.acme_directory_url);
-    ck_assert_uint_eq(cfg.n_thresholds, 4);
+    ck_assert_uint_eq(cfg.n_thresholds, 5);
     for (size_t i = 0; i < cfg.n_thresholds; i++)
         ck_assert(strstr(cfg.threshold_specs[i], "scenario:acme-burst") != NULL);
     ck_assert(!options_explicit(&cfg, RUN_OPT_ACME_CLIENTS));
@@ -796,7 +796,7 @@ START_TEST(acme_options_and_presets)
     ck_assert_int_eq(cfg.acme_mode, ACME_MODE_ORDER);
     ck_assert_uint_eq(cfg.certs, 10000);
     ck_assert(cfg.bulk_rate_per_s > 4.99 && cfg.bulk_rate_per_s < 5.01);
-    ck_assert_uint_eq(cfg.n_thresholds, 9);
+    ck_assert_uint_eq(cfg.n_thresholds, 10);
     for (size_t i = 0; i < cfg.n_thresholds; i++)
         ck_assert(strstr(cfg.threshold_specs[i], "scenario:fleet") != NULL);
     options_free(&cfg);
@@ -845,7 +845,7 @@ START_TEST(scenario_file_and_list)
     ck_assert(cfg.jitter_pct == 5.0);
     ck_assert_uint_eq(cfg.duration_ns, 300 * SEC); /* agent-storm's */
     ck_assert(options_given(&cfg, RUN_OPT_JITTER) && !options_explicit(&cfg, RUN_OPT_JITTER));
-    ck_assert_uint_eq(cfg.n_thresholds, 1 + 3);
+    ck_assert_uint_eq(cfg.n_thresholds, 1 + 4);
     ck_assert_str_eq(cfg.threshold_specs[0], "http_reqs{scenario:nightly-test}:count>0");
     ck_assert_str_eq(options_actor_scenario(&cfg, OPTIONS_ACTOR_AGENTS), "nightly-test");
     options_free(&cfg);

@@ -485,7 +485,7 @@ START_TEST(file_equals_preset)
     assert_same_load(&f, &p);
     ck_assert_uint_eq(f.agents, 40); /* explicit wins over both */
     ck_assert_uint_eq(f.scenario_mask, p.scenario_mask);
-    ck_assert_uint_eq(p.n_thresholds, 3);
+    ck_assert_uint_eq(p.n_thresholds, 4);
     ck_assert_uint_eq(f.n_thresholds, 0);
     options_free(&f);
     options_free(&p);
@@ -525,7 +525,7 @@ START_TEST(explicit_options_win)
     ck_assert_str_eq(options_actor_scenario(&cfg, OPTIONS_ACTOR_AGENTS), "a");
     ck_assert_str_eq(options_actor_scenario(&cfg, OPTIONS_ACTOR_OPERATOR), "bulk-renewal");
     ck_assert_str_eq(options_actor_scenario(&cfg, OPTIONS_ACTOR_ACME), "acme-burst");
-    ck_assert_uint_eq(cfg.n_thresholds, 4 + 1 + 3);
+    ck_assert_uint_eq(cfg.n_thresholds, 5 + 1 + 4);
     options_free(&cfg);
 
     /* without a ramp in the file, the ramp follows the file's heartbeat */
