@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/exit_status.h"
 
 static const char *const status_names[RUN_STATUS_COUNT] = {"passed", "thresholds_failed", "aborted",
                                                            "invalid", "interrupted"};

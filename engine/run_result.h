@@ -12,6 +12,8 @@
 
 #include <json-c/json.h>
 
+#include "engine/exit_status.h"
+
 enum run_status {
     RUN_STATUS_PASSED = 0,        /* every threshold passed (or none was set) */
     RUN_STATUS_THRESHOLDS_FAILED, /* a threshold failed at the end */
