@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 static const char *const status_names[RUN_STATUS_COUNT] = {"passed", "thresholds_failed", "aborted",
                                                            "invalid", "interrupted"};
 static const char *const verdict_names[RUN_VERDICT_COUNT] = {"kept_up", "server_slow",
