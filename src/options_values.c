@@ -512,7 +512,7 @@ int optval_saturation_cpu(void *ctx, int id, char *arg, char *reason, size_t n)
     struct run_config *cfg = ctx;
     (void)id;
     return parse_percent(arg, 1, 100, &cfg->saturation_cpu_pct, reason, n) ? CMDLINE_BAD
-                                                                             : CMDLINE_OK;
+                                                                           : CMDLINE_OK;
 }
 
 int optval_certs(void *ctx, int id, char *arg, char *reason, size_t n)
