@@ -15,17 +15,17 @@
 
 /* The engine's own metric names: the request metrics of every series. Actors' own metrics
  * (counters, rates, trends) are named by the caller and registered (engine/metric_names.h). */
-#define METRIC_HTTP_REQ_DURATION "http_req_duration" /* trend: done - intended */
-#define METRIC_HTTP_REQ_SERVICE "http_req_service"   /* trend: done - sent */
-#define METRIC_HTTP_REQ_LAG "http_req_lag"           /* trend: sent - ready */
-#define METRIC_HTTP_REQ_WAIT "http_req_wait"         /* trend: ready - intended */
-#define METRIC_HTTP_REQ_CONNECTING "http_req_connecting" /* trend: TCP connect */
+#define METRIC_HTTP_REQ_DURATION "http_req_duration"               /* trend: done - intended */
+#define METRIC_HTTP_REQ_SERVICE "http_req_service"                 /* trend: done - sent */
+#define METRIC_HTTP_REQ_LAG "http_req_lag"                         /* trend: sent - ready */
+#define METRIC_HTTP_REQ_WAIT "http_req_wait"                       /* trend: ready - intended */
+#define METRIC_HTTP_REQ_CONNECTING "http_req_connecting"           /* trend: TCP connect */
 #define METRIC_HTTP_REQ_TLS_HANDSHAKING "http_req_tls_handshaking" /* trend: TLS handshake */
-#define METRIC_HTTP_REQ_FAILED "http_req_failed"     /* rate over completed requests */
-#define METRIC_HTTP_REQ_5XX "http_req_5xx"           /* rate of 5xx among answered */
-#define METRIC_HTTP_REQS "http_reqs"                 /* counter: completed requests */
-#define METRIC_HTTP_429 "http_429"                   /* counter */
-#define METRIC_DROPPED_REQUESTS "dropped_requests"   /* counter */
+#define METRIC_HTTP_REQ_FAILED "http_req_failed"         /* rate over completed requests */
+#define METRIC_HTTP_REQ_5XX "http_req_5xx"               /* rate of 5xx among answered */
+#define METRIC_HTTP_REQS "http_reqs"                     /* counter: completed requests */
+#define METRIC_HTTP_429 "http_429"                       /* counter */
+#define METRIC_DROPPED_REQUESTS "dropped_requests"       /* counter */
 #define METRIC_UNANSWERED_REQUESTS "unanswered_requests" /* counter: failed, never answered */
 #define METRIC_UNSERVED_REQUESTS "unserved_requests"     /* rate: dropped over scheduled */
 

@@ -55,7 +55,7 @@ enum sim_endpoint {
 };
 
 /* Actor metrics a threshold may judge, besides the operator's counters (sim/operator.h). */
-#define METRIC_CAMPAIGN_DURATION "campaign_duration"               /* trend, operator */
+#define METRIC_CAMPAIGN_DURATION "campaign_duration" /* trend, operator */
 #define METRIC_AGENT_BUSY "agent_busy" /* trend, agent: its own deliberate waits (key making) */
 #define METRIC_ACME_ORDERS_COMPLETED "acme_orders_completed"       /* counter, acme */
 #define METRIC_ACME_PROBLEMS "acme_problems"                       /* counter, tag problem */

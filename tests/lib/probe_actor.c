@@ -60,7 +60,7 @@ static void on_answer(const struct http_result *res, void *arg)
 {
     struct probe *p = arg;
     bool ok = res->error == HTTP_ERR_NONE && res->status == 200;
-    agent_record_result(p->s, res, ok);
+    agent_record_result(p->s, res, ok, 0);
     p->answered_200 += ok;
 }
 
