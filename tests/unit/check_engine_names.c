@@ -128,7 +128,9 @@ static void scan_text(const char *text, const char *where, bool c_source, char *
     for (size_t i = 0; i < metric_names_metric_count(); i++) {
         const struct metric_name *m = metric_names_metric_at(i);
         if (metric_names_metric(m->name) != m || strncmp(m->name, "http_", 5) == 0 ||
-            strcmp(m->name, METRIC_DROPPED_REQUESTS) == 0)
+            strcmp(m->name, METRIC_DROPPED_REQUESTS) == 0 ||
+            strcmp(m->name, METRIC_UNANSWERED_REQUESTS) == 0 ||
+            strcmp(m->name, METRIC_UNSERVED_REQUESTS) == 0)
             continue; /* the engine's own */
         check_name(&f, where, m->name, report);
         if (m->extra_tag)
