@@ -41,108 +41,9 @@ done
 command -v python3 >/dev/null || { echo "fleet_bench: python3 is needed" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/fleet_bench.XXXXXX)
-TARGET_PID=""
-FLEET_PID=""
-cleanup() {
-    [ -n "$FLEET_PID" ] && kill "$FLEET_PID" 2>/dev/null || true
-    [ -n "$TARGET_PID" ] && kill "$TARGET_PID" 2>/dev/null || true
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# start_target AGENTS plain|tls: sets TARGET_PID, URL and CACERT_ARGS
-start_target() {
-    local n=$1 mode=$2 extra=()
-    [ "$mode" = plain ] && extra=(--plain)
-    "$TARGET" --listen 127.0.0.1:0 --rate-limit off --seed-agents "$n" --api-key "$KEY" \
-        "${extra[@]}" >"$WORK/target.log" 2>&1 &
-    TARGET_PID=$!
-    URL=$(target_url "$WORK/target.log") ||
-        { echo "fleet_bench: fleetsim-target did not start" >&2; cat "$WORK/target.log" >&2; exit 1; }
-    CACERT_ARGS=()
-    if [ "$mode" = tls ]; then
-        CACERT_ARGS=(--cacert "$(grep -o '/[^ ]*ca\.pem' "$WORK/target.log" | head -1)")
-    fi
-}
-
-stop_target() {
-    kill "$TARGET_PID" 2>/dev/null || true
-    wait "$TARGET_PID" 2>/dev/null || true
-    TARGET_PID=""
-}
-
-heartbeats_answered() {
-    python3 - "$URL" <<'EOF'
-import json, ssl, sys, urllib.request
-ctx = ssl._create_unverified_context()
-with urllib.request.urlopen(sys.argv[1] + "/_target/stats", context=ctx, timeout=30) as r:
-    print(json.load(r)["requests"].get("heartbeat", {}).get("200", 0))
-EOF
-}
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# voluntary + involuntary context switches of every thread of process $1 (its wake-ups)
-wakeups() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}'; }
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-
-# lag_ms SUMMARY_JSON: prints "p50 p99" of the heartbeats' http_req_lag (ms)
-lag_ms() {
-    python3 - "$1" <<'EOF'
-import json, sys
-for s in json.load(open(sys.argv[1]))["series"]:
-    if s["metric"] == "http_req_lag" and s["tags"].get("endpoint") == "heartbeat":
-        print(s["p50"], s["p99"])
-        break
-else:
-    print("n/a n/a")
-EOF
-}
-
-# ramp_s AGENTS MODE: the ramp (s) over which the fleet's connections open. A TLS handshake
-# costs the client 1-2 ms of CPU: ramp at most ~400 per second, so the handshakes leave the
-# loop time for the heartbeats (lag)
-ramp_s() {
-    local ramp=5
-    [ "$2" = tls ] && [ $(($1 / 400)) -gt $ramp ] && ramp=$(($1 / 400))
-    echo "$ramp"
-}
-
-# window PID WARMUP_S: sleeps WARMUP_S, then counts heartbeats answered, PID's CPU and wake-ups
-# over WINDOW_S; prints "rss_kib cpu_us_per_heartbeat heartbeats_in_window wakeups_per_heartbeat"
-window() {
-    local pid=$1 hb0 cpu0 wk0 hb1 cpu1 wk1 rss
-    sleep "$2"
-    hb0=$(heartbeats_answered); cpu0=$(cpu_ticks "$pid"); wk0=$(wakeups "$pid")
-    sleep "$WINDOW_S"
-    hb1=$(heartbeats_answered); cpu1=$(cpu_ticks "$pid"); rss=$(rss_kib "$pid")
-    wk1=$(wakeups "$pid")
-    python3 -c "
-hb = $hb1 - $hb0
-cpu_us = ($cpu1 - $cpu0) * 1e6 / $(getconf CLK_TCK)
-print($rss, round(cpu_us / hb, 1) if hb > 0 else 'n/a', hb,
-      round(($wk1 - $wk0) / hb, 2) if hb > 0 else 'n/a')"
-}
-
-# measure AGENTS MODE [FLEETSIM OPTIONS...]: prints "rss_kib cpu_us_per_heartbeat
-# heartbeats_in_window lag_p50 lag_p99 wakeups_per_heartbeat"
-measure() {
-    local n=$1 mode=$2
-    shift 2
-    local ramp; ramp=$(ramp_s "$n" "$mode")
-    local duration=$((ramp + 3 + WINDOW_S + 2))
-    start_target "$n" "$mode"
-    CERTCTL_API_KEY=$KEY "$FLEETSIM" --url "$URL" "${CACERT_ARGS[@]}" --agents "$n" \
-        --heartbeat "${HEARTBEAT_S}s" --ramp "${ramp}s" --poll 0 --duration "${duration}s" \
-        --report-interval 0 --summary-json "$WORK/summary.json" -q "$@" >"$WORK/fleet.out" 2>&1 &
-    FLEET_PID=$!
-    local rss cpu hb wk
-    read -r rss cpu hb wk <<<"$(window "$FLEET_PID" $((ramp + 3)))"
-    wait "$FLEET_PID" || { echo "fleet_bench: fleetsim failed:" >&2; tail -20 "$WORK/fleet.out" >&2; exit 1; }
-    FLEET_PID=""
-    stop_target
-    echo "$rss $cpu $hb $(lag_ms "$WORK/summary.json") $wk"
-}
+BENCH=fleet_bench
+. "$(dirname "$0")/fleet_lib.sh"
+trap bench_cleanup EXIT
 
 # run_wrk AGENTS RAMP_S: starts the wrk peer in the background. wrk, one thread as fleetsim's
 # default, one keep-alive TLS connection per agent, sends the same heartbeat at the same rate
@@ -191,14 +92,6 @@ peer_line() {
     read -r _ peer_cpu peer_hb _ _ peer_wk <<<"$(median "$@")"
     python3 -c "
 print('tls %s agents: peer %s: %s us/heartbeat, %s wake-ups/heartbeat, %s heartbeats in the window (fleetsim %s); fleetsim %s us: ratio fleetsim/peer %.2f' % ('$n', '$name', '$peer_cpu', '$peer_wk', '$peer_hb', '$fleet_hb', '$fleet_cpu', float('$fleet_cpu') / float('$peer_cpu')))"
-}
-
-# median MEASURE ARGS...: runs MEASURE (measure or measure_peer) REPEAT times; prints the run
-# with the median CPU per heartbeat (this VM's CPU figures vary by +/- 20 % from run to run)
-median() {
-    local runs=()
-    for _ in $(seq "$REPEAT"); do runs+=("$("$@")"); done
-    printf '%s\n' "${runs[@]}" | sort -g -k2,2 | sed -n "$(( (REPEAT + 1) / 2 ))p"
 }
 
 echo "fleet_bench: fleetsim's RSS per agent and CPU per heartbeat (per-agent connections,"
