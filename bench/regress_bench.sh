@@ -79,13 +79,14 @@ EOF
 # instructions PROGRAM MODE: fleetsim PROGRAM under callgrind against a fresh target; prints
 # "instructions_per_heartbeat answered_heartbeats" (instructions outside run_report)
 instructions() {
-    local prog=$1 mode=$2
+    local prog=$1 mode=$2 rc=0
     start_target "$CG_AGENTS" "$mode"
     CERTCTL_API_KEY=$KEY valgrind --tool=callgrind --toggle-collect=run_report --collect-atstart=yes \
         --callgrind-out-file="$WORK/cg.out" \
         "$prog" --url "$URL" "${CACERT_ARGS[@]}" --agents "$CG_AGENTS" \
         --heartbeat "$CG_HEARTBEAT" --ramp 1s --poll 0 --duration "${CG_DURATION_S}s" \
-        --seed 1 --report-interval 0 --summary-json "$WORK/cg.json" -q >"$WORK/cg.log" 2>&1 ||
+        --seed 1 --report-interval 0 --summary-json "$WORK/cg.json" -q >"$WORK/cg.log" 2>&1 || rc=$?
+    fleetsim_ran "$rc" ||
         { echo "$BENCH: $prog under callgrind failed:" >&2; tail -20 "$WORK/cg.log" >&2; exit 1; }
     stop_target
     local ir hb
