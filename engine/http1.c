@@ -219,7 +219,7 @@ static bool feed(struct http_conn *c, const char *data, size_t n)
         return false;
     call->base.answered_ns = arrived;
     /* bytes beyond the response answer no request: drop the connection */
-    bool extra = used < n || c->tr.ops->pending_data(&c->tr);
+    bool extra = used < n || transport_pending_data(&c->tr);
     hconn_finish(c, HTTP_ERR_NONE, extra || !http_parser_keep_alive(p));
     return true;
 }
@@ -247,7 +247,7 @@ static enum http_readable read_response(struct http_conn *c)
             if (feed(c, buf, n))
                 return HTTP_READ_ENDED;
             /* a short read emptied the socket; the transport may still hold further records */
-            if (n < sizeof buf && !c->tr.ops->readable(&c->tr))
+            if (n < sizeof buf && !transport_readable(&c->tr))
                 return HTTP_READ_WAIT;
             break;
         case TRANSPORT_WANT_READ:
@@ -278,9 +278,8 @@ static void idle_read(struct http_conn *c)
             hconn_close(c);
             return;
         }
-        if (!c->tr.ops->readable(&c->tr)) {
-            if (c->tr.ops->idle) /* a session ticket re-created the write buffer */
-                c->tr.ops->idle(&c->tr);
+        if (!transport_readable(&c->tr)) {
+            transport_idle(&c->tr); /* a session ticket re-created the write buffer */
             return;
         }
     }

@@ -22,6 +22,16 @@
 static void on_io(evutil_socket_t fd, short what, void *arg);
 static void on_tmo(evutil_socket_t fd, short what, void *arg);
 
+static const struct http_proto *const protocols[] = {
+    [HTTP_PROTO_1_1] = &http1_proto,
+};
+
+/* The connection's protocol table. */
+static const struct http_proto *proto_of(const struct http_conn *c)
+{
+    return protocols[c->proto];
+}
+
 const char *http_error_name(enum http_error e)
 {
     static const char *const names[HTTP_ERR_COUNT] = {"none",    "connect",  "tls",       "closed",
@@ -70,10 +80,9 @@ struct http_conn *http_conn_new(struct event_base *base, const struct http_conn_
     struct http_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    c->base = base;
     c->cfg = cfg;
-    c->proto = &http1_proto;
-    transport_init(&c->tr, cfg->ssl_ctx ? &transport_tls : &transport_plain);
+    c->proto = HTTP_PROTO_1_1;
+    transport_init(&c->tr, cfg->ssl_ctx ? TRANSPORT_TLS : TRANSPORT_PLAIN);
     c->src = cfg->source_ipv4;
     c->bind_src = cfg->bind_source;
     c->state = HC_IDLE;
@@ -91,7 +100,7 @@ void http_conn_set_source_ipv4(struct http_conn *conn, const struct in_addr *src
 
 bool http_conn_busy(const struct http_conn *conn)
 {
-    return conn->proto->in_flight(conn) > 0;
+    return proto_of(conn)->in_flight(conn) > 0;
 }
 
 bool http_conn_is_open(const struct http_conn *conn)
@@ -108,7 +117,7 @@ void hconn_want(struct http_conn *c, short what)
     c->io_what = what;
     if (!what)
         return;
-    event_assign(&c->io, c->base, c->tr.fd, what | EV_PERSIST, on_io, c);
+    event_assign(&c->io, event_get_base(&c->tmo), c->tr.fd, what | EV_PERSIST, on_io, c);
     event_add(&c->io, NULL);
 }
 
@@ -117,7 +126,7 @@ void hconn_want(struct http_conn *c, short what)
 static void close_transport(struct http_conn *c, bool clean)
 {
     hconn_want(c, 0);
-    c->tr.ops->close(&c->tr, clean);
+    transport_close(&c->tr, clean);
     c->write_blocked = c->read_wants_write = false;
     c->state = HC_IDLE;
 }
@@ -147,8 +156,7 @@ void hconn_finish(struct http_conn *c, enum http_error err, bool close_after)
         c->state = HC_READY;
         c->write_blocked = c->read_wants_write = false;
         hconn_want(c, EV_READ);
-        if (c->tr.ops->idle)
-            c->tr.ops->idle(&c->tr);
+        transport_idle(&c->tr);
     }
     struct http_result res = {
         .error = err,
@@ -186,7 +194,7 @@ void hconn_arm_deadline(struct http_conn *c)
     if (t != c->tmo_for_ns) {
         struct timeval tv = {.tv_sec = (time_t)(t / CLOCK_NS_PER_S),
                              .tv_usec = (suseconds_t)(t % CLOCK_NS_PER_S / CLOCK_NS_PER_US)};
-        const struct timeval *common = event_base_init_common_timeout(c->base, &tv);
+        const struct timeval *common = event_base_init_common_timeout(event_get_base(&c->tmo), &tv);
         c->tmo_tv = common ? *common : tv;
         c->tmo_for_ns = t;
     }
@@ -221,7 +229,7 @@ enum transport_io hconn_write(struct http_conn *c, const void *buf, size_t len, 
                               enum http_error *kind)
 {
     enum transport_io r =
-        c->tr.ops->write(&c->tr, buf, len, done, c->call->detail, sizeof(c->call->detail));
+        transport_write(&c->tr, buf, len, done, c->call->detail, sizeof(c->call->detail));
     /* TRANSPORT_WANT_READ waits on the persistent EV_READ */
     c->write_blocked = r == TRANSPORT_WANT_WRITE;
     if (transport_failed(r))
@@ -232,7 +240,7 @@ enum transport_io hconn_write(struct http_conn *c, const void *buf, size_t len, 
 enum transport_io hconn_read(struct http_conn *c, void *buf, size_t cap, size_t *got,
                              enum http_error *kind, char *errbuf)
 {
-    enum transport_io r = c->tr.ops->read(&c->tr, buf, cap, got, errbuf, HTTP_DETAIL_LEN);
+    enum transport_io r = transport_read(&c->tr, buf, cap, got, errbuf, HTTP_DETAIL_LEN);
     c->read_wants_write = r == TRANSPORT_WANT_WRITE;
     if (transport_failed(r))
         *kind = error_kind(r);
@@ -258,10 +266,10 @@ static void go_busy(struct http_conn *c)
 {
     c->state = HC_BUSY;
     c->call->sent_ns = clock_now_ns();
-    if (!c->proto->on_writable(c))
+    if (!proto_of(c)->on_writable(c))
         return;
     hconn_want(c, c->write_blocked ? EV_READ | EV_WRITE : EV_READ);
-    if (c->tr.ops->readable(&c->tr))
+    if (transport_readable(&c->tr))
         event_active(&c->io, EV_READ, 1);
 }
 
@@ -270,7 +278,7 @@ static void handshake(struct http_conn *c)
 {
     struct transport_peer peer = peer_of(c);
     char why[HTTP_DETAIL_LEN];
-    enum transport_io r = c->tr.ops->handshake(&c->tr, &peer, why, sizeof(why));
+    enum transport_io r = transport_handshake(&c->tr, &peer, why, sizeof(why));
     switch (r) {
     case TRANSPORT_DONE:
         c->call->tls_ns = clock_now_ns() - c->call->phase_start_ns;
@@ -296,7 +304,7 @@ static void connected(struct http_conn *c)
         return;
     }
     call->connect_ns = clock_now_ns() - call->phase_start_ns;
-    if (!c->tr.ops->handshake) {
+    if (!transport_has_handshake(&c->tr)) {
         go_busy(c);
         return;
     }
@@ -308,8 +316,8 @@ static void connected(struct http_conn *c)
 void hconn_open(struct http_conn *c)
 {
     struct transport_peer peer = peer_of(c);
-    enum transport_io r = c->tr.ops->connect(&c->tr, &peer, &c->call->phase_start_ns,
-                                             c->call->detail, sizeof(c->call->detail));
+    enum transport_io r = transport_connect(&c->tr, &peer, &c->call->phase_start_ns,
+                                            c->call->detail, sizeof(c->call->detail));
     if (r != TRANSPORT_DONE) {
         hconn_defer(c, error_kind(r));
         return;
@@ -327,15 +335,15 @@ int http_conn_send(struct http_conn *conn, const struct http_request *req, http_
         return -EINVAL;
     if (conn->call)
         return -EBUSY;
-    struct http_call *call = calloc(1, conn->proto->call_size);
+    struct http_call *call = calloc(1, proto_of(conn)->call_size);
     if (!call)
         return -ENOMEM;
-    call->proto = conn->proto;
+    call->proto = proto_of(conn);
     call->cb = cb;
     call->arg = arg;
     call->intended_ns = req->intended_ns;
     conn->call = call;
-    int rc = conn->proto->submit(conn, req);
+    int rc = proto_of(conn)->submit(conn, req);
     if (rc != 0) {
         conn->call = NULL;
         free_call(call);
@@ -346,10 +354,10 @@ int http_conn_send(struct http_conn *conn, const struct http_request *req, http_
 /* Socket readiness for the request in flight: pending output first, then the response. */
 static void busy_io(struct http_conn *c, short what)
 {
-    if ((what & EV_WRITE || !c->write_blocked) && !c->proto->on_writable(c))
+    if ((what & EV_WRITE || !c->write_blocked) && !proto_of(c)->on_writable(c))
         return;
     bool want_read = (what & EV_READ) || (c->read_wants_write && (what & EV_WRITE));
-    enum http_readable r = want_read ? c->proto->on_readable(c) : HTTP_READ_WAIT;
+    enum http_readable r = want_read ? proto_of(c)->on_readable(c) : HTTP_READ_WAIT;
     if (r == HTTP_READ_ENDED)
         return;
     short need = EV_READ;
@@ -372,7 +380,7 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
         handshake(c);
         return;
     case HC_READY:
-        (void)c->proto->on_readable(c);
+        (void)proto_of(c)->on_readable(c);
         return;
     case HC_BUSY:
         busy_io(c, what);
@@ -418,7 +426,7 @@ const char *http_result_header(const struct http_result *res, const char *name)
 
 int http_conn_close(struct http_conn *conn)
 {
-    return conn->proto->close(conn);
+    return proto_of(conn)->close(conn);
 }
 
 void http_conn_free(struct http_conn *conn)
@@ -431,7 +439,6 @@ void http_conn_free(struct http_conn *conn)
     hconn_close(conn);
     if (call)
         free_call(call);
-    if (conn->tr.ops->release)
-        conn->tr.ops->release(&conn->tr);
+    transport_release(&conn->tr);
     free(conn);
 }

@@ -78,10 +78,15 @@ struct http_proto {
 /* HTTP/1.1 (engine/http1.c). */
 extern const struct http_proto http1_proto;
 
+/* The protocols, by http_conn.proto (a byte, as the transport's kind). */
+enum http_proto_id {
+    HTTP_PROTO_1_1,
+};
+
+/* A connection. Its size is a fleet's memory per agent: it holds no pointer it can do
+ * without (the event_base is the events'). */
 struct http_conn {
-    struct event_base *base;
     const struct http_conn_config *cfg;
-    const struct http_proto *proto;
     struct transport tr;
     struct http_call *call; /* the request in flight, or NULL */
     struct event io;        /* the socket, with io_what | EV_PERSIST while open */
@@ -91,6 +96,7 @@ struct http_conn {
     short io_what; /* EV_READ / EV_WRITE the io event is added with; 0 = not added */
     struct in_addr src;
     uint8_t state; /* enum http_conn_state */
+    uint8_t proto; /* enum http_proto_id */
     bool bind_src;
     bool write_blocked;    /* the pending output waits for EV_WRITE */
     bool read_wants_write; /* the transport's read asked for writability */

@@ -83,27 +83,102 @@ struct transport_ops {
     void (*release)(struct transport *t);
 };
 
-/* One connection's transport; embed it, then transport_init. */
+/* The kinds of transport, chosen once per connection. */
+enum transport_kind {
+    TRANSPORT_PLAIN, /* plain TCP */
+    TRANSPORT_TLS,   /* TLS over TCP */
+};
+
+/* One connection's transport; embed it, then transport_init. Its table is found by its kind
+ * (a byte, not a pointer: a fleet holds one per agent, and every 8 bytes are ~1 % of a plain
+ * agent's memory). */
 struct transport {
-    const struct transport_ops *ops;
     void *conn;           /* the implementation's per-connection state (TLS: the SSL), or NULL */
     SSL_SESSION *session; /* TLS: the last session, kept across reconnects for resumption */
     uint64_t rx_ns;       /* when the bytes of the last read reached the host (CLOCK_MONOTONIC) */
     int fd;               /* the socket, -1 when closed */
     bool resumed;         /* the last handshake resumed a session */
+    uint8_t kind;         /* enum transport_kind */
 };
 
-/* Plain TCP, and TLS over TCP. */
+/* The tables (engine/transport.c), by kind. */
+extern const struct transport_ops *const transport_tables[];
 extern const struct transport_ops transport_plain;
 extern const struct transport_ops transport_tls;
 
-/* Sets t up closed, with ops. */
-void transport_init(struct transport *t, const struct transport_ops *ops);
+/* Sets t up closed, of the given kind. */
+void transport_init(struct transport *t, enum transport_kind kind);
+
+/* t's table. */
+static inline const struct transport_ops *transport_ops(const struct transport *t)
+{
+    return transport_tables[t->kind];
+}
 
 /* True while t has a socket. */
 static inline bool transport_is_open(const struct transport *t)
 {
     return t->fd >= 0;
+}
+
+/* ---- calls through t's table (see struct transport_ops) ---------------------------------- */
+
+static inline enum transport_io transport_connect(struct transport *t,
+                                                  const struct transport_peer *peer,
+                                                  uint64_t *started_ns, char *why, size_t n)
+{
+    return transport_ops(t)->connect(t, peer, started_ns, why, n);
+}
+
+/* True when t has a handshake to run after the TCP connect. */
+static inline bool transport_has_handshake(const struct transport *t)
+{
+    return transport_ops(t)->handshake != NULL;
+}
+
+static inline enum transport_io
+transport_handshake(struct transport *t, const struct transport_peer *peer, char *why, size_t n)
+{
+    return transport_ops(t)->handshake(t, peer, why, n);
+}
+
+static inline enum transport_io transport_write(struct transport *t, const void *buf, size_t len,
+                                                size_t *done, char *why, size_t n)
+{
+    return transport_ops(t)->write(t, buf, len, done, why, n);
+}
+
+static inline enum transport_io transport_read(struct transport *t, void *buf, size_t cap,
+                                               size_t *got, char *why, size_t n)
+{
+    return transport_ops(t)->read(t, buf, cap, got, why, n);
+}
+
+static inline bool transport_readable(const struct transport *t)
+{
+    return transport_ops(t)->readable(t);
+}
+
+static inline bool transport_pending_data(struct transport *t)
+{
+    return transport_ops(t)->pending_data(t);
+}
+
+static inline void transport_idle(struct transport *t)
+{
+    if (transport_ops(t)->idle)
+        transport_ops(t)->idle(t);
+}
+
+static inline void transport_close(struct transport *t, bool clean)
+{
+    transport_ops(t)->close(t, clean);
+}
+
+static inline void transport_release(struct transport *t)
+{
+    if (transport_ops(t)->release)
+        transport_ops(t)->release(t);
 }
 
 /* After writability following connect: 0 when the TCP connect succeeded, else its errno. */

@@ -18,13 +18,6 @@ static bool retryable(int e)
     return e == EAGAIN || e == EWOULDBLOCK || e == EINTR;
 }
 
-void transport_init(struct transport *t, const struct transport_ops *ops)
-{
-    memset(t, 0, sizeof(*t));
-    t->ops = ops;
-    t->fd = -1;
-}
-
 enum transport_io transport_tcp_connect(struct transport *t, const struct transport_peer *peer,
                                         uint64_t *started_ns, char *why, size_t n)
 {

@@ -84,17 +84,17 @@ static enum transport_io open_transport(struct fx *f, struct transport *t,
                                         const struct transport_peer *p, char *why, size_t n)
 {
     uint64_t started = 0;
-    enum transport_io r = t->ops->connect(t, p, &started, why, n);
+    enum transport_io r = transport_connect(t, p, &started, why, n);
     if (r != TRANSPORT_DONE)
         return r;
     ck_assert_uint_gt(started, 0);
     for (int i = 0; i < ROUNDS && transport_connect_result(t) != 0; i++)
         server_round(f);
     ck_assert_int_eq(transport_connect_result(t), 0);
-    if (!t->ops->handshake)
+    if (!transport_has_handshake(t))
         return TRANSPORT_DONE;
     for (int i = 0; i < ROUNDS; i++) {
-        r = t->ops->handshake(t, p, why, n);
+        r = transport_handshake(t, p, why, n);
         if (r != TRANSPORT_WANT_READ && r != TRANSPORT_WANT_WRITE)
             return r;
         server_round(f);
@@ -111,12 +111,13 @@ static size_t request(struct fx *f, struct transport *t, char *buf, size_t cap,
     char why[128];
     size_t done = 0;
     uint64_t sent_ns = clock_now_ns();
-    ck_assert_int_eq(t->ops->write(t, req, sizeof req - 1, &done, why, sizeof why), TRANSPORT_DONE);
+    ck_assert_int_eq(transport_write(t, req, sizeof req - 1, &done, why, sizeof why),
+                     TRANSPORT_DONE);
     ck_assert_uint_eq(done, sizeof req - 1);
     size_t len = 0;
     for (int i = 0; i < ROUNDS && !strstr(buf, "body-"); i++) {
         size_t got = 0;
-        enum transport_io r = t->ops->read(t, buf + len, cap - 1 - len, &got, why, sizeof why);
+        enum transport_io r = transport_read(t, buf + len, cap - 1 - len, &got, why, sizeof why);
         if (r == TRANSPORT_DONE) {
             len += got;
             buf[len] = '\0';
@@ -139,7 +140,7 @@ static enum transport_io read_to_close(struct fx *f, struct transport *t)
     enum transport_io r = TRANSPORT_WANT_READ;
     for (int i = 0; i < ROUNDS && r == TRANSPORT_WANT_READ; i++) {
         size_t got;
-        r = t->ops->read(t, buf, sizeof buf, &got, why, sizeof why);
+        r = transport_read(t, buf, sizeof buf, &got, why, sizeof why);
         if (r == TRANSPORT_WANT_READ)
             server_round(f);
     }
@@ -151,7 +152,7 @@ static void exchange_and_close(bool tls)
     struct fx f;
     fx_up(&f, tls);
     struct transport t;
-    transport_init(&t, tls ? &transport_tls : &transport_plain);
+    transport_init(&t, tls ? TRANSPORT_TLS : TRANSPORT_PLAIN);
     ck_assert(!transport_is_open(&t));
     struct transport_peer p = peer_of(&f, "localhost");
     char why[128] = "";
@@ -162,15 +163,13 @@ static void exchange_and_close(bool tls)
     uint64_t arrival;
     request(&f, &t, buf, sizeof buf, &arrival);
     ck_assert_ptr_nonnull(strstr(buf, "HTTP/1.1 200"));
-    ck_assert(!t.ops->pending_data(&t)); /* one response, nothing beyond it */
-    if (t.ops->idle)
-        t.ops->idle(&t);
+    ck_assert(!transport_pending_data(&t)); /* one response, nothing beyond it */
+    transport_idle(&t);
     tsrv_close_all(&f.srv);
     ck_assert_int_eq(read_to_close(&f, &t), TRANSPORT_EOF);
-    t.ops->close(&t, true);
+    transport_close(&t, true);
     ck_assert(!transport_is_open(&t));
-    if (t.ops->release)
-        t.ops->release(&t);
+    transport_release(&t);
     fx_down(&f);
 }
 
@@ -192,7 +191,7 @@ START_TEST(test_tls_resumes_kept_session)
     struct fx f;
     fx_up(&f, true);
     struct transport t;
-    transport_init(&t, &transport_tls);
+    transport_init(&t, TRANSPORT_TLS);
     struct transport_peer p = peer_of(&f, "localhost");
     char why[128] = "", buf[4096] = "";
     uint64_t arrival;
@@ -200,17 +199,17 @@ START_TEST(test_tls_resumes_kept_session)
     request(&f, &t, buf, sizeof buf, &arrival); /* a TLS 1.3 ticket comes with the answer */
     for (int i = 0; i < ROUNDS && !t.session; i++) {
         server_round(&f);
-        (void)t.ops->pending_data(&t); /* consumes a ticket record read ahead */
+        (void)transport_pending_data(&t); /* consumes a ticket record read ahead */
         size_t got;
-        (void)t.ops->read(&t, buf, sizeof buf, &got, why, sizeof why);
+        (void)transport_read(&t, buf, sizeof buf, &got, why, sizeof why);
     }
     ck_assert_ptr_nonnull(t.session);
-    t.ops->close(&t, true);
+    transport_close(&t, true);
     ck_assert_ptr_nonnull(t.session); /* kept across the close */
     ck_assert_int_eq(open_transport(&f, &t, &p, why, sizeof why), TRANSPORT_DONE);
     ck_assert(t.resumed);
-    t.ops->close(&t, true);
-    t.ops->release(&t);
+    transport_close(&t, true);
+    transport_release(&t);
     ck_assert_ptr_null(t.session);
     fx_down(&f);
 }
@@ -222,13 +221,13 @@ START_TEST(test_tls_verification_failure)
     struct fx f;
     fx_up(&f, true);
     struct transport t;
-    transport_init(&t, &transport_tls);
+    transport_init(&t, TRANSPORT_TLS);
     struct transport_peer p = peer_of(&f, "wrong.example");
     char why[128] = "";
     ck_assert_int_eq(open_transport(&f, &t, &p, why, sizeof why), TRANSPORT_ERR_TLS);
     ck_assert_msg(strstr(why, "certificate verify failed") != NULL, "%s", why);
-    t.ops->close(&t, false);
-    t.ops->release(&t);
+    transport_close(&t, false);
+    transport_release(&t);
     fx_down(&f);
 }
 END_TEST
@@ -240,11 +239,11 @@ START_TEST(test_plain_connect_refused)
     fx_up(&f, false);
     tsrv_stop(&f.srv);
     struct transport t;
-    transport_init(&t, &transport_plain);
+    transport_init(&t, TRANSPORT_PLAIN);
     struct transport_peer p = peer_of(&f, NULL);
     char why[128] = "";
     uint64_t started = 0;
-    enum transport_io r = t.ops->connect(&t, &p, &started, why, sizeof why);
+    enum transport_io r = transport_connect(&t, &p, &started, why, sizeof why);
     if (r == TRANSPORT_DONE) {
         int e = 0;
         for (int i = 0; i < ROUNDS && !(e = transport_connect_result(&t)); i++)
@@ -253,7 +252,7 @@ START_TEST(test_plain_connect_refused)
     } else {
         ck_assert_int_eq(r, TRANSPORT_ERR_CONNECT);
     }
-    t.ops->close(&t, false);
+    transport_close(&t, false);
     event_base_free(f.base);
 }
 END_TEST
