@@ -92,26 +92,54 @@ print($rss, round(cpu_us / hb, 1) if hb > 0 else 'n/a', hb,
       round(($wk1 - $wk0) / hb, 2) if hb > 0 else 'n/a')"
 }
 
+# start_fleet AGENTS MODE RAMP_S DURATION_S [FLEETSIM OPTIONS...]: starts fleetsim against the
+# target in the background (FLEET_PID)
+start_fleet() {
+    local n=$1 mode=$2 ramp=$3 duration=$4
+    shift 4
+    CERTCTL_API_KEY=$KEY "$FLEETSIM" --url "$URL" "${CACERT_ARGS[@]}" --agents "$n" \
+        --heartbeat "${HEARTBEAT_S}s" --ramp "${ramp}s" --poll 0 --duration "${duration}s" \
+        --report-interval 0 --summary-json "$WORK/summary.json" -q "$@" >"$WORK/fleet.out" 2>&1 &
+    FLEET_PID=$!
+}
+
+# end_fleet: waits for fleetsim and stops the target; a failed run ends the bench
+end_fleet() {
+    local rc=0
+    wait "$FLEET_PID" || rc=$?
+    fleetsim_ran "$rc" || { echo "$BENCH: fleetsim failed:" >&2; tail -20 "$WORK/fleet.out" >&2; exit 1; }
+    FLEET_PID=""
+    stop_target
+}
+
 # measure AGENTS MODE [FLEETSIM OPTIONS...]: prints "rss_kib cpu_us_per_heartbeat
 # heartbeats_in_window lag_p50 lag_p99 wakeups_per_heartbeat"
 measure() {
     local n=$1 mode=$2
     shift 2
     local ramp; ramp=$(ramp_s "$n" "$mode")
-    local duration=$((ramp + 3 + WINDOW_S + 10)) # to spare: on a busy machine the samples take seconds
     start_target "$n" "$mode"
-    CERTCTL_API_KEY=$KEY "$FLEETSIM" --url "$URL" "${CACERT_ARGS[@]}" --agents "$n" \
-        --heartbeat "${HEARTBEAT_S}s" --ramp "${ramp}s" --poll 0 --duration "${duration}s" \
-        --report-interval 0 --summary-json "$WORK/summary.json" -q "$@" >"$WORK/fleet.out" 2>&1 &
-    FLEET_PID=$!
+    # 10 s to spare: on a busy machine the samples take seconds
+    start_fleet "$n" "$mode" "$ramp" $((ramp + 3 + WINDOW_S + 10)) "$@"
     local rss cpu hb wk
     read -r rss cpu hb wk <<<"$(window "$FLEET_PID" $((ramp + 3)))"
-    local rc=0
-    wait "$FLEET_PID" || rc=$?
-    fleetsim_ran "$rc" || { echo "$BENCH: fleetsim failed:" >&2; tail -20 "$WORK/fleet.out" >&2; exit 1; }
-    FLEET_PID=""
-    stop_target
+    end_fleet
     echo "$rss $cpu $hb $(lag_ms "$WORK/summary.json") $wk"
+}
+
+# measure_rss AGENTS MODE [FLEETSIM OPTIONS...]: fleetsim's RSS (KiB) at the moment measure
+# reads it (WINDOW_S + 3 s after the ramp), without the heartbeat counts
+measure_rss() {
+    local n=$1 mode=$2
+    shift 2
+    local ramp; ramp=$(ramp_s "$n" "$mode")
+    start_target "$n" "$mode"
+    start_fleet "$n" "$mode" "$ramp" $((ramp + 3 + WINDOW_S + 3)) "$@"
+    sleep $((ramp + 3 + WINDOW_S))
+    local rss; rss=$(rss_kib "$FLEET_PID")
+    end_fleet
+    [ -n "$rss" ] || { echo "$BENCH: fleetsim ended before its RSS was read" >&2; exit 1; }
+    echo "$rss"
 }
 
 # median MEASURE ARGS...: runs MEASURE (measure or measure_peer) REPEAT times; prints the run

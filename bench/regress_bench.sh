@@ -32,7 +32,7 @@ CG_REPEAT=${REGRESS_CG_REPEAT:-3}
 RSS_SIZES=${REGRESS_RSS_SIZES:-"200 3000"}
 IR_LIMIT=${REGRESS_IR_LIMIT_PCT:-2}
 RSS_LIMIT=${REGRESS_RSS_LIMIT_PCT:-5}
-# what bench/fleet_lib.sh's measure uses: heartbeat 5 s, RSS read 3 s after the window starts
+# what bench/fleet_lib.sh's measure_rss uses: heartbeat 5 s, RSS read 6 s after the ramp
 KEY=regress-bench-key
 HEARTBEAT_S=5
 WINDOW_S=3
@@ -115,8 +115,8 @@ kib_per_agent() {
     local n1 n2 rss1 rss2
     read -r n1 n2 <<<"$RSS_SIZES"
     FLEETSIM=$1
-    read -r rss1 _ <<<"$(measure "$n1" "$2" --seed 1)"
-    read -r rss2 _ <<<"$(measure "$n2" "$2" --seed 1)"
+    rss1=$(measure_rss "$n1" "$2" --seed 1)
+    rss2=$(measure_rss "$n2" "$2" --seed 1)
     python3 -c "print(round(($rss2 - $rss1) / ($n2 - $n1), 3))"
 }
 
@@ -125,8 +125,8 @@ verdict() {
     python3 - "$@" <<'EOF'
 import sys
 name, base, cur, limit = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-ratio = cur / base
-ok = ratio <= 1 + limit / 100
+ratio = cur / base if base > 0 else float("nan")
+ok = base > 0 and cur > 0 and ratio <= 1 + limit / 100
 print("%-34s %12.3f %12.3f %7.4f  <= %.2f  %s" % (name, base, cur, ratio, 1 + limit / 100,
                                                  "pass" if ok else "FAIL"))
 sys.exit(0 if ok else 1)
