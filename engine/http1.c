@@ -326,7 +326,7 @@ static void h1_call_release(struct http_call *base)
     http_parser_release(&call->parser);
 }
 
-const struct http_proto http1_proto = {
+const struct http_proto http1_client_proto = {
     .name = "http/1.1",
     .call_size = sizeof(struct http1_call),
     .submit = h1_submit,

@@ -23,7 +23,7 @@ static void on_io(evutil_socket_t fd, short what, void *arg);
 static void on_tmo(evutil_socket_t fd, short what, void *arg);
 
 static const struct http_proto *const protocols[] = {
-    [HTTP_PROTO_1_1] = &http1_proto,
+    [HTTP_PROTO_1_1] = &http1_client_proto,
 };
 
 /* The connection's protocol table. */

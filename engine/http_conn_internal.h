@@ -76,7 +76,7 @@ struct http_proto {
 };
 
 /* HTTP/1.1 (engine/http1.c). */
-extern const struct http_proto http1_proto;
+extern const struct http_proto http1_client_proto;
 
 /* The protocols, by http_conn.proto (a byte, as the transport's kind). */
 enum http_proto_id {
