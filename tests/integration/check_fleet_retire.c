@@ -142,7 +142,7 @@ START_TEST(t_retired_agents_stop_exactly_then)
     unlink(out);
     unlink(sum);
     ck_assert_int_eq(procs_target_stop(&t, SIGTERM), 0);
-    ck_assert_msg(rc == 0, "exit %d: %s", rc, text);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, testenv_tail(text));
     ck_assert_ptr_nonnull(summary);
 
     /* the agents did beat and poll before their retirement */
@@ -170,7 +170,7 @@ START_TEST(t_retired_agents_stop_exactly_then)
                                                tc_member(summary, "accounting"), "answered")));
     char line[96];
     snprintf(line, sizeof line, "%u agents were retired by the server (410)", AGENTS);
-    ck_assert_msg(strstr(text, line) != NULL, "no retirement line in: %s", text);
+    ck_assert_msg(strstr(text, line) != NULL, "no retirement line in: %s", testenv_tail(text));
     free(text);
     json_object_put(settled);
     json_object_put(end);

@@ -129,7 +129,7 @@ static void interrupt_after_reports(int reports, struct files *f)
     int rc = procs_wait(pid, RUN_TIMEOUT_MS);
     procs_target_stop(&t, SIGTERM);
     char *out = testenv_slurp(f->out);
-    ck_assert_msg(rc == EXIT_INTERRUPTED, "exit %d: %s", rc, out);
+    ck_assert_msg(rc == EXIT_INTERRUPTED, "exit %d: %s", rc, testenv_tail(out));
     ck_assert_ptr_nonnull(strstr(out, "result: interrupted (SIGINT during the load"));
     free(out);
     json_object *sum = check_outputs(f, "load");
@@ -187,7 +187,7 @@ START_TEST(test_sigint_during_preflight)
     close(conn);
     close(ls);
     char *out = testenv_slurp(f.out);
-    ck_assert_msg(rc == EXIT_INTERRUPTED, "exit %d: %s", rc, out);
+    ck_assert_msg(rc == EXIT_INTERRUPTED, "exit %d: %s", rc, testenv_tail(out));
     ck_assert_ptr_nonnull(strstr(out, "pre-flight: interrupted"));
     free(out);
     /* the request timeout is 30 s: ending at once means well under it */
@@ -233,7 +233,7 @@ START_TEST(test_second_sigint_cuts_drain)
     int rc = procs_wait(pid, RUN_TIMEOUT_MS);
     procs_target_stop(&t, SIGTERM);
     char *out = testenv_slurp(f.out);
-    ck_assert_msg(rc == EXIT_INTERRUPTED, "exit %d: %s", rc, out);
+    ck_assert_msg(rc == EXIT_INTERRUPTED, "exit %d: %s", rc, testenv_tail(out));
     ck_assert_ptr_nonnull(strstr(out, "second signal: ending the drain now"));
     free(out);
     json_object *sum = check_outputs(&f, "load");
@@ -261,13 +261,14 @@ START_TEST(test_merge_refuses_interrupted)
     const char *plain[] = {"merge", f.json, "--summary-json", merged, NULL};
     struct procs_output *o = calloc(1, sizeof *o);
     ck_assert(procs_exec("fleetsim", plain, RUN_TIMEOUT_MS, o));
-    ck_assert_msg(o->status == 2, "exit %d: %s", o->status, o->errb);
+    ck_assert_msg(o->status == 2, "exit %d: %s", o->status, testenv_tail(o->errb));
     ck_assert_ptr_nonnull(strstr(o->errb, "was interrupted"));
     ck_assert_ptr_nonnull(strstr(o->errb, "--allow-partial"));
     ck_assert_int_ne(access(merged, F_OK), 0);
     const char *partial[] = {"merge", f.json, "--summary-json", merged, "--allow-partial", NULL};
     ck_assert(procs_exec("fleetsim", partial, RUN_TIMEOUT_MS, o));
-    ck_assert_msg(o->status == 0, "exit %d: %s %s", o->status, o->out, o->errb);
+    ck_assert_msg(o->status == 0, "exit %d: %s %s", o->status, testenv_tail(o->out),
+                  testenv_tail(o->errb));
     ck_assert_ptr_nonnull(strstr(o->out, "partial"));
     json_object *sum = json_object_from_file(merged);
     ck_assert_ptr_nonnull(sum);

@@ -336,8 +336,9 @@ START_TEST(test_binary_bulk_renewal)
     int rc = procs_run("fleetsim", args, env, 60000, &out, NULL);
     json_object *o = json_object_from_file(json_path);
     unlink(json_path);
-    ck_assert_msg(rc == 0, "fleetsim exited %d:\n%s", rc, out);
-    ck_assert_msg(strstr(out, "campaign: complete in") != NULL, "no campaign line:\n%s", out);
+    ck_assert_msg(rc == 0, "fleetsim exited %d:\n%s", rc, testenv_tail(out));
+    ck_assert_msg(strstr(out, "campaign: complete in") != NULL, "no campaign line:\n%s",
+                  testenv_tail(out));
     ck_assert_ptr_nonnull(o);
     json_object *counters = NULL;
     ck_assert(json_object_object_get_ex(o, "counters", &counters));

@@ -77,7 +77,7 @@ static void run_preset(struct run *r, const char *const *target_args, const char
     unlink(sum);
     r->stats = target_stats(&t);
     ck_assert_int_eq(procs_target_stop(&t, SIGTERM), 0);
-    ck_assert_msg(r->summary != NULL, "no summary JSON (exit %d): %s", r->rc, r->out);
+    ck_assert_msg(r->summary != NULL, "no summary JSON (exit %d): %s", r->rc, testenv_tail(r->out));
 }
 
 static void run_free(struct run *r)
@@ -275,7 +275,7 @@ static void preset_passes(const char *name)
     run_preset(&r, pr.target, pr.fleet);
     size_t failed = check_preset_thresholds(&r, p);
     ck_assert_msg(failed == 0 && r.rc == 0, "%s: %zu thresholds failed, exit %d: %s", name, failed,
-                  r.rc, r.out);
+                  r.rc, testenv_tail(r.out));
     ck_assert_ptr_nonnull(strstr(r.out, "thresholds: all "));
     bool agents = strcmp(name, "acme-burst") != 0;
     check_config(&r, name, agents ? n_agents() : 0, DURATION_MS);
@@ -317,7 +317,7 @@ static struct run preset_fails(const char *name, const char *fault, unsigned age
     preset_args(&pr, name, fault, agents_n, heartbeat);
     struct run r;
     run_preset(&r, pr.target, pr.fleet);
-    ck_assert_msg(r.rc == 99, "%s with %s: exit %d: %s", name, fault, r.rc, r.out);
+    ck_assert_msg(r.rc == 99, "%s with %s: exit %d: %s", name, fault, r.rc, testenv_tail(r.out));
     size_t n_broken = 0;
     for (; broken[n_broken]; n_broken++)
         ck_assert_msg(!threshold_ok(&r, broken[n_broken]), "%s passed with %s", broken[n_broken],

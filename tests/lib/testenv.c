@@ -121,3 +121,15 @@ char *testenv_slurp(const char *path)
     s[len] = '\0';
     return s;
 }
+
+const char *testenv_tail(const char *s)
+{
+    if (!s)
+        return "";
+    size_t len = strlen(s);
+    if (len <= TESTENV_TAIL_BYTES)
+        return s;
+    const char *tail = s + len - TESTENV_TAIL_BYTES;
+    const char *line = strchr(tail, '\n');
+    return line && line[1] ? line + 1 : tail;
+}

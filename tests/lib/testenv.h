@@ -57,4 +57,13 @@ int testenv_write_file(const char *path, const char *content, size_t len, mode_t
  * caller frees it. */
 char *testenv_slurp(const char *path);
 
+/* How much of a program's output an assertion message quotes: Check refuses messages longer
+ * than CK_MAX_MSG_SIZE (8192 bytes), and fleetsim's verdict, result and threshold lines are at
+ * the end of its output. */
+#define TESTENV_TAIL_BYTES 2500
+
+/* The last TESTENV_TAIL_BYTES bytes of s (from the start of a line when one begins within
+ * them), or s itself when it is shorter; "" for NULL. Points into s: nothing to free. */
+const char *testenv_tail(const char *s);
+
 #endif
