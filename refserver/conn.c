@@ -26,6 +26,10 @@
  * answer is out (closing with unread input would reset the connection, and the client could
  * lose the answer), as Go's server does after a 431. */
 #define CONN_LINGER_MS 500u
+/* ...and at most this many bytes: a client that keeps sending at loopback speed is cut off
+ * instead of being read for the whole linger time (Go's server also stops discarding at
+ * 256 KiB). */
+#define CONN_LINGER_MAX_BYTES (256u * 1024)
 
 /* The protocol modules by ALPN id; the first is used when the client selects none (and for
  * plain connections). An HTTP/2 module is one more line here. */
@@ -53,6 +57,7 @@ struct conn {
     enum conn_phase phase;
     bool tls, closing, dead, over_limit;
     bool linger, lingering; /* discard input for CONN_LINGER_MS after the answer is out */
+    size_t lingered;        /* bytes discarded while lingering */
     struct conn *prev, *next;
 };
 
@@ -124,7 +129,10 @@ static void read_cb(struct bufferevent *bev, void *arg)
     struct conn *c = arg;
     if (c->lingering) {
         struct evbuffer *in = bufferevent_get_input(bev);
+        c->lingered += evbuffer_get_length(in);
         evbuffer_drain(in, evbuffer_get_length(in));
+        if (c->lingered > CONN_LINGER_MAX_BYTES)
+            conn_free(c);
         return;
     }
     if (c->dead || c->closing)
