@@ -28,6 +28,8 @@ enum target_endpoint {
     EP_CERT_GET,
     EP_JOB_GET,
     EP_PROFILE_CREATE,
+    EP_VERIFY,
+    EP_DISCOVERIES,
     EP_OTHER,
     EP_COUNT
 };

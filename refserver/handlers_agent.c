@@ -1,5 +1,6 @@
-/* refserver/handlers_agent.c - certctl's agent endpoints (docs/certctl.md, "The agent"): register,
- * get, retire, heartbeat, work poll, job status, certificate pickup. The heartbeat and job-status
+/* refserver/handlers_agent.c - certctl's agent endpoints (docs/target.md): register, get,
+ * retire, heartbeat, work poll, job status, certificate pickup, deployment verification and
+ * discovery reports. The heartbeat and job-status
  * bodies are read with the allocation-free scanner; status codes and messages are certctl's. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,52 @@ void h_cert_fetch(struct req_ctx *rc)
     reply_json_buffered(rc, 200);
 }
 
+void h_job_verify(struct req_ctx *rc)
+{
+    json_object *obj = req_json_object(rc), *verified = NULL;
+    const char *target = NULL, *expected = NULL, *actual = NULL, *error = NULL;
+    if (!obj || !json_opt_string(obj, "target_id", &target) ||
+        !json_opt_string(obj, "expected_fingerprint", &expected) ||
+        !json_opt_string(obj, "actual_fingerprint", &actual) ||
+        !json_opt_string(obj, "error", &error) ||
+        (json_object_object_get_ex(obj, "verified", &verified) && verified &&
+         !json_object_is_type(verified, json_type_boolean))) {
+        json_object_put(obj);
+        reply_error(rc, 400, "Invalid request body");
+        return;
+    }
+    if (!expected || !*expected || !actual || !*actual) {
+        json_object_put(obj);
+        reply_error(rc, 400, "expected_fingerprint and actual_fingerprint are required");
+        return;
+    }
+    bool ok = verified && json_object_get_boolean(verified);
+    json_object_put(obj);
+    struct evbuffer *out = rc->req->out;
+    evbuffer_add_printf(out, "{\"job_id\":");
+    jw_string(out, rc->params[0]);
+    evbuffer_add_printf(out, ",\"verified\":%s}\n", ok ? "true" : "false");
+    tstats_verify(rc->t->stats, ok);
+    reply_json_buffered(rc, 200);
+}
+
+void h_discoveries(struct req_ctx *rc)
+{
+    json_object *obj = req_json_object(rc), *certs = NULL;
+    if (!obj || (json_object_object_get_ex(obj, "certificates", &certs) && certs &&
+                 !json_object_is_type(certs, json_type_array))) {
+        json_object_put(obj);
+        reply_error(rc, 400, "Invalid request body");
+        return;
+    }
+    size_t n = certs ? json_object_array_length(certs) : 0;
+    json_object_put(obj);
+    tstats_discovery(rc->t->stats, n);
+    struct evbuffer *out = rc->req->out;
+    evbuffer_add_printf(out, "{\"status\":\"accepted\",\"certificates\":%zu}\n", n);
+    reply_json_buffered(rc, 202);
+}
+
 void h_agent_register(struct req_ctx *rc)
 {
     json_object *obj = req_json_object(rc);
@@ -188,9 +235,15 @@ static bool parse_go_bool(const char *s)
     return false;
 }
 
+/* certctl's reserved agents that cannot be retired (exactly these four ids). */
 static bool is_sentinel_agent(const char *id)
 {
-    return strcmp(id, "server-scanner") == 0 || strncmp(id, "cloud-", 6) == 0;
+    static const char *const sentinels[] = {"server-scanner", "cloud-aws-sm", "cloud-azure-kv",
+                                            "cloud-gcp-sm"};
+    for (size_t i = 0; i < sizeof sentinels / sizeof sentinels[0]; i++)
+        if (strcmp(id, sentinels[i]) == 0)
+            return true;
+    return false;
 }
 
 void h_agent_retire(struct req_ctx *rc)

@@ -24,6 +24,7 @@
 #define SECONDS_PER_DAY 86400
 #define CSR_MAX_NAMES 101
 #define CSR_SIGNED_BODY "{\"status\":\"csr_signed\"}\n"
+#define CSR_ACCEPTED_BODY "{\"status\":\"csr_accepted\"}\n"
 /* Key sizes accepted when the certificate has no profile. */
 #define DEFAULT_MIN_EC_BITS 256
 #define DEFAULT_MIN_RSA_BITS 2048
@@ -209,8 +210,13 @@ void h_csr(struct req_ctx *rc)
         reply_error(rc, 400, why);
         return;
     }
-    /* Without certificate_id certctl takes its legacy path; the target does not model it. */
-    bool ok = cert_id && *cert_id && complete_csr(rc->t, rc->params[0], cert_id, csr_pem);
+    if (!cert_id || !*cert_id) {
+        /* certctl's legacy path: the CSR is accepted and nothing is signed */
+        json_object_put(obj);
+        reply_json(rc, 202, CSR_ACCEPTED_BODY, sizeof CSR_ACCEPTED_BODY - 1);
+        return;
+    }
+    bool ok = complete_csr(rc->t, rc->params[0], cert_id, csr_pem);
     json_object_put(obj);
     if (ok)
         reply_json(rc, 202, CSR_SIGNED_BODY, sizeof CSR_SIGNED_BODY - 1);

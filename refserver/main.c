@@ -31,6 +31,7 @@ enum opt_id {
     OPT_RATE_LIMIT,
     OPT_SEED_AGENTS,
     OPT_SEED_CERTS,
+    OPT_SEED_HOST_TARGETS,
     OPT_FLEET_PREFIX,
     OPT_SEED,
     OPT_OS_MIX,
@@ -60,6 +61,8 @@ static const char usage_text[] =
     "  --rate-limit N/s|off      per-client-IP limit, burst 2 x N (default 50/s)\n"
     "  --seed-agents N           seed agents ag-PREFIX-00001.. with one target each\n"
     "  --seed-certs N            seed certificates mapped round-robin to the agents\n"
+    "  --seed-host-targets PCT   percent of seeded targets whose config has a host, so\n"
+    "                            agents verify deployments to them (default 0)\n"
     "  --fleet-prefix NAME       fleet prefix (default loadtest)\n"
     "  --seed N                  run seed: agent metadata and fault draws (default 0)\n"
     "  --os-mix L/W/D            linux/windows/darwin percentages (default 80/10/10)\n"
@@ -76,7 +79,8 @@ static const char usage_text[] =
     "Endpoint names: heartbeat work csr job_status cert_fetch register bulk_renew\n"
     "cert_list acme_directory acme_nonce acme_account acme_order acme_authz\n"
     "acme_challenge acme_finalize acme_cert acme_renewal_info health agent_retire\n"
-    "cert_create cert_get job_get profile_create other. GET /_target/stats (loopback\n"
+    "cert_create cert_get job_get profile_create verify discoveries other.\n"
+    "GET /_target/stats (loopback\n"
     "clients only) returns the counts as JSON. SIGINT/SIGTERM stop it (exit 0).\n";
 
 struct main_opts {
@@ -191,12 +195,15 @@ static int opt_rate_limit(void *ctx, int id, char *v, char *why, size_t n)
 static int opt_count(void *ctx, int id, char *v, char *why, size_t n)
 {
     struct target_config *c = &((struct main_opts *)ctx)->cfg;
-    uint32_t *out = id == OPT_SEED_AGENTS   ? &c->seed_agents
-                    : id == OPT_SEED_CERTS  ? &c->seed_certs
-                    : id == OPT_ACME_ORDERS ? &c->acme_orders_per_hour
-                                            : &c->acme_active_orders;
-    uint32_t min = id == OPT_SEED_AGENTS || id == OPT_SEED_CERTS ? 0 : 1;
-    return parse_count_u32(v, min, MAX_COUNT, out, why, n) < 0 ? CMDLINE_BAD : CMDLINE_OK;
+    uint32_t *out = id == OPT_SEED_AGENTS         ? &c->seed_agents
+                    : id == OPT_SEED_CERTS        ? &c->seed_certs
+                    : id == OPT_SEED_HOST_TARGETS ? &c->seed_host_targets
+                    : id == OPT_ACME_ORDERS       ? &c->acme_orders_per_hour
+                                                  : &c->acme_active_orders;
+    uint32_t min =
+        id == OPT_SEED_AGENTS || id == OPT_SEED_CERTS || id == OPT_SEED_HOST_TARGETS ? 0 : 1;
+    uint32_t max = id == OPT_SEED_HOST_TARGETS ? 100 : MAX_COUNT;
+    return parse_count_u32(v, min, max, out, why, n) < 0 ? CMDLINE_BAD : CMDLINE_OK;
 }
 
 static int opt_fleet_prefix(void *ctx, int id, char *v, char *why, size_t n)
@@ -288,6 +295,7 @@ static const struct cmdline_opt target_opts[] = {
     {"rate-limit", OPT_RATE_LIMIT, true, false, 0, opt_rate_limit},
     {"seed-agents", OPT_SEED_AGENTS, true, false, 0, opt_count},
     {"seed-certs", OPT_SEED_CERTS, true, false, 0, opt_count},
+    {"seed-host-targets", OPT_SEED_HOST_TARGETS, true, false, 0, opt_count},
     {"fleet-prefix", OPT_FLEET_PREFIX, true, false, 0, opt_fleet_prefix},
     {"seed", OPT_SEED, true, false, 0, opt_seed},
     {"os-mix", OPT_OS_MIX, true, false, 0, opt_os_mix},

@@ -40,6 +40,8 @@ static const struct route routes[] = {
     {METHOD_POST, "/api/v1/agents/*/csr", EP_CSR, RC_AUTH, h_csr},
     {METHOD_POST, "/api/v1/agents/*/jobs/*/status", EP_JOB_STATUS, RC_AUTH, h_job_status},
     {METHOD_GET, "/api/v1/agents/*/certificates/*", EP_CERT_FETCH, RC_AUTH, h_cert_fetch},
+    {METHOD_POST, "/api/v1/agents/*/discoveries", EP_DISCOVERIES, RC_AUTH, h_discoveries},
+    {METHOD_POST, "/api/v1/jobs/*/verify", EP_VERIFY, RC_AUTH, h_job_verify},
     {METHOD_POST, "/api/v1/agents", EP_REGISTER, RC_AUTH, h_agent_register},
     {METHOD_GET, "/api/v1/agents/*", EP_OTHER, RC_AUTH, h_agent_get},
     {METHOD_DELETE, "/api/v1/agents/*", EP_AGENT_RETIRE, RC_AUTH, h_agent_retire},

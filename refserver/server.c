@@ -146,7 +146,8 @@ static int build_store(struct target *t, const struct target_config *cfg, char *
                                          .certs = cfg->seed_certs,
                                          .prefix = t->prefix,
                                          .run_seed = cfg->seed,
-                                         .os_mix = cfg->os_mix};
+                                         .os_mix = cfg->os_mix,
+                                         .host_targets_pct = cfg->seed_host_targets};
         char why[256] = "";
         int rc = store_seed_fleet(t->store, &seed, why, sizeof why);
         if (rc != STORE_OK)

@@ -58,6 +58,7 @@ struct target_config {
 
     uint32_t seed_agents;          /* agents seeded at start (sim/identity names) */
     uint32_t seed_certs;           /* certificates seeded at start, mapped round-robin to agents */
+    uint32_t seed_host_targets;    /* percent of seeded targets with {"host","port"} config (0) */
     const char *fleet_prefix;      /* default "loadtest" */
     uint64_t seed;                 /* run seed: identity metadata and the fault RNG */
     struct identity_os_mix os_mix; /* default 80/10/10 */

@@ -152,6 +152,8 @@ void h_work(struct req_ctx *rc);
 void h_csr(struct req_ctx *rc);
 void h_job_status(struct req_ctx *rc);
 void h_cert_fetch(struct req_ctx *rc);
+void h_job_verify(struct req_ctx *rc);
+void h_discoveries(struct req_ctx *rc);
 
 void h_cert_list(struct req_ctx *rc);
 void h_cert_create(struct req_ctx *rc);

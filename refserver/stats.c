@@ -26,7 +26,33 @@ struct target_stats {
     uint64_t *seeded_hb;  /* [seeded + 1], index 0 unused */
     struct hb_entry *map; /* other agents, open addressing */
     uint32_t map_slots, map_used;
+    uint64_t verify_calls, verified, discoveries, discovered_certs;
 };
+
+void tstats_verify(struct target_stats *st, bool verified)
+{
+    st->verify_calls++;
+    st->verified += verified;
+}
+
+void tstats_discovery(struct target_stats *st, uint64_t certificates)
+{
+    st->discoveries++;
+    st->discovered_certs += certificates;
+}
+
+/* The agent-work counts: verify reports and discovery reports accepted. */
+static int write_agent_reports(const struct target_stats *st, struct evbuffer *out)
+{
+    return evbuffer_add_printf(
+               out,
+               ",\"verify\":{\"calls\":%llu,\"verified\":%llu},"
+               "\"discoveries\":{\"calls\":%llu,\"certificates\":%llu}",
+               (unsigned long long)st->verify_calls, (unsigned long long)st->verified,
+               (unsigned long long)st->discoveries, (unsigned long long)st->discovered_certs) < 0
+               ? -ENOMEM
+               : 0;
+}
 
 struct target_stats *tstats_new(const char *prefix, uint32_t seeded_agents)
 {
@@ -202,6 +228,8 @@ int tstats_write_json(const struct target_stats *st, struct store *store, struct
     int rc = write_requests(st, out);
     if (rc == 0)
         rc = write_heartbeats(st, out);
+    if (rc == 0)
+        rc = write_agent_reports(st, out);
     if (rc == 0)
         rc = write_store_counts(store, out);
     if (rc == 0 && evbuffer_add(out, "}\n", 2) < 0)

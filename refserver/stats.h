@@ -5,6 +5,7 @@
 #ifndef FLEETSIM_TARGET_STATS_H
 #define FLEETSIM_TARGET_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "refserver/endpoint.h"
@@ -29,6 +30,12 @@ void tstats_request(struct target_stats *st, enum target_endpoint ep, int status
 /* Counts one recorded heartbeat of agent_id. O(1) for seeded agents; allocates only the first
  * time a registered (non-seeded) agent is seen. */
 void tstats_heartbeat(struct target_stats *st, const char *agent_id);
+
+/* Counts one accepted verify report (200), verified or not. */
+void tstats_verify(struct target_stats *st, bool verified);
+
+/* Counts one accepted discovery report (202) of that many certificates. */
+void tstats_discovery(struct target_stats *st, uint64_t certificates);
 
 /* Appends the whole /_target/stats JSON document, reading job and agent counts from store.
  * Returns 0, -ENOMEM, or -EIO when the store failed. */

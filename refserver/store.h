@@ -296,6 +296,7 @@ struct store_seed_config {
     const char *issuer_id;     /* NULL = "iss-local" */
     uint32_t expiry_min_days;  /* expires_at spread [min,max] days from now; 0,0 = 32..90 */
     uint32_t expiry_max_days;
+    uint32_t host_targets_pct; /* percent of targets whose config carries host and port */
 };
 
 /* Creates the simulated fleet (docs/architecture.md, "Fleet identity") with the team/owner/policy

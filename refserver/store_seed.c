@@ -22,6 +22,7 @@ void store_seed_options(const struct store_seed_config *cfg, struct seed_options
         o->os_mix = identity_default_os_mix();
     if (cfg->issuer_id)
         o->issuer_id = cfg->issuer_id;
+    o->host_targets_pct = cfg->host_targets_pct;
     if (cfg->expiry_min_days || cfg->expiry_max_days) {
         o->expiry_from_s = (uint64_t)cfg->expiry_min_days * 86400;
         o->expiry_to_s = (uint64_t)cfg->expiry_max_days * 86400;
@@ -48,7 +49,7 @@ static int seed_agent(struct store *s, const struct seed_options *o, const char 
                       uint32_t i, int64_t now)
 {
     char id[IDENTITY_NAME_MAX], name[IDENTITY_NAME_MAX], host[IDENTITY_NAME_MAX],
-        tid[IDENTITY_NAME_MAX], tname[IDENTITY_NAME_MAX];
+        tid[IDENTITY_NAME_MAX], tname[IDENTITY_NAME_MAX], tcfg[2 * IDENTITY_NAME_MAX];
     struct identity_agent_meta meta;
     identity_agent_id(id, sizeof(id), o->prefix, i);
     identity_agent_name(name, sizeof(name), o->prefix, i);
@@ -56,6 +57,7 @@ static int seed_agent(struct store *s, const struct seed_options *o, const char 
     identity_target_id(tid, sizeof(tid), o->prefix, i);
     identity_target_name(tname, sizeof(tname), o->prefix);
     identity_agent_meta(o->run_seed, i, &o->os_mix, &meta);
+    identity_target_config(tcfg, sizeof tcfg, o->prefix, i, o->host_targets_pct);
     struct store_agent_view a = {
         .id = id,
         .name = name,
@@ -77,7 +79,7 @@ static int seed_agent(struct store *s, const struct seed_options *o, const char 
                                   .name = tname,
                                   .type = IDENTITY_TARGET_TYPE,
                                   .agent_id = id,
-                                  .config_json = "{}",
+                                  .config_json = tcfg,
                                   .created_us = now};
     return s->ops->target_insert(s, &t);
 }

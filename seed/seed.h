@@ -45,6 +45,7 @@ struct seed_options {
     uint64_t expiry_from_s;        /* --expiry-window FROM, seconds after the seed time */
     uint64_t expiry_to_s;          /* --expiry-window TO (>= FROM) */
     const char *issuer_id;         /* existing issuer; NULL = "iss-local" */
+    uint32_t host_targets_pct;     /* --host-targets: percent of targets with host config */
     enum seed_action action;
 };
 

@@ -16,7 +16,8 @@ static int create_temp_tables(struct seed_ctx *ctx)
 {
     int rc = seed_sql(ctx, "creating a temporary table",
                       "CREATE TEMP TABLE fleetsim_seed_agents (id text, name text, hostname text, "
-                      "os text, architecture text, heartbeat_age_ms integer, target_id text) "
+                      "os text, architecture text, heartbeat_age_ms integer, target_id text, "
+                      "target_config text) "
                       "ON COMMIT DROP",
                       0, NULL, NULL, NULL);
     if (rc != 0)
@@ -34,15 +35,17 @@ static int copy_agents(struct seed_ctx *ctx)
     const struct seed_options *o = ctx->o;
     for (uint32_t i = 1; rc == 0 && i <= o->agents; i++) {
         char id[IDENTITY_NAME_MAX], name[IDENTITY_NAME_MAX], host[IDENTITY_NAME_MAX],
-            tgt[IDENTITY_NAME_MAX], row[4 * IDENTITY_NAME_MAX + 64];
+            tgt[IDENTITY_NAME_MAX], tcfg[2 * IDENTITY_NAME_MAX], row[8 * IDENTITY_NAME_MAX];
         struct identity_agent_meta meta;
         identity_agent_id(id, sizeof id, ctx->prefix, i);
         identity_agent_name(name, sizeof name, ctx->prefix, i);
         identity_agent_hostname(host, sizeof host, ctx->prefix, i);
         identity_target_id(tgt, sizeof tgt, ctx->prefix, i);
         identity_agent_meta(o->run_seed, i, &o->os_mix, &meta);
-        int len = snprintf(row, sizeof row, "%s\t%s\t%s\t%s\t%s\t%u\t%s\n", id, name, host, meta.os,
-                           meta.architecture, seed_agent_heartbeat_age_ms(o, i), tgt);
+        identity_target_config(tcfg, sizeof tcfg, ctx->prefix, i, o->host_targets_pct);
+        int len =
+            snprintf(row, sizeof row, "%s\t%s\t%s\t%s\t%s\t%u\t%s\t%s\n", id, name, host, meta.os,
+                     meta.architecture, seed_agent_heartbeat_age_ms(o, i), tgt, tcfg);
         rc = seed_copy_row(&cp, row, (size_t)len);
     }
     int end = seed_copy_end(&cp);
@@ -134,7 +137,7 @@ static int insert_agents_and_targets(struct seed_ctx *ctx)
     const char *target[] = {tname, IDENTITY_TARGET_TYPE};
     return insert_counted(ctx, SEED_T_TARGETS, ctx->o->agents,
                           "INSERT INTO deployment_targets (id, name, type, agent_id, config) "
-                          "SELECT s.target_id, $1, $2, s.id, '{}'::jsonb "
+                          "SELECT s.target_id, $1, $2, s.id, s.target_config::jsonb "
                           "FROM fleetsim_seed_agents s ORDER BY s.target_id "
                           "ON CONFLICT (id) DO NOTHING",
                           2, target);

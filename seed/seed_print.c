@@ -49,8 +49,8 @@ static void plan_create(FILE *out, const struct seed_options *o, const char *p)
             "%u/%u/%u, seed %" PRIu64 "\n",
             "agents", o->agents, a1, an, SEED_AGENT_VERSION, o->os_mix.pct[0], o->os_mix.pct[1],
             o->os_mix.pct[2], o->run_seed);
-    fprintf(out, "    %-28s %8u  one %s target per agent (tgt-%s-...)\n", "deployment_targets",
-            o->agents, IDENTITY_TARGET_TYPE, p);
+    fprintf(out, "    %-28s %8u  one %s target per agent (tgt-%s-...), %u%% with host config\n",
+            "deployment_targets", o->agents, IDENTITY_TARGET_TYPE, p, o->host_targets_pct);
     fprintf(out, "    %-28s %8u  %s .. %s, Active, issuer %s, expiring ", "managed_certificates",
             o->certs, c1, cn, o->issuer_id ? o->issuer_id : SEED_DEFAULT_ISSUER);
     print_days(out, o->expiry_from_s);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -39,8 +40,7 @@ const char *agent_profile_name(enum agent_profile profile)
     return profile == AGENT_PROFILE_CERTCTL_1_0 ? "certctl-1.0" : "default";
 }
 
-void agent_settings_profile(struct agent_settings *set, enum agent_profile profile,
-                            const char *fleetsim_version)
+void agent_settings_profile(struct agent_settings *set, enum agent_profile profile)
 {
     memset(set, 0, sizeof *set);
     set->scenario = "default";
@@ -49,6 +49,12 @@ void agent_settings_profile(struct agent_settings *set, enum agent_profile profi
     set->base_path = "";
     set->api_key = "";
     set->profile = profile;
+    set->verify_wait_ns = AGENT_VERIFY_WAIT_NS;
+    set->probe_min_ns = AGENT_PROBE_MIN_DEFAULT_NS;
+    set->probe_max_ns = AGENT_PROBE_MAX_DEFAULT_NS;
+    set->probe_timeout_ns = AGENT_PROBE_TIMEOUT_NS;
+    set->user_agent = AGENT_USER_AGENT_GO; /* every profile: the real agent's Go client */
+    set->accept_gzip = true;
     if (profile == AGENT_PROFILE_CERTCTL_1_0) {
         /* the real agent (docs/certctl.md, "The agent"): 60 s heartbeat, 30 s poll, both at
          * start, no jitter. */
@@ -56,7 +62,6 @@ void agent_settings_profile(struct agent_settings *set, enum agent_profile profi
         set->poll = (struct schedule_params){30 * NS_PER_S, 0, 60 * NS_PER_S, true, 0};
         set->poll_backoff = true;
         set->version = AGENT_VERSION_CERTCTL_1_0;
-        set->user_agent = AGENT_USER_AGENT_GO;
         set->content_type_on_get = true;
         agent_settings_timer_slot(set, AGENT_TIMER_SLOT_DEFAULT_NS);
         return;
@@ -64,9 +69,6 @@ void agent_settings_profile(struct agent_settings *set, enum agent_profile profi
     set->heartbeat = (struct schedule_params){30 * NS_PER_S, 10.0, 30 * NS_PER_S, false, 0};
     set->poll = (struct schedule_params){30 * NS_PER_S, 10.0, 30 * NS_PER_S, false, 0};
     set->version = AGENT_VERSION_DEFAULT;
-    snprintf(set->user_agent_buf, sizeof set->user_agent_buf, "fleetsim/%s",
-             fleetsim_version ? fleetsim_version : "0");
-    set->user_agent = set->user_agent_buf;
     agent_settings_timer_slot(set, AGENT_TIMER_SLOT_DEFAULT_NS);
 }
 
@@ -74,6 +76,25 @@ void agent_settings_timer_slot(struct agent_settings *set, uint64_t slot_ns)
 {
     set->timer_slot_ns = slot_ns;
     set->heartbeat.grid_ns = set->poll.grid_ns = slot_ns;
+}
+
+void agent_settings_local_ip(struct agent_settings *set, const struct http_conn_config *cc)
+{
+    set->local_ip[0] = '\0';
+    int fd = socket(cc->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    struct sockaddr_storage local;
+    socklen_t len = sizeof local;
+    if (connect(fd, (const struct sockaddr *)&cc->addr, cc->addr_len) == 0 &&
+        getsockname(fd, (struct sockaddr *)&local, &len) == 0) {
+        const void *a = local.ss_family == AF_INET6
+                            ? (const void *)&((struct sockaddr_in6 *)&local)->sin6_addr
+                            : (const void *)&((struct sockaddr_in *)&local)->sin_addr;
+        if (!inet_ntop(local.ss_family, a, set->local_ip, sizeof set->local_ip))
+            set->local_ip[0] = '\0';
+    }
+    close(fd);
 }
 
 char *agent_headers(const struct agent_settings *set, bool content_type)
@@ -84,6 +105,8 @@ char *agent_headers(const struct agent_settings *set, bool content_type)
     if (!h)
         return NULL;
     int len = snprintf(h, n, "User-Agent: %s\r\n", set->user_agent);
+    if (set->accept_gzip)
+        len += snprintf(h + len, n - (size_t)len, "Accept-Encoding: gzip\r\n");
     if (*key)
         len += snprintf(h + len, n - (size_t)len, "Authorization: Bearer %s\r\n", key);
     if (content_type)
@@ -107,7 +130,7 @@ static void loop_on_timer(evutil_socket_t fd, short what, void *arg);
 
 int agent_loop_init(struct agent_loop *l, struct event_base *base, const struct agent_settings *set,
                     const struct http_conn_config *conn_cfg, struct metrics *metrics,
-                    uint32_t pool_size, _Atomic uint64_t *keys_held, uint64_t keys_max)
+                    uint32_t pool_size)
 {
     memset(l, 0, sizeof *l);
     l->timer_fd = -1;
@@ -125,8 +148,6 @@ int agent_loop_init(struct agent_loop *l, struct event_base *base, const struct 
     l->set = set;
     l->conn_cfg = conn_cfg;
     l->metrics = metrics;
-    l->keys_held = keys_held;
-    l->keys_max = keys_max;
     /* the heartbeat series always exists (the others appear when first used) */
     l->series[AGENT_EP_HEARTBEAT] = metrics_series(metrics, set->scenario, SIM_ACTOR_AGENT,
                                                    sim_endpoint_name(SIM_EP_HEARTBEAT));
@@ -220,8 +241,11 @@ int agent_heartbeat_body(const struct agent_settings *set, uint32_t index, char 
     char host[IDENTITY_NAME_MAX];
     if (identity_agent_hostname(host, sizeof host, set->prefix, index) < 0)
         return -ENOSPC;
-    char ip[INET_ADDRSTRLEN] = "";
+    char ip[sizeof set->local_ip];
     uint32_t src = agent_source_ipv4(set, index);
+    struct text_out ipo = text_out_start(ip, sizeof ip);
+    text_out_str(&ipo, set->local_ip);
+    text_out_end(&ipo);
     if (src) {
         struct in_addr a = {htonl(src)};
         inet_ntop(AF_INET, &a, ip, sizeof ip);
@@ -682,6 +706,12 @@ static void agent_finish(struct agent *a, enum agent_kind kind, const struct htt
     agent_record_result(s, res, ok, res->sent_ns ? a->inflight_ready_ns : 0);
     if (res->connect_ns)
         l->connects++;
+    if (res->tls_ns) {
+        if (res->tls_resumed)
+            l->counters.tls_resumed++;
+        else
+            l->counters.tls_full++;
+    }
     if (res->error == HTTP_ERR_NONE) {
         a->reconnects = 0;
         a->hold_until_ns = 0;

@@ -25,15 +25,21 @@
  * the real agent). */
 #define AGENT_VERSION_DEFAULT "2.1.0"
 #define AGENT_VERSION_CERTCTL_1_0 "1.0.0"
-/* User-Agent of the certctl-1.0 profile (Go's default over HTTP/1.1). */
+/* User-Agent of every profile: Go's default client over HTTP/1.1, as the real agent sends it
+ * (it sets none of its own). */
 #define AGENT_USER_AGENT_GO "Go-http-client/1.1"
 /* The real agent's poll back-off: consecutive failures x 30 s, at most 5 min. */
 #define AGENT_POLL_BACKOFF_STEP_NS (30ULL * 1000000000ULL)
 #define AGENT_POLL_BACKOFF_MAX_NS (300ULL * 1000000000ULL)
-/* Keys one agent keeps at most (one per certificate until its deployment ends). */
-#define AGENT_KEYS_PER_AGENT 8u
-/* Jobs one agent queues at most; more in one poll are counted (jobs_overflow) and skipped. */
-#define AGENT_JOBS_MAX 32u
+/* The real agent's wait between deploying and probing a target that has a host (for the
+ * target's reload to take effect). */
+#define AGENT_VERIFY_WAIT_NS (2ULL * 1000000000ULL)
+/* Default range of a simulated verification probe (a TLS handshake with the target; the real
+ * agent gives up after 10 s). */
+#define AGENT_PROBE_MIN_DEFAULT_NS (5ULL * 1000000ULL)
+#define AGENT_PROBE_MAX_DEFAULT_NS (50ULL * 1000000ULL)
+/* The real agent's probe timeout: how long a failing probe (--agent-failures verify) takes. */
+#define AGENT_PROBE_TIMEOUT_NS (10ULL * 1000000000ULL)
 /* CSRs generated per loop iteration at most (each ~70 us), so other agents are not stalled. */
 #define AGENT_CSR_PER_ITERATION 4u
 /* Per-loop scratch: request paths take the first AGENT_PATH_BYTES, small bodies the rest. */
@@ -55,6 +61,7 @@ enum agent_endpoint {
     AGENT_EP_CSR = SIM_EP_CSR,
     AGENT_EP_JOB_STATUS = SIM_EP_JOB_STATUS,
     AGENT_EP_CERT_FETCH = SIM_EP_CERT_FETCH,
+    AGENT_EP_VERIFY = SIM_EP_VERIFY,
     AGENT_EP_COUNT
 };
 
@@ -73,21 +80,28 @@ struct agent_settings {
     struct identity_os_mix os_mix;
     enum agent_profile profile;
     const char *version;      /* reported in heartbeats */
-    const char *user_agent;   /* User-Agent header value */
+    const char *user_agent;   /* User-Agent header value (Go-http-client/1.1) */
+    bool accept_gzip;         /* send Accept-Encoding: gzip (Go's transport does) */
     bool content_type_on_get; /* send Content-Type: application/json on GETs too (certctl-1.0) */
-    struct schedule_params heartbeat; /* interval 0 = no heartbeats */
-    struct schedule_params poll;      /* interval 0 = no work polling */
-    bool poll_backoff;                /* consecutive failures delay polls (certctl-1.0) */
-    const char *base_path;            /* URL base path, "" or "/prefix" */
-    const char *api_key;              /* Bearer key or "" (no Authorization header); a secret */
-    const char *const *agent_ids;     /* NULL: identity ids; else agent_ids[index - 1] (from
+    struct schedule_params heartbeat;    /* interval 0 = no heartbeats */
+    struct schedule_params poll;         /* interval 0 = no work polling */
+    bool poll_backoff;                   /* consecutive failures delay polls (certctl-1.0) */
+    const char *base_path;               /* URL base path, "" or "/prefix" */
+    const char *api_key;                 /* Bearer key or "" (no Authorization header); a secret */
+    const char *const *agent_ids;        /* NULL: identity ids; else agent_ids[index - 1] (from
                                      --register / --agents-file; NULL entries fall back) */
-    uint32_t source_first;            /* first source IPv4 (host order) when source_count > 0 */
-    uint32_t source_count;            /* 0: no source addresses (ip_address "") */
-    uint32_t keys_per_agent;          /* 0 = AGENT_KEYS_PER_AGENT */
+    uint32_t source_first;               /* first source IPv4 (host order) when source_count > 0 */
+    uint32_t source_count;               /* 0: no source addresses (ip_address "") */
+    uint64_t verify_wait_ns;             /* wait before a deployment's probe (2 s) */
+    uint64_t probe_min_ns, probe_max_ns; /* simulated probe duration, drawn uniformly */
+    uint64_t probe_timeout_ns; /* how long a failing probe takes (the real agent's 10 s) */
+    double fail_csr, fail_deploy, fail_verify; /* --agent-failures: share of those steps that
+                                                  fail on the agent's side (0..1) */
     uint64_t timer_slot_ns;  /* wake-up slot and grid of intended times; 0 = each agent at its
                                 own time (set with agent_settings_timer_slot) */
     char user_agent_buf[64]; /* storage agent_settings_profile may point user_agent at */
+    char local_ip[48];       /* heartbeats' ip_address without source addresses: the local
+                                address toward the target (agent_settings_local_ip), or "" */
 };
 
 /* Events an agent's loop counts besides the request metrics. */
@@ -96,7 +110,6 @@ struct agent_counters {
     uint64_t unknown_agents; /* distinct agents whose heartbeat got 404 */
     uint32_t first_unknown;  /* index of the first such agent (0 = none) */
     uint64_t jobs_received;  /* distinct jobs taken from polls */
-    uint64_t jobs_overflow;  /* jobs skipped because the agent's queue was full */
     uint64_t work_unparsed;  /* 200 work answers that were not the expected JSON */
     uint64_t csr_generated;
     uint64_t csr_accepted; /* 202 */
@@ -105,9 +118,14 @@ struct agent_counters {
     uint64_t deploy_failed;
     uint64_t key_match; /* fetched certificate carries the kept key */
     uint64_t key_mismatch;
-    uint64_t key_missing;   /* no key kept for the certificate (evicted or never made) */
-    uint64_t key_evictions; /* keys dropped because a cap was reached */
-    uint64_t keys_deferred; /* CSR jobs put off because the fleet-wide key cap was reached */
+    uint64_t key_missing;   /* no key kept for the certificate (never made by this agent) */
+    uint64_t keys_kept;     /* keys the loop's agents keep now (one per certificate) */
+    uint64_t verify_probes; /* simulated post-deployment probes (targets with a host) */
+    uint64_t fail_csr;      /* agent-side failures (--agent-failures): key storage, */
+    uint64_t fail_deploy;   /* connector, */
+    uint64_t fail_verify;   /* probe; not server errors */
+    uint64_t tls_full;      /* TLS handshakes of fresh connections: full */
+    uint64_t tls_resumed;   /* ... and resumed (only with --tls-resume on) */
 };
 
 struct agent;
@@ -130,8 +148,6 @@ struct agent_loop {
     struct csr_gen *csr;
     struct event *csr_ev; /* zero-timeout event pacing CSR generation */
     struct agent *csr_head, *csr_tail;
-    _Atomic uint64_t *keys_held; /* fleet-wide count of kept keys (shared by loops) */
-    uint64_t keys_max;           /* fleet-wide cap */
     struct agent_counters counters;
     uint32_t *pool_free; /* indexes of idle pool connections (a stack) */
     uint32_t n_pool_free;
@@ -171,11 +187,11 @@ struct agent {
     bool inflight, retired, stopped, seen_404, in_pool_wait, started;
 };
 
-/* Name of an endpoint ("heartbeat", "work", "csr", "job_status", "cert_fetch"). */
+/* Name of an endpoint ("heartbeat", "work", "csr", "job_status", "cert_fetch", "verify"). */
 const char *agent_endpoint_name(enum agent_endpoint ep);
 
-/* True when status is the success answer of ep (heartbeat/work/job_status/cert_fetch 200,
- * csr 202). */
+/* True when status is the success answer of ep (heartbeat/work/job_status/cert_fetch/verify
+ * 200, csr 202). */
 bool agent_status_expected(enum agent_endpoint ep, int status);
 
 /* Records the outcome of one request in series s: answered (failed unless expected),
@@ -187,15 +203,14 @@ bool agent_status_expected(enum agent_endpoint ep, int status);
 void agent_record_result(struct metrics_series *s, const struct http_result *res, bool expected,
                          uint64_t ready_ns);
 
-/* Fills set with the profile's timers, version and headers (docs/fleet.md, "When they send";
- * docs/certctl.md, "The agent"):
- * default = heartbeat 30 s, jitter 10 %, poll 30 s, ramp 30 s, version 2.1.0, User-Agent
- * fleetsim/VERSION; certctl-1.0 = heartbeat 60 s, poll 30 s, no jitter, both timers at the
- * agent's start, poll back-off, version 1.0.0, Go's User-Agent, Content-Type on every request.
+/* Fills set with the profile's timers, version and headers (docs/fleet.md, "When they send"):
+ * default = heartbeat 30 s, jitter 10 %, poll 30 s, ramp 30 s, version 2.1.0; certctl-1.0 =
+ * heartbeat 60 s, poll 30 s, no jitter, both timers at the agent's start, poll back-off,
+ * version 1.0.0, Content-Type on every request. Both send Go's User-Agent and
+ * Accept-Encoding: gzip, and deploy with a 2 s wait and a 5-50 ms probe before verifying.
  * Both profiles use the wake-up slot AGENT_TIMER_SLOT_DEFAULT_NS. Other fields are zeroed;
  * the caller sets prefix, seed, mix, base path, key, ids. */
-void agent_settings_profile(struct agent_settings *set, enum agent_profile profile,
-                            const char *fleetsim_version);
+void agent_settings_profile(struct agent_settings *set, enum agent_profile profile);
 
 /* The profile's name as the command line and scenario files spell it: "default",
  * "certctl-1.0". Static storage. */
@@ -205,18 +220,23 @@ const char *agent_profile_name(enum agent_profile profile);
  * and the grid that both timers' intended times are rounded up to. */
 void agent_settings_timer_slot(struct agent_settings *set, uint64_t slot_ns);
 
-/* The extra header lines every agent request carries: User-Agent, Authorization: Bearer (when
- * an API key is set) and, when content_type, Content-Type: application/json. Returns a
+/* Sets set->local_ip to the local address the system picks toward cc's destination (a UDP
+ * socket connected to it and getsockname; nothing is sent), as the real agent fills
+ * ip_address from a UDP dial. Leaves "" when that fails. */
+void agent_settings_local_ip(struct agent_settings *set, const struct http_conn_config *cc);
+
+/* The extra header lines every agent request carries: User-Agent, Accept-Encoding: gzip (when
+ * set->accept_gzip), Authorization: Bearer (when an API key is set) and, when content_type,
+ * Content-Type: application/json. Returns a
  * malloc'd string (it holds the key: overwrite before freeing), or NULL. */
 char *agent_headers(const struct agent_settings *set, bool content_type);
 
 /* Prepares a loop context: its timer queue with a timerfd event on base (wake-up slot
  * set->timer_slot_ns, slots counted from l->run_start_ns). pool_size 0 =
- * per-agent connections. keys_held/keys_max: the fleet-wide key budget (keys_held shared
- * between loops). Returns 0, -ENOMEM, -EIO (OpenSSL) or the negative errno of timerfd_create. */
+ * per-agent connections. Returns 0, -ENOMEM, -EIO (OpenSSL) or the negative errno of timerfd_create. */
 int agent_loop_init(struct agent_loop *l, struct event_base *base, const struct agent_settings *set,
                     const struct http_conn_config *conn_cfg, struct metrics *metrics,
-                    uint32_t pool_size, _Atomic uint64_t *keys_held, uint64_t keys_max);
+                    uint32_t pool_size);
 
 /* Releases what agent_loop_init made (after every agent of the loop was destroyed). */
 void agent_loop_destroy(struct agent_loop *l);
@@ -229,7 +249,8 @@ int agent_id(const struct agent_settings *set, uint32_t index, char *buf, size_t
 uint32_t agent_source_ipv4(const struct agent_settings *set, uint32_t index);
 
 /* Writes the heartbeat body of agent index (sorted keys: architecture, hostname, ip_address,
- * os, version) into buf. Returns the length, or -ENOSPC. */
+ * os, version) into buf; ip_address is the agent's source address when set, else
+ * set->local_ip. Returns the length, or -ENOSPC. */
 int agent_heartbeat_body(const struct agent_settings *set, uint32_t index, char *buf, size_t n);
 
 /* Initialises an agent (no timer armed yet, nothing allocated). */

@@ -1,8 +1,9 @@
-/* sim/agent_work.c - an agent's jobs and keys (see agent_work.h). One job at a time, as the
- * real agent: CSR jobs go through the loop's paced key generation, then POST csr; deployment
- * jobs report Running, fetch the certificate, check its key and report Completed or Failed.
- * Keys live in memory, one per certificate until its deployment ends, capped per agent and
- * fleet-wide (evictions counted). */
+/* sim/agent_work.c - an agent's jobs (see agent_work.h). One job at a time, in the order the
+ * polls returned them, as the real agent: CSR jobs go through the loop's paced key generation
+ * (the key is kept for the certificate, sim/agent_keys), then POST csr; deployment jobs report
+ * Running, fetch the certificate, check its key, wait and probe when the target names a host,
+ * report the verification, and report Completed or Failed. Failure texts are the real
+ * agent's. */
 #include "sim/agent_work.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 
 #include "engine/clock.h"
 #include "sim/agent_internal.h"
+#include "sim/agent_keys.h"
 
 /* Where the agent's current job stands. */
 enum work_step {
@@ -23,13 +25,15 @@ enum work_step {
     STEP_CSR,      /* POST csr waiting or in flight */
     STEP_RUNNING,  /* status Running waiting or in flight */
     STEP_FETCH,    /* GET certificate waiting or in flight */
+    STEP_PROBE,    /* the wait before the probe and the simulated probe */
+    STEP_VERIFY,   /* POST verify waiting or in flight */
     STEP_FINAL,    /* final status (Completed/Failed) waiting or in flight */
 };
 
-struct agent_keyslot {
-    char *cert_id;
-    struct csr_key key;
-};
+/* Where the real agent keeps its keys (its error texts name the file). */
+#define AGENT_KEY_DIR "/var/lib/certctl/keys"
+/* Most bytes of a rejecting answer's body quoted in a Failed status. */
+#define AGENT_ERROR_BODY_MAX 1024
 
 struct agent_work {
     struct agent_job *jobs; /* queue; jobs[0] is the current one */
@@ -37,8 +41,10 @@ struct agent_work {
     enum work_step step;
     char *body; /* body of the job request waiting or in flight */
     size_t body_len;
-    struct agent_keyslot *keys; /* oldest first */
-    size_t n_keys;
+    struct agent_keys keys;
+    struct event *probe_ev;           /* ends STEP_PROBE; made on first use */
+    char fp[CSR_FINGERPRINT_HEX + 1]; /* fingerprint of the fetched certificate */
+    bool probe_failed;                /* the current probe fails (--agent-failures verify) */
     struct agent *csr_next;
     bool in_csr_queue;
     uint64_t keygen_since_ns; /* when the current CSR job began waiting for its key */
@@ -76,6 +82,8 @@ void agent_job_clear(struct agent_job *job)
     for (size_t i = 0; i < job->n_sans; i++)
         free(job->sans[i]);
     free(job->sans);
+    free(job->target_id);
+    free(job->host);
     memset(job, 0, sizeof *job);
 }
 
@@ -103,23 +111,63 @@ static int copy_sans(json_object *item, struct agent_job *job)
     return 0;
 }
 
+/* Whether a target_config lets the real agent probe the target: a non-empty string host,
+ * hostname, target or address (the first one, into *host), and a port (a JSON number, default
+ * 443) in 1..65535 (into *port). */
+static bool config_probes(json_object *item, const char **host, int *port)
+{
+    static const char *const host_keys[] = {"host", "hostname", "target", "address"};
+    json_object *cfg, *jport;
+    *host = NULL;
+    *port = 443;
+    if (!json_object_object_get_ex(item, "target_config", &cfg) ||
+        !json_object_is_type(cfg, json_type_object))
+        return false;
+    for (size_t i = 0; i < sizeof host_keys / sizeof host_keys[0] && !*host; i++) {
+        const char *h = json_str(cfg, host_keys[i]);
+        *host = h && *h ? h : NULL;
+    }
+    if (!*host)
+        return false;
+    if (!json_object_object_get_ex(cfg, "port", &jport) ||
+        !(json_object_is_type(jport, json_type_int) ||
+          json_object_is_type(jport, json_type_double)))
+        return true;
+    int64_t p = (int64_t)json_object_get_double(jport); /* Go's int(float64) truncates */
+    *port = (int)p;
+    return p >= 1 && p <= 65535;
+}
+
+/* Fills the deployment fields of job from a work item. Returns 0 or -ENOMEM. */
+static int parse_deploy(json_object *item, struct agent_job *job)
+{
+    const char *target = json_str(item, "target_id"), *type = json_str(item, "target_type");
+    const char *host;
+    job->has_type = type && *type;
+    job->probe = config_probes(item, &host, &job->port);
+    if ((target && !(job->target_id = strdup(target))) ||
+        (job->probe && !(job->host = strdup(host))))
+        return -ENOMEM;
+    return 0;
+}
+
 /* Fills job from one work item. Returns 1 when the agent acts on it, 0 to skip, -ENOMEM. */
 static int parse_item(json_object *item, struct agent_job *job)
 {
     const char *type = json_str(item, "type"), *status = json_str(item, "status");
     const char *id = json_str(item, "id"), *cert = json_str(item, "certificate_id");
-    if (!type || !id_ok(id) || !id_ok(cert))
+    if (!id_ok(id) || !id_ok(cert))
         return 0;
-    bool csr = (strcmp(type, "Renewal") == 0 || strcmp(type, "Issuance") == 0) && status &&
-               strcmp(status, "AwaitingCSR") == 0;
-    if (!csr && strcmp(type, "Deployment") != 0)
+    bool csr = status && strcmp(status, "AwaitingCSR") == 0;
+    if (!csr && !(type && strcmp(type, "Deployment") == 0))
         return 0;
     const char *cn = json_str(item, "common_name");
     job->type = csr ? AGENT_JOB_CSR : AGENT_JOB_DEPLOY;
     job->id = strdup(id);
     job->cert_id = strdup(cert);
     job->cn = strdup(cn ? cn : "");
-    if (!job->id || !job->cert_id || !job->cn || (csr && copy_sans(item, job) != 0))
+    if (!job->id || !job->cert_id || !job->cn || (csr && copy_sans(item, job) != 0) ||
+        (!csr && parse_deploy(item, job) != 0))
         return -ENOMEM;
     return 1;
 }
@@ -221,6 +269,26 @@ static char *json_pairs(const char *k1, const char *v1, const char *k2, const ch
     return out;
 }
 
+char *agent_work_verify_body(const char *target_id, const char *fp, const char *error,
+                             size_t *len_out)
+{
+    if (error)
+        fp = "";
+    size_t cap = 2 * strlen(fp) + 6 * strlen(target_id) + 6 * (error ? strlen(error) : 0) + 128;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    size_t o = (size_t)snprintf(out, cap, "{\"actual_fingerprint\":\"%s\",\"error\":", fp);
+    o += json_quote(out + o, error ? error : "");
+    o += (size_t)snprintf(out + o, cap - o, ",\"expected_fingerprint\":\"%s\",\"target_id\":", fp);
+    o += json_quote(out + o, target_id);
+    o += (size_t)snprintf(out + o, cap - o, ",\"verified\":%s}", error ? "false" : "true");
+    out[o] = '\0';
+    if (len_out)
+        *len_out = o;
+    return out;
+}
+
 char *agent_work_status_body(const char *status, const char *error, size_t *len_out)
 {
     return error ? json_pairs("error", error, "status", status, len_out)
@@ -248,69 +316,18 @@ const char *agent_work_cert_pem(const char *body, size_t len, void **holder, siz
 
 /* ---- keys ------------------------------------------------------------------------------ */
 
-static size_t keys_cap(const struct agent *a)
+/* Keeps the key made for cert_id (its public point); the loop counts the kept keys. */
+static int key_keep(struct agent *a, const char *cert_id, const struct csr_key *key)
 {
-    uint32_t cap = a->loop->set->keys_per_agent;
-    return cap ? cap : AGENT_KEYS_PER_AGENT;
-}
-
-static void key_remove_at(struct agent *a, size_t i)
-{
-    struct agent_work *w = a->work;
-    free(w->keys[i].cert_id);
-    csr_key_wipe(&w->keys[i].key);
-    memmove(&w->keys[i], &w->keys[i + 1], (w->n_keys - i - 1) * sizeof *w->keys);
-    w->n_keys--;
-    atomic_fetch_sub(a->loop->keys_held, 1);
-}
-
-static struct agent_keyslot *key_find(struct agent *a, const char *cert_id)
-{
-    struct agent_work *w = a->work;
-    for (size_t i = 0; w && i < w->n_keys; i++)
-        if (strcmp(w->keys[i].cert_id, cert_id) == 0)
-            return &w->keys[i];
-    return NULL;
-}
-
-static void key_drop(struct agent *a, const char *cert_id)
-{
-    struct agent_keyslot *slot = key_find(a, cert_id);
-    if (slot)
-        key_remove_at(a, (size_t)(slot - a->work->keys));
-}
-
-/* Keeps key for cert_id. Returns 0, -ENOSPC when the fleet-wide cap leaves no room, -ENOMEM. */
-static int key_put(struct agent *a, const char *cert_id, const struct csr_key *key)
-{
-    struct agent_work *w = a->work;
-    struct agent_loop *l = a->loop;
-    key_drop(a, cert_id);
-    if (!w->keys && !(w->keys = calloc(keys_cap(a), sizeof *w->keys)))
-        return -ENOMEM;
-    if (w->n_keys == keys_cap(a)) {
-        key_remove_at(a, 0);
-        l->counters.key_evictions++;
-    }
-    if (atomic_load(l->keys_held) >= l->keys_max) {
-        if (w->n_keys == 0)
-            return -ENOSPC;
-        key_remove_at(a, 0);
-        l->counters.key_evictions++;
-    }
-    char *id = strdup(cert_id);
-    if (!id)
-        return -ENOMEM;
-    w->keys[w->n_keys].cert_id = id;
-    w->keys[w->n_keys].key = *key;
-    w->n_keys++;
-    atomic_fetch_add(l->keys_held, 1);
-    return 0;
+    int rc = agent_keys_put(&a->work->keys, cert_id, key->pub);
+    if (rc == 1)
+        a->loop->counters.keys_kept++;
+    return rc < 0 ? rc : 0;
 }
 
 size_t agent_work_keys(const struct agent *a)
 {
-    return a->work ? a->work->n_keys : 0;
+    return a->work ? a->work->keys.n : 0;
 }
 
 /* ---- job flow --------------------------------------------------------------------------- */
@@ -326,9 +343,10 @@ static struct agent_work *work_get(struct agent *a)
 static void work_maybe_free(struct agent *a)
 {
     struct agent_work *w = a->work;
-    if (w && w->n_jobs == 0 && w->n_keys == 0 && !w->in_csr_queue && w->step == STEP_IDLE) {
+    if (w && w->n_jobs == 0 && w->keys.n == 0 && !w->in_csr_queue && w->step == STEP_IDLE) {
+        if (w->probe_ev)
+            event_free(w->probe_ev);
         free(w->jobs);
-        free(w->keys);
         free(w->body);
         free(w);
         a->work = NULL;
@@ -435,7 +453,6 @@ static void final_status(struct agent *a, const char *error)
     size_t len;
     char *body = agent_work_status_body(error ? "Failed" : "Completed", error, &len);
     if (!body) {
-        key_drop(a, a->work->jobs[0].cert_id);
         job_done(a);
         return;
     }
@@ -484,9 +501,8 @@ void agent_work_on_poll(struct agent *a, const struct http_result *res)
     for (size_t i = 0; i < n; i++) {
         if (job_known(a->work, jobs[i].id)) {
             agent_job_clear(&jobs[i]);
-        } else if (a->work->n_jobs >= AGENT_JOBS_MAX || jobs_append(a->work, &jobs[i]) != 0) {
-            l->counters.jobs_overflow++;
-            agent_job_clear(&jobs[i]);
+        } else if (jobs_append(a->work, &jobs[i]) != 0) {
+            agent_job_clear(&jobs[i]); /* out of memory: it comes back on a later poll */
         } else {
             l->counters.jobs_received++;
         }
@@ -496,7 +512,29 @@ void agent_work_on_poll(struct agent *a, const struct http_result *res)
     work_maybe_free(a);
 }
 
-/* Generates the key and CSR of the agent's current CSR job and queues POST csr. */
+/* Salts of the per-job draws (probe duration and the three --agent-failures draws). */
+enum job_draw { DRAW_PROBE = 0, DRAW_FAIL_CSR, DRAW_FAIL_DEPLOY, DRAW_FAIL_VERIFY };
+
+/* A uniform [0, 1) draw of kind for the agent's current job: a stream of the run seed, the
+ * agent and the job id, so the same seed gives the same draws whatever the timing. */
+static double job_draw(const struct agent *a, enum job_draw kind)
+{
+    uint64_t salt = 1469598103934665603ULL; /* FNV-1a of the job id */
+    for (const char *p = a->work->jobs[0].id; *p; p++)
+        salt = (salt ^ (unsigned char)*p) * 1099511628211ULL;
+    uint64_t rng = schedule_rng_seed(a->loop->set->seed ^ salt ^ ((uint64_t)kind << 56), a->index,
+                                     SCHEDULE_PROBE);
+    return identity_rng_unit(&rng);
+}
+
+/* Whether the current job's step of kind fails on the agent's side (--agent-failures). */
+static bool agent_side_failure(const struct agent *a, enum job_draw kind, double share)
+{
+    return share > 0 && job_draw(a, kind) < share;
+}
+
+/* Generates the key and CSR of the agent's current CSR job and queues POST csr. As the real
+ * agent, the key is kept (written, for it) before the common name is checked. */
 static void csr_make(struct agent *a)
 {
     struct agent_loop *l = a->loop;
@@ -507,24 +545,35 @@ static void csr_make(struct agent *a)
     if (csr_generate(l->csr, job->cn, (const char *const *)job->sans, job->n_sans, &key, &pem,
                      NULL) != 0) {
         l->counters.csr_failed++;
-        final_status(a, "key or CSR generation failed");
+        final_status(a, "CSR creation failed: key or CSR generation failed");
         return;
     }
     l->counters.csr_generated++;
-    int rc = key_put(a, job->cert_id, &key);
-    csr_key_wipe(&key);
-    if (rc != 0) {
+    if (agent_side_failure(a, DRAW_FAIL_CSR, l->set->fail_csr)) {
+        /* the key file cannot be written (Go's os.WriteFile error text) */
+        char why[AGENT_ID_MAX + 96];
+        snprintf(why, sizeof why,
+                 "key storage failed: open " AGENT_KEY_DIR "/%s.key: no space left on device",
+                 job->cert_id);
+        csr_key_wipe(&key);
         free(pem);
-        if (rc == -ENOSPC)
-            l->counters.keys_deferred++; /* still AwaitingCSR: it comes back on a later poll */
-        job_done(a);
+        l->counters.fail_csr++;
+        l->counters.csr_failed++;
+        final_status(a, why);
+        return;
+    }
+    int rc = key_keep(a, job->cert_id, &key);
+    csr_key_wipe(&key);
+    if (rc != 0 || !*job->cn) {
+        free(pem);
+        l->counters.csr_failed++;
+        final_status(a, rc != 0 ? "key storage failed: out of memory" : "empty common name");
         return;
     }
     size_t len;
     char *body = json_pairs("certificate_id", job->cert_id, "csr_pem", pem, &len);
     free(pem);
     if (!body) {
-        key_drop(a, job->cert_id);
         job_done(a);
         return;
     }
@@ -566,7 +615,8 @@ int agent_work_request(struct agent *a, struct http_request *req)
 {
     struct agent_loop *l = a->loop;
     struct agent_work *w = a->work;
-    if (!w || w->n_jobs == 0 || w->step == STEP_IDLE || w->step == STEP_KEYGEN)
+    if (!w || w->n_jobs == 0 || w->step == STEP_IDLE || w->step == STEP_KEYGEN ||
+        w->step == STEP_PROBE)
         return -ENOENT;
     char id[AGENT_ID_MAX];
     if (agent_id(l->set, a->index, id, sizeof id) < 0)
@@ -576,6 +626,8 @@ int agent_work_request(struct agent *a, struct http_request *req)
     int n;
     if (w->step == STEP_CSR)
         n = snprintf(l->scratch, AGENT_PATH_BYTES, "%s/api/v1/agents/%s/csr", base, id);
+    else if (w->step == STEP_VERIFY)
+        n = snprintf(l->scratch, AGENT_PATH_BYTES, "%s/api/v1/jobs/%s/verify", base, job->id);
     else if (w->step == STEP_FETCH)
         n = snprintf(l->scratch, AGENT_PATH_BYTES, "%s/api/v1/agents/%s/certificates/%s", base, id,
                      job->cert_id);
@@ -597,49 +649,141 @@ int agent_work_request(struct agent *a, struct http_request *req)
     return 0;
 }
 
-/* Why a request did not give the expected answer, for a Failed status. */
-static void describe_failure(const struct http_result *res, const char *what, char *buf, size_t n)
+/* The real agent's text for a request that failed (a Failed status's error): after prefix,
+ * the transport error after transport_what, or the answer after status_what (the status code
+ * when with_code) and its body, whole as Go's (long ones cut at AGENT_ERROR_BODY_MAX). */
+static void failure_text(const struct http_result *res, const char *prefix,
+                         const char *transport_what, const char *status_what, bool with_code,
+                         char *buf, size_t n)
 {
-    if (res->error == HTTP_ERR_NONE)
-        snprintf(buf, n, "%s: HTTP %d", what, res->status);
-    else
-        snprintf(buf, n, "%s: %s", what, http_error_name(res->error));
+    if (res->error != HTTP_ERR_NONE) {
+        snprintf(buf, n, "%s%s%s", prefix, transport_what, http_error_name(res->error));
+        return;
+    }
+    size_t len = res->body ? res->body_len : 0;
+    if (len > AGENT_ERROR_BODY_MAX)
+        len = AGENT_ERROR_BODY_MAX;
+    char code[16] = "";
+    if (with_code)
+        snprintf(code, sizeof code, "%d: ", res->status);
+    snprintf(buf, n, "%s%s%s%.*s", prefix, status_what, code, (int)len, res->body ? res->body : "");
 }
 
-/* The certificate answer arrived: check it against the kept key and report. */
+/* The deployment ended well: Completed, counted. */
+static void deploy_completed(struct agent *a)
+{
+    a->loop->counters.deploy_completed++;
+    final_status(a, NULL);
+}
+
+/* The probe is over: report what it saw (when the job names its target), else Completed. */
+static void probe_done(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct agent *a = arg;
+    struct agent_work *w = a->work;
+    const struct agent_job *job = &w->jobs[0];
+    if (a->loop->stopping || a->stopped || a->retired) {
+        job_done(a);
+        return;
+    }
+    char error[2 * AGENT_ID_MAX + 96];
+    if (w->probe_failed) /* the real agent's probe error after its dial timed out */
+        snprintf(error, sizeof error,
+                 "failed to connect to %.100s:%d: dial tcp %.100s:%d: i/o timeout", job->host,
+                 job->port, job->host, job->port);
+    size_t len;
+    char *body = job->target_id ? agent_work_verify_body(job->target_id, w->fp,
+                                                         w->probe_failed ? error : NULL, &len)
+                                : NULL;
+    if (body)
+        step_request(a, STEP_VERIFY, AGENT_EP_VERIFY, body, len);
+    else
+        deploy_completed(a);
+    agent_kick(a);
+}
+
+/* The real agent's post-deployment wait and probe: verify_wait_ns, then a probe of a duration
+ * drawn from [probe_min_ns, probe_max_ns] (a stream of the run seed, agent and job id). No
+ * connection is made: the probe is taken to see the fetched certificate. */
+static void probe_start(struct agent *a)
+{
+    struct agent_work *w = a->work;
+    const struct agent_settings *set = a->loop->set;
+    if (!w->probe_ev && !(w->probe_ev = evtimer_new(a->loop->base, probe_done, a))) {
+        deploy_completed(a);
+        return;
+    }
+    uint64_t span =
+        set->probe_max_ns > set->probe_min_ns ? set->probe_max_ns - set->probe_min_ns : 0;
+    uint64_t probe = set->probe_min_ns + (uint64_t)(job_draw(a, DRAW_PROBE) * (double)span);
+    w->probe_failed = agent_side_failure(a, DRAW_FAIL_VERIFY, set->fail_verify);
+    if (w->probe_failed) {
+        probe = set->probe_timeout_ns; /* a failing probe waits for its dial timeout */
+        a->loop->counters.fail_verify++;
+    }
+    uint64_t wait = set->verify_wait_ns + probe;
+    struct timeval tv = {(time_t)(wait / 1000000000ULL),
+                         (suseconds_t)(wait % 1000000000ULL / 1000)};
+    w->step = STEP_PROBE;
+    a->loop->counters.verify_probes++;
+    evtimer_add(w->probe_ev, &tv);
+}
+
+/* The certificate answer arrived: check it against the kept key, then probe or report. */
 static void on_fetched(struct agent *a, const struct http_result *res, bool ok)
 {
     struct agent_loop *l = a->loop;
-    const char *cert_id = a->work->jobs[0].cert_id;
-    char why[160];
+    struct agent_work *w = a->work;
+    const struct agent_job *job = &w->jobs[0];
+    char why[AGENT_ERROR_BODY_MAX + 64];
     if (!ok) {
-        describe_failure(res, "fetch certificate", why, sizeof why);
+        failure_text(res, "cert fetch failed: ", "request failed: ", "server returned ", true, why,
+                     sizeof why);
         l->counters.deploy_failed++;
         final_status(a, why);
         return;
     }
-    struct agent_keyslot *slot = key_find(a, cert_id);
+    const uint8_t *pub = agent_keys_find(&w->keys, job->cert_id);
     void *holder;
     size_t pem_len = 0;
     const char *pem = agent_work_cert_pem(res->body, res->body_len, &holder, &pem_len);
-    int match = pem && slot ? csr_cert_matches_key(pem, pem_len, &slot->key) : 0;
+    struct csr_key kept = {{0}, {0}};
+    if (pub)
+        memcpy(kept.pub, pub, CSR_PUB_LEN);
+    int match = pem && pub ? csr_cert_matches_key(pem, pem_len, &kept) : 0;
+    int fp_rc = pem ? csr_cert_fingerprint(pem, pem_len, w->fp) : -EBADMSG;
     json_object_put(holder);
-    const char *error = NULL;
-    if (!slot) {
+    if (!pub) {
         l->counters.key_missing++;
-        error = "no private key kept for this certificate";
-    } else if (match != 1) {
+        snprintf(why, sizeof why,
+                 "key read failed: open " AGENT_KEY_DIR "/%.80s.key: no such file or directory",
+                 job->cert_id);
+    } else if (match != 1 || fp_rc != 0) {
         l->counters.key_mismatch++;
-        error = match < 0 || !pem ? "certificate answer holds no parsable certificate"
-                                  : "certificate public key does not match the kept key";
+        snprintf(why, sizeof why, "%s",
+                 match < 0 || !pem || fp_rc != 0
+                     ? "deployment failed: certificate answer holds no parsable certificate"
+                     : "deployment failed: certificate public key does not match the kept key");
     } else {
         l->counters.key_match++;
+        why[0] = '\0';
+        if (job->has_type && agent_side_failure(a, DRAW_FAIL_DEPLOY, l->set->fail_deploy)) {
+            l->counters.fail_deploy++;
+            snprintf(why, sizeof why,
+                     "deployment failed: connector failed (simulated by fleetsim "
+                     "--agent-failures)");
+        }
     }
-    if (error)
+    if (why[0]) {
         l->counters.deploy_failed++;
-    else
-        l->counters.deploy_completed++;
-    final_status(a, error);
+        final_status(a, why);
+    } else if (job->has_type && job->probe) {
+        probe_start(a);
+    } else {
+        deploy_completed(a);
+    }
 }
 
 void agent_work_on_result(struct agent *a, enum agent_endpoint ep, const struct http_result *res,
@@ -650,17 +794,16 @@ void agent_work_on_result(struct agent *a, enum agent_endpoint ep, const struct 
     struct agent_loop *l = a->loop;
     if (!w || w->n_jobs == 0)
         return;
-    char why[160];
+    char why[AGENT_ERROR_BODY_MAX + 64];
     switch (w->step) {
     case STEP_CSR:
         if (ok) {
             l->counters.csr_accepted++;
-            job_done(a); /* the key stays until the deployment of this certificate ends */
+            job_done(a); /* the key stays for the agent's life */
             return;
         }
         l->counters.csr_failed++;
-        key_drop(a, w->jobs[0].cert_id);
-        describe_failure(res, "csr", why, sizeof why);
+        failure_text(res, "", "CSR submission failed: ", "CSR rejected: ", false, why, sizeof why);
         if (!l->stopping && !a->stopped)
             final_status(a, why);
         else
@@ -680,8 +823,14 @@ void agent_work_on_result(struct agent *a, enum agent_endpoint ep, const struct 
         }
         on_fetched(a, res, ok);
         return;
+    case STEP_VERIFY: /* best effort, as the real agent: Completed whatever the answer */
+        if (l->stopping || a->stopped) {
+            job_done(a);
+            return;
+        }
+        deploy_completed(a);
+        return;
     case STEP_FINAL:
-        key_drop(a, w->jobs[0].cert_id); /* the deployment ended */
         job_done(a);
         return;
     default:
@@ -696,8 +845,9 @@ void agent_work_free(struct agent *a)
         return;
     if (w->in_csr_queue)
         csr_unlink(a);
-    while (w->n_keys > 0)
-        key_remove_at(a, w->n_keys - 1);
+    if (w->probe_ev)
+        event_del(w->probe_ev);
+    a->loop->counters.keys_kept -= agent_keys_clear(&w->keys);
     for (size_t i = 0; i < w->n_jobs; i++)
         agent_job_clear(&w->jobs[i]);
     w->n_jobs = 0;

@@ -1,7 +1,9 @@
-/* sim/agent_work.h - an agent's job work (docs/certctl.md, "The agent", steps 3-6): parsing the
- * work poll's answer, the CSR flow (P-256 key + CSR, paced so the loop is never stalled, POST csr)
- * and the deployment flow (status Running, fetch the certificate, check it against the kept key,
- * status Completed or Failed), and the bounded per-certificate key store. Used by sim/agent.c. */
+/* sim/agent_work.h - an agent's job work, as the real agent does it (docs/fleet.md): parsing
+ * the work poll's answer, the CSR flow (P-256 key kept for the certificate, CSR paced so the
+ * loop is never stalled, POST csr) and the deployment flow (status Running, fetch the
+ * certificate, check it against the kept key, and for a target whose config names a host a
+ * 2 s wait, a simulated probe and POST /api/v1/jobs/{id}/verify, then status Completed or
+ * Failed). Used by sim/agent.c. */
 #ifndef FLEETSIM_SIM_AGENT_WORK_H
 #define FLEETSIM_SIM_AGENT_WORK_H
 
@@ -12,7 +14,7 @@
 #include "sim/agent.h"
 
 enum agent_job_type {
-    AGENT_JOB_CSR = 0, /* Renewal/Issuance in AwaitingCSR: make a key and a CSR */
+    AGENT_JOB_CSR = 0, /* any job in AwaitingCSR: make a key and a CSR */
     AGENT_JOB_DEPLOY,  /* Deployment: fetch the certificate and install it */
 };
 
@@ -24,16 +26,31 @@ struct agent_job {
     char *cn;    /* CSR jobs: common_name ("" when absent) */
     char **sans; /* CSR jobs: SANs */
     size_t n_sans;
+    char *target_id; /* deployment jobs: target_id, NULL when absent (no verify report) */
+    bool has_type;   /* deployment jobs: a non-empty target_type (the connector runs) */
+    bool probe;      /* deployment jobs: target_config names a host and a valid port */
+    char *host;      /* ... that host (probe jobs) */
+    int port;        /* ... and port (default 443) */
 };
 
 /* Parses a work answer {"jobs":[...],"count":n} (body, len bytes) into a malloc'd array of
- * the jobs an agent acts on (AwaitingCSR Renewal/Issuance, Deployment; others are skipped, as
- * are items whose ids hold characters other than [A-Za-z0-9._~-]). *jobs_out is NULL when
- * there are none. Returns 0, -EBADMSG when the body is not such JSON, -ENOMEM. */
+ * the jobs an agent acts on, in order (any AwaitingCSR job, else Deployment; others are
+ * skipped, as are items whose ids hold characters other than [A-Za-z0-9._~-]). A deployment's
+ * probe flag follows the real agent: target_config has a non-empty string host, hostname,
+ * target or address (first found) and port, when a number, is 1..65535 (default 443).
+ * *jobs_out is NULL when there are none. Returns 0, -EBADMSG when the body is not such JSON,
+ * -ENOMEM. */
 int agent_work_parse(const char *body, size_t len, struct agent_job **jobs_out, size_t *n_out);
 
 /* Frees what a job holds and zeroes it. */
 void agent_job_clear(struct agent_job *job);
+
+/* Builds the body of a verify report for target_id (Go's sorted keys: actual_fingerprint,
+ * error, expected_fingerprint, target_id, verified): the probe saw fingerprint fp, or, when
+ * error is not NULL, failed with that error (both fingerprints empty, verified false, as the
+ * real agent reports a failed probe). Returns a malloc'd string or NULL. */
+char *agent_work_verify_body(const char *target_id, const char *fp, const char *error,
+                             size_t *len_out);
 
 /* Builds the JSON body of a job status call ({"status":S} or {"error":E,"status":S}) into a
  * malloc'd string. Returns NULL on out of memory. */
@@ -55,7 +72,7 @@ int agent_work_request(struct agent *a, struct http_request *req);
 void agent_work_on_result(struct agent *a, enum agent_endpoint ep, const struct http_result *res,
                           bool ok);
 
-/* The waiting job request was dropped without being sent (retirement): drop the job work. */
+/* Drops the agent's job work and kept keys (retirement, destruction). */
 void agent_work_free(struct agent *a);
 
 /* Zero-timeout event callback of the loop's CSR pacing (arg: struct agent_loop *). */

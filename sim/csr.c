@@ -336,13 +336,40 @@ static int points_equal(const uint8_t *a, size_t a_len, const uint8_t *b, size_t
     return eq;
 }
 
-int csr_cert_matches_key(const char *pem, size_t pem_len, const struct csr_key *key)
+/* The first certificate of a PEM chain, or NULL. */
+static X509 *first_cert(const char *pem, size_t pem_len)
 {
-    if (!pem || !key || pem_len == 0 || pem_len > INT32_MAX)
-        return -EBADMSG;
+    if (!pem || pem_len == 0 || pem_len > INT32_MAX)
+        return NULL;
     BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
     X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
     BIO_free(bio);
+    return cert;
+}
+
+int csr_cert_fingerprint(const char *pem, size_t pem_len, char hex[CSR_FINGERPRINT_HEX + 1])
+{
+    X509 *cert = first_cert(pem, pem_len);
+    if (!cert)
+        return -EBADMSG;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    int ok = X509_digest(cert, EVP_sha256(), md, &md_len) == 1 && md_len * 2 == CSR_FINGERPRINT_HEX;
+    X509_free(cert);
+    if (!ok)
+        return -EBADMSG;
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned i = 0; i < md_len; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
+    hex[CSR_FINGERPRINT_HEX] = '\0';
+    return 0;
+}
+
+int csr_cert_matches_key(const char *pem, size_t pem_len, const struct csr_key *key)
+{
+    X509 *cert = key ? first_cert(pem, pem_len) : NULL;
     if (!cert)
         return -EBADMSG;
     EVP_PKEY *pub = X509_get0_pubkey(cert);

@@ -43,6 +43,14 @@ int csr_generate(struct csr_gen *g, const char *cn, const char *const *sans, siz
  * -EBADMSG when no certificate can be parsed. */
 int csr_cert_matches_key(const char *pem, size_t pem_len, const struct csr_key *key);
 
+/* Hex digits of a SHA-256 certificate fingerprint. */
+#define CSR_FINGERPRINT_HEX 64
+
+/* Writes the SHA-256 fingerprint of the first certificate of a PEM chain (its DER) as 64
+ * lower-case hex digits and a NUL into hex, as the real agent's verify report does. Returns 0
+ * or -EBADMSG when no certificate can be parsed. */
+int csr_cert_fingerprint(const char *pem, size_t pem_len, char hex[CSR_FINGERPRINT_HEX + 1]);
+
 /* Overwrites a key with zeros (before it is dropped or reused). */
 void csr_key_wipe(struct csr_key *key);
 

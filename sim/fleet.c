@@ -29,7 +29,6 @@ struct fleet {
     struct fleet_loop *loops;
     uint32_t n_loops;
     uint32_t n_agents; /* in this shard */
-    _Atomic uint64_t keys_held;
 };
 
 uint32_t fleet_shard_size(uint32_t n_agents, uint32_t shard_k, uint32_t shard_n)
@@ -135,7 +134,7 @@ static int loop_init(struct fleet *f, uint32_t t, uint32_t n_agents, uint32_t po
         return -ENOMEM;
     }
     int rc = agent_loop_init(&fl->al, loop_group_base(f->lg, t), &f->cfg.agent, f->cfg.conn,
-                             loop_group_metrics(f->lg, t), pool, &f->keys_held, f->cfg.keys_max);
+                             loop_group_metrics(f->lg, t), pool);
     if (rc != 0) {
         snprintf(err, errlen, "cannot set up an agent loop: %s", strerror(-rc));
         return rc;
@@ -179,9 +178,6 @@ struct fleet *fleet_new(const struct fleet_config *cfg, char *err, size_t errlen
     f->cfg = *cfg;
     if (cfg->agent.user_agent == cfg->agent.user_agent_buf)
         f->cfg.agent.user_agent = f->cfg.agent.user_agent_buf;
-    if (f->cfg.keys_max == 0)
-        f->cfg.keys_max = FLEET_DEFAULT_KEYS_MAX;
-    atomic_init(&f->keys_held, 0);
     f->n_agents = fleet_shard_size(cfg->n_agents, cfg->shard_k, cfg->shard_n);
     f->n_loops = cfg->threads < f->n_agents ? cfg->threads : (f->n_agents ? f->n_agents : 1);
     f->loops = calloc(f->n_loops, sizeof *f->loops);
@@ -266,7 +262,6 @@ void fleet_counters(const struct fleet *f, struct agent_counters *out)
         if (c->first_unknown && (!out->first_unknown || c->first_unknown < out->first_unknown))
             out->first_unknown = c->first_unknown;
         out->jobs_received += c->jobs_received;
-        out->jobs_overflow += c->jobs_overflow;
         out->work_unparsed += c->work_unparsed;
         out->csr_generated += c->csr_generated;
         out->csr_accepted += c->csr_accepted;
@@ -276,8 +271,13 @@ void fleet_counters(const struct fleet *f, struct agent_counters *out)
         out->key_match += c->key_match;
         out->key_mismatch += c->key_mismatch;
         out->key_missing += c->key_missing;
-        out->key_evictions += c->key_evictions;
-        out->keys_deferred += c->keys_deferred;
+        out->keys_kept += c->keys_kept;
+        out->verify_probes += c->verify_probes;
+        out->tls_full += c->tls_full;
+        out->fail_csr += c->fail_csr;
+        out->fail_deploy += c->fail_deploy;
+        out->fail_verify += c->fail_verify;
+        out->tls_resumed += c->tls_resumed;
     }
 }
 

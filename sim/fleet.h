@@ -13,8 +13,6 @@
 #include "engine/metrics.h"
 #include "sim/agent.h"
 
-/* Fleet-wide cap on kept keys when fleet_config.keys_max is 0 (about 200 bytes each). */
-#define FLEET_DEFAULT_KEYS_MAX 100000u
 /* How often each loop checks for stop requests and takes its interval snapshot (a loop wakes
  * up for this alone, so not too often). */
 #define FLEET_TICK_NS (100ULL * 1000000ULL)
@@ -30,7 +28,6 @@ struct fleet_config {
     const struct http_conn_config *conn; /* destination, TLS, timeout */
     uint64_t report_interval_ns;         /* interval snapshots; 0 = none */
     uint64_t grace_ns;                   /* drain time after fleet_stop */
-    uint64_t keys_max;                   /* fleet-wide key cap; 0 = FLEET_DEFAULT_KEYS_MAX */
 };
 
 struct fleet;

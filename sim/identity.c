@@ -3,6 +3,7 @@
 #include "sim/identity.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "engine/text_out.h"
@@ -111,6 +112,28 @@ int identity_owner_id(char *buf, size_t n, const char *prefix)
 int identity_policy_id(char *buf, size_t n, const char *prefix)
 {
     return name_of(buf, n, "rp-", prefix, "");
+}
+
+int identity_target_has_host(uint32_t index, uint32_t host_pct)
+{
+    if (index == 0 || host_pct == 0)
+        return 0;
+    uint64_t pct = host_pct > 100 ? 100 : host_pct;
+    return (uint64_t)index * pct / 100 > (uint64_t)(index - 1) * pct / 100;
+}
+
+int identity_target_config(char *buf, size_t n, const char *prefix, uint32_t index,
+                           uint32_t host_pct)
+{
+    char host[IDENTITY_NAME_MAX];
+    int len;
+    if (!identity_target_has_host(index, host_pct))
+        len = snprintf(buf, n, "{}");
+    else if (identity_agent_hostname(host, sizeof host, prefix, index) < 0)
+        return -ENOSPC;
+    else
+        len = snprintf(buf, n, "{\"host\":\"%s\",\"port\":443}", host);
+    return len < 0 || (size_t)len >= n ? -ENOSPC : len;
 }
 
 uint32_t identity_cert_agent(uint32_t cert_index, uint32_t n_agents)

@@ -57,6 +57,18 @@ int identity_policy_id(char *buf, size_t n, const char *prefix); /* rp-P */
 /* Deployment target type of every seeded target. */
 #define IDENTITY_TARGET_TYPE "NGINX"
 
+/* Whether seeded target index (1-based) carries host config when host_pct percent of the
+ * targets do: exactly floor(N * host_pct / 100) of targets 1..N, spread evenly (target index
+ * does when floor(index * pct / 100) passes a whole number). host_pct 0 = none, 100 = all. */
+int identity_target_has_host(uint32_t index, uint32_t host_pct);
+
+/* Writes the deployment_targets.config JSON of seeded target index into buf (size n): "{}",
+ * or, when identity_target_has_host, {"host":"<agent hostname>","port":443} (the fields the
+ * real agent's post-deployment probe reads; the hostname is under .example.test and never
+ * contacted). Returns the length or -ENOSPC. */
+int identity_target_config(char *buf, size_t n, const char *prefix, uint32_t index,
+                           uint32_t host_pct);
+
 /* The agent (1-based) whose target certificate cert_index (1-based) is mapped to:
  * ((cert_index - 1) mod n_agents) + 1. n_agents must be > 0. */
 uint32_t identity_cert_agent(uint32_t cert_index, uint32_t n_agents);

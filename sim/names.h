@@ -18,6 +18,7 @@
 #define SIM_EP_NAME_CSR "csr"
 #define SIM_EP_NAME_JOB_STATUS "job_status"
 #define SIM_EP_NAME_CERT_FETCH "cert_fetch"
+#define SIM_EP_NAME_VERIFY "verify"
 #define SIM_EP_NAME_REGISTER "register"
 #define SIM_EP_NAME_BULK_RENEW "bulk_renew"
 #define SIM_EP_NAME_CERT_LIST "cert_list"
@@ -39,6 +40,7 @@ enum sim_endpoint {
     SIM_EP_CSR,
     SIM_EP_JOB_STATUS,
     SIM_EP_CERT_FETCH,
+    SIM_EP_VERIFY,
     SIM_EP_REGISTER,
     SIM_EP_BULK_RENEW,
     SIM_EP_CERT_LIST,

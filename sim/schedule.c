@@ -14,6 +14,7 @@ static const uint64_t kind_salt[SCHEDULE_KIND_COUNT] = {
     0x13198a2e03707344ULL, /* poll */
     0xa4093822299f31d0ULL, /* start */
     0x082efa98ec4e6c89ULL, /* reconnect */
+    0x452821e638d01377ULL, /* probe */
 };
 
 uint64_t schedule_rng_seed(uint64_t run_seed, uint32_t index, enum schedule_kind kind)

@@ -16,8 +16,9 @@ enum schedule_kind {
     SCHEDULE_POLL = 1,
     SCHEDULE_START = 2,     /* the agent's start offset (profiles that start both timers at once) */
     SCHEDULE_RECONNECT = 3, /* reconnect back-off draws */
+    SCHEDULE_PROBE = 4,     /* deployment verification probe durations (mixed with the job id) */
 };
-#define SCHEDULE_KIND_COUNT 4
+#define SCHEDULE_KIND_COUNT 5
 
 /* Largest jitter accepted, percent (an interval never shrinks to zero). */
 #define SCHEDULE_JITTER_MAX_PCT 90.0

@@ -33,6 +33,7 @@ enum seed_opt {
     SEED_OPT_OS_MIX,
     SEED_OPT_EXPIRY,
     SEED_OPT_ISSUER,
+    SEED_OPT_HOST_TARGETS,
     SEED_OPT_RESET,
     SEED_OPT_CLEAN,
     SEED_OPT_DRY_RUN,
@@ -57,6 +58,9 @@ static const char usage_text[] =
     "  --expiry-window FROM-TO  certificates expire FROM..TO from now (default 32d-90d;\n"
     "                           0d-30d reproduces certctl's k6 fixture)\n"
     "  --issuer-id ID           existing issuer of the certificates (default iss-local)\n"
+    "  --host-targets PCT       percent of targets (spread evenly) whose config carries\n"
+    "                           {\"host\",\"port\"}, so agents verify deployments to them\n"
+    "                           (default 0: every config is {})\n"
     "  --reset                  seeded certificates back as seeded; their jobs and versions\n"
     "                           removed\n"
     "  --clean                  remove the fleet's rows and what runs derived from them\n"
@@ -179,6 +183,14 @@ static int opt_issuer(void *ctx, int id, char *arg, char *reason, size_t n)
     return CMDLINE_OK;
 }
 
+static int opt_host_targets(void *ctx, int id, char *arg, char *reason, size_t n)
+{
+    struct seed_cmd *cmd = ctx;
+    (void)id;
+    return parse_count_u32(arg, 0, 100, &cmd->o.host_targets_pct, reason, n) ? CMDLINE_BAD
+                                                                             : CMDLINE_OK;
+}
+
 static int opt_flag(void *ctx, int id, char *arg, char *reason, size_t n)
 {
     struct seed_cmd *cmd = ctx;
@@ -204,6 +216,7 @@ static const struct cmdline_opt seed_opts[] = {
     {"os-mix", SEED_OPT_OS_MIX, true, false, 0, opt_os_mix},
     {"expiry-window", SEED_OPT_EXPIRY, true, false, 0, opt_window},
     {"issuer-id", SEED_OPT_ISSUER, true, false, 0, opt_issuer},
+    {"host-targets", SEED_OPT_HOST_TARGETS, true, false, 0, opt_host_targets},
     {"reset", SEED_OPT_RESET, false, false, 0, opt_flag},
     {"clean", SEED_OPT_CLEAN, false, false, 0, opt_flag},
     {"dry-run", SEED_OPT_DRY_RUN, false, false, 0, opt_flag},

@@ -12,6 +12,7 @@
 #include "engine/cmdline.h"
 #include "engine/exit_status.h"
 #include "engine/threshold.h"
+#include "sim/agent.h"
 #include "sim/preset.h"
 #include "sim/scenario_file.h"
 #include "src/options_values.h"
@@ -52,6 +53,10 @@ static const struct cmdline_opt specs[] = {
     {"source-ips", RUN_OPT_SOURCE_IPS, true, false, 0, optval_source_ips},
     {"threads", RUN_OPT_THREADS, true, false, 0, optval_threads},
     {"timer-slot", RUN_OPT_TIMER_SLOT, true, false, 0, optval_timer_slot},
+    {"verify-probe", RUN_OPT_VERIFY_PROBE, true, false, 0, optval_verify_probe},
+    {"user-agent", RUN_OPT_USER_AGENT, true, false, 0, optval_user_agent},
+    {"tls-resume", RUN_OPT_TLS_RESUME, true, false, 0, optval_tls_resume},
+    {"agent-failures", RUN_OPT_AGENT_FAILURES, true, false, 0, optval_agent_failures},
     {"shard", RUN_OPT_SHARD, true, false, 0, optval_shard},
     {"timeout", RUN_OPT_TIMEOUT, true, false, 0, optval_timeout},
     {"grace", RUN_OPT_GRACE, true, false, 0, optval_grace},
@@ -106,6 +111,8 @@ void options_defaults(struct run_config *cfg)
     cfg->conn_mode = OPTIONS_CONN_PER_AGENT;
     cfg->threads = OPTIONS_DEFAULT_THREADS;
     cfg->timer_slot_ns = OPTIONS_DEFAULT_TIMER_SLOT_NS;
+    cfg->probe_min_ns = AGENT_PROBE_MIN_DEFAULT_NS;
+    cfg->probe_max_ns = AGENT_PROBE_MAX_DEFAULT_NS;
     cfg->shard_k = 0;
     cfg->shard_n = 1;
     cfg->timeout_ns = OPTIONS_DEFAULT_TIMEOUT_NS;

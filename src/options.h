@@ -88,6 +88,10 @@ enum run_opt {
     RUN_OPT_SOURCE_IPS,
     RUN_OPT_THREADS,
     RUN_OPT_TIMER_SLOT,
+    RUN_OPT_VERIFY_PROBE,
+    RUN_OPT_USER_AGENT,
+    RUN_OPT_TLS_RESUME,
+    RUN_OPT_AGENT_FAILURES,
     RUN_OPT_SHARD,
     RUN_OPT_TIMEOUT,
     RUN_OPT_GRACE,
@@ -188,13 +192,17 @@ struct run_config {
     uint32_t pool_size; /* pool:N, 1 <= N <= agents */
     bool source_ips_set;
     struct ipv4_range source_ips;
-    uint32_t threads;           /* default 1 */
-    uint64_t timer_slot_ns;     /* agents' wake-up slot, 0 = exact; default 5 ms */
-    uint32_t shard_k, shard_n;  /* default 0/1 */
-    uint64_t timeout_ns;        /* per request, default 30 s */
-    uint64_t grace_ns;          /* drain at the end, default 10 s */
-    uint64_t saturation_lag_ns; /* client_saturated: lag p99 above this (default 50 ms) */
-    double saturation_cpu_pct;  /* ... and a loop wanting a CPU this % of its time (50) */
+    uint32_t threads;                    /* default 1 */
+    uint64_t timer_slot_ns;              /* agents' wake-up slot, 0 = exact; default 5 ms */
+    uint32_t shard_k, shard_n;           /* default 0/1 */
+    uint64_t timeout_ns;                 /* per request, default 30 s */
+    uint64_t grace_ns;                   /* drain at the end, default 10 s */
+    uint64_t saturation_lag_ns;          /* client_saturated: lag p99 above this (default 50 ms) */
+    double saturation_cpu_pct;           /* ... and a loop wanting a CPU this % of its time (50) */
+    uint64_t probe_min_ns, probe_max_ns; /* --verify-probe: simulated probe duration range */
+    char user_agent[128]; /* --user-agent; "" = Go-http-client/1.1, as the real agent */
+    bool tls_resume;      /* --tls-resume on: resume TLS sessions on reconnect (default off) */
+    double fail_csr, fail_deploy, fail_verify; /* --agent-failures shares, 0..1 (default 0) */
 
     /* operator (bulk renewal, docs/scenarios.md): off unless bulk_rate_per_s > 0 */
     uint32_t certs;         /* --certs: mc-<prefix>-00001..N; default 0 (none) */

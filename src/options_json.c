@@ -101,6 +101,17 @@ static json_object *run_json(const struct run_config *cfg, json_object *o)
         add(o, "source_ips", NULL);
     add(o, "threads", json_object_new_int64(cfg->threads));
     add(o, "timer_slot_ms", ms_json(cfg->timer_slot_ns));
+    json_object *probe = json_object_new_object();
+    add(probe, "min_ms", ms_json(cfg->probe_min_ns));
+    add(probe, "max_ms", ms_json(cfg->probe_max_ns));
+    add(o, "verify_probe", probe);
+    add(o, "user_agent", cfg->user_agent[0] ? json_object_new_string(cfg->user_agent) : NULL);
+    add(o, "tls_resume", json_object_new_boolean(cfg->tls_resume));
+    json_object *fail = json_object_new_object();
+    add(fail, "csr", json_object_new_double(cfg->fail_csr));
+    add(fail, "deploy", json_object_new_double(cfg->fail_deploy));
+    add(fail, "verify", json_object_new_double(cfg->fail_verify));
+    add(o, "agent_failures", fail);
     json_object *shard = json_object_new_object();
     add(shard, "k", json_object_new_int64(cfg->shard_k));
     add(shard, "n", json_object_new_int64(cfg->shard_n));

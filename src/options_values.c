@@ -477,6 +477,119 @@ int optval_timer_slot(void *ctx, int id, char *arg, char *reason, size_t n)
     return duration_in(arg, 0, OPTIONS_MAX_TIMER_SLOT_NS, &cfg->timer_slot_ns, reason, n);
 }
 
+/* MIN or MIN-MAX, each 0 to 10 s (the real agent's probe timeout), MIN <= MAX. */
+int optval_verify_probe(void *ctx, int id, char *arg, char *reason, size_t n)
+{
+    struct run_config *cfg = ctx;
+    (void)id;
+    const uint64_t max_ns = 10ULL * 1000000000ULL;
+    char lo[64];
+    const char *dash = strchr(arg, '-');
+    size_t lo_len = dash ? (size_t)(dash - arg) : strlen(arg);
+    if (lo_len >= sizeof lo) {
+        snprintf(reason, n, "is not DUR or DUR-DUR (e.g. 5ms-50ms)");
+        return CMDLINE_BAD;
+    }
+    memcpy(lo, arg, lo_len);
+    lo[lo_len] = '\0';
+    uint64_t a, b;
+    if (parse_duration_ns(lo, 0, max_ns, &a, reason, n) != 0 ||
+        parse_duration_ns(dash ? dash + 1 : lo, 0, max_ns, &b, reason, n) != 0)
+        return CMDLINE_BAD;
+    if (a > b) {
+        snprintf(reason, n, "starts after it ends (expected MIN <= MAX)");
+        return CMDLINE_BAD;
+    }
+    cfg->probe_min_ns = a;
+    cfg->probe_max_ns = b;
+    return CMDLINE_OK;
+}
+
+/* 1 to 127 printable ASCII characters (a header value). */
+int optval_user_agent(void *ctx, int id, char *arg, char *reason, size_t n)
+{
+    struct run_config *cfg = ctx;
+    (void)id;
+    size_t len = strlen(arg);
+    bool printable = len > 0 && len < sizeof cfg->user_agent;
+    for (size_t i = 0; printable && i < len; i++)
+        printable = arg[i] >= 0x20 && arg[i] < 0x7f;
+    if (!printable) {
+        snprintf(reason, n, "is not 1 to %zu printable ASCII characters",
+                 sizeof cfg->user_agent - 1);
+        return CMDLINE_BAD;
+    }
+    memcpy(cfg->user_agent, arg, len + 1);
+    return CMDLINE_OK;
+}
+
+int optval_tls_resume(void *ctx, int id, char *arg, char *reason, size_t n)
+{
+    struct run_config *cfg = ctx;
+    (void)id;
+    if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
+        snprintf(reason, n, "is not on or off");
+        return CMDLINE_BAD;
+    }
+    cfg->tls_resume = strcmp(arg, "on") == 0;
+    return CMDLINE_OK;
+}
+
+/* One share: "0.05" (0 to 1) or "5%". Returns 0 or -1 with a reason. */
+static int failure_share(const char *s, double *out, char *reason, size_t n)
+{
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (end != s && *end == '%' && end[1] == '\0') {
+        v /= 100.0;
+    } else if (end == s || *end != '\0') {
+        snprintf(reason, n, "has a share that is not a number (0 to 1, or a percentage)");
+        return -1;
+    }
+    if (!(v >= 0.0 && v <= 1.0)) {
+        snprintf(reason, n, "has a share outside 0 to 1 (0%% to 100%%)");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* STEP=P[,STEP=P...] with STEP csr, deploy or verify. */
+int optval_agent_failures(void *ctx, int id, char *arg, char *reason, size_t n)
+{
+    struct run_config *cfg = ctx;
+    (void)id;
+    char buf[256];
+    if (strlen(arg) >= sizeof buf || !*arg) {
+        snprintf(reason, n, "is not STEP=P[,STEP=P...] (e.g. csr=0.01,deploy=2%%)");
+        return CMDLINE_BAD;
+    }
+    snprintf(buf, sizeof buf, "%s", arg);
+    double csr = 0, deploy = 0, verify = 0;
+    char *save = NULL;
+    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        double *slot = NULL;
+        if (eq) {
+            *eq = '\0';
+            slot = strcmp(item, "csr") == 0      ? &csr
+                   : strcmp(item, "deploy") == 0 ? &deploy
+                   : strcmp(item, "verify") == 0 ? &verify
+                                                 : NULL;
+        }
+        if (!slot) {
+            snprintf(reason, n, "names a step other than csr, deploy or verify");
+            return CMDLINE_BAD;
+        }
+        if (failure_share(eq + 1, slot, reason, n) != 0)
+            return CMDLINE_BAD;
+    }
+    cfg->fail_csr = csr;
+    cfg->fail_deploy = deploy;
+    cfg->fail_verify = verify;
+    return CMDLINE_OK;
+}
+
 int optval_shard(void *ctx, int id, char *arg, char *reason, size_t n)
 {
     struct run_config *cfg = ctx;

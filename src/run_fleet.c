@@ -123,7 +123,6 @@ static void add_counters(struct metrics *m, const char *scenario, const struct a
     add_counter(m, scenario, "agent_retired", k->retired);
     add_counter(m, scenario, "agent_unknown", k->unknown_agents);
     add_counter(m, scenario, "agent_jobs_received", k->jobs_received);
-    add_counter(m, scenario, "agent_jobs_overflow", k->jobs_overflow);
     add_counter(m, scenario, "agent_work_unparsed", k->work_unparsed);
     add_counter(m, scenario, "agent_csr_generated", k->csr_generated);
     add_counter(m, scenario, "agent_csr_accepted", k->csr_accepted);
@@ -133,8 +132,13 @@ static void add_counters(struct metrics *m, const char *scenario, const struct a
     add_counter(m, scenario, "agent_key_match", k->key_match);
     add_counter(m, scenario, "agent_key_mismatch", k->key_mismatch);
     add_counter(m, scenario, "agent_key_missing", k->key_missing);
-    add_counter(m, scenario, "agent_key_evictions", k->key_evictions);
-    add_counter(m, scenario, "agent_keys_deferred", k->keys_deferred);
+    add_counter(m, scenario, "agent_keys_kept", k->keys_kept);
+    add_counter(m, scenario, "agent_verify_probes", k->verify_probes);
+    add_counter(m, scenario, "agent_tls_full_handshakes", k->tls_full);
+    add_counter(m, scenario, "agent_tls_resumed_handshakes", k->tls_resumed);
+    add_counter(m, scenario, "agent_failures_csr", k->fail_csr);
+    add_counter(m, scenario, "agent_failures_deploy", k->fail_deploy);
+    add_counter(m, scenario, "agent_failures_verify", k->fail_verify);
 }
 
 /* The loops' metrics, then the fleet's counters as actor metrics. */
@@ -192,9 +196,20 @@ static void fleet_print(void *state, const struct metrics *m, FILE *out)
         fprintf(out,
                 "fleet: jobs %" PRIu64 " received; CSRs %" PRIu64 " accepted, %" PRIu64
                 " failed; deployments %" PRIu64 " completed, %" PRIu64 " failed; keys %" PRIu64
-                " matched, %" PRIu64 " mismatched, %" PRIu64 " missing, %" PRIu64 " evicted\n",
+                " matched, %" PRIu64 " mismatched, %" PRIu64 " missing, %" PRIu64
+                " kept at the end; %" PRIu64 " verification probes\n",
                 k->jobs_received, k->csr_accepted, k->csr_failed, k->deploy_completed,
-                k->deploy_failed, k->key_match, k->key_mismatch, k->key_missing, k->key_evictions);
+                k->deploy_failed, k->key_match, k->key_mismatch, k->key_missing, k->keys_kept,
+                k->verify_probes);
+    if (k->fail_csr || k->fail_deploy || k->fail_verify)
+        fprintf(out,
+                "fleet: agent-side failures (--agent-failures, not server errors): %" PRIu64
+                " CSR, %" PRIu64 " deploy, %" PRIu64 " verify probes\n",
+                k->fail_csr, k->fail_deploy, k->fail_verify);
+    if (k->tls_full || k->tls_resumed)
+        fprintf(out,
+                "fleet: TLS handshakes %" PRIu64 " full, %" PRIu64 " resumed (--tls-resume %s)\n",
+                k->tls_full, k->tls_resumed, c->cfg.tls_resume ? "on" : "off");
 }
 
 static void fleet_free_actor(void *state)

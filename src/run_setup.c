@@ -25,7 +25,9 @@ static void build_settings(struct run_ctx *c)
 {
     const struct run_config *cfg = &c->cfg;
     struct agent_settings *set = &c->set;
-    agent_settings_profile(set, cfg->agent_profile, PACKAGE_VERSION);
+    agent_settings_profile(set, cfg->agent_profile);
+    if (cfg->user_agent[0])
+        set->user_agent = cfg->user_agent;
     set->scenario = c->scenario;
     set->prefix = cfg->fleet_prefix;
     set->seed = cfg->seed;
@@ -44,6 +46,11 @@ static void build_settings(struct run_ctx *c)
     set->poll.ramp_ns = ramp_given || set->poll.start_at_agent_start ? set->heartbeat.ramp_ns
                                                                      : set->poll.interval_ns;
     agent_settings_timer_slot(set, cfg->timer_slot_ns);
+    set->probe_min_ns = cfg->probe_min_ns;
+    set->probe_max_ns = cfg->probe_max_ns;
+    set->fail_csr = cfg->fail_csr;
+    set->fail_deploy = cfg->fail_deploy;
+    set->fail_verify = cfg->fail_verify;
     set->base_path = cfg->url_set ? cfg->url.base_path : "";
     if (cfg->source_ips_set) {
         set->source_first = cfg->source_ips.first;
@@ -172,6 +179,8 @@ int run_setup_target(struct run_ctx *c)
         return EXIT_STATUS_FAILED;
     }
     c->cc.timeout_ns = cfg->timeout_ns;
+    c->cc.tls_no_resumption = !cfg->tls_resume;
+    agent_settings_local_ip(&c->set, &c->cc);
     c->have_conn = true;
     return 0;
 }

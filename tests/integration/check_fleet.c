@@ -339,11 +339,9 @@ START_TEST(test_heartbeats_tls)
 }
 END_TEST
 
-START_TEST(test_renewal_jobs)
+/* Asks the target to renew certificates 1..certs of the seeded fleet (200). */
+static void bulk_renew_all(const struct tgt *t, unsigned certs)
 {
-    const unsigned agents = 20, certs = 40;
-    struct tgt t;
-    target_up(&t, false, agents, certs, NULL);
     char body[4096] = "{\"certificate_ids\":[";
     for (unsigned j = 1; j <= certs; j++) {
         char id[IDENTITY_NAME_MAX];
@@ -351,15 +349,32 @@ START_TEST(test_renewal_jobs)
         snprintf(body + strlen(body), sizeof body - strlen(body), "%s\"%s\"", j > 1 ? "," : "", id);
     }
     strcat(body, "]}");
-    ck_assert_int_eq(call(&t, "POST", "/api/v1/certificates/bulk-renew", body, NULL), 200);
+    ck_assert_int_eq(call(t, "POST", "/api/v1/certificates/bulk-renew", body, NULL), 200);
+}
+
+/* A plain target seeded with agents and certs (target_opt: one more option) whose certificates
+ * are all renewed, then fleetsim with args against it (exit 0): its /_target/stats. */
+static json_object *renewal_run(unsigned agents, unsigned certs, const char *target_opt,
+                                const char *const *args, struct run *r)
+{
+    struct tgt t;
+    target_up(&t, false, agents, certs, target_opt);
+    bulk_renew_all(&t, certs);
+    fleetsim(r, t.p.url, args);
+    json_object *st = stats(&t);
+    target_down(&t);
+    ck_assert_msg(r->rc == 0, "exit %d: %s", r->rc, r->out);
+    return st;
+}
+
+START_TEST(test_renewal_jobs)
+{
+    const unsigned agents = 20, certs = 40;
     const char *args[] = {"--agents", "20",     "--heartbeat", "1s",         "--poll",
                           "500ms",    "--ramp", "500ms",       "--duration", "8s",
                           "--seed",   "3",      "-q",          NULL};
     struct run r;
-    fleetsim(&r, t.p.url, args);
-    json_object *st = stats(&t);
-    target_down(&t);
-    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
+    json_object *st = renewal_run(agents, certs, NULL, args, &r);
     /* every renewal job and every deployment job it created ended Completed */
     ck_assert_int_eq(jget(st, "jobs", "Completed", NULL), 2 * certs);
     json_object *jobs;
@@ -374,6 +389,29 @@ START_TEST(test_renewal_jobs)
     ck_assert_int_eq(counter(r.summary, "agent_deploy_completed"), certs);
     ck_assert_int_eq(counter(r.summary, "agent_key_mismatch"), 0);
     ck_assert_int_eq(counter(r.summary, "agent_key_missing"), 0);
+    assert_balanced(r.summary);
+    json_object_put(st);
+    run_free(&r);
+}
+END_TEST
+
+/* Targets with host config (--seed-host-targets 50: agents 2 and 4 of 4): their deployments
+ * wait, probe and report one verification each; every job ends Completed. */
+START_TEST(test_deploy_verify)
+{
+    const unsigned agents = 4, certs = 4;
+    const char *args[] = {"--agents",       "4",         "--heartbeat", "1s", "--poll", "500ms",
+                          "--ramp",         "500ms",     "--duration",  "7s", "--seed", "3",
+                          "--verify-probe", "10ms-30ms", "-q",          NULL};
+    struct run r;
+    json_object *st = renewal_run(agents, certs, "--seed-host-targets=50", args, &r);
+    ck_assert_int_eq(jget(st, "jobs", "Completed", NULL), 2 * certs);
+    ck_assert_int_eq(jget(st, "verify", "calls", NULL), 2);
+    ck_assert_int_eq(jget(st, "verify", "verified", NULL), 2);
+    ck_assert_int_eq(jget(st, "requests", "verify", "200"), 2);
+    ck_assert_int_eq(counter(r.summary, "agent_verify_probes"), 2);
+    ck_assert_int_eq(counter(r.summary, "agent_deploy_completed"), certs);
+    ck_assert_int_eq(counter(r.summary, "agent_keys_kept"), certs);
     assert_balanced(r.summary);
     json_object_put(st);
     run_free(&r);
@@ -688,6 +726,7 @@ int main(void)
     tcase_add_test(tc, test_heartbeats_plain);
     tcase_add_test(tc, test_heartbeats_tls);
     tcase_add_test(tc, test_renewal_jobs);
+    tcase_add_test(tc, test_deploy_verify);
     tcase_add_test(tc, test_retire_and_unknown);
     tcase_add_test(tc, test_exit_codes);
     tcase_add_test(tc, test_register_and_agents_file);

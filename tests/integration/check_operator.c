@@ -66,7 +66,7 @@ static void fx_up(struct fx *f)
         0);
     f->cc.timeout_ns = 10 * S_NS;
     f->cc.max_body_bytes = 4 << 20;
-    agent_settings_profile(&f->set, AGENT_PROFILE_DEFAULT, "test");
+    agent_settings_profile(&f->set, AGENT_PROFILE_DEFAULT);
     f->set.scenario = SCEN;
     f->set.prefix = IDENTITY_DEFAULT_PREFIX;
     f->set.seed = 7;

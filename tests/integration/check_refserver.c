@@ -258,6 +258,51 @@ START_TEST(t_work_routing_and_csr)
 }
 END_TEST
 
+/* The agent's reports and certctl's newer answers: verify (200, 400 without a fingerprint),
+ * discoveries (202), a CSR without certificate_id (202 csr_accepted) and exactly four
+ * sentinel agents that cannot be retired. */
+START_TEST(t_agent_reports)
+{
+    struct tc_fx f;
+    start(&f, false, 1, 0);
+    const char *fp = "\"aa11\"";
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"actual_fingerprint\":%s,\"error\":\"\",\"expected_fingerprint\":%s,"
+             "\"target_id\":\"tgt-loadtest-00001\",\"verified\":true}",
+             fp, fp);
+    json_object *o = tc_fx_json(&f, "POST", "/api/v1/jobs/job-1/verify", body, 200);
+    ck_assert_str_eq(tc_jstr(o, "job_id"), "job-1");
+    json_object_put(o);
+    tc_fx_expect_error(&f, "POST", "/api/v1/jobs/job-1/verify",
+                       "{\"actual_fingerprint\":\"\",\"error\":\"failed to connect\","
+                       "\"expected_fingerprint\":\"\",\"target_id\":\"t\",\"verified\":false}",
+                       400, "Bad Request",
+                       "expected_fingerprint and actual_fingerprint are required");
+    tc_fx_expect(&f, "POST", "/api/v1/jobs/job-1/verify", "{\"verified\":\"yes\"}", 400);
+    o = tc_fx_json(&f, "POST", "/api/v1/agents/ag-loadtest-00001/discoveries",
+                   "{\"agent_id\":\"ag-loadtest-00001\",\"directories\":[\"/etc/ssl\"],"
+                   "\"certificates\":[{},{}],\"errors\":[],\"scan_duration_ms\":3}",
+                   202);
+    json_object_put(o);
+    o = tc_fx_json(&f, "POST", "/api/v1/agents/ag-loadtest-00001/csr",
+                   "{\"csr_pem\":\"-----BEGIN CERTIFICATE REQUEST-----\\nx\\n\"}", 202);
+    ck_assert_str_eq(tc_jstr(o, "status"), "csr_accepted");
+    json_object_put(o);
+    const char *sentinels[] = {"server-scanner", "cloud-aws-sm", "cloud-azure-kv", "cloud-gcp-sm"};
+    for (size_t i = 0; i < 4; i++) {
+        char path[96];
+        snprintf(path, sizeof path, "/api/v1/agents/%s", sentinels[i]);
+        tc_fx_expect(&f, "DELETE", path, NULL, 403);
+    }
+    tc_fx_expect(&f, "DELETE", "/api/v1/agents/cloud-other", NULL, 404); /* not a sentinel */
+    tc_fx_ck_stats(&f, "requests.verify.200=1 requests.verify.400=2 verify.calls=1 "
+                       "verify.verified=1 requests.discoveries.202=1 discoveries.calls=1 "
+                       "discoveries.certificates=2 requests.csr.202=1");
+    tc_fx_stop(&f);
+}
+END_TEST
+
 /* ---- operator endpoints ------------------------------------------------------------------- */
 
 static void bulk_agent(struct tc_fx *f, int matched, int enqueued, int skipped)
@@ -860,6 +905,7 @@ int main(void)
                             t_heartbeat_codes,
                             t_register_and_retire,
                             t_work_routing_and_csr,
+                            t_agent_reports,
                             t_bulk_clamp_and_paging,
                             t_profiles_and_acme_routing,
                             t_stats_numbers,

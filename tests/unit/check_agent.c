@@ -24,13 +24,17 @@
 
 #include "engine/clock.h"
 #include "sim/agent.h"
+#include "sim/agent_keys.h"
 #include "sim/agent_work.h"
 #include "sim/register.h"
+#include "engine/tls.h"
+#include "tests/lib/http_test_server.h"
 #include "tests/lib/testenv.h"
 
 #define MS 1000000ULL
 #define MAX_AGENTS 32
-#define MAX_STATUS 8
+#define MAX_CERTS 24
+#define MAX_STATUS (3 * MAX_CERTS)
 
 /* ---- pure parts ------------------------------------------------------------------------ */
 
@@ -50,20 +54,23 @@ END_TEST
 START_TEST(test_profiles)
 {
     struct agent_settings d, r;
-    agent_settings_profile(&d, AGENT_PROFILE_DEFAULT, "9.9");
+    agent_settings_profile(&d, AGENT_PROFILE_DEFAULT);
     ck_assert_uint_eq(d.heartbeat.interval_ns, 30000 * MS);
     ck_assert(d.heartbeat.jitter_pct == 10.0);
     ck_assert_uint_eq(d.poll.interval_ns, 30000 * MS);
     ck_assert_str_eq(d.version, "2.1.0");
-    ck_assert_str_eq(d.user_agent, "fleetsim/9.9");
+    ck_assert_str_eq(d.user_agent, "Go-http-client/1.1");
+    ck_assert(d.accept_gzip);
+    ck_assert_uint_eq(d.verify_wait_ns, 2000 * MS);
     ck_assert(!d.poll_backoff && !d.content_type_on_get);
-    agent_settings_profile(&r, AGENT_PROFILE_CERTCTL_1_0, "9.9");
+    agent_settings_profile(&r, AGENT_PROFILE_CERTCTL_1_0);
     ck_assert_uint_eq(r.heartbeat.interval_ns, 60000 * MS);
     ck_assert_uint_eq(r.poll.interval_ns, 30000 * MS);
     ck_assert(r.heartbeat.jitter_pct == 0 && r.poll.jitter_pct == 0);
     ck_assert(r.heartbeat.start_at_agent_start && r.poll.start_at_agent_start);
     ck_assert_str_eq(r.version, "1.0.0");
     ck_assert_str_eq(r.user_agent, "Go-http-client/1.1");
+    ck_assert(r.accept_gzip);
     ck_assert(r.poll_backoff && r.content_type_on_get);
 }
 END_TEST
@@ -71,7 +78,7 @@ END_TEST
 START_TEST(test_bodies_and_headers)
 {
     struct agent_settings s;
-    agent_settings_profile(&s, AGENT_PROFILE_DEFAULT, "1");
+    agent_settings_profile(&s, AGENT_PROFILE_DEFAULT);
     s.seed = 5;
     char buf[512], want[512];
     struct identity_agent_meta m;
@@ -87,6 +94,18 @@ START_TEST(test_bodies_and_headers)
     agent_heartbeat_body(&s, 5, buf, sizeof buf); /* (5 - 1) mod 3 = 1 -> 127.0.0.3 */
     ck_assert_ptr_nonnull(strstr(buf, "\"ip_address\":\"127.0.0.3\""));
     ck_assert_int_eq(agent_heartbeat_body(&s, 5, buf, 20), -ENOSPC);
+    /* without source addresses: the local address toward the target */
+    s.source_count = 0;
+    struct http_conn_config cc;
+    char err[128];
+    ck_assert_int_eq(http_conn_config_init(&cc, "127.0.0.9", 9, NULL, err, sizeof err), 0);
+    agent_settings_local_ip(&s, &cc);
+    ck_assert_str_eq(s.local_ip, "127.0.0.1");
+    agent_heartbeat_body(&s, 5, buf, sizeof buf);
+    ck_assert_ptr_nonnull(strstr(buf, "\"ip_address\":\"127.0.0.1\""));
+    ck_assert_int_eq(http_conn_config_init(&cc, "::1", 9, NULL, err, sizeof err), 0);
+    agent_settings_local_ip(&s, &cc);
+    ck_assert_str_eq(s.local_ip, "::1");
 
     char id[AGENT_ID_MAX];
     agent_id(&s, 7, id, sizeof id);
@@ -99,11 +118,13 @@ START_TEST(test_bodies_and_headers)
     ck_assert_str_eq(id, "ag-loadtest-00002");
 
     char *h = agent_headers(&s, false);
-    ck_assert_str_eq(h, "User-Agent: fleetsim/1\r\n");
+    ck_assert_str_eq(h, "User-Agent: Go-http-client/1.1\r\nAccept-Encoding: gzip\r\n");
     free(h);
     s.api_key = "sekrit";
+    s.user_agent = "loadtest/1";
+    s.accept_gzip = false;
     h = agent_headers(&s, true);
-    ck_assert_str_eq(h, "User-Agent: fleetsim/1\r\nAuthorization: Bearer sekrit\r\n"
+    ck_assert_str_eq(h, "User-Agent: loadtest/1\r\nAuthorization: Bearer sekrit\r\n"
                         "Content-Type: application/json\r\n");
     free(h);
 }
@@ -139,6 +160,32 @@ START_TEST(test_work_parse)
     ck_assert_int_eq(jobs[2].type, AGENT_JOB_CSR);
     ck_assert_str_eq(jobs[2].cn, "");
     ck_assert_uint_eq(jobs[2].n_sans, 0);
+    for (size_t i = 0; i < n; i++)
+        agent_job_clear(&jobs[i]);
+    free(jobs);
+
+    /* any AwaitingCSR job is a CSR job; a deployment's target decides the probe */
+    const char *b2 =
+        "{\"jobs\":["
+        "{\"id\":\"j1\",\"type\":\"Deployment\",\"certificate_id\":\"c\",\"status\":"
+        "\"AwaitingCSR\"},"
+        "{\"id\":\"j2\",\"type\":\"Deployment\",\"certificate_id\":\"c\",\"target_id\":\"t\","
+        "\"target_type\":\"NGINX\",\"target_config\":{\"hostname\":\"h\"}},"
+        "{\"id\":\"j3\",\"type\":\"Deployment\",\"certificate_id\":\"c\",\"target_type\":\"\","
+        "\"target_config\":{\"address\":\"h\",\"port\":70000}},"
+        "{\"id\":\"j4\",\"type\":\"Deployment\",\"certificate_id\":\"c\","
+        "\"target_config\":{\"host\":\"\",\"target\":\"h\",\"port\":\"x\"}},"
+        "{\"id\":\"j5\",\"type\":\"Deployment\",\"certificate_id\":\"c\","
+        "\"target_config\":{\"port\":443}}]}";
+    ck_assert_int_eq(agent_work_parse(b2, strlen(b2), &jobs, &n), 0);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_int_eq(jobs[0].type, AGENT_JOB_CSR);
+    ck_assert(jobs[1].probe && jobs[1].has_type);
+    ck_assert_str_eq(jobs[1].target_id, "t");
+    ck_assert(!jobs[2].probe && !jobs[2].has_type); /* port out of range; empty type */
+    ck_assert_ptr_null(jobs[2].target_id);
+    ck_assert(jobs[3].probe); /* empty host skipped, target used, a string port ignored */
+    ck_assert(!jobs[4].probe);
     for (size_t i = 0; i < n; i++)
         agent_job_clear(&jobs[i]);
     free(jobs);
@@ -255,14 +302,23 @@ struct srv {
     int work_status;                  /* status of work answers (200 default) */
     uint64_t hb_delay_ms;             /* answer heartbeats this late */
     char ua[64], ctype[64], auth[64]; /* headers of the last work GET */
-    /* job flow */
+    /* job flow: agent 1 gets a renewal per certificate mc-x-1..n_certs, then their deployments */
     EVP_PKEY *ca_key;
-    bool mismatch; /* serve a certificate for another key */
-    bool csr_done, deploy_given;
+    int n_certs;      /* certificates mapped to agent 1 (set by the test; 1 by default) */
+    bool mismatch;    /* serve a certificate for another key */
+    bool host_config; /* deployment targets carry {"host","port"} */
+    bool empty_cn;    /* renewals carry no common name */
+    bool deploy_given;
     bool csr_verified, csr_has_email;
-    char *cert_pem;
+    int csr_posts;
+    char *cert_pem[MAX_CERTS + 1]; /* per certificate index */
     char status[MAX_STATUS][160];
+    char status_job[MAX_STATUS][32];
     int n_status;
+    uint64_t fetch_ns[MAX_CERTS + 1], verify_ns[MAX_CERTS + 1];
+    char verify_body[MAX_CERTS + 1][512];
+    int verifies;
+    bool failed[MAX_CERTS + 1]; /* renewal reported Failed: not offered again */
 };
 
 static void reply(struct evhttp_request *req, int code, const char *body)
@@ -331,6 +387,64 @@ static void copy_header(struct evhttp_request *req, const char *name, char *out,
     snprintf(out, n, "%s", v ? v : "");
 }
 
+/* Agent 1's work: a renewal per unsigned certificate (AwaitingCSR until its CSR is signed),
+ * then, once all are signed, one deployment per certificate, once. */
+static void reply_jobs(struct srv *s, struct evhttp_request *req)
+{
+    json_object *jobs = json_object_new_array();
+    bool all_signed = true;
+    for (int c = 1; c <= s->n_certs; c++)
+        all_signed &= s->cert_pem[c] != NULL;
+    for (int c = 1; c <= s->n_certs && !(all_signed && s->deploy_given); c++) {
+        char id[32], cert[32];
+        json_object *j = json_object_new_object();
+        snprintf(cert, sizeof cert, "mc-x-%d", c);
+        snprintf(id, sizeof id, "job-%c%d", all_signed ? 'd' : 'r', c);
+        json_object_object_add(j, "id", json_object_new_string(id));
+        json_object_object_add(j, "certificate_id", json_object_new_string(cert));
+        if (!all_signed && (s->cert_pem[c] || s->failed[c])) {
+            json_object_put(j);
+            continue;
+        }
+        if (!all_signed) {
+            json_object *sans = json_object_new_array();
+            json_object_array_add(sans, json_object_new_string("a.example.test"));
+            json_object_array_add(sans, json_object_new_string("ops@example.test"));
+            json_object_object_add(j, "type", json_object_new_string("Renewal"));
+            if (!s->empty_cn)
+                json_object_object_add(j, "common_name", json_object_new_string("a.example.test"));
+            json_object_object_add(j, "sans", sans);
+            json_object_object_add(j, "status", json_object_new_string("AwaitingCSR"));
+        } else {
+            json_object_object_add(j, "type", json_object_new_string("Deployment"));
+            json_object_object_add(j, "target_id", json_object_new_string("tgt-1"));
+            json_object_object_add(j, "target_type", json_object_new_string("NGINX"));
+            json_object_object_add(j, "target_config",
+                                   json_tokener_parse(s->host_config
+                                                          ? "{\"host\":\"h.example.test\","
+                                                            "\"port\":8443}"
+                                                          : "{}"));
+            json_object_object_add(j, "status", json_object_new_string("Running"));
+        }
+        json_object_array_add(jobs, j);
+    }
+    if (all_signed)
+        s->deploy_given = true;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "count", json_object_new_int((int)json_object_array_length(jobs)));
+    json_object_object_add(o, "jobs", jobs);
+    reply(req, 200, json_object_to_json_string(o));
+    json_object_put(o);
+}
+
+/* Certificate index of ".../mc-x-N..." (0 when none or out of range). */
+static int cert_index(const char *s)
+{
+    const char *p = s ? strstr(s, "mc-x-") : NULL;
+    int c = p ? atoi(p + 5) : 0;
+    return c >= 1 && c <= MAX_CERTS ? c : 0;
+}
+
 static void handle_work(struct srv *s, struct evhttp_request *req, int idx)
 {
     if (idx > 0 && idx <= MAX_AGENTS)
@@ -342,21 +456,10 @@ static void handle_work(struct srv *s, struct evhttp_request *req, int idx)
         reply(req, s->work_status, "{\"error\":\"boom\"}");
         return;
     }
-    if (idx == 1 && s->ca_key && !s->csr_done) {
-        reply(req, 200,
-              "{\"count\":1,\"jobs\":[{\"id\":\"job-r1\",\"type\":\"Renewal\","
-              "\"certificate_id\":\"mc-x-1\",\"common_name\":\"a.example.test\","
-              "\"sans\":[\"a.example.test\",\"ops@example.test\"],"
-              "\"status\":\"AwaitingCSR\"}]}");
-    } else if (idx == 1 && s->csr_done && !s->deploy_given) {
-        s->deploy_given = true;
-        reply(req, 200,
-              "{\"count\":1,\"jobs\":[{\"id\":\"job-d1\",\"type\":\"Deployment\","
-              "\"certificate_id\":\"mc-x-1\",\"target_id\":\"tgt-1\","
-              "\"target_type\":\"NGINX\",\"status\":\"Running\"}]}");
-    } else {
+    if (idx == 1 && s->ca_key)
+        reply_jobs(s, req);
+    else
         reply(req, 200, "{\"count\":0,\"jobs\":[]}");
-    }
 }
 
 /* Signs a certificate for pub with the CA key and returns its PEM (malloc'd). */
@@ -390,7 +493,12 @@ static void handle_csr(struct srv *s, struct evhttp_request *req)
     char *body = body_of(req);
     json_object *root = json_tokener_parse(body), *v;
     free(body);
-    if (!root || !json_object_object_get_ex(root, "csr_pem", &v)) {
+    json_object *cid;
+    int c = root && json_object_object_get_ex(root, "certificate_id", &cid)
+                ? cert_index(json_object_get_string(cid))
+                : 0;
+    s->csr_posts++;
+    if (!c || !json_object_object_get_ex(root, "csr_pem", &v)) {
         json_object_put(root);
         reply(req, 400, "{}");
         return;
@@ -409,9 +517,9 @@ static void handle_csr(struct srv *s, struct evhttp_request *req)
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     if (s->csr_verified) {
         EVP_PKEY *other = s->mismatch ? EVP_EC_gen("P-256") : NULL;
-        s->cert_pem = sign_cert(s->ca_key, other ? other : pub);
+        free(s->cert_pem[c]);
+        s->cert_pem[c] = sign_cert(s->ca_key, other ? other : pub);
         EVP_PKEY_free(other);
-        s->csr_done = true;
     }
     X509_REQ_free(csr);
     json_object_put(root);
@@ -420,12 +528,14 @@ static void handle_csr(struct srv *s, struct evhttp_request *req)
 
 static void handle_cert(struct srv *s, struct evhttp_request *req)
 {
-    if (!s->cert_pem) {
+    int c = cert_index(evhttp_request_get_uri(req));
+    if (!c || !s->cert_pem[c]) {
         reply(req, 404, "{}");
         return;
     }
+    s->fetch_ns[c] = clock_now_ns();
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "certificate_pem", json_object_new_string(s->cert_pem));
+    json_object_object_add(o, "certificate_pem", json_object_new_string(s->cert_pem[c]));
     reply(req, 200, json_object_to_json_string(o));
     json_object_put(o);
 }
@@ -443,10 +553,28 @@ static void srv_cb(struct evhttp_request *req, void *arg)
         handle_csr(s, req);
     } else if (strstr(uri, "/certificates/")) {
         handle_cert(s, req);
+    } else if (strstr(uri, "/verify")) {
+        char *body = body_of(req);
+        const char *job = strstr(uri, "/jobs/job-d");
+        int c = job ? atoi(job + 11) : 0;
+        if (c >= 1 && c <= MAX_CERTS) {
+            s->verify_ns[c] = clock_now_ns();
+            snprintf(s->verify_body[c], sizeof s->verify_body[c], "%s", body);
+        }
+        s->verifies++;
+        free(body);
+        reply(req, 200, "{\"status\":\"verified\"}");
     } else if (strstr(uri, "/status")) {
         char *body = body_of(req);
-        if (s->n_status < MAX_STATUS)
+        const char *job = strstr(uri, "/jobs/");
+        if (s->n_status < MAX_STATUS) {
+            snprintf(s->status_job[s->n_status], sizeof s->status_job[0], "%.*s",
+                     job ? (int)strcspn(job + 6, "/") : 0, job ? job + 6 : "");
             snprintf(s->status[s->n_status++], sizeof s->status[0], "%s", body);
+        }
+        if (job && strncmp(job + 6, "job-r", 5) == 0 && strstr(body, "Failed"))
+            s->failed[atoi(job + 11) >= 1 && atoi(job + 11) <= MAX_CERTS ? atoi(job + 11) : 0] =
+                true;
         free(body);
         reply(req, 200, "{\"status\":\"updated\"}");
     } else {
@@ -459,6 +587,7 @@ static void srv_start(struct srv *s, struct event_base *base)
     memset(s, 0, sizeof *s);
     s->base = base;
     s->work_status = 200;
+    s->n_certs = 1;
     s->http = evhttp_new(base);
     struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(s->http, "127.0.0.1", 0);
     ck_assert_ptr_nonnull(bs);
@@ -473,7 +602,8 @@ static void srv_stop(struct srv *s)
 {
     evhttp_free(s->http);
     EVP_PKEY_free(s->ca_key);
-    free(s->cert_pem);
+    for (int c = 0; c <= MAX_CERTS; c++)
+        free(s->cert_pem[c]);
 }
 
 /* ---- running agents against it ---------------------------------------------------------- */
@@ -487,7 +617,6 @@ struct rig {
     struct agent_loop loop;
     struct agent agents[MAX_AGENTS];
     uint32_t n;
-    _Atomic uint64_t keys;
 };
 
 /* Default profile with short timers: heartbeat hb_ms, poll poll_ms (0 = off), no jitter. */
@@ -496,7 +625,7 @@ static void rig_init(struct rig *r, uint32_t n, uint64_t hb_ms, uint64_t poll_ms
     memset(r, 0, sizeof *r);
     r->base = event_base_new();
     srv_start(&r->srv, r->base);
-    agent_settings_profile(&r->set, AGENT_PROFILE_DEFAULT, "t");
+    agent_settings_profile(&r->set, AGENT_PROFILE_DEFAULT);
     r->set.seed = 11;
     r->set.api_key = "k1";
     r->set.heartbeat = (struct schedule_params){hb_ms * MS, 0, hb_ms * MS, false, 0};
@@ -506,14 +635,12 @@ static void rig_init(struct rig *r, uint32_t n, uint64_t hb_ms, uint64_t poll_ms
                      0);
     r->cc.timeout_ns = 2000 * MS;
     r->m = metrics_new(false);
-    atomic_init(&r->keys, 0);
     r->n = n;
 }
 
 static void rig_loop_init(struct rig *r, uint32_t pool)
 {
-    ck_assert_int_eq(agent_loop_init(&r->loop, r->base, &r->set, &r->cc, r->m, pool, &r->keys, 100),
-                     0);
+    ck_assert_int_eq(agent_loop_init(&r->loop, r->base, &r->set, &r->cc, r->m, pool), 0);
 }
 
 static void on_stop(evutil_socket_t fd, short what, void *arg)
@@ -604,7 +731,7 @@ START_TEST(test_certctl_headers_and_backoff)
 {
     struct rig r;
     rig_init(&r, 2, 100, 100);
-    agent_settings_profile(&r.set, AGENT_PROFILE_CERTCTL_1_0, "t");
+    agent_settings_profile(&r.set, AGENT_PROFILE_CERTCTL_1_0);
     r.set.api_key = "k1";
     r.set.heartbeat = (struct schedule_params){100 * MS, 0, 50 * MS, true, 0};
     r.set.poll = (struct schedule_params){100 * MS, 0, 50 * MS, true, 0};
@@ -691,13 +818,38 @@ START_TEST(test_pool)
 }
 END_TEST
 
+/* The fingerprint the real agent reports: SHA-256 of the certificate's DER, lower-case hex. */
+static void cert_fp(const char *pem, char hex[65])
+{
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    X509 *c = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    unsigned char md[32];
+    unsigned int n = 0;
+    X509_digest(c, EVP_sha256(), md, &n);
+    for (unsigned i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    X509_free(c);
+    BIO_free(bio);
+}
+
+/* Runs agent 1 against n_certs renewals and their deployments (verify wait 150 ms). */
+static void job_rig(struct rig *r, int n_certs, bool mismatch, bool host)
+{
+    rig_init(r, 1, 200, 100);
+    r->set.verify_wait_ns = 150 * MS;
+    r->set.probe_min_ns = 10 * MS;
+    r->set.probe_max_ns = 20 * MS;
+    r->srv.ca_key = EVP_EC_gen("P-256");
+    r->srv.n_certs = n_certs;
+    r->srv.mismatch = mismatch;
+    r->srv.host_config = host;
+    rig_loop_init(r, 0);
+}
+
 static void run_job_flow(bool mismatch)
 {
     struct rig r;
-    rig_init(&r, 1, 200, 100);
-    r.srv.ca_key = EVP_EC_gen("P-256");
-    r.srv.mismatch = mismatch;
-    rig_loop_init(&r, 0);
+    job_rig(&r, 1, mismatch, false);
     rig_run(&r, 800, 300);
     ck_assert(r.srv.csr_verified);
     ck_assert(r.srv.csr_has_email);
@@ -711,6 +863,7 @@ static void run_job_flow(bool mismatch)
                       2); /* the renewal (once, not per poll) and the deployment */
     if (mismatch) {
         ck_assert_ptr_nonnull(strstr(r.srv.status[1], "\"status\":\"Failed\""));
+        ck_assert_ptr_nonnull(strstr(r.srv.status[1], "deployment failed: "));
         ck_assert_ptr_nonnull(strstr(r.srv.status[1], "does not match"));
         ck_assert_uint_eq(c->key_mismatch, 1);
         ck_assert_uint_eq(c->deploy_failed, 1);
@@ -719,8 +872,12 @@ static void run_job_flow(bool mismatch)
         ck_assert_uint_eq(c->key_match, 1);
         ck_assert_uint_eq(c->deploy_completed, 1);
     }
-    ck_assert_uint_eq(agent_work_keys(&r.agents[0]), 0); /* dropped when the deployment ended */
-    ck_assert_uint_eq(atomic_load(&r.keys), 0);
+    /* no host in the target's config: no probe, no verify report */
+    ck_assert_int_eq(r.srv.verifies, 0);
+    ck_assert_uint_eq(c->verify_probes, 0);
+    /* the key is kept for the agent's life, as the real agent's key file */
+    ck_assert_uint_eq(agent_work_keys(&r.agents[0]), 1);
+    ck_assert_uint_eq(c->keys_kept, 1);
     ck_assert_uint_eq(series(&r, "csr")->total.answered, 1);
     ck_assert_uint_eq(series(&r, "cert_fetch")->total.answered, 1);
     ck_assert_uint_eq(series(&r, "job_status")->total.answered, 2);
@@ -739,6 +896,200 @@ START_TEST(test_job_flow_key_mismatch)
 }
 END_TEST
 
+/* A target whose config names a host: fetch, the wait and the probe, one verify report with the
+ * fetched certificate's fingerprints, then Completed. */
+START_TEST(test_deploy_verify)
+{
+    struct rig r;
+    job_rig(&r, 1, false, true);
+    rig_run(&r, 1200, 300);
+    ck_assert_int_eq(r.srv.verifies, 1);
+    char fp[65], want[512];
+    cert_fp(r.srv.cert_pem[1], fp);
+    snprintf(want, sizeof want,
+             "{\"actual_fingerprint\":\"%s\",\"error\":\"\",\"expected_fingerprint\":\"%s\","
+             "\"target_id\":\"tgt-1\",\"verified\":true}",
+             fp, fp);
+    ck_assert_str_eq(r.srv.verify_body[1], want);
+    /* the server saw the verify at least the wait plus the shortest probe after the fetch */
+    ck_assert_uint_gt(r.srv.fetch_ns[1], 0);
+    ck_assert_uint_ge(r.srv.verify_ns[1] - r.srv.fetch_ns[1], 160 * MS);
+    ck_assert_int_eq(r.srv.n_status, 2);
+    ck_assert_str_eq(r.srv.status_job[1], "job-d1");
+    ck_assert_str_eq(r.srv.status[1], "{\"status\":\"Completed\"}");
+    const struct agent_counters *c = &r.loop.counters;
+    ck_assert_uint_eq(c->verify_probes, 1);
+    ck_assert_uint_eq(c->deploy_completed, 1);
+    ck_assert_uint_eq(series(&r, "verify")->total.answered, 1);
+    ck_assert_uint_eq(series(&r, "verify")->total.failed, 0);
+    rig_free(&r);
+}
+END_TEST
+
+/* An AwaitingCSR job without a common name: the key is made and kept, no CSR leaves, and the
+ * job is reported Failed with the real agent's text. */
+START_TEST(test_csr_empty_common_name)
+{
+    struct rig r;
+    job_rig(&r, 1, false, false);
+    r.srv.empty_cn = true;
+    rig_run(&r, 600, 300);
+    ck_assert_int_eq(r.srv.csr_posts, 0);
+    ck_assert_int_eq(r.srv.n_status, 1);
+    ck_assert_str_eq(r.srv.status_job[0], "job-r1");
+    ck_assert_str_eq(r.srv.status[0], "{\"error\":\"empty common name\",\"status\":\"Failed\"}");
+    ck_assert_uint_eq(r.loop.counters.csr_failed, 1);
+    ck_assert_uint_eq(agent_work_keys(&r.agents[0]), 1);
+    rig_free(&r);
+}
+END_TEST
+
+/* 20 certificates mapped to one agent: every renewal of the poll is worked in order, every key
+ * kept, every deployment (with verify) Completed: no caps. */
+START_TEST(test_twenty_certificates)
+{
+    struct rig r;
+    job_rig(&r, 20, false, true);
+    r.set.probe_min_ns = r.set.probe_max_ns = 1 * MS;
+    r.set.verify_wait_ns = 5 * MS;
+    rig_run(&r, 3000, 500);
+    const struct agent_counters *c = &r.loop.counters;
+    ck_assert_int_eq(r.srv.csr_posts, 20);
+    ck_assert_uint_eq(c->csr_accepted, 20);
+    ck_assert_uint_eq(c->jobs_received, 40);
+    ck_assert_uint_eq(c->deploy_completed, 20);
+    ck_assert_uint_eq(c->deploy_failed, 0);
+    ck_assert_int_eq(r.srv.verifies, 20);
+    ck_assert_uint_eq(agent_work_keys(&r.agents[0]), 20);
+    ck_assert_uint_eq(c->keys_kept, 20);
+    /* in the poll's order: job-d1 .. job-d20 reported Completed one after the other */
+    int completed = 0;
+    for (int i = 0; i < r.srv.n_status; i++) {
+        if (strcmp(r.srv.status[i], "{\"status\":\"Completed\"}") != 0)
+            continue;
+        char want[32];
+        snprintf(want, sizeof want, "job-d%d", ++completed);
+        ck_assert_str_eq(r.srv.status_job[i], want);
+    }
+    ck_assert_int_eq(completed, 20);
+    rig_free(&r);
+}
+END_TEST
+
+/* Agents against the scripted TLS server that closes every connection after its answer: each
+ * request is a reconnect. Resumption off (the default: the real agent has no session cache)
+ * means every handshake is full; on, they resume. Counted by fleetsim and by the server. */
+START_TEST(test_tls_resumption_counted)
+{
+    bool resume = _i == 1;
+    EVP_PKEY *key;
+    X509 *cert;
+    char ca[64], err[256];
+    ck_assert_int_eq(tsrv_make_cert(&key, &cert, ca), 0);
+    struct rig r;
+    rig_init(&r, 2, 100, 0);
+    SSL_CTX *sctx = tsrv_ssl_ctx(key, cert, 0);
+    struct tsrv ts;
+    memset(&ts, 0, sizeof ts);
+    ck_assert_int_eq(tsrv_start(&ts, r.base, "127.0.0.1", sctx), 0);
+    static const enum tsrv_mode close_each[] = {TS_CONN_CLOSE};
+    tsrv_script(&ts, 1, close_each);
+    SSL_CTX *cctx = tls_client_ctx_new(ca, false, err, sizeof err);
+    ck_assert_msg(cctx != NULL, "%s", err);
+    ck_assert_int_eq(http_conn_config_init(&r.cc, "localhost", ts.port, cctx, err, sizeof err), 0);
+    r.cc.tls_no_resumption = !resume;
+    rig_loop_init(&r, 0);
+    rig_run(&r, 700, 300);
+    const struct agent_counters *c = &r.loop.counters;
+    ck_assert_int_ge(ts.accepts, 8);
+    ck_assert_uint_eq(c->tls_full + c->tls_resumed, (uint64_t)ts.accepts);
+    ck_assert_uint_eq(c->tls_resumed, (uint64_t)ts.tls_resumed);
+    if (resume)
+        ck_assert_uint_ge(c->tls_resumed, (uint64_t)ts.accepts - 2); /* all but the first each */
+    else
+        ck_assert_uint_eq(c->tls_resumed, 0);
+    tsrv_stop(&ts);
+    rig_free(&r);
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(sctx);
+    unlink(ca);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+}
+END_TEST
+
+/* --agent-failures: _i 0 = csr, 1 = deploy, 2 = verify, each at share 1, reported with the
+ * real agent's texts and counted apart from the server's errors. */
+START_TEST(test_agent_failures)
+{
+    struct rig r;
+    job_rig(&r, 1, false, true);
+    r.set.verify_wait_ns = 20 * MS;
+    r.set.probe_timeout_ns = 50 * MS;
+    r.set.fail_csr = _i == 0;
+    r.set.fail_deploy = _i == 1;
+    r.set.fail_verify = _i == 2;
+    rig_run(&r, 1000, 300);
+    const struct agent_counters *c = &r.loop.counters;
+    ck_assert_uint_eq(c->fail_csr + c->fail_deploy + c->fail_verify, 1);
+    if (_i == 0) {
+        ck_assert_int_eq(r.srv.csr_posts, 0);
+        ck_assert_int_eq(r.srv.n_status, 1);
+        ck_assert_str_eq(r.srv.status[0],
+                         "{\"error\":\"key storage failed: open /var/lib/certctl/keys/mc-x-1.key: "
+                         "no space left on device\",\"status\":\"Failed\"}");
+        ck_assert_uint_eq(c->fail_csr, 1);
+        ck_assert_uint_eq(agent_work_keys(&r.agents[0]), 0);
+    } else if (_i == 1) {
+        ck_assert_int_eq(r.srv.n_status, 2);
+        ck_assert_ptr_nonnull(strstr(r.srv.status[1], "\"error\":\"deployment failed: "));
+        ck_assert_ptr_nonnull(strstr(r.srv.status[1], "\"status\":\"Failed\""));
+        ck_assert_uint_eq(c->deploy_failed, 1);
+        ck_assert_int_eq(r.srv.verifies, 0);
+    } else {
+        ck_assert_int_eq(r.srv.verifies, 1);
+        ck_assert_str_eq(
+            r.srv.verify_body[1],
+            "{\"actual_fingerprint\":\"\",\"error\":\"failed to connect to "
+            "h.example.test:8443: dial tcp h.example.test:8443: i/o timeout\","
+            "\"expected_fingerprint\":\"\",\"target_id\":\"tgt-1\",\"verified\":false}");
+        /* the probe took the timeout, not the 10-20 ms probe range */
+        ck_assert_uint_ge(r.srv.verify_ns[1] - r.srv.fetch_ns[1], 70 * MS);
+        ck_assert_str_eq(r.srv.status[1], "{\"status\":\"Completed\"}");
+        ck_assert_uint_eq(c->deploy_completed, 1);
+    }
+    rig_free(&r);
+}
+END_TEST
+
+START_TEST(test_keys_store)
+{
+    struct agent_keys k = {0};
+    uint8_t p1[CSR_PUB_LEN], p2[CSR_PUB_LEN];
+    memset(p1, 1, sizeof p1);
+    memset(p2, 2, sizeof p2);
+    ck_assert_int_eq(agent_keys_put(&k, "mc-b", p1), 1);
+    ck_assert_int_eq(agent_keys_put(&k, "mc-a", p2), 1);
+    ck_assert_int_eq(agent_keys_put(&k, "mc-c", p1), 1);
+    ck_assert_int_eq(agent_keys_put(&k, "mc-a", p1), 0); /* a new key for the same certificate */
+    ck_assert_uint_eq(k.n, 3);
+    ck_assert(memcmp(agent_keys_find(&k, "mc-a"), p1, CSR_PUB_LEN) == 0);
+    ck_assert(memcmp(agent_keys_find(&k, "mc-b"), p1, CSR_PUB_LEN) == 0);
+    ck_assert_ptr_null(agent_keys_find(&k, "mc-d"));
+    char id[16];
+    for (int i = 0; i < 500; i++) {
+        snprintf(id, sizeof id, "mc-%05d", (i * 7919) % 500);
+        agent_keys_put(&k, id, i % 2 ? p1 : p2);
+    }
+    ck_assert_uint_eq(k.n, 503);
+    ck_assert_ptr_nonnull(agent_keys_find(&k, "mc-00499"));
+    ck_assert_uint_eq(agent_keys_clear(&k), 503);
+    ck_assert_uint_eq(k.n, 0);
+    /* a 20-character id: 65 + 21 bytes + malloc's header, rounded to 16, plus a pointer */
+    ck_assert_uint_eq(agent_keys_bytes_per_key(20), 104);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("agent");
@@ -749,6 +1100,7 @@ int main(void)
     tcase_add_test(pure, test_work_parse);
     tcase_add_test(pure, test_status_bodies);
     tcase_add_test(pure, test_agents_file);
+    tcase_add_test(pure, test_keys_store);
     TCase *loop = testenv_tcase(s, "loop", 30);
     tcase_add_test(loop, test_heartbeat_counts);
     tcase_add_test(loop, test_certctl_headers_and_backoff);
@@ -757,5 +1109,10 @@ int main(void)
     tcase_add_test(loop, test_pool);
     tcase_add_test(loop, test_job_flow_completed);
     tcase_add_test(loop, test_job_flow_key_mismatch);
+    tcase_add_test(loop, test_deploy_verify);
+    tcase_add_test(loop, test_csr_empty_common_name);
+    tcase_add_test(loop, test_twenty_certificates);
+    tcase_add_loop_test(loop, test_tls_resumption_counted, 0, 2);
+    tcase_add_loop_test(loop, test_agent_failures, 0, 3);
     return testenv_run(s);
 }

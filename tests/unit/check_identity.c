@@ -87,6 +87,27 @@ START_TEST(test_cert_agent)
 }
 END_TEST
 
+START_TEST(test_target_host_config)
+{
+    /* exactly floor(N * pct / 100) of targets 1..N, spread evenly */
+    uint32_t counts[] = {0, 25, 50, 100};
+    for (size_t k = 0; k < 4; k++) {
+        uint32_t n = 0;
+        for (uint32_t i = 1; i <= 1000; i++)
+            n += (uint32_t)identity_target_has_host(i, counts[k]);
+        ck_assert_uint_eq(n, 10 * counts[k]);
+    }
+    ck_assert(!identity_target_has_host(1, 50) && identity_target_has_host(2, 50));
+    ck_assert(identity_target_has_host(4, 25) && !identity_target_has_host(5, 25));
+    char buf[IDENTITY_NAME_MAX * 2];
+    ck_assert_int_eq(identity_target_config(buf, sizeof buf, "lt", 1, 50), 2);
+    ck_assert_str_eq(buf, "{}");
+    identity_target_config(buf, sizeof buf, "lt", 2, 50);
+    ck_assert_str_eq(buf, "{\"host\":\"lt-00002.fleet.example.test\",\"port\":443}");
+    ck_assert_int_eq(identity_target_config(buf, 10, "lt", 2, 100), -ENOSPC);
+}
+END_TEST
+
 START_TEST(test_rng_deterministic)
 {
     ck_assert_uint_eq(identity_agent_rng_seed(42, 1), identity_agent_rng_seed(42, 1));
@@ -143,6 +164,7 @@ int main(void)
     tcase_add_test(tc, test_prefix_check);
     tcase_add_test(tc, test_parse_index);
     tcase_add_test(tc, test_cert_agent);
+    tcase_add_test(tc, test_target_host_config);
     tcase_add_test(tc, test_rng_deterministic);
     tcase_add_test(tc, test_meta_mix);
     return testenv_run(s);

@@ -133,8 +133,8 @@ static const struct bad_line bad_lines[] = {
     {{"--agents-f", "x"},
      "fleetsim: unknown option \"--agents-f\" (did you mean --agents-file? see fleetsim --help)"},
     {{"--agen=5"},
-     "fleetsim: unknown option \"--agen\" (did you mean --agents, --agent-profile or "
-     "--agents-file? see fleetsim --help)"},
+     "fleetsim: unknown option \"--agen\" (did you mean --agents, --agent-profile, --agents-file "
+     "or --agent-failures? see fleetsim --help)"},
     /* typos: the nearest options by edit distance (swap, omission, insertion, substitution) */
     {{"--agnets", "5"},
      "fleetsim: unknown option \"--agnets\" (did you mean --agents? see fleetsim --help)"},
@@ -160,6 +160,23 @@ static const struct bad_line bad_lines[] = {
     {{"--help=1"}, "fleetsim: --help: takes no value"},
     {{"-qx"}, "fleetsim: unknown option \"-x\" (see fleetsim --help)"},
     {{"--agents"}, "fleetsim: --agents: missing value (expected an integer from 1 to 1000000)"},
+    {{"--agent-failures", "csr=2"},
+     "fleetsim: --agent-failures: \"csr=2\" has a share outside 0 to 1 (0% to 100%)"},
+    {{"--agent-failures", "disk=0.1"},
+     "fleetsim: --agent-failures: \"disk=0.1\" names a step other than csr, deploy or verify"},
+    {{"--tls-resume", "maybe"}, "fleetsim: --tls-resume: \"maybe\" is not on or off"},
+    {{"--verify-probe", "50ms-5ms"},
+     "fleetsim: --verify-probe: \"50ms-5ms\" starts after it ends (expected MIN <= MAX)"},
+    {{"--agent-failures", "csr=2"},
+     "fleetsim: --agent-failures: \"csr=2\" has a share outside 0 to 1 (0% to 100%)"},
+    {{"--agent-failures", "verify=x"},
+     "fleetsim: --agent-failures: \"verify=x\" has a share that is not a number (0 to 1, or a "
+     "percentage)"},
+    {{"--agent-failures", "disk=0.1"},
+     "fleetsim: --agent-failures: \"disk=0.1\" names a step other than csr, deploy or verify"},
+    {{"--tls-resume", "maybe"}, "fleetsim: --tls-resume: \"maybe\" is not on or off"},
+    {{"--verify-probe", "50ms-5ms"},
+     "fleetsim: --verify-probe: \"50ms-5ms\" starts after it ends (expected MIN <= MAX)"},
     {{"--url"}, "~fleetsim: --url: missing value (expected http[s]://HOST[:PORT][/PATH]"},
     {{"--interval-log"},
      "fleetsim: --interval-log: missing value (expected a regular file, a new file or - for "
