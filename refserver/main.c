@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "config.h"
 #include "engine/cmdline.h"
 #include "engine/exit_status.h"
@@ -32,6 +34,7 @@ enum opt_id {
     OPT_SEED_AGENTS,
     OPT_SEED_CERTS,
     OPT_SEED_HOST_TARGETS,
+    OPT_TLS_MIN,
     OPT_FLEET_PREFIX,
     OPT_SEED,
     OPT_OS_MIX,
@@ -53,6 +56,7 @@ static const char usage_text[] =
     "                            generate a CA and a certificate for 127.0.0.1/localhost)\n"
     "  --tls-key FILE            the key of --tls-cert\n"
     "  --plain                   plain HTTP instead of HTTPS\n"
+    "  --tls-min 1.2|1.3         lowest TLS version accepted (default 1.3, certctl's)\n"
     "  --api-key KEY             accepted Bearer key (repeatable; removed from argv)\n"
     "  --api-key-file FILE       read one key from the first line of FILE (repeatable)\n"
     "                            (neither: env CERTCTL_AUTH_SECRET, comma-separated; else a\n"
@@ -191,6 +195,22 @@ static int opt_rate_limit(void *ctx, int id, char *v, char *why, size_t n)
     return CMDLINE_OK;
 }
 
+/* --tls-min 1.2|1.3: the lowest TLS version the listener accepts. */
+static int opt_tls_min(void *ctx, int id, char *v, char *why, size_t n)
+{
+    struct target_config *c = &((struct main_opts *)ctx)->cfg;
+    (void)id;
+    if (strcmp(v, "1.3") == 0) {
+        c->tls_min_version = TLS1_3_VERSION;
+    } else if (strcmp(v, "1.2") == 0) {
+        c->tls_min_version = TLS1_2_VERSION;
+    } else {
+        snprintf(why, n, "is not 1.2 or 1.3");
+        return CMDLINE_BAD;
+    }
+    return CMDLINE_OK;
+}
+
 /* The counts: seeded agents and certificates, the ACME limits. */
 static int opt_count(void *ctx, int id, char *v, char *why, size_t n)
 {
@@ -289,6 +309,7 @@ static const struct cmdline_opt target_opts[] = {
     {"tls-cert", OPT_TLS_CERT, true, false, 0, opt_tls_file},
     {"tls-key", OPT_TLS_KEY, true, false, 0, opt_tls_file},
     {"plain", OPT_PLAIN, false, false, 0, opt_flag},
+    {"tls-min", OPT_TLS_MIN, true, false, 0, opt_tls_min},
     {"api-key", OPT_API_KEY, true, true, 0, opt_api_key},
     {"api-key-file", OPT_API_KEY_FILE, true, true, 0, opt_api_key_file},
     {"db", OPT_DB, true, false, 0, opt_db},

@@ -50,6 +50,7 @@ void target_config_defaults(struct target_config *cfg)
     cfg->acme_profile_id = TARGET_DEFAULT_ACME_PROFILE;
     cfg->fleet_prefix = IDENTITY_DEFAULT_PREFIX;
     cfg->os_mix = identity_default_os_mix();
+    cfg->tls_min_version = TLS1_3_VERSION; /* certctl's server accepts TLS 1.3 only */
 }
 
 /* Parses a numeric address into ss; returns its length or 0. */
@@ -214,6 +215,9 @@ static int build_ca_tls_acme(struct target *t, const struct target_config *cfg, 
                 return -EIO;
         }
     }
+    if (t->ssl_ctx && cfg->tls_min_version &&
+        SSL_CTX_set_min_proto_version(t->ssl_ctx, cfg->tls_min_version) != 1)
+        return fail(err, errlen, "%s%s", "cannot set the lowest TLS version", "");
     struct acmesrv_config ac = {.ca = t->ca,
                                 .tls = t->tls,
                                 .orders_per_hour = cfg->acme_orders_per_hour,

@@ -56,11 +56,12 @@ struct target_config {
 
     const char *db_url; /* NULL: memory store; else a libpq URL (certctl's schema) */
 
-    uint32_t seed_agents;          /* agents seeded at start (sim/identity names) */
-    uint32_t seed_certs;           /* certificates seeded at start, mapped round-robin to agents */
-    uint32_t seed_host_targets;    /* percent of seeded targets with {"host","port"} config (0) */
-    const char *fleet_prefix;      /* default "loadtest" */
-    uint64_t seed;                 /* run seed: identity metadata and the fault RNG */
+    uint32_t seed_agents;       /* agents seeded at start (sim/identity names) */
+    uint32_t seed_certs;        /* certificates seeded at start, mapped round-robin to agents */
+    uint32_t seed_host_targets; /* percent of seeded targets with {"host","port"} config (0) */
+    int tls_min_version;        /* lowest TLS version accepted: TLS1_3_VERSION (certctl's) or 1.2 */
+    const char *fleet_prefix;   /* default "loadtest" */
+    uint64_t seed;              /* run seed: identity metadata and the fault RNG */
     struct identity_os_mix os_mix; /* default 80/10/10 */
 
     bool quiet; /* no informational lines on stderr */

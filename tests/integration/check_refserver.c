@@ -24,6 +24,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "engine/http_once.h"
+#include "engine/tls.h"
 #include "refserver/ca.h"
 #include "tests/lib/pg.h"
 #include "tests/lib/procs.h"
@@ -665,6 +667,42 @@ START_TEST(t_tls_small_response_one_record)
 }
 END_TEST
 
+/* A TLS 1.2-only client's GET /health against the target (its CA trusted): the status, or -1
+ * for a transport error with *error set. */
+static int health_tls12(struct tc_fx *f, enum http_error *error)
+{
+    char err[256];
+    SSL_CTX *ctx = tls_client_ctx_new(target_ca_path(f->t), false, err, sizeof err);
+    ck_assert_msg(ctx != NULL, "%s", err);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+    struct http_conn_config cc;
+    ck_assert_int_eq(
+        http_conn_config_init(&cc, "127.0.0.1", target_port(f->t), ctx, err, sizeof err), 0);
+    struct http_once o;
+    http_once(&cc, "GET", "/health", NULL, NULL, &o);
+    SSL_CTX_free(ctx);
+    free(o.body);
+    *error = o.error;
+    return o.error == HTTP_ERR_NONE ? o.status : -1;
+}
+
+/* TLS 1.3 only by default, as certctl; --tls-min 1.2 lets TLS 1.2 clients in. */
+START_TEST(t_tls_min_version)
+{
+    struct tc_fx f;
+    struct target_config cfg = test_cfg(true, 0, 0);
+    tc_fx_start(&f, &cfg);
+    enum http_error e;
+    ck_assert_int_eq(health_tls12(&f, &e), -1);
+    ck_assert_int_eq(e, HTTP_ERR_TLS);
+    tc_fx_stop(&f);
+    cfg.tls_min_version = TLS1_2_VERSION;
+    tc_fx_start(&f, &cfg);
+    ck_assert_int_eq(health_tls12(&f, &e), 200);
+    tc_fx_stop(&f);
+}
+END_TEST
+
 START_TEST(t_tls_given_files)
 {
     char err[256], dir[64], cert[128], key[128], cafile[128];
@@ -911,7 +949,8 @@ int main(void)
                             t_stats_numbers,
                             t_rate_limit,
                             t_faults};
-    const TTest *tls[] = {t_tls_generated_ca, t_tls_given_files, t_tls_small_response_one_record};
+    const TTest *tls[] = {t_tls_generated_ca, t_tls_given_files, t_tls_small_response_one_record,
+                          t_tls_min_version};
     const TTest *process[] = {t_process_plain, t_process_tls_generated, t_process_bad_options,
                               t_help_matches_man};
     testenv_tcase_tests(s, "inprocess_plain", TEST_TIMEOUT_S, plain, sizeof plain / sizeof *plain);
