@@ -27,7 +27,7 @@ static const char *const endpoint_names[EP_COUNT] = {
     [EP_CERT_GET] = "cert_get",
     [EP_JOB_GET] = "job_get",
     [EP_PROFILE_CREATE] = "profile_create",
-    [EP_VERIFY] = "verify",
+    [EP_VERIFY] = "job_verify",
     [EP_DISCOVERIES] = "discoveries",
     [EP_OTHER] = "other",
 };

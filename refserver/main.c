@@ -83,7 +83,7 @@ static const char usage_text[] =
     "Endpoint names: heartbeat work csr job_status cert_fetch register bulk_renew\n"
     "cert_list acme_directory acme_nonce acme_account acme_order acme_authz\n"
     "acme_challenge acme_finalize acme_cert acme_renewal_info health agent_retire\n"
-    "cert_create cert_get job_get profile_create verify discoveries other.\n"
+    "cert_create cert_get job_get profile_create job_verify discoveries other.\n"
     "GET /_target/stats (loopback\n"
     "clients only) returns the counts as JSON. SIGINT/SIGTERM stop it (exit 0).\n";
 

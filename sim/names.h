@@ -18,7 +18,7 @@
 #define SIM_EP_NAME_CSR "csr"
 #define SIM_EP_NAME_JOB_STATUS "job_status"
 #define SIM_EP_NAME_CERT_FETCH "cert_fetch"
-#define SIM_EP_NAME_VERIFY "verify"
+#define SIM_EP_NAME_VERIFY "job_verify"
 #define SIM_EP_NAME_REGISTER "register"
 #define SIM_EP_NAME_BULK_RENEW "bulk_renew"
 #define SIM_EP_NAME_CERT_LIST "cert_list"

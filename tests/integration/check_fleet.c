@@ -408,7 +408,7 @@ START_TEST(test_deploy_verify)
     ck_assert_int_eq(jget(st, "jobs", "Completed", NULL), 2 * certs);
     ck_assert_int_eq(jget(st, "verify", "calls", NULL), 2);
     ck_assert_int_eq(jget(st, "verify", "verified", NULL), 2);
-    ck_assert_int_eq(jget(st, "requests", "verify", "200"), 2);
+    ck_assert_int_eq(jget(st, "requests", "job_verify", "200"), 2);
     ck_assert_int_eq(counter(r.summary, "agent_verify_probes"), 2);
     ck_assert_int_eq(counter(r.summary, "agent_deploy_completed"), certs);
     ck_assert_int_eq(counter(r.summary, "agent_keys_kept"), certs);

@@ -298,7 +298,7 @@ START_TEST(t_agent_reports)
         tc_fx_expect(&f, "DELETE", path, NULL, 403);
     }
     tc_fx_expect(&f, "DELETE", "/api/v1/agents/cloud-other", NULL, 404); /* not a sentinel */
-    tc_fx_ck_stats(&f, "requests.verify.200=1 requests.verify.400=2 verify.calls=1 "
+    tc_fx_ck_stats(&f, "requests.job_verify.200=1 requests.job_verify.400=2 verify.calls=1 "
                        "verify.verified=1 requests.discoveries.202=1 discoveries.calls=1 "
                        "discoveries.certificates=2 requests.csr.202=1");
     tc_fx_stop(&f);

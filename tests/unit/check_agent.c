@@ -920,8 +920,8 @@ START_TEST(test_deploy_verify)
     const struct agent_counters *c = &r.loop.counters;
     ck_assert_uint_eq(c->verify_probes, 1);
     ck_assert_uint_eq(c->deploy_completed, 1);
-    ck_assert_uint_eq(series(&r, "verify")->total.answered, 1);
-    ck_assert_uint_eq(series(&r, "verify")->total.failed, 0);
+    ck_assert_uint_eq(series(&r, "job_verify")->total.answered, 1);
+    ck_assert_uint_eq(series(&r, "job_verify")->total.failed, 0);
     rig_free(&r);
 }
 END_TEST
