@@ -270,7 +270,7 @@ static void heartbeat_run(bool tls, unsigned n, unsigned secs, unsigned ramp_s)
     fleetsim(&r, t.p.url, args);
     json_object *st = stats(&t);
     target_down(&t);
-    ck_assert_msg(r.rc == 0 || saturation_shown(&r), "exit %d: %s", r.rc, r.out);
+    ck_assert_msg(r.rc == 0 || saturation_shown(&r), "exit %d: %s", r.rc, testenv_tail(r.out));
     /* fleetsim keeps its schedule unless it says it could not (client_saturated) */
     bool kept = r.rc == 0;
     json_object *by;
@@ -363,7 +363,7 @@ static json_object *renewal_run(unsigned agents, unsigned certs, const char *tar
     fleetsim(r, t.p.url, args);
     json_object *st = stats(&t);
     target_down(&t);
-    ck_assert_msg(r->rc == 0, "exit %d: %s", r->rc, r->out);
+    ck_assert_msg(r->rc == 0, "exit %d: %s", r->rc, testenv_tail(r->out));
     return st;
 }
 
@@ -429,7 +429,7 @@ START_TEST(test_retire_and_unknown)
     const char *more[] = {"--agents", "25", "--duration", "6s", "-q", NULL};
     struct run r;
     fleetsim(&r, t.p.url, more);
-    ck_assert_msg(r.rc == 1, "exit %d: %s", r.rc, r.out);
+    ck_assert_msg(r.rc == 1, "exit %d: %s", r.rc, testenv_tail(r.out));
     ck_assert_ptr_nonnull(strstr(r.out, "agent ag-loadtest-00021 does not exist in the server (the "
                                         "first missing one found; ag-loadtest-00020 exists)"));
     run_free(&r);
@@ -473,7 +473,7 @@ START_TEST(test_register_and_agents_file)
                          "9",        NULL};
     struct run r;
     fleetsim(&r, t.p.url, reg);
-    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, testenv_tail(r.out));
     ck_assert_ptr_nonnull(strstr(r.out, "registering agents: 30/30 done, 0 failed"));
     ck_assert_int_eq(counter(r.summary, "http_reqs") - acct_field(r.summary, "answered"), 0);
     run_free(&r);
@@ -497,7 +497,7 @@ START_TEST(test_register_and_agents_file)
     json_object *st = stats(&t);
     target_down(&t);
     unlink(file);
-    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, testenv_tail(r.out));
     ck_assert_int_eq(jget(st, "agents", "total", NULL), 30);
     ck_assert_int_eq(jget(st, "requests", "register", "201"), 30);
     ck_assert_int_eq(jget(st, "requests", "heartbeat", "404"), 0);
@@ -515,7 +515,7 @@ static char *dry_events(const char *const *args)
 {
     struct run r;
     fleetsim(&r, "http://127.0.0.1:9", args); /* port 9: nothing listens, nothing is sent */
-    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, testenv_tail(r.out));
     char *events = calloc(1, strlen(r.out) + 1);
     for (char *l = strstr(r.out, "\nevent "); l; l = strstr(l + 1, "\nevent ")) {
         char *end = strchr(l + 1, '\n');
@@ -684,11 +684,11 @@ START_TEST(test_exit_codes)
                           NULL};
     struct run r;
     fleetsim(&r, t.p.url, impossible);
-    ck_assert_msg(r.rc == 99, "exit %d: %s", r.rc, r.out);
+    ck_assert_msg(r.rc == 99, "exit %d: %s", r.rc, testenv_tail(r.out));
     ck_assert_ptr_nonnull(r.summary);
     run_free(&r);
     fleetsim(&r, t.p.url, easy);
-    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, testenv_tail(r.out));
     run_free(&r);
     target_down(&t);
 
@@ -697,7 +697,7 @@ START_TEST(test_exit_codes)
     const char *storm[] = {"--scenario", "agent-storm", "--agents", "50", "--heartbeat",
                            "500ms",      "--duration",  "3s",       "-q", NULL};
     fleetsim(&r, t.p.url, storm);
-    ck_assert_msg(r.rc == 99, "exit %d: %s", r.rc, r.out);
+    ck_assert_msg(r.rc == 99, "exit %d: %s", r.rc, testenv_tail(r.out));
     ck_assert_ptr_nonnull(
         strstr(r.out, "http_req_duration{scenario:agent-storm,endpoint:heartbeat}:p(99)<1000"));
     ck_assert_ptr_nonnull(strstr(r.out, "agent-storm/agent/heartbeat"));
@@ -706,7 +706,7 @@ START_TEST(test_exit_codes)
     target_down(&t);
     const char *none[] = {"--agents", "5", "--duration", "2s", "-q", NULL};
     fleetsim(&r, "http://127.0.0.1:9", none);
-    ck_assert_msg(r.rc == 1, "exit %d: %s", r.rc, r.out);
+    ck_assert_msg(r.rc == 1, "exit %d: %s", r.rc, testenv_tail(r.out));
     ck_assert_ptr_nonnull(strstr(r.out, "does not answer GET /health"));
     run_free(&r);
 }

@@ -83,7 +83,7 @@ static void fleetsim(struct run *r, const char *url, const char *const *args, in
     r->sum = json_object_from_file(sum);
     unlink(out);
     unlink(sum);
-    ck_assert_msg(r->sum != NULL, "no summary; exit %d: %s", r->rc, r->out);
+    ck_assert_msg(r->sum != NULL, "no summary; exit %d: %s", r->rc, testenv_tail(r->out));
     tsum_ck_balanced(r->sum);
 }
 
@@ -131,7 +131,7 @@ START_TEST(test_stalled_endpoint_is_server_slow)
     struct run r;
     fleet_run(&r, t.url, "40", "500ms", "500ms", "5s", more, -1);
     procs_target_stop(&t, SIGTERM);
-    ck_assert_msg(r.rc == 99, "exit %d: %s", r.rc, r.out);
+    ck_assert_msg(r.rc == 99, "exit %d: %s", r.rc, testenv_tail(r.out));
     ck_assert_str_eq(verdict(r.sum), "server_slow");
     ck_assert_int_gt(tsum_acct(r.sum, "unanswered"), 0);
     ck_assert_int_eq(tsum_acct(r.sum, "in_flight"), 0);
@@ -208,7 +208,7 @@ START_TEST(test_starved_fleetsim_is_client_saturated)
     /* ... and the verdict follows them */
     ck_assert_str_eq(verdict(r.sum), "client_saturated");
     ck_assert_str_eq(json_object_get_string(tsum_member(res, "status")), "invalid");
-    ck_assert_msg(r.rc == 98, "exit %d: %s", r.rc, r.out);
+    ck_assert_msg(r.rc == 98, "exit %d: %s", r.rc, testenv_tail(r.out));
     ck_assert_ptr_nonnull(strstr(r.out, "use more --threads"));
     run_free(&r);
 }
@@ -224,7 +224,7 @@ START_TEST(test_healthy_run_passes)
     struct run r;
     fleet_run(&r, t.url, "30", "1s", "1s", "5s", more, -1);
     procs_target_stop(&t, SIGTERM);
-    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.out);
+    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, testenv_tail(r.out));
     ck_assert_str_eq(verdict(r.sum), "kept_up");
     ck_assert_str_eq(json_object_get_string(tsum_member(tsum_member(r.sum, "result"), "status")),
                      "passed");
