@@ -371,7 +371,8 @@ static void write_reply(struct http_session *s, int status, const char *reason)
     if (total <= ONE_BLOCK_BYTES && evbuffer_reserve_space(out, (ev_ssize_t)total, &v, 1) == 1) {
         char *o = v.iov_base;
         memcpy(o, head, head_len);
-        memcpy(o + head_len, req->resp_headers, req->resp_headers_len);
+        if (req->resp_headers_len > 0) /* no extra headers: resp_headers may be NULL */
+            memcpy(o + head_len, req->resp_headers, req->resp_headers_len);
         memcpy(o + head_len + req->resp_headers_len, tail, tail_len);
         if (sent_body)
             evbuffer_copyout(req->out, o + total - sent_body, sent_body);

@@ -280,7 +280,14 @@ START_TEST(stored_thresholds_linear)
     with_thresholds(path, N_THRESHOLDS);
     double t = merge_cpu_s(path, &kept);
     ck_assert_uint_eq(kept, N_THRESHOLDS - 1); /* the repeat dropped */
-    ck_assert_msg(t < MAX_CPU_S, "%d thresholds took %.2f s of CPU time", N_THRESHOLDS, t);
+    /* The time bound is judged in the plain build (CI runs both): under AddressSanitizer every
+     * allocation, json-c's included, goes through its allocator and the figure says nothing
+     * about fleetsim's own algorithm. */
+    if (getenv("FLEETSIM_SANITIZED") != NULL)
+        fprintf(stderr, "stored_thresholds_linear: %.2f s of CPU under sanitizers, not judged\n",
+                t);
+    else
+        ck_assert_msg(t < MAX_CPU_S, "%d thresholds took %.2f s of CPU time", N_THRESHOLDS, t);
 }
 END_TEST
 
