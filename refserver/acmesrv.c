@@ -85,34 +85,6 @@ void acmesrv_stats(struct acmesrv *srv, struct acmesrv_stats *out)
 
 /* ---- responses ---- */
 
-static const char *reason_phrase(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 204:
-        return "No Content";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 429:
-        return "Too Many Requests";
-    default:
-        return "Internal Server Error";
-    }
-}
-
 static void add_header(struct acmesrv_req *r, const char *k, const char *v)
 {
     http_reply_header(r->req, k, v);
@@ -126,7 +98,7 @@ static void send_body(struct acmesrv_req *r, int status, const char *type, const
         add_header(r, "Content-Type", type);
     if (body && len)
         evbuffer_add(r->req->out, body, len);
-    http_reply_send(r->req, status, reason_phrase(status));
+    http_reply_send(r->req, status, http_status_text(status));
 }
 
 static void send_text(struct acmesrv_req *r, int status, const char *text)

@@ -12,44 +12,6 @@
 #include "refserver/stats.h"
 #include "refserver/server_internal.h"
 
-const char *reply_status_text(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 410:
-        return "Gone";
-    case 413:
-        return "Request Entity Too Large";
-    case 429:
-        return "Too Many Requests";
-    case 500:
-        return "Internal Server Error";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return "Unknown";
-    }
-}
-
 void reply_header(struct req_ctx *rc, const char *name, const char *value)
 {
     http_reply_header(rc->req, name, value);
@@ -58,7 +20,7 @@ void reply_header(struct req_ctx *rc, const char *name, const char *value)
 static void reply_send(struct req_ctx *rc, int status)
 {
     tstats_request(rc->t->stats, rc->ep, status);
-    http_reply_send(rc->req, status, reply_status_text(status));
+    http_reply_send(rc->req, status, http_status_text(status));
     rc->req = NULL;
 }
 
@@ -77,7 +39,7 @@ void reply_json(struct req_ctx *rc, int status, const char *body, size_t len)
 void reply_error(struct req_ctx *rc, int status, const char *message)
 {
     struct evbuffer *out = rc->req->out;
-    evbuffer_add_printf(out, "{\"error\":\"%s\",\"message\":", reply_status_text(status));
+    evbuffer_add_printf(out, "{\"error\":\"%s\",\"message\":", http_status_text(status));
     jw_string(out, message);
     evbuffer_add_printf(out, ",\"request_id\":\"%s\"}\n", rc->request_id);
     reply_json_buffered(rc, status);

@@ -80,6 +80,9 @@ bool http_req_local_authority(const struct http_req *req, char *buf, size_t n);
 /* Adds a response header (name and value without CR/LF). Returns 0 or -ENOMEM. */
 int http_reply_header(struct http_req *req, const char *name, const char *value);
 
+/* The reason phrase of an HTTP status this server sends ("Unknown" for any other). */
+const char *http_status_text(int status);
+
 /* Sends status with the headers added so far and req->out as the body (Content-Length and
  * Date are added; a HEAD request gets the headers only). reason: the reason phrase. The
  * request must not be used afterwards. */

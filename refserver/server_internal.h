@@ -122,8 +122,6 @@ void reply_empty(struct req_ctx *rc, int status);
 void reply_header(struct req_ctx *rc, const char *name, const char *value);
 /* Closes the request's connection without an answer (counted as status 0). */
 void reply_close(struct req_ctx *rc);
-/* The reason phrase of a status ("Not Found"), Go's http.StatusText. */
-const char *reply_status_text(int status);
 /* The request body (NUL-terminated) and its length. */
 const char *req_body(struct req_ctx *rc, size_t *len);
 /* Value of query parameter name (first occurrence, percent-decoded) into buf (size n).
